@@ -1,0 +1,40 @@
+# The two commands a fresh machine needs: `make demo` and `make test`.
+# Both create and reuse .venv; it is rebuilt when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR := .clearance/demo
+
+.PHONY: demo test lint typecheck check clean bench
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+## test: the whole suite (catalog tests on SQLite and on a throwaway PostgreSQL)
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## demo: the main job, end to end, on the embedded defaults
+demo: $(STAMP)
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	CLEARANCE_CONFIG=examples/demo/clearance.toml $(BIN)/clearance demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_pricing.py
+
+clean:
+	rm -rf $(VENV) .clearance build *.egg-info src/*.egg-info

@@ -1,0 +1,128 @@
+"""clearance: evaluation and release gating for LLM-backed products.
+
+The public API is :data:`__all__`. Names are imported on first use, so
+``import clearance`` stays cheap (no SQLAlchemy, no pydantic, no network)
+until a program touches what it needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0.dev0"
+
+_EXPORTS: dict[str, str] = {
+    # errors
+    "CatalogError": "clearance.errors",
+    "CatalogUnavailable": "clearance.errors",
+    "ClearanceError": "clearance.errors",
+    "ConfigError": "clearance.errors",
+    "DiscoverySourceError": "clearance.errors",
+    "InputError": "clearance.errors",
+    "InvalidModelId": "clearance.errors",
+    "InvalidUsage": "clearance.errors",
+    "MissingPrice": "clearance.errors",
+    "NoModelAvailable": "clearance.errors",
+    "PolicyRefusal": "clearance.errors",
+    "PricingError": "clearance.errors",
+    "SourceFormatError": "clearance.errors",
+    "UnknownModel": "clearance.errors",
+    "UnknownOrg": "clearance.errors",
+    # configuration
+    "ClearanceConfig": "clearance.config",
+    "ProviderConfig": "clearance.config",
+    "load_config": "clearance.config",
+    # model ids
+    "ModelId": "clearance.modelid",
+    "parse_model_id": "clearance.modelid",
+    # catalog
+    "Catalog": "clearance.catalog.database",
+    "ModelEntry": "clearance.catalog.modelstore",
+    "open_catalog": "clearance.catalog.database",
+    # discovery
+    "DiscoveredModel": "clearance.discovery",
+    "ModelList": "clearance.discovery",
+    "fetch_model_list": "clearance.discovery",
+    "read_model_list": "clearance.discovery",
+    # pricing
+    "CallCost": "clearance.pricing",
+    "DefaultPriceWarning": "clearance.pricing",
+    "Price": "clearance.pricing",
+    "PriceRates": "clearance.pricing",
+    "PriceTier": "clearance.pricing",
+    "Usage": "clearance.pricing",
+    "compute_cost": "clearance.pricing",
+    "price_call": "clearance.pricing",
+    "price_call_strict": "clearance.pricing",
+    # policy
+    "ModelState": "clearance.policy",
+    "OrgPolicy": "clearance.policy",
+    "PolicySnapshot": "clearance.policy",
+    "Rejection": "clearance.policy",
+    "RouteDecision": "clearance.policy",
+    "RouteRequest": "clearance.policy",
+    "SessionPin": "clearance.policy",
+    "resolve_model": "clearance.policy",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'clearance' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from clearance.catalog.database import Catalog, open_catalog
+    from clearance.catalog.modelstore import ModelEntry
+    from clearance.config import ClearanceConfig, ProviderConfig, load_config
+    from clearance.discovery import DiscoveredModel, ModelList, fetch_model_list, read_model_list
+    from clearance.errors import (
+        CatalogError,
+        CatalogUnavailable,
+        ClearanceError,
+        ConfigError,
+        DiscoverySourceError,
+        InputError,
+        InvalidModelId,
+        InvalidUsage,
+        MissingPrice,
+        NoModelAvailable,
+        PolicyRefusal,
+        PricingError,
+        SourceFormatError,
+        UnknownModel,
+        UnknownOrg,
+    )
+    from clearance.modelid import ModelId, parse_model_id
+    from clearance.policy import (
+        ModelState,
+        OrgPolicy,
+        PolicySnapshot,
+        Rejection,
+        RouteDecision,
+        RouteRequest,
+        SessionPin,
+        resolve_model,
+    )
+    from clearance.pricing import (
+        CallCost,
+        DefaultPriceWarning,
+        Price,
+        PriceRates,
+        PriceTier,
+        Usage,
+        compute_cost,
+        price_call,
+        price_call_strict,
+    )

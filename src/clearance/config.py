@@ -1,0 +1,337 @@
+"""Configuration: ``clearance.toml`` (or ``[tool.clearance]`` in ``pyproject.toml``).
+
+The file is validated by frozen pydantic models that reject unknown keys by
+name, then the ``CLEARANCE_*`` environment variables listed in
+:data:`ENVIRONMENT` override single values. This is the only module that reads
+the environment for settings.
+
+Example::
+
+    [catalog]
+    database_url = "sqlite:///.clearance/catalog.db"
+    auto_enable_discovered = false
+
+    [pricing]
+    default_prompt_per_token = "0.000015"
+    default_completion_per_token = "0.000075"
+
+    [policy]
+    default_model = "openrouter:openai/gpt-4o-mini"
+    tiers = { strong = "openrouter:anthropic/claude-sonnet-4", cheap = "openrouter:openai/gpt-4o" }
+    fallbacks = { "openrouter:anthropic/claude-sonnet-4" = ["openrouter:openai/gpt-4o"] }
+
+    [[providers]]
+    name = "openrouter"
+    base_url = "https://openrouter.ai/api/v1"
+    api_key_env = "OPENROUTER_API_KEY"
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from clearance.errors import ConfigError
+from clearance.modelid import PROVIDER_NAME_PATTERN
+
+__all__ = [
+    "ENVIRONMENT",
+    "CatalogConfig",
+    "ClearanceConfig",
+    "PolicyConfig",
+    "PricingConfig",
+    "ProviderConfig",
+    "load_config",
+]
+
+DEFAULT_DATABASE_URL = "sqlite:///.clearance/catalog.db"
+Tier = Literal["strong", "mid", "cheap"]
+TIERS: tuple[Tier, ...] = ("strong", "mid", "cheap")
+
+#: Every environment variable clearance reads, and what it overrides.
+ENVIRONMENT: dict[str, str] = {
+    "CLEARANCE_CONFIG": "path of the configuration file (default: ./clearance.toml, "
+    "else [tool.clearance] in ./pyproject.toml, searching parent folders)",
+    "CLEARANCE_DATABASE_URL": "catalog.database_url",
+    "CLEARANCE_AUTO_ENABLE_DISCOVERED": "catalog.auto_enable_discovered (true/false)",
+    "CLEARANCE_DEFAULT_MODEL": "policy.default_model",
+    "CLEARANCE_MODEL_STRONG": "policy.tiers.strong",
+    "CLEARANCE_MODEL_MID": "policy.tiers.mid",
+    "CLEARANCE_MODEL_CHEAP": "policy.tiers.cheap",
+    "CLEARANCE_PRICING_STRICT": "pricing.strict (true/false)",
+    "CLEARANCE_TEST_POSTGRES_URL": "tests only: PostgreSQL server for the catalog tests",
+    "CLEARANCE_REQUIRE_POSTGRES": "tests only: 1 makes PostgreSQL tests fail instead of skip",
+}
+
+_ENV_TO_KEY: dict[str, tuple[str, ...]] = {
+    "CLEARANCE_DATABASE_URL": ("catalog", "database_url"),
+    "CLEARANCE_AUTO_ENABLE_DISCOVERED": ("catalog", "auto_enable_discovered"),
+    "CLEARANCE_DEFAULT_MODEL": ("policy", "default_model"),
+    "CLEARANCE_MODEL_STRONG": ("policy", "tiers", "strong"),
+    "CLEARANCE_MODEL_MID": ("policy", "tiers", "mid"),
+    "CLEARANCE_MODEL_CHEAP": ("policy", "tiers", "cheap"),
+    "CLEARANCE_PRICING_STRICT": ("pricing", "strict"),
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProviderConfig(_Frozen):
+    """One OpenAI-compatible provider. The API key itself never appears here."""
+
+    name: str = Field(pattern=PROVIDER_NAME_PATTERN)
+    """Short name; the prefix of its models' ids (``openrouter:...``)."""
+    base_url: str
+    """Base URL of the OpenAI-compatible API, e.g. ``https://openrouter.ai/api/v1``."""
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """Name of the environment variable that holds the API key."""
+    models_format: Literal["auto", "openai", "openrouter"] = "auto"
+    """How to read its ``GET /models`` answer."""
+    timeout_s: float = Field(default=60.0, gt=0)
+    """Per-request timeout in seconds."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_key(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and ("api_key" in data or "key" in data):
+            raise ValueError(
+                "an API key must not be written in the configuration; set api_key_env to the "
+                "name of the environment variable that holds it"
+            )
+        return data
+
+
+class CatalogConfig(_Frozen):
+    """Where the catalog lives and how discovery treats new models."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    """SQLAlchemy URL; relative SQLite paths are taken from the project root."""
+    auto_enable_discovered: bool = False
+    """Whether models found by ``models sync`` are enabled for traffic at once."""
+
+
+class PricingConfig(_Frozen):
+    """Prices used when the catalog has none; USD per token."""
+
+    default_prompt_per_token: Decimal = Decimal("0.000015")
+    """Conservative stand-in price (USD per prompt token) for a model with no price."""
+    default_completion_per_token: Decimal = Decimal("0.000075")
+    """Conservative stand-in price (USD per completion token) for a model with no price."""
+    strict: bool = False
+    """Raise instead of using the default price."""
+    source_priority: tuple[str, ...] = ("provider", "litellm", "manual")
+    """Which price source wins when a model has several (first found wins)."""
+    litellm_keys: dict[str, str] = Field(default_factory=dict)
+    """Catalog model id -> LiteLLM table key, where the automatic rules find none."""
+
+    @field_validator("default_prompt_per_token", "default_completion_per_token")
+    @classmethod
+    def _positive(cls, value: Decimal) -> Decimal:
+        if not value.is_finite() or value <= 0:
+            raise ValueError("a default price must be a positive decimal (zero would hide spend)")
+        return value
+
+
+class PolicyConfig(_Frozen):
+    """The platform side of the model policy."""
+
+    default_model: str | None = None
+    """Platform default model id, used when an org names none."""
+    unknown_org: Literal["platform_default", "refuse"] = "platform_default"
+    """What to do for an org with no settings in the catalog."""
+    tiers: dict[Tier, str] = Field(default_factory=dict)
+    """Tier name to model id."""
+    fallbacks: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    """Model id to its fallback chain (added to chains stored in the catalog)."""
+
+
+class ClearanceConfig(_Frozen):
+    """The whole configuration, as loaded by :func:`load_config`."""
+
+    catalog: CatalogConfig = CatalogConfig()
+    pricing: PricingConfig = PricingConfig()
+    policy: PolicyConfig = PolicyConfig()
+    providers: tuple[ProviderConfig, ...] = ()
+    root: Path = Field(default_factory=Path.cwd, exclude=True)
+    """Project root: the folder of the configuration file."""
+    source: str = Field(default="(defaults)", exclude=True)
+    """Where the configuration was read from, for messages."""
+
+    @model_validator(mode="after")
+    def _unique_providers(self) -> ClearanceConfig:
+        seen: set[str] = set()
+        for provider in self.providers:
+            if provider.name in seen:
+                raise ValueError(f"provider {provider.name!r} is declared twice")
+            seen.add(provider.name)
+        return self
+
+    def provider(self, name: str) -> ProviderConfig:
+        """The provider called ``name``.
+
+        Raises:
+            ConfigError: no such provider, with the close names.
+        """
+        for provider in self.providers:
+            if provider.name == name:
+                return provider
+        names = [p.name for p in self.providers]
+        close = difflib.get_close_matches(name, names, n=1)
+        raise ConfigError(
+            f"no provider named {name!r} (declared: {', '.join(names) or 'none'})",
+            source=self.source,
+            key="providers",
+            fix=f"did you mean {close[0]!r}?" if close else "declare it under [[providers]]",
+        )
+
+    @property
+    def provider_names(self) -> frozenset[str]:
+        """Names of the declared providers."""
+        return frozenset(p.name for p in self.providers)
+
+    def resolved_database_url(self) -> str:
+        """The database URL with a relative SQLite path made absolute against :attr:`root`."""
+        url = self.catalog.database_url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith("sqlite:////"):
+            path = url[len(prefix) :]
+            if path and path != ":memory:" and not path.startswith("file:"):
+                return prefix + str((self.root / path).resolve())
+        return url
+
+
+def _find_config_file(start: Path) -> tuple[Path | None, bool]:
+    """The nearest clearance.toml, or pyproject.toml with [tool.clearance]; and which one."""
+    for folder in (start, *start.parents):
+        candidate = folder / "clearance.toml"
+        if candidate.is_file():
+            return candidate, False
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "[tool.clearance" in pyproject.read_text(encoding="utf-8"):
+            return pyproject, True
+    return None, False
+
+
+def _read_toml(path: Path, *, in_pyproject: bool) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", source=str(path)) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", source=str(path)) from exc
+    if in_pyproject:
+        section = data.get("tool", {}).get("clearance", {})
+        return dict(section) if isinstance(section, dict) else {}
+    return data
+
+
+def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for name in environ:
+        if name.startswith("CLEARANCE_") and name not in ENVIRONMENT:
+            close = difflib.get_close_matches(name, list(ENVIRONMENT), n=1)
+            raise ConfigError(
+                "unknown environment variable",
+                source=name,
+                fix=f"did you mean {close[0]}?" if close else "see `clearance config env`",
+            )
+    for name, path in _ENV_TO_KEY.items():
+        if name in environ:
+            node = data
+            for part in path[:-1]:
+                child = node.setdefault(part, {})
+                if not isinstance(child, dict):
+                    raise ConfigError(
+                        "is not a table, so the variable cannot override it", source=name
+                    )
+                node = child
+            node[path[-1]] = environ[name]
+
+
+def _explain(exc: ValidationError, source: str) -> ConfigError:
+    """Turn pydantic's first error into a message with the key and a fix."""
+    error = exc.errors(include_url=False)[0]
+    loc = [str(part) for part in error["loc"]]
+    key = ".".join(loc) or None
+    if error["type"] == "extra_forbidden":
+        model: Any = ClearanceConfig
+        for part in error["loc"][:-1]:
+            if isinstance(part, int):
+                continue
+            annotation = model.model_fields[part].annotation
+            model = getattr(annotation, "__args__", (annotation,))[0]
+        known = list(getattr(model, "model_fields", {}))
+        known = [k for k in known if k not in ("root", "source")]
+        close = difflib.get_close_matches(loc[-1], known, n=1)
+        fix = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+        return ConfigError(f"unknown key {loc[-1]!r}", source=source, key=key, fix=fix)
+    return ConfigError(error["msg"], source=source, key=key)
+
+
+def load_config(
+    path: Path | str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> ClearanceConfig:
+    """Load the configuration file and apply ``CLEARANCE_*`` overrides.
+
+    Args:
+        path: the file to read; by default ``$CLEARANCE_CONFIG``, else the nearest
+            ``clearance.toml`` or ``pyproject.toml`` with ``[tool.clearance]``.
+        environ: the environment (default ``os.environ``).
+        cwd: where the search starts (default the current directory).
+
+    Raises:
+        ConfigError: unreadable file, unknown key or variable, invalid value.
+    """
+    env = os.environ if environ is None else environ
+    start = (cwd or Path.cwd()).resolve()
+    explicit = path if path is not None else env.get("CLEARANCE_CONFIG")
+    data: dict[str, Any] = {}
+    source = "(defaults)"
+    root = start
+    if explicit is not None:
+        file = Path(explicit)
+        if not file.is_absolute():
+            file = start / file
+        if not file.is_file():
+            raise ConfigError("no such file", source=str(file), fix="check CLEARANCE_CONFIG")
+        in_pyproject = file.name == "pyproject.toml"
+        data = _read_toml(file, in_pyproject=in_pyproject)
+        source, root = str(file), file.parent
+    else:
+        found, in_pyproject = _find_config_file(start)
+        if found is not None:
+            data = _read_toml(found, in_pyproject=in_pyproject)
+            source = f"{found} [tool.clearance]" if in_pyproject else str(found)
+            root = found.parent
+    for reserved in ("root", "source"):
+        if reserved in data:
+            raise ConfigError(
+                f"unknown key {reserved!r}",
+                source=source,
+                key=reserved,
+                fix="remove it: the project root is the configuration file's folder",
+            )
+    _apply_environment(data, env)
+    try:
+        return ClearanceConfig.model_validate({**data, "root": root, "source": source})
+    except ValidationError as exc:
+        raise _explain(exc, source) from None

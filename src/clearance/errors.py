@@ -1,0 +1,233 @@
+"""Every error clearance raises, under one root.
+
+The hierarchy keeps the caller's mistakes apart from the catalog's state, from
+provider failures and from policy refusals, so a caller can catch exactly the
+family it can act on::
+
+    ClearanceError
+    ├── InputError                 the caller's input is wrong; fix it and retry
+    │   ├── ConfigError            clearance.toml / pyproject / CLEARANCE_* variable
+    │   ├── SourceFormatError      a /models answer or price table that cannot be read
+    │   ├── InvalidModelId         a model id that does not parse
+    │   └── InvalidUsage           token counts that contradict each other
+    ├── CatalogError               the catalog database
+    │   ├── CatalogUnavailable     cannot connect, or a query failed
+    │   └── UnknownModel           no such model in the catalog (or ambiguous)
+    ├── DiscoverySourceError       a provider's /models endpoint could not be fetched
+    ├── PricingError
+    │   └── MissingPrice           strict pricing found no price for the model
+    └── PolicyRefusal              the policy will not serve the request
+        ├── UnknownOrg             an org the catalog does not know, under `refuse`
+        └── NoModelAvailable       every candidate was rejected; `.rejections` says why
+
+Every error carries structured fields (never parse ``str(error)``) and a message
+that names the bad value, where it came from and how to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from clearance.policy import Rejection
+
+__all__ = [
+    "CatalogError",
+    "CatalogUnavailable",
+    "ClearanceError",
+    "ConfigError",
+    "DiscoverySourceError",
+    "InputError",
+    "InvalidModelId",
+    "InvalidUsage",
+    "MissingPrice",
+    "NoModelAvailable",
+    "PolicyRefusal",
+    "PricingError",
+    "SourceFormatError",
+    "UnknownModel",
+    "UnknownOrg",
+]
+
+
+class ClearanceError(Exception):
+    """Root of every error clearance raises."""
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        self.message = message
+        self.fix = fix
+        super().__init__(message if fix is None else f"{message}\n  fix: {fix}")
+
+
+class InputError(ClearanceError):
+    """The caller's input (a file, an argument, a variable) is wrong."""
+
+
+class ConfigError(InputError):
+    """A configuration value is invalid.
+
+    Attributes:
+        source: where the value came from (a file path or an environment variable).
+        key: dotted path of the offending key, or ``None`` for the whole file.
+    """
+
+    def __init__(
+        self, message: str, *, source: str, key: str | None = None, fix: str | None = None
+    ) -> None:
+        self.source = source
+        self.key = key
+        where = source if key is None else f"{source}: {key}"
+        super().__init__(f"{where}: {message}", fix=fix)
+
+
+class SourceFormatError(InputError):
+    """A model list or price table that does not have the expected shape.
+
+    Attributes:
+        source: the file or URL read.
+        pointer: JSON pointer of the offending value ("" for the whole document).
+    """
+
+    def __init__(self, message: str, *, source: str, pointer: str = "", fix: str | None = None):
+        self.source = source
+        self.pointer = pointer
+        where = f"{source} at {pointer}" if pointer else source
+        super().__init__(f"{where}: {message}", fix=fix)
+
+
+class InvalidModelId(InputError):
+    """A model id that does not parse."""
+
+    def __init__(self, text: str, reason: str) -> None:
+        self.text = text
+        self.reason = reason
+        super().__init__(
+            f"invalid model id {text!r}: {reason}",
+            fix="write a model as NAME (unique in the catalog) or PROVIDER:NAME",
+        )
+
+
+class InvalidUsage(InputError):
+    """Token counts that cannot describe a real call (negative, or parts above the whole)."""
+
+    def __init__(self, field: str, value: int, reason: str) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"usage.{field}={value}: {reason}")
+
+
+class CatalogError(ClearanceError):
+    """The catalog database failed or does not hold what was asked for."""
+
+
+class CatalogUnavailable(CatalogError):
+    """The catalog database cannot be reached or a statement failed.
+
+    Attributes:
+        url: the database URL with any password hidden.
+        cause: the driver's own message.
+    """
+
+    def __init__(self, url: str, cause: str, *, fix: str | None = None) -> None:
+        self.url = url
+        self.cause = cause
+        super().__init__(
+            f"catalog database {url} is unavailable: {cause}",
+            fix=fix
+            or "check that the server is running and CLEARANCE_DATABASE_URL is right, "
+            "then run `clearance db upgrade`",
+        )
+
+
+class UnknownModel(CatalogError):
+    """No model (or more than one) in the catalog answers to a name.
+
+    Attributes:
+        model_id: the id asked for.
+        candidates: close or ambiguous matches, best first.
+    """
+
+    def __init__(self, model_id: str, candidates: Sequence[str] = (), *, ambiguous: bool = False):
+        self.model_id = model_id
+        self.candidates = tuple(candidates)
+        self.ambiguous = ambiguous
+        if ambiguous:
+            msg = f"model {model_id!r} is ambiguous: {', '.join(self.candidates)}"
+            fix = "name the provider, as PROVIDER:NAME"
+        else:
+            msg = f"model {model_id!r} is not in the catalog"
+            fix = (
+                f"did you mean {', '.join(map(repr, self.candidates))}?"
+                if self.candidates
+                else "run `clearance models sync` first, or check `clearance models list`"
+            )
+        super().__init__(msg, fix=fix)
+
+
+class DiscoverySourceError(ClearanceError):
+    """A provider's model list could not be fetched (network, HTTP status)."""
+
+    def __init__(self, source: str, cause: str, *, status_code: int | None = None) -> None:
+        self.source = source
+        self.cause = cause
+        self.status_code = status_code
+        super().__init__(
+            f"cannot read models from {source}: {cause}",
+            fix="nothing was changed in the catalog; check the URL, the network and the API key",
+        )
+
+
+class PricingError(ClearanceError):
+    """A call could not be priced."""
+
+
+class MissingPrice(PricingError):
+    """Strict pricing found no usable price for a model.
+
+    Attributes:
+        model_id: the model that has no price.
+        reason: why (``no_price``, ``dynamic``).
+    """
+
+    def __init__(self, model_id: str, reason: str) -> None:
+        self.model_id = model_id
+        self.reason = reason
+        super().__init__(
+            f"no price for model {model_id!r} ({reason})",
+            fix="import one (`clearance models sync`, `clearance prices import-litellm`) "
+            "or price best-effort, which uses the configured default price",
+        )
+
+
+class PolicyRefusal(ClearanceError):
+    """The model policy refuses to serve a request."""
+
+
+class UnknownOrg(PolicyRefusal):
+    """An org with no settings in the catalog, while `policy.unknown_org` is `refuse`."""
+
+    def __init__(self, org_id: str) -> None:
+        self.org_id = org_id
+        super().__init__(
+            f"org {org_id!r} has no settings in the catalog",
+            fix=f"create them with `clearance orgs set {org_id} --default MODEL`, "
+            'or set policy.unknown_org = "platform_default"',
+        )
+
+
+class NoModelAvailable(PolicyRefusal):
+    """Every candidate model was rejected.
+
+    Attributes:
+        rejections: each candidate considered and why it was rejected.
+    """
+
+    def __init__(self, rejections: Sequence[Rejection], *, org_id: str | None) -> None:
+        self.rejections = tuple(rejections)
+        self.org_id = org_id
+        detail = "; ".join(f"{r.model_id}: {r.reason}" for r in self.rejections) or "no candidates"
+        super().__init__(
+            f"no model can serve org {org_id!r}: {detail}",
+            fix="enable a model for the org and on the platform, or set policy.default_model",
+        )
