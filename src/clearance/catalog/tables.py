@@ -1,0 +1,302 @@
+"""The catalog's tables (SQLAlchemy Core).
+
+This is the schema as of the newest migration; Alembic migrations under
+``migrations/versions`` are the history that produces it, and a test checks
+the two agree. Money columns are :class:`ExactDecimal` (USD); prices are USD
+per token unless the column name says otherwise.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from clearance.catalog.types import ExactDecimal, JSONDocument, UTCDateTime
+
+__all__ = [
+    "ai_calls",
+    "eval_results",
+    "eval_runs",
+    "fallback_chains",
+    "gate_decisions",
+    "kill_switch_audit",
+    "kill_switches",
+    "metadata",
+    "models",
+    "operating_costs",
+    "org_settings",
+    "prices",
+    "providers",
+    "revenue",
+    "session_pins",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+MODEL_ID = String(300)
+ID36 = String(36)
+
+providers = Table(
+    "providers",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("base_url", Text, nullable=True),
+    Column("api_key_env", String(128), nullable=True),
+    Column("models_format", String(16), nullable=False, default="auto"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_synced_at", UTCDateTime, nullable=True),
+    Column("last_sync_source", Text, nullable=True),
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", MODEL_ID, primary_key=True, doc="PROVIDER:NAME"),
+    Column("provider", String(64), ForeignKey("providers.name"), nullable=False),
+    Column("name", String(256), nullable=False, doc="the provider's own model id"),
+    Column("display_name", Text, nullable=True),
+    Column("context_length", Integer, nullable=True),
+    Column("max_completion_tokens", Integer, nullable=True),
+    Column("capabilities", JSONDocument, nullable=False, doc="tools, tool_choice, vision, ..."),
+    Column("enabled", Boolean, nullable=False, default=False, doc="platform-enabled for traffic"),
+    Column("gate_status", String(16), nullable=False, default="ungated"),
+    Column("pricing_status", String(16), nullable=False, default="unknown"),
+    Column("discovered_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("removed_at", UTCDateTime, nullable=True, doc="gone from the provider's list"),
+    Column("source_metadata", JSONDocument, nullable=True, doc="the entry as discovered"),
+    UniqueConstraint("provider", "name"),
+)
+
+prices = Table(
+    "prices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", MODEL_ID, ForeignKey("models.id"), nullable=False),
+    Column("source", String(32), nullable=False, doc="provider | litellm | manual"),
+    Column("source_detail", Text, nullable=True, doc="URL, file and key it came from"),
+    Column("effective_at", UTCDateTime, nullable=False),
+    Column("last_confirmed_at", UTCDateTime, nullable=False),
+    Column("prompt_per_token", ExactDecimal, nullable=False),
+    Column("completion_per_token", ExactDecimal, nullable=False),
+    Column("cache_read_per_token", ExactDecimal, nullable=True),
+    Column("cache_write_per_token", ExactDecimal, nullable=True),
+    Column("reasoning_per_token", ExactDecimal, nullable=True),
+    Column("per_request", ExactDecimal, nullable=True),
+    Column("per_image", ExactDecimal, nullable=True),
+    Column("per_web_search", ExactDecimal, nullable=True),
+    Column("tiers", JSONDocument, nullable=True, doc="[{min_prompt_tokens, rates as strings}]"),
+    Column("content_hash", String(64), nullable=False),
+    Index(None, "model_id", "source", "effective_at"),
+)
+
+org_settings = Table(
+    "org_settings",
+    metadata,
+    Column("org_id", String(128), primary_key=True),
+    Column("enabled_models", JSONDocument, nullable=True, doc="model ids; NULL = not set"),
+    Column("default_model_id", MODEL_ID, nullable=True),
+    Column("legacy_model", MODEL_ID, nullable=True, doc="the legacy single-model field"),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+session_pins = Table(
+    "session_pins",
+    metadata,
+    Column("session_id", String(128), primary_key=True),
+    Column("org_id", String(128), nullable=True),
+    Column("model_id", MODEL_ID, nullable=False),
+    Column("pinned_at", UTCDateTime, nullable=False),
+)
+
+fallback_chains = Table(
+    "fallback_chains",
+    metadata,
+    Column("model_id", MODEL_ID, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("fallback_model_id", MODEL_ID, nullable=False),
+)
+
+kill_switches = Table(
+    "kill_switches",
+    metadata,
+    Column("scope", String(16), primary_key=True, doc="global | provider | model | org"),
+    Column("target", String(300), primary_key=True, doc="'' for global"),
+    Column("active", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("changed_by", String(128), nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+)
+
+kill_switch_audit = Table(
+    "kill_switch_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scope", String(16), nullable=False),
+    Column("target", String(300), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("previous_active", Boolean, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("host", String(255), nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+ai_calls = Table(
+    "ai_calls",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("call_id", ID36, nullable=False, unique=True, doc="idempotency key for spill replay"),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("org_id", String(128), nullable=True),
+    Column("session_id", String(128), nullable=True),
+    Column("tier", String(16), nullable=True),
+    Column("requested_model", MODEL_ID, nullable=True),
+    Column("served_model", MODEL_ID, nullable=True),
+    Column("provider", String(64), nullable=True),
+    Column("status", String(16), nullable=False, doc="ok | error | refused"),
+    Column("error_kind", String(48), nullable=True),
+    Column("finish_reason", String(16), nullable=True),
+    Column("finish_reason_raw", String(64), nullable=True),
+    Column("prompt_tokens", Integer, nullable=False, default=0),
+    Column("completion_tokens", Integer, nullable=False, default=0),
+    Column("cached_tokens", Integer, nullable=False, default=0),
+    Column("cache_write_tokens", Integer, nullable=False, default=0),
+    Column("reasoning_tokens", Integer, nullable=False, default=0),
+    Column("cost", ExactDecimal, nullable=True, doc="USD, the cost used"),
+    Column("computed_cost", ExactDecimal, nullable=True, doc="USD, from catalog prices"),
+    Column("reported_cost", ExactDecimal, nullable=True, doc="USD, as the provider reported"),
+    Column("pricing_source", String(16), nullable=True, doc="provider | catalog | default"),
+    Column("price_id", Integer, nullable=True),
+    Column("latency_ms", Float, nullable=True),
+    Column("overhead_us", Float, nullable=True, doc="clearance's own time"),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("fallback_reason", String(48), nullable=True),
+    Column("fallback_from", MODEL_ID, nullable=True),
+    Column("policy_reason", String(48), nullable=True),
+    Column("tool_calls", Integer, nullable=False, default=0),
+    Column("tool_calls_valid", Integer, nullable=False, default=0),
+    Column("escalated", Boolean, nullable=False, default=False),
+    Column("extra", JSONDocument, nullable=True),
+    Index(None, "started_at"),
+    Index(None, "served_model", "started_at"),
+    Index(None, "org_id", "started_at"),
+)
+
+operating_costs = Table(
+    "operating_costs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("amount", ExactDecimal, nullable=False),
+    Column("currency", String(3), nullable=False, default="USD"),
+    Column("note", Text, nullable=True),
+)
+
+revenue = Table(
+    "revenue",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", String(128), nullable=True),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    Column("amount", ExactDecimal, nullable=False),
+    Column("currency", String(3), nullable=False, default="USD"),
+    Column("note", Text, nullable=True),
+)
+
+eval_runs = Table(
+    "eval_runs",
+    metadata,
+    Column("id", ID36, primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("status", String(16), nullable=False, doc="running | complete | stopped | failed"),
+    Column("suite_hash", String(64), nullable=True),
+    Column("contracts_hash", String(64), nullable=True),
+    Column("models", JSONDocument, nullable=False),
+    Column("suites", JSONDocument, nullable=True),
+    Column("trials", Integer, nullable=False),
+    Column("git_commit", String(64), nullable=True),
+    Column("record_mode", String(8), nullable=True),
+    Column("shards", Integer, nullable=True),
+    Column("spend", ExactDecimal, nullable=True),
+    Column("cost_cap", ExactDecimal, nullable=True),
+    Column("details", JSONDocument, nullable=True),
+)
+
+eval_results = Table(
+    "eval_results",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("run_id", ID36, ForeignKey("eval_runs.id"), nullable=False),
+    Column("model_id", MODEL_ID, nullable=False),
+    Column("case_id", String(300), nullable=False),
+    Column("case_kind", String(16), nullable=False, doc="contract | flow | bfcl"),
+    Column("tool", String(128), nullable=True),
+    Column("contract_version", String(32), nullable=True),
+    Column("criticality", String(16), nullable=True),
+    Column("trial", Integer, nullable=False),
+    Column("shard", Integer, nullable=True),
+    Column("verdict", String(16), nullable=False, doc="pass | fail | infra_error"),
+    Column("failure_code", String(32), nullable=True),
+    Column("evidence", JSONDocument, nullable=True),
+    Column("turns_passed", Integer, nullable=True),
+    Column("turns_total", Integer, nullable=True),
+    Column("latency_ms", Float, nullable=True),
+    Column("prompt_tokens", Integer, nullable=True),
+    Column("completion_tokens", Integer, nullable=True),
+    Column("cost", ExactDecimal, nullable=True),
+    Column("served_model", MODEL_ID, nullable=True),
+    Column("fallback_served", Boolean, nullable=False, default=False),
+    Column("cassette", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("run_id", "model_id", "case_id", "trial"),
+    Index(None, "model_id", "case_id"),
+)
+
+gate_decisions = Table(
+    "gate_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", MODEL_ID, nullable=False),
+    Column("decision", String(16), nullable=False, doc="enable | disable | inconclusive"),
+    Column("override", Boolean, nullable=False, default=False),
+    Column("reason", Text, nullable=True),
+    Column("checks", JSONDocument, nullable=True),
+    Column("policy_path", Text, nullable=True),
+    Column("policy_hash", String(64), nullable=True),
+    Column("eval_run_ids", JSONDocument, nullable=True),
+    Column("contract_versions", JSONDocument, nullable=True),
+    Column("recordings", JSONDocument, nullable=True),
+    Column("decided_by", String(128), nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("stale_reason", Text, nullable=True),
+    Index(None, "model_id", "decided_at"),
+)
