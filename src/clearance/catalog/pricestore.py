@@ -1,0 +1,269 @@
+"""Versioned prices in the catalog.
+
+A price row is never changed: a sync that finds a different price adds a new
+version with a later ``effective_at``; one that finds the same price only
+moves ``last_confirmed_at``. The price in force for a model is the newest
+version of the first source in the configured priority order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from clearance.catalog import tables as t
+from clearance.litellm_table import LiteLLMTable
+from clearance.pricing import Price, PriceRates, PriceTier
+
+__all__ = [
+    "LiteLLMImportReport",
+    "add_price_versions",
+    "import_litellm",
+    "load_price",
+    "load_prices",
+    "price_content_hash",
+]
+
+_FEES = ("per_request", "per_image", "per_web_search")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _tiers_json(price: Price) -> list[dict[str, Any]] | None:
+    if not price.tiers:
+        return None
+    return [
+        {"min_prompt_tokens": tier.min_prompt_tokens, **tier.rates.as_strings()}
+        for tier in price.tiers
+    ]
+
+
+def price_content_hash(price: Price) -> str:
+    """A hash of what the price charges (not where or when it came from)."""
+    content = {
+        "rates": price.rates.as_strings(),
+        **{fee: str(getattr(price, fee)) for fee in _FEES},
+        "tiers": _tiers_json(price),
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _row_values(price: Price) -> dict[str, Any]:
+    rates = price.rates
+    return {
+        "prompt_per_token": rates.prompt,
+        "completion_per_token": rates.completion,
+        "cache_read_per_token": rates.cache_read,
+        "cache_write_per_token": rates.cache_write,
+        "reasoning_per_token": rates.reasoning,
+        "per_request": price.per_request,
+        "per_image": price.per_image,
+        "per_web_search": price.per_web_search,
+        "tiers": _tiers_json(price),
+        "content_hash": price_content_hash(price),
+    }
+
+
+def _latest_hashes(
+    connection: Connection, model_ids: Sequence[str], source: str
+) -> dict[str, tuple[int, str]]:
+    """model id -> (price id, content hash) of the newest version from ``source``."""
+    if not model_ids:
+        return {}
+    ranked = (
+        select(
+            t.prices.c.id,
+            t.prices.c.model_id,
+            t.prices.c.content_hash,
+            func.row_number()
+            .over(
+                partition_by=t.prices.c.model_id,
+                order_by=(t.prices.c.effective_at.desc(), t.prices.c.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(t.prices.c.source == source)
+        .subquery()
+    )
+    rows = connection.execute(
+        select(ranked.c.id, ranked.c.model_id, ranked.c.content_hash).where(ranked.c.rank == 1)
+    )
+    wanted = set(model_ids)
+    return {row.model_id: (row.id, row.content_hash) for row in rows if row.model_id in wanted}
+
+
+def add_price_versions(
+    connection: Connection,
+    priced: Iterable[tuple[str, Price, str | None]],
+    *,
+    source: str,
+    now: dt.datetime | None = None,
+) -> tuple[int, int]:
+    """Store prices for catalog models; returns (versions added, unchanged).
+
+    Args:
+        connection: in the caller's transaction.
+        priced: (catalog model id, price, where it came from) triples.
+        source: ``provider``, ``litellm`` or ``manual``.
+        now: the version's ``effective_at``.
+    """
+    now = now or _now()
+    items = list(priced)
+    latest = _latest_hashes(connection, [item[0] for item in items], source)
+    new_rows: list[dict[str, Any]] = []
+    confirmed: list[int] = []
+    for model_id, price, detail in items:
+        values = _row_values(price)
+        current = latest.get(model_id)
+        if current is not None and current[1] == values["content_hash"]:
+            confirmed.append(current[0])
+            continue
+        new_rows.append(
+            {
+                "model_id": model_id,
+                "source": source,
+                "source_detail": detail,
+                "effective_at": now,
+                "last_confirmed_at": now,
+                **values,
+            }
+        )
+    if new_rows:
+        connection.execute(insert(t.prices), new_rows)
+    for start in range(0, len(confirmed), 500):
+        chunk = confirmed[start : start + 500]
+        connection.execute(
+            update(t.prices).where(t.prices.c.id.in_(chunk)).values(last_confirmed_at=now)
+        )
+    return len(new_rows), len(confirmed)
+
+
+def _price(row: Any) -> Price:
+    tiers = tuple(
+        PriceTier(int(tier["min_prompt_tokens"]), PriceRates.from_strings(tier))
+        for tier in row.tiers or ()
+    )
+    return Price(
+        model_id=row.model_id,
+        rates=PriceRates(
+            row.prompt_per_token,
+            row.completion_per_token,
+            row.cache_read_per_token,
+            row.cache_write_per_token,
+            row.reasoning_per_token,
+        ),
+        source=row.source,
+        per_request=row.per_request or Decimal(0),
+        per_image=row.per_image or Decimal(0),
+        per_web_search=row.per_web_search or Decimal(0),
+        tiers=tiers,
+        price_id=row.id,
+    )
+
+
+def load_prices(
+    connection: Connection,
+    priority: Sequence[str],
+    model_ids: Sequence[str] | None = None,
+) -> dict[str, Price]:
+    """The price in force for each model (all models, or ``model_ids``).
+
+    A model whose pricing is ``dynamic`` (decided per request by the provider)
+    has no price in force, whatever older rows say.
+    """
+    ranked = (
+        select(
+            t.prices,
+            func.row_number()
+            .over(
+                partition_by=(t.prices.c.model_id, t.prices.c.source),
+                order_by=(t.prices.c.effective_at.desc(), t.prices.c.id.desc()),
+            )
+            .label("rank"),
+        )
+        .join(t.models, t.models.c.id == t.prices.c.model_id)
+        .where(t.models.c.pricing_status != "dynamic")
+        .where(t.prices.c.source.in_(list(priority)))
+    )
+    if model_ids is not None:
+        ranked = ranked.where(t.prices.c.model_id.in_(list(model_ids)))
+    sub = ranked.subquery()
+    order = {source: index for index, source in enumerate(priority)}
+    best: dict[str, tuple[int, Price]] = {}
+    for row in connection.execute(select(sub).where(sub.c.rank == 1)):
+        rank = order[row.source]
+        if row.model_id not in best or rank < best[row.model_id][0]:
+            best[row.model_id] = (rank, _price(row))
+    return {model_id: price for model_id, (_, price) in best.items()}
+
+
+def load_price(connection: Connection, model_id: str, priority: Sequence[str]) -> Price | None:
+    """The price in force for one model, or ``None``."""
+    return load_prices(connection, priority, [model_id]).get(model_id)
+
+
+@dataclass(slots=True)
+class LiteLLMImportReport:
+    """What ``prices import-litellm`` did."""
+
+    source: str
+    entries: int
+    matched: list[tuple[str, str]] = field(default_factory=list)
+    """(catalog model id, LiteLLM key)."""
+    unmatched_models: int = 0
+    prices_added: int = 0
+    prices_unchanged: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "source": self.source,
+            "entries": self.entries,
+            "matched": len(self.matched),
+            "catalog_models_without_entry": self.unmatched_models,
+            "prices_added": self.prices_added,
+            "prices_unchanged": self.prices_unchanged,
+            "skipped_entries": self.skipped,
+        }
+
+
+def import_litellm(
+    connection: Connection,
+    table: LiteLLMTable,
+    *,
+    aliases: Mapping[str, str] | None = None,
+    now: dt.datetime | None = None,
+) -> LiteLLMImportReport:
+    """Add LiteLLM prices for the catalog models the table names (as ``source="litellm"``).
+
+    Args:
+        connection: in the caller's transaction.
+        table: the parsed table.
+        aliases: catalog model id -> LiteLLM key, for names no rule matches.
+        now: the versions' ``effective_at``.
+    """
+    report = LiteLLMImportReport(table.source, len(table.entries), skipped=dict(table.skipped))
+    rows = connection.execute(select(t.models.c.id, t.models.c.provider, t.models.c.name))
+    priced: list[tuple[str, Price, str | None]] = []
+    for row in rows:
+        entry = table.match(row.provider, row.name, aliases)
+        if entry is None:
+            report.unmatched_models += 1
+            continue
+        report.matched.append((row.id, entry.key))
+        priced.append((row.id, entry.price, f"{table.source}#{entry.key}"))
+    report.prices_added, report.prices_unchanged = add_price_versions(
+        connection, priced, source="litellm", now=now
+    )
+    return report

@@ -1,0 +1,186 @@
+"""LiteLLM's ``model_prices_and_context_window.json`` as a second price source.
+
+Numbers in that file are JSON numbers (``2.5e-06``); they are decoded straight
+into :class:`Decimal`, so every imported price equals the file's literal.
+Tiered keys (``input_cost_per_token_above_200k_tokens``) become price tiers
+from 200,001 prompt tokens ("above" is strict). Batch, priority and flex rates
+are other products, not the standard price, and are left out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from clearance.discovery import loads_exact, parse_decimal
+from clearance.errors import SourceFormatError
+from clearance.pricing import Price, PriceRates, PriceTier
+
+__all__ = ["LiteLLMEntry", "LiteLLMTable", "read_litellm_table"]
+
+PRICED_MODES = frozenset({"chat", "completion", "responses"})
+#: Gateway org prefix -> LiteLLM provider names that sell that org's models at list price.
+_ORG_PROVIDERS: dict[str, set[str]] = {
+    "openai": {"openai", "text-completion-openai"},
+    "anthropic": {"anthropic"},
+    "google": {"gemini"},
+    "mistralai": {"mistral"},
+    "deepseek": {"deepseek"},
+    "x-ai": {"xai"},
+    "cohere": {"cohere_chat", "cohere"},
+}
+_TIER_KEY = re.compile(r"^input_cost_per_token_above_(\d+)k_tokens$")
+
+
+@dataclass(frozen=True, slots=True)
+class LiteLLMEntry:
+    """One priced model of the table."""
+
+    key: str
+    """The table's key (``gpt-4o``, ``openrouter/anthropic/claude-3-opus``)."""
+    litellm_provider: str | None
+    mode: str | None
+    price: Price
+    """With ``model_id`` set to :attr:`key`."""
+    max_input_tokens: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LiteLLMTable:
+    """The priced entries, and how many were passed over and why."""
+
+    source: str
+    entries: dict[str, LiteLLMEntry]
+    skipped: dict[str, int]
+
+    def match(
+        self, provider: str, name: str, aliases: Mapping[str, str] | None = None
+    ) -> LiteLLMEntry | None:
+        """The entry for catalog model ``PROVIDER:NAME``, by exact keys only.
+
+        Tried in order: an explicit alias (``pricing.litellm_keys``), ``PROVIDER/NAME``,
+        ``NAME``, and for a gateway name ``ORG/MODEL`` the key ``MODEL`` when that
+        entry's ``litellm_provider`` is ORG's own (``openai/gpt-4o`` → ``gpt-4o``).
+        No fuzzy matching: a wrong price is worse than none.
+        """
+        if aliases and f"{provider}:{name}" in aliases:
+            return self.entries.get(aliases[f"{provider}:{name}"])
+        entry = self.entries.get(f"{provider}/{name}") or self.entries.get(name)
+        if entry is not None:
+            return entry
+        org, slash, model = name.partition("/")
+        if slash:
+            entry = self.entries.get(model)
+            if entry is not None and entry.litellm_provider in _ORG_PROVIDERS.get(org, {org}):
+                return entry
+        return None
+
+
+def _rate(spec: Mapping[str, Any], key: str, source: str, pointer: str) -> Decimal | None:
+    if spec.get(key) is None:
+        return None
+    return parse_decimal(spec[key], source=source, pointer=f"{pointer}/{key}")
+
+
+def _first(value: Decimal | None, fallback: Decimal | None) -> Any:
+    return fallback if value is None else value
+
+
+def _entry(key: str, spec: Mapping[str, Any], source: str) -> LiteLLMEntry | str:
+    """The entry, or the reason it is skipped."""
+    pointer = "/" + key.replace("~", "~0").replace("/", "~1")
+    mode = spec.get("mode")
+    if mode is not None and mode not in PRICED_MODES:
+        return f"mode {mode}"
+    prompt = _rate(spec, "input_cost_per_token", source, pointer)
+    completion = _rate(spec, "output_cost_per_token", source, pointer)
+    if prompt is None or completion is None:
+        return "no per-token price"
+    if prompt < 0 or completion < 0:
+        return "negative price"
+    cache_read = _rate(spec, "cache_read_input_token_cost", source, pointer)
+    cache_write = _rate(spec, "cache_creation_input_token_cost", source, pointer)
+    reasoning = _rate(spec, "output_cost_per_reasoning_token", source, pointer)
+    tiers: list[PriceTier] = []
+    for name in spec:
+        found = _TIER_KEY.match(name)
+        if not found:
+            continue
+        suffix = f"_above_{found.group(1)}k_tokens"
+        tier_prompt = _rate(spec, name, source, pointer)
+        tier_completion = _rate(spec, f"output_cost_per_token{suffix}", source, pointer)
+        if tier_prompt is None or tier_completion is None:
+            continue
+        tiers.append(
+            PriceTier(
+                int(found.group(1)) * 1000 + 1,
+                PriceRates(
+                    tier_prompt,
+                    tier_completion,
+                    _first(
+                        _rate(spec, f"cache_read_input_token_cost{suffix}", source, pointer),
+                        cache_read,
+                    ),
+                    _first(
+                        _rate(spec, f"cache_creation_input_token_cost{suffix}", source, pointer),
+                        cache_write,
+                    ),
+                    reasoning,
+                ),
+            )
+        )
+    per_request = _first(_rate(spec, "input_cost_per_request", source, pointer), Decimal(0))
+    max_input = spec.get("max_input_tokens")
+    return LiteLLMEntry(
+        key=key,
+        litellm_provider=spec.get("litellm_provider"),
+        mode=mode,
+        price=Price(
+            model_id=key,
+            rates=PriceRates(prompt, completion, cache_read, cache_write, reasoning),
+            source="litellm",
+            per_request=per_request,
+            tiers=tuple(sorted(tiers, key=lambda t: t.min_prompt_tokens)),
+        ),
+        max_input_tokens=max_input if isinstance(max_input, int) else None,
+    )
+
+
+def parse_litellm_table(document: Any, *, source: str) -> LiteLLMTable:
+    """Parse the decoded table (``sample_spec`` is skipped).
+
+    Raises:
+        SourceFormatError: not an object of objects, or a price that is not a number.
+    """
+    if not isinstance(document, Mapping):
+        raise SourceFormatError("expected an object of model entries", source=source)
+    entries: dict[str, LiteLLMEntry] = {}
+    skipped: dict[str, int] = {}
+    for key, spec in document.items():
+        if key == "sample_spec":
+            continue
+        if not isinstance(spec, Mapping):
+            raise SourceFormatError("entry is not an object", source=source, pointer=f"/{key}")
+        result = _entry(str(key), spec, source)
+        if isinstance(result, str):
+            skipped[result] = skipped.get(result, 0) + 1
+        else:
+            entries[result.key] = result
+    return LiteLLMTable(source=source, entries=entries, skipped=skipped)
+
+
+def read_litellm_table(path: Path) -> LiteLLMTable:
+    """Read LiteLLM's price file.
+
+    Raises:
+        SourceFormatError: unreadable or malformed file.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SourceFormatError(f"cannot read: {exc.strerror}", source=str(path)) from None
+    return parse_litellm_table(loads_exact(raw, source=str(path)), source=str(path))
