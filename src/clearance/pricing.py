@@ -1,0 +1,328 @@
+"""The cost of a call, exactly, in USD.
+
+Token convention (OpenAI and OpenRouter report usage this way, and so does
+:class:`Usage`): ``prompt_tokens`` counts *every* input token, including those
+read from the prompt cache (``cached_tokens``) and those written to it
+(``cache_write_tokens``); ``completion_tokens`` counts every output token,
+including ``reasoning_tokens``. Each token is billed once, at the rate of its
+kind::
+
+    (prompt - cached - cache_write) × prompt rate
+  + cached                          × cache-read rate  (prompt rate if none)
+  + cache_write                     × cache-write rate (prompt rate if none)
+  + (completion - reasoning)        × completion rate
+  + reasoning                       × reasoning rate   (completion rate if none)
+  + requests × per-request fee + images × per-image fee + web searches × per-search fee
+
+A price may have tiers (OpenRouter's ``overrides``, LiteLLM's ``above_200k``):
+the tier with the largest ``min_prompt_tokens`` not above the call's prompt
+tokens replaces the base rates.
+
+Arithmetic runs in a decimal context that traps inexact results, so a cost is
+either exact or an error, never silently rounded.
+"""
+
+from __future__ import annotations
+
+import decimal
+import warnings
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from clearance.errors import InvalidUsage, MissingPrice
+
+__all__ = [
+    "CallCost",
+    "DefaultPriceWarning",
+    "Price",
+    "PriceRates",
+    "PriceTier",
+    "PricingSource",
+    "Usage",
+    "compute_cost",
+    "price_call",
+    "price_call_strict",
+]
+
+PricingSource = Literal["provider", "catalog", "default"]
+_ZERO = Decimal(0)
+_EXACT = decimal.Context(
+    prec=80,
+    rounding=decimal.ROUND_HALF_EVEN,
+    traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow, decimal.DivisionByZero],
+)
+
+
+_COUNTS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "requests",
+    "images",
+    "web_searches",
+)
+
+
+class DefaultPriceWarning(UserWarning):
+    """A call was priced with the configured default price because its model has none."""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens and billable units of one call (or the sum of several)."""
+
+    prompt_tokens: int = 0
+    """Every input token, cached ones included."""
+    completion_tokens: int = 0
+    """Every output token, reasoning included."""
+    cached_tokens: int = 0
+    """Input tokens read from the prompt cache (a part of ``prompt_tokens``)."""
+    cache_write_tokens: int = 0
+    """Input tokens written to the prompt cache (a part of ``prompt_tokens``)."""
+    reasoning_tokens: int = 0
+    """Output tokens spent on reasoning (a part of ``completion_tokens``)."""
+    requests: int = 1
+    """Billed requests, for per-request fees."""
+    images: int = 0
+    """Input images billed per image."""
+    web_searches: int = 0
+    """Web searches billed per search."""
+    reported_cost: Decimal | None = None
+    """The provider's own figure in USD (OpenRouter's ``usage.cost``), if it sent one."""
+
+    def __post_init__(self) -> None:
+        # One OR over the counts is negative exactly when one of them is: a single test on
+        # the hot path, and the slow search for the culprit only when it fails.
+        if (
+            self.prompt_tokens
+            | self.completion_tokens
+            | self.cached_tokens
+            | self.cache_write_tokens
+            | self.reasoning_tokens
+            | self.requests
+            | self.images
+            | self.web_searches
+        ) < 0:
+            for name in _COUNTS:
+                if getattr(self, name) < 0:
+                    raise InvalidUsage(name, getattr(self, name), "a count cannot be negative")
+        if self.cached_tokens + self.cache_write_tokens > self.prompt_tokens:
+            raise InvalidUsage(
+                "cached_tokens",
+                self.cached_tokens,
+                f"cached ({self.cached_tokens}) plus cache-write ({self.cache_write_tokens}) "
+                f"tokens exceed prompt_tokens ({self.prompt_tokens}); they are a part of it",
+            )
+        if self.reasoning_tokens > self.completion_tokens:
+            raise InvalidUsage(
+                "reasoning_tokens",
+                self.reasoning_tokens,
+                f"exceeds completion_tokens ({self.completion_tokens}), of which it is a part",
+            )
+        if self.reported_cost is not None and (
+            not self.reported_cost.is_finite() or self.reported_cost < 0
+        ):
+            raise InvalidUsage("reported_cost", 0, f"{self.reported_cost} is not a cost")
+
+    def __add__(self, other: Usage) -> Usage:
+        reported = (
+            None
+            if self.reported_cost is None or other.reported_cost is None
+            else _EXACT.add(self.reported_cost, other.reported_cost)
+        )
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.cached_tokens + other.cached_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
+            self.requests + other.requests,
+            self.images + other.images,
+            self.web_searches + other.web_searches,
+            reported,
+        )
+
+    @classmethod
+    def from_openai(cls, usage: dict[str, Any]) -> Usage:
+        """Read an OpenAI / OpenRouter ``usage`` object.
+
+        ``prompt_tokens_details.cached_tokens`` and ``.cache_write_tokens``,
+        ``completion_tokens_details.reasoning_tokens`` and OpenRouter's ``cost``
+        are taken when present; a float cost is read through its shortest repr.
+        """
+        prompt_details = usage.get("prompt_tokens_details") or {}
+        completion_details = usage.get("completion_tokens_details") or {}
+        cost = usage.get("cost")
+        if isinstance(cost, float):
+            cost = Decimal(repr(cost))
+        elif isinstance(cost, int | str):
+            cost = Decimal(cost)
+        return cls(
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+            cached_tokens=int(prompt_details.get("cached_tokens") or 0),
+            cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0),
+            reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
+            reported_cost=cost if isinstance(cost, Decimal) else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PriceRates:
+    """Per-token rates in USD per token; ``None`` means "bill at the base rate of its side"."""
+
+    prompt: Decimal
+    completion: Decimal
+    cache_read: Decimal | None = None
+    cache_write: Decimal | None = None
+    reasoning: Decimal | None = None
+
+    def as_strings(self) -> dict[str, str | None]:
+        """The rates as exact decimal strings (for JSON columns)."""
+        return {
+            name: None if value is None else str(value)
+            for name, value in (
+                ("prompt", self.prompt),
+                ("completion", self.completion),
+                ("cache_read", self.cache_read),
+                ("cache_write", self.cache_write),
+                ("reasoning", self.reasoning),
+            )
+        }
+
+    @classmethod
+    def from_strings(cls, data: dict[str, Any]) -> PriceRates:
+        """Inverse of :meth:`as_strings`."""
+
+        def dec(name: str) -> Decimal | None:
+            value = data.get(name)
+            return None if value is None else Decimal(value)
+
+        prompt, completion = dec("prompt"), dec("completion")
+        if prompt is None or completion is None:
+            raise ValueError("a tier needs prompt and completion rates")
+        return cls(prompt, completion, dec("cache_read"), dec("cache_write"), dec("reasoning"))
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTier:
+    """Rates that apply from ``min_prompt_tokens`` prompt tokens up."""
+
+    min_prompt_tokens: int
+    rates: PriceRates
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """A model's price, as stored in the catalog (one version of it)."""
+
+    model_id: str
+    rates: PriceRates
+    source: str = "manual"
+    """Where it came from: ``provider``, ``litellm``, ``manual`` or ``default``."""
+    per_request: Decimal = _ZERO
+    """USD per request."""
+    per_image: Decimal = _ZERO
+    """USD per input image."""
+    per_web_search: Decimal = _ZERO
+    """USD per web search."""
+    tiers: tuple[PriceTier, ...] = ()
+    """Sorted by ``min_prompt_tokens``, ascending."""
+    price_id: int | None = None
+    """Row id in the catalog's ``prices`` table."""
+
+    def rates_for(self, prompt_tokens: int) -> PriceRates:
+        """The rates that apply to a call with this many prompt tokens."""
+        rates = self.rates
+        for tier in self.tiers:
+            if prompt_tokens >= tier.min_prompt_tokens:
+                rates = tier.rates
+            else:
+                break
+        return rates
+
+
+@dataclass(frozen=True, slots=True)
+class CallCost:
+    """What a call cost, and on what grounds."""
+
+    cost: Decimal
+    """USD: the figure to bill and log."""
+    pricing_source: PricingSource
+    """``provider`` (its reported cost), ``catalog`` (a stored price) or ``default``."""
+    computed: Decimal
+    """USD computed from the price (catalog or default), kept beside a reported one."""
+    reported: Decimal | None = None
+    """USD as the provider reported it."""
+    computed_from: Literal["catalog", "default"] = "catalog"
+    price: Price | None = field(default=None, repr=False)
+    """The price used for ``computed``."""
+
+
+def compute_cost(usage: Usage, price: Price) -> Decimal:
+    """The exact cost of ``usage`` at ``price`` (USD), following the module's convention."""
+    rates = price.rates_for(usage.prompt_tokens) if price.tiers else price.rates
+    mul, add = _EXACT.multiply, _EXACT.add
+    prompt_rate = rates.prompt
+    completion_rate = rates.completion
+    cached = usage.cached_tokens
+    written = usage.cache_write_tokens
+    reasoning = usage.reasoning_tokens
+    total = mul(prompt_rate, usage.prompt_tokens - cached - written)
+    total = add(total, mul(completion_rate, usage.completion_tokens - reasoning))
+    if cached:
+        rate = prompt_rate if rates.cache_read is None else rates.cache_read
+        total = add(total, mul(rate, cached))
+    if written:
+        rate = prompt_rate if rates.cache_write is None else rates.cache_write
+        total = add(total, mul(rate, written))
+    if reasoning:
+        rate = completion_rate if rates.reasoning is None else rates.reasoning
+        total = add(total, mul(rate, reasoning))
+    if price.per_request and usage.requests:
+        total = add(total, mul(price.per_request, usage.requests))
+    if price.per_image and usage.images:
+        total = add(total, mul(price.per_image, usage.images))
+    if price.per_web_search and usage.web_searches:
+        total = add(total, mul(price.per_web_search, usage.web_searches))
+    return total
+
+
+def price_call(model_id: str, usage: Usage, price: Price | None, *, default: Price) -> CallCost:
+    """Price a call best-effort.
+
+    A provider-reported cost is used when present, with the computed one kept
+    beside it. With no catalog price, the conservative ``default`` price is
+    used, a :class:`DefaultPriceWarning` is emitted and the result is marked
+    ``computed_from="default"`` (and ``pricing_source="default"`` unless the
+    provider reported a cost).
+    """
+    computed_from: Literal["catalog", "default"] = "catalog"
+    if price is None:
+        warnings.warn(
+            f"no price for model {model_id!r}; priced at the default "
+            f"({default.rates.prompt}/{default.rates.completion} USD per prompt/completion token)",
+            DefaultPriceWarning,
+            stacklevel=2,
+        )
+        price, computed_from = default, "default"
+    computed = compute_cost(usage, price)
+    reported = usage.reported_cost
+    if reported is not None:
+        return CallCost(reported, "provider", computed, reported, computed_from, price)
+    return CallCost(computed, computed_from, computed, None, computed_from, price)
+
+
+def price_call_strict(model_id: str, usage: Usage, price: Price | None) -> CallCost:
+    """Price a call from its catalog price, or raise.
+
+    Raises:
+        MissingPrice: the model has no catalog price (even if the provider reported a cost:
+            strict pricing promises that every call can be checked against the catalog).
+    """
+    if price is None:
+        raise MissingPrice(model_id, "no_price")
+    return price_call(model_id, usage, price, default=price)
