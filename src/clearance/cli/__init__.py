@@ -1,0 +1,89 @@
+"""The ``clearance`` command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from clearance.cli import models, policy, prices
+from clearance.cli._common import console, emit_json, handle_errors, load
+from clearance.cli.demo import demo
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="clearance",
+    help="Evaluate, gate and route LLM models: catalog, policy, pricing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(models.app, name="models")
+app.add_typer(prices.app, name="prices")
+app.add_typer(policy.app, name="policy")
+app.add_typer(policy.orgs_app, name="orgs")
+app.command("price")(prices.price)
+app.command("demo")(demo)
+
+db_app = typer.Typer(help="The catalog database.", no_args_is_help=True)
+config_app = typer.Typer(help="The configuration.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+
+
+@db_app.command("upgrade")
+@handle_errors
+def db_upgrade() -> None:
+    """Apply pending migrations to the catalog database."""
+    from clearance.catalog.migrate import upgrade
+
+    _, catalog = load(migrate=False)
+    before, after = upgrade(catalog)
+    state = "already at" if before == after else f"upgraded from {before or 'empty'} to"
+    console.print(f"{escape(catalog.display_url)}: {state} revision {after}")
+
+
+@db_app.command("current")
+@handle_errors
+def db_current() -> None:
+    """Print the catalog's schema revision."""
+    from clearance.catalog.migrate import HEAD, current_revision
+
+    _, catalog = load(migrate=False)
+    with catalog.connect() as connection:
+        revision = current_revision(connection)
+    note = "" if revision == HEAD else f" (newest is {HEAD}: run `clearance db upgrade`)"
+    console.print(f"{escape(catalog.display_url)}: revision {revision or 'none'}{note}")
+
+
+@config_app.command("show")
+@handle_errors
+def config_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print the configuration in force (file plus environment)."""
+    from clearance.config import load_config
+
+    config = load_config()
+    document = {"source": config.source, **config.model_dump(mode="json")}
+    document["catalog"]["database_url"] = config.resolved_database_url()
+    if as_json:
+        emit_json(document)
+    else:
+        console.print(document)
+
+
+@config_app.command("env")
+def config_env() -> None:
+    """List the environment variables clearance reads."""
+    from clearance.config import ENVIRONMENT
+
+    for name, meaning in ENVIRONMENT.items():
+        console.print(f"[bold]{name}[/]: {escape(meaning)}")
+
+
+def main() -> None:
+    """Entry point of the ``clearance`` console script."""
+    app()

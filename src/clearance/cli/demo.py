@@ -1,0 +1,151 @@
+"""``clearance demo``: the main job, end to end, on the embedded defaults."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from clearance.catalog.modelstore import ensure_provider, list_models, set_enabled, sync_models
+from clearance.catalog.orgstore import load_policy_snapshot, set_org
+from clearance.catalog.pricestore import import_litellm, load_prices
+from clearance.cli._common import console, handle_errors, load
+from clearance.cli.prices import default_price
+from clearance.discovery import read_model_list
+from clearance.litellm_table import read_litellm_table
+from clearance.policy import RouteRequest, resolve_model
+from clearance.pricing import DefaultPriceWarning, Usage, price_call
+
+_DATA = Path("tests/data/realdata/catalogs")
+MODELS_FILE = _DATA / "openrouter/roo-code/openrouter-models.response-body.decoded.json"
+LITELLM_FILE = _DATA / "litellm/model_prices_and_context_window_backup.json"
+_ENABLE = (
+    "openai/gpt-4o-mini",
+    "openai/gpt-4.1-mini",
+    "openai/gpt-4.1",
+    "anthropic/claude-sonnet-4",
+)
+
+
+def _short(model_id: str) -> str:
+    return model_id.removeprefix("openrouter:")
+
+
+@handle_errors
+def demo(
+    models_file: Annotated[
+        Path, typer.Option(help="A saved OpenRouter /models answer.")
+    ] = MODELS_FILE,
+    litellm_file: Annotated[Path, typer.Option(help="LiteLLM's price table.")] = LITELLM_FILE,
+) -> None:
+    """Build a catalog from a real /models answer, price it, and ask the policy questions."""
+    started = time.perf_counter()
+    config, catalog = load()
+    console.rule("1. catalog")
+    console.print(f"catalog: {catalog.display_url} (migrated)")
+    model_list = read_model_list(models_file)
+    table = read_litellm_table(litellm_file)
+    with catalog.begin() as connection:
+        ensure_provider(
+            connection,
+            "openrouter",
+            base_url="https://openrouter.ai/api/v1",
+            api_key_env="OPENROUTER_API_KEY",
+            models_format="openrouter",
+        )
+        report = sync_models(connection, "openrouter", model_list, enable_new=False)
+        litellm = import_litellm(connection, table, aliases=config.pricing.litellm_keys)
+    console.print(
+        f"synced {len(report.added) + len(report.updated)} models from {escape(str(models_file))}"
+        f" ({report.prices_added} price versions; dynamic pricing: {', '.join(report.dynamic)})"
+    )
+    console.print(
+        f"LiteLLM price table: {litellm.entries} priced entries, "
+        f"{len(litellm.matched)} matched catalog models"
+    )
+
+    console.rule("2. enable models and set up an org")
+    with catalog.begin() as connection:
+        for name in _ENABLE:
+            set_enabled(connection, f"openrouter:{name}", True)
+        set_org(
+            connection,
+            "acme",
+            enabled_models=[f"openrouter:{n}" for n in _ENABLE[:3]],
+            default_model_id="openrouter:openai/gpt-4.1-mini",
+        )
+        set_org(connection, "legacy-co", legacy_model="openrouter:openai/gpt-4o-mini")
+    console.print("enabled on the platform: " + ", ".join(_ENABLE))
+    console.print(
+        "org acme: enabled = first three, default = openai/gpt-4.1-mini; "
+        "org legacy-co: only the legacy single-model field"
+    )
+
+    console.rule("3. the model policy")
+    requests = [
+        RouteRequest(org_id="acme"),
+        RouteRequest(org_id="acme", model="openrouter:openai/gpt-4.1"),
+        RouteRequest(org_id="acme", model="openrouter:anthropic/claude-sonnet-4"),
+        RouteRequest(org_id="acme", model="openrouter:openai/o3"),
+        RouteRequest(org_id="acme", tier="strong"),
+        RouteRequest(org_id="legacy-co", model="openrouter:openai/gpt-4.1"),
+        RouteRequest(org_id="nobody-knows"),
+    ]
+    with catalog.connect() as connection:
+        snapshot = load_policy_snapshot(connection, config, org_ids=["acme", "legacy-co"])
+    for request in requests:
+        decision = resolve_model(request, snapshot)
+        asked = (
+            _short(request.model)
+            if request.model
+            else (f"tier {request.tier}" if request.tier else "its default")
+        )
+        console.print(
+            f"org {escape(str(request.org_id))} asks for {escape(asked)} -> "
+            f"[bold]{escape(_short(decision.model_id))}[/] ({decision.reason})"
+        )
+        for rejection in decision.rejected:
+            console.print(
+                f"    rejected {escape(_short(rejection.model_id))} ({rejection.role}): "
+                f"{rejection.reason}"
+            )
+
+    console.rule("4. the cost of a call")
+    usage = Usage(
+        prompt_tokens=12_000, completion_tokens=800, cached_tokens=8_000, reasoning_tokens=0
+    )
+    with catalog.connect() as connection:
+        prices = load_prices(connection, config.pricing.source_priority)
+        models = list_models(connection)
+    costs = Table()
+    for column in ("model", "cost (USD)", "source"):
+        costs.add_column(column)
+    for model_id in (
+        "openrouter:anthropic/claude-sonnet-4",
+        "openrouter:openai/gpt-4o-mini",
+        "openrouter:openrouter/auto",
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DefaultPriceWarning)
+            cost = price_call(
+                model_id, usage, prices.get(model_id), default=default_price(config, model_id)
+            )
+        costs.add_row(escape(model_id), f"{cost.cost:f}", cost.pricing_source)
+    console.print("12,000 prompt tokens (8,000 of them cached) and 800 completion tokens:")
+    console.print(costs)
+
+    console.rule("summary")
+    enabled = sum(1 for m in models if m.enabled)
+    priced = len(prices)
+    total = Decimal(len(models))
+    console.print(
+        f"{len(models)} models, {enabled} enabled, {priced} priced "
+        f"({Decimal(priced) / total:.1%}); catalog at {catalog.display_url}; "
+        f"done in {time.perf_counter() - started:.1f} s"
+    )

@@ -1,0 +1,246 @@
+"""``clearance models``: discover, list, enable and disable models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlparse
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy import insert, update
+
+from clearance.catalog import tables as t
+from clearance.catalog.modelstore import (
+    ModelEntry,
+    ensure_provider,
+    list_models,
+    resolve_model_id,
+    set_enabled,
+    sync_models,
+)
+from clearance.cli._common import EXIT_USAGE, console, emit_json, fail, handle_errors, load
+from clearance.discovery import ModelList, fetch_model_list, read_model_list
+from clearance.modelid import is_valid_provider_name
+
+app = typer.Typer(help="Discover, list, enable and disable models.", no_args_is_help=True)
+
+Format = Literal["auto", "openai", "openrouter"]
+
+
+def _name_for_source(source: str, model_list: ModelList | None) -> str:
+    """A provider name for ``--from`` without ``--as``: the URL's host, or the file's format."""
+    if source.startswith(("http://", "https://")):
+        host = urlparse(source).hostname or "remote"
+        for known in ("openrouter", "openai", "groq", "together", "mistral", "deepseek"):
+            if known in host:
+                return known
+        return "local" if host in ("127.0.0.1", "localhost", "::1") else host.split(".")[-2]
+    return model_list.format if model_list is not None else "imported"
+
+
+@app.command("sync")
+@handle_errors
+def sync(
+    provider: Annotated[
+        str | None, typer.Option("--provider", help="A provider declared in the configuration.")
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option("--from", help="A base URL (GET URL/models) or a saved /models answer."),
+    ] = None,
+    as_name: Annotated[
+        str | None, typer.Option("--as", help="Provider name for --from (default: guessed).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="auto, openai or openrouter.")] = "auto",
+    enable_new: Annotated[
+        bool | None,
+        typer.Option(
+            "--enable-new/--no-enable-new",
+            help="Enable newly found models for traffic (default: catalog.auto_enable_discovered).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Read a provider's model list into the catalog; a failed sync changes nothing."""
+    if (provider is None) == (source is None):
+        fail("give exactly one of --provider NAME or --from URL|FILE", code=EXIT_USAGE)
+    if fmt not in ("auto", "openai", "openrouter"):
+        fail(f"--format {fmt!r} is not one of auto, openai, openrouter", code=EXIT_USAGE)
+    models_format: Format = fmt  # type: ignore[assignment]
+    config, catalog = load()
+    base_url: str | None
+    api_key_env: str | None = None
+    if provider is not None:
+        declared = config.provider(provider)
+        name, base_url, api_key_env = declared.name, declared.base_url, declared.api_key_env
+        if models_format == "auto":
+            models_format = declared.models_format
+        api_key = os.environ.get(api_key_env) if api_key_env else None
+        model_list = fetch_model_list(
+            base_url, api_key=api_key, fmt=models_format, timeout_s=declared.timeout_s
+        )
+    else:
+        assert source is not None
+        if source.startswith(("http://", "https://")):
+            base_url = source.rstrip("/")
+            model_list = fetch_model_list(base_url, fmt=models_format)
+        else:
+            base_url = None
+            model_list = read_model_list(Path(source), fmt=models_format)
+        name = as_name or _name_for_source(source, model_list)
+        if as_name is None and name in config.provider_names:
+            declared = config.provider(name)
+            base_url, api_key_env = declared.base_url, declared.api_key_env
+    if not is_valid_provider_name(name):
+        fail(
+            f"provider name {name!r} is not valid",
+            fix="use lower case, digits and _.- (--as)",
+            code=EXIT_USAGE,
+        )
+    enable = config.catalog.auto_enable_discovered if enable_new is None else enable_new
+    with catalog.begin() as connection:
+        ensure_provider(
+            connection,
+            name,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            models_format=model_list.format,
+        )
+        report = sync_models(connection, name, model_list, enable_new=enable)
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    console.print(
+        f"synced [bold]{escape(name)}[/] from {escape(model_list.source)} ({model_list.format}): "
+        f"{len(report.added)} new, {len(report.updated)} updated, {len(report.removed)} removed; "
+        f"{report.prices_added} new price versions, {report.prices_unchanged} unchanged"
+    )
+    if report.dynamic:
+        console.print(
+            "dynamic pricing (priced per request, so calls use the default price): "
+            + ", ".join(escape(m) for m in report.dynamic)
+        )
+    if report.unpriced:
+        console.print(f"{len(report.unpriced)} models have no price in this list")
+    if report.added:
+        state = "enabled" if enable else "not enabled (a gate or a person enables them)"
+        console.print(f"new models are {state}")
+
+
+def _row(model: ModelEntry, prices: dict[str, str]) -> list[str]:
+    state = "removed" if model.removed_at else ("enabled" if model.enabled else "disabled")
+    tools = {True: "yes", False: "no", None: "?"}[model.supports_tools]
+    return [
+        model.id,
+        state,
+        model.gate_status,
+        tools,
+        f"{model.context_length:,}" if model.context_length else "?",
+        prices.get(model.id, model.pricing_status),
+    ]
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    provider: Annotated[str | None, typer.Option(help="Only this provider's models.")] = None,
+    enabled: Annotated[
+        bool | None, typer.Option("--enabled/--disabled", help="Only enabled or disabled ones.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Show the catalog."""
+    from clearance.catalog.pricestore import load_prices
+
+    config, catalog = load()
+    with catalog.connect() as connection:
+        models = list_models(connection, provider=provider, enabled=enabled)
+        prices = load_prices(connection, config.pricing.source_priority)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "id": m.id,
+                    "provider": m.provider,
+                    "name": m.name,
+                    "display_name": m.display_name,
+                    "enabled": m.enabled,
+                    "gate_status": m.gate_status,
+                    "removed": m.removed_at is not None,
+                    "context_length": m.context_length,
+                    "max_completion_tokens": m.max_completion_tokens,
+                    "capabilities": m.capabilities,
+                    "pricing_status": m.pricing_status,
+                    "price": None
+                    if m.id not in prices
+                    else {
+                        "source": prices[m.id].source,
+                        "prompt_per_token": prices[m.id].rates.prompt,
+                        "completion_per_token": prices[m.id].rates.completion,
+                        "cache_read_per_token": prices[m.id].rates.cache_read,
+                        "price_id": prices[m.id].price_id,
+                    },
+                }
+                for m in models
+            ]
+        )
+        return
+    per_million = {
+        model_id: f"{price.rates.prompt * 1_000_000:f} / {price.rates.completion * 1_000_000:f}"
+        f" ({price.source})"
+        for model_id, price in prices.items()
+    }
+    table = Table(title=f"{len(models)} models in {catalog.display_url}")
+    for column in ("model", "state", "gate", "tools", "context", "USD per 1M in / out"):
+        table.add_column(column)
+    for model in models:
+        table.add_row(*(escape(cell) for cell in _row(model, per_million)))
+    console.print(table)
+
+
+def _set(model: str, enabled: bool, reason: str) -> None:
+    config, catalog = load()
+    with catalog.begin() as connection:
+        model_id = resolve_model_id(connection, model, config.provider_names)
+        previous = set_enabled(connection, model_id, enabled)
+        status = "enabled" if enabled else "disabled"
+        connection.execute(
+            update(t.models).where(t.models.c.id == model_id).values(gate_status="override")
+        )
+        connection.execute(
+            insert(t.gate_decisions).values(
+                model_id=model_id,
+                decision="enable" if enabled else "disable",
+                override=True,
+                reason=reason,
+                decided_by=getpass.getuser(),
+                decided_at=dt.datetime.now(dt.UTC),
+            )
+        )
+    was = "enabled" if previous else "disabled"
+    console.print(f"{escape(model_id)}: {was} -> {status} (override recorded: {escape(reason)})")
+
+
+@app.command("enable")
+@handle_errors
+def enable(
+    model: Annotated[str, typer.Argument(help="PROVIDER:NAME, or a NAME unique in the catalog.")],
+    reason: Annotated[str, typer.Option(help="Why; recorded with your user name.")],
+) -> None:
+    """Enable a model for traffic by hand (recorded as an override)."""
+    _set(model, True, reason)
+
+
+@app.command("disable")
+@handle_errors
+def disable(
+    model: Annotated[str, typer.Argument(help="PROVIDER:NAME, or a NAME unique in the catalog.")],
+    reason: Annotated[str, typer.Option(help="Why; recorded with your user name.")],
+) -> None:
+    """Disable a model for traffic by hand (recorded as an override)."""
+    _set(model, False, reason)
