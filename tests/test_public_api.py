@@ -5,11 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import clearance
 
 
-def test_all_is_sorted_and_unique() -> None:
+def test_all_is_sorted_unique_and_matches_the_lazy_exports() -> None:
     assert clearance.__all__ == sorted(set(clearance.__all__))
+    assert clearance.__all__ == sorted(clearance._EXPORTS)
 
 
 def test_every_public_name_resolves_to_its_own_definition() -> None:
@@ -20,12 +23,8 @@ def test_every_public_name_resolves_to_its_own_definition() -> None:
 
 
 def test_unknown_attribute() -> None:
-    try:
+    with pytest.raises(AttributeError, match="nope"):
         clearance.nope  # type: ignore[attr-defined]  # noqa: B018
-    except AttributeError as error:
-        assert "nope" in str(error)
-    else:
-        raise AssertionError("expected AttributeError")
 
 
 def test_import_loads_no_heavy_dependency_and_opens_no_socket() -> None:
@@ -48,7 +47,9 @@ def test_import_loads_no_heavy_dependency_and_opens_no_socket() -> None:
 def test_errors_share_one_root() -> None:
     for name in clearance.__all__:
         value = getattr(clearance, name)
-        if isinstance(value, type) and issubclass(value, Exception) and not issubclass(
-            value, Warning
+        if (
+            isinstance(value, type)
+            and issubclass(value, Exception)
+            and not issubclass(value, Warning)
         ):
             assert issubclass(value, clearance.ClearanceError)

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -199,7 +199,7 @@ def test_usage_errors_exit_2(cli: Any, tmp_path: Path) -> None:
 
 class _ModelsHandler(http.server.BaseHTTPRequestHandler):
     body = b""
-    seen_auth: list[str | None] = []
+    seen_auth: ClassVar[list[str | None]] = []
 
     def do_GET(self) -> None:
         type(self).seen_auth.append(self.headers.get("Authorization"))
