@@ -27,6 +27,7 @@ that names the bad value, where it came from and how to fix it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ class InvalidModelId(InputError):
 class InvalidUsage(InputError):
     """Token counts that cannot describe a real call (negative, or parts above the whole)."""
 
-    def __init__(self, field: str, value: int, reason: str) -> None:
+    def __init__(self, field: str, value: int | Decimal | str, reason: str) -> None:
         self.field = field
         self.value = value
         super().__init__(f"usage.{field}={value}: {reason}")

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from clearance.errors import InvalidUsage, MissingPrice
+from clearance.errors import InvalidUsage, MissingPrice, PricingError
 
 __all__ = [
     "CallCost",
@@ -110,9 +110,14 @@ class Usage:
                 if getattr(self, name) < 0:
                     raise InvalidUsage(name, getattr(self, name), "a count cannot be negative")
         if self.cached_tokens + self.cache_write_tokens > self.prompt_tokens:
+            culprit = (
+                "cached_tokens"
+                if self.cached_tokens > self.prompt_tokens or not (self.cache_write_tokens)
+                else "cache_write_tokens"
+            )
             raise InvalidUsage(
-                "cached_tokens",
-                self.cached_tokens,
+                culprit,
+                getattr(self, culprit),
                 f"cached ({self.cached_tokens}) plus cache-write ({self.cache_write_tokens}) "
                 f"tokens exceed prompt_tokens ({self.prompt_tokens}); they are a part of it",
             )
@@ -125,7 +130,15 @@ class Usage:
         if self.reported_cost is not None and (
             not self.reported_cost.is_finite() or self.reported_cost < 0
         ):
-            raise InvalidUsage("reported_cost", 0, f"{self.reported_cost} is not a cost")
+            raise InvalidUsage(
+                "reported_cost", self.reported_cost, "a cost is a finite USD amount >= 0"
+            )
+
+    def __radd__(self, other: int) -> Usage:
+        """``sum(usages)`` starts from ``0``; adding ``0`` leaves the usage as it is."""
+        if other == 0:
+            return self
+        return NotImplemented
 
     def __add__(self, other: Usage) -> Usage:
         reported = (
@@ -155,19 +168,40 @@ class Usage:
         """
         prompt_details = usage.get("prompt_tokens_details") or {}
         completion_details = usage.get("completion_tokens_details") or {}
-        cost = usage.get("cost")
-        if isinstance(cost, float):
-            cost = Decimal(repr(cost))
-        elif isinstance(cost, int | str):
-            cost = Decimal(cost)
+        cost = _reported_cost(usage.get("cost"))
+        if cost is not None and usage.get("is_byok"):
+            # Bring-your-own-key: OpenRouter's `cost` is only its own fee; the provider's
+            # charge is `cost_details.upstream_inference_cost`. Without it the reported
+            # figure is not the whole bill, so it is not used.
+            upstream = _reported_cost(
+                (usage.get("cost_details") or {}).get("upstream_inference_cost")
+            )
+            cost = None if upstream is None else _EXACT.add(cost, upstream)
         return cls(
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
             cached_tokens=int(prompt_details.get("cached_tokens") or 0),
             cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0),
             reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
-            reported_cost=cost if isinstance(cost, Decimal) else None,
+            reported_cost=cost,
         )
+
+
+def _reported_cost(value: Any) -> Decimal | None:
+    """A provider's cost figure as an exact Decimal (a float through its shortest repr)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise InvalidUsage("reported_cost", str(value), "expected a number")
+    try:
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except decimal.InvalidOperation:
+        raise InvalidUsage("reported_cost", str(value), "not a decimal number") from None
+
+
+def _check_rate(name: str, value: Decimal | None) -> None:
+    if value is not None and (not value.is_finite() or value < 0):
+        raise ValueError(f"price {name}={value}: a rate is a finite USD amount >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +213,13 @@ class PriceRates:
     cache_read: Decimal | None = None
     cache_write: Decimal | None = None
     reasoning: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        _check_rate("prompt", self.prompt)
+        _check_rate("completion", self.completion)
+        _check_rate("cache_read", self.cache_read)
+        _check_rate("cache_write", self.cache_write)
+        _check_rate("reasoning", self.reasoning)
 
     def as_strings(self) -> dict[str, str | None]:
         """The rates as exact decimal strings (for JSON columns)."""
@@ -230,9 +271,17 @@ class Price:
     per_web_search: Decimal = _ZERO
     """USD per web search."""
     tiers: tuple[PriceTier, ...] = ()
-    """Sorted by ``min_prompt_tokens``, ascending."""
+    """Sorted by ``min_prompt_tokens`` (the constructor sorts them)."""
     price_id: int | None = None
     """Row id in the catalog's ``prices`` table."""
+
+    def __post_init__(self) -> None:
+        _check_rate("per_request", self.per_request)
+        _check_rate("per_image", self.per_image)
+        _check_rate("per_web_search", self.per_web_search)
+        ordered = tuple(sorted(self.tiers, key=lambda tier: tier.min_prompt_tokens))
+        if ordered != self.tiers:
+            object.__setattr__(self, "tiers", ordered)
 
     def rates_for(self, prompt_tokens: int) -> PriceRates:
         """The rates that apply to a call with this many prompt tokens."""
@@ -263,7 +312,22 @@ class CallCost:
 
 
 def compute_cost(usage: Usage, price: Price) -> Decimal:
-    """The exact cost of ``usage`` at ``price`` (USD), following the module's convention."""
+    """The exact cost of ``usage`` at ``price`` (USD), following the module's convention.
+
+    Raises:
+        PricingError: the exact result needs more than 80 significant digits.
+    """
+    try:
+        return _compute(usage, price)
+    except decimal.DecimalException as error:
+        raise PricingError(
+            f"cost of {usage} at {price.model_id!r} cannot be computed exactly "
+            f"({type(error).__name__})",
+            fix="check the price and token counts: the result would need rounding",
+        ) from None
+
+
+def _compute(usage: Usage, price: Price) -> Decimal:
     rates = price.rates_for(usage.prompt_tokens) if price.tiers else price.rates
     mul, add = _EXACT.multiply, _EXACT.add
     prompt_rate = rates.prompt
@@ -302,8 +366,13 @@ def price_call(model_id: str, usage: Usage, price: Price | None, *, default: Pri
     """
     computed_from: Literal["catalog", "default"] = "catalog"
     if price is None:
+        billed = (
+            "the provider's reported cost is billed; the computed cost uses the default"
+            if usage.reported_cost is not None
+            else "priced at the default"
+        )
         warnings.warn(
-            f"no price for model {model_id!r}; priced at the default "
+            f"no price for model {model_id!r}; {billed} "
             f"({default.rates.prompt}/{default.rates.completion} USD per prompt/completion token)",
             DefaultPriceWarning,
             stacklevel=2,
