@@ -14,6 +14,7 @@ from clearance.modelid import parse_model_id
 from clearance.policy import ModelState, OrgPolicy, PolicySnapshot, SessionPin
 
 __all__ = [
+    "fallback_chains",
     "get_org",
     "list_orgs",
     "load_policy_snapshot",
@@ -173,14 +174,7 @@ def load_policy_snapshot(
         canonical(model): tuple(canonical(m) for m in chain)
         for model, chain in config.policy.fallbacks.items()
     }
-    stored: dict[str, list[str]] = {}
-    for row in connection.execute(
-        select(t.fallback_chains).order_by(
-            t.fallback_chains.c.model_id, t.fallback_chains.c.position
-        )
-    ):
-        stored.setdefault(row.model_id, []).append(row.fallback_model_id)
-    fallbacks.update({model: tuple(chain) for model, chain in stored.items()})
+    fallbacks.update(fallback_chains(connection))
     default = config.policy.default_model
     return PolicySnapshot(
         models=models,
