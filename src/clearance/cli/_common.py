@@ -33,7 +33,7 @@ EXIT_USAGE = 2
 """The command, its arguments or the configuration are wrong."""
 
 # Rich wraps at 80 columns when output is not a terminal; a pipe or a CI log wants whole lines.
-_WIDTH = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "200"))
+_WIDTH = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "120"))
 console = Console(highlight=False, width=_WIDTH)
 errors = Console(stderr=True, highlight=False, width=_WIDTH)
 
