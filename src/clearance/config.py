@@ -43,11 +43,14 @@ from clearance.modelid import PROVIDER_NAME_PATTERN
 
 __all__ = [
     "ENVIRONMENT",
+    "CallLogConfig",
     "CatalogConfig",
     "ClearanceConfig",
+    "KillSwitchConfig",
     "PolicyConfig",
     "PricingConfig",
     "ProviderConfig",
+    "RouterConfig",
     "load_config",
 ]
 
@@ -161,12 +164,50 @@ class PolicyConfig(_Frozen):
     """Model id to its fallback chain (added to chains stored in the catalog)."""
 
 
+class RouterConfig(_Frozen):
+    """How the router retries and falls back."""
+
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    """Provider calls per request, all models together."""
+    retries_per_model: int = Field(default=2, ge=0, le=10)
+    """Extra tries of one model on a retryable error before falling back."""
+    backoff_base_s: float = Field(default=0.25, ge=0)
+    """First retry delay; doubled per retry, with jitter."""
+    backoff_max_s: float = Field(default=8.0, ge=0)
+    """Cap on one retry delay."""
+    max_retry_after_s: float = Field(default=30.0, ge=0)
+    """A Retry-After longer than this falls back at once instead of waiting."""
+    policy_cache_ttl_s: float = Field(default=1.0, gt=0, le=60)
+    """How long catalog state (models, orgs, prices, chains) is reused before re-reading."""
+
+
+class KillSwitchConfig(_Frozen):
+    """The kill switch guard."""
+
+    cache_ttl_s: float = Field(default=1.0, gt=0, le=1.0)
+    """How long a process reuses the switch state; at most 1 s."""
+    fail_open: bool = False
+    """Allow calls when the state cannot be read (default: refuse them)."""
+
+
+class CallLogConfig(_Frozen):
+    """The ai_calls writer."""
+
+    batch_size: int = Field(default=200, ge=1)
+    flush_interval_s: float = Field(default=0.5, gt=0)
+    spill_dir: str = ".clearance/spill"
+    """Where rows go when the database cannot be written (relative to the project root)."""
+
+
 class ClearanceConfig(_Frozen):
     """The whole configuration, as loaded by :func:`load_config`."""
 
     catalog: CatalogConfig = CatalogConfig()
     pricing: PricingConfig = PricingConfig()
     policy: PolicyConfig = PolicyConfig()
+    router: RouterConfig = RouterConfig()
+    killswitch: KillSwitchConfig = KillSwitchConfig()
+    calllog: CallLogConfig = CallLogConfig()
     providers: tuple[ProviderConfig, ...] = ()
     root: Path = Field(default_factory=Path.cwd, exclude=True)
     """Project root: the folder of the configuration file."""
@@ -204,6 +245,10 @@ class ClearanceConfig(_Frozen):
     def provider_names(self) -> frozenset[str]:
         """Names of the declared providers."""
         return frozenset(p.name for p in self.providers)
+
+    def spill_dir(self) -> Path:
+        """The call log's spill folder, absolute."""
+        return (self.root / self.calllog.spill_dir).resolve()
 
     def resolved_database_url(self) -> str:
         """The database URL with a relative SQLite path made absolute against :attr:`root`."""

@@ -16,9 +16,23 @@ family it can act on::
     ├── DiscoverySourceError       a provider's /models endpoint could not be fetched
     ├── PricingError
     │   └── MissingPrice           strict pricing found no price for the model
-    └── PolicyRefusal              the policy will not serve the request
-        ├── UnknownOrg             an org the catalog does not know, under `refuse`
-        └── NoModelAvailable       every candidate was rejected; `.rejections` says why
+    ├── PolicyRefusal              the policy will not serve the request
+    │   ├── UnknownOrg             an org the catalog does not know, under `refuse`
+    │   ├── NoModelAvailable       every candidate was rejected; `.rejections` says why
+    │   └── KillSwitchActive       a kill switch covers the call (or its state is unreadable)
+    └── ProviderError              a provider call failed; `.kind` names which way
+        ├── ProviderHTTPError      an error answer (status code, body, Retry-After)
+        │   ├── RateLimited              429, or an error body saying so
+        │   ├── AuthenticationFailed     401 / 403
+        │   ├── PaymentRequired          402 (OpenRouter: out of credits)
+        │   ├── ModelNotFound            404 model_not_found
+        │   ├── ContextLengthExceeded    the prompt does not fit the model's window
+        │   ├── ContentPolicyViolation   the provider's moderation refused it
+        │   ├── BadRequest               any other 4xx (Groq's tool_use_failed among them)
+        │   └── ProviderServerError      5xx, or an error inside a 200 answer or a stream
+        ├── ProviderTimeout        no answer in time
+        ├── ProviderConnectionError the provider could not be reached
+        └── MalformedResponse      an answer that is not the wire protocol (broken JSON)
 
 Every error carries structured fields (never parse ``str(error)``) and a message
 that names the bad value, where it came from and how to fix it.
@@ -34,18 +48,32 @@ if TYPE_CHECKING:
     from clearance.policy import Rejection
 
 __all__ = [
+    "AuthenticationFailed",
+    "BadRequest",
     "CatalogError",
     "CatalogUnavailable",
     "ClearanceError",
     "ConfigError",
+    "ContentPolicyViolation",
+    "ContextLengthExceeded",
     "DiscoverySourceError",
     "InputError",
     "InvalidModelId",
     "InvalidUsage",
+    "KillSwitchActive",
+    "MalformedResponse",
     "MissingPrice",
+    "ModelNotFound",
     "NoModelAvailable",
+    "PaymentRequired",
     "PolicyRefusal",
     "PricingError",
+    "ProviderConnectionError",
+    "ProviderError",
+    "ProviderHTTPError",
+    "ProviderServerError",
+    "ProviderTimeout",
+    "RateLimited",
     "SourceFormatError",
     "UnknownModel",
     "UnknownOrg",
@@ -53,7 +81,15 @@ __all__ = [
 
 
 class ClearanceError(Exception):
-    """Root of every error clearance raises."""
+    """Root of every error clearance raises.
+
+    Attributes:
+        message: what went wrong, without the fix.
+        fix: how to fix it, when there is something to do.
+        attempts: for a routed call that failed, every attempt made (router ``Attempt``s).
+    """
+
+    attempts: tuple[object, ...] = ()
 
     def __init__(self, message: str, *, fix: str | None = None) -> None:
         self.message = message
@@ -232,3 +268,159 @@ class NoModelAvailable(PolicyRefusal):
             f"no model can serve org {org_id!r}: {detail}",
             fix="enable a model for the org and on the platform, or set policy.default_model",
         )
+
+
+class KillSwitchActive(PolicyRefusal):
+    """A kill switch covers this call; nothing was sent.
+
+    Attributes:
+        scope: ``global``, ``provider``, ``model`` or ``org`` (``unreadable`` when the
+            switch state could not be read and the guard fails closed).
+        target: what the switch names (``""`` for global).
+        reason: the reason recorded when it was thrown.
+    """
+
+    def __init__(self, scope: str, target: str, reason: str) -> None:
+        self.scope = scope
+        self.target = target
+        self.reason = reason
+        where = scope if not target else f"{scope} {target!r}"
+        if scope == "unreadable":
+            message = f"the kill switch state cannot be read, so calls are refused: {reason}"
+            fix = "restore the catalog database, or set killswitch.fail_open = true"
+        else:
+            message = f"kill switch on ({where}): {reason}"
+            fix = (
+                f"clearance killswitch off --scope {scope}"
+                + (f" --target {target}" if target else "")
+                + ' --reason "..."'
+            )
+        super().__init__(message, fix=fix)
+
+
+class ProviderError(ClearanceError):
+    """A provider call failed.
+
+    Attributes:
+        kind: a stable name for the failure (``rate_limit``, ``auth``, ``timeout``, ...).
+        provider: the provider's name.
+        model_id: the catalog model id called.
+        retryable: whether trying the same model again may succeed.
+    """
+
+    kind = "provider_error"
+    retryable = False
+
+    def __init__(self, message: str, *, provider: str, model_id: str | None) -> None:
+        self.provider = provider
+        self.model_id = model_id
+        super().__init__(f"{provider} ({model_id or 'no model'}): {message}")
+
+
+class ProviderHTTPError(ProviderError):
+    """The provider answered with an error.
+
+    Attributes:
+        status_code: the HTTP status (200 for an error inside a 200 answer or a stream).
+        code: the provider's own error code, if it sent one (``tool_use_failed``).
+        body: the error body, decoded when it was JSON (never holds request headers).
+        retry_after: seconds the provider asked to wait, if it said.
+    """
+
+    kind = "http_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        model_id: str | None,
+        status_code: int,
+        body: object = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.code = code
+        self.retry_after = retry_after
+        super().__init__(f"HTTP {status_code}: {message}", provider=provider, model_id=model_id)
+
+
+class RateLimited(ProviderHTTPError):
+    """429: too many requests; retry after ``retry_after``, then fall back."""
+
+    kind = "rate_limit"
+    retryable = True
+
+
+class AuthenticationFailed(ProviderHTTPError):
+    """401/403: the key is missing, wrong or not allowed this model. Never retried."""
+
+    kind = "auth"
+
+
+class PaymentRequired(ProviderHTTPError):
+    """402: the account is out of credits (OpenRouter). Falls back, never retried."""
+
+    kind = "payment_required"
+
+
+class ModelNotFound(ProviderHTTPError):
+    """404: the provider does not serve this model."""
+
+    kind = "model_not_found"
+
+
+class ContextLengthExceeded(ProviderHTTPError):
+    """The prompt does not fit the model's context window; a larger model may take it."""
+
+    kind = "context_length"
+
+
+class ContentPolicyViolation(ProviderHTTPError):
+    """The provider's moderation refused the request."""
+
+    kind = "content_policy"
+
+
+class BadRequest(ProviderHTTPError):
+    """Any other 4xx: the request itself is wrong for this provider."""
+
+    kind = "bad_request"
+
+
+class ProviderServerError(ProviderHTTPError):
+    """5xx, or an error reported inside a 200 answer or a stream."""
+
+    kind = "server_error"
+    retryable = True
+
+
+class ProviderTimeout(ProviderError):
+    """No answer within the timeout."""
+
+    kind = "timeout"
+    retryable = True
+
+
+class ProviderConnectionError(ProviderError):
+    """The provider could not be reached (DNS, refused, reset)."""
+
+    kind = "connection"
+    retryable = True
+
+
+class MalformedResponse(ProviderError):
+    """An answer that does not follow the wire protocol (broken JSON, missing fields).
+
+    Attributes:
+        body: the raw text received (truncated to 2,000 characters).
+    """
+
+    kind = "malformed_response"
+    retryable = True
+
+    def __init__(self, message: str, *, provider: str, model_id: str | None, body: str) -> None:
+        self.body = body[:2000]
+        super().__init__(message, provider=provider, model_id=model_id)

@@ -355,17 +355,22 @@ def _compute(usage: Usage, price: Price) -> Decimal:
     return total
 
 
-def price_call(model_id: str, usage: Usage, price: Price | None, *, default: Price) -> CallCost:
+def price_call(
+    model_id: str, usage: Usage, price: Price | None, *, default: Price, warn: bool = True
+) -> CallCost:
     """Price a call best-effort.
 
     A provider-reported cost is used when present, with the computed one kept
     beside it. With no catalog price, the conservative ``default`` price is
     used, a :class:`DefaultPriceWarning` is emitted and the result is marked
     ``computed_from="default"`` (and ``pricing_source="default"`` unless the
-    provider reported a cost).
+    provider reported a cost). ``warn=False`` leaves the warning to the caller (the
+    router logs it once per model instead of once per call).
     """
     computed_from: Literal["catalog", "default"] = "catalog"
-    if price is None:
+    if price is None and not warn:
+        price, computed_from = default, "default"
+    elif price is None:
         billed = (
             "the provider's reported cost is billed; the computed cost uses the default"
             if usage.reported_cost is not None

@@ -1,0 +1,354 @@
+"""The call log: one ``ai_calls`` row per call, written off the call's path.
+
+:meth:`CallLog.record` only puts the record on a queue (well under a
+microsecond of the caller's time). A background thread validates tool calls
+against the schemas sent, turns records into rows and inserts them in batches
+(every ``flush_interval_s`` or ``batch_size`` rows). When the database cannot
+be written, the batch is appended to a JSON Lines spill file instead, and
+``clearance calls replay-spill`` loads it later; rows carry a unique
+``call_id``, so replaying twice inserts nothing twice. :meth:`CallLog.close`
+(also run at interpreter exit) flushes what is queued.
+
+What can still be lost: records queued in a process that is killed outright
+(SIGKILL, power loss) before the next flush, at most ``flush_interval_s`` of
+traffic.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import hashlib
+import json
+import os
+import queue
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from clearance.catalog import tables as t
+from clearance.catalog.database import Catalog
+from clearance.errors import CatalogUnavailable
+from clearance.providers.types import ToolCall
+
+__all__ = ["CallLog", "CallRecord", "new_call_id", "replay_spill", "validate_tool_calls"]
+
+
+def new_call_id() -> str:
+    """A fresh call id (a UUID4 string)."""
+    return str(uuid.uuid4())
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """Everything logged about one call (one row of ``ai_calls``)."""
+
+    call_id: str
+    started_at: dt.datetime
+    status: str
+    """``ok``, ``error`` (every attempt failed) or ``refused`` (kill switch, policy)."""
+    org_id: str | None = None
+    session_id: str | None = None
+    tier: str | None = None
+    requested_model: str | None = None
+    served_model: str | None = None
+    provider: str | None = None
+    error_kind: str | None = None
+    finish_reason: str | None = None
+    finish_reason_raw: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost: Decimal | None = None
+    computed_cost: Decimal | None = None
+    reported_cost: Decimal | None = None
+    pricing_source: str | None = None
+    price_id: int | None = None
+    latency_ms: float | None = None
+    overhead_us: float | None = None
+    attempts: int = 0
+    fallback_reason: str | None = None
+    fallback_from: str | None = None
+    policy_reason: str | None = None
+    escalated: bool = False
+    tool_calls: Sequence[ToolCall] = ()
+    tool_schemas: Mapping[str, Any] = field(default_factory=dict)
+    """Tool name to the parameters schema sent with the request."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _Validators:
+    """Compiled JSON Schema validators, keyed by the schema's content (LRU)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._cache: OrderedDict[str, Any] = OrderedDict()
+
+    def get(self, schema: Any) -> Any:
+        from jsonschema import validators
+
+        key = hashlib.sha1(
+            json.dumps(schema, sort_keys=True, default=str).encode(), usedforsecurity=False
+        ).hexdigest()
+        found = self._cache.get(key)
+        if found is None:
+            cls = validators.validator_for(schema, default=validators.Draft202012Validator)
+            found = cls(schema)
+            self._cache[key] = found
+            if len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return found
+
+
+def validate_tool_calls(
+    calls: Sequence[ToolCall], schemas: Mapping[str, Any], validators: _Validators | None = None
+) -> list[dict[str, Any]]:
+    """Each call's verdict: valid when its arguments parse and satisfy the schema sent.
+
+    A call to a tool that was not offered, or with arguments that are not a JSON
+    object, is invalid; the first schema error is kept with its JSON pointer.
+    """
+    validators = validators or _Validators()
+    verdicts: list[dict[str, Any]] = []
+    for call in calls:
+        verdict: dict[str, Any] = {"name": call.name, "valid": False}
+        if call.quirks:
+            verdict["quirks"] = list(call.quirks)
+        if call.name not in schemas:
+            verdict["error"] = "unknown_tool"
+        elif call.arguments is None:
+            verdict["error"] = "invalid_json"
+        else:
+            schema = schemas[call.name] or {"type": "object"}
+            error = next(iter(validators.get(schema).iter_errors(call.arguments)), None)
+            if error is None:
+                verdict["valid"] = True
+            else:
+                verdict["error"] = "schema_violation"
+                verdict["pointer"] = "/" + "/".join(str(p) for p in error.absolute_path)
+                verdict["message"] = error.message[:300]
+        verdicts.append(verdict)
+    return verdicts
+
+
+_SCALARS = [
+    column.name
+    for column in t.ai_calls.columns
+    if column.name not in ("id", "tool_calls", "tool_calls_valid", "extra")
+]
+
+
+def _row(record: CallRecord, validators: _Validators) -> dict[str, Any]:
+    row = {name: getattr(record, name) for name in _SCALARS}
+    extra = dict(record.extra)
+    if record.tool_calls:
+        verdicts = validate_tool_calls(record.tool_calls, record.tool_schemas, validators)
+        row["tool_calls"] = len(verdicts)
+        row["tool_calls_valid"] = sum(1 for v in verdicts if v["valid"])
+        extra["tool_calls"] = verdicts
+    else:
+        row["tool_calls"] = 0
+        row["tool_calls_valid"] = 0
+    row["extra"] = extra or None
+    return row
+
+
+def _to_json(row: Mapping[str, Any]) -> str:
+    def default(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return {"$decimal": str(value)}
+        if isinstance(value, dt.datetime):
+            return {"$datetime": value.isoformat()}
+        raise TypeError(f"cannot spill {type(value).__name__}")
+
+    return json.dumps(row, default=default, separators=(",", ":"))
+
+
+def _from_json(line: str) -> dict[str, Any]:
+    def hook(value: dict[str, Any]) -> Any:
+        if value.keys() == {"$decimal"}:
+            return Decimal(value["$decimal"])
+        if value.keys() == {"$datetime"}:
+            return dt.datetime.fromisoformat(value["$datetime"])
+        return value
+
+    row: dict[str, Any] = json.loads(line, object_hook=hook)
+    return row
+
+
+def _insert_new(catalog: Catalog, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert the rows whose call_id is not stored yet; returns how many were inserted."""
+    if not rows:
+        return 0
+    with catalog.begin() as connection:
+        ids = [row["call_id"] for row in rows]
+        existing: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            existing.update(
+                connection.execute(
+                    select(t.ai_calls.c.call_id).where(t.ai_calls.c.call_id.in_(chunk))
+                ).scalars()
+            )
+        fresh = [row for row in rows if row["call_id"] not in existing]
+        if fresh:
+            connection.execute(insert(t.ai_calls), fresh)
+    return len(fresh)
+
+
+class CallLog:
+    """Batched, off-path writer of ``ai_calls`` rows with a spill file.
+
+    Args:
+        catalog: where rows go.
+        spill_dir: where rows go when the catalog cannot be written.
+        batch_size: rows per insert.
+        flush_interval_s: longest a record waits before it is written.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        spill_dir: Path,
+        batch_size: int = 200,
+        flush_interval_s: float = 0.5,
+    ) -> None:
+        self.catalog = catalog
+        self.spill_dir = spill_dir
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
+        self.written = 0
+        self.spilled = 0
+        self.last_error: str | None = None
+        self._queue: queue.SimpleQueue[CallRecord | threading.Event | None] = queue.SimpleQueue()
+        self._validators = _Validators()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="clearance-calllog", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    @property
+    def spill_path(self) -> Path:
+        """This process's spill file."""
+        return self.spill_dir / f"ai_calls-{os.getpid()}.jsonl"
+
+    def record(self, record: CallRecord) -> None:
+        """Queue a record (returns at once)."""
+        if self._closed:
+            raise RuntimeError("the call log is closed")
+        self._queue.put(record)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Block until everything queued so far is written (or spilled)."""
+        done = threading.Event()
+        self._queue.put(done)
+        done.wait(timeout)
+
+    def close(self) -> None:
+        """Flush and stop the writer thread."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._thread.join(timeout=60)
+        atexit.unregister(self.close)
+
+    def _run(self) -> None:
+        pending: list[CallRecord] = []
+        while True:
+            item: CallRecord | threading.Event | None
+            try:
+                item = self._queue.get(timeout=self.flush_interval_s)
+            except queue.Empty:
+                item = _TICK  # the interval passed: write what is pending
+            if isinstance(item, CallRecord):
+                pending.append(item)
+                if len(pending) < self.batch_size:
+                    continue
+            if pending:
+                self._write(pending)
+                pending = []
+            if isinstance(item, threading.Event):
+                item.set()
+            elif item is None:
+                return
+
+    def _write(self, records: Iterable[CallRecord]) -> None:
+        rows = [_row(record, self._validators) for record in records]
+        try:
+            self.written += _insert_new(self.catalog, rows)
+            self.last_error = None
+        except CatalogUnavailable as error:
+            self.last_error = error.cause
+            self._spill(rows)
+        except Exception as error:  # a row the database refuses: keep it, never drop it
+            self.last_error = f"{type(error).__name__}: {error}"
+            self._spill(rows)
+
+    def _spill(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        self.spill_dir.mkdir(parents=True, exist_ok=True)
+        with self.spill_path.open("a", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(_to_json(row) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.spilled += len(rows)
+
+
+_TICK = threading.Event()
+"""Stands for a queue timeout in the writer loop: write what is pending, keep running."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayReport:
+    """What ``replay_spill`` did."""
+
+    files: int
+    rows: int
+    inserted: int
+    already_present: int
+    bad_lines: int
+
+
+def replay_spill(catalog: Catalog, spill_dir: Path, *, keep: bool = False) -> ReplayReport:
+    """Load every spill file into ``ai_calls`` and remove it (unless ``keep``).
+
+    A line that does not decode (a file cut off mid-write) is counted and kept in
+    a ``.bad`` file beside it, never dropped silently.
+
+    Raises:
+        CatalogUnavailable: the database is still down; the files are left as they are.
+    """
+    files = sorted(spill_dir.glob("ai_calls-*.jsonl")) if spill_dir.is_dir() else []
+    total = inserted = bad = 0
+    for path in files:
+        rows: list[dict[str, Any]] = []
+        rejects: list[str] = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            try:
+                rows.append(_from_json(line))
+            except ValueError:
+                rejects.append(line)
+        total += len(rows)
+        inserted += _insert_new(catalog, rows)
+        if rejects:
+            bad += len(rejects)
+            with path.with_suffix(".bad").open("a", encoding="utf-8") as handle:
+                handle.write("\n".join(rejects) + "\n")
+        if not keep:
+            path.unlink()
+    return ReplayReport(len(files), total, inserted, total - inserted, bad)

@@ -1,0 +1,146 @@
+"""The kill switch: scopes, audit, the 1 s cache, failing closed, and two processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from sqlalchemy import select
+
+from clearance.catalog import tables as t
+from clearance.catalog.database import Catalog, open_catalog
+from clearance.errors import InputError, KillSwitchActive
+from clearance.killswitch import KillSwitch, list_switches, set_switch
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_each_scope_refuses_only_what_it_covers(catalog: Catalog) -> None:
+    guard = KillSwitch(catalog, clock=Clock())
+    guard.check(org="acme", provider="openrouter", model="openrouter:a/b")  # nothing on
+    set_switch(catalog, "model", target="openrouter:a/b", active=True, reason="bad output")
+    set_switch(catalog, "org", target="acme", active=True, reason="unpaid")
+    set_switch(catalog, "provider", target="groq", active=True, reason="outage")
+    guard.invalidate()
+    with pytest.raises(KillSwitchActive) as caught:
+        guard.check(model="openrouter:a/b")
+    assert (caught.value.scope, caught.value.target, caught.value.reason) == (
+        "model",
+        "openrouter:a/b",
+        "bad output",
+    )
+    with pytest.raises(KillSwitchActive, match="unpaid"):
+        guard.check(org="acme", model="openrouter:c/d")
+    with pytest.raises(KillSwitchActive, match="outage"):
+        guard.check(provider="groq")
+    guard.check(org="other", provider="openrouter", model="openrouter:c/d")
+    assert guard.killed() == (frozenset({"openrouter:a/b"}), frozenset({"groq"}))
+    set_switch(catalog, "global", active=True, reason="incident 42")
+    guard.invalidate()
+    with pytest.raises(KillSwitchActive) as everything:
+        guard.check(org="other")
+    assert everything.value.scope == "global"
+    assert "clearance killswitch off --scope global" in str(everything.value)
+
+
+def test_every_change_is_audited_with_the_previous_state(catalog: Catalog) -> None:
+    set_switch(catalog, "global", active=True, reason="incident", actor="alice")
+    set_switch(catalog, "global", active=False, reason="resolved", actor="bob")
+    with catalog.connect() as connection:
+        rows = connection.execute(
+            select(t.kill_switch_audit).order_by(t.kill_switch_audit.c.id)
+        ).all()
+    assert [(r.active, r.previous_active, r.actor, r.reason) for r in rows] == [
+        (True, None, "alice", "incident"),
+        (False, True, "bob", "resolved"),
+    ]
+    assert all(r.host for r in rows)
+    (state,) = list_switches(catalog)
+    assert (state.active, state.changed_by) == (False, "bob")
+
+
+def test_bad_changes_are_refused(catalog: Catalog) -> None:
+    with pytest.raises(InputError, match="needs a reason"):
+        set_switch(catalog, "global", active=True, reason=" ")
+    with pytest.raises(InputError, match="takes no target"):
+        set_switch(catalog, "global", active=True, reason="x", target="a")
+    with pytest.raises(InputError, match="needs a target"):
+        set_switch(catalog, "model", active=True, reason="x")
+    with pytest.raises(InputError, match="unknown kill switch scope"):
+        set_switch(catalog, "planet", active=True, reason="x")  # type: ignore[arg-type]
+
+
+def test_the_state_is_cached_for_at_most_the_ttl(catalog: Catalog) -> None:
+    clock = Clock()
+    guard = KillSwitch(catalog, cache_ttl_s=1.0, clock=clock)
+    guard.check()
+    set_switch(catalog, "global", active=True, reason="now")
+    clock.now = 0.999
+    guard.check()  # still the cached state
+    clock.now = 1.0
+    with pytest.raises(KillSwitchActive):
+        guard.check()
+    with pytest.raises(InputError):
+        KillSwitch(catalog, cache_ttl_s=5)
+
+
+def test_an_unreadable_state_fails_closed_unless_configured_open() -> None:
+    down = Catalog("postgresql+psycopg://u:pw@127.0.0.1:1/nothing")
+    with pytest.raises(KillSwitchActive) as caught:
+        KillSwitch(down).check()
+    assert caught.value.scope == "unreadable"
+    assert "fail_open" in str(caught.value)
+    assert "pw" not in str(caught.value)
+    KillSwitch(down, fail_open=True).check()
+    down.dispose()
+
+
+WATCHER = textwrap.dedent(
+    """
+    import sys, time
+    from clearance.catalog.database import open_catalog
+    from clearance.errors import KillSwitchActive
+    from clearance.killswitch import KillSwitch
+    guard = KillSwitch(open_catalog(sys.argv[1]), cache_ttl_s=1.0)
+    guard.check(model="m")
+    print("ready", flush=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            guard.check(model="m")
+        except KillSwitchActive:
+            print(f"refused {time.time()}", flush=True)
+            break
+        time.sleep(0.005)
+    """
+)
+
+
+def test_a_switch_thrown_in_one_process_stops_another_within_the_cache_time(
+    catalog_url: str,
+) -> None:
+    catalog = open_catalog(catalog_url)
+    with subprocess.Popen(
+        [sys.executable, "-c", WATCHER, catalog_url], stdout=subprocess.PIPE, text=True
+    ) as watcher:
+        assert watcher.stdout is not None
+        assert watcher.stdout.readline().strip() == "ready"
+        time.sleep(0.3)  # the watcher's cache is warm and says "no switch"
+        thrown = time.time()
+        set_switch(catalog, "model", target="m", active=True, reason="cross-process test")
+        line = watcher.stdout.readline().strip()
+        watcher.wait(timeout=30)
+    catalog.dispose()
+    assert line.startswith("refused"), line
+    seen = float(line.split()[1])
+    # cache time (1 s) plus a margin for process scheduling on a loaded 2-core machine
+    assert seen - thrown <= 1.0 + 1.0
