@@ -648,3 +648,25 @@ def test_sum_of_usages() -> None:
     parts = [Usage(prompt_tokens=10, completion_tokens=1), Usage(prompt_tokens=5)]
     total = sum(parts)
     assert total == Usage(prompt_tokens=15, completion_tokens=1, requests=2)
+
+
+def test_gemini_thinking_tokens_outside_completion_tokens_are_billed() -> None:
+    # Gemini's OpenAI endpoint: total 109 = prompt 35 + completion 12 + 62 thinking tokens
+    usage = Usage.from_openai({"prompt_tokens": 35, "completion_tokens": 12, "total_tokens": 109})
+    assert (usage.completion_tokens, usage.reasoning_tokens) == (74, 62)
+    consistent = Usage.from_openai(
+        {"prompt_tokens": 35, "completion_tokens": 12, "total_tokens": 47}
+    )
+    assert (consistent.completion_tokens, consistent.reasoning_tokens) == (12, 0)
+
+
+def test_mistral_num_cached_tokens() -> None:
+    usage = Usage.from_openai({"prompt_tokens": 100, "completion_tokens": 5,
+                               "num_cached_tokens": 69})
+    assert usage.cached_tokens == 69
+
+
+def test_hidden_thinking_tokens_reported_as_reasoning_are_not_counted_twice() -> None:
+    usage = Usage.from_openai({"prompt_tokens": 35, "completion_tokens": 12, "total_tokens": 109,
+                               "completion_tokens_details": {"reasoning_tokens": 62}})
+    assert (usage.completion_tokens, usage.reasoning_tokens) == (74, 62)

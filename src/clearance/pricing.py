@@ -165,6 +165,9 @@ class Usage:
         ``prompt_tokens_details.cached_tokens`` and ``.cache_write_tokens``,
         ``completion_tokens_details.reasoning_tokens`` and OpenRouter's ``cost``
         are taken when present; a float cost is read through its shortest repr.
+        Two real quirks are absorbed: Mistral's top-level ``num_cached_tokens``, and
+        Gemini's thinking tokens, counted in ``total_tokens`` but not in
+        ``completion_tokens`` (the excess is billed as reasoning output).
         """
         prompt_details = usage.get("prompt_tokens_details") or {}
         completion_details = usage.get("completion_tokens_details") or {}
@@ -177,12 +180,24 @@ class Usage:
                 (usage.get("cost_details") or {}).get("upstream_inference_cost")
             )
             cost = None if upstream is None else _EXACT.add(cost, upstream)
+        prompt = int(usage.get("prompt_tokens") or 0)
+        completion = int(usage.get("completion_tokens") or 0)
+        cached = int(prompt_details.get("cached_tokens") or usage.get("num_cached_tokens") or 0)
+        reasoning = int(completion_details.get("reasoning_tokens") or 0)
+        total = usage.get("total_tokens")
+        if isinstance(total, int) and total > prompt + completion:
+            # Gemini's OpenAI endpoint leaves its thinking tokens out of completion_tokens
+            # but counts them in total_tokens; they are billed as output, so bill them.
+            # (When it also reports them as reasoning_tokens, those are the same tokens.)
+            hidden = total - prompt - completion
+            completion += hidden
+            reasoning = max(reasoning, hidden)
         return cls(
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            cached_tokens=int(prompt_details.get("cached_tokens") or 0),
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cached_tokens=cached,
             cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0),
-            reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
+            reasoning_tokens=reasoning,
             reported_cost=cost,
         )
 

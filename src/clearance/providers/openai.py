@@ -1,0 +1,228 @@
+"""The OpenAI chat-completions wire protocol over httpx.
+
+One implementation serves every OpenAI-compatible endpoint: OpenRouter,
+OpenAI, vLLM, Ollama, LiteLLM's proxy, Groq, Together and the like, and
+clearance's own reference provider. httpx's exceptions become typed
+:class:`~clearance.errors.ProviderError` subclasses here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from clearance.errors import (
+    MalformedResponse,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeout,
+)
+from clearance.providers.base import ChatRequest, ChunkCallback, ProviderReply
+from clearance.providers.types import ChatResponse
+from clearance.providers.wire import StreamAssembler, classify_error, parse_completion
+
+__all__ = ["OpenAICompatibleProvider"]
+
+_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=30)
+
+
+class OpenAICompatibleProvider:
+    """A provider reached at ``base_url`` (``.../v1``) with an optional bearer key.
+
+    Args:
+        name: the provider's name in the catalog (``openrouter``).
+        base_url: e.g. ``https://openrouter.ai/api/v1``.
+        api_key: the key itself (read by the caller from the variable the configuration
+            names); never shown in ``repr``, errors or logs.
+        timeout_s: default timeout of a request.
+        headers: extra headers (OpenRouter's ``HTTP-Referer`` / ``X-Title``).
+        transport / async_transport: injected transports (``httpx.MockTransport`` in tests).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout_s: float = 60.0,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self._url = f"{self.base_url}/chat/completions"
+        self._headers = {"Content-Type": "application/json", **(headers or {})}
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        self._secret = api_key or None
+        self._transport = transport
+        self._async_transport = async_transport
+        self._client: httpx.Client | None = None
+        self._async_client: httpx.AsyncClient | None = None
+
+    def __repr__(self) -> str:
+        key = "set" if self._secret else "none"
+        return f"OpenAICompatibleProvider(name={self.name!r}, base_url={self.base_url!r}, key={key})"
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def _sync(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(
+                headers=self._headers, timeout=self.timeout_s, limits=_LIMITS,
+                transport=self._transport,
+            )
+        return self._client
+
+    def _async(self) -> httpx.AsyncClient:
+        if self._async_client is None:
+            self._async_client = httpx.AsyncClient(
+                headers=self._headers, timeout=self.timeout_s, limits=_LIMITS,
+                transport=self._async_transport,
+            )
+        return self._async_client
+
+    def close(self) -> None:
+        """Close the sync client's connections."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        """Close the async client's connections."""
+        if self._async_client is not None:
+            await self._async_client.aclose()
+            self._async_client = None
+
+    # -- errors: httpx's exceptions become clearance's, here only ---------------------------
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
+
+    @contextlib.contextmanager
+    def _mapped(self, model_id: str | None) -> Iterator[None]:
+        try:
+            yield
+        except httpx.TimeoutException as error:
+            raise ProviderTimeout(
+                self._scrub(f"no answer in time ({type(error).__name__})"),
+                provider=self.name, model_id=model_id,
+            ) from None
+        except (httpx.TransportError, httpx.StreamError) as error:
+            raise ProviderConnectionError(
+                self._scrub(f"{type(error).__name__}: {error}"),
+                provider=self.name, model_id=model_id,
+            ) from None
+
+    def _decode(self, content: bytes, model_id: str | None) -> Any:
+        try:
+            return json.loads(content)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise MalformedResponse(
+                f"the answer is not JSON ({error})",
+                provider=self.name, model_id=model_id,
+                body=self._scrub(content[:2000].decode("utf-8", "replace")),
+            ) from None
+
+    def _error(self, response: httpx.Response, content: bytes, model_id: str | None) -> ProviderError:
+        # Some providers echo the key they were given in an auth error: scrub it first.
+        text = self._scrub(content.decode("utf-8", "replace"))
+        try:
+            body: Any = json.loads(text)
+        except json.JSONDecodeError:
+            body = text[:2000]
+        return classify_error(
+            response.status_code, body, response.headers, provider=self.name, model_id=model_id
+        )
+
+    # -- calls -----------------------------------------------------------------------------
+
+    def _timeout(self, timeout_s: float | None) -> httpx.Timeout:
+        return httpx.Timeout(timeout_s if timeout_s is not None else self.timeout_s)
+
+    def complete(
+        self,
+        model_name: str,
+        request: ChatRequest,
+        *,
+        model_id: str | None = None,
+        timeout_s: float | None = None,
+        on_chunk: ChunkCallback | None = None,
+    ) -> ProviderReply:
+        """``POST /chat/completions`` and return the normalized answer."""
+        content = json.dumps(request.body(model_name)).encode()
+        client = self._sync()
+        started = time.perf_counter()
+        with self._mapped(model_id):
+            if request.stream:
+                with client.stream(
+                    "POST", self._url, content=content, timeout=self._timeout(timeout_s)
+                ) as response:
+                    if response.status_code >= 400:
+                        raise self._error(response, response.read(), model_id)
+                    assembler = StreamAssembler(self.name, model_id)
+                    for line in response.iter_lines():
+                        assembler.feed_line(line)
+                        if on_chunk is not None and assembler.last_chunk is not None:
+                            on_chunk(assembler.last_chunk)
+                    result = assembler.result()
+                return ProviderReply(result, time.perf_counter() - started, response.status_code)
+            response = client.post(self._url, content=content, timeout=self._timeout(timeout_s))
+            body = response.content
+        wait = time.perf_counter() - started
+        return ProviderReply(self._answer(response, body, model_id), wait, response.status_code)
+
+    async def acomplete(
+        self,
+        model_name: str,
+        request: ChatRequest,
+        *,
+        model_id: str | None = None,
+        timeout_s: float | None = None,
+        on_chunk: ChunkCallback | None = None,
+    ) -> ProviderReply:
+        """The same as :meth:`complete`, on the async client."""
+        content = json.dumps(request.body(model_name)).encode()
+        client = self._async()
+        started = time.perf_counter()
+        with self._mapped(model_id):
+            if request.stream:
+                async with client.stream(
+                    "POST", self._url, content=content, timeout=self._timeout(timeout_s)
+                ) as response:
+                    if response.status_code >= 400:
+                        raise self._error(response, await response.aread(), model_id)
+                    assembler = StreamAssembler(self.name, model_id)
+                    async for line in response.aiter_lines():
+                        assembler.feed_line(line)
+                        if on_chunk is not None and assembler.last_chunk is not None:
+                            on_chunk(assembler.last_chunk)
+                    result = assembler.result()
+                return ProviderReply(result, time.perf_counter() - started, response.status_code)
+            response = await client.post(
+                self._url, content=content, timeout=self._timeout(timeout_s)
+            )
+            body = response.content
+        wait = time.perf_counter() - started
+        return ProviderReply(self._answer(response, body, model_id), wait, response.status_code)
+
+    def _answer(self, response: httpx.Response, body: bytes, model_id: str | None) -> ChatResponse:
+        if response.status_code >= 400:
+            raise self._error(response, body, model_id)
+        decoded = self._decode(body, model_id)
+        if not isinstance(decoded, Mapping):
+            raise MalformedResponse(
+                "the answer is not a JSON object", provider=self.name, model_id=model_id,
+                body=self._scrub(body[:2000].decode("utf-8", "replace")),
+            )
+        return parse_completion(
+            decoded, provider=self.name, model_id=model_id, status_code=response.status_code
+        )

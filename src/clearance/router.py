@@ -1,0 +1,771 @@
+"""The router: every model call goes through here.
+
+In order, for each call: the kill switch (global and org scopes) before any
+network I/O; the policy decision; the call to the chosen model, retried with
+backoff that honours ``Retry-After``; then the model's fallback chain (data,
+never code), with a bound on the total number of attempts; the kill switch is
+checked again for each model's provider and model scopes. The answer carries
+the model that actually served it, every attempt with its typed reason, the
+exact cost with its pricing source, and the policy decision. Every call,
+served, failed or refused, is logged as one ``ai_calls`` row off the hot path.
+
+What is retried and what falls back is decided by the error's kind
+(:data:`RULES`): a 401 is never retried but may fall back to another provider's
+model; a context-length error falls back only to a model with a larger window;
+a 429 is retried (after its ``Retry-After``), then falls back.
+
+The retry/fallback logic is written once, as a generator of steps (call this
+model, sleep this long) driven by :meth:`Router.complete` (sync) and
+:meth:`Router.acomplete` (async).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from clearance.calllog import CallLog, CallRecord, new_call_id
+from clearance.catalog import tables as t
+from clearance.catalog.database import Catalog
+from clearance.catalog.orgstore import fallback_chains, write_pin
+from clearance.catalog.pricestore import load_prices
+from clearance.config import ClearanceConfig, Tier
+from clearance.errors import (
+    ClearanceError,
+    ContextLengthExceeded,
+    KillSwitchActive,
+    MissingPrice,
+    PolicyRefusal,
+    ProviderError,
+)
+from clearance.killswitch import KillSwitch
+from clearance.modelid import parse_model_id
+from clearance.policy import (
+    ModelState,
+    OrgPolicy,
+    PolicySnapshot,
+    RouteDecision,
+    RouteRequest,
+    SessionPin,
+    resolve_model,
+)
+from clearance.pricing import CallCost, Price, PriceRates, Usage, price_call
+from clearance.providers.base import ChatRequest, ChunkCallback, Provider, ProviderReply
+from clearance.providers.types import ChatResponse
+
+__all__ = ["RULES", "Attempt", "ErrorRule", "Router", "RouterResult"]
+
+log = logging.getLogger("clearance.router")
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRule:
+    """What the router does after an error of one kind."""
+
+    retry: bool
+    """Try the same model again (up to ``router.retries_per_model``)."""
+    fall_back: bool
+    """Move on to the next model of the chain."""
+
+
+#: Error kind (``ProviderError.kind``) to the router's reaction.
+RULES: Mapping[str, ErrorRule] = {
+    "rate_limit": ErrorRule(retry=True, fall_back=True),
+    "server_error": ErrorRule(retry=True, fall_back=True),
+    "timeout": ErrorRule(retry=True, fall_back=True),
+    "connection": ErrorRule(retry=True, fall_back=True),
+    "malformed_response": ErrorRule(retry=True, fall_back=True),
+    "auth": ErrorRule(retry=False, fall_back=True),
+    "payment_required": ErrorRule(retry=False, fall_back=True),
+    "model_not_found": ErrorRule(retry=False, fall_back=True),
+    "context_length": ErrorRule(retry=False, fall_back=True),
+    "content_policy": ErrorRule(retry=False, fall_back=False),
+    "bad_request": ErrorRule(retry=False, fall_back=False),
+    "killed": ErrorRule(retry=False, fall_back=True),
+    "no_price": ErrorRule(retry=False, fall_back=True),
+}
+_DEFAULT_RULE = ErrorRule(retry=False, fall_back=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One model tried (or passed over) for a call."""
+
+    model_id: str
+    provider: str
+    outcome: Literal["ok", "error", "skipped"]
+    error_kind: str | None = None
+    status_code: int | None = None
+    wait_s: float = 0.0
+    """Seconds spent waiting on the provider for this attempt."""
+    retry_after_s: float | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RouterResult:
+    """A served call."""
+
+    call_id: str
+    response: ChatResponse
+    served_model: str
+    decision: RouteDecision
+    attempts: tuple[Attempt, ...]
+    cost: CallCost
+    latency_s: float
+    """Wall time of the whole call, clearance included."""
+    overhead_s: float
+    """clearance's own time: latency minus time waiting on providers and backoff."""
+    fallback_reason: str | None = None
+    """The error kind that first moved the call off the chosen model."""
+
+    @property
+    def fallback_served(self) -> bool:
+        """Whether a model other than the policy's choice answered."""
+        return self.served_model != self.decision.model_id
+
+
+@dataclass(frozen=True, slots=True)
+class _ModelInfo:
+    provider: str
+    name: str
+    context_length: int | None
+
+
+@dataclass(slots=True)
+class _State:
+    """Catalog state reused for up to ``policy_cache_ttl_s``."""
+
+    read_at: float
+    models: dict[str, _ModelInfo]
+    states: dict[str, ModelState]
+    orgs: dict[str, OrgPolicy]
+    prices: dict[str, Price]
+    fallbacks: dict[str, tuple[str, ...]]
+    tiers: dict[Tier, str]
+    platform_default: str | None
+    providers: dict[str, tuple[str | None, str | None]]
+    pins: dict[str, SessionPin | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """Step: call this model."""
+
+    provider: Provider
+    model_id: str
+    model_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Sleep:
+    """Step: wait before retrying."""
+
+    seconds: float
+
+
+@dataclass(slots=True)
+class _Outcome:
+    reply: ProviderReply | None = None
+    model_id: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    waited_s: float = 0.0
+    error: ClearanceError | None = None
+    fallback_reason: str | None = None
+
+
+_Steps = Generator[_Call | _Sleep, ProviderReply | ProviderError | None, _Outcome]
+
+
+class Router:
+    """Routes chat calls through kill switch, policy, retries, fallbacks, pricing and the log.
+
+    Args:
+        config: the configuration (router, pricing, policy, kill switch sections).
+        catalog: the catalog database.
+        providers: provider objects by name; others are built from the configuration (or
+            the catalog's ``providers`` table) on first use.
+        killswitch: the guard (default: one on ``catalog`` with the configured cache).
+        calllog: where call rows go (default: a batched writer on ``catalog``; pass
+            ``None`` explicitly through ``log_calls=False`` to log nothing).
+        sleep / asleep: how to wait between retries (for tests).
+        environ: where API keys are read from.
+    """
+
+    def __init__(
+        self,
+        config: ClearanceConfig,
+        catalog: Catalog,
+        *,
+        providers: Mapping[str, Provider] | None = None,
+        killswitch: KillSwitch | None = None,
+        calllog: CallLog | None = None,
+        log_calls: bool = True,
+        sleep: Callable[[float], None] = time.sleep,
+        asleep: Callable[[float], Any] = asyncio.sleep,
+        environ: Mapping[str, str] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.killswitch = killswitch or KillSwitch(
+            catalog,
+            cache_ttl_s=config.killswitch.cache_ttl_s,
+            fail_open=config.killswitch.fail_open,
+        )
+        if calllog is None and log_calls:
+            calllog = CallLog(
+                catalog,
+                spill_dir=config.spill_dir(),
+                batch_size=config.calllog.batch_size,
+                flush_interval_s=config.calllog.flush_interval_s,
+            )
+        self.calllog = calllog
+        self._providers: dict[str, Provider] = dict(providers or {})
+        self._own_providers: list[Provider] = []
+        self._sleep = sleep
+        self._asleep = asleep
+        self._environ = os.environ if environ is None else environ
+        self._rng = rng or random.Random()
+        self._state: _State | None = None
+        self._lock = threading.Lock()
+        self._warned_unpriced: set[str] = set()
+        self._adhoc: dict[str, _ModelInfo] = {}
+        self._default_rates = PriceRates(
+            config.pricing.default_prompt_per_token, config.pricing.default_completion_per_token
+        )
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def add_provider(self, provider: Provider) -> None:
+        """Use this provider object for its name (not closed by the router)."""
+        self._providers[provider.name] = provider
+
+    def add_adhoc_model(self, model_id: str, provider: str, name: str) -> None:
+        """Make a model the catalog lacks available to this router only (smoke tests).
+
+        Nothing is written to the catalog; kill switches still apply to it.
+        """
+        self._adhoc[model_id] = _ModelInfo(provider, name, None)
+        self._state = None
+
+    def close(self) -> None:
+        """Flush the call log and close the providers this router opened."""
+        if self.calllog is not None:
+            self.calllog.close()
+        for provider in self._own_providers:
+            provider.close()
+
+    async def aclose(self) -> None:
+        """The same, for the async clients."""
+        for provider in self._own_providers:
+            await provider.aclose()
+        self.close()
+
+    def __enter__(self) -> Router:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- catalog state ----------------------------------------------------------------------
+
+    def _canonical(self, ids: set[str], providers: set[str]) -> Callable[[str], str]:
+        by_name: dict[str, list[str]] = {}
+        for model_id in ids:
+            by_name.setdefault(model_id.partition(":")[2], []).append(model_id)
+
+        def canonical(text: str) -> str:
+            parsed = parse_model_id(text, providers)
+            if parsed.provider is not None:
+                return str(parsed)
+            found = by_name.get(parsed.name, [])
+            return found[0] if len(found) == 1 else text
+
+        return canonical
+
+    def _read_state(self) -> _State:
+        killed_models, killed_providers = self.killswitch.killed()
+        with self.catalog.connect() as connection:
+            rows = connection.execute(
+                select(
+                    t.models.c.id, t.models.c.provider, t.models.c.name, t.models.c.enabled,
+                    t.models.c.removed_at, t.models.c.context_length,
+                )
+            ).all()
+            org_rows = connection.execute(select(t.org_settings)).all()
+            provider_rows = connection.execute(
+                select(t.providers.c.name, t.providers.c.base_url, t.providers.c.api_key_env)
+            ).all()
+            prices = load_prices(connection, self.config.pricing.source_priority)
+            stored_chains = fallback_chains(connection)
+        models = {r.id: _ModelInfo(r.provider, r.name, r.context_length) for r in rows}
+        for model_id, info in self._adhoc.items():
+            models.setdefault(model_id, info)
+        states = {
+            r.id: ModelState(
+                model_id=r.id,
+                enabled=bool(r.enabled),
+                removed=r.removed_at is not None,
+                killed=r.id in killed_models or r.provider in killed_providers,
+            )
+            for r in rows
+        }
+        for model_id, info in self._adhoc.items():
+            states.setdefault(model_id, ModelState(
+                model_id, enabled=True,
+                killed=model_id in killed_models or info.provider in killed_providers,
+            ))
+        orgs = {
+            r.org_id: OrgPolicy(
+                r.org_id,
+                None if r.enabled_models is None else tuple(r.enabled_models),
+                r.default_model_id,
+                r.legacy_model,
+            )
+            for r in org_rows
+        }
+        providers = {r.name: (r.base_url, r.api_key_env) for r in provider_rows}
+        canonical = self._canonical(set(models), set(providers) | self.config.provider_names)
+        policy = self.config.policy
+        fallbacks = {
+            canonical(model): tuple(canonical(m) for m in chain)
+            for model, chain in policy.fallbacks.items()
+        }
+        fallbacks.update(stored_chains)
+        return _State(
+            read_at=time.monotonic(),
+            models=models,
+            states=states,
+            orgs=orgs,
+            prices=prices,
+            fallbacks=fallbacks,
+            tiers={tier: canonical(m) for tier, m in policy.tiers.items()},
+            platform_default=None
+            if policy.default_model is None
+            else canonical(policy.default_model),
+            providers=providers,
+        )
+
+    def state(self) -> _State:
+        """The catalog state, re-read when older than ``router.policy_cache_ttl_s``."""
+        state = self._state
+        ttl = self.config.router.policy_cache_ttl_s
+        if state is None or time.monotonic() - state.read_at >= ttl:
+            with self._lock:
+                state = self._state
+                if state is None or time.monotonic() - state.read_at >= ttl:
+                    state = self._state = self._read_state()
+        return state
+
+    def refresh(self) -> None:
+        """Forget cached catalog and kill-switch state (the next call re-reads both)."""
+        self._state = None
+        self.killswitch.invalidate()
+
+    def _pin(self, state: _State, session_id: str) -> SessionPin | None:
+        if session_id not in state.pins:
+            with self.catalog.connect() as connection:
+                row = connection.execute(
+                    select(t.session_pins).where(t.session_pins.c.session_id == session_id)
+                ).first()
+            state.pins[session_id] = (
+                None if row is None else SessionPin(row.session_id, row.model_id, row.org_id)
+            )
+        return state.pins[session_id]
+
+    def decide(self, request: RouteRequest) -> RouteDecision:
+        """The policy decision for a request, on the cached catalog state."""
+        state = self.state()
+        pins: dict[str, SessionPin] = {}
+        if request.session_id is not None:
+            pin = self._pin(state, request.session_id)
+            if pin is not None:
+                pins[request.session_id] = pin
+        snapshot = PolicySnapshot(
+            models=state.states,
+            orgs=state.orgs,
+            pins=pins,
+            tiers=state.tiers,
+            fallbacks=state.fallbacks,
+            platform_default=state.platform_default,
+            unknown_org=self.config.policy.unknown_org,
+        )
+        return resolve_model(request, snapshot)
+
+    def provider(self, name: str) -> Provider:
+        """The provider called ``name`` (built from configuration or catalog on first use)."""
+        found = self._providers.get(name)
+        if found is not None:
+            return found
+        from clearance.providers.openai import OpenAICompatibleProvider
+
+        with self._lock:
+            found = self._providers.get(name)
+            if found is not None:
+                return found
+            if name in self.config.provider_names:
+                declared = self.config.provider(name)
+                base_url, key_env, timeout = (
+                    declared.base_url, declared.api_key_env, declared.timeout_s
+                )
+            else:
+                base_url, key_env = self.state().providers.get(name, (None, None))
+                timeout = 60.0
+            if not base_url:
+                raise ProviderError(
+                    "no base URL is known for this provider; declare it under [[providers]]",
+                    provider=name, model_id=None,
+                )
+            api_key = self._environ.get(key_env) if key_env else None
+            made = OpenAICompatibleProvider(name, base_url, api_key=api_key, timeout_s=timeout)
+            self._providers[name] = made
+            self._own_providers.append(made)
+            return made
+
+    # -- the attempt plan (one implementation for sync and async) ---------------------------
+
+    def _backoff(self, retry: int, retry_after: float | None) -> float | None:
+        """Seconds to wait before retry number ``retry`` (0-based); None: do not wait."""
+        cfg = self.config.router
+        if retry_after is not None:
+            return None if retry_after > cfg.max_retry_after_s else retry_after
+        delay = min(cfg.backoff_max_s, cfg.backoff_base_s * (2**retry))
+        return delay * (0.5 + self._rng.random() / 2)
+
+    def _plan(self, decision: RouteDecision, allow_fallback: bool) -> _Steps:
+        cfg = self.config.router
+        state = self.state()
+        strict = self.config.pricing.strict
+        chain = [decision.model_id, *decision.fallbacks] if allow_fallback else [decision.model_id]
+        outcome = _Outcome()
+        attempts = outcome.attempts
+        too_small: int | None = None  # context window that was exceeded
+        for model_id in chain:
+            if len(attempts) >= cfg.max_attempts:
+                break
+            info = state.models[model_id]
+            if outcome.error is not None:
+                outcome.fallback_reason = outcome.fallback_reason or _kind(outcome.error)
+            if too_small is not None and (info.context_length or 0) <= too_small:
+                attempts.append(Attempt(model_id, info.provider, "skipped", "context_length",
+                                        detail=f"window {info.context_length} <= {too_small}"))
+                continue
+            try:
+                self.killswitch.check(provider=info.provider, model=model_id)
+                if strict and model_id not in state.prices:
+                    raise MissingPrice(model_id, "no_price")
+                provider = self.provider(info.provider)
+            except (KillSwitchActive, MissingPrice, ProviderError) as error:
+                attempts.append(Attempt(model_id, info.provider, "skipped", _kind(error),
+                                        detail=error.message))
+                outcome.error = error
+                if _rule(error).fall_back:
+                    continue
+                break
+            for retry in range(cfg.retries_per_model + 1):
+                if len(attempts) >= cfg.max_attempts:
+                    break
+                started = time.perf_counter()
+                result = yield _Call(provider, model_id, info.name)
+                spent = time.perf_counter() - started
+                if isinstance(result, ProviderReply):
+                    attempts.append(Attempt(model_id, info.provider, "ok",
+                                            status_code=result.status_code, wait_s=result.wait_s))
+                    outcome.waited_s += result.wait_s
+                    outcome.reply, outcome.model_id = result, model_id
+                    return outcome
+                assert isinstance(result, ProviderError)
+                retry_after = getattr(result, "retry_after", None)
+                attempts.append(Attempt(model_id, info.provider, "error", result.kind,
+                                        getattr(result, "status_code", None), spent, retry_after,
+                                        result.message[:300]))
+                outcome.waited_s += spent
+                outcome.error = result
+                if isinstance(result, ContextLengthExceeded):
+                    too_small = max(too_small or 0, info.context_length or 0)
+                rule = _rule(result)
+                if not rule.retry or retry == cfg.retries_per_model:
+                    break
+                delay = self._backoff(retry, retry_after)
+                if delay is None:
+                    break  # asked to wait longer than we will: fall back now
+                slept = time.perf_counter()
+                yield _Sleep(delay)
+                outcome.waited_s += time.perf_counter() - slept
+            if outcome.error is not None and not _rule(outcome.error).fall_back:
+                break
+        return outcome
+
+    # -- drivers ----------------------------------------------------------------------------
+
+    def complete(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        org: str | None = None,
+        session: str | None = None,
+        tier: Tier | None = None,
+        model: str | None = None,
+        allow_fallback: bool = True,
+        timeout_s: float | None = None,
+        on_chunk: ChunkCallback | None = None,
+        **options: Any,
+    ) -> RouterResult:
+        """Send one chat call; returns the answer or raises the typed error.
+
+        Raises:
+            KillSwitchActive / PolicyRefusal: refused before any network I/O.
+            ProviderError: every attempt failed (the last error; ``.attempts`` lists all).
+        """
+        context = self._begin(messages, tools, org, session, tier, model, options)
+        if isinstance(context, ClearanceError):
+            raise context
+        decision, request, record, t0 = context
+        steps = self._plan(decision, allow_fallback)
+        result: ProviderReply | ProviderError | None = None
+        try:
+            step = next(steps)
+            while True:
+                if isinstance(step, _Sleep):
+                    self._sleep(step.seconds)
+                    result = None
+                else:
+                    try:
+                        result = step.provider.complete(
+                            step.model_name, request, model_id=step.model_id,
+                            timeout_s=timeout_s, on_chunk=on_chunk,
+                        )
+                    except ProviderError as error:
+                        result = error
+                step = steps.send(result)
+        except StopIteration as stop:
+            outcome: _Outcome = stop.value
+        return self._finish(decision, request, record, t0, outcome)
+
+    async def acomplete(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        org: str | None = None,
+        session: str | None = None,
+        tier: Tier | None = None,
+        model: str | None = None,
+        allow_fallback: bool = True,
+        timeout_s: float | None = None,
+        on_chunk: ChunkCallback | None = None,
+        **options: Any,
+    ) -> RouterResult:
+        """The same as :meth:`complete`, without blocking the event loop on providers."""
+        context = self._begin(messages, tools, org, session, tier, model, options)
+        if isinstance(context, ClearanceError):
+            raise context
+        decision, request, record, t0 = context
+        steps = self._plan(decision, allow_fallback)
+        result: ProviderReply | ProviderError | None = None
+        try:
+            step = next(steps)
+            while True:
+                if isinstance(step, _Sleep):
+                    await self._asleep(step.seconds)
+                    result = None
+                else:
+                    try:
+                        result = await step.provider.acomplete(
+                            step.model_name, request, model_id=step.model_id,
+                            timeout_s=timeout_s, on_chunk=on_chunk,
+                        )
+                    except ProviderError as error:
+                        result = error
+                step = steps.send(result)
+        except StopIteration as stop:
+            outcome: _Outcome = stop.value
+        return self._finish(decision, request, record, t0, outcome)
+
+    # -- before and after -------------------------------------------------------------------
+
+    def _begin(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] | None,
+        org: str | None,
+        session: str | None,
+        tier: Tier | None,
+        model: str | None,
+        options: Mapping[str, Any],
+    ) -> tuple[RouteDecision, ChatRequest, CallRecord, float] | ClearanceError:
+        t0 = time.perf_counter()
+        record = CallRecord(
+            call_id=new_call_id(),
+            started_at=dt.datetime.now(dt.UTC),
+            status="refused",
+            org_id=org,
+            session_id=session,
+            tier=tier,
+            requested_model=model,
+        )
+        try:
+            self.killswitch.check(org=org)
+            requested = None if model is None else self._resolve_requested(model)
+            decision = self.decide(RouteRequest(org, requested, tier, session))
+        except (KillSwitchActive, PolicyRefusal) as error:
+            record.error_kind = _kind(error)
+            record.latency_ms = (time.perf_counter() - t0) * 1000
+            record.extra = {"refusal": error.message}
+            self._log(record)
+            return error
+        request = _chat_request(messages, tools, options)
+        record.requested_model = requested if model is not None else decision.model_id
+        record.policy_reason = decision.reason
+        return decision, request, record, t0
+
+    def _resolve_requested(self, model: str) -> str:
+        state = self.state()
+        canonical = self._canonical(set(state.models), set(state.providers))
+        return canonical(model)
+
+    def _finish(
+        self,
+        decision: RouteDecision,
+        request: ChatRequest,
+        record: CallRecord,
+        t0: float,
+        outcome: _Outcome,
+    ) -> RouterResult:
+        record.attempts = sum(1 for a in outcome.attempts if a.outcome != "skipped")
+        record.fallback_reason = outcome.fallback_reason
+        if outcome.model_id is not None and outcome.model_id != decision.model_id:
+            record.fallback_from = decision.model_id
+        record.extra = {"attempts": [_attempt_dict(a) for a in outcome.attempts]}
+        if outcome.reply is None or outcome.model_id is None:
+            error = outcome.error or ProviderError(
+                "no attempt was made", provider="-", model_id=decision.model_id
+            )
+            record.status = "error"
+            record.error_kind = _kind(error)
+            last = outcome.attempts[-1] if outcome.attempts else None
+            record.served_model = None
+            record.provider = last.provider if last else None
+            latency = time.perf_counter() - t0
+            record.latency_ms = latency * 1000
+            record.overhead_us = (latency - outcome.waited_s) * 1e6
+            self._log(record)
+            error.attempts = tuple(outcome.attempts)
+            raise error
+        model_id = outcome.model_id
+        state = self.state()
+        response = outcome.reply.response
+        usage = response.usage or Usage()
+        cost = self._price(model_id, usage, state)
+        if decision.pin is not None and record.session_id is not None:
+            self._write_pin(state, record.session_id, decision.pin, record.org_id)
+        latency = time.perf_counter() - t0
+        overhead = latency - outcome.waited_s
+        info = state.models[model_id]
+        record.status = "ok"
+        record.served_model = model_id
+        record.provider = info.provider
+        record.finish_reason = response.finish_reason
+        record.finish_reason_raw = response.finish_reason_raw
+        record.prompt_tokens = usage.prompt_tokens
+        record.completion_tokens = usage.completion_tokens
+        record.cached_tokens = usage.cached_tokens
+        record.cache_write_tokens = usage.cache_write_tokens
+        record.reasoning_tokens = usage.reasoning_tokens
+        record.cost = cost.cost
+        record.computed_cost = cost.computed
+        record.reported_cost = cost.reported
+        record.pricing_source = cost.pricing_source
+        record.price_id = cost.price.price_id if cost.price is not None else None
+        record.latency_ms = latency * 1000
+        record.overhead_us = overhead * 1e6
+        if response.tool_calls:
+            record.tool_calls = response.tool_calls
+            record.tool_schemas = request.tool_schemas()
+        self._log(record)
+        return RouterResult(
+            call_id=record.call_id,
+            response=response,
+            served_model=model_id,
+            decision=decision,
+            attempts=tuple(outcome.attempts),
+            cost=cost,
+            latency_s=latency,
+            overhead_s=overhead,
+            fallback_reason=outcome.fallback_reason,
+        )
+
+    def _price(self, model_id: str, usage: Usage, state: _State) -> CallCost:
+        price = state.prices.get(model_id)
+        if price is None and model_id not in self._warned_unpriced:
+            self._warned_unpriced.add(model_id)
+            log.warning("no price for %s: its calls are priced at the default", model_id)
+        default = price or Price(model_id, self._default_rates, source="default")
+        return price_call(model_id, usage, price, default=default, warn=False)
+
+    def _write_pin(self, state: _State, session: str, model_id: str, org: str | None) -> None:
+        with self.catalog.begin() as connection:
+            write_pin(connection, session, model_id, org)
+        state.pins[session] = SessionPin(session, model_id, org)
+
+    def _log(self, record: CallRecord) -> None:
+        if self.calllog is not None:
+            self.calllog.record(record)
+
+
+def _chat_request(
+    messages: Sequence[Mapping[str, Any]],
+    tools: Sequence[Mapping[str, Any]] | None,
+    options: Mapping[str, Any],
+) -> ChatRequest:
+    known = {"tool_choice", "temperature", "max_tokens", "stream"}
+    return ChatRequest(
+        messages=messages,
+        tools=tools,
+        tool_choice=options.get("tool_choice"),
+        temperature=options.get("temperature"),
+        max_tokens=options.get("max_tokens"),
+        stream=bool(options.get("stream", False)),
+        extra={k: v for k, v in options.items() if k not in known},
+    )
+
+
+def _kind(error: ClearanceError) -> str:
+    if isinstance(error, ProviderError):
+        return error.kind
+    if isinstance(error, KillSwitchActive):
+        return "killed"
+    if isinstance(error, MissingPrice):
+        return "no_price"
+    return type(error).__name__
+
+
+def _rule(error: ClearanceError) -> ErrorRule:
+    kind = _kind(error)
+    if kind == "bad_request" and getattr(error, "code", None) == "tool_use_failed":
+        return ErrorRule(retry=False, fall_back=True)  # the model's tool-call output, not ours
+    return RULES.get(kind, _DEFAULT_RULE)
+
+
+def _attempt_dict(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "model": attempt.model_id,
+        "outcome": attempt.outcome,
+        "error_kind": attempt.error_kind,
+        "status_code": attempt.status_code,
+        "wait_ms": round(attempt.wait_s * 1000, 3),
+        "retry_after_s": attempt.retry_after_s,
+        "detail": attempt.detail,
+    }
