@@ -661,12 +661,19 @@ def test_gemini_thinking_tokens_outside_completion_tokens_are_billed() -> None:
 
 
 def test_mistral_num_cached_tokens() -> None:
-    usage = Usage.from_openai({"prompt_tokens": 100, "completion_tokens": 5,
-                               "num_cached_tokens": 69})
+    usage = Usage.from_openai(
+        {"prompt_tokens": 100, "completion_tokens": 5, "num_cached_tokens": 69}
+    )
     assert usage.cached_tokens == 69
 
 
 def test_hidden_thinking_tokens_reported_as_reasoning_are_not_counted_twice() -> None:
-    usage = Usage.from_openai({"prompt_tokens": 35, "completion_tokens": 12, "total_tokens": 109,
-                               "completion_tokens_details": {"reasoning_tokens": 62}})
+    usage = Usage.from_openai(
+        {
+            "prompt_tokens": 35,
+            "completion_tokens": 12,
+            "total_tokens": 109,
+            "completion_tokens_details": {"reasoning_tokens": 62},
+        }
+    )
     assert (usage.completion_tokens, usage.reasoning_tokens) == (74, 62)

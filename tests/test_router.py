@@ -25,6 +25,7 @@ from clearance.errors import (
     BadRequest,
     KillSwitchActive,
     NoModelAvailable,
+    ProviderServerError,
     RateLimited,
 )
 from clearance.killswitch import set_switch
@@ -47,8 +48,12 @@ WEATHER = {
 }
 
 
-def completion(content: str | None = "hi", *, tool_calls: list[Any] | None = None,
-               usage: dict[str, Any] | None = None) -> dict[str, Any]:
+def completion(
+    content: str | None = "hi",
+    *,
+    tool_calls: list[Any] | None = None,
+    usage: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": content}
     if tool_calls:
         message["tool_calls"] = tool_calls
@@ -56,8 +61,13 @@ def completion(content: str | None = "hi", *, tool_calls: list[Any] | None = Non
         "id": "cmpl-1",
         "object": "chat.completion",
         "model": "x",
-        "choices": [{"index": 0, "message": message,
-                     "finish_reason": "tool_calls" if tool_calls else "stop"}],
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": "tool_calls" if tool_calls else "stop",
+            }
+        ],
         "usage": usage or {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500},
     }
 
@@ -66,8 +76,9 @@ def ok(**kwargs: Any) -> Handler:
     return lambda body, n: httpx.Response(200, json=completion(**kwargs))
 
 
-def status(code: int, message: str = "no", headers: dict[str, str] | None = None,
-           error_code: Any = None) -> Handler:
+def status(
+    code: int, message: str = "no", headers: dict[str, str] | None = None, error_code: Any = None
+) -> Handler:
     error: dict[str, Any] = {"message": message}
     if error_code is not None:
         error["code"] = error_code
@@ -100,19 +111,35 @@ class Scripted:
             return self._respond(request)
 
         return OpenAICompatibleProvider(
-            name, "https://p.example/v1", api_key=SECRET,
+            name,
+            "https://p.example/v1",
+            api_key=SECRET,
             transport=httpx.MockTransport(self._respond),
             async_transport=httpx.MockTransport(handle_async),
         )
 
 
 MODELS = [
-    {"id": "a", "context_length": 8000, "pricing": {"prompt": "0.000001", "completion": "0.000002"}},
-    {"id": "b", "context_length": 8000, "pricing": {"prompt": "0.000003", "completion": "0.000004"}},
-    {"id": "big", "context_length": 200000,
-     "pricing": {"prompt": "0.00001", "completion": "0.00002"}},
-    {"id": "small", "context_length": 4000,
-     "pricing": {"prompt": "0.000001", "completion": "0.000001"}},
+    {
+        "id": "a",
+        "context_length": 8000,
+        "pricing": {"prompt": "0.000001", "completion": "0.000002"},
+    },
+    {
+        "id": "b",
+        "context_length": 8000,
+        "pricing": {"prompt": "0.000003", "completion": "0.000004"},
+    },
+    {
+        "id": "big",
+        "context_length": 200000,
+        "pricing": {"prompt": "0.00001", "completion": "0.00002"},
+    },
+    {
+        "id": "small",
+        "context_length": 4000,
+        "pricing": {"prompt": "0.000001", "completion": "0.000001"},
+    },
     {"id": "unpriced", "context_length": 8000},
 ]
 
@@ -120,8 +147,8 @@ MODELS = [
 @pytest.fixture
 def config(tmp_path: Path) -> ClearanceConfig:
     (tmp_path / "clearance.toml").write_text(
-        '[router]\nretries_per_model = 2\nbackoff_base_s = 0.01\nmax_retry_after_s = 5\n'
-        'max_attempts = 6\n[calllog]\nflush_interval_s = 0.02\n'
+        "[router]\nretries_per_model = 2\nbackoff_base_s = 0.01\nmax_retry_after_s = 5\n"
+        "max_attempts = 6\n[calllog]\nflush_interval_s = 0.02\n"
     )
     return load_config(environ={}, cwd=tmp_path)
 
@@ -130,8 +157,9 @@ def config(tmp_path: Path) -> ClearanceConfig:
 def seeded(catalog: Catalog) -> Catalog:
     with catalog.begin() as connection:
         ensure_provider(connection, "p", base_url="https://p.example/v1")
-        sync_models(connection, "p", parse_model_list({"data": MODELS}, source="t"),
-                    enable_new=True)
+        sync_models(
+            connection, "p", parse_model_list({"data": MODELS}, source="t"), enable_new=True
+        )
     return catalog
 
 
@@ -148,8 +176,13 @@ class Harness:
         async def asleep(seconds: float) -> None:
             self.slept.append(seconds)
 
-        router = Router(self.config, self.catalog, providers={"p": scripted.provider()},
-                        sleep=self.slept.append, asleep=asleep)
+        router = Router(
+            self.config,
+            self.catalog,
+            providers={"p": scripted.provider()},
+            sleep=self.slept.append,
+            asleep=asleep,
+        )
         self.routers.append(router)
         return router, scripted
 
@@ -184,7 +217,11 @@ def test_a_served_call_is_priced_exactly_and_logged(harness: Harness) -> None:
     assert result.latency_s >= result.overhead_s
     (row,) = harness.rows()
     assert (row.status, row.requested_model, row.served_model, row.provider) == (
-        "ok", "p:a", "p:a", "p")
+        "ok",
+        "p:a",
+        "p:a",
+        "p",
+    )
     assert (row.prompt_tokens, row.completion_tokens, row.cost) == (1000, 500, Decimal("0.002"))
     assert row.pricing_source == "catalog"
     assert row.attempts == 1
@@ -233,7 +270,7 @@ def test_a_killed_requested_model_falls_back_to_the_default(
 
 
 def test_429_honours_retry_after_then_succeeds(harness: Harness) -> None:
-    router, scripted = harness.router(
+    router, _scripted = harness.router(
         {"a": sequence(status(429, "slow down", {"Retry-After": "2"}), ok())}
     )
     result = router.complete(USER, model="p:a")
@@ -261,7 +298,11 @@ def test_429_retries_then_falls_back_with_the_reason_recorded(harness: Harness) 
     assert result.cost.cost == Decimal("0.005")
     (row,) = harness.rows()
     assert (row.served_model, row.fallback_from, row.fallback_reason, row.attempts) == (
-        "p:b", "p:a", "rate_limit", 4)
+        "p:b",
+        "p:a",
+        "rate_limit",
+        4,
+    )
     assert [a["outcome"] for a in row.extra["attempts"]] == ["error", "error", "error", "ok"]
 
 
@@ -290,11 +331,18 @@ def test_401_is_not_retried_but_falls_back(harness: Harness) -> None:
 def test_context_length_falls_back_only_to_a_larger_window(harness: Harness) -> None:
     with harness.catalog.begin() as connection:
         set_fallback_chain(connection, "p:a", ["p:small", "p:b", "p:big"])
-    router, scripted = harness.router({
-        "a": status(400, "This model's maximum context length is 8000 tokens",
-                    error_code="context_length_exceeded"),
-        "small": ok(), "b": ok(), "big": ok(content="big enough"),
-    })
+    router, scripted = harness.router(
+        {
+            "a": status(
+                400,
+                "This model's maximum context length is 8000 tokens",
+                error_code="context_length_exceeded",
+            ),
+            "small": ok(),
+            "b": ok(),
+            "big": ok(content="big enough"),
+        }
+    )
     result = router.complete(USER, model="p:a")
     assert result.served_model == "p:big"
     assert scripted.calls == ["a", "big"]
@@ -318,10 +366,12 @@ def test_a_bad_request_neither_retries_nor_falls_back(harness: Harness) -> None:
 def test_groq_tool_use_failed_falls_back(harness: Harness) -> None:
     with harness.catalog.begin() as connection:
         set_fallback_chain(connection, "p:a", ["p:b"])
-    router, scripted = harness.router({
-        "a": status(400, "Failed to call a function", error_code="tool_use_failed"),
-        "b": ok(),
-    })
+    router, _scripted = harness.router(
+        {
+            "a": status(400, "Failed to call a function", error_code="tool_use_failed"),
+            "b": ok(),
+        }
+    )
     assert router.complete(USER, [WEATHER], model="p:a").served_model == "p:b"
 
 
@@ -329,7 +379,7 @@ def test_attempts_are_bounded(harness: Harness, config: ClearanceConfig) -> None
     with harness.catalog.begin() as connection:
         set_fallback_chain(connection, "p:a", ["p:b", "p:big", "p:small"])
     router, scripted = harness.router({m: status(503, "down") for m in ("a", "b", "big", "small")})
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ProviderServerError) as caught:
         router.complete(USER, model="p:a")
     assert len(scripted.calls) == config.router.max_attempts == 6
     assert caught.value.kind == "server_error"  # type: ignore[attr-defined]
@@ -365,7 +415,11 @@ def test_a_provider_reported_cost_is_used_with_the_computed_one_kept(harness: Ha
     assert (result.cost.cost, result.cost.computed) == (Decimal("0.0021"), Decimal("0.002"))
     (row,) = harness.rows()
     assert (row.cost, row.computed_cost, row.reported_cost, row.pricing_source) == (
-        Decimal("0.0021"), Decimal("0.002"), Decimal("0.0021"), "provider")
+        Decimal("0.0021"),
+        Decimal("0.002"),
+        Decimal("0.0021"),
+        "provider",
+    )
 
 
 def test_policy_refusal_is_logged_and_raised(harness: Harness) -> None:
@@ -382,8 +436,11 @@ def test_policy_refusal_is_logged_and_raised(harness: Harness) -> None:
 
 def test_session_is_pinned_and_tool_calls_are_checked_in_the_log(harness: Harness) -> None:
     calls = [
-        {"id": "c1", "type": "function",
-         "function": {"name": "weather", "arguments": '{"city": "Oslo"}'}},
+        {
+            "id": "c1",
+            "type": "function",
+            "function": {"name": "weather", "arguments": '{"city": "Oslo"}'},
+        },
         {"id": "c2", "type": "function", "function": {"name": "weather", "arguments": "{}"}},
     ]
     with harness.catalog.begin() as connection:

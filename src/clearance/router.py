@@ -238,7 +238,7 @@ class Router:
         self._environ = os.environ if environ is None else environ
         self._rng = rng or random.Random()
         self._state: _State | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # provider() may refresh state() while holding it
         self._warned_unpriced: set[str] = set()
         self._adhoc: dict[str, _ModelInfo] = {}
         self._default_rates = PriceRates(
@@ -299,8 +299,12 @@ class Router:
         with self.catalog.connect() as connection:
             rows = connection.execute(
                 select(
-                    t.models.c.id, t.models.c.provider, t.models.c.name, t.models.c.enabled,
-                    t.models.c.removed_at, t.models.c.context_length,
+                    t.models.c.id,
+                    t.models.c.provider,
+                    t.models.c.name,
+                    t.models.c.enabled,
+                    t.models.c.removed_at,
+                    t.models.c.context_length,
                 )
             ).all()
             org_rows = connection.execute(select(t.org_settings)).all()
@@ -322,10 +326,14 @@ class Router:
             for r in rows
         }
         for model_id, info in self._adhoc.items():
-            states.setdefault(model_id, ModelState(
-                model_id, enabled=True,
-                killed=model_id in killed_models or info.provider in killed_providers,
-            ))
+            states.setdefault(
+                model_id,
+                ModelState(
+                    model_id,
+                    enabled=True,
+                    killed=model_id in killed_models or info.provider in killed_providers,
+                ),
+            )
         orgs = {
             r.org_id: OrgPolicy(
                 r.org_id,
@@ -414,10 +422,14 @@ class Router:
             found = self._providers.get(name)
             if found is not None:
                 return found
+            base_url: str | None
+            key_env: str | None
             if name in self.config.provider_names:
                 declared = self.config.provider(name)
                 base_url, key_env, timeout = (
-                    declared.base_url, declared.api_key_env, declared.timeout_s
+                    declared.base_url,
+                    declared.api_key_env,
+                    declared.timeout_s,
                 )
             else:
                 base_url, key_env = self.state().providers.get(name, (None, None))
@@ -425,7 +437,8 @@ class Router:
             if not base_url:
                 raise ProviderError(
                     "no base URL is known for this provider; declare it under [[providers]]",
-                    provider=name, model_id=None,
+                    provider=name,
+                    model_id=None,
                 )
             api_key = self._environ.get(key_env) if key_env else None
             made = OpenAICompatibleProvider(name, base_url, api_key=api_key, timeout_s=timeout)
@@ -440,7 +453,7 @@ class Router:
         cfg = self.config.router
         if retry_after is not None:
             return None if retry_after > cfg.max_retry_after_s else retry_after
-        delay = min(cfg.backoff_max_s, cfg.backoff_base_s * (2**retry))
+        delay: float = min(cfg.backoff_max_s, cfg.backoff_base_s * 2.0**retry)
         return delay * (0.5 + self._rng.random() / 2)
 
     def _plan(self, decision: RouteDecision, allow_fallback: bool) -> _Steps:
@@ -458,8 +471,15 @@ class Router:
             if outcome.error is not None:
                 outcome.fallback_reason = outcome.fallback_reason or _kind(outcome.error)
             if too_small is not None and (info.context_length or 0) <= too_small:
-                attempts.append(Attempt(model_id, info.provider, "skipped", "context_length",
-                                        detail=f"window {info.context_length} <= {too_small}"))
+                attempts.append(
+                    Attempt(
+                        model_id,
+                        info.provider,
+                        "skipped",
+                        "context_length",
+                        detail=f"window {info.context_length} <= {too_small}",
+                    )
+                )
                 continue
             try:
                 self.killswitch.check(provider=info.provider, model=model_id)
@@ -467,8 +487,9 @@ class Router:
                     raise MissingPrice(model_id, "no_price")
                 provider = self.provider(info.provider)
             except (KillSwitchActive, MissingPrice, ProviderError) as error:
-                attempts.append(Attempt(model_id, info.provider, "skipped", _kind(error),
-                                        detail=error.message))
+                attempts.append(
+                    Attempt(model_id, info.provider, "skipped", _kind(error), detail=error.message)
+                )
                 outcome.error = error
                 if _rule(error).fall_back:
                     continue
@@ -480,16 +501,32 @@ class Router:
                 result = yield _Call(provider, model_id, info.name)
                 spent = time.perf_counter() - started
                 if isinstance(result, ProviderReply):
-                    attempts.append(Attempt(model_id, info.provider, "ok",
-                                            status_code=result.status_code, wait_s=result.wait_s))
+                    attempts.append(
+                        Attempt(
+                            model_id,
+                            info.provider,
+                            "ok",
+                            status_code=result.status_code,
+                            wait_s=result.wait_s,
+                        )
+                    )
                     outcome.waited_s += result.wait_s
                     outcome.reply, outcome.model_id = result, model_id
                     return outcome
                 assert isinstance(result, ProviderError)
                 retry_after = getattr(result, "retry_after", None)
-                attempts.append(Attempt(model_id, info.provider, "error", result.kind,
-                                        getattr(result, "status_code", None), spent, retry_after,
-                                        result.message[:300]))
+                attempts.append(
+                    Attempt(
+                        model_id,
+                        info.provider,
+                        "error",
+                        result.kind,
+                        getattr(result, "status_code", None),
+                        spent,
+                        retry_after,
+                        result.message[:300],
+                    )
+                )
                 outcome.waited_s += spent
                 outcome.error = result
                 if isinstance(result, ContextLengthExceeded):
@@ -544,8 +581,11 @@ class Router:
                 else:
                     try:
                         result = step.provider.complete(
-                            step.model_name, request, model_id=step.model_id,
-                            timeout_s=timeout_s, on_chunk=on_chunk,
+                            step.model_name,
+                            request,
+                            model_id=step.model_id,
+                            timeout_s=timeout_s,
+                            on_chunk=on_chunk,
                         )
                     except ProviderError as error:
                         result = error
@@ -584,8 +624,11 @@ class Router:
                 else:
                     try:
                         result = await step.provider.acomplete(
-                            step.model_name, request, model_id=step.model_id,
-                            timeout_s=timeout_s, on_chunk=on_chunk,
+                            step.model_name,
+                            request,
+                            model_id=step.model_id,
+                            timeout_s=timeout_s,
+                            on_chunk=on_chunk,
                         )
                     except ProviderError as error:
                         result = error

@@ -70,14 +70,18 @@ class OpenAICompatibleProvider:
 
     def __repr__(self) -> str:
         key = "set" if self._secret else "none"
-        return f"OpenAICompatibleProvider(name={self.name!r}, base_url={self.base_url!r}, key={key})"
+        return (
+            f"OpenAICompatibleProvider(name={self.name!r}, base_url={self.base_url!r}, key={key})"
+        )
 
     # -- clients ---------------------------------------------------------------------------
 
     def _sync(self) -> httpx.Client:
         if self._client is None:
             self._client = httpx.Client(
-                headers=self._headers, timeout=self.timeout_s, limits=_LIMITS,
+                headers=self._headers,
+                timeout=self.timeout_s,
+                limits=_LIMITS,
                 transport=self._transport,
             )
         return self._client
@@ -85,7 +89,9 @@ class OpenAICompatibleProvider:
     def _async(self) -> httpx.AsyncClient:
         if self._async_client is None:
             self._async_client = httpx.AsyncClient(
-                headers=self._headers, timeout=self.timeout_s, limits=_LIMITS,
+                headers=self._headers,
+                timeout=self.timeout_s,
+                limits=_LIMITS,
                 transport=self._async_transport,
             )
         return self._async_client
@@ -114,12 +120,14 @@ class OpenAICompatibleProvider:
         except httpx.TimeoutException as error:
             raise ProviderTimeout(
                 self._scrub(f"no answer in time ({type(error).__name__})"),
-                provider=self.name, model_id=model_id,
+                provider=self.name,
+                model_id=model_id,
             ) from None
         except (httpx.TransportError, httpx.StreamError) as error:
             raise ProviderConnectionError(
                 self._scrub(f"{type(error).__name__}: {error}"),
-                provider=self.name, model_id=model_id,
+                provider=self.name,
+                model_id=model_id,
             ) from None
 
     def _decode(self, content: bytes, model_id: str | None) -> Any:
@@ -128,11 +136,14 @@ class OpenAICompatibleProvider:
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise MalformedResponse(
                 f"the answer is not JSON ({error})",
-                provider=self.name, model_id=model_id,
+                provider=self.name,
+                model_id=model_id,
                 body=self._scrub(content[:2000].decode("utf-8", "replace")),
             ) from None
 
-    def _error(self, response: httpx.Response, content: bytes, model_id: str | None) -> ProviderError:
+    def _error(
+        self, response: httpx.Response, content: bytes, model_id: str | None
+    ) -> ProviderError:
         # Some providers echo the key they were given in an auth error: scrub it first.
         text = self._scrub(content.decode("utf-8", "replace"))
         try:
@@ -220,7 +231,9 @@ class OpenAICompatibleProvider:
         decoded = self._decode(body, model_id)
         if not isinstance(decoded, Mapping):
             raise MalformedResponse(
-                "the answer is not a JSON object", provider=self.name, model_id=model_id,
+                "the answer is not a JSON object",
+                provider=self.name,
+                model_id=model_id,
                 body=self._scrub(body[:2000].decode("utf-8", "replace")),
             )
         return parse_completion(

@@ -1,0 +1,81 @@
+"""``clearance reference``: the reference provider, an OpenAI-compatible SIMULATOR.
+
+Its ``ref/*`` models are deterministic programs, not language models; they
+exist for demos, tests and load tests of the router and the eval suite.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from clearance.cli._common import EXIT_USAGE, console, fail
+
+__all__ = ["app", "serve"]
+
+app = typer.Typer(
+    help="The reference provider: an OpenAI-compatible simulator of model behaviour.",
+    no_args_is_help=True,
+)
+
+
+@app.callback()
+def reference() -> None:
+    """The reference provider: an OpenAI-compatible SIMULATOR (never a real model)."""
+
+
+@app.command("serve")
+def serve(
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: a free one).")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Every answer is a function of it.")] = 0,
+    sloppy_rate: Annotated[
+        float,
+        typer.Option("--sloppy-rate", help="Share of ref/sloppy tool calls with a fault (0-1)."),
+    ] = 0.3,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key-env",
+            help="Require Authorization: Bearer <the value of this variable>.",
+        ),
+    ] = None,
+) -> None:
+    """Serve the reference simulator on 127.0.0.1 and print its base URL; Ctrl-C stops it."""
+    from clearance.reference import ReferenceServer
+
+    api_key = None
+    if api_key_env is not None:
+        api_key = os.environ.get(api_key_env)
+        if not api_key:
+            fail(
+                f"--api-key-env names {api_key_env}, which is not set or empty",
+                fix=f"export {api_key_env}=<a key>, or leave out --api-key-env",
+                code=EXIT_USAGE,
+            )
+    if not 0 <= sloppy_rate <= 1:
+        fail(f"--sloppy-rate {sloppy_rate} is not between 0 and 1", code=EXIT_USAGE)
+    if not 0 <= port <= 65_535:
+        fail(f"--port {port} is not a port number", fix="use 0 for a free port", code=EXIT_USAGE)
+    server = ReferenceServer(port=port, seed=seed, sloppy_rate=sloppy_rate, api_key=api_key)
+    try:
+        server.start()
+    except OSError as error:
+        fail(
+            f"cannot listen on 127.0.0.1:{port}: {error.strerror or error}",
+            fix="pick another --port, or 0 for a free one",
+        )
+    typer.echo(server.base_url)
+    auth = f"; wants Authorization: Bearer ${api_key_env}" if api_key_env else ""
+    console.print(
+        escape(
+            f"reference provider: a SIMULATOR of model behaviour, not a real model "
+            f"(seed {seed}, sloppy rate {sloppy_rate}{auth}). "
+            f"Models: GET {server.base_url}/models. Ctrl-C stops it."
+        ),
+        soft_wrap=True,
+    )
+    server.serve_forever()
+    console.print("stopped")

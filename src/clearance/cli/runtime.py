@@ -1,0 +1,277 @@
+"""``clearance killswitch``, ``clearance call`` and ``clearance calls``: the runtime core."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from clearance.calllog import replay_spill
+from clearance.cli._common import (
+    EXIT_FAILURE,
+    EXIT_USAGE,
+    console,
+    emit_json,
+    fail,
+    handle_errors,
+    load,
+)
+from clearance.config import TIERS
+from clearance.errors import ClearanceError, InputError, PolicyRefusal
+from clearance.killswitch import SCOPES, list_switches, set_switch
+
+killswitch_app = typer.Typer(
+    help="The kill switch: stop calls everywhere within a second.", no_args_is_help=True
+)
+calls_app = typer.Typer(help="The call log.", no_args_is_help=True)
+
+
+def _switch(on: bool, scope: str, target: str, reason: str) -> None:
+    if scope not in SCOPES:
+        fail(f"--scope {scope!r} is not one of {', '.join(SCOPES)}", code=EXIT_USAGE)
+    _, catalog = load()
+    state = set_switch(catalog, scope, active=on, reason=reason, target=target)
+    where = scope if not target else f"{scope} {target}"
+    console.print(
+        f"kill switch {'ON' if on else 'off'} for {escape(where)} "
+        f"(by {escape(state.changed_by)}: {escape(reason)}); every process sharing "
+        "this catalog obeys within its cache time (at most 1 s)"
+    )
+
+
+@killswitch_app.command("on")
+@handle_errors
+def switch_on(
+    reason: Annotated[str, typer.Option(help="Why; recorded in the audit trail.")],
+    scope: Annotated[str, typer.Option(help="global, provider, model or org.")] = "global",
+    target: Annotated[str, typer.Option(help="The provider, model id or org.")] = "",
+) -> None:
+    """Stop calls: everywhere (global) or for one provider, model or org."""
+    _switch(True, scope, target, reason)
+
+
+@killswitch_app.command("off")
+@handle_errors
+def switch_off(
+    reason: Annotated[str, typer.Option(help="Why; recorded in the audit trail.")],
+    scope: Annotated[str, typer.Option(help="global, provider, model or org.")] = "global",
+    target: Annotated[str, typer.Option(help="The provider, model id or org.")] = "",
+) -> None:
+    """Allow calls again."""
+    _switch(False, scope, target, reason)
+
+
+@killswitch_app.command("status")
+@handle_errors
+def switch_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show every switch and whether it is on."""
+    _, catalog = load()
+    states = list_switches(catalog)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "scope": s.scope,
+                    "target": s.target,
+                    "active": s.active,
+                    "reason": s.reason,
+                    "changed_by": s.changed_by,
+                    "changed_at": s.changed_at,
+                }
+                for s in states
+            ]
+        )
+        return
+    active = [s for s in states if s.active]
+    console.print(f"{len(active)} switch(es) on" if active else "no switch is on: calls flow")
+    if states:
+        table = Table()
+        for column in ("scope", "target", "state", "reason", "by", "at"):
+            table.add_column(column)
+        for s in states:
+            table.add_row(
+                *(
+                    escape(str(c))
+                    for c in (
+                        s.scope,
+                        s.target or "-",
+                        "ON" if s.active else "off",
+                        s.reason,
+                        s.changed_by,
+                        s.changed_at.isoformat(timespec="seconds"),
+                    )
+                )
+            )
+        console.print(table)
+
+
+@calls_app.command("replay-spill")
+@handle_errors
+def replay(
+    keep: Annotated[bool, typer.Option(help="Keep the spill files after loading.")] = False,
+) -> None:
+    """Load call-log rows spilled while the database was down."""
+    config, catalog = load()
+    report = replay_spill(catalog, config.spill_dir(), keep=keep)
+    console.print(
+        f"{report.files} spill file(s), {report.rows} rows: {report.inserted} inserted, "
+        f"{report.already_present} already present"
+        + (f", {report.bad_lines} unreadable lines kept in .bad files" if report.bad_lines else "")
+    )
+
+
+def _tools(path: Path | None) -> list[dict[str, Any]] | None:
+    if path is None:
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise InputError(
+            f"{path}: cannot read tools: {error}", fix="give a JSON list of OpenAI function tools"
+        ) from None
+    if isinstance(document, dict) and "tools" in document:
+        document = document["tools"]
+    if not isinstance(document, list):
+        raise InputError(f"{path}: expected a JSON list of tools")
+    return [t if "type" in t else {"type": "function", "function": t} for t in document]
+
+
+@handle_errors
+def call(
+    message: Annotated[str, typer.Option(help="The user message.")],
+    model: Annotated[str | None, typer.Option(help="The model to ask for.")] = None,
+    tools: Annotated[Path | None, typer.Option(help="A JSON file of tools.")] = None,
+    system: Annotated[str | None, typer.Option(help="A system message.")] = None,
+    provider: Annotated[str | None, typer.Option(help="Call this provider directly.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Call this OpenAI-compatible URL directly.")
+    ] = None,
+    org: Annotated[str | None, typer.Option(help="The org asking.")] = None,
+    session: Annotated[str | None, typer.Option(help="The session (pinning).")] = None,
+    tier: Annotated[str | None, typer.Option(help="strong, mid or cheap.")] = None,
+    stream: Annotated[bool, typer.Option(help="Ask for a streamed answer.")] = False,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per attempt.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Send one call through the router (kill switch, policy, retries, fallbacks, log)."""
+    from clearance.router import Router
+
+    if tier is not None and tier not in TIERS:
+        fail(f"--tier {tier!r} is not one of {', '.join(TIERS)}", code=EXIT_USAGE)
+    if provider and base_url:
+        fail("give --provider or --base-url, not both", code=EXIT_USAGE)
+    config, catalog = load()
+    messages: list[dict[str, Any]] = [{"role": "user", "content": message}]
+    if system:
+        messages.insert(0, {"role": "system", "content": system})
+    router = Router(config, catalog)
+    try:
+        if base_url or provider:
+            model = _direct_model(router, model, provider, base_url)
+        result = router.complete(
+            messages,
+            _tools(tools),
+            org=org,
+            session=session,
+            tier=tier,
+            model=model,
+            stream=stream,
+            timeout_s=timeout,
+        )
+    except ClearanceError as error:
+        router.close()
+        if as_json:
+            emit_json(
+                {
+                    "ok": False,
+                    "error": type(error).__name__,
+                    "kind": getattr(error, "kind", None),
+                    "message": error.message,
+                    "refused": isinstance(error, PolicyRefusal),
+                    "attempts": [
+                        a.__dict__ if hasattr(a, "__dict__") else _attempt(a)
+                        for a in error.attempts
+                    ],
+                }
+            )
+            raise SystemExit(EXIT_FAILURE) from None
+        raise
+    router.close()
+    response = result.response
+    if as_json:
+        emit_json(
+            {
+                "ok": True,
+                "call_id": result.call_id,
+                "served_model": result.served_model,
+                "fallback_served": result.fallback_served,
+                "decision": result.decision.to_dict(),
+                "attempts": [_attempt(a) for a in result.attempts],
+                "content": response.content,
+                "tool_calls": [
+                    {
+                        "id": c.id,
+                        "name": c.name,
+                        "arguments": c.arguments,
+                        "raw_arguments": c.raw_arguments,
+                        "quirks": list(c.quirks),
+                    }
+                    for c in response.tool_calls
+                ],
+                "finish_reason": response.finish_reason,
+                "finish_reason_raw": response.finish_reason_raw,
+                "cost_usd": result.cost.cost,
+                "pricing_source": result.cost.pricing_source,
+                "latency_ms": round(result.latency_s * 1000, 3),
+                "overhead_us": round(result.overhead_s * 1e6, 1),
+            }
+        )
+        return
+    console.print(
+        f"[bold]{escape(result.served_model)}[/] ({result.decision.reason}"
+        + (", fallback" if result.fallback_served else "")
+        + ")"
+    )
+    if response.content:
+        console.print(escape(response.content))
+    for tool_call in response.tool_calls:
+        console.print(f"tool call {escape(tool_call.name)}({escape(str(tool_call.raw_arguments))})")
+    console.print(
+        f"{result.cost.cost:f} USD ({result.cost.pricing_source}), "
+        f"{result.latency_s * 1000:.1f} ms, {len(result.attempts)} attempt(s)"
+    )
+
+
+def _attempt(attempt: Any) -> dict[str, Any]:
+    from clearance.router import _attempt_dict
+
+    return _attempt_dict(attempt)
+
+
+def _direct_model(
+    router: Any, model: str | None, provider: str | None, base_url: str | None
+) -> str:
+    """The model id for a call to one provider; a model the catalog lacks is ad hoc.
+
+    An ad-hoc model is known to this one router only: nothing is written to the catalog,
+    so a smoke test never enables a model for anyone else. A model the catalog has keeps
+    its catalog state (a disabled one is refused).
+    """
+    from clearance.providers.openai import OpenAICompatibleProvider
+
+    if model is None:
+        fail("--model is needed with --provider or --base-url", code=EXIT_USAGE)
+    name = provider or "direct"
+    if base_url:
+        router.add_provider(OpenAICompatibleProvider(name, base_url))
+    model_name = model.removeprefix(f"{name}:")
+    model_id = f"{name}:{model_name}"
+    if model_id not in router.state().models:
+        router.add_adhoc_model(model_id, name, model_name)
+    return model_id

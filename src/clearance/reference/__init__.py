@@ -1,0 +1,28 @@
+"""The reference provider: an OpenAI-compatible SIMULATOR of model behaviour.
+
+Nothing here is a language model. Each ``ref/*`` model is a small
+deterministic program that reads the request's ``messages`` and ``tools`` and
+answers the way a model of that behaviour would: correctly (``ref/steady``),
+with faulty tool calls (``ref/sloppy``), with failures on a schedule
+(``ref/flaky``), or with one scripted failure (``ref/status-429``,
+``ref/context-small``, ``ref/stream-error``, ...). It exists for demos, tests
+and load tests of clearance's router and eval suite, and says so in its
+``/v1/models`` answer (``"simulator": true``).
+
+Every answer is a function of (seed, request): the same request to a server
+with the same seed gets byte-identical bodies, so recordings replay.
+"""
+
+from clearance.reference.behaviours import FlakySchedule
+from clearance.reference.catalog import REFERENCE_MODELS, ReferenceModel, models_document
+from clearance.reference.faults import FAULT_KINDS
+from clearance.reference.server import ReferenceServer
+
+__all__ = [
+    "FAULT_KINDS",
+    "REFERENCE_MODELS",
+    "FlakySchedule",
+    "ReferenceModel",
+    "ReferenceServer",
+    "models_document",
+]

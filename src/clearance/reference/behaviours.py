@@ -1,0 +1,237 @@
+"""How each simulated model behaves: the reply to one checked request.
+
+``ref/steady`` answers (see :mod:`clearance.reference.answers`); the others
+are steady with one twist each (see :mod:`clearance.reference.catalog`).
+``ref/flaky`` follows a :class:`FlakySchedule`, counting the attempts of each
+distinct request (the same body, streamed or not) on this server.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from clearance.reference.answers import compose, digest, share, text_reply
+from clearance.reference.catalog import CREATED, ReferenceModel, find_model
+from clearance.reference.request import ChatRequest
+from clearance.reference.text import message_text
+from clearance.reference.wire import (
+    PROVIDER,
+    Answer,
+    Reply,
+    completion_body,
+    error_reply,
+    event,
+    openrouter_error,
+    pieces,
+    stream_events,
+)
+
+__all__ = ["FlakySchedule", "Simulator", "status_reply"]
+
+_MEMO_SIZE = 4_096
+"""How many answers a simulator keeps (oldest out first)."""
+
+_STATUS_MESSAGES = {
+    401: "No auth credentials found (simulated)",
+    402: "Insufficient credits (simulated): add credits, or route to another model",
+    429: "Rate limit exceeded (simulated): retry after the Retry-After delay",
+    500: "Internal server error (simulated)",
+    502: "Upstream provider error (simulated)",
+    503: "Service unavailable (simulated): no upstream can serve the request right now",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FlakySchedule:
+    """How ``ref/flaky`` misbehaves, per distinct request.
+
+    Attempt *n* of a request (counted by the server; the same body, streamed or
+    not, is the same request) fails with ``failures[n - 1]`` while
+    ``n <= len(failures)``, and succeeds from then on. A ``failing_rate`` share
+    of distinct requests (chosen by a hash of seed and request) goes through
+    the failures; the others succeed at once. Of the successful answers, a
+    ``hang_rate`` share of requests hangs ``hang_s`` seconds on its first
+    success (a retry after the client's timeout gets a prompt answer), and a
+    ``slow_rate`` share (disjoint) answers every success after ``slow_s``.
+    """
+
+    failures: tuple[int, ...] = (429, 503)
+    """HTTP statuses of the first attempts (a 429 carries ``Retry-After``)."""
+    failing_rate: float = 1.0
+    retry_after_s: int = 1
+    slow_rate: float = 0.2
+    slow_s: float = 0.2
+    hang_rate: float = 0.1
+    hang_s: float = 5.0
+    """Longer than typical client timeouts; cut short when the server stops."""
+
+    def __post_init__(self) -> None:
+        for name in ("failing_rate", "slow_rate", "hang_rate"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f"FlakySchedule.{name} must be between 0 and 1, not {value}")
+        if self.slow_rate + self.hang_rate > 1:
+            raise ValueError("FlakySchedule.slow_rate + hang_rate must be at most 1")
+        bad = [s for s in self.failures if not 400 <= s <= 599]
+        if bad:
+            raise ValueError(f"FlakySchedule.failures must be HTTP error statuses, not {bad}")
+        if self.slow_s < 0 or self.hang_s < 0 or self.retry_after_s < 0:
+            raise ValueError("FlakySchedule delays must not be negative")
+
+
+def status_reply(status: int, *, retry_after_s: int = 1, note: str = "") -> Reply:
+    """An OpenRouter-style error reply (``Retry-After`` on a 429)."""
+    message = _STATUS_MESSAGES.get(status, f"HTTP {status} (simulated)") + note
+    headers = (("retry-after", str(retry_after_s)),) if status == 429 else ()
+    return Reply.json(status, openrouter_error(status, message), headers)
+
+
+def _delayed(reply: Reply, seconds: float) -> Reply:
+    """The reply sent ``seconds`` late, saying so in ``x-reference-delay-ms``."""
+    header = ("x-reference-delay-ms", str(round(seconds * 1000)))
+    return replace(reply, delay_s=seconds, headers=(*reply.headers, header))
+
+
+class Simulator:
+    """The simulated models of one server; it holds ``ref/flaky``'s attempt counts."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        sloppy_rate: float = 0.3,
+        flaky: FlakySchedule | None = None,
+        slow_s: float = 0.2,
+    ) -> None:
+        if not 0 <= sloppy_rate <= 1:
+            raise ValueError(f"sloppy_rate must be between 0 and 1, not {sloppy_rate}")
+        self.seed = seed
+        self.sloppy_rate = sloppy_rate
+        self.flaky = flaky if flaky is not None else FlakySchedule()
+        self.slow_s = slow_s
+        self._attempts: dict[str, int] = {}
+        self._memo: dict[tuple[str, bool, bool, bool], Reply] = {}
+
+    def chat(self, request: ChatRequest) -> Reply:
+        """The reply to a checked chat request."""
+        model = find_model(request.model)
+        if model is None:
+            return error_reply(
+                404,
+                f"The model {request.model!r} does not exist on the reference provider; "
+                "GET /v1/models lists the simulated models",
+                "model_not_found",
+                param="model",
+            )
+        return self._behave(model, request)
+
+    def _behave(self, model: ReferenceModel, request: ChatRequest) -> Reply:
+        behaviour = model.behaviour
+        if behaviour == "status" and model.status is not None:
+            return status_reply(model.status, note=f" [{model.id} always answers {model.status}]")
+        if behaviour == "hang":
+            return Reply(0, delay_s=math.inf)
+        if behaviour == "flaky":
+            return self._flaky(request)
+        if behaviour == "context-small" and request.prompt_tokens > model.context_length:
+            message = (
+                f"This model's maximum context length is {model.context_length} tokens. "
+                f"However, your messages resulted in {request.prompt_tokens} tokens. "
+                "Please reduce the length of the messages."
+            )
+            return error_reply(400, message, "context_length_exceeded", param="messages")
+        if behaviour in ("error-in-200", "stream-error"):
+            return self._broken(model, request)
+        reply = self.answer(request, sloppy=behaviour == "sloppy")
+        return _delayed(reply, self.slow_s) if behaviour == "slow" else reply
+
+    def response_id(self, request: ChatRequest) -> str:
+        """The answer's id: a digest of seed and request."""
+        return "chatcmpl-ref-" + digest(self.seed, "id", request.key)[:24]
+
+    def answer(
+        self,
+        request: ChatRequest,
+        *,
+        sloppy: bool = False,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> Reply:
+        """A successful answer, plain or streamed (``x-reference-fault`` names a fault).
+
+        Answers are pure functions of (seed, request), so the last few thousand are
+        kept: a load test that replays its prompts costs the server almost nothing.
+        """
+        memo = (request.key, request.stream, request.include_usage, sloppy)
+        reply = self._memo.get(memo)
+        if reply is None:
+            answer = compose(request, self.seed, sloppy_rate=self.sloppy_rate if sloppy else 0.0)
+            fault = (("x-reference-fault", answer.fault),) if answer.fault is not None else ()
+            reply = self._deliver(request, answer, fault)
+            if len(self._memo) >= _MEMO_SIZE:
+                del self._memo[next(iter(self._memo))]
+            self._memo[memo] = reply
+        return replace(reply, headers=(*headers, *reply.headers)) if headers else reply
+
+    def _deliver(
+        self, request: ChatRequest, answer: Answer, headers: tuple[tuple[str, str], ...]
+    ) -> Reply:
+        rid = self.response_id(request)
+        if request.stream:
+            events = stream_events(
+                rid,
+                request.model,
+                answer,
+                request.prompt_tokens,
+                include_usage=request.include_usage,
+            )
+            return Reply(200, headers=headers, content_type="text/event-stream", events=events)
+        return Reply.json(
+            200, completion_body(rid, request.model, answer, request.prompt_tokens), headers
+        )
+
+    def _flaky(self, request: ChatRequest) -> Reply:
+        schedule = self.flaky
+        attempt = self._attempts.get(request.key, 0) + 1
+        self._attempts[request.key] = attempt
+        headers = (("x-reference-attempt", str(attempt)),)
+        failing = share(digest(self.seed, "flaky", request.key)) < schedule.failing_rate
+        if failing and attempt <= len(schedule.failures):
+            status = schedule.failures[attempt - 1]
+            reply = status_reply(
+                status, retry_after_s=schedule.retry_after_s, note=f" [ref/flaky attempt {attempt}]"
+            )
+            return replace(reply, headers=(*reply.headers, *headers))
+        first_success = len(schedule.failures) + 1 if failing else 1
+        timing = share(digest(self.seed, "flaky-timing", request.key))
+        reply = self.answer(request, headers=headers)
+        if timing < schedule.hang_rate:
+            return _delayed(reply, schedule.hang_s) if attempt == first_success else reply
+        if timing < schedule.hang_rate + schedule.slow_rate:
+            return _delayed(reply, schedule.slow_s)
+        return reply
+
+    def _broken(self, model: ReferenceModel, request: ChatRequest) -> Reply:
+        """``ref/error-in-200`` and ``ref/stream-error``: an error inside a 200 answer."""
+        error = openrouter_error(502, _STATUS_MESSAGES[502] + f" [{model.id}]")
+        if not request.stream:
+            return Reply.json(200, error)
+        base = {
+            "id": self.response_id(request),
+            "object": "chat.completion.chunk",
+            "created": CREATED,
+            "model": request.model,
+            "provider": PROVIDER,
+        }
+        events = []
+        if model.behaviour == "stream-error":
+            prompt = next(
+                (message_text(m) for m in reversed(request.messages) if m.get("role") == "user"), ""
+            )
+            first = pieces(text_reply(prompt))[0]
+            delta = {"role": "assistant", "content": first}
+            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}
+            events.append(event({**base, "choices": [choice]}))
+        failed = {"index": 0, "delta": {"content": ""}, "logprobs": None, "finish_reason": "error"}
+        events.append(event({**base, **error, "choices": [failed]}))
+        return Reply(200, content_type="text/event-stream", events=tuple(events))
