@@ -41,6 +41,7 @@ from clearance.catalog.orgstore import fallback_chains, write_pin
 from clearance.catalog.pricestore import load_prices
 from clearance.config import ClearanceConfig, Tier
 from clearance.errors import (
+    CatalogUnavailable,
     ClearanceError,
     ContextLengthExceeded,
     KillSwitchActive,
@@ -247,9 +248,11 @@ class Router:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def add_provider(self, provider: Provider) -> None:
-        """Use this provider object for its name (not closed by the router)."""
+    def add_provider(self, provider: Provider, *, owned: bool = False) -> None:
+        """Use this provider object for its name; ``owned``: the router closes it."""
         self._providers[provider.name] = provider
+        if owned:
+            self._own_providers.append(provider)
 
     def add_adhoc_model(self, model_id: str, provider: str, name: str) -> None:
         """Make a model the catalog lacks available to this router only (smoke tests).
@@ -366,14 +369,31 @@ class Router:
         )
 
     def state(self) -> _State:
-        """The catalog state, re-read when older than ``router.policy_cache_ttl_s``."""
+        """The catalog state, re-read when older than ``router.policy_cache_ttl_s``.
+
+        When the catalog cannot be read, the last state read keeps serving (and the
+        read is tried again after the same interval); the kill switch, which fails
+        closed by default, decides whether calls go on during the outage.
+
+        Raises:
+            CatalogUnavailable: the catalog has never been read by this router.
+        """
         state = self._state
         ttl = self.config.router.policy_cache_ttl_s
         if state is None or time.monotonic() - state.read_at >= ttl:
             with self._lock:
                 state = self._state
                 if state is None or time.monotonic() - state.read_at >= ttl:
-                    state = self._state = self._read_state()
+                    try:
+                        state = self._read_state()
+                    except CatalogUnavailable as error:
+                        if state is None:
+                            raise
+                        log.warning(
+                            "catalog unreadable, routing on the last state: %s", error.cause
+                        )
+                        state.read_at = time.monotonic()
+                    self._state = state
         return state
 
     def refresh(self) -> None:
@@ -383,10 +403,14 @@ class Router:
 
     def _pin(self, state: _State, session_id: str) -> SessionPin | None:
         if session_id not in state.pins:
-            with self.catalog.connect() as connection:
-                row = connection.execute(
-                    select(t.session_pins).where(t.session_pins.c.session_id == session_id)
-                ).first()
+            try:
+                with self.catalog.connect() as connection:
+                    row = connection.execute(
+                        select(t.session_pins).where(t.session_pins.c.session_id == session_id)
+                    ).first()
+            except CatalogUnavailable as error:
+                log.warning("session pin of %s unreadable: %s", session_id, error.cause)
+                return None
             state.pins[session_id] = (
                 None if row is None else SessionPin(row.session_id, row.model_id, row.org_id)
             )
@@ -759,9 +783,12 @@ class Router:
         return price_call(model_id, usage, price, default=default, warn=False)
 
     def _write_pin(self, state: _State, session: str, model_id: str, org: str | None) -> None:
-        with self.catalog.begin() as connection:
-            write_pin(connection, session, model_id, org)
         state.pins[session] = SessionPin(session, model_id, org)
+        try:
+            with self.catalog.begin() as connection:
+                write_pin(connection, session, model_id, org)
+        except CatalogUnavailable as error:  # the answer is served; the pin is best effort
+            log.warning("session pin of %s not stored: %s", session, error.cause)
 
     def _log(self, record: CallRecord) -> None:
         if self.calllog is not None:

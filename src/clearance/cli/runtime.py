@@ -269,7 +269,7 @@ def _direct_model(
         fail("--model is needed with --provider or --base-url", code=EXIT_USAGE)
     name = provider or "direct"
     if base_url:
-        router.add_provider(OpenAICompatibleProvider(name, base_url))
+        router.add_provider(OpenAICompatibleProvider(name, base_url), owned=True)
     model_name = model.removeprefix(f"{name}:")
     model_id = f"{name}:{model_name}"
     if model_id not in router.state().models:
