@@ -25,6 +25,8 @@ SCHEMA = {
     "additionalProperties": False,
 }
 
+TOOLS = [{"type": "function", "function": {"name": "weather", "parameters": SCHEMA}}]
+
 
 def record(**fields: object) -> CallRecord:
     base: dict[str, object] = {
@@ -68,8 +70,7 @@ def test_tool_call_validity_against_the_schema_sent() -> None:
 def test_records_are_written_in_batches_with_exact_cost(catalog: Catalog, tmp_path: Path) -> None:
     log = CallLog(catalog, spill_dir=tmp_path / "spill", batch_size=7, flush_interval_s=0.05)
     records = [
-        record(tool_calls=[call("weather", {"city": "Oslo"})], tool_schemas={"weather": SCHEMA})
-        for _ in range(20)
+        record(tool_calls=[call("weather", {"city": "Oslo"})], tools=TOOLS) for _ in range(20)
     ]
     for item in records:
         log.record(item)

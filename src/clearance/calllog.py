@@ -17,8 +17,10 @@ traffic.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import queue
@@ -36,14 +38,30 @@ from sqlalchemy import insert, select
 from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog
 from clearance.errors import CatalogUnavailable
+from clearance.providers.base import tool_schemas
 from clearance.providers.types import ToolCall
 
-__all__ = ["CallLog", "CallRecord", "new_call_id", "replay_spill", "validate_tool_calls"]
+__all__ = [
+    "CallLog",
+    "CallRecord",
+    "attempt_json",
+    "new_call_id",
+    "replay_spill",
+    "validate_tool_calls",
+]
+
+
+_ID_PREFIX = uuid.uuid4().hex[:24]
+_ID_COUNTER = itertools.count()
 
 
 def new_call_id() -> str:
-    """A fresh call id (a UUID4 string)."""
-    return str(uuid.uuid4())
+    """A fresh call id: 24 random hex digits per process, then a 12-digit counter.
+
+    Unique across processes without a system call per id (uuid4 reads the OS
+    random source every time, which shows on the router's hot path).
+    """
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):012x}"
 
 
 @dataclass(slots=True)
@@ -51,7 +69,8 @@ class CallRecord:
     """Everything logged about one call (one row of ``ai_calls``)."""
 
     call_id: str
-    started_at: dt.datetime
+    started_at: dt.datetime | float
+    """When the call began (a POSIX timestamp is turned into UTC by the writer)."""
     status: str
     """``ok``, ``error`` (every attempt failed) or ``refused`` (kill switch, policy)."""
     org_id: str | None = None
@@ -81,34 +100,75 @@ class CallRecord:
     policy_reason: str | None = None
     escalated: bool = False
     tool_calls: Sequence[ToolCall] = ()
-    tool_schemas: Mapping[str, Any] = field(default_factory=dict)
-    """Tool name to the parameters schema sent with the request."""
+    tools: Sequence[Mapping[str, Any]] | None = None
+    """The tools sent with the request (their schemas judge the tool calls)."""
+    attempt_log: Sequence[Any] = ()
+    """The router's attempts (dataclasses), turned into JSON by the writer."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 class _Validators:
-    """Compiled JSON Schema validators, keyed by the schema's content (LRU)."""
+    """Compiled JSON Schema validators and recent verdicts (LRU).
 
-    def __init__(self, size: int = 512) -> None:
+    A tools list is usually the same object call after call, so a validator is
+    found by the schema object's identity first and by its content only when the
+    object is new; identical arguments against the same schema reuse their verdict.
+    """
+
+    def __init__(self, size: int = 512, verdicts: int = 4096) -> None:
         self.size = size
-        self._cache: OrderedDict[str, Any] = OrderedDict()
+        self._by_content: OrderedDict[str, Any] = OrderedDict()
+        self._by_identity: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
+        self._verdicts: OrderedDict[tuple[int, str], dict[str, Any] | None] = OrderedDict()
+        self._verdict_size = verdicts
 
     def get(self, schema: Any) -> Any:
+        """The validator for a schema."""
+        known = self._by_identity.get(id(schema))
+        if known is not None and known[0] is schema:
+            return known[1]
         from jsonschema import validators
 
         key = hashlib.sha1(
             json.dumps(schema, sort_keys=True, default=str).encode(), usedforsecurity=False
         ).hexdigest()
-        found = self._cache.get(key)
+        found = self._by_content.get(key)
         if found is None:
             cls = validators.validator_for(schema, default=validators.Draft202012Validator)
             found = cls(schema)
-            self._cache[key] = found
-            if len(self._cache) > self.size:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
+            self._by_content[key] = found
+            if len(self._by_content) > self.size:
+                self._by_content.popitem(last=False)
+        self._by_identity[id(schema)] = (schema, found)  # keeps the schema alive: ids stay valid
+        if len(self._by_identity) > self.size:
+            self._by_identity.popitem(last=False)
         return found
+
+    def first_error(self, schema: Any, call: ToolCall) -> dict[str, Any] | None:
+        """The first schema error of a call's arguments, or None when they are valid."""
+        validator = self.get(schema)
+        raw = call.raw_arguments
+        key = (id(validator), raw) if isinstance(raw, str) else None
+        if key is not None and key in self._verdicts:
+            self._verdicts.move_to_end(key)
+            return self._verdicts[key]
+        error = next(iter(validator.iter_errors(call.arguments)), None)
+        verdict = (
+            None
+            if error is None
+            else {
+                "pointer": "/" + "/".join(str(p) for p in error.absolute_path),
+                "message": error.message[:300],
+            }
+        )
+        if key is not None:
+            self._verdicts[key] = verdict
+            if len(self._verdicts) > self._verdict_size:
+                self._verdicts.popitem(last=False)
+        return verdict
+
+
+_ANY_OBJECT: dict[str, Any] = {"type": "object"}
 
 
 def validate_tool_calls(
@@ -130,14 +190,12 @@ def validate_tool_calls(
         elif call.arguments is None:
             verdict["error"] = "invalid_json"
         else:
-            schema = schemas[call.name] or {"type": "object"}
-            error = next(iter(validators.get(schema).iter_errors(call.arguments)), None)
+            error = validators.first_error(schemas[call.name] or _ANY_OBJECT, call)
             if error is None:
                 verdict["valid"] = True
             else:
                 verdict["error"] = "schema_violation"
-                verdict["pointer"] = "/" + "/".join(str(p) for p in error.absolute_path)
-                verdict["message"] = error.message[:300]
+                verdict.update(error)
         verdicts.append(verdict)
     return verdicts
 
@@ -149,11 +207,27 @@ _SCALARS = [
 ]
 
 
+def attempt_json(attempt: Any) -> dict[str, Any]:
+    """A router attempt as a JSON object (seconds become milliseconds)."""
+    if dataclasses.is_dataclass(attempt) and not isinstance(attempt, type):
+        data = dataclasses.asdict(attempt)
+    else:
+        data = dict(attempt)
+    if "wait_s" in data:
+        data["wait_ms"] = round(data.pop("wait_s") * 1000, 3)
+    return data
+
+
 def _row(record: CallRecord, validators: _Validators) -> dict[str, Any]:
+    """The ``ai_calls`` row for a record; the slow parts of logging happen here, off-path."""
     row = {name: getattr(record, name) for name in _SCALARS}
+    if isinstance(record.started_at, float):
+        row["started_at"] = dt.datetime.fromtimestamp(record.started_at, dt.UTC)
     extra = dict(record.extra)
+    if record.attempt_log:
+        extra["attempts"] = [attempt_json(a) for a in record.attempt_log]
     if record.tool_calls:
-        verdicts = validate_tool_calls(record.tool_calls, record.tool_schemas, validators)
+        verdicts = validate_tool_calls(record.tool_calls, tool_schemas(record.tools), validators)
         row["tool_calls"] = len(verdicts)
         row["tool_calls_valid"] = sum(1 for v in verdicts if v["valid"])
         extra["tool_calls"] = verdicts

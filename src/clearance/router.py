@@ -22,7 +22,6 @@ model, sleep this long) driven by :meth:`Router.complete` (sync) and
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import os
 import random
@@ -156,7 +155,14 @@ class _State:
     tiers: dict[Tier, str]
     platform_default: str | None
     providers: dict[str, tuple[str | None, str | None]]
+    canonical: Callable[[str], str]
     pins: dict[str, SessionPin | None] = field(default_factory=dict)
+    requested: dict[str, str] = field(default_factory=dict)
+    """Requested model text -> catalog id, memoized for this state."""
+    decisions: dict[tuple[str | None, str | None, str | None], RouteDecision] = field(
+        default_factory=dict
+    )
+    """Decisions for requests without a session, memoized for this state (they are pure)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,6 +372,7 @@ class Router:
             if policy.default_model is None
             else canonical(policy.default_model),
             providers=providers,
+            canonical=canonical,
         )
 
     def state(self) -> _State:
@@ -416,9 +423,22 @@ class Router:
             )
         return state.pins[session_id]
 
-    def decide(self, request: RouteRequest) -> RouteDecision:
-        """The policy decision for a request, on the cached catalog state."""
-        state = self.state()
+    def decide(self, request: RouteRequest, state: _State | None = None) -> RouteDecision:
+        """The policy decision for a request, on the cached catalog state.
+
+        The resolver is pure, so a decision for a request without a session is reused
+        until the state is re-read.
+        """
+        state = state or self.state()
+        if request.session_id is None:
+            key = (request.org_id, request.model, request.tier)
+            found = state.decisions.get(key)
+            if found is None:
+                found = state.decisions[key] = self._decide(state, request)
+            return found
+        return self._decide(state, request)
+
+    def _decide(self, state: _State, request: RouteRequest) -> RouteDecision:
         pins: dict[str, SessionPin] = {}
         if request.session_id is not None:
             pin = self._pin(state, request.session_id)
@@ -480,9 +500,8 @@ class Router:
         delay: float = min(cfg.backoff_max_s, cfg.backoff_base_s * 2.0**retry)
         return delay * (0.5 + self._rng.random() / 2)
 
-    def _plan(self, decision: RouteDecision, allow_fallback: bool) -> _Steps:
+    def _plan(self, state: _State, decision: RouteDecision, allow_fallback: bool) -> _Steps:
         cfg = self.config.router
-        state = self.state()
         strict = self.config.pricing.strict
         chain = [decision.model_id, *decision.fallbacks] if allow_fallback else [decision.model_id]
         outcome = _Outcome()
@@ -593,8 +612,8 @@ class Router:
         context = self._begin(messages, tools, org, session, tier, model, options)
         if isinstance(context, ClearanceError):
             raise context
-        decision, request, record, t0 = context
-        steps = self._plan(decision, allow_fallback)
+        state, decision, request, record, t0 = context
+        steps = self._plan(state, decision, allow_fallback)
         result: ProviderReply | ProviderError | None = None
         try:
             step = next(steps)
@@ -616,7 +635,7 @@ class Router:
                 step = steps.send(result)
         except StopIteration as stop:
             outcome: _Outcome = stop.value
-        return self._finish(decision, request, record, t0, outcome)
+        return self._finish(state, decision, request, record, t0, outcome)
 
     async def acomplete(
         self,
@@ -636,8 +655,8 @@ class Router:
         context = self._begin(messages, tools, org, session, tier, model, options)
         if isinstance(context, ClearanceError):
             raise context
-        decision, request, record, t0 = context
-        steps = self._plan(decision, allow_fallback)
+        state, decision, request, record, t0 = context
+        steps = self._plan(state, decision, allow_fallback)
         result: ProviderReply | ProviderError | None = None
         try:
             step = next(steps)
@@ -659,7 +678,7 @@ class Router:
                 step = steps.send(result)
         except StopIteration as stop:
             outcome: _Outcome = stop.value
-        return self._finish(decision, request, record, t0, outcome)
+        return self._finish(state, decision, request, record, t0, outcome)
 
     # -- before and after -------------------------------------------------------------------
 
@@ -672,11 +691,11 @@ class Router:
         tier: Tier | None,
         model: str | None,
         options: Mapping[str, Any],
-    ) -> tuple[RouteDecision, ChatRequest, CallRecord, float] | ClearanceError:
+    ) -> tuple[_State, RouteDecision, ChatRequest, CallRecord, float] | ClearanceError:
         t0 = time.perf_counter()
         record = CallRecord(
             call_id=new_call_id(),
-            started_at=dt.datetime.now(dt.UTC),
+            started_at=time.time(),
             status="refused",
             org_id=org,
             session_id=session,
@@ -685,8 +704,9 @@ class Router:
         )
         try:
             self.killswitch.check(org=org)
-            requested = None if model is None else self._resolve_requested(model)
-            decision = self.decide(RouteRequest(org, requested, tier, session))
+            state = self.state()
+            requested = None if model is None else self._resolve_requested(state, model)
+            decision = self.decide(RouteRequest(org, requested, tier, session), state)
         except (KillSwitchActive, PolicyRefusal) as error:
             record.error_kind = _kind(error)
             record.latency_ms = (time.perf_counter() - t0) * 1000
@@ -696,15 +716,17 @@ class Router:
         request = _chat_request(messages, tools, options)
         record.requested_model = requested if model is not None else decision.model_id
         record.policy_reason = decision.reason
-        return decision, request, record, t0
+        return state, decision, request, record, t0
 
-    def _resolve_requested(self, model: str) -> str:
-        state = self.state()
-        canonical = self._canonical(set(state.models), set(state.providers))
-        return canonical(model)
+    def _resolve_requested(self, state: _State, model: str) -> str:
+        found = state.requested.get(model)
+        if found is None:
+            found = state.requested[model] = state.canonical(model)
+        return found
 
     def _finish(
         self,
+        state: _State,
         decision: RouteDecision,
         request: ChatRequest,
         record: CallRecord,
@@ -715,7 +737,7 @@ class Router:
         record.fallback_reason = outcome.fallback_reason
         if outcome.model_id is not None and outcome.model_id != decision.model_id:
             record.fallback_from = decision.model_id
-        record.extra = {"attempts": [_attempt_dict(a) for a in outcome.attempts]}
+        record.attempt_log = outcome.attempts
         if outcome.reply is None or outcome.model_id is None:
             error = outcome.error or ProviderError(
                 "no attempt was made", provider="-", model_id=decision.model_id
@@ -732,7 +754,6 @@ class Router:
             error.attempts = tuple(outcome.attempts)
             raise error
         model_id = outcome.model_id
-        state = self.state()
         response = outcome.reply.response
         usage = response.usage or Usage()
         cost = self._price(model_id, usage, state)
@@ -760,7 +781,7 @@ class Router:
         record.overhead_us = overhead * 1e6
         if response.tool_calls:
             record.tool_calls = response.tool_calls
-            record.tool_schemas = request.tool_schemas()
+            record.tools = request.tools
         self._log(record)
         return RouterResult(
             call_id=record.call_id,
@@ -800,7 +821,8 @@ def _chat_request(
     tools: Sequence[Mapping[str, Any]] | None,
     options: Mapping[str, Any],
 ) -> ChatRequest:
-    known = {"tool_choice", "temperature", "max_tokens", "stream"}
+    if not options:
+        return ChatRequest(messages, tools)
     return ChatRequest(
         messages=messages,
         tools=tools,
@@ -808,8 +830,11 @@ def _chat_request(
         temperature=options.get("temperature"),
         max_tokens=options.get("max_tokens"),
         stream=bool(options.get("stream", False)),
-        extra={k: v for k, v in options.items() if k not in known},
+        extra={k: v for k, v in options.items() if k not in _KNOWN_OPTIONS},
     )
+
+
+_KNOWN_OPTIONS = frozenset({"tool_choice", "temperature", "max_tokens", "stream"})
 
 
 def _kind(error: ClearanceError) -> str:
@@ -827,15 +852,3 @@ def _rule(error: ClearanceError) -> ErrorRule:
     if kind == "bad_request" and getattr(error, "code", None) == "tool_use_failed":
         return ErrorRule(retry=False, fall_back=True)  # the model's tool-call output, not ours
     return RULES.get(kind, _DEFAULT_RULE)
-
-
-def _attempt_dict(attempt: Attempt) -> dict[str, Any]:
-    return {
-        "model": attempt.model_id,
-        "outcome": attempt.outcome,
-        "error_kind": attempt.error_kind,
-        "status_code": attempt.status_code,
-        "wait_ms": round(attempt.wait_s * 1000, 3),
-        "retry_after_s": attempt.retry_after_s,
-        "detail": attempt.detail,
-    }

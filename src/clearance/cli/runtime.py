@@ -249,9 +249,9 @@ def call(
 
 
 def _attempt(attempt: Any) -> dict[str, Any]:
-    from clearance.router import _attempt_dict
+    from clearance.calllog import attempt_json
 
-    return _attempt_dict(attempt)
+    return attempt_json(attempt)
 
 
 def _direct_model(

@@ -8,7 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from clearance.providers.types import ChatResponse
 
-__all__ = ["ChatRequest", "ChunkCallback", "Provider", "ProviderReply"]
+__all__ = ["ChatRequest", "ChunkCallback", "Provider", "ProviderReply", "tool_schemas"]
 
 ChunkCallback = Callable[[Mapping[str, Any]], None]
 """Called with each decoded stream chunk, for callers that show text as it arrives."""
@@ -49,12 +49,17 @@ class ChatRequest:
 
     def tool_schemas(self) -> dict[str, Any]:
         """Tool name to the parameters schema sent, for checking the calls that come back."""
-        schemas: dict[str, Any] = {}
-        for tool in self.tools or ():
-            function = tool.get("function") if isinstance(tool, Mapping) else None
-            if isinstance(function, Mapping) and isinstance(function.get("name"), str):
-                schemas[function["name"]] = function.get("parameters") or {"type": "object"}
-        return schemas
+        return tool_schemas(self.tools)
+
+
+def tool_schemas(tools: Sequence[Mapping[str, Any]] | None) -> dict[str, Any]:
+    """Tool name to its parameters schema, from OpenAI function tools."""
+    schemas: dict[str, Any] = {}
+    for tool in tools or ():
+        function = tool.get("function") if isinstance(tool, Mapping) else None
+        if isinstance(function, Mapping) and isinstance(function.get("name"), str):
+            schemas[function["name"]] = function.get("parameters") or {"type": "object"}
+    return schemas
 
 
 @dataclass(frozen=True, slots=True)

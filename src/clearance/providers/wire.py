@@ -42,6 +42,8 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import orjson
+
 from clearance.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -175,11 +177,24 @@ _ArgumentsResult = tuple[
 ]
 
 
+_NOT_ORJSON: Any = object()
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
 def _decode_arguments(raw: Any) -> _ArgumentsResult:
     """(arguments, raw kept, quirks) for ``function.arguments`` as sent."""
     if isinstance(raw, str):
+        # orjson first (a few times faster). It refuses NaN and Infinity, and turns integers
+        # past 64 bits into floats; the standard library reads those exactly instead.
+        value = _NOT_ORJSON
+        if _LONG_DIGITS.search(raw) is None:
+            try:  # noqa: SIM105 - cheaper than contextlib.suppress on the call path
+                value = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                pass
         try:
-            value = json.loads(raw)
+            if value is _NOT_ORJSON:
+                value = json.loads(raw)
         except (ValueError, RecursionError):
             if not raw.strip():
                 return {}, raw, ("empty_arguments",)
