@@ -35,6 +35,7 @@ check: lint typecheck test
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pricing.py
+	$(BIN)/python benchmarks/bench_router.py
 
 clean:
 	rm -rf $(VENV) .clearance build *.egg-info src/*.egg-info
