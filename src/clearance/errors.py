@@ -8,6 +8,7 @@ family it can act on::
     ├── InputError                 the caller's input is wrong; fix it and retry
     │   ├── ConfigError            clearance.toml / pyproject / CLEARANCE_* variable
     │   ├── SourceFormatError      a /models answer or price table that cannot be read
+    │   ├── ContractError          a tool contract, flow or lock file that is wrong
     │   ├── InvalidModelId         a model id that does not parse
     │   └── InvalidUsage           token counts that contradict each other
     ├── CatalogError               the catalog database
@@ -55,6 +56,7 @@ __all__ = [
     "ClearanceError",
     "ConfigError",
     "ContentPolicyViolation",
+    "ContractError",
     "ContextLengthExceeded",
     "DiscoverySourceError",
     "InputError",
@@ -130,6 +132,33 @@ class SourceFormatError(InputError):
         self.source = source
         self.pointer = pointer
         where = f"{source} at {pointer}" if pointer else source
+        super().__init__(f"{where}: {message}", fix=fix)
+
+
+class ContractError(InputError):
+    """A contract, flow or lock file that is wrong.
+
+    Attributes:
+        path: the file.
+        line: 1-based line in the file, when it is known.
+        pointer: JSON pointer of the offending value inside the document ("" = whole file).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        line: int | None = None,
+        pointer: str = "",
+        fix: str | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.pointer = pointer
+        where = path if line is None else f"{path}:{line}"
+        if pointer:
+            where += f" at {pointer}"
         super().__init__(f"{where}: {message}", fix=fix)
 
 
