@@ -1,0 +1,42 @@
+"""Tool contracts: versioned schemas of the tools a product offers to models.
+
+The file format is ``contracts/FORMAT.md``. :func:`load_contracts` reads and checks
+a contracts folder; :func:`lint_contract` says which provider families would refuse
+a contract; :mod:`~clearance.contracts.semver` holds the version rules.
+"""
+
+from __future__ import annotations
+
+from clearance.contracts.lint import (
+    PROFILES,
+    RULES,
+    LintFinding,
+    LintRule,
+    lint_contract,
+    lint_contracts,
+    lint_schema,
+)
+from clearance.contracts.loader import load_contract, load_contracts
+from clearance.contracts.model import ContractSet, Criticality, ToolContract, UnknownContract
+from clearance.contracts.semver import Bump, Version, bump_between, bump_satisfies, parse_version
+
+__all__ = [
+    "PROFILES",
+    "RULES",
+    "Bump",
+    "ContractSet",
+    "Criticality",
+    "LintFinding",
+    "LintRule",
+    "ToolContract",
+    "UnknownContract",
+    "Version",
+    "bump_between",
+    "bump_satisfies",
+    "lint_contract",
+    "lint_contracts",
+    "lint_schema",
+    "load_contract",
+    "load_contracts",
+    "parse_version",
+]
