@@ -46,6 +46,7 @@ __all__ = [
     "CallLogConfig",
     "CatalogConfig",
     "ClearanceConfig",
+    "ContractsConfig",
     "KillSwitchConfig",
     "PolicyConfig",
     "PricingConfig",
@@ -199,6 +200,15 @@ class CallLogConfig(_Frozen):
     """Where rows go when the database cannot be written (relative to the project root)."""
 
 
+class ContractsConfig(_Frozen):
+    """Where tool contracts and flows live."""
+
+    root: str = "contracts"
+    """The contracts folder (``tools/``, ``flows/``, ``contracts.lock``), from the project root."""
+    lint_profiles: tuple[str, ...] = ("openai-strict", "gemini", "anthropic")
+    """Provider families whose schema rules ``contracts check`` enforces."""
+
+
 class ClearanceConfig(_Frozen):
     """The whole configuration, as loaded by :func:`load_config`."""
 
@@ -208,6 +218,7 @@ class ClearanceConfig(_Frozen):
     router: RouterConfig = RouterConfig()
     killswitch: KillSwitchConfig = KillSwitchConfig()
     calllog: CallLogConfig = CallLogConfig()
+    contracts: ContractsConfig = ContractsConfig()
     providers: tuple[ProviderConfig, ...] = ()
     root: Path = Field(default_factory=Path.cwd, exclude=True)
     """Project root: the folder of the configuration file."""
@@ -245,6 +256,10 @@ class ClearanceConfig(_Frozen):
     def provider_names(self) -> frozenset[str]:
         """Names of the declared providers."""
         return frozenset(p.name for p in self.providers)
+
+    def contracts_root(self) -> Path:
+        """The contracts folder, absolute."""
+        return (self.root / self.contracts.root).resolve()
 
     def spill_dir(self) -> Path:
         """The call log's spill folder, absolute."""

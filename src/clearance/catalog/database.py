@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from clearance.errors import CatalogUnavailable
+from clearance.errors import CatalogError, CatalogUnavailable
 
 __all__ = ["Catalog", "open_catalog", "redact_url"]
 
@@ -100,6 +100,12 @@ class Catalog:
         """Turn SQLAlchemy/driver errors into :class:`CatalogUnavailable` naming this URL."""
         try:
             yield
+        except exc.IntegrityError as error:
+            cause = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            raise CatalogError(
+                f"catalog database {self.display_url} refused a write: {cause}",
+                fix="a row with the same key exists already, or a referenced row is missing",
+            ) from error
         except exc.DBAPIError as error:
             cause = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
             raise CatalogUnavailable(self.display_url, cause) from error

@@ -1,0 +1,279 @@
+"""``clearance contracts``: versioned tool contracts and flows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from clearance.cli._common import EXIT_FAILURE, EXIT_USAGE, console, emit_json, fail, handle_errors
+from clearance.config import load_config
+
+app = typer.Typer(help="Versioned tool contracts and multi-turn flows.", no_args_is_help=True)
+
+
+def _bracketed(text: str) -> str:
+    """``[text]`` shown literally (rich would read it as a style tag)."""
+    return escape(f"[{text}]")
+
+
+def _root(root: Path | None) -> Path:
+    return root if root is not None else load_config().contracts_root()
+
+
+RootOption = Annotated[
+    Path | None, typer.Option("--root", help="The contracts folder (default: contracts.root).")
+]
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    root: RootOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List every tool contract version and flow."""
+    from clearance.contracts.check import load_all
+
+    folder = _root(root)
+    contracts, flows, errors = load_all(folder)
+    if as_json:
+        emit_json(
+            {
+                "tools": [
+                    {
+                        "name": c.name,
+                        "version": str(c.version),
+                        "criticality": c.criticality,
+                        "path": str(c.path),
+                    }
+                    for c in contracts
+                ],
+                "flows": [
+                    {"id": f.id, "kind": f.kind, "steps": len(f.steps), "tools": list(f.tools)}
+                    for f in flows
+                ],
+                "errors": [str(e) for e in errors],
+            }
+        )
+        return
+    table = Table(title=f"tool contracts in {folder}")
+    for column in ("tool", "versions", "criticality"):
+        table.add_column(column)
+    for name in sorted({c.name for c in contracts}):
+        versions = contracts.versions(name)
+        table.add_row(
+            escape(name), ", ".join(str(v.version) for v in versions), versions[-1].criticality
+        )
+    console.print(table)
+    console.print(f"{len(flows)} flows and cases; {len(errors)} invalid files")
+    for error in errors:
+        console.print(f"[red]{escape(str(error))}[/]")
+
+
+@app.command("lock")
+@handle_errors
+def lock(root: RootOption = None) -> None:
+    """Write contracts.lock from the files (refused while a file is invalid)."""
+    from clearance.contracts.check import build_lock
+    from clearance.contracts.lock import write_lock
+
+    folder = _root(root)
+    built = build_lock(folder)
+    path = write_lock(folder, built)
+    console.print(
+        f"wrote {escape(str(path))}: {len(built.tools)} tool versions, {len(built.flows)} flows"
+    )
+
+
+@app.command("check")
+@handle_errors
+def check(
+    root: RootOption = None,
+    probe: Annotated[
+        bool, typer.Option(help="Run the hypothesis second opinion on version diffs.")
+    ] = True,
+    stale: Annotated[
+        bool, typer.Option(help="Look up eval results and gate decisions made stale.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check contracts and flows (for CI): versions, bumps, lock, negative controls."""
+    from clearance.catalog.database import Catalog
+    from clearance.contracts.check import check_contracts
+    from clearance.errors import CatalogUnavailable
+
+    config = load_config()
+    folder = _root(root)
+    catalog = None
+    if stale:
+        catalog = Catalog(config.resolved_database_url())
+        try:
+            catalog.ensure_schema()
+        except CatalogUnavailable as error:
+            console.print(f"[yellow]note:[/] stale results not looked up: {escape(error.cause)}")
+            catalog = None
+    try:
+        report = check_contracts(
+            folder, lint_profiles=config.contracts.lint_profiles, catalog=catalog, probe=probe
+        )
+    finally:
+        if catalog is not None:
+            catalog.dispose()
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        for finding in report.findings:
+            colour = "red" if finding.severity == "error" else "yellow"
+            console.print(
+                f"[{colour}]{finding.severity}[/] {_bracketed(finding.code)} "
+                f"{escape(finding.subject)}: {escape(finding.message)}"
+            )
+            if finding.fix and finding.severity == "error":
+                console.print(f"    fix: {escape(finding.fix)}")
+        for key, count in sorted(report.stale_results.items()):
+            console.print(f"stale: {count} eval results recorded against {escape(key)}")
+        for decision in report.stale_decisions:
+            console.print(
+                f"stale: gate decision {decision['id']} for "
+                f"{escape(str(decision['model']))} judged "
+                f"{escape(str(decision['stale_contracts']))}"
+            )
+        errors = sum(1 for f in report.findings if f.severity == "error")
+        warnings = len(report.findings) - errors
+        verdict = "[green]ok[/]" if report.ok else "[red]FAILED[/]"
+        console.print(
+            f"{verdict}: {report.contracts} contracts, {report.flows} flows; "
+            f"{errors} errors, {warnings} warnings"
+        )
+    if not report.ok:
+        raise SystemExit(EXIT_FAILURE)
+
+
+@app.command("diff")
+@handle_errors
+def diff(
+    tool: Annotated[str, typer.Argument(help="The tool name.")],
+    old: Annotated[str, typer.Argument(help="The old version.")],
+    new: Annotated[str, typer.Argument(help="The new version.")],
+    root: RootOption = None,
+    probe: Annotated[bool, typer.Option(help="Run the hypothesis second opinion.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Classify every change between two versions of a tool, and the bump it needs."""
+    from clearance.contracts.diff import diff_contracts, format_diff
+    from clearance.contracts.loader import load_contracts
+    from clearance.contracts.lock import read_document
+
+    contracts = load_contracts(_root(root))
+    before = contracts.resolve(f"{tool}@{old}")
+    after = contracts.resolve(f"{tool}@{new}")
+    result = diff_contracts(read_document(before.path), read_document(after.path), probe=probe)
+    if as_json:
+        emit_json(
+            {
+                "tool": tool,
+                "old": old,
+                "new": new,
+                "required_bump": result.required_bump,
+                "actual_bump": result.actual_bump,
+                "ok": result.ok,
+                "changes": [
+                    {
+                        "pointer": c.pointer,
+                        "kind": c.kind,
+                        "breaking": c.breaking,
+                        "detail": c.detail,
+                    }
+                    for c in result.changes
+                ],
+                "disagreements": list(result.disagreements),
+            }
+        )
+    else:
+        console.print(escape(format_diff(result)))
+    if not result.ok:
+        raise SystemExit(EXIT_FAILURE)
+
+
+@app.command("lint")
+@handle_errors
+def lint(
+    root: RootOption = None,
+    profile: Annotated[
+        list[str] | None, typer.Option(help="openai-strict, gemini, anthropic (repeatable).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Find schema features a provider family does not accept, before money is spent."""
+    from clearance.contracts.lint import PROFILES, lint_contracts
+    from clearance.contracts.loader import load_contracts
+
+    profiles = tuple(profile or PROFILES)
+    unknown = [p for p in profiles if p not in PROFILES]
+    if unknown:
+        fail(
+            f"unknown profile(s) {', '.join(unknown)}; known: {', '.join(PROFILES)}",
+            code=EXIT_USAGE,
+        )
+    findings = lint_contracts(load_contracts(_root(root)), profiles)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "contract": f.contract_key,
+                    "profile": f.profile,
+                    "severity": f.severity,
+                    "pointer": f.pointer,
+                    "message": f.message,
+                    "fix": f.fix,
+                    "rule": f.rule,
+                }
+                for f in findings
+            ]
+        )
+    else:
+        for f in findings:
+            colour = "red" if f.severity == "error" else "yellow"
+            console.print(
+                f"[{colour}]{f.severity}[/] {escape(f.contract_key)} "
+                f"{_bracketed(f.profile)} {escape(f.pointer)}: {escape(f.message)}"
+            )
+        console.print(f"{len(findings)} findings")
+    if any(f.severity == "error" for f in findings):
+        raise SystemExit(EXIT_FAILURE)
+
+
+@app.command("import-bfcl")
+@handle_errors
+def import_bfcl(
+    directory: Annotated[Path, typer.Argument(help="A folder of BFCL question files.")],
+    out: Annotated[Path, typer.Option(help="Where to write tools/ and flows/.")] = Path(
+        "contracts/bfcl"
+    ),
+    category: Annotated[
+        list[str] | None,
+        typer.Option(help="simple_python, multiple, parallel, parallel_multiple (repeatable)."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Cases per category at most.")] = None,
+) -> None:
+    """Convert Berkeley Function Calling Leaderboard data into contracts and cases."""
+    from clearance.contracts import bfcl
+
+    categories = tuple(category or ("simple_python", "multiple", "parallel", "parallel_multiple"))
+    report = bfcl.import_bfcl(directory, out, categories=categories, limit=limit)
+    per_category = ", ".join(f"{k} {v}" for k, v in report.by_category.items())
+    console.print(
+        f"imported {report.cases} cases ({per_category}) and {report.tools} tool contracts into "
+        f"{escape(str(out))}; {report.shared} offers reused a definition, {len(report.renamed)} "
+        f"tools renamed because BFCL defines the same name differently"
+    )
+    if report.without_valid_example:
+        console.print(
+            "ground truth that does not validate against its own schema (BFCL quirks): "
+            + ", ".join(escape(n) for n in report.without_valid_example)
+        )
+    console.print(f"next: `clearance contracts lock --root {escape(str(out))}`")
