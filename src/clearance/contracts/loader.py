@@ -254,9 +254,17 @@ _COMPOSER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _METASCHEMA: Any = None
 
 
+_VALID_SCHEMAS: set[str] = set()
+"""Canonical JSON of schemas already found valid (output schemas and unchanged versions
+repeat across a suite; the 2020-12 metaschema costs milliseconds per schema)."""
+
+
 def _check_against_metaschema(schema: Any) -> None:
     """``Draft202012Validator.check_schema`` with the metaschema validator built once."""
     global _METASCHEMA
+    key = json.dumps(schema, sort_keys=True, default=str)
+    if key in _VALID_SCHEMAS:
+        return
     if _METASCHEMA is None:
         _METASCHEMA = Draft202012Validator(
             Draft202012Validator.META_SCHEMA,
@@ -264,6 +272,7 @@ def _check_against_metaschema(schema: Any) -> None:
         )
     for error in _METASCHEMA.iter_errors(schema):
         raise SchemaError.create_from(error)
+    _VALID_SCHEMAS.add(key)
 
 
 def _check_schema(doc: _Document, key: str) -> Iterator[ContractError]:
