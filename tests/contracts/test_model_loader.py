@@ -500,3 +500,58 @@ def test_contracts_are_hashable_and_frozen(tmp_path: Path) -> None:
     with pytest.raises(AttributeError):
         contract.name = "x"  # type: ignore[misc]
     assert isinstance(contract, ToolContract)
+
+
+def test_the_flattened_metaschema_agrees_with_the_official_one() -> None:
+    """The fast path may never accept what the official 2020-12 metaschema rejects."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from jsonschema import Draft202012Validator
+
+    from clearance.contracts.loader import _flat_metaschema
+
+    official = Draft202012Validator(
+        Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+    keywords = st.sampled_from(
+        [
+            "type",
+            "properties",
+            "required",
+            "items",
+            "prefixItems",
+            "enum",
+            "const",
+            "minimum",
+            "maxLength",
+            "pattern",
+            "format",
+            "anyOf",
+            "$defs",
+            "$ref",
+            "additionalProperties",
+            "unevaluatedProperties",
+            "dependentRequired",
+            "dependencies",
+            "definitions",
+            "if",
+            "contentMediaType",
+            "minItems",
+            "uniqueItems",
+            "not",
+            "$anchor",
+            "title",
+        ]
+    )
+    values = st.recursive(
+        st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["string", "(", "a"]),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keywords, inner, max_size=3),
+        max_leaves=8,
+    )
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(st.dictionaries(keywords, values, max_size=4))
+    def agree(schema: dict[str, object]) -> None:
+        assert _flat_metaschema().is_valid(schema) == official.is_valid(schema)
+
+    agree()
