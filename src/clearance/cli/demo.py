@@ -12,11 +12,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from clearance.catalog.database import Catalog
 from clearance.catalog.modelstore import ensure_provider, list_models, set_enabled, sync_models
 from clearance.catalog.orgstore import load_policy_snapshot, set_org
 from clearance.catalog.pricestore import import_litellm, load_prices
 from clearance.cli._common import console, handle_errors, load
 from clearance.cli.prices import default_price
+from clearance.config import ClearanceConfig
 from clearance.discovery import read_model_list
 from clearance.litellm_table import read_litellm_table
 from clearance.policy import RouteRequest, resolve_model
@@ -31,6 +33,69 @@ _ENABLE = (
     "openai/gpt-4.1",
     "anthropic/claude-sonnet-4",
 )
+
+
+def _router_demo(config: ClearanceConfig, catalog: Catalog) -> None:
+    """Route calls through kill switch, policy, fallback, pricing and the call log."""
+    from sqlalchemy import func, select
+
+    from clearance.catalog import tables
+    from clearance.catalog.orgstore import set_fallback_chain
+    from clearance.discovery import fetch_model_list
+    from clearance.errors import KillSwitchActive
+    from clearance.killswitch import set_switch
+    from clearance.reference import ReferenceServer
+    from clearance.router import Router
+
+    weather = {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    }
+    tools = [{"type": "function", "function": weather}]
+    ask = [{"role": "user", "content": 'What is the weather in "Oslo"?'}]
+    with ReferenceServer(seed=0) as server:
+        console.print(f"reference provider (a SIMULATOR, not a model) at {server.base_url}")
+        with catalog.begin() as connection:
+            ensure_provider(connection, "ref", base_url=server.base_url)
+            sync_models(connection, "ref", fetch_model_list(server.base_url), enable_new=True)
+            set_fallback_chain(connection, "ref:ref/status-500", ["ref:ref/steady"])
+        router = Router(config, catalog, sleep=lambda _: None)
+        try:
+            router.complete(ask, tools, model="ref:ref/steady")  # the first reads the catalog
+            served = router.complete(ask, tools, model="ref:ref/steady")
+            call = served.response.tool_calls[0]
+            console.print(
+                f"ref/steady called {call.name}({call.arguments}) for {served.cost.cost:f} USD "
+                f"({served.cost.pricing_source} price); clearance's own time "
+                f"{served.overhead_s * 1e6:.0f} µs of {served.latency_s * 1000:.1f} ms"
+            )
+            hop = router.complete(ask, tools, model="ref:ref/status-500")
+            console.print(
+                f"ref/status-500 failed {len(hop.attempts) - 1} times ({hop.fallback_reason}); "
+                f"served by {hop.served_model} from its fallback chain"
+            )
+            set_switch(catalog, "global", active=True, reason="demo incident", actor="demo")
+            router.refresh()
+            try:
+                router.complete(ask, tools, model="ref:ref/steady")
+            except KillSwitchActive as error:
+                console.print(
+                    "global kill switch on: refused before any network I/O "
+                    f"({escape(error.message)})"
+                )
+            set_switch(catalog, "global", active=False, reason="demo over", actor="demo")
+        finally:
+            router.close()
+    with catalog.connect() as connection:
+        rows = connection.execute(
+            select(tables.ai_calls.c.status, func.count()).group_by(tables.ai_calls.c.status)
+        ).all()
+    console.print("call log: " + ", ".join(f"{count} {status}" for status, count in rows))
 
 
 def _short(model_id: str) -> str:
@@ -139,6 +204,23 @@ def demo(
         costs.add_row(escape(model_id), f"{cost.cost:f}", cost.pricing_source)
     console.print("12,000 prompt tokens (8,000 of them cached) and 800 completion tokens:")
     console.print(costs)
+
+    console.rule("5. the router, against the reference simulator")
+    _router_demo(config, catalog)
+
+    console.rule("6. tool contracts")
+    from clearance.contracts.check import check_contracts
+
+    checked = check_contracts(
+        config.contracts_root(), probe=False, lint_profiles=config.contracts.lint_profiles
+    )
+    errors = [f for f in checked.findings if f.severity == "error"]
+    console.print(
+        f"{checked.contracts} contract versions and {checked.flows} flows in "
+        f"{escape(str(config.contracts_root()))}: "
+        + ("[green]check passes[/]" if checked.ok else f"[red]{len(errors)} errors[/]")
+        + f" ({len(checked.findings) - len(errors)} provider-lint warnings)"
+    )
 
     console.rule("summary")
     enabled = sum(1 for m in models if m.enabled)

@@ -1,0 +1,28 @@
+"""`make demo` keeps working: the demo command end to end, offline, on a temporary catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from clearance.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("CLEARANCE_CONFIG", str(REPO / "examples/demo/clearance.toml"))
+    monkeypatch.setenv("CLEARANCE_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
+    result = CliRunner().invoke(app, ["demo"], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "synced 321 models" in out
+    assert "org acme asks for openai/gpt-4.1 -> openai/gpt-4.1 (requested)" in out
+    assert "ref/steady called get_weather({'city': 'Oslo'})" in out
+    assert "served by ref:ref/steady from its fallback chain" in out
+    assert "refused before any network I/O" in out
+    assert "call log: 3 ok, 1 refused" in out
+    assert "check passes" in out
