@@ -334,3 +334,31 @@ def test_clearance_call_cli_end_to_end(
     assert "kill switch on (global): test" in refused.stderr
     status = runner.invoke(app, ["killswitch", "status", "--json"])
     assert json.loads(status.stdout)[0]["active"] is True
+
+
+def test_clearance_call_json_reports_a_failure_with_its_attempts(
+    server: ReferenceServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from clearance.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CLEARANCE_DATABASE_URL", f"sqlite:///{tmp_path / 'c.db'}")
+    result = CliRunner().invoke(
+        app,
+        [
+            "call",
+            "--base-url",
+            server.base_url,
+            "--model",
+            "ref/status-401",
+            "--message",
+            "hi",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert (document["ok"], document["kind"], document["refused"]) == (False, "auth", False)
+    assert [a["error_kind"] for a in document["attempts"]] == ["auth"]

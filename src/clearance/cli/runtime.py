@@ -194,10 +194,7 @@ def call(
                     "kind": getattr(error, "kind", None),
                     "message": error.message,
                     "refused": isinstance(error, PolicyRefusal),
-                    "attempts": [
-                        a.__dict__ if hasattr(a, "__dict__") else _attempt(a)
-                        for a in error.attempts
-                    ],
+                    "attempts": [_attempt(a) for a in error.attempts],
                 }
             )
             raise SystemExit(EXIT_FAILURE) from None
