@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from clearance.cli import contracts, models, policy, prices, reference, runtime
+from clearance.cli import audit, contracts, models, policy, prices, reference, runtime
 from clearance.cli._common import console, emit_json, handle_errors, load
 from clearance.cli.demo import demo
 
@@ -30,6 +30,7 @@ app.add_typer(runtime.killswitch_app, name="killswitch")
 app.add_typer(runtime.calls_app, name="calls")
 app.add_typer(reference.app, name="reference")
 app.add_typer(contracts.app, name="contracts")
+app.command("audit")(audit.audit)
 app.command("demo")(demo)
 
 db_app = typer.Typer(help="The catalog database.", no_args_is_help=True)

@@ -1,0 +1,90 @@
+"""``clearance audit``: tool calls in recorded third-party traffic, judged per model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from clearance.cli._common import console, emit_json, errors, handle_errors
+from clearance.errors import InputError
+from clearance.evaluation.audit import AuditReport, audit_cassettes
+
+__all__ = ["audit"]
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return "\n".join(f"{name}={count}" for name, count in counts.items()) or "-"
+
+
+def _table(report: AuditReport) -> Table:
+    table = Table(
+        title=f"tool calls in {escape(str(report.directory))}",
+        caption="json: not a JSON object; schema: breaks the schema sent; "
+        "unk: a tool not offered; rej: refused by the provider",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("model", overflow="fold", min_width=24)
+    for column in ("resp", "calls", "ok", "json", "schema", "unk", "rej"):
+        table.add_column(column, justify="right")
+    table.add_column("quirks", overflow="fold", max_width=23)
+    table.add_column("errors", overflow="fold", min_width=19)
+    for row in report.by_model():
+        model = row.model
+        if row.served_as:
+            model += "".join(f"\n= {served}" for served in row.served_as)
+        table.add_row(
+            escape(model),
+            *(
+                str(value)
+                for value in (
+                    row.responses,
+                    row.tool_calls,
+                    row.valid,
+                    row.invalid_json,
+                    row.schema_violation,
+                    row.unknown_tool,
+                )
+            ),
+            str(row.rejected),
+            escape(_counts(row.quirks)),
+            escape(_counts(row.errors)),
+        )
+    return table
+
+
+@handle_errors
+def audit(
+    directory: Annotated[Path, typer.Argument(help="A folder of VCR.py cassettes (*.yaml).")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the full report as JSON ('-': stdout).")
+    ] = None,
+) -> None:
+    """Check every recorded tool call against the schema sent with its request."""
+    report = audit_cassettes(directory)
+    document = report.to_dict()
+    if json_out is not None and str(json_out) == "-":
+        emit_json(document)
+        return
+    calls = report.calls()
+    console.print(
+        f"{report.files} cassette(s), {len(report.exchanges())} chat-completions response(s), "
+        f"{len(calls)} tool call(s), {sum(c.verdict == 'valid' for c in calls)} valid"
+    )
+    console.print(_table(report))
+    for unreadable in report.unreadable:
+        errors.print(f"[bold yellow]unreadable:[/] {escape(unreadable.reason)}", soft_wrap=True)
+    if json_out is not None:
+        try:
+            json_out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            raise InputError(
+                f"cannot write the report to {json_out}: {error}",
+                fix="give --json a path in a folder you can write to",
+            ) from None
+        console.print(f"report written to {escape(str(json_out))}")
