@@ -36,7 +36,13 @@ from sqlalchemy import select
 from clearance.calllog import CallLog, CallRecord, new_call_id
 from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog
-from clearance.catalog.orgstore import fallback_chains, write_pin
+from clearance.catalog.orgstore import (
+    Canonical,
+    configured_policy,
+    fallback_chains,
+    org_policy,
+    write_pin,
+)
 from clearance.catalog.pricestore import load_prices
 from clearance.config import ClearanceConfig, Tier
 from clearance.errors import (
@@ -49,7 +55,6 @@ from clearance.errors import (
     ProviderError,
 )
 from clearance.killswitch import KillSwitch
-from clearance.modelid import parse_model_id
 from clearance.policy import (
     ModelState,
     OrgPolicy,
@@ -289,20 +294,6 @@ class Router:
 
     # -- catalog state ----------------------------------------------------------------------
 
-    def _canonical(self, ids: set[str], providers: set[str]) -> Callable[[str], str]:
-        by_name: dict[str, list[str]] = {}
-        for model_id in ids:
-            by_name.setdefault(model_id.partition(":")[2], []).append(model_id)
-
-        def canonical(text: str) -> str:
-            parsed = parse_model_id(text, providers)
-            if parsed.provider is not None:
-                return str(parsed)
-            found = by_name.get(parsed.name, [])
-            return found[0] if len(found) == 1 else text
-
-        return canonical
-
     def _read_state(self) -> _State:
         killed_models, killed_providers = self.killswitch.killed()
         with self.catalog.connect() as connection:
@@ -343,23 +334,12 @@ class Router:
                     killed=model_id in killed_models or info.provider in killed_providers,
                 ),
             )
-        orgs = {
-            r.org_id: OrgPolicy(
-                r.org_id,
-                None if r.enabled_models is None else tuple(r.enabled_models),
-                r.default_model_id,
-                r.legacy_model,
-            )
-            for r in org_rows
-        }
+        orgs = {r.org_id: org_policy(r) for r in org_rows}
         providers = {r.name: (r.base_url, r.api_key_env) for r in provider_rows}
-        canonical = self._canonical(set(models), set(providers) | self.config.provider_names)
-        policy = self.config.policy
-        fallbacks = {
-            canonical(model): tuple(canonical(m) for m in chain)
-            for model, chain in policy.fallbacks.items()
-        }
-        fallbacks.update(stored_chains)
+        canonical = Canonical(models, set(providers) | self.config.provider_names)
+        fallbacks, tiers, platform_default = configured_policy(
+            self.config, canonical, stored_chains
+        )
         return _State(
             read_at=time.monotonic(),
             models=models,
@@ -367,10 +347,8 @@ class Router:
             orgs=orgs,
             prices=prices,
             fallbacks=fallbacks,
-            tiers={tier: canonical(m) for tier, m in policy.tiers.items()},
-            platform_default=None
-            if policy.default_model is None
-            else canonical(policy.default_model),
+            tiers=tiers,
+            platform_default=platform_default,
             providers=providers,
             canonical=canonical,
         )

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
 from clearance.catalog import tables as t
-from clearance.config import ClearanceConfig
+from clearance.config import ClearanceConfig, Tier
 from clearance.modelid import parse_model_id
 from clearance.policy import ModelState, OrgPolicy, PolicySnapshot, SessionPin
 
 __all__ = [
+    "Canonical",
+    "configured_policy",
     "fallback_chains",
     "get_org",
     "list_orgs",
     "load_policy_snapshot",
+    "org_policy",
     "set_fallback_chain",
     "set_org",
     "write_pin",
@@ -30,7 +33,8 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _org(row: Any) -> OrgPolicy:
+def org_policy(row: Any) -> OrgPolicy:
+    """An ``org_settings`` row as the resolver's :class:`OrgPolicy`."""
     enabled = row.enabled_models
     return OrgPolicy(
         org_id=row.org_id,
@@ -45,13 +49,13 @@ def get_org(connection: Connection, org_id: str) -> OrgPolicy | None:
     row = connection.execute(
         select(t.org_settings).where(t.org_settings.c.org_id == org_id)
     ).first()
-    return None if row is None else _org(row)
+    return None if row is None else org_policy(row)
 
 
 def list_orgs(connection: Connection) -> list[OrgPolicy]:
     """Every org's settings, sorted by id."""
     rows = connection.execute(select(t.org_settings).order_by(t.org_settings.c.org_id))
-    return [_org(row) for row in rows]
+    return [org_policy(row) for row in rows]
 
 
 def set_org(
@@ -102,7 +106,7 @@ def set_fallback_chain(connection: Connection, model_id: str, chain: Iterable[st
         connection.execute(insert(t.fallback_chains), rows)
 
 
-class _Canonical:
+class Canonical:
     """Turns ids written in configuration (bare names allowed) into catalog ids."""
 
     def __init__(self, ids: Iterable[str], providers: Iterable[str]) -> None:
@@ -119,6 +123,26 @@ class _Canonical:
             return str(parsed)
         found = self.by_name.get(parsed.name, [])
         return found[0] if len(found) == 1 else text
+
+
+def configured_policy(
+    config: ClearanceConfig,
+    canonical: Callable[[str], str],
+    stored_chains: Mapping[str, tuple[str, ...]],
+) -> tuple[dict[str, tuple[str, ...]], dict[Tier, str], str | None]:
+    """Fallback chains, tiers and platform default, with configured ids made catalog ids.
+
+    Chains stored in the catalog win over the configuration's for the same model.
+    """
+    policy = config.policy
+    fallbacks = {
+        canonical(model): tuple(canonical(m) for m in chain)
+        for model, chain in policy.fallbacks.items()
+    }
+    fallbacks.update(stored_chains)
+    tiers = {tier: canonical(model) for tier, model in policy.tiers.items()}
+    default = None if policy.default_model is None else canonical(policy.default_model)
+    return fallbacks, tiers, default
 
 
 def load_policy_snapshot(
@@ -155,14 +179,14 @@ def load_policy_snapshot(
         for row in rows
     }
     providers = set(config.provider_names) | {row.provider for row in rows}
-    canonical = _Canonical(models, providers)
+    canonical = Canonical(models, providers)
     orgs: dict[str, OrgPolicy] = {}
     org_list = list(org_ids)
     if org_list:
         for row in connection.execute(
             select(t.org_settings).where(t.org_settings.c.org_id.in_(org_list))
         ):
-            orgs[row.org_id] = _org(row)
+            orgs[row.org_id] = org_policy(row)
     pins: dict[str, SessionPin] = {}
     session_list = list(session_ids)
     if session_list:
@@ -170,19 +194,16 @@ def load_policy_snapshot(
             select(t.session_pins).where(t.session_pins.c.session_id.in_(session_list))
         ):
             pins[row.session_id] = SessionPin(row.session_id, row.model_id, row.org_id)
-    fallbacks: dict[str, tuple[str, ...]] = {
-        canonical(model): tuple(canonical(m) for m in chain)
-        for model, chain in config.policy.fallbacks.items()
-    }
-    fallbacks.update(fallback_chains(connection))
-    default = config.policy.default_model
+    fallbacks, tiers, platform_default = configured_policy(
+        config, canonical, fallback_chains(connection)
+    )
     return PolicySnapshot(
         models=models,
         orgs=orgs,
         pins=pins,
-        tiers={tier: canonical(model) for tier, model in config.policy.tiers.items()},
+        tiers=tiers,
         fallbacks=fallbacks,
-        platform_default=None if default is None else canonical(default),
+        platform_default=platform_default,
         unknown_org=config.policy.unknown_org,
     )
 
