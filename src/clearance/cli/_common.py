@@ -32,10 +32,12 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 """The command, its arguments or the configuration are wrong."""
 
-# Rich wraps at 80 columns when output is not a terminal; a pipe or a CI log wants whole lines.
-_WIDTH = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "120"))
-console = Console(highlight=False, width=_WIDTH)
-errors = Console(stderr=True, highlight=False, width=_WIDTH)
+# Off a terminal (a pipe, a CI log, a test), Rich would hard-wrap lines at a fixed width
+# and split paths and ids; there, lines stay whole (soft wrap) and tables get 120 columns.
+_TTY = sys.stdout.isatty()
+_WIDTH = None if _TTY else int(os.environ.get("COLUMNS", "120"))
+console = Console(highlight=False, width=_WIDTH, soft_wrap=not _TTY)
+errors = Console(stderr=True, highlight=False, width=_WIDTH, soft_wrap=not _TTY)
 
 P = ParamSpec("P")
 R = TypeVar("R")
