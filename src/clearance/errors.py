@@ -10,10 +10,19 @@ family it can act on::
     │   ├── SourceFormatError      a /models answer or price table that cannot be read
     │   ├── ContractError          a tool contract, flow or lock file that is wrong
     │   ├── InvalidModelId         a model id that does not parse
-    │   └── InvalidUsage           token counts that contradict each other
+    │   ├── InvalidUsage           token counts that contradict each other
+    │   ├── RunSpecMismatch        an eval shard joining a run started with other options
+    │   └── InvalidShard           a shard number or transition that does not fit the run
     ├── CatalogError               the catalog database
     │   ├── CatalogUnavailable     cannot connect, or a query failed
-    │   └── UnknownModel           no such model in the catalog (or ambiguous)
+    │   ├── UnknownModel           no such model in the catalog (or ambiguous)
+    │   └── UnknownRun             no such eval run
+    ├── RecordingError             an eval recording cannot serve the run (never the model's fault)
+    │   ├── MissingRecording       replay-only and nothing recorded for the request
+    │   ├── RecordingMismatch      the request differs from the one recorded at its place
+    │   ├── StaleRecording         recorded against another version of the case or contracts
+    │   ├── UnplayedRecording      recorded interactions the suite never asked for
+    │   └── BrokenCassette         a cassette file that does not parse
     ├── DiscoverySourceError       a provider's /models endpoint could not be fetched
     ├── PricingError
     │   └── MissingPrice           strict pricing found no price for the model
@@ -41,9 +50,9 @@ that names the bad value, where it came from and how to fix it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from clearance.policy import Rejection
@@ -51,6 +60,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AuthenticationFailed",
     "BadRequest",
+    "BrokenCassette",
     "CatalogError",
     "CatalogUnavailable",
     "ClearanceError",
@@ -61,10 +71,12 @@ __all__ = [
     "DiscoverySourceError",
     "InputError",
     "InvalidModelId",
+    "InvalidShard",
     "InvalidUsage",
     "KillSwitchActive",
     "MalformedResponse",
     "MissingPrice",
+    "MissingRecording",
     "ModelNotFound",
     "NoModelAvailable",
     "PaymentRequired",
@@ -76,9 +88,15 @@ __all__ = [
     "ProviderServerError",
     "ProviderTimeout",
     "RateLimited",
+    "RecordingError",
+    "RecordingMismatch",
+    "RunSpecMismatch",
     "SourceFormatError",
+    "StaleRecording",
     "UnknownModel",
     "UnknownOrg",
+    "UnknownRun",
+    "UnplayedRecording",
 ]
 
 
@@ -453,3 +471,122 @@ class MalformedResponse(ProviderError):
     def __init__(self, message: str, *, provider: str, model_id: str | None, body: str) -> None:
         self.body = body[:2000]
         super().__init__(message, provider=provider, model_id=model_id)
+
+
+class RecordingError(ClearanceError):
+    """An eval recording (cassette) that cannot serve the run: missing, stale, broken or
+    not matching what the suite sent.
+
+    Never a model's failure: the eval engine records it as ``infra_error`` and the
+    pytest plugin fails the item loudly. ``fix`` names the command that re-records.
+
+    Attributes:
+        model_id: the candidate model.
+        case_id: the case or flow.
+        trial: 1-based trial number (``None``: the cassette as a whole).
+        path: the cassette file.
+    """
+
+    kind = "recording"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model_id: str,
+        case_id: str,
+        path: str,
+        trial: int | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.model_id = model_id
+        self.case_id = case_id
+        self.trial = trial
+        self.path = path
+        where = f"{model_id} / {case_id}" + (f" / trial {trial}" if trial is not None else "")
+        super().__init__(f"{where} ({path}): {message}", fix=fix)
+
+
+class MissingRecording(RecordingError):
+    """Replay-only mode and no recording of this request (or of the whole case)."""
+
+    kind = "missing_recording"
+
+
+class RecordingMismatch(RecordingError):
+    """A request that differs from the one recorded at its place."""
+
+    kind = "recording_mismatch"
+
+
+class StaleRecording(RecordingError):
+    """A recording made against another version of the case or of its contracts."""
+
+    kind = "stale_recording"
+
+
+class UnplayedRecording(RecordingError):
+    """Recorded interactions the suite never asked for (the case sent fewer requests)."""
+
+    kind = "unplayed_recording"
+
+
+class BrokenCassette(RecordingError):
+    """A cassette file that does not parse (half-written, hand-edited, wrong format)."""
+
+    kind = "broken_cassette"
+
+
+class RunSpecMismatch(InputError):
+    """A shard joins a run that was started with a different spec.
+
+    Attributes:
+        run_id: the run.
+        field: the first field that differs.
+        differences: every differing field -> (stored value, this shard's value).
+    """
+
+    def __init__(self, run_id: str, differences: Mapping[str, tuple[Any, Any]]) -> None:
+        self.run_id = run_id
+        self.differences = dict(differences)
+        self.field = next(iter(self.differences))
+        detail = "; ".join(
+            f"{name}: run has {stored!r}, this shard has {given!r}"
+            for name, (stored, given) in self.differences.items()
+        )
+        super().__init__(
+            f"run {run_id!r} was started with another spec ({detail})",
+            fix="run every shard from the same commit with the same options, or use a new --run-id",
+        )
+
+
+class InvalidShard(InputError):
+    """A shard number or shard transition that does not fit the run.
+
+    Attributes:
+        run_id: the run.
+        shard: the shard named (``None``: unsharded).
+        reason: what is wrong with it.
+    """
+
+    def __init__(self, run_id: str, shard: int | None, reason: str, *, fix: str) -> None:
+        self.run_id = run_id
+        self.shard = shard
+        self.reason = reason
+        where = f"run {run_id!r}" + ("" if shard is None else f" shard {shard}")
+        super().__init__(f"{where}: {reason}", fix=fix)
+
+
+class UnknownRun(CatalogError):
+    """No eval run with this id in the catalog.
+
+    Attributes:
+        run_id: the id asked for.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"eval run {run_id!r} is not in the catalog",
+            fix="`clearance runs list` shows the stored runs",
+        )
