@@ -1,0 +1,685 @@
+"""Cassette files: where they live, what they hold, how they are read and written.
+
+One JSON file per (model, case) holds every trial's HTTP interactions, in order::
+
+    {"clearance": {"format": 1, "model": ..., "case": ..., "fingerprint": {...},
+                   "recorded_at": "2025-01-01T12:00:00Z", "trials": 3},
+     "interactions": [{"trial": 1,
+                       "request": {"method", "uri", "headers", "body"},
+                       "response": {"status": {"code", "message"}, "headers", "body"}}, ...],
+     "version": 1}
+
+Bodies are stored so that ``git diff`` reads well: ``{"json": value}`` for JSON,
+``{"sse": [event, ...]}`` for event streams, ``{"string": text}`` for other text and
+``{"base64": ...}`` for bytes that are not UTF-8. Secrets are scrubbed before anything
+is stored (:class:`Scrubber`), and :func:`scan_for_secrets` checks a file afterwards.
+
+:class:`CassetteSerializer` and :class:`CassettePersister` follow vcrpy's serializer and
+persister protocols, so ``vcr.VCR`` reads and writes these files too once they are
+registered (``register_serializer("clearance", CassetteSerializer)``,
+``register_persister(CassettePersister)``).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_plus
+
+import orjson
+from vcr.persisters.filesystem import CassetteDecodeError, CassetteNotFoundError
+from vcr.request import Request
+from vcr.serializers.compat import convert_to_bytes, convert_to_unicode
+
+from clearance.errors import InputError, InvalidModelId
+from clearance.modelid import is_valid_provider_name, parse_model_id
+
+__all__ = [
+    "CASSETTE_FORMAT",
+    "REDACTED",
+    "CassetteFormatError",
+    "CassettePersister",
+    "CassetteSerializer",
+    "Scrubber",
+    "cassette_path",
+    "decode_body",
+    "encode_body",
+    "is_sensitive_header",
+    "scan_for_secrets",
+    "write_atomic",
+]
+
+CASSETTE_FORMAT = 1
+"""``clearance.format``: the layout of the ``clearance`` header and of the bodies."""
+VCR_FORMAT = 1
+"""``version``: vcrpy's cassette format version, which this layout extends."""
+REDACTED = "<redacted>"
+
+# -- where a cassette lives ----------------------------------------------------------------
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]")
+
+
+def _path_part(part: str) -> str | None:
+    """``part`` made safe for a file name, or ``None`` when it cannot name one."""
+    if part in ("", ".", ".."):
+        return None
+    return _UNSAFE.sub("_", part)
+
+
+def cassette_path(root: Path, model_id: str, case_id: str) -> Path:
+    """Where the cassette of one (model, case) lives.
+
+    ``root / PROVIDER / NAME-PARTS / CASE.json``: ``ref:ref/steady`` and ``cancel_meeting``
+    give ``root/ref/ref/steady/cancel_meeting.json``. Characters outside
+    ``[A-Za-z0-9._@+=-]`` become ``_`` in each part.
+
+    Raises:
+        InvalidModelId: the id is not ``PROVIDER:NAME``, or a part is empty, ``.`` or ``..``.
+        InputError: the case id is empty, ``.`` or ``..``.
+    """
+    head = model_id.partition(":")[0]
+    parsed = parse_model_id(model_id, (head,) if is_valid_provider_name(head) else ())
+    if parsed.provider is None:
+        raise InvalidModelId(model_id, "a cassette needs a qualified id, PROVIDER:NAME")
+    parts = [_path_part(parsed.provider), *(_path_part(p) for p in parsed.name.split("/"))]
+    if any(part is None for part in parts):
+        raise InvalidModelId(model_id, "a part of it is empty, '.' or '..'")
+    case = _path_part(case_id)
+    if case is None:
+        raise InputError(
+            f"case id {case_id!r} cannot name a cassette file",
+            fix="name cases with letters, digits, '_', '-' and '.'",
+        )
+    return root.joinpath(*(p for p in parts if p is not None), f"{case}.json")
+
+
+# -- bodies ----------------------------------------------------------------------------------
+
+
+class CassetteFormatError(CassetteDecodeError):  # type: ignore[misc]  # vcrpy is untyped
+    """A cassette file that cannot be read, and why.
+
+    A subclass of vcrpy's ``CassetteDecodeError``, so ``vcr.VCR`` treats it as vcrpy does.
+
+    Attributes:
+        reason: what is wrong, with the JSON pointer or line and column where it is known.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def dump_json(value: Any) -> bytes:
+    """Compact JSON bytes; the standard library for what orjson refuses (huge integers)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _sse_data(payload: str) -> Any:
+    """One ``data:`` payload: a JSON object parsed, anything else (``[DONE]``) as text."""
+    if payload.startswith("{"):
+        with contextlib.suppress(orjson.JSONDecodeError):
+            parsed = orjson.loads(payload)
+            if isinstance(parsed, dict):
+                return parsed
+    return payload
+
+
+def _sse_line(line: str) -> Any:
+    if line.startswith("data:"):
+        payload = line[5:]
+        data = _sse_data(payload[1:] if payload.startswith(" ") else payload)
+        if isinstance(data, dict):
+            return data
+    return line
+
+
+def encode_sse(text: str) -> list[Any]:
+    """An event stream as a list of events.
+
+    An event that is one ``data:`` line is stored as its payload: a JSON object parsed,
+    any other payload (``[DONE]``) as a string. Any other event (a ``: comment``, an
+    ``event: error`` line, several lines) is stored as a list of its lines, where a
+    ``data:`` line holding a JSON object is parsed and every other line kept verbatim.
+    """
+    events: list[list[str]] = []
+    current: list[str] = []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if line:
+            current.append(line)
+        elif current:
+            events.append(current)
+            current = []
+    if current:
+        events.append(current)
+    items: list[Any] = []
+    for event in events:
+        if len(event) == 1 and event[0].startswith("data:"):
+            payload = event[0][5:]
+            items.append(_sse_data(payload[1:] if payload.startswith(" ") else payload))
+        else:
+            items.append([_sse_line(line) for line in event])
+    return items
+
+
+def _render_data(value: Any, pointer: str) -> str:
+    if isinstance(value, dict):
+        return "data: " + dump_json(value).decode()
+    if isinstance(value, str):
+        return "data: " + value
+    raise CassetteFormatError(f"{pointer} should be a JSON object or a string")
+
+
+def render_sse(items: list[Any], pointer: str = "") -> str:
+    """The event stream :func:`encode_sse` stored, as text (each event ends with a blank line)."""
+    parts: list[str] = []
+    for index, item in enumerate(items):
+        where = f"{pointer}/{index}"
+        if isinstance(item, list):
+            lines = [
+                line if isinstance(line, str) else _render_data(line, f"{where}/{n}")
+                for n, line in enumerate(item)
+            ]
+            parts.append("\n".join(lines))
+        else:
+            parts.append(_render_data(item, where))
+        parts.append("\n\n")
+    return "".join(parts)
+
+
+def encode_body(raw: bytes | str | None, content_type: str = "") -> dict[str, Any]:
+    """A body as stored: ``{"json": ...}``, ``{"sse": [...]}``, ``{"string": ...}`` or
+    ``{"base64": ...}``.
+
+    JSON is recognised by its content type or by a leading ``{`` or ``[``; a body that
+    does not parse (or that orjson refuses: ``NaN``, integers past 64 bits) stays text.
+    """
+    if raw is None:
+        return {"string": ""}
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"base64": base64.b64encode(raw).decode("ascii")}
+    else:
+        text = raw
+    if "text/event-stream" in content_type:
+        return {"sse": encode_sse(text)}
+    start = text.lstrip()[:1]
+    if start and ("json" in content_type or start in "{["):
+        with contextlib.suppress(orjson.JSONDecodeError):
+            return {"json": orjson.loads(text)}
+    return {"string": text}
+
+
+def decode_body(body: Any, pointer: str = "/body") -> bytes:
+    """The bytes a stored body stands for (JSON re-encoded: the same values, compact).
+
+    Raises:
+        CassetteFormatError: the body is not one of the stored forms.
+    """
+    if isinstance(body, dict) and len(body) == 1:
+        ((kind, value),) = body.items()
+        if kind == "json":
+            return dump_json(value)
+        if kind == "string" and isinstance(value, str):
+            return value.encode()
+        if kind == "sse" and isinstance(value, list):
+            return render_sse(value, f"{pointer}/sse").encode()
+        if kind == "base64" and isinstance(value, str):
+            try:
+                return base64.b64decode(value, validate=True)
+            except ValueError:
+                raise CassetteFormatError(f"{pointer}/base64 is not base64") from None
+    raise CassetteFormatError(
+        f"{pointer} should be one of {{json}}, {{sse}}, {{string}} or {{base64}}"
+    )
+
+
+# -- the serializer ----------------------------------------------------------------------------
+
+
+def _content_type(headers: Mapping[str, Any]) -> str:
+    for name, value in headers.items():
+        if name.lower() == "content-type":
+            first = value[0] if isinstance(value, list) and value else value
+            return first.lower() if isinstance(first, str) else ""
+    return ""
+
+
+def _header_lists(headers: Mapping[str, Any]) -> dict[str, list[str]]:
+    return {
+        name: [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        for name, value in headers.items()
+    }
+
+
+def _pretty(data: Any) -> str:
+    options = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
+    try:
+        return orjson.dumps(data, option=options).decode()
+    except TypeError:  # integers past 64 bits
+        return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _need(obj: Any, key: str, kind: type | tuple[type, ...], pointer: str) -> Any:
+    if not isinstance(obj, dict):
+        raise CassetteFormatError(f"{pointer or '/'} should be an object")
+    if key not in obj:
+        raise CassetteFormatError(f"missing key {pointer}/{key}")
+    value = obj[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise CassetteFormatError(f"{pointer}/{key} should be {names}, not {type(value).__name__}")
+    return value
+
+
+def _read_headers(obj: Any, pointer: str) -> dict[str, list[str]]:
+    headers: dict[str, Any] = _need(obj, "headers", dict, pointer)
+    for name, value in headers.items():
+        if type(value) is not list or not all(type(v) is str for v in value):
+            raise CassetteFormatError(f"{pointer}/headers/{name} should be a list of strings")
+    return headers
+
+
+def _read_header(data: dict[str, Any]) -> dict[str, Any]:
+    header: dict[str, Any] = _need(data, "clearance", dict, "")
+    fmt = _need(header, "format", int, "/clearance")
+    if fmt != CASSETTE_FORMAT:
+        raise CassetteFormatError(
+            f"/clearance/format is {fmt}; this version of clearance reads {CASSETTE_FORMAT}"
+        )
+    for key in ("model", "case"):
+        _need(header, key, str, "/clearance")
+    _need(header, "fingerprint", dict, "/clearance")
+    return header
+
+
+class CassetteSerializer:
+    """vcrpy serializer for clearance cassettes: vcrpy's interaction dicts ⇄ the file text.
+
+    ``serialize`` takes what vcrpy passes a serializer (``{"version", "interactions":
+    [{"request", "response"}], "metadata"}``, bodies as text or bytes); the metadata's
+    ``clearance`` entry becomes the file's header and each response's ``trial`` entry the
+    interaction's ``trial``. ``deserialize`` gives the same shape back, bodies as bytes.
+    """
+
+    @staticmethod
+    def serialize(cassette_dict: Mapping[str, Any]) -> str:
+        """The file text: pretty JSON, sorted keys, 2-space indent, a trailing newline."""
+        metadata = dict(cassette_dict.get("metadata") or {})
+        data: dict[str, Any] = {"version": VCR_FORMAT, "interactions": []}
+        if "clearance" in metadata:
+            data["clearance"] = metadata.pop("clearance")
+        if metadata:
+            data["metadata"] = metadata
+        trial = 1
+        for interaction in cassette_dict["interactions"]:
+            request, response = interaction["request"], interaction["response"]
+            trial = response.get("trial", trial)
+            request_headers = _header_lists(request.get("headers") or {})
+            response_headers = _header_lists(response.get("headers") or {})
+            status = response["status"]
+            data["interactions"].append(
+                {
+                    "trial": trial,
+                    "request": {
+                        "method": request["method"],
+                        "uri": request["uri"],
+                        "headers": request_headers,
+                        "body": encode_body(request.get("body"), _content_type(request_headers)),
+                    },
+                    "response": {
+                        "status": {"code": status["code"], "message": status.get("message")},
+                        "headers": response_headers,
+                        "body": encode_body(
+                            (response.get("body") or {}).get("string"),
+                            _content_type(response_headers),
+                        ),
+                    },
+                }
+            )
+        return _pretty(data)
+
+    @staticmethod
+    def deserialize(cassette_string: str) -> dict[str, Any]:
+        """vcrpy's cassette dict from the file text, checked on the way.
+
+        Raises:
+            CassetteFormatError: not JSON (with line and column), or a key missing or of
+                the wrong type (with its JSON pointer).
+        """
+        try:
+            data = orjson.loads(cassette_string)
+        except orjson.JSONDecodeError as error:
+            raise CassetteFormatError(
+                f"not JSON: {error.msg} at line {error.lineno} column {error.colno}"
+            ) from None
+        if not isinstance(data, dict):
+            raise CassetteFormatError("the file should hold a JSON object")
+        version = _need(data, "version", int, "")
+        if version != VCR_FORMAT:
+            raise CassetteFormatError(f"/version is {version}, not {VCR_FORMAT}")
+        header = _read_header(data)
+        interactions: list[dict[str, Any]] = []
+        for index, item in enumerate(_need(data, "interactions", list, "")):
+            where = f"/interactions/{index}"
+            trial = _need(item, "trial", int, where)
+            if trial < 1:
+                raise CassetteFormatError(f"{where}/trial should be 1 or more, not {trial}")
+            request = _need(item, "request", dict, where)
+            response = _need(item, "response", dict, where)
+            status = _need(response, "status", dict, f"{where}/response")
+            code = _need(status, "code", int, f"{where}/response/status")
+            message = status.get("message")
+            interactions.append(
+                {
+                    "request": {
+                        "method": _need(request, "method", str, f"{where}/request"),
+                        "uri": _need(request, "uri", str, f"{where}/request"),
+                        "body": decode_body(
+                            _need(request, "body", dict, f"{where}/request"),
+                            f"{where}/request/body",
+                        ),
+                        "headers": _read_headers(request, f"{where}/request"),
+                    },
+                    "response": {
+                        "status": {
+                            "code": code,
+                            "message": message if isinstance(message, str) else None,
+                        },
+                        "headers": _read_headers(response, f"{where}/response"),
+                        "body": {
+                            "string": decode_body(
+                                _need(response, "body", dict, f"{where}/response"),
+                                f"{where}/response/body",
+                            )
+                        },
+                        "trial": trial,
+                    },
+                }
+            )
+        metadata = dict(data.get("metadata") or {})
+        metadata["clearance"] = header
+        return {"version": version, "interactions": interactions, "metadata": metadata}
+
+
+# -- the persister ----------------------------------------------------------------------------
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: a temporary file beside it, fsync, ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp makes it 0600; a cassette is a shared file
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    with contextlib.suppress(OSError):  # make the rename durable; not every system allows it
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+class CassettePersister:
+    """vcrpy persister: reads cassette files whole and writes them atomically.
+
+    Unlike vcrpy's ``FilesystemPersister``, an empty file is broken, not missing: an
+    interrupted write must not be mistaken for a cassette still to record.
+    """
+
+    @staticmethod
+    def load_cassette(
+        cassette_path: str | os.PathLike[str], serializer: Any
+    ) -> tuple[list[Request], list[dict[str, Any]], dict[str, Any]]:
+        """``(requests, responses, metadata)`` from the file.
+
+        Raises:
+            CassetteNotFoundError: there is no such file (vcrpy's "record it" signal).
+            CassetteFormatError: the file is not UTF-8, empty, or does not parse.
+        """
+        path = Path(cassette_path)
+        try:
+            raw = path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            raise CassetteNotFoundError(str(path)) from None
+        except OSError as error:
+            raise CassetteFormatError(
+                f"the file cannot be read ({error.strerror or error})"
+            ) from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise CassetteFormatError(f"not UTF-8 (byte {error.start})") from None
+        if not text.strip():
+            raise CassetteFormatError("the file is empty")
+        data = serializer.deserialize(text)
+        requests: list[Request] = []
+        responses: list[dict[str, Any]] = []
+        for interaction in data["interactions"]:
+            request = interaction["request"]
+            requests.append(
+                Request(request["method"], request["uri"], request["body"], request["headers"])
+            )
+            responses.append(convert_to_bytes(interaction["response"]))
+        return requests, responses, dict(data.get("metadata") or {})
+
+    @staticmethod
+    def save_cassette(
+        cassette_path: str | os.PathLike[str], cassette_dict: Mapping[str, Any], serializer: Any
+    ) -> None:
+        """Serialize ``{"requests", "responses", "metadata"}`` and write it atomically.
+
+        vcrpy's own ``serialize`` turns bodies into text in place; this builds copies, so the
+        interactions held in memory keep their bytes.
+        """
+        interactions = [
+            {
+                "request": convert_to_unicode(
+                    {
+                        "method": request.method,
+                        "uri": request.uri,
+                        "body": request.body,
+                        "headers": {name: [value] for name, value in request.headers.items()},
+                    }
+                ),
+                "response": convert_to_unicode({**response, "body": dict(response["body"])}),
+            }
+            for request, response in zip(
+                cassette_dict["requests"], cassette_dict["responses"], strict=True
+            )
+        ]
+        data: dict[str, Any] = {"version": VCR_FORMAT, "interactions": interactions}
+        if cassette_dict.get("metadata"):
+            data["metadata"] = cassette_dict["metadata"]
+        write_atomic(Path(cassette_path), serializer.serialize(data).encode())
+
+
+# -- secrets ------------------------------------------------------------------------------------
+
+SENSITIVE_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "api-key",
+        "x-api-key",
+        "x-goog-api-key",
+    }
+)
+"""Headers never stored; any header whose name holds one of :data:`_HEADER_WORDS` neither."""
+_HEADER_WORDS = ("key", "token", "secret", "auth", "cookie")
+_QUERY_WORDS = ("key", "token", "secret", "signature", "password")
+_SECRET_VARIABLE_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET", "_KEY")
+MIN_SECRET_LENGTH = 8
+"""Shorter variable values are not scrubbed: they would match ordinary text."""
+
+
+def is_sensitive_header(name: str) -> bool:
+    """Whether a header may carry a credential (it is then never stored)."""
+    lowered = name.lower()
+    return lowered in SENSITIVE_HEADERS or any(word in lowered for word in _HEADER_WORDS)
+
+
+def _sensitive_query_name(name: str) -> bool:
+    lowered = unquote_plus(name).lower()
+    return lowered == "sig" or any(word in lowered for word in _QUERY_WORDS)
+
+
+class Scrubber:
+    """Removes credentials from what is about to be stored (and from what is matched).
+
+    Args:
+        secrets: values to replace with ``<redacted>`` wherever they appear.
+    """
+
+    __slots__ = ("_secret_bytes", "_secrets")
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        values = sorted({s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+        self._secrets = tuple(values)
+        self._secret_bytes = tuple(s.encode() for s in values)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Scrubber:
+        """Scrub the values of the variables named ``*_API_KEY``, ``*_TOKEN``, ``*_SECRET``
+        or ``*_KEY``."""
+        return cls(
+            value
+            for name, value in environ.items()
+            if name.upper().endswith(_SECRET_VARIABLE_SUFFIXES)
+        )
+
+    def text(self, text: str) -> str:
+        """``text`` with every secret value replaced."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def body(self, body: bytes) -> bytes:
+        """``body`` with every secret value replaced (as it appears in the raw bytes)."""
+        for secret in self._secret_bytes:
+            if secret in body:
+                body = body.replace(secret, REDACTED.encode())
+        return body
+
+    def url(self, url: str) -> str:
+        """``url`` with secret values replaced and credential-like query values redacted."""
+        url = self.text(url)
+        base, mark, query = url.partition("?")
+        if not mark or not query:
+            return url
+        query, hash_mark, fragment = query.partition("#")
+        parts = []
+        for part in query.split("&"):
+            name, equals, _ = part.partition("=")
+            parts.append(f"{name}={REDACTED}" if equals and _sensitive_query_name(name) else part)
+        return f"{base}?{'&'.join(parts)}{hash_mark}{fragment}"
+
+    def headers(
+        self, items: Iterable[tuple[str, str]], drop: frozenset[str] = frozenset()
+    ) -> dict[str, list[str]]:
+        """Headers as ``{name: [values]}``, without credential headers or those in ``drop``."""
+        headers: dict[str, list[str]] = {}
+        for name, value in items:
+            lowered = name.lower()
+            if lowered in drop or is_sensitive_header(lowered):
+                continue
+            headers.setdefault(lowered, []).append(self.text(value))
+        return headers
+
+
+# Keys and tokens are random, so they hold a digit: prose ("bearer instruments",
+# "sk-learn-style-models") does not.
+_SECRET_PATTERNS = (
+    ("OpenRouter key", re.compile(r"\bsk-or-v1-[A-Za-z0-9]{16,}")),
+    ("API key", re.compile(r"\bsk-(?:proj-|ant-|svcacct-)?(?=[\w-]*\d)[\w-]{16,}", re.A)),
+    ("bearer token", re.compile(r"\b[Bb]earer\s+(?=[\w.~+/=-]*\d)[\w.~+/=-]{12,}", re.A)),
+    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{30,}")),
+    ("Groq key", re.compile(r"\bgsk_[A-Za-z0-9]{20,}")),
+    ("GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}")),
+    ("Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}")),
+    ("AWS access key id", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),
+)
+_HEADER_IN_TEXT = re.compile(
+    r"""(?:^[ \t-]*|["'])("""
+    + "|".join(re.escape(h) for h in sorted(SENSITIVE_HEADERS))
+    + r""")["']?\s*:""",
+    re.I | re.M,
+)
+
+
+def _preview(secret: str) -> str:
+    return secret[:6] + "…" if len(secret) > 6 else secret
+
+
+def _header_findings(data: Any) -> list[str]:
+    findings: list[str] = []
+    interactions = data.get("interactions") if isinstance(data, dict) else None
+    for index, interaction in enumerate(interactions if isinstance(interactions, list) else ()):
+        for part in ("request", "response"):
+            message = interaction.get(part) if isinstance(interaction, dict) else None
+            headers = message.get("headers") if isinstance(message, dict) else None
+            for name in headers if isinstance(headers, dict) else ():
+                if is_sensitive_header(name):
+                    where = f"/interactions/{index}/{part}/headers"
+                    findings.append(f"{where}: credential header {name!r}")
+    return findings
+
+
+def scan_for_secrets(path_or_text: Path | str) -> list[str]:
+    """Likely secrets in a cassette: credential headers, bearer tokens, provider keys.
+
+    Args:
+        path_or_text: a cassette file (a ``Path``, or a ``str`` naming an existing file),
+            or the text itself.
+
+    Returns:
+        One line per finding (where, what, the first characters only), empty when clean.
+    """
+    if isinstance(path_or_text, Path) or (
+        "\n" not in path_or_text and len(path_or_text) < 4096 and os.path.isfile(path_or_text)
+    ):
+        text = Path(path_or_text).read_text(encoding="utf-8", errors="replace")
+    else:
+        text = path_or_text
+    findings: list[str] = []
+    try:
+        findings.extend(_header_findings(orjson.loads(text)))
+    except orjson.JSONDecodeError:
+        findings.extend(
+            f"line {text.count(chr(10), 0, m.start()) + 1}: credential header {m.group(1)!r}"
+            for m in _HEADER_IN_TEXT.finditer(text)
+        )
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _SECRET_PATTERNS:
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if any(s < end and start < e for s, e in taken):
+                continue
+            taken.append((start, end))
+            line = text.count("\n", 0, start) + 1
+            findings.append(f"line {line}: {kind} {_preview(match.group())!r}")
+    return findings

@@ -1,0 +1,773 @@
+"""Record and replay an eval's HTTP traffic, one cassette per (model, case).
+
+The eval engine runs each (model, case) as one asyncio task playing its trials in order,
+many tasks at once, all through one shared :class:`RecordingTransport`. The transport
+finds the cassette of the task it serves through a :class:`~contextvars.ContextVar`, set
+by :meth:`CaseCassette.use` (asyncio tasks copy the context they start in)::
+
+    library = CassetteLibrary(Path("evals/cassettes"), default_record_mode(os.environ))
+    transport = RecordingTransport(inner_async=httpx.AsyncHTTPTransport())
+    cassette = library.open("ref:ref/steady", "cancel_meeting", fingerprint=fingerprint)
+    for trial in (1, 2, 3):
+        with cassette.use(trial):
+            ...  # every request made here is replayed from, or recorded into, the cassette
+    cassette.finish()  # replay: fails on unplayed interactions; record: writes the file
+
+Record modes (:data:`RecordMode`):
+
+``none``
+    Replay only, never the network. A missing cassette, a request that is not the next
+    one recorded for its trial, and a stale fingerprint all raise.
+``once``
+    Replay an existing cassette exactly as ``none`` does; record a cassette that does
+    not exist yet.
+``new``
+    Replay what is recorded and record what is missing. A missing, stale or broken
+    cassette is recorded afresh; a trial with no recording, or one that goes on past its
+    recording, is recorded and appended. A trial whose request differs from the one
+    recorded at its place keeps the part that matched and is recorded from there on
+    (what it had recorded after that point is dropped), as are recorded requests a trial
+    no longer sends. ``new`` is therefore the one fix for every replay error.
+``all``
+    Record everything, ignoring (and at :meth:`CaseCassette.finish` replacing) the file.
+
+Matching is strict: the method, the URL path and query (not scheme, host or port: the
+reference server's port changes every run) and the body, compared as parsed JSON. Within
+a trial, each request must match the next recorded one, so retries of one body (429,
+503, then 200) replay in order. vcrpy's ``Cassette.play_response`` would serve any
+unplayed match, in any order; the order is checked here instead, with vcrpy's matchers.
+
+A stale cassette (its fingerprint differs from the one the engine passes) is reported in
+:attr:`CaseCassette.stale_reason` as soon as it is opened; in ``none`` and ``once`` the
+first request made through it, and :meth:`CaseCassette.finish`, raise
+:class:`~clearance.errors.StaleRecording`. A broken file raises
+:class:`~clearance.errors.BrokenCassette` from :meth:`CassetteLibrary.open` in ``none`` and
+``once`` (``new`` records it afresh, ``all`` never reads it).
+
+Errors raised by the transport are :class:`~clearance.errors.RecordingError` subclasses,
+not httpx exceptions: :class:`~clearance.providers.openai.OpenAICompatibleProvider` maps
+only httpx's errors, and the router only catches ``ProviderError``, so they reach the
+engine untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import httpx
+import orjson
+from vcr.cassette import Cassette
+from vcr.matchers import get_matchers_results
+from vcr.matchers import method as match_method
+from vcr.matchers import path as match_path
+from vcr.matchers import query as match_query
+from vcr.persisters.filesystem import CassetteNotFoundError
+from vcr.record_mode import RecordMode as VcrRecordMode
+from vcr.request import Request
+from vcr.util import read_body
+
+from clearance.errors import (
+    BrokenCassette,
+    ConfigError,
+    MissingRecording,
+    RecordingError,
+    RecordingMismatch,
+    StaleRecording,
+    UnplayedRecording,
+)
+from clearance.evaluation.cassettes import (
+    CASSETTE_FORMAT,
+    CassetteFormatError,
+    CassettePersister,
+    CassetteSerializer,
+    Scrubber,
+    cassette_path,
+    scan_for_secrets,
+)
+
+__all__ = [
+    "MATCHERS",
+    "RECORD_MODES",
+    "CaseCassette",
+    "CassetteLibrary",
+    "CassettePersister",
+    "CassetteSerializer",
+    "RecordMode",
+    "RecordingTransport",
+    "cassette_path",
+    "default_record_mode",
+    "default_rerecord_command",
+    "json_body",
+    "replaying_now",
+    "scan_for_secrets",
+]
+
+RecordMode = Literal["none", "once", "new", "all"]
+"""When to replay and when to record; see the module docstring."""
+RECORD_MODES: tuple[RecordMode, ...] = ("none", "once", "new", "all")
+_VCR_MODES = {
+    "none": VcrRecordMode.NONE,
+    "once": VcrRecordMode.ONCE,
+    "new": VcrRecordMode.NEW_EPISODES,
+    "all": VcrRecordMode.ALL,
+}
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+_REQUEST_NOISE = frozenset(
+    {"host", "content-length", "accept", "accept-encoding", "connection", "user-agent"}
+)
+"""Request headers not stored: set by httpx itself, never matched, and noisy in a diff (the
+host holds the reference server's port of the day, the user agent httpx's version)."""
+_BODY_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding"})
+"""Response headers not stored: the body is stored decoded, whole."""
+_MAX_SHOWN = 120
+_E = TypeVar("_E", bound=RecordingError)
+
+
+def default_record_mode(environ: Mapping[str, str]) -> RecordMode:
+    """``none`` on CI (``CI`` set, and not empty, ``0``, ``false`` or ``no``), else ``once``."""
+    value = environ.get("CI")
+    return "none" if value is not None and value.strip().lower() not in _FALSE else "once"
+
+
+def default_rerecord_command(model_id: str, case_id: str) -> str:
+    """The command that re-records one (model, case): ``clearance eval ... --record-mode new``."""
+    return (
+        f"clearance eval --models {shlex.quote(model_id)} --cases {shlex.quote(case_id)}"
+        " --record-mode new"
+    )
+
+
+# -- matching ------------------------------------------------------------------------------
+
+_NOT_JSON = object()
+_ABSENT = object()
+
+
+def _body_key(request: Any) -> tuple[Any, bytes]:
+    """(parsed body or ``_NOT_JSON``, comparison key), cached on the request.
+
+    The key is the body re-encoded with sorted keys, so ``1``, ``1.0`` and ``true`` differ
+    while key order and white space do not.
+    """
+    cached: tuple[Any, bytes] | None = request.__dict__.get("_clearance_body")
+    if cached is None:
+        raw = request.body
+        if not isinstance(raw, bytes):
+            raw = read_body(request) or b""
+            raw = raw.encode() if isinstance(raw, str) else bytes(raw)
+        cached = (_NOT_JSON, raw)
+        if raw[:1] in (b"{", b"[") or raw.lstrip()[:1] in (b"{", b"["):
+            with contextlib.suppress(orjson.JSONDecodeError):
+                parsed = orjson.loads(raw)
+                cached = (parsed, orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS))
+        request.__dict__["_clearance_body"] = cached
+    return cached
+
+
+def _show(value: Any) -> str:
+    if value is _ABSENT:
+        return "(absent)"
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:
+        text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+
+
+def _escape(token: str | int) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def first_difference(recorded: Any, sent: Any, pointer: str = "") -> tuple[str, Any, Any] | None:
+    """``(JSON pointer, recorded value, sent value)`` of the first difference, or ``None``."""
+    if isinstance(recorded, dict) and isinstance(sent, dict):
+        for key in [*recorded, *(k for k in sent if k not in recorded)]:
+            where = f"{pointer}/{_escape(key)}"
+            if key not in sent or key not in recorded:
+                return where, recorded.get(key, _ABSENT), sent.get(key, _ABSENT)
+            found = first_difference(recorded[key], sent[key], where)
+            if found is not None:
+                return found
+        return None
+    if isinstance(recorded, list) and isinstance(sent, list):
+        for index, (old, new) in enumerate(zip(recorded, sent, strict=False)):
+            found = first_difference(old, new, f"{pointer}/{index}")
+            if found is not None:
+                return found
+        if len(recorded) != len(sent):
+            index = min(len(recorded), len(sent))
+            old = recorded[index] if index < len(recorded) else _ABSENT
+            new = sent[index] if index < len(sent) else _ABSENT
+            return f"{pointer}/{index}", old, new
+        return None
+    if type(recorded) is not type(sent) or recorded != sent:
+        return pointer, recorded, sent
+    return None
+
+
+def json_body(r1: Any, r2: Any) -> None:
+    """vcrpy matcher: the bodies hold the same JSON (the same bytes when not JSON).
+
+    vcrpy passes the request being made first and the recorded one second.
+
+    Raises:
+        AssertionError: with the JSON pointer of the first difference and both values.
+    """
+    (sent, sent_key), (recorded, recorded_key) = _body_key(r1), _body_key(r2)
+    if sent_key == recorded_key:
+        return
+    if sent is _NOT_JSON or recorded is _NOT_JSON:
+        raise AssertionError(
+            f"body differs: {len(recorded_key)} bytes recorded"
+            f"{'' if recorded is _NOT_JSON else ' (JSON)'}, {len(sent_key)} bytes sent"
+            f"{'' if sent is _NOT_JSON else ' (JSON)'}"
+        )
+    found = first_difference(recorded, sent) or ("", recorded, sent)
+    pointer, old, new = found
+    raise AssertionError(
+        f"body differs at {pointer or '/ (the whole body)'}: "
+        f"recorded {_show(old)}, sent {_show(new)}"
+    )
+
+
+MATCHERS = (match_method, match_path, match_query, json_body)
+"""vcrpy matchers, in the order they are checked: method, path, query, JSON body."""
+
+
+def _matches(live: Request, recorded: Request) -> bool:
+    """Whether every matcher passes (``get_matchers_results`` runs them all, for the message)."""
+    try:
+        for matcher in MATCHERS:
+            matcher(live, recorded)
+    except AssertionError:
+        return False
+    return True
+
+
+def _mismatch_detail(failures: list[tuple[str, str | None]]) -> str:
+    lines = []
+    for name, message in failures:
+        if name == "json_body":
+            lines.append(message or "body differs")
+        else:
+            lines.append(f"{name} differs (sent != recorded): {message}")
+    return "; ".join(lines)
+
+
+# -- cassettes ------------------------------------------------------------------------------
+
+
+def _label(key: str) -> str:
+    return key[:-1] if key.endswith("s") and not key.endswith("ss") and len(key) > 3 else key
+
+
+def _show_version(value: Any) -> str:
+    if value is _ABSENT:
+        return "(none)"
+    if isinstance(value, Mapping) and ("version" in value or "hash" in value):
+        digest = str(value.get("hash", ""))[:12]
+        return "/".join(str(p) for p in (value.get("version"), digest) if p not in (None, ""))
+    if isinstance(value, str):
+        return value if len(value) <= 40 else value[:39] + "…"
+    return _show(value)
+
+
+def _is_entry(value: Any) -> bool:
+    return isinstance(value, Mapping) and not ("version" in value or "hash" in value)
+
+
+def fingerprint_changes(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """What changed between two fingerprints, one phrase per changed entry.
+
+    A mapping of mappings (``{"contracts": {"create_event": {"version", "hash"}}}``) is
+    reported per inner key: ``contract create_event changed: 2.0.0/ab12 → 2.1.0/cd34``.
+    """
+    changes: list[str] = []
+
+    def change(label: str, old: Any, new: Any) -> None:
+        if old is _ABSENT:
+            changes.append(f"{label} added ({_show_version(new)})")
+        elif new is _ABSENT:
+            changes.append(f"{label} removed (was {_show_version(old)})")
+        else:
+            changes.append(f"{label} changed: {_show_version(old)} → {_show_version(new)}")
+
+    for key in sorted(set(recorded) | set(current)):
+        old, new = recorded.get(key, _ABSENT), current.get(key, _ABSENT)
+        if old == new:
+            continue
+        if _is_entry(old) and _is_entry(new):
+            for sub in sorted(set(old) | set(new)):
+                if old.get(sub, _ABSENT) != new.get(sub, _ABSENT):
+                    change(f"{_label(key)} {sub}", old.get(sub, _ABSENT), new.get(sub, _ABSENT))
+        else:
+            change(key, old, new)
+    return changes
+
+
+def _to_httpx(response: Mapping[str, Any]) -> httpx.Response:
+    """An ``httpx.Response`` from a stored response (a stream, so SSE parsers can read it)."""
+    status = response["status"]
+    message = status.get("message")
+    headers = [(name, value) for name, values in response["headers"].items() for value in values]
+    return httpx.Response(
+        status["code"],
+        headers=headers,
+        stream=httpx.ByteStream(response["body"]["string"]),
+        extensions={"reason_phrase": message.encode("ascii", "replace")} if message else {},
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON data")
+
+
+_ACTIVE: ContextVar[tuple[CaseCassette, int] | None] = ContextVar(
+    "clearance_cassette", default=None
+)
+
+
+def replaying_now() -> bool:
+    """Whether the last request made in this context was served from a recording.
+
+    For retry waits: in ``new`` a cassette may replay one trial and record the next, so
+    :attr:`CaseCassette.replaying` alone cannot say whether a wait is real.
+    """
+    active = _ACTIVE.get()
+    return active is not None and active[0].last_replayed is True
+
+
+class CaseCassette:
+    """The cassette of one (model, case): every trial's interactions, in order.
+
+    Made by :meth:`CassetteLibrary.open`. Use :meth:`use` around each trial and call
+    :meth:`finish` once every trial has run.
+    """
+
+    def __init__(
+        self,
+        library: CassetteLibrary,
+        model_id: str,
+        case_id: str,
+        fingerprint: Mapping[str, Any],
+    ) -> None:
+        self.model_id = model_id
+        self.case_id = case_id
+        self.path = cassette_path(library.root, model_id, case_id)
+        self.mode: RecordMode = library.mode
+        try:
+            normalized = orjson.loads(orjson.dumps(fingerprint, default=_plain))
+        except TypeError as error:
+            raise TypeError(f"a cassette fingerprint must be JSON data: {error}") from None
+        self.fingerprint: dict[str, Any] = normalized
+        self.stale_reason: str | None = None
+        """Why the cassette on disk no longer fits the case (``None`` when it fits)."""
+        self.replaying = False
+        """Whether the cassette is served from disk (``False``: it is being recorded)."""
+        self._scrubber = library.scrubber
+        self._command = library.rerecord_command(model_id, case_id)
+        self._cassette = Cassette(
+            self.path,
+            serializer=CassetteSerializer,
+            persister=CassettePersister,
+            record_mode=_VCR_MODES[self.mode],
+            match_on=MATCHERS,
+        )
+        self._by_trial: dict[int, list[int]] = {}  # trial -> indices in self._cassette.data
+        self._cursor: dict[int, int] = {}  # trial -> position of its next interaction
+        self._diverged: set[int] = set()  # trials recording past what they replayed (new)
+        self._used: set[int] = set()
+        self._missing = False
+        self._stale: str | None = None  # the StaleRecording message (none, once)
+        self._dirty = False
+        self._finished = False
+        self.interactions_recorded = 0
+        """Interactions recorded into this cassette so far."""
+        self.last_replayed: bool | None = None
+        """Whether the last request was served from disk (``None``: no request yet)."""
+        self._load()
+
+    def __repr__(self) -> str:
+        state = "replaying" if self.replaying else "recording"
+        return f"CaseCassette({self.model_id!r}, {self.case_id!r}, {state}, path={self.path!r})"
+
+    @property
+    def interactions_played(self) -> int:
+        """Interactions replayed from disk so far."""
+        return int(self._cassette.play_count)
+
+    def _error(self, cls: type[_E], message: str, trial: int | None, fix: str | None = None) -> _E:
+        return cls(
+            message,
+            model_id=self.model_id,
+            case_id=self.case_id,
+            path=str(self.path),
+            trial=trial,
+            fix=fix or f"re-record it: {self._command}",
+        )
+
+    # -- loading --------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        if self.mode == "all":
+            return
+        try:
+            requests, responses, metadata = CassettePersister.load_cassette(
+                self.path, CassetteSerializer
+            )
+        except CassetteNotFoundError:
+            self._missing = self.replaying = self.mode == "none"
+            return
+        except CassetteFormatError as error:
+            if self.mode in ("none", "once"):
+                raise self._error(
+                    BrokenCassette,
+                    f"broken cassette: {error.reason}",
+                    None,
+                    fix=f"delete {self.path} and re-record with: {self._command}",
+                ) from None
+            self.stale_reason = f"the file is broken ({error.reason})"
+            return
+        header = metadata["clearance"]
+        changes = [
+            f"recorded for {key} {header[key]!r}"
+            for key, value in (("model", self.model_id), ("case", self.case_id))
+            if header[key] != value
+        ] + fingerprint_changes(header["fingerprint"], self.fingerprint)
+        if changes:
+            self.stale_reason = "; ".join(changes)
+            if self.mode in ("none", "once"):
+                self.replaying = True
+                self._stale = f"the recording is stale: {self.stale_reason}"
+            return
+        for request, response in zip(requests, responses, strict=True):
+            trial = response.pop("trial")
+            # vcrpy's append deep-copies the response; loaded ones are ours alone, so append
+            # to the list directly, which halves the cost of a load.
+            self._by_trial.setdefault(trial, []).append(len(self._cassette.data))
+            self._cassette.data.append((request, response))
+        self.replaying = True
+
+    # -- serving requests -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def use(self, trial: int) -> Iterator[CaseCassette]:
+        """Serve the requests made inside the block from this cassette, as trial ``trial``.
+
+        Raises:
+            ValueError: ``trial`` is below 1.
+        """
+        if trial < 1:
+            raise ValueError(f"trials are numbered from 1, not {trial}")
+        self._used.add(trial)
+        token = _ACTIVE.set((self, trial))
+        try:
+            yield self
+        finally:
+            _ACTIVE.reset(token)
+
+    def _live(self, request: httpx.Request, body: bytes) -> Request:
+        """The request as it would be stored (headers are added only if it is recorded)."""
+        return Request(
+            request.method, self._scrubber.url(str(request.url)), self._scrubber.body(body), {}
+        )
+
+    def _plan(self, request: httpx.Request, body: bytes, trial: int) -> httpx.Response | Request:
+        """The replayed response, or the scrubbed request to send and record.
+
+        Raises:
+            StaleRecording, MissingRecording, RecordingMismatch: the request cannot be served.
+        """
+        if self._stale is not None:
+            raise self._error(StaleRecording, self._stale, trial)
+        if self._missing:
+            raise self._error(
+                MissingRecording,
+                f"there is no cassette, and record mode 'none' never records "
+                f"({request.method} {request.url.path})",
+                trial,
+            )
+        live = self._live(request, body)
+        self.last_replayed = False
+        if not self.replaying or trial in self._diverged:
+            return live
+        indices = self._by_trial.get(trial, [])
+        position = self._cursor.get(trial, 0)
+        if position < len(indices):
+            index = indices[position]
+            recorded, response = self._cassette.data[index]
+            if _matches(live, recorded):
+                self._cursor[trial] = position + 1
+                self._cassette.play_counts[index] += 1
+                self.last_replayed = True
+                return _to_httpx(response)
+            if self.mode != "new":
+                _, failures = get_matchers_results(live, recorded, MATCHERS)
+                raise self._error(
+                    RecordingMismatch,
+                    f"request #{position + 1} of the trial ({request.method} "
+                    f"{request.url.path}) differs from the recording: "
+                    f"{_mismatch_detail(failures)}",
+                    trial,
+                )
+            del indices[position:]  # new: keep what matched, record the rest of the trial
+            self._dirty = True
+        elif self.mode != "new":
+            held = (
+                f"only {len(indices)} were recorded for this trial"
+                if indices
+                else f"nothing was recorded for this trial (recorded trials: "
+                f"{', '.join(map(str, sorted(self._by_trial))) or 'none'})"
+            )
+            once = "; record mode 'once' never adds to an existing cassette" * (self.mode == "once")
+            raise self._error(
+                MissingRecording,
+                f"request #{position + 1} of the trial ({request.method} {request.url.path}) "
+                f"is not in the cassette: {held}{once}",
+                trial,
+            )
+        self._diverged.add(trial)
+        return live
+
+    def _record(
+        self,
+        request: httpx.Request,
+        live: Request,
+        response: httpx.Response,
+        content: bytes,
+        trial: int,
+    ) -> httpx.Response:
+        """Store one interaction (scrubbed) and return the response as a replay would."""
+        live.headers = self._scrubber.headers(request.headers.multi_items(), _REQUEST_NOISE)
+        stored = {
+            "status": {"code": response.status_code, "message": response.reason_phrase},
+            "headers": self._scrubber.headers(response.headers.multi_items(), _BODY_HEADERS),
+            "body": {"string": self._scrubber.body(content)},
+        }
+        self._by_trial.setdefault(trial, []).append(len(self._cassette.data))
+        self._cassette.append(live, stored)
+        self.interactions_recorded += 1
+        self._dirty = True
+        return _to_httpx(stored)
+
+    def _no_network(self, trial: int) -> RecordingError:
+        return self._error(
+            RecordingError,
+            "this request must be recorded, but the RecordingTransport has no inner "
+            "transport to send it through",
+            trial,
+            fix="pass inner_async= (or inner_sync=) to RecordingTransport, "
+            "or replay with --record-mode none",
+        )
+
+    # -- finishing --------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """End the cassette after the last trial (a second call does nothing).
+
+        Replaying (``none``, ``once``): checks that every trial that ran asked for all its
+        recorded interactions (trials that did not run are not checked). Recording: writes
+        the file atomically when anything was recorded (or, in ``new``, dropped).
+
+        Raises:
+            StaleRecording: the cassette is stale (``none``, ``once``).
+            UnplayedRecording: a trial left recorded interactions unplayed.
+        """
+        if self._finished:
+            return
+        self._finished = True
+        if self._stale is not None:
+            raise self._error(StaleRecording, self._stale, None)
+        if self.replaying and not self._missing:
+            self._check_played()
+        if self._dirty:
+            self._save()
+
+    def _check_played(self) -> None:
+        """Raise on interactions a trial that ran never asked for (drop them, in ``new``)."""
+        leftovers = {
+            trial: self._by_trial[trial][self._cursor.get(trial, 0) :]
+            for trial in sorted(self._used)
+            if trial in self._by_trial and trial not in self._diverged
+        }
+        leftovers = {trial: left for trial, left in leftovers.items() if left}
+        if leftovers and self.mode != "new":
+            detail = "; ".join(
+                f"trial {trial} stopped after {self._cursor.get(trial, 0)} of "
+                f"{len(self._by_trial[trial])} (next recorded: "
+                f"{self._cassette.data[left[0]][0].method} "
+                f"{self._cassette.data[left[0]][0].path})"
+                for trial, left in leftovers.items()
+            )
+            count = sum(map(len, leftovers.values()))
+            raise self._error(
+                UnplayedRecording,
+                f"{count} recorded interaction(s) were never requested: {detail}",
+                None,
+            )
+        for trial, left in leftovers.items():  # new: what a trial no longer sends goes
+            del self._by_trial[trial][-len(left) :]
+            self._dirty = True
+
+    def _save(self) -> None:
+        order = [(t, i) for t in sorted(self._by_trial) for i in self._by_trial[t]]
+        data = self._cassette.data
+        header = {
+            "format": CASSETTE_FORMAT,
+            "model": self.model_id,
+            "case": self.case_id,
+            "fingerprint": self.fingerprint,
+            "recorded_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "trials": len({t for t, _ in order}),
+        }
+        CassettePersister.save_cassette(
+            self.path,
+            {
+                "requests": [data[i][0] for _, i in order],
+                "responses": [{**data[i][1], "trial": t} for t, i in order],
+                "metadata": {"clearance": header},
+            },
+            CassetteSerializer,
+        )
+
+
+class CassetteLibrary:
+    """The cassettes under one folder, opened in one record mode.
+
+    Args:
+        root: the cassette folder (``evals/cassettes``).
+        mode: the record mode (see :data:`RecordMode`).
+        environ: where the secrets to scrub are read (default ``os.environ``).
+        rerecord_command: ``(model_id, case_id) -> command`` named in errors' ``fix``.
+
+    Raises:
+        ConfigError: ``mode`` is not a record mode.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        mode: RecordMode,
+        *,
+        environ: Mapping[str, str] | None = None,
+        rerecord_command: Callable[[str, str], str] | None = None,
+    ) -> None:
+        if mode not in RECORD_MODES:
+            raise ConfigError(
+                f"unknown record mode {mode!r}",
+                source="record mode",
+                fix=f"use one of {', '.join(RECORD_MODES)}",
+            )
+        self.root = Path(root)
+        self.mode: RecordMode = mode
+        self.scrubber = Scrubber.from_environ(os.environ if environ is None else environ)
+        self.rerecord_command = rerecord_command or default_rerecord_command
+
+    def __repr__(self) -> str:
+        return f"CassetteLibrary({str(self.root)!r}, {self.mode!r})"
+
+    def open(self, model_id: str, case_id: str, *, fingerprint: Mapping[str, Any]) -> CaseCassette:
+        """The cassette of one (model, case), loaded from disk when the mode replays.
+
+        Raises:
+            BrokenCassette: the file does not parse (``none``, ``once``).
+            InvalidModelId: ``model_id`` is not ``PROVIDER:NAME``.
+        """
+        return CaseCassette(self, model_id, case_id, fingerprint)
+
+
+# -- the transport ---------------------------------------------------------------------------
+
+
+def _no_cassette() -> RecordingError:
+    return RecordingError(
+        "a request was made outside any cassette, and the RecordingTransport has no inner "
+        "transport to pass it to",
+        model_id="(none)",
+        case_id="(none)",
+        path="(none)",
+        fix="make eval requests inside `with cassette.use(trial):`, or give the transport "
+        "an inner transport",
+    )
+
+
+class RecordingTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
+    """An httpx transport that replays or records through the active cassette.
+
+    With no cassette active (no :meth:`CaseCassette.use` around the call), requests go
+    to the inner transport unchanged. One instance serves any number of concurrent
+    cassettes. Closing it closes the inner transports.
+
+    Args:
+        inner_async: the network for async clients (``httpx.AsyncHTTPTransport()``).
+        inner_sync: the network for sync clients (``httpx.HTTPTransport()``).
+    """
+
+    def __init__(
+        self,
+        inner_async: httpx.AsyncBaseTransport | None = None,
+        inner_sync: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._inner_async = inner_async
+        self._inner_sync = inner_sync
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Replay, record or pass through one request (async clients)."""
+        active = _ACTIVE.get()
+        inner = self._inner_async
+        if active is None:
+            if inner is None:
+                raise _no_cassette()
+            return await inner.handle_async_request(request)
+        cassette, trial = active
+        planned = cassette._plan(request, await request.aread(), trial)
+        if isinstance(planned, httpx.Response):
+            return planned
+        if inner is None:
+            raise cassette._no_network(trial)
+        response = await inner.handle_async_request(request)
+        try:
+            content = await response.aread()  # decoded: the cassette holds the plain body
+        finally:
+            await response.aclose()
+        return cassette._record(request, planned, response, content, trial)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Replay, record or pass through one request (sync clients)."""
+        active = _ACTIVE.get()
+        inner = self._inner_sync
+        if active is None:
+            if inner is None:
+                raise _no_cassette()
+            return inner.handle_request(request)
+        cassette, trial = active
+        planned = cassette._plan(request, request.read(), trial)
+        if isinstance(planned, httpx.Response):
+            return planned
+        if inner is None:
+            raise cassette._no_network(trial)
+        response = inner.handle_request(request)
+        try:
+            content = response.read()
+        finally:
+            response.close()
+        return cassette._record(request, planned, response, content, trial)
+
+    async def aclose(self) -> None:
+        """Close the inner async transport."""
+        if self._inner_async is not None:
+            await self._inner_async.aclose()
+
+    def close(self) -> None:
+        """Close the inner sync transport."""
+        if self._inner_sync is not None:
+            self._inner_sync.close()
