@@ -43,15 +43,18 @@ from clearance.modelid import PROVIDER_NAME_PATTERN
 
 __all__ = [
     "ENVIRONMENT",
+    "SUITES",
     "CallLogConfig",
     "CatalogConfig",
     "ClearanceConfig",
     "ContractsConfig",
+    "EvalsConfig",
     "KillSwitchConfig",
     "PolicyConfig",
     "PricingConfig",
     "ProviderConfig",
     "RouterConfig",
+    "Suite",
     "load_config",
 ]
 
@@ -70,6 +73,8 @@ ENVIRONMENT: dict[str, str] = {
     "CLEARANCE_MODEL_MID": "policy.tiers.mid",
     "CLEARANCE_MODEL_CHEAP": "policy.tiers.cheap",
     "CLEARANCE_PRICING_STRICT": "pricing.strict (true/false)",
+    "CLEARANCE_EVAL_RECORD_MODE": "evals.record_mode (none, once, new, all)",
+    "CLEARANCE_RUN_ID": "evals.run_id: the eval run id every shard of one run shares",
     "CLEARANCE_TEST_POSTGRES_URL": "tests only: PostgreSQL server for the catalog tests",
     "CLEARANCE_REQUIRE_POSTGRES": "tests only: 1 makes PostgreSQL tests fail instead of skip",
 }
@@ -82,6 +87,8 @@ _ENV_TO_KEY: dict[str, tuple[str, ...]] = {
     "CLEARANCE_MODEL_MID": ("policy", "tiers", "mid"),
     "CLEARANCE_MODEL_CHEAP": ("policy", "tiers", "cheap"),
     "CLEARANCE_PRICING_STRICT": ("pricing", "strict"),
+    "CLEARANCE_EVAL_RECORD_MODE": ("evals", "record_mode"),
+    "CLEARANCE_RUN_ID": ("evals", "run_id"),
 }
 
 
@@ -209,6 +216,38 @@ class ContractsConfig(_Frozen):
     """Provider families whose schema rules ``contracts check`` enforces."""
 
 
+Suite = Literal["contracts", "flows", "bfcl"]
+SUITES: tuple[Suite, ...] = ("contracts", "flows", "bfcl")
+
+
+class EvalsConfig(_Frozen):
+    """How ``pytest evals`` and ``clearance eval`` run (each key is also a command option)."""
+
+    models: tuple[str, ...] = ()
+    """Candidate models evaluated when no ``--models`` is given."""
+    suites: tuple[Suite, ...] = ("contracts", "flows")
+    """``contracts`` (single-turn cases), ``flows`` (multi-turn), ``bfcl`` (imported cases)."""
+    trials: int = Field(default=3, ge=1, le=100)
+    """Runs of each case per model (pass^k needs at least k)."""
+    concurrency: int = Field(default=8, ge=1, le=256)
+    """(model, case) pairs in flight at once during a live run."""
+    cost_cap: Decimal | None = Field(default=None, ge=0)
+    """Stop starting new cases once a run has spent this much (USD)."""
+    record_mode: Literal["none", "once", "new", "all"] | None = None
+    """None: ``none`` when the CI variable is set, else ``once``."""
+    cassettes: str = "evals/cassettes"
+    """Where recordings live, from the project root."""
+    bfcl_root: str = "contracts/bfcl"
+    """The imported BFCL suite (``clearance contracts import-bfcl``), from the project root."""
+    timeout_s: float = Field(default=60.0, gt=0)
+    """Per provider call."""
+    run_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,35}$")
+    """The run's id; shards of one run must share it (default: a new one per run)."""
+    allow_fallback: bool = True
+    """Let the router fall back as in production; a fallback-served answer never counts
+    for the candidate (it is stored as ``infra_error``)."""
+
+
 class ClearanceConfig(_Frozen):
     """The whole configuration, as loaded by :func:`load_config`."""
 
@@ -219,6 +258,7 @@ class ClearanceConfig(_Frozen):
     killswitch: KillSwitchConfig = KillSwitchConfig()
     calllog: CallLogConfig = CallLogConfig()
     contracts: ContractsConfig = ContractsConfig()
+    evals: EvalsConfig = EvalsConfig()
     providers: tuple[ProviderConfig, ...] = ()
     root: Path = Field(default_factory=Path.cwd, exclude=True)
     """Project root: the folder of the configuration file."""
@@ -260,6 +300,14 @@ class ClearanceConfig(_Frozen):
     def contracts_root(self) -> Path:
         """The contracts folder, absolute."""
         return (self.root / self.contracts.root).resolve()
+
+    def cassettes_dir(self) -> Path:
+        """The eval recordings folder, absolute."""
+        return (self.root / self.evals.cassettes).resolve()
+
+    def bfcl_root(self) -> Path:
+        """The imported BFCL suite, absolute."""
+        return (self.root / self.evals.bfcl_root).resolve()
 
     def spill_dir(self) -> Path:
         """The call log's spill folder, absolute."""

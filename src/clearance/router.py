@@ -22,6 +22,7 @@ model, sleep this long) driven by :meth:`Router.complete` (sync) and
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import random
@@ -253,6 +254,7 @@ class Router:
         self._lock = threading.RLock()  # provider() may refresh state() while holding it
         self._warned_unpriced: set[str] = set()
         self._adhoc: dict[str, _ModelInfo] = {}
+        self._candidates: set[str] = set()
         self._default_rates = PriceRates(
             config.pricing.default_prompt_per_token, config.pricing.default_completion_per_token
         )
@@ -271,6 +273,16 @@ class Router:
         Nothing is written to the catalog; kill switches still apply to it.
         """
         self._adhoc[model_id] = _ModelInfo(provider, name, None)
+        self._state = None
+
+    def add_candidate(self, model_id: str) -> None:
+        """Let this router call a catalog model that is not enabled: an eval candidate.
+
+        Deciding whether to enable a model is what evals are for, so a candidate is
+        treated as enabled by this router only; nothing is written to the catalog, and
+        kill switches and removal by the provider still apply.
+        """
+        self._candidates.add(model_id)
         self._state = None
 
     def close(self) -> None:
@@ -334,6 +346,8 @@ class Router:
                     killed=model_id in killed_models or info.provider in killed_providers,
                 ),
             )
+        for model_id in self._candidates & states.keys():
+            states[model_id] = dataclasses.replace(states[model_id], enabled=True)
         orgs = {r.org_id: org_policy(r) for r in org_rows}
         providers = {r.name: (r.base_url, r.api_key_env) for r in provider_rows}
         canonical = Canonical(models, set(providers) | self.config.provider_names)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import orjson
 
 from clearance.errors import ContractError
 from clearance.flows.matching import Assignment, Pair, assign
@@ -21,13 +23,18 @@ from clearance.providers.types import ChatResponse, ToolCall
 
 __all__ = [
     "FAILURE_CODES",
+    "AsyncModel",
     "Failure",
     "FailureCode",
     "FlowVerdict",
     "Model",
     "TurnVerdict",
+    "arun_flow",
     "assistant_message",
+    "flow_tools",
+    "play_flow",
     "run_flow",
+    "schema_violations",
     "score_final",
     "score_turn",
     "tool_definition",
@@ -62,6 +69,8 @@ FAILURE_CODES: tuple[FailureCode, ...] = (
 
 Model = Callable[[list[dict[str, Any]], list[dict[str, Any]]], ChatResponse]
 """A model under test: (messages, tools), both in OpenAI wire form → its answer."""
+AsyncModel = Callable[[list[dict[str, Any]], list[dict[str, Any]]], Awaitable[ChatResponse]]
+"""The same, awaited."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +110,61 @@ class FlowVerdict:
     final_text: str | None = None
 
 
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Any]] = {}
+"""id(schema) → (schema, its validator): contracts hand out the same schema object for
+every case, and building a validator costs far more than using one."""
+
+
 def _validator(schema: Mapping[str, Any]) -> Any:
+    found = _VALIDATORS.get(id(schema))
+    if found is not None and found[0] is schema:
+        return found[1]
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    if len(_VALIDATORS) >= 4096:
+        _VALIDATORS.clear()
+    _VALIDATORS[id(schema)] = (schema, validator)  # holding schema keeps its id unique
+    return validator
+
+
+_VIOLATIONS: dict[tuple[int, bytes], tuple[dict[str, str], ...]] = {}
+_VIOLATIONS_SIZE = 8_192
+
+
+def schema_violations(
+    schema: Mapping[str, Any], arguments: Mapping[str, Any]
+) -> tuple[dict[str, str], ...]:
+    """Every way ``arguments`` break ``schema``: JSON pointer, schema pointer, validator,
+    message; sorted by pointer, ``()`` when they validate.
+
+    Validation is pure, and trials of a case often send the same arguments, so results
+    are memoized per (schema object, canonical arguments); jsonschema costs far more
+    than the lookup.
+    """
+    try:
+        key = (id(schema), orjson.dumps(arguments, option=orjson.OPT_SORT_KEYS))
+    except TypeError:  # not JSON (cannot come from a wire answer): validate uncached
+        key = None
+    if key is not None:
+        found = _VIOLATIONS.get(key)
+        if found is not None and _VALIDATORS.get(id(schema), (None,))[0] is schema:
+            return found
+    errors = sorted(_validator(schema).iter_errors(arguments), key=lambda e: list(e.path))
+    violations = tuple(
+        {
+            "pointer": _pointer(list(error.absolute_path)),
+            "schema_pointer": _pointer(list(error.absolute_schema_path)),
+            "validator": str(error.validator),
+            "message": error.message,
+        }
+        for error in errors
+    )
+    if key is not None:
+        if len(_VIOLATIONS) >= _VIOLATIONS_SIZE:
+            _VIOLATIONS.clear()
+        _VIOLATIONS[key] = violations
+    return violations
 
 
 def _pointer(parts: Sequence[object]) -> str:
@@ -156,20 +216,8 @@ def score_turn(
         schema = tool_schemas.get(call.name)
         if schema is None:
             continue
-        errors = sorted(_validator(schema).iter_errors(call.arguments), key=lambda e: e.path)
-        for error in errors:
-            failures.append(
-                Failure(
-                    "schema_violation",
-                    {
-                        **where,
-                        "pointer": _pointer(list(error.absolute_path)),
-                        "schema_pointer": _pointer(list(error.absolute_schema_path)),
-                        "validator": str(error.validator),
-                        "message": error.message,
-                    },
-                )
-            )
+        for violation in schema_violations(schema, call.arguments):
+            failures.append(Failure("schema_violation", {**where, **violation}))
 
     local = assign(step.calls, [calls[k] for k in candidates], any_order=step.any_order)
     assignment = Assignment(
@@ -341,6 +389,49 @@ def run_flow(
     Raises:
         ContractError: a tool the flow offers has no schema in ``tool_schemas``.
     """
+    play = play_flow(
+        flow, tool_schemas=tool_schemas, descriptions=descriptions, stop_on_failure=stop_on_failure
+    )
+    try:
+        messages, tools = next(play)
+        while True:
+            messages, tools = play.send(model(messages, tools))
+    except StopIteration as stop:
+        verdict: FlowVerdict = stop.value
+        return verdict
+
+
+async def arun_flow(
+    flow: Flow,
+    model: AsyncModel,
+    *,
+    tool_schemas: Mapping[str, Mapping[str, Any]],
+    descriptions: Mapping[str, str] | None = None,
+    stop_on_failure: bool = True,
+) -> FlowVerdict:
+    """The same as :func:`run_flow` with a model that is awaited."""
+    play = play_flow(
+        flow, tool_schemas=tool_schemas, descriptions=descriptions, stop_on_failure=stop_on_failure
+    )
+    try:
+        messages, tools = next(play)
+        while True:
+            messages, tools = play.send(await model(messages, tools))
+    except StopIteration as stop:
+        verdict: FlowVerdict = stop.value
+        return verdict
+
+
+def flow_tools(
+    flow: Flow,
+    tool_schemas: Mapping[str, Mapping[str, Any]],
+    descriptions: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The tools ``flow`` offers, in OpenAI wire form.
+
+    Raises:
+        ContractError: a tool the flow offers has no schema in ``tool_schemas``.
+    """
     tools = []
     for ref, name in zip(flow.tools, flow.tool_names, strict=True):
         if name not in tool_schemas:
@@ -351,6 +442,25 @@ def run_flow(
                 fix="load the tool contracts and pass each input_schema in tool_schemas",
             )
         tools.append(tool_definition(name, tool_schemas[name], (descriptions or {}).get(name)))
+    return tools
+
+
+_Request = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+
+
+def play_flow(
+    flow: Flow,
+    *,
+    tool_schemas: Mapping[str, Mapping[str, Any]],
+    descriptions: Mapping[str, str] | None = None,
+    stop_on_failure: bool = True,
+) -> Generator[_Request, ChatResponse, FlowVerdict]:
+    """The flow as a generator: yields each (messages, tools) to send, takes the answer.
+
+    One implementation of the rules of :func:`run_flow` for every way of calling a model
+    (sync, async, batched); the generator's return value is the verdict.
+    """
+    tools = flow_tools(flow, tool_schemas, descriptions)
     messages: list[dict[str, Any]] = []
     if flow.system:
         messages.append({"role": "system", "content": flow.system})
@@ -375,7 +485,7 @@ def run_flow(
             break
         if step.user is not None:
             messages.append({"role": "user", "content": step.user})
-        response = model(list(messages), [dict(tool) for tool in tools])
+        response = yield list(messages), [dict(tool) for tool in tools]
         verdict = score_turn(
             step,
             response,

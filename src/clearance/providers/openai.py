@@ -9,6 +9,7 @@ clearance's own reference provider. httpx's exceptions become typed
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 import time
@@ -74,7 +75,8 @@ class OpenAICompatibleProvider:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
-        self._url = f"{self.base_url}/chat/completions"
+        self._url = httpx.URL(f"{self.base_url}/chat/completions")
+        """Parsed once: httpx parses a URL given as text on every request."""
         self._headers = {"Content-Type": "application/json", **(headers or {})}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
@@ -188,7 +190,7 @@ class OpenAICompatibleProvider:
     # -- calls -----------------------------------------------------------------------------
 
     def _timeout(self, timeout_s: float | None) -> httpx.Timeout:
-        return httpx.Timeout(timeout_s if timeout_s is not None else self.timeout_s)
+        return _timeout_of(timeout_s if timeout_s is not None else self.timeout_s)
 
     def complete(
         self,
@@ -270,3 +272,10 @@ class OpenAICompatibleProvider:
         return parse_completion(
             decoded, provider=self.name, model_id=model_id, status_code=response.status_code
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _timeout_of(seconds: float) -> httpx.Timeout:
+    """One (immutable) Timeout per value: building one per call costs more than the call's
+    own bookkeeping."""
+    return httpx.Timeout(seconds)
