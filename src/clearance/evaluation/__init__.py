@@ -1,19 +1,23 @@
-"""Evaluation: judging what models did, from recorded or live traffic.
+"""Evaluation: every case of the suites against candidate models, recorded and replayed.
 
-:func:`audit_cassettes` audits third-party VCR.py cassettes: every tool call
-checked against the schema sent with its request, quirks and errors counted
-per model.
+- :mod:`~clearance.evaluation.cases`: the suites' cases and what their recordings are
+  keyed to;
+- :mod:`~clearance.evaluation.recording`: vcrpy cassettes, one per (model, case),
+  replayed strictly, secrets scrubbed;
+- :mod:`~clearance.evaluation.engine`: the run, concurrent, through the router, with a
+  cost cap and shards;
+- :mod:`~clearance.evaluation.results` and :mod:`~clearance.evaluation.metrics`: runs
+  and per-item results in the catalog, and the rates computed from them;
+- :mod:`~clearance.evaluation.pytest_plugin`: ``pytest evals``;
+- :mod:`~clearance.evaluation.audit`: tool calls in third-party cassettes, judged.
+
+Submodules are imported on use (vcrpy and pandas are slow to import).
 """
 
-from clearance.evaluation.audit import (
-    AuditReport,
-    CallVerdict,
-    CassetteAudit,
-    ExchangeAudit,
-    ModelRow,
-    UnreadableCassette,
-    audit_cassettes,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "AuditReport",
@@ -24,3 +28,21 @@ __all__ = [
     "UnreadableCassette",
     "audit_cassettes",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module 'clearance.evaluation' has no attribute {name!r}")
+    return getattr(importlib.import_module("clearance.evaluation.audit"), name)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from clearance.evaluation.audit import (
+        AuditReport,
+        CallVerdict,
+        CassetteAudit,
+        ExchangeAudit,
+        ModelRow,
+        UnreadableCassette,
+        audit_cassettes,
+    )

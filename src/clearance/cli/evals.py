@@ -1,0 +1,337 @@
+"""``clearance eval`` (a thin command over the eval engine) and ``clearance runs``."""
+
+from __future__ import annotations
+
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from clearance.cli._common import EXIT_FAILURE, console, emit_json, errors, handle_errors, load
+from clearance.errors import InputError
+
+__all__ = ["eval_command", "runs_app"]
+
+runs_app = typer.Typer(help="Stored eval runs: list, summarize, export.", no_args_is_help=True)
+
+
+def _csv(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+@handle_errors
+def eval_command(
+    models: Annotated[
+        str | None, typer.Option("--models", help="Candidate models, comma-separated.")
+    ] = None,
+    suites: Annotated[
+        str | None, typer.Option("--suites", help="contracts, flows, bfcl (comma-separated).")
+    ] = None,
+    cases: Annotated[
+        str | None, typer.Option("--cases", help="Case ids or wildcards, comma-separated.")
+    ] = None,
+    trials: Annotated[int | None, typer.Option("--trials", min=1, help="Trials per case.")] = None,
+    record_mode: Annotated[
+        str | None,
+        typer.Option(
+            "--record-mode", help="none (replay only; default when CI is set), once, new, all."
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", min=1, help="(model, case) pairs at once.")
+    ] = None,
+    cost_cap: Annotated[
+        str | None, typer.Option("--cost-cap", help="Stop starting cases past this spend (USD).")
+    ] = None,
+    shard: Annotated[str | None, typer.Option("--shard", help="Run part I of N, as I/N.")] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", help="The run id every shard of one run shares.")
+    ] = None,
+    jsonl: Annotated[
+        Path | None, typer.Option("--jsonl", help="Also write the results as JSON Lines.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    list_only: Annotated[
+        bool, typer.Option("--list", help="List the planned items and exit.")
+    ] = False,
+) -> None:
+    """Run every case of the suites against the candidate models (replaying or recording)."""
+    from clearance.evaluation.cases import load_suites, select_cases
+    from clearance.evaluation.engine import Evaluation, parse_shard
+
+    config, catalog = load()
+    if record_mode is not None and record_mode not in ("none", "once", "new", "all"):
+        raise InputError(
+            f"--record-mode {record_mode!r} is not a record mode",
+            fix="choose none, once, new or all",
+        )
+    try:
+        cap = Decimal(cost_cap) if cost_cap else None
+    except InvalidOperation:
+        raise InputError(
+            f"--cost-cap {cost_cap!r} is not a number", fix="write USD, e.g. --cost-cap 5.00"
+        ) from None
+    suite = load_suites(config, _csv(suites) or list(config.evals.suites))  # type: ignore[arg-type]
+    chosen = select_cases(suite.cases, _csv(cases))
+    progress = _progress(as_json)
+    tasks: list[TaskID] = []
+
+    def on_outcome(outcome: Any, spend: Decimal) -> None:
+        verdict = outcome.result.verdict
+        tally["judged"] += verdict != "infra_error"
+        tally["passed"] += verdict == "pass"
+        tally["infra"] += verdict == "infra_error"
+        if progress is not None and tasks:
+            rate = tally["passed"] / tally["judged"] if tally["judged"] else 0.0
+            progress.update(
+                tasks[0],
+                advance=1,
+                rate=f"pass {rate:.0%}" if tally["judged"] else "pass -",
+                spend=f"{spend:.4f} USD",
+                infra=f"infra {tally['infra']}",
+            )
+
+    tally = {"judged": 0, "passed": 0, "infra": 0}
+    evaluation = Evaluation(
+        config,
+        catalog,
+        suite,
+        _csv(models) or list(config.evals.models),
+        cases=chosen,
+        trials=trials,
+        concurrency=concurrency,
+        cost_cap=cap,
+        record_mode=record_mode,  # type: ignore[arg-type]
+        shard=parse_shard(shard),
+        run_id=run_id,
+        on_outcome=on_outcome,
+    )
+    if list_only:
+        for item in evaluation.items:
+            console.print(escape(item.label))
+        return
+    if progress is not None:
+        with progress:
+            task = progress.add_task(
+                f"eval {evaluation.run_id} ({evaluation.record_mode})",
+                total=len(evaluation.items),
+                rate="pass -",
+                spend="0 USD",
+                infra="infra 0",
+            )
+            tasks.append(task)
+            run = evaluation.run()
+    else:
+        run = evaluation.run()
+    if jsonl is not None:
+        from clearance.evaluation.results import ResultStore
+
+        ResultStore(catalog).export_jsonl(run.run_id, jsonl)
+    problems = [o for o in run.outcomes.values() if o.recording_problem]
+    if as_json:
+        emit_json(_run_document(run))
+    else:
+        _print_run(run)
+        for outcome in problems[:20]:
+            errors.print(escape(outcome.explain()), soft_wrap=True)
+        if len(problems) > 20:
+            errors.print(f"... and {len(problems) - 20} more recording problems")
+    if problems:
+        raise SystemExit(EXIT_FAILURE)
+
+
+def _progress(quiet: bool) -> Progress | None:
+    if quiet:
+        return None
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("{task.fields[infra]}"),
+        TextColumn("{task.fields[spend]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=not sys.stdout.isatty(),
+        disable=not sys.stdout.isatty(),
+    )
+
+
+def _per_model(run: Any) -> dict[str, dict[str, Any]]:
+    """Items per verdict and the share of judged items passed, per model, for this shard."""
+    models: dict[str, dict[str, Any]] = {}
+    for outcome in run.outcomes.values():
+        tally = models.setdefault(
+            outcome.item.model_id, {"pass": 0, "fail": 0, "infra_error": 0, "spend": Decimal(0)}
+        )
+        tally[outcome.result.verdict] += 1
+        if outcome.result.cost is not None:
+            tally["spend"] += outcome.result.cost
+    for tally in models.values():
+        judged = tally["pass"] + tally["fail"]
+        tally["passed_share"] = round(tally["pass"] / judged, 4) if judged else None
+    return models
+
+
+def _run_document(run: Any) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "status": run.status,
+        "note": run.note,
+        "planned": run.planned,
+        "counts": run.counts,
+        "spend": run.spend,
+        "elapsed_s": round(run.elapsed_s, 3),
+        "models": _per_model(run),
+        "summary": f"clearance runs show {run.run_id} --json",
+    }
+
+
+def _print_run(run: Any) -> None:
+    counts = run.counts
+    console.print(
+        f"run {run.run_id}: {counts['pass']} passed, {counts['fail']} failed, "
+        f"{counts['infra_error']} infra errors, {counts['not_run']} not run; "
+        f"{run.spend} USD, {run.elapsed_s:.1f} s ({run.status})"
+    )
+    if run.note:
+        console.print(f"[bold yellow]{escape(run.note)}[/]")
+    for model_id, tally in sorted(_per_model(run).items()):
+        share = tally["passed_share"]
+        console.print(
+            f"  {escape(model_id)}: {tally['pass']} passed, {tally['fail']} failed, "
+            f"{tally['infra_error']} infra errors"
+            + (f" ({share:.1%} of judged items passed)" if share is not None else "")
+        )
+    console.print(
+        f"pass@1, pass^k, per tool and per flow: [bold]clearance runs show {run.run_id}[/]"
+    )
+
+
+def _print_summary(run_id: str, catalog: Any) -> None:
+    from clearance.evaluation.metrics import summarize
+    from clearance.evaluation.results import ResultStore
+
+    frame = ResultStore(catalog).results(run_id)
+    if frame.empty:
+        console.print("no results stored for this run")
+        return
+    summary = summarize(frame)
+    table = Table(title=f"run {escape(run_id)}", box=box.SIMPLE_HEAD)
+    for column in ("model", "items", "pass@1", "pass^k", "infra", "cost (USD)", "top failures"):
+        table.add_column(column, justify="left" if column in ("model", "top failures") else "right")
+    for model in summary.models:
+        hat = ", ".join(
+            f"^{k} {v.value:.2f}"
+            for k, v in sorted(model.pass_hat_k.items())
+            if k > 1 and v.value is not None
+        )
+        failures = ", ".join(
+            f"{code} {count}"
+            for code, count in sorted(model.failure_codes.items(), key=lambda kv: -kv[1])[:3]
+        )
+        table.add_row(
+            escape(model.model_id),
+            str(model.items),
+            f"{model.pass_at_1:.2f}" if model.pass_at_1 is not None else "-",
+            hat or "-",
+            f"{model.infra_errors} ({model.infra_share:.0%})",
+            f"{model.total_cost:f}",
+            escape(failures) or "-",
+        )
+    console.print(table)
+
+
+@runs_app.command("list")
+@handle_errors
+def runs_list(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List stored eval runs, newest first."""
+    from clearance.evaluation.results import ResultStore
+
+    _, catalog = load()
+    runs = ResultStore(catalog).runs(limit=limit)
+    if as_json:
+        emit_json([_run_json(r) for r in runs])
+        return
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in ("run", "status", "started", "models", "trials", "mode", "spend"):
+        table.add_column(column)
+    for r in runs:
+        table.add_row(
+            escape(r.run_id),
+            r.status,
+            r.started_at.isoformat(timespec="seconds"),
+            escape(", ".join(r.models)),
+            str(r.trials),
+            str(r.record_mode),
+            f"{r.spend:f}" if r.spend is not None else "-",
+        )
+    console.print(table)
+
+
+def _run_json(record: Any) -> dict[str, Any]:
+    document: dict[str, Any] = record.to_json()
+    return document
+
+
+@runs_app.command("show")
+@handle_errors
+def runs_show(
+    run_id: Annotated[str | None, typer.Argument(help="The run (default: the latest).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Summarize a stored run: pass@1, pass^k, per tool and flow, failures, cost."""
+    from clearance.evaluation.metrics import summarize, summary_to_dict
+    from clearance.evaluation.results import ResultStore
+
+    _, catalog = load()
+    store = ResultStore(catalog)
+    run_id = run_id or store.latest_run_id()
+    if run_id is None or store.run(run_id) is None:
+        raise InputError(
+            f"no eval run {run_id!r}" if run_id else "no eval run is stored yet",
+            fix="run `clearance eval` (or `pytest evals`); `clearance runs list` shows runs",
+        )
+    if as_json:
+        emit_json(summary_to_dict(summarize(store.results(run_id))))
+        return
+    _print_summary(run_id, catalog)
+
+
+@runs_app.command("export")
+@handle_errors
+def runs_export(
+    run_id: Annotated[str, typer.Argument(help="The run.")],
+    out: Annotated[Path, typer.Option("--out", help="The JSON Lines file ('-': stdout).")],
+) -> None:
+    """Write a run's results as JSON Lines (one object per result)."""
+    from clearance.evaluation.results import ResultStore
+
+    _, catalog = load()
+    store = ResultStore(catalog)
+    if store.run(run_id) is None:
+        raise InputError(f"no eval run {run_id!r}", fix="`clearance runs list` shows runs")
+    if str(out) == "-":
+        lines = store.export_jsonl(run_id, sys.stdout)
+    else:
+        lines = store.export_jsonl(run_id, out)
+        console.print(f"{lines} line(s) written to {escape(str(out))}")

@@ -1,0 +1,260 @@
+"""The pytest plugin behind ``pytest evals`` (registered through the ``pytest11`` entry point).
+
+A test that asks for the ``clearance_item`` fixture is parametrized with every
+(model, case, trial) of the run: one item each, with a readable id such as
+``test_eval[ref:ref/steady-cancel_meeting-t2]``. The first such item runs the whole
+(possibly sharded) selection through the eval engine, concurrently, and stores the
+run in the catalog; each item then reports its own verdict:
+
+- ``pass``: passes;
+- ``fail``: fails with every failure code and its evidence (``xfail`` instead with
+  ``--clearance-model-failures=xfail``, for runs whose verdicts the gate judges);
+- a recording that is missing, stale, broken or mismatched: fails, naming the
+  model, case, trial and the command that re-records;
+- any other ``infra_error`` (timeouts, 5xx after retries, a fallback-served answer):
+  skipped with the reason, never counted as the model's failure;
+- not run because the cost cap stopped the run: skipped, saying so.
+
+Options mirror ``clearance eval``; defaults come from ``[evals]`` in clearance.toml.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pytest
+
+from clearance.errors import ClearanceError
+
+__all__ = ["EvalFailed", "ItemCheck"]
+
+_PLAN = pytest.StashKey[Any]()
+_SELECTED = pytest.StashKey[list[Any]]()
+_RUN = pytest.StashKey[Any]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("clearance", "clearance evals (contracts and flows against models)")
+    group.addoption(
+        "--clearance-models",
+        help="candidate models, comma-separated (default: [evals] models)",
+    )
+    group.addoption(
+        "--clearance-suites", help="contracts, flows, bfcl; comma-separated (default: [evals])"
+    )
+    group.addoption("--clearance-cases", help="case ids or wildcards, comma-separated")
+    group.addoption("--clearance-trials", type=int, help="trials per case (default: [evals])")
+    group.addoption(
+        "--clearance-record-mode",
+        choices=("none", "once", "new", "all"),
+        help="none replays only (default when CI is set), once, new, all",
+    )
+    group.addoption("--clearance-concurrency", type=int, help="(model, case) pairs at once")
+    group.addoption("--clearance-cost-cap", help="stop starting cases past this spend (USD)")
+    group.addoption("--clearance-shard", help="run part I of N of the run, as I/N")
+    group.addoption("--clearance-run-id", help="the run id every shard of one run shares")
+    group.addoption("--clearance-jsonl", help="also write the run's results as JSON Lines here")
+    group.addoption(
+        "--clearance-model-failures",
+        choices=("fail", "xfail"),
+        default="fail",
+        help="how a model's failed case is reported (xfail: leave judging to the gate)",
+    )
+
+
+def _csv(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+class _Plan:
+    """Everything the options decide, built once per session."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        from clearance.catalog.database import Catalog
+        from clearance.config import load_config
+        from clearance.evaluation.cases import load_suites, select_cases
+        from clearance.evaluation.engine import Evaluation, parse_shard
+
+        option = config.getoption
+        settings = load_config()
+        self.catalog = Catalog(settings.resolved_database_url())
+        self.catalog.ensure_schema()
+        suites = _csv(option("--clearance-suites")) or list(settings.evals.suites)
+        suite = load_suites(settings, suites)  # type: ignore[arg-type]
+        cases = select_cases(suite.cases, _csv(option("--clearance-cases")))
+        cap_text = option("--clearance-cost-cap")
+        try:
+            cost_cap = Decimal(cap_text) if cap_text else None
+        except InvalidOperation as error:
+            raise pytest.UsageError(f"--clearance-cost-cap {cap_text!r} is not a number") from error
+        self.evaluation = Evaluation(
+            settings,
+            self.catalog,
+            suite,
+            _csv(option("--clearance-models")) or list(settings.evals.models),
+            cases=cases,
+            trials=option("--clearance-trials"),
+            concurrency=option("--clearance-concurrency"),
+            cost_cap=cost_cap,
+            record_mode=option("--clearance-record-mode"),
+            shard=parse_shard(option("--clearance-shard")),
+            run_id=option("--clearance-run-id"),
+        )
+        self.xfail_model_failures = option("--clearance-model-failures") == "xfail"
+        self.jsonl = option("--clearance-jsonl")
+
+
+def _plan(config: pytest.Config) -> _Plan:
+    plan = config.stash.get(_PLAN, None)
+    if plan is None:
+        try:
+            plan = _Plan(config)
+        except ClearanceError as error:
+            raise pytest.UsageError(f"clearance evals: {error}") from error
+        config.stash[_PLAN] = plan
+    return plan
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "clearance_item" not in metafunc.fixturenames:
+        return
+    items = _plan(metafunc.config).evaluation.items
+    metafunc.parametrize("clearance_item", items, ids=[item.label for item in items], indirect=True)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    selected = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "clearance_item" in callspec.params:
+            selected.append(callspec.params["clearance_item"])
+    config.stash[_SELECTED] = selected
+
+
+class ItemCheck:
+    """The ``clearance_item`` fixture: one item's outcome, and the assertion on it."""
+
+    def __init__(self, item: Any, outcome: Any, plan: _Plan, note: str | None) -> None:
+        self.item = item
+        self.outcome = outcome
+        self._plan = plan
+        self._note = note
+
+    def check(self) -> None:
+        """Pass, fail, xfail or skip the test as the module docstring says."""
+        outcome = self.outcome
+        if outcome is None:
+            pytest.skip(f"not run: {self._note or 'left out of the run'}")
+        verdict = outcome.result.verdict
+        if verdict == "pass":
+            return
+        if outcome.recording_problem:
+            raise EvalFailed(outcome.explain(), xfail=False)
+        if verdict == "infra_error":
+            pytest.skip(f"infra_error, not the model's failure: {outcome.explain()}")
+        raise EvalFailed(outcome.explain(), xfail=self._plan.xfail_model_failures)
+
+
+class EvalFailed(AssertionError):
+    """A failed item; reported with its explanation only (no traceback, no source)."""
+
+    def __init__(self, message: str, *, xfail: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.xfail = xfail
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """The report of a failed eval item, built without pytest's traceback rendering.
+
+    pytest renders a failure by parsing the source of every frame, which for thousands
+    of failing items costs more than running them; the explanation already says all.
+    """
+    excinfo = call.excinfo
+    if call.when != "call" or excinfo is None or not isinstance(excinfo.value, EvalFailed):
+        return None
+    from _pytest.reports import TestReport
+
+    failed = excinfo.value
+    sections = [
+        (f"Captured {key} {when}", content) for when, key, content in item._report_sections
+    ]
+    report = TestReport(
+        item.nodeid,
+        item.location,
+        dict.fromkeys(item.keywords, 1),
+        "skipped" if failed.xfail else "failed",
+        None if failed.xfail else failed.message,
+        "call",
+        sections,
+        call.duration,
+        call.start,
+        call.stop,
+        item.user_properties,
+    )
+    if failed.xfail:
+        report.wasxfail = failed.message
+    return report
+
+
+@pytest.fixture
+def clearance_item(request: pytest.FixtureRequest) -> ItemCheck:
+    """One (model, case, trial): its outcome, run with the others on first use."""
+    config = request.config
+    plan = _plan(config)
+    run = config.stash.get(_RUN, None)
+    if run is None:
+        evaluation = plan.evaluation
+        selected = config.stash.get(_SELECTED, None)
+        if selected is not None:
+            wanted = {item.key for item in selected}
+            evaluation.items = [item for item in evaluation.items if item.key in wanted]
+        run = evaluation.run()
+        config.stash[_RUN] = run
+        if plan.jsonl:
+            from clearance.evaluation.results import ResultStore
+
+            ResultStore(plan.catalog).export_jsonl(run.run_id, _path(plan.jsonl))
+    item = request.param
+    return ItemCheck(item, run.outcomes.get(item.key), plan, run.note)
+
+
+def _path(text: str) -> Any:
+    from pathlib import Path
+
+    return Path(text)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    run = config.stash.get(_RUN, None)
+    if run is None:
+        return
+    counts = run.counts
+    write = terminalreporter.write_line
+    terminalreporter.section("clearance evals")
+    write(
+        f"run {run.run_id}: {counts['pass']} passed, {counts['fail']} failed, "
+        f"{counts['infra_error']} infra errors, {counts['not_run']} not run; "
+        f"{run.spend} USD in {run.elapsed_s:.1f} s ({run.status})"
+    )
+    if run.note:
+        write(run.note)
+    per_model: dict[str, list[int]] = {}
+    for outcome in run.outcomes.values():
+        tally = per_model.setdefault(outcome.item.model_id, [0, 0])
+        if outcome.result.verdict != "infra_error":
+            tally[1] += 1
+            tally[0] += outcome.result.verdict == "pass"
+    for model_id, (passed, judged) in sorted(per_model.items()):
+        rate = f"{passed / judged:.1%}" if judged else "n/a"
+        write(f"  {model_id}: pass@1 {rate} ({passed}/{judged} judged items)")
+    write(f"stored in the catalog: `clearance runs show {run.run_id}`")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    plan = config.stash.get(_PLAN, None)
+    if plan is not None:
+        plan.catalog.dispose()

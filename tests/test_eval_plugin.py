@@ -1,0 +1,118 @@
+"""``pytest evals``: the plugin replays recordings, one item per (model, case, trial).
+
+The recordings are made first by the engine against the scripted endpoint of
+``tests/support/evalproject.py``; then pytest runs the project's ``evals/`` folder in
+replay-only mode (as CI does) through pytester, and the test checks each item's
+outcome, the loud failure of a missing recording, the xfail mode and sharding.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from clearance.catalog.database import open_catalog
+from clearance.evaluation.cases import load_suites
+from clearance.evaluation.engine import Evaluation
+from clearance.evaluation.results import ResultStore
+from tests.support.evalproject import STEADY, ScriptedNetwork, make_project
+
+pytest_plugins = ["pytester"]
+
+EVALS_TEST = Path(__file__).resolve().parents[1] / "evals" / "test_evals.py"
+
+
+@pytest.fixture
+def recorded(pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = pytester.path
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    config = make_project(root, url, extra=f'models = ["{STEADY}"]')
+    catalog = open_catalog(config.resolved_database_url())
+    try:
+        suite = load_suites(config, ["contracts", "flows"])
+        Evaluation(
+            config,
+            catalog,
+            suite,
+            [STEADY],
+            record_mode="all",
+            network=ScriptedNetwork().transport,
+            environ={},
+        ).run()
+    finally:
+        catalog.dispose()
+    (root / "evals").mkdir(exist_ok=True)
+    shutil.copyfile(EVALS_TEST, root / "evals" / "test_evals.py")
+    monkeypatch.setenv("CLEARANCE_CONFIG", str(root / "clearance.toml"))
+    return root
+
+
+def test_replay_gives_one_item_per_model_case_and_trial(
+    pytester: pytest.Pytester, recorded: Path
+) -> None:
+    result = pytester.runpytest("evals", "--clearance-record-mode=none", "-rs")
+    outcomes = result.parseoutcomes()
+    # 13 cases x 2 trials: ok and flow_ok pass, server_error is an infra error (skipped)
+    assert outcomes == {"passed": 4, "failed": 20, "skipped": 2}
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_eval?ref:ref/steady-wrong_tool-t1? _*",
+            "*ref:ref/steady / wrong_tool / trial 1: fail*",
+            "*wrong_tool (turn 1): expected_tool=book, actual_tool=find_person*",
+            "*clearance evals*",
+            "*ref:ref/steady: pass@1 16.7% (4/24 judged items)*",
+        ]
+    )
+    assert "infra_error, not the model's failure" in result.stdout.str()
+
+
+def test_model_failures_can_be_left_to_the_gate(pytester: pytest.Pytester, recorded: Path) -> None:
+    result = pytester.runpytest(
+        "evals", "--clearance-record-mode=none", "--clearance-model-failures=xfail"
+    )
+    assert result.ret == 0
+    assert result.parseoutcomes() == {"passed": 4, "xfailed": 20, "skipped": 2}
+
+
+def test_a_missing_recording_fails_its_items_loudly(
+    pytester: pytest.Pytester, recorded: Path
+) -> None:
+    cassette = next((recorded / "evals" / "cassettes").rglob("ok.json"))
+    cassette.unlink()
+    result = pytester.runpytest(
+        "evals",
+        "--clearance-record-mode=none",
+        "--clearance-model-failures=xfail",
+        "--clearance-cases=ok,flow_ok",
+    )
+    assert result.ret == 1
+    assert result.parseoutcomes() == {"passed": 2, "failed": 2}
+    text = result.stdout.str()
+    assert "ref:ref/steady / ok / trial 1" in text
+    assert "clearance eval --models ref:ref/steady --cases ok --record-mode new" in text
+
+
+def test_two_shards_run_disjoint_halves_of_one_run(
+    pytester: pytest.Pytester, recorded: Path, tmp_path: Path
+) -> None:
+    common = ["evals", "--clearance-record-mode=none", "--clearance-model-failures=xfail"]
+    first = pytester.runpytest(*common, "--clearance-shard=1/2", "--clearance-run-id=pr-7")
+    second = pytester.runpytest(*common, "--clearance-shard=2/2", "--clearance-run-id=pr-7")
+    total = [sum(r.parseoutcomes().values()) for r in (first, second)]
+    assert sum(total) == 26
+    assert abs(total[0] - total[1]) <= 2  # pairs of two trials each
+    catalog = open_catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
+    try:
+        store = ResultStore(catalog)
+        assert store.run("pr-7").status == "complete"
+        assert len(store.results("pr-7")) == 26
+    finally:
+        catalog.dispose()
+
+
+def test_a_bad_option_stops_the_run_with_its_fix(pytester: pytest.Pytester, recorded: Path) -> None:
+    result = pytester.runpytest("evals", "--clearance-cases=no_such_case")
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error: nothing runs
+    result.stdout.fnmatch_lines(["*clearance evals: no case matches 'no_such_case'*"])
