@@ -15,9 +15,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
 
-## test: the whole suite (catalog tests on SQLite and on a throwaway PostgreSQL)
+## test: the whole suite (catalog tests on SQLite and on a throwaway PostgreSQL), then the
+## eval suite replaying the shipped recordings offline (model failures are data: xfail)
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest evals --clearance-record-mode=none --clearance-model-failures=xfail
 
 ## demo: the main job, end to end, on the embedded defaults
 demo: $(STAMP)
@@ -36,6 +38,7 @@ check: lint typecheck test
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pricing.py
 	$(BIN)/python benchmarks/bench_router.py
+	$(BIN)/python benchmarks/bench_evals.py
 
 clean:
 	rm -rf $(VENV) .clearance build *.egg-info src/*.egg-info
