@@ -26,3 +26,8 @@ def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.Mo
     assert "refused before any network I/O" in out
     assert "call log: 3 ok, 1 refused" in out
     assert "check passes" in out
+    # the eval step replays the shipped recordings of the three simulated models
+    assert "144 items (16 cases x 3 models x 3 trials) replayed" in out
+    assert "0 infrastructure errors" in out
+    for model in ("ref:ref/steady", "ref:ref/sloppy", "ref:ref/flaky"):
+        assert model in out

@@ -222,6 +222,9 @@ def demo(
         + f" ({len(checked.findings) - len(errors)} provider-lint warnings)"
     )
 
+    console.rule("7. the eval suite, replaying the shipped recordings (simulators, offline)")
+    _eval_demo(config, catalog)
+
     console.rule("summary")
     enabled = sum(1 for m in models if m.enabled)
     priced = len(prices)
@@ -230,4 +233,39 @@ def demo(
         f"{len(models)} models, {enabled} enabled, {priced} priced "
         f"({Decimal(priced) / total:.1%}); catalog at {catalog.display_url}; "
         f"done in {time.perf_counter() - started:.1f} s"
+    )
+
+
+def _eval_demo(config: ClearanceConfig, catalog: Catalog) -> None:
+    """Replay the starter suite's recordings of the reference models and summarize."""
+    from clearance.evaluation.cases import load_suites
+    from clearance.evaluation.engine import Evaluation
+    from clearance.evaluation.metrics import summarize
+    from clearance.evaluation.results import ResultStore
+
+    suite = load_suites(config, config.evals.suites)
+    run = Evaluation(config, catalog, suite, list(config.evals.models), record_mode="none").run()
+    counts = run.counts
+    console.print(
+        f"run {run.run_id}: {run.planned} items ({len(suite.cases)} cases x "
+        f"{len(config.evals.models)} models x {config.evals.trials} trials) replayed in "
+        f"{run.elapsed_s:.1f} s: {counts['pass']} passed, {counts['fail']} failed, "
+        f"{counts['infra_error']} infrastructure errors"
+    )
+    summary = summarize(ResultStore(catalog).results(run.run_id))
+    table = Table()
+    for column in ("model (a SIMULATOR)", "pass@1", "pass^3", "top failure codes"):
+        table.add_column(column)
+    for model in summary.models:
+        hat = model.pass_hat_k.get(config.evals.trials)
+        codes = sorted(model.failure_codes.items(), key=lambda kv: -kv[1])[:3]
+        table.add_row(
+            escape(model.model_id),
+            f"{model.pass_at_1:.2f}" if model.pass_at_1 is not None else "-",
+            f"{hat.value:.2f}" if hat is not None and hat.value is not None else "-",
+            escape(", ".join(f"{code} {n}" for code, n in codes)) or "-",
+        )
+    console.print(table)
+    console.print(
+        f"details: CLEARANCE_CONFIG={escape(config.source)} clearance runs show {run.run_id}"
     )
