@@ -38,7 +38,14 @@ MODEL = "ref:ref/steady"
 TRIALS = 5
 
 
-def write_project(folder: Path, cassettes: Path, reference_url: str | None = None) -> Path:
+def write_project(
+    folder: Path,
+    cassettes: Path,
+    reference_url: str | None = None,
+    *,
+    model: str = MODEL,
+    trials: int = TRIALS,
+) -> Path:
     config = folder / "clearance.toml"
     provider = (
         f'[[providers]]\nname = "ref"\nbase_url = "{reference_url}"\n' if reference_url else ""
@@ -50,11 +57,11 @@ database_url = "sqlite:///{folder / "catalog.db"}"
 [contracts]
 root = "{ROOT / "contracts"}"
 [evals]
-models = ["{MODEL}"]
+models = ["{model}"]
 suites = ["bfcl"]
 bfcl_root = "{ROOT / "contracts" / "bfcl"}"
 cassettes = "{cassettes}"
-trials = {TRIALS}
+trials = {trials}
 concurrency = 8
 {provider}""",
         encoding="utf-8",
@@ -167,27 +174,37 @@ def main() -> None:
         print(f"recorded {items} items ({len(requests)} requests) in {elapsed:.2f} s")
         print(f"  counts {live['counts']}")
 
-        # The provider is another process, as a real one is another machine: both the
-        # engine and raw httpx talk to a fresh `python -m clearance.reference` each round.
-        engine_rates, raw_rates = [], []
-        live_folder = folder / "live"
-        live_folder.mkdir()
-        for _ in range(args.rounds):
-            with reference_process() as base_url:
-                scratch_cassettes = live_folder / f"c{len(engine_rates)}"
-                live_config = write_project(live_folder, scratch_cassettes, base_url)
-                _, out = clearance(
-                    live_config, "eval", "--cases", CASES, "--record-mode", "all", "--json"
-                )
-                engine_rates.append(len(requests) / json.loads(out)["elapsed_s"])
-            with reference_process() as base_url:
-                raw_rates.append(len(requests) / asyncio.run(raw_httpx(base_url, requests, 8)))
-        engine_rate = statistics.median(engine_rates)
-        raw_rate = statistics.median(raw_rates)
-        print(
-            f"live at concurrency 8: engine {engine_rate:.0f} req/s, raw httpx {raw_rate:.0f} "
-            f"req/s: engine/raw = {engine_rate / raw_rate:.2f}"
-        )
+        # Live. The provider is another process, as a real one is another machine: the
+        # engine and raw httpx each talk to a fresh `python -m clearance.reference`.
+        # ref/steady answers at once (the run is bound by CPU: this measures clearance's
+        # own cost per request); ref/slow answers after 200 ms like steady (the run is
+        # bound by the provider: this measures whether concurrency is used fully).
+        for model, cases, trials in (
+            (MODEL, CASES, TRIALS),
+            ("ref:ref/slow", "bfcl_simple_python_1*", 2),
+        ):
+            engine_rates, raw_rates = [], []
+            for round_ in range(args.rounds):
+                live = folder / f"live-{model.rsplit('/', 1)[-1]}-{round_}"
+                live.mkdir()
+                with reference_process() as base_url:
+                    live_config = write_project(
+                        live, live / "cassettes", base_url, model=model, trials=trials
+                    )
+                    _, out = clearance(
+                        live_config, "eval", "--cases", cases, "--record-mode", "all", "--json"
+                    )
+                    sent = recorded_requests(live / "cassettes")
+                    engine_rates.append(len(sent) / json.loads(out)["elapsed_s"])
+                with reference_process() as base_url:
+                    raw_rates.append(len(sent) / asyncio.run(raw_httpx(base_url, sent, 8)))
+            engine_rate = statistics.median(engine_rates)
+            raw_rate = statistics.median(raw_rates)
+            print(
+                f"live {model}, {len(sent)} requests at concurrency 8: engine "
+                f"{engine_rate:.0f} req/s, raw httpx {raw_rate:.0f} req/s: "
+                f"engine/raw = {engine_rate / raw_rate:.2f} (medians of {args.rounds})"
+            )
 
         # replay: process start to exit
         eval_times = [
