@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -13,7 +13,9 @@ from rich.table import Table
 
 from clearance.cli._common import console, emit_json, errors, handle_errors
 from clearance.errors import InputError
-from clearance.evaluation.audit import AuditReport, audit_cassettes
+
+if TYPE_CHECKING:
+    from clearance.evaluation.audit import AuditReport
 
 __all__ = ["audit"]
 
@@ -66,6 +68,8 @@ def audit(
     ] = None,
 ) -> None:
     """Check every recorded tool call against the schema sent with its request."""
+    from clearance.evaluation.audit import audit_cassettes
+
     report = audit_cassettes(directory)
     document = report.to_dict()
     if json_out is not None and str(json_out) == "-":

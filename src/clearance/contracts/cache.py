@@ -44,11 +44,13 @@ class LoadedSuite:
 
 
 def _files(root: Path) -> list[Path]:
-    found: list[Path] = []
+    """Every contract and flow file under ``root`` (os.walk: pathlib's rglob is several
+    times slower on a suite of thousands of files)."""
+    found: list[str] = []
     for folder in (root / "tools", root / "flows"):
-        if folder.is_dir():
-            found.extend(p for p in folder.rglob("*") if p.suffix in _SUFFIXES and p.is_file())
-    return sorted(found)
+        for directory, _, names in os.walk(folder):
+            found.extend(os.path.join(directory, n) for n in names if n.endswith(_SUFFIXES))
+    return [Path(p) for p in sorted(found)]
 
 
 def _version() -> bytes:

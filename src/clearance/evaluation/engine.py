@@ -549,7 +549,10 @@ class Evaluation:
                 last = await self._run_trial(router, item, spent)
             record(last)
         try:
-            cassette.finish()
+            if not cassette.interactions_recorded:
+                cassette.finish()
+            else:  # writing and fsyncing the file must not stall the other pairs
+                await asyncio.to_thread(cassette.finish)
         except RecordingError as error:
             if last is not None and not stop.is_set():
                 # The recording holds more than the suite asked for: the last trial's

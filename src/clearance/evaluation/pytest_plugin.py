@@ -179,9 +179,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     from _pytest.reports import TestReport
 
     failed = excinfo.value
-    sections = [
-        (f"Captured {key} {when}", content) for when, key, content in item._report_sections
-    ]
+    sections = [(f"Captured {key} {when}", content) for when, key, content in item._report_sections]
     report = TestReport(
         item.nodeid,
         item.location,
