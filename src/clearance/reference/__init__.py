@@ -2,15 +2,19 @@
 
 Nothing here is a language model. Each ``ref/*`` model is a small
 deterministic program that reads the request's ``messages`` and ``tools`` and
-answers the way a model of that behaviour would: correctly (``ref/steady``),
+answers the way a model of that behaviour would: like a careful tool-using
+model that looks up what it was not given and chains calls (``ref/steady``),
 with faulty tool calls (``ref/sloppy``), with failures on a schedule
 (``ref/flaky``), or with one scripted failure (``ref/status-429``,
 ``ref/context-small``, ``ref/stream-error``, ...). It exists for demos, tests
 and load tests of clearance's router and eval suite, and says so in its
 ``/v1/models`` answer (``"simulator": true``).
 
-Every answer is a function of (seed, request): the same request to a server
-with the same seed gets byte-identical bodies, so recordings replay.
+Every answer is a function of (seed, request), and for ``ref/flaky`` and
+``ref/sloppy`` of how often this server saw the request before (a sampled
+model varies from trial to trial): a fresh server with the same seed, sent the
+same requests in the same order, gives byte-identical bodies, so recordings
+replay.
 """
 
 from clearance.reference.behaviours import FlakySchedule

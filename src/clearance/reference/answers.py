@@ -1,12 +1,15 @@
 """What a simulated model answers to a request: tool calls, a final answer, or text.
 
-- The last message is a user message and tools are offered: the calls that
-  :func:`~clearance.reference.picking.plan_calls` decides, or text when no
-  tool is relevant (finish reason ``tool_calls`` or ``stop``).
-- The last messages are tool results: a final text that repeats what they
-  returned (``key: value`` pairs of a JSON result), finish reason ``stop``.
-  With ``tool_choice`` ``required`` or a named function, a call is made
-  anyway, from the last user message.
+- Tools are offered and the user's last message still asks for something:
+  the calls :func:`~clearance.reference.planning.next_step` decides (a lookup
+  first when an id or address is missing, the next action once results are
+  in), finish reason ``tool_calls``.
+- The last messages are tool results and nothing is left to call: a final
+  text that says what was done, with the arguments of each action ("I
+  cancelled the event (event_id: e_90 ("Pilot kickoff"), ...)") and what each
+  tool returned (``key: value`` pairs of a JSON result), finish reason ``stop``.
+- An action the request asks for needs an id or address that nothing names:
+  a text that says which (a careful model asks rather than guesses).
 - Otherwise: a short text derived from the last user message. A message
   asking to ``say "X"`` (or reply/respond/answer with, repeat) gets exactly
   ``X``. ``max_tokens`` cuts a text answer (finish reason ``length``).
@@ -20,10 +23,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from clearance.reference.conversation import Done, Progress, read_progress
 from clearance.reference.faults import inject_fault
-from clearance.reference.picking import plan_calls
+from clearance.reference.planning import Step, next_step
 from clearance.reference.request import ChatRequest
-from clearance.reference.text import message_text
+from clearance.reference.text import name_words, stem
+from clearance.reference.tools import is_id_name
+from clearance.reference.verbs import READ, VERB_STEMS, past_tense
 from clearance.reference.wire import Answer, OutCall
 
 __all__ = ["compose", "digest", "final_text", "text_reply"]
@@ -43,13 +49,6 @@ def digest(seed: int, salt: str, key: str) -> str:
 def share(hex_digest: str) -> float:
     """A number in [0, 1) drawn from a digest."""
     return int(hex_digest[:13], 16) / 16**13
-
-
-def _last_user_text(messages: Sequence[Mapping[str, Any]]) -> str:
-    for message in reversed(messages):
-        if message.get("role") == "user":
-            return message_text(message)
-    return ""
 
 
 def text_reply(prompt: str) -> str:
@@ -78,61 +77,103 @@ def _leaves(value: Any, path: str, out: list[str]) -> None:
         out.append(f"{path}: {str(shown)[:120]}" if path else str(shown)[:300])
 
 
-def _summary(content: str) -> str:
-    try:
-        data = json.loads(content)
-    except ValueError:
-        text = " ".join(content.split())
+def _summary(result: Any) -> str:
+    if result is None:
+        return "nothing"
+    if isinstance(result, str):
+        text = " ".join(result.split())
         return text[:300] if text else "(empty result)"
     leaves: list[str] = []
-    _leaves(data, "", leaves)
+    _leaves(result, "", leaves)
     return ", ".join(leaves) or "(empty result)"
 
 
-def final_text(messages: Sequence[Mapping[str, Any]]) -> str:
-    """The answer after tool results: what each tool returned, key values included."""
-    results: list[Mapping[str, Any]] = []
-    for message in reversed(messages):
-        if message.get("role") not in ("tool", "function"):
-            break
-        results.insert(0, message)
-    names: dict[str, str] = {}
-    for message in messages:
-        for call in message.get("tool_calls") or []:
-            if isinstance(call, Mapping) and isinstance(call.get("function"), Mapping):
-                names[str(call.get("id"))] = str(call["function"].get("name"))
-    parts = []
-    for result in results:
-        name = names.get(str(result.get("tool_call_id")), str(result.get("name") or "the tool"))
-        parts.append(f"{name} returned {_summary(message_text(result))}")
-    return "Here is what the tools returned: " + "; ".join(parts) + "."
+def _shown(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
-def compose(request: ChatRequest, seed: int, *, sloppy_rate: float = 0.0) -> Answer:
-    """The answer to a request (with a fault in a ``sloppy_rate`` share of tool-call answers)."""
+def _sentence(done: Done, progress: Progress) -> str:
+    """What one call did: a lookup's result, or an action with its arguments and result."""
+    parts = name_words(done.name)
+    verb = stem(parts[0]) if parts else ""
+    returned = f"{done.name} returned {_summary(done.result)}"
+    if verb in READ:
+        return returned + "."
+    shown = []
+    for key, value in done.arguments.items():
+        label = progress.label(key, value) if is_id_name(key) else None
+        shown.append(f"{key}: {_shown(value)}" + (f' ("{label}")' if label else ""))
+    if verb in VERB_STEMS:
+        did = f"I {past_tense(parts[0])} the {' '.join(parts[1:]) or 'item'}"
+    else:
+        did = f"I called {done.name}"
+    return f"{did} ({', '.join(shown)}): {returned}."
+
+
+def final_text(
+    messages: Sequence[Mapping[str, Any]],
+    given_up: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> str:
+    """The answer after tool results: each action with its arguments (an id with the name
+    its record gives), and what each tool returned (key values included).
+
+    Args:
+        messages: the conversation.
+        given_up: why requested actions were not taken, if some were not.
+        progress: the conversation already read (read from ``messages`` if None).
+    """
+    progress = progress if progress is not None else read_progress(messages)
+    sentences = [_sentence(done, progress) for done in progress.calls]
+    if not sentences:
+        sentences = ["No tool returned anything."]
+    text = "Here is what I did: " + " ".join(sentences)
+    if given_up:
+        text += " I stopped there: " + "; ".join(given_up) + "."
+    return text
+
+
+def compose(
+    request: ChatRequest, seed: int, *, sloppy_rate: float = 0.0, attempt: int = 1
+) -> Answer:
+    """The answer to a request (with a fault in a ``sloppy_rate`` share of tool-call answers).
+
+    Args:
+        request: the checked request.
+        seed: the server's seed.
+        sloppy_rate: the share of tool-call answers that carry a fault.
+        attempt: which time this server sees this request (1 for the first): the
+            fault is drawn anew for each attempt, as a sampled model varies.
+    """
     messages = request.messages
-    last_role = messages[-1].get("role")
-    prompt = _last_user_text(messages)
-    after_tools = last_role in ("tool", "function")
-    calls = []
-    if request.tools and (not after_tools or request.choice in ("required", "function")):
-        calls = plan_calls(
-            prompt,
+    progress = read_progress(messages)
+    after_tools = messages[-1].get("role") in ("tool", "function")
+    step = Step(())
+    if request.tools:
+        step = next_step(
+            progress,
             request.tools,
             choice=request.choice,
             forced=request.forced,
             parallel=request.parallel,
         )
+    calls = list(step.calls)
     if not calls:
-        text = final_text(messages) if after_tools else text_reply(prompt)
+        if after_tools:
+            text = final_text(messages, step.given_up, progress)
+        elif step.given_up:
+            text = "I cannot do that yet: " + "; ".join(step.given_up) + "."
+        else:
+            text = text_reply(progress.prompt)
         if request.max_tokens is not None and len(text) // 4 > request.max_tokens:
             return Answer(text[: request.max_tokens * 4], (), "length")
         return Answer(text, (), "stop")
     sent = [(c.name, json.dumps(c.arguments, ensure_ascii=False)) for c in calls]
     fault = None
-    chance = digest(seed, "sloppy", request.key)
+    chance = digest(seed, "sloppy" if attempt <= 1 else f"sloppy:{attempt}", request.key)
     if sloppy_rate > 0 and share(chance) < sloppy_rate:
-        sent, fault = inject_fault(calls, request.tools, prompt, int(chance[13:21], 16))
+        sent, fault = inject_fault(calls, request.tools, progress.prompt, int(chance[13:21], 16))
     prefix = digest(seed, "call", request.key)[:12]
     out = tuple(
         OutCall(f"call_{prefix}_{index}", name, arguments)

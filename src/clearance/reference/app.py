@@ -21,6 +21,9 @@ _MEMO_SIZE = 2_048
 _MEMO_BODY = 16 * 1024
 """Bodies up to this size (bytes) have their replies kept: a replayed request costs a lookup."""
 
+_COUNTED = frozenset({"flaky", "sloppy"})
+"""Behaviours whose answer depends on how often the server saw the request (never memoized)."""
+
 _ROUTES = {"/v1/chat/completions": "POST", "/v1/models": "GET", "/health": "GET"}
 
 
@@ -32,7 +35,7 @@ class ReferenceApp:
         self._api_key = api_key.encode() if api_key else None
         self._models = Reply.json(200, models_document())
         self._health = Reply.json(200, {"status": "ok", "simulator": True})
-        # Replies by request body, for every model but ref/flaky (the only one with state).
+        # Replies by request body, for every model but those that count attempts.
         self._replies: dict[bytes, Reply] = {}
 
     def handle(self, request: HttpRequest) -> Reply:
@@ -72,7 +75,7 @@ class ReferenceApp:
             return parsed
         reply = self.simulator.chat(parsed)
         model = find_model(parsed.model)
-        if len(request.body) <= _MEMO_BODY and (model is None or model.behaviour != "flaky"):
+        if len(request.body) <= _MEMO_BODY and (model is None or model.behaviour not in _COUNTED):
             if len(self._replies) >= _MEMO_SIZE:
                 del self._replies[next(iter(self._replies))]
             self._replies[request.body] = reply

@@ -11,7 +11,20 @@ may also take *generic* evidence: the next unused quoted string, number or
 capitalised name after a preposition (``in Paris``), or the whole text for a
 free-text property (``query``, ``message``). Failing all that, the schema's
 ``default``, first ``enum`` value, ``examples[0]``, or a placeholder of the
-right type. Optional properties appear only when the text names them.
+right type. Optional properties appear only when the text names them, or
+when their description insists ("Always give it when moving to closed_lost":
+then only if that enum value was chosen).
+
+Later calls of a task also take *known* values (the results and arguments of
+earlier calls, see :mod:`clearance.reference.conversation`): after the
+clause's own words and before the rest of the message. A string with a
+``pattern`` takes only text that matches it; an id (``contact_id``) takes a
+value written for it, a token of its pattern or an id-like token after the
+noun of what it identifies ("user u_991"), then a known value, and only
+then a name from the text (after the other required properties took theirs).
+A ``reason`` takes the words after "because" or a colon; a ``date-time``
+prefers a date written with its time. :func:`fill` also says which required
+properties got a stand-in (nothing in the text or the results gave them).
 
 The result is made to validate: bounds are clamped, lengths padded or cut,
 enums respected, local ``$ref`` followed, the first non-null ``anyOf`` /
@@ -20,20 +33,30 @@ enums respected, local ``$ref`` followed, the first non-null ``anyOf`` /
 
 from __future__ import annotations
 
-import datetime
 import functools
-import math
 import re
-from collections.abc import Callable, Mapping
-from typing import Any, TypeGuard
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from clearance.reference.evidence import Evidence, Span, parse_flag, variants_pattern
+from clearance.reference.coercion import (
+    MISSING,
+    as_format,
+    conform,
+    conform_array,
+    enum_match,
+    kind_of,
+    matches,
+    parse_number,
+    placeholder,
+    scalar,
+    string_hint,
+)
+from clearance.reference.evidence import Evidence, Span, mentions, parse_flag, starts, variants
 from clearance.reference.text import name_words, stem, wordset
+from clearance.reference.tools import is_id_name
 
-__all__ = ["fill_arguments", "placeholder"]
-
-MISSING: Any = object()
-"""Nothing found (a sentinel; ``None`` is a JSON value)."""
+__all__ = ["FREE_TEXT_NAMES", "MISSING", "Filled", "Known", "fill", "fill_arguments", "placeholder"]
 
 FREE_TEXT_NAMES = wordset(
     "query q search text prompt question message content body input keywords "
@@ -43,10 +66,15 @@ _GENERIC_NAME_WORDS = wordset(
     "is has include enable use should allow with want do num number count max min "
     "total n of the get set"
 )
-_DATE_WORDS = wordset("date day deadline due birthday when")
-_URL_WORDS = wordset("url uri link website homepage endpoint href")
-_DATE = re.compile(
-    r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(:\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
+_REASON_NAMES = wordset("reason cause why explanation justification")
+_REASON = re.compile(
+    r"(?:\bbecause\b|\bsince\b|\bdue to\b|\bas\s+(?=they|she|he|we|it)|:\s)\s*"
+    r"(?P<why>[A-Za-z][^.;!?\n\"“”]{2,300})"
+)
+_INSIST = re.compile(r"\balways\b", re.IGNORECASE)
+_ID_TOKEN = re.compile(r"[\w.+-]*[\d_][\w.+-]*")
+_ID_AFTER = re.compile(
+    r"s?\s+(?:(?:id|number|no\.?)\s+)?#?(?P<id>[A-Za-z_-]*\d[\w-]*)(?![\w@.-]*\w)"
 )
 _QUOTED_VALUE = r"\"(?P<dq>[^\"\n]*)\"|“(?P<cq>[^”\n]*)”|'(?P<sq>[^'\n]*)'"
 _VALUE = rf"(?:{_QUOTED_VALUE}|(?P<raw>[^,;\n]+))"
@@ -54,85 +82,68 @@ _LIST_VALUE = rf"(?:{_QUOTED_VALUE}|(?P<raw>[^;\n]+))"
 _SEPARATOR = r"(?:(?P<sep>[:=]|\bis\b|\bnamed\b|\bcalled\b|\bof\b|\bto\b|\bas\b)\s*)?"
 
 
-def fill_arguments(
-    parameters: Mapping[str, Any] | None, text: str, fallback: str | None = None
-) -> dict[str, Any]:
+class Known(Protocol):
+    """Where values known from earlier calls come from (``Progress.known``)."""
+
+    def __call__(
+        self, name: str, schema: Mapping[str, Any], kind: str, *, required: bool
+    ) -> Any:  # pragma: no cover - a protocol
+        """A value for the property, or :data:`MISSING`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Filled:
+    """Arguments, and the required properties that got a stand-in value."""
+
+    arguments: dict[str, Any]
+    unresolved: tuple[str, ...]
+    """Names of required properties nothing gave a value for (placeholders were used)."""
+
+
+def fill(
+    parameters: Mapping[str, Any] | None,
+    text: str,
+    fallback: str | None = None,
+    known: Known | None = None,
+) -> Filled:
     """Arguments for a tool whose ``parameters`` schema is given, taken from ``text``.
 
     Args:
         parameters: the tool's JSON Schema (an object schema; ``None`` means no arguments).
         text: where to look first (the clause of the message that asks for this tool).
         fallback: where else to look for a *required* property (the whole message).
+        known: values known from earlier calls, looked at after ``text``.
     """
     root = dict(parameters or {"type": "object", "properties": {}})
     evidence = [Evidence(text)]
     if fallback is not None and fallback != text:
         evidence.append(Evidence(fallback))
-    filler = _Filler(root, evidence)
+    filler = _Filler(root, evidence, known)
     value, _ = filler.object(root, required=True)
-    return value if isinstance(value, dict) else {}
+    return Filled(value if isinstance(value, dict) else {}, tuple(filler.unresolved))
 
 
-def placeholder(schema: Mapping[str, Any], index: int = 0) -> Any:
-    """A type-correct stand-in: ``default``, first ``enum``, ``examples[0]``, or by type."""
-    if index == 0:
-        if "default" in schema:
-            return schema["default"]
-        if schema.get("enum"):
-            return schema["enum"][0]
-        examples = schema.get("examples")
-        if isinstance(examples, list) and examples:
-            return examples[0]
-    if "const" in schema:
-        return schema["const"]
-    kind = _kind(schema)
-    if kind == "string":
-        by_format = {
-            "email": f"user{index or ''}@example.com",
-            "uri": f"https://example.com/{index or ''}",
-            "url": f"https://example.com/{index or ''}",
-            "date": f"2024-01-{index + 1:02d}",
-            "date-time": f"2024-01-{index + 1:02d}T00:00:00Z",
-            "time": "00:00:00",
-            "uuid": f"00000000-0000-4000-8000-{index:012d}",
-        }
-        return by_format.get(str(schema.get("format")), "example" + (f" {index}" if index else ""))
-    if kind in ("integer", "number"):
-        return index + 1
-    if kind == "boolean":
-        return index % 2 == 1
-    if kind == "array":
-        return []
-    if kind == "object":
-        return {}
-    return None
-
-
-def _kind(schema: Mapping[str, Any]) -> str:
-    """The JSON type to produce (the first non-null one, or inferred from keywords)."""
-    declared = schema.get("type")
-    if isinstance(declared, list):
-        declared = next((t for t in declared if t != "null"), "null")
-    if isinstance(declared, str):
-        return declared
-    if "properties" in schema:
-        return "object"
-    if "items" in schema:
-        return "array"
-    if schema.get("enum"):
-        first = schema["enum"][0]
-        return {bool: "boolean", int: "integer", float: "number", str: "string"}.get(
-            type(first), "string"
-        )
-    return "string"
+def fill_arguments(
+    parameters: Mapping[str, Any] | None,
+    text: str,
+    fallback: str | None = None,
+    known: Known | None = None,
+) -> dict[str, Any]:
+    """The arguments :func:`fill` gives."""
+    return fill(parameters, text, fallback, known).arguments
 
 
 class _Filler:
     """Walks one schema, taking values from the evidence."""
 
-    def __init__(self, root: dict[str, Any], evidence: list[Evidence]) -> None:
+    def __init__(
+        self, root: dict[str, Any], evidence: list[Evidence], known: Known | None = None
+    ) -> None:
         self.root = root
         self.evidence = evidence
+        self.known = known
+        self.unresolved: list[str] = []
 
     # -- schema ----------------------------------------------------------------------------
 
@@ -154,7 +165,7 @@ class _Filler:
             options = result.pop(key, None)
             if isinstance(options, list) and options:
                 resolved = [self.resolve(o, depth + 1) for o in options]
-                chosen = next((o for o in resolved if _kind(o) != "null"), resolved[0])
+                chosen = next((o for o in resolved if kind_of(o) != "null"), resolved[0])
                 result = {**result, **chosen}
         parts = result.pop("allOf", None)
         if isinstance(parts, list):
@@ -166,55 +177,102 @@ class _Filler:
 
     # -- values ----------------------------------------------------------------------------
 
-    def value(self, schema: Any, name: str, *, required: bool) -> tuple[Any, bool]:
-        """(value or MISSING, whether it came from the text)."""
+    def value(
+        self, schema: Any, name: str, *, required: bool, insist: bool = False
+    ) -> tuple[Any, bool]:
+        """(value or MISSING, whether it came from the text or the known values).
+
+        ``insist``: an optional property looked for like a required one, left out
+        rather than given a stand-in when nothing gives it.
+        """
         schema = self.resolve(schema)
         if "const" in schema:
             return (schema["const"], False) if required else (MISSING, False)
-        kind = _kind(schema)
+        kind = kind_of(schema)
         if kind == "object":
             return self.object(schema, required=required)
-        for position, evidence in enumerate(self.evidence):
-            if position > 0 and not required:
-                break
-            found = self._extract(schema, kind, name, evidence, generic=required)
+        wanted = required or insist
+        # An id takes a value written for it, then a known one, and only then a name.
+        id_like = wanted and is_id_name(name)
+        found = self._extract(schema, kind, name, self.evidence[0], generic=wanted and not id_like)
+        if found is MISSING and self.known is not None:
+            found = self.known(name, schema, kind, required=wanted)
+        if found is MISSING and id_like:
+            found = self._extract(schema, kind, name, self.evidence[0], generic=True)
+        for evidence in self.evidence[1:] if wanted else ():
             if found is not MISSING:
-                return self.conform(found, schema, kind), True
+                break
+            found = self._extract(schema, kind, name, evidence, generic=True)
+        if found is not MISSING:
+            return self.conform(found, schema, kind), True
         if not required:
             return MISSING, False
+        self.unresolved.append(name)
         return self.conform(placeholder(schema), schema, kind), False
 
     def conform(self, value: Any, schema: dict[str, Any], kind: str) -> Any:
         """The value adjusted to the schema's constraints (so that it validates)."""
         if kind != "array" or not isinstance(value, list) or schema.get("enum"):
-            return _conform(value, schema, kind)
+            return conform(value, schema, kind)
         items = self.resolve(schema.get("items", {}))
 
         def make(index: int) -> Any:
             if items.get("enum"):
                 return items["enum"][index % len(items["enum"])]
-            if _kind(items) == "object":
+            if kind_of(items) == "object":
                 return self.object(items, required=True)[0]
-            return self.conform(placeholder(items, index), items, _kind(items))
+            return self.conform(placeholder(items, index), items, kind_of(items))
 
-        return _conform_array([self.conform(v, items, _kind(items)) for v in value], schema, make)
+        return conform_array([self.conform(v, items, kind_of(items)) for v in value], schema, make)
 
     def object(self, schema: Mapping[str, Any], *, required: bool) -> tuple[Any, bool]:
-        """An object: required properties first (they take evidence first), in schema order."""
+        """An object: required properties first (they take evidence first), in schema order.
+
+        A required id that nothing names as such waits until the other required
+        properties have taken their values: only then may it take a name that is left.
+        """
         properties = schema.get("properties")
         properties = properties if isinstance(properties, Mapping) else {}
         needed = [str(n) for n in schema.get("required", []) if isinstance(n, str)]
         values: dict[str, Any] = {}
         from_text = False
+        waiting: list[str] = []
         for name in [*needed, *(n for n in properties if n not in needed)]:
-            value, found = self.value(properties.get(name, {}), name, required=name in needed)
+            schema_of = properties.get(name, {})
+            needs = name in needed
+            insist = not needs and self._insisted(schema_of, values, properties)
+            if needs and is_id_name(name):
+                value, found = self.value(schema_of, name, required=False)
+                if value is MISSING:
+                    waiting.append(name)
+                    continue
+            else:
+                value, found = self.value(schema_of, name, required=needs, insist=insist)
             if value is not MISSING:
                 values[name] = value
                 from_text = from_text or found
+        for name in waiting:
+            values[name], found = self.value(properties.get(name, {}), name, required=True)
+            from_text = from_text or found
         if not required and not from_text:
             return MISSING, False
         order = [*properties, *(n for n in needed if n not in properties)]
         return {n: values[n] for n in order if n in values}, from_text
+
+    def _insisted(
+        self, schema: Any, values: Mapping[str, Any], properties: Mapping[str, Any]
+    ) -> bool:
+        """Whether an optional property's description asks for it ("Always give it when
+        moving to closed_lost": when the chosen values include such an enum value)."""
+        description = schema.get("description") if isinstance(schema, Mapping) else None
+        if not isinstance(description, str) or not _INSIST.search(description):
+            return False
+        for other, other_schema in properties.items():
+            options = self.resolve(other_schema).get("enum") or []
+            named = _named_options(description, tuple(o for o in options if isinstance(o, str)))
+            if named and values.get(other) not in named:
+                return False
+        return True
 
     def _extract(
         self, schema: dict[str, Any], kind: str, name: str, evidence: Evidence, *, generic: bool
@@ -242,7 +300,7 @@ class _Filler:
         if not name:
             return []
         found = []
-        for match in _bound_pattern(name, as_list).finditer(evidence.text):
+        for match in _bound_matches(name, evidence.text, as_list):
             sep = match.group("sep")
             group = next((g for g in ("dq", "cq", "sq") if match.group(g) is not None), "raw")
             raw = match.group(group)
@@ -260,10 +318,22 @@ class _Filler:
                 found.append((raw, explicit, Span(start, start + len(raw), raw)))
         return found
 
+    def _after_entity(self, name: str, evidence: Evidence) -> Span | None:
+        """An id written after the noun of what it identifies ("user u_991", "order #12")."""
+        parts = name_words(name)
+        if len(parts) < 2:
+            return None
+        text = evidence.text
+        for start, form in starts(variants(" ".join(parts[:-1])), text):
+            match = _ID_AFTER.match(text, start + len(form))
+            if match is not None and evidence.is_free(match.start("id"), match.end("id")):
+                return Span(match.start("id"), match.end("id"), match.group("id"))
+        return None
+
     def _enum(self, schema: dict[str, Any], name: str, evidence: Evidence) -> Any:
         options = list(schema["enum"])
         for raw, _, span in self._bound(name, evidence):
-            match = _enum_match(raw, options)
+            match = enum_match(raw, options)
             if match is not MISSING:
                 evidence.take(span)
                 return match
@@ -272,10 +342,10 @@ class _Filler:
             if option is None or isinstance(option, dict | list):
                 continue
             text = str(option).lower()
-            for match in _mention_pattern(text).finditer(evidence.text):
-                if evidence.is_free(match.start(), match.end()):
-                    if best is None or match.start() < best[0]:
-                        best = (match.start(), option, Span(match.start(), match.end(), text))
+            for start, end in mentions(text, evidence.text):
+                if evidence.is_free(start, end):
+                    if best is None or start < best[0]:
+                        best = (start, option, Span(start, end, text))
                     break
         if best is None:
             return MISSING
@@ -285,40 +355,67 @@ class _Filler:
     def _string(
         self, schema: dict[str, Any], name: str, evidence: Evidence, *, generic: bool
     ) -> Any:
-        hint = _string_hint(name, schema.get("format"))
+        hint = string_hint(name, schema.get("format"))
+        pattern = schema.get("pattern")
+        id_like = is_id_name(name)
+
+        def accept(raw: str) -> bool:
+            return not isinstance(pattern, str) or matches(pattern, raw)
+
         for raw, explicit, span in self._bound(name, evidence):
             if hint is not None:
-                typed = _typed(raw, hint, schema.get("format"))
+                typed = as_format(raw, hint, schema.get("format"))
                 if typed is not None:
                     evidence.take(span)
                     return typed
-            elif explicit or raw[:1].isupper() or raw[:1].isdigit():
+            elif (explicit or raw[:1].isupper() or raw[:1].isdigit()) and accept(raw):
                 evidence.take(span)
                 return raw
+        if id_like and isinstance(pattern, str):
+            for match in _ID_TOKEN.finditer(evidence.text):
+                token = match.group().rstrip(".,")
+                end = match.start() + len(token)
+                if matches(pattern, token) and evidence.is_free(match.start(), end):
+                    return evidence.take(Span(match.start(), end, token))
+        if id_like:
+            named = self._after_entity(name, evidence)
+            if named is not None and accept(named.value):
+                return evidence.take(named)
         if hint is not None:
-            pool = {"email": evidence.emails, "uri": evidence.urls, "date": evidence.dates}[hint]
-            for span in evidence.free(pool):
-                typed = _typed(span.value, hint, schema.get("format"))
+            pool = evidence.free(
+                {"email": evidence.emails, "uri": evidence.urls, "date": evidence.dates}[hint]
+            )
+            if schema.get("format") == "date-time":
+                pool = sorted(pool, key=lambda span: len(span.value) <= 10)
+            for span in pool:
+                typed = as_format(span.value, hint, schema.get("format"))
                 if typed is not None:
                     evidence.take(span)
                     return typed
             return MISSING
         if not generic:
             return MISSING
-        quoted = evidence.free(evidence.quoted)
+        if name.lower() in _REASON_NAMES or _REASON_NAMES & set(name_words(name)):
+            why = _REASON.search(evidence.text)
+            if why is not None and evidence.is_free(why.start("why"), why.end("why")):
+                return evidence.take(
+                    Span(why.start("why"), why.end("why"), why.group("why").strip())
+                )
+        quoted = [q for q in evidence.free(evidence.quoted) if accept(q.value)]
         if quoted:
             return evidence.take(quoted[0])
         if name.lower() in FREE_TEXT_NAMES or FREE_TEXT_NAMES & set(name_words(name)):
-            return evidence.text.strip()[:500] or MISSING
+            whole = evidence.text.strip()[:500]
+            return whole if whole and accept(whole) else MISSING
         for pool in (evidence.proper, evidence.capitalized):
-            names = evidence.free(pool)
+            names = [n for n in evidence.free(pool) if accept(n.value)]
             if names:
                 return evidence.take(names[0])
         return MISSING
 
     def _number(self, kind: str, name: str, evidence: Evidence, *, generic: bool) -> Any:
         for raw, _, span in self._bound(name, evidence):
-            number = _parse_number(raw, kind)
+            number = parse_number(raw, kind)
             if number is not None:
                 evidence.take(span)
                 return number
@@ -327,7 +424,7 @@ class _Filler:
         # "3 guests" before "guests: 3"-less "limit to 5": the word after a number binds tighter.
         for after in (True, False):
             for span in spans:
-                number = _parse_number(span.value, kind)
+                number = parse_number(span.value, kind)
                 near = (
                     evidence.words_after(span.end) if after else evidence.words_before(span.start)
                 )
@@ -336,7 +433,7 @@ class _Filler:
                     return number
         if generic:
             for span in spans:
-                number = _parse_number(span.value, kind)
+                number = parse_number(span.value, kind)
                 if number is not None:
                     evidence.take(span)
                     return number
@@ -362,10 +459,10 @@ class _Filler:
         self, schema: dict[str, Any], name: str, evidence: Evidence, *, generic: bool
     ) -> Any:
         items = self.resolve(schema.get("items", {}))
-        kind = _kind(items)
+        kind = kind_of(items)
         for raw, _, span in self._bound(name, evidence, as_list=True):
             parts = [p.strip().strip("\"'") for p in re.split(r",|;|\band\b", raw)]
-            values = [_scalar(p, items, kind) for p in parts if p]
+            values = [scalar(p, items, kind) for p in parts if p]
             if values and all(v is not MISSING for v in values):
                 evidence.take(span)
                 return values
@@ -375,11 +472,11 @@ class _Filler:
                 found.append(value)
             return found or MISSING
         if kind == "string":
-            hint = _string_hint(name, items.get("format"))
+            hint = string_hint(name, items.get("format"))
             if hint is not None:
                 pool = {"email": evidence.emails, "uri": evidence.urls, "date": evidence.dates}
                 spans = evidence.free(pool[hint])
-                values = [_typed(s.value, hint, items.get("format")) for s in spans]
+                values = [as_format(s.value, hint, items.get("format")) for s in spans]
                 for span in spans:
                     evidence.take(span)
                 return [v for v in values if v is not None] or MISSING
@@ -391,7 +488,7 @@ class _Filler:
             spans = [
                 s
                 for s in evidence.free(evidence.numbers)
-                if _parse_number(s.value, kind) is not None
+                if parse_number(s.value, kind) is not None
             ]
         elif kind == "object":
             value, _ = self.object(items, required=True)
@@ -400,173 +497,37 @@ class _Filler:
             return MISSING
         for span in spans:
             evidence.take(span)
-        values = [_scalar(s.value, items, kind) for s in spans]
+        values = [scalar(s.value, items, kind) for s in spans]
         return values or MISSING
 
 
-@functools.lru_cache(maxsize=4_096)
-def _bound_pattern(name: str, as_list: bool) -> re.Pattern[str]:
-    """``name: value``, ``name=value``, ``name "value"``, ``name is value`` (any case)."""
-    value = _LIST_VALUE if as_list else _VALUE
-    pattern = rf"(?<![\w-])(?:{variants_pattern(name)})(?![\w-])\s*{_SEPARATOR}{value}"
-    return re.compile(pattern, re.IGNORECASE)
+_AFTER_NAME = rf"(?:\s+(?:number|address|code))?(?![\w-])\s*{_SEPARATOR}"
+_BOUND = {
+    False: re.compile(_AFTER_NAME + _VALUE, re.IGNORECASE),
+    True: re.compile(_AFTER_NAME + _LIST_VALUE, re.IGNORECASE),
+}
+"""What follows a property's name when the text gives its value: ``: value``, ``=value``,
+`` "value"``, `` is value`` (also after "number", "address", "code": "phone number to")."""
 
 
-@functools.lru_cache(maxsize=4_096)
-def _mention_pattern(text: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![\w-])(?:{variants_pattern(text)})(?![\w-])", re.IGNORECASE)
+def _bound_matches(name: str, text: str, as_list: bool) -> list[re.Match[str]]:
+    """Each place the text writes the property's name followed by a value, in order."""
+    after = _BOUND[as_list]
+    found: list[re.Match[str]] = []
+    resume = 0
+    for start, form in starts(variants(name), text):
+        if start < resume:
+            continue
+        match = after.match(text, start + len(form))
+        if match is not None:
+            found.append(match)
+            resume = match.end()
+    return found
 
 
-# -- coercion ------------------------------------------------------------------------------
-
-
-def _string_hint(name: str, fmt: Any) -> str | None:
-    """``email``, ``uri`` or ``date`` when the format or the property's name says so."""
-    if fmt == "email" or fmt == "idn-email":
-        return "email"
-    if fmt in ("uri", "url", "iri", "uri-reference"):
-        return "uri"
-    if fmt in ("date", "date-time"):
-        return "date"
-    if fmt is not None:
-        return None
-    parts = set(name_words(name))
-    if "email" in parts or "emails" in parts:
-        return "email"
-    if parts & _URL_WORDS:
-        return "uri"
-    if parts & _DATE_WORDS or name.endswith(("_at", "_on")):
-        return "date"
-    return None
-
-
-def _typed(raw: str, hint: str, fmt: Any) -> str | None:
-    """A value of the hinted kind, written the way the format wants, or None."""
-    if hint == "email":
-        match = re.fullmatch(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", raw.strip())
-        return match.group() if match else None
-    if hint == "uri":
-        return raw.strip() if re.fullmatch(r"https?://\S+", raw.strip()) else None
-    match = _DATE.match(raw.strip())
-    if match is None:
-        return None
-    day, clock, seconds, zone = match.groups()
-    try:
-        datetime.date.fromisoformat(day)
-    except ValueError:
-        return None
-    if fmt == "date":
-        return day
-    if fmt == "date-time":
-        zone = zone if zone == "Z" or (zone and ":" in zone) else "Z"
-        return f"{day}T{clock or '00:00'}{seconds or ':00'}{zone}"
-    return match.group()
-
-
-def _parse_number(raw: str, kind: str) -> int | float | None:
-    try:
-        number = float(raw.replace(",", "").strip())
-    except ValueError:
-        return None
-    if not math.isfinite(number):
-        return None
-    if number.is_integer():
-        return int(number)
-    return None if kind == "integer" else number
-
-
-def _enum_match(raw: str, options: list[Any]) -> Any:
-    wanted = raw.strip().strip("\"'").lower().replace("-", " ").replace("_", " ")
-    for option in options:
-        if str(option).lower().replace("-", " ").replace("_", " ") == wanted:
-            return option
-    return MISSING
-
-
-def _scalar(raw: str, schema: Mapping[str, Any], kind: str) -> Any:
-    if schema.get("enum"):
-        return _enum_match(raw, list(schema["enum"]))
-    if kind in ("integer", "number"):
-        number = _parse_number(raw, kind)
-        return MISSING if number is None else number
-    if kind == "boolean":
-        flag = parse_flag(raw)
-        return MISSING if flag is None else flag
-    if kind == "string":
-        hint = _string_hint("", schema.get("format"))
-        if hint is None:
-            return raw
-        typed = _typed(raw, hint, schema.get("format"))
-        return MISSING if typed is None else typed
-    return MISSING
-
-
-def _conform(value: Any, schema: Mapping[str, Any], kind: str) -> Any:
-    """A scalar adjusted to the schema's constraints."""
-    options = schema.get("enum")
-    if options:
-        return value if value in options else options[0]
-    if kind == "string" and isinstance(value, str):
-        return _conform_string(value, schema)
-    if kind in ("integer", "number") and _is_number(value):
-        return _conform_number(value, schema, kind)
-    return value
-
-
-def _is_number(value: Any) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _conform_string(value: str, schema: Mapping[str, Any]) -> str:
-    pattern = schema.get("pattern")
-    if isinstance(pattern, str) and not re.search(pattern, value):
-        candidates = [schema.get("default"), *(schema.get("examples") or [])]
-        value = next((c for c in candidates if isinstance(c, str) and re.search(pattern, c)), value)
-    minimum, maximum = schema.get("minLength"), schema.get("maxLength")
-    if isinstance(minimum, int) and len(value) < minimum:
-        value = value + "x" * (minimum - len(value))
-    if isinstance(maximum, int) and len(value) > maximum:
-        value = value[:maximum]
-    return value
-
-
-def _conform_number(value: int | float, schema: Mapping[str, Any], kind: str) -> int | float:
-    step = 1 if kind == "integer" else 0.5
-    low, high = schema.get("minimum"), schema.get("maximum")
-    exclusive_low, exclusive_high = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
-    if _is_number(exclusive_low) and value <= exclusive_low:
-        value = exclusive_low + step
-    if _is_number(exclusive_high) and value >= exclusive_high:
-        value = exclusive_high - step
-    if _is_number(low) and value < low:
-        value = low
-    if _is_number(high) and value > high:
-        value = high
-    multiple = schema.get("multipleOf")
-    if isinstance(multiple, int | float) and multiple > 0:
-        value = math.ceil(value / multiple) * multiple
-    if kind == "integer":
-        return math.ceil(value)
-    return value
-
-
-def _conform_array(
-    values: list[Any], schema: Mapping[str, Any], make: Callable[[int], Any]
-) -> list[Any]:
-    if schema.get("uniqueItems"):
-        unique: list[Any] = []
-        for value in values:
-            if value not in unique:
-                unique.append(value)
-        values = unique
-    maximum, minimum = schema.get("maxItems"), schema.get("minItems")
-    if isinstance(maximum, int):
-        values = values[:maximum]
-    if isinstance(minimum, int):
-        index = 0
-        while len(values) < minimum and index < minimum + 100:
-            candidate = make(index)
-            if not schema.get("uniqueItems") or candidate not in values:
-                values.append(candidate)
-            index += 1
-    return values
+@functools.lru_cache(maxsize=1_024)
+def _named_options(description: str, options: tuple[str, ...]) -> tuple[str, ...]:
+    """The enum values a description names as words."""
+    return tuple(
+        o for o in options if o in description and re.search(rf"\b{re.escape(o)}\b", description)
+    )

@@ -2,8 +2,13 @@
 
 ``ref/steady`` answers (see :mod:`clearance.reference.answers`); the others
 are steady with one twist each (see :mod:`clearance.reference.catalog`).
-``ref/flaky`` follows a :class:`FlakySchedule`, counting the attempts of each
-distinct request (the same body, streamed or not) on this server.
+The server counts the attempts of each distinct request: ``ref/flaky``
+follows a :class:`FlakySchedule` by them (the same body, streamed or not, is
+one request), and ``ref/sloppy`` draws its fault anew for each attempt (plain
+and streamed counted apart, so the n-th of each carry the same fault), so
+that repeated trials of one case differ the way a sampled model's do. Both
+stay reproducible: a fresh server with the same seed, sent the same requests
+in the same order, answers the same.
 """
 
 from __future__ import annotations
@@ -87,6 +92,10 @@ def status_reply(status: int, *, retry_after_s: int = 1, note: str = "") -> Repl
     return Reply.json(status, openrouter_error(status, message), headers)
 
 
+def _attempt_header(attempt: int) -> tuple[tuple[str, str], ...]:
+    return (("x-reference-attempt", str(attempt)),)
+
+
 def _delayed(reply: Reply, seconds: float) -> Reply:
     """The reply sent ``seconds`` late, saying so in ``x-reference-delay-ms``."""
     header = ("x-reference-delay-ms", str(round(seconds * 1000)))
@@ -94,7 +103,7 @@ def _delayed(reply: Reply, seconds: float) -> Reply:
 
 
 class Simulator:
-    """The simulated models of one server; it holds ``ref/flaky``'s attempt counts."""
+    """The simulated models of one server; it holds the attempt counts of requests."""
 
     def __init__(
         self,
@@ -110,8 +119,8 @@ class Simulator:
         self.sloppy_rate = sloppy_rate
         self.flaky = flaky if flaky is not None else FlakySchedule()
         self.slow_s = slow_s
-        self._attempts: dict[str, int] = {}
-        self._memo: dict[tuple[str, bool, bool, bool], Reply] = {}
+        self._attempts: dict[str, int] = {}  # for ref/flaky and ref/sloppy, by request key
+        self._memo: dict[tuple[str, bool, bool, bool, int], Reply] = {}
 
     def chat(self, request: ChatRequest) -> Reply:
         """The reply to a checked chat request."""
@@ -143,8 +152,24 @@ class Simulator:
             return error_reply(400, message, "context_length_exceeded", param="messages")
         if behaviour in ("error-in-200", "stream-error"):
             return self._broken(model, request)
-        reply = self.answer(request, sloppy=behaviour == "sloppy")
+        if behaviour == "sloppy":
+            attempt = self._attempt(request, by_stream=True)
+            return self.answer(
+                request, sloppy=True, attempt=attempt, headers=_attempt_header(attempt)
+            )
+        reply = self.answer(request)
         return _delayed(reply, self.slow_s) if behaviour == "slow" else reply
+
+    def _attempt(self, request: ChatRequest, *, by_stream: bool = False) -> int:
+        """Count one more attempt of this request on this server; return its number.
+
+        ``by_stream``: count plain and streamed attempts apart (``ref/sloppy``: the n-th
+        streamed attempt carries the same fault as the n-th plain one).
+        """
+        key = f"{request.key}:{request.stream}" if by_stream else request.key
+        attempt = self._attempts.get(key, 0) + 1
+        self._attempts[key] = attempt
+        return attempt
 
     def response_id(self, request: ChatRequest) -> str:
         """The answer's id: a digest of seed and request."""
@@ -155,17 +180,24 @@ class Simulator:
         request: ChatRequest,
         *,
         sloppy: bool = False,
+        attempt: int = 1,
         headers: tuple[tuple[str, str], ...] = (),
     ) -> Reply:
         """A successful answer, plain or streamed (``x-reference-fault`` names a fault).
 
-        Answers are pure functions of (seed, request), so the last few thousand are
-        kept: a load test that replays its prompts costs the server almost nothing.
+        Answers are pure functions of (seed, request, and for ``ref/sloppy`` the
+        attempt), so the last few thousand are kept: a load test that replays its
+        prompts costs the server almost nothing.
         """
-        memo = (request.key, request.stream, request.include_usage, sloppy)
+        memo = (request.key, request.stream, request.include_usage, sloppy, attempt)
         reply = self._memo.get(memo)
         if reply is None:
-            answer = compose(request, self.seed, sloppy_rate=self.sloppy_rate if sloppy else 0.0)
+            answer = compose(
+                request,
+                self.seed,
+                sloppy_rate=self.sloppy_rate if sloppy else 0.0,
+                attempt=attempt,
+            )
             fault = (("x-reference-fault", answer.fault),) if answer.fault is not None else ()
             reply = self._deliver(request, answer, fault)
             if len(self._memo) >= _MEMO_SIZE:
@@ -192,9 +224,8 @@ class Simulator:
 
     def _flaky(self, request: ChatRequest) -> Reply:
         schedule = self.flaky
-        attempt = self._attempts.get(request.key, 0) + 1
-        self._attempts[request.key] = attempt
-        headers = (("x-reference-attempt", str(attempt)),)
+        attempt = self._attempt(request)
+        headers = _attempt_header(attempt)
         failing = share(digest(self.seed, "flaky", request.key)) < schedule.failing_rate
         if failing and attempt <= len(schedule.failures):
             status = schedule.failures[attempt - 1]

@@ -57,8 +57,9 @@ REFERENCE_MODELS: tuple[ReferenceModel, ...] = (
     ReferenceModel(
         "ref/steady",
         "steady",
-        "Answers correctly: picks the tool that matches the request and fills its arguments "
-        "from the message, and writes a final answer from tool results.",
+        "Answers like a careful tool-using model: picks the tools the request asks for, "
+        "looks up ids and addresses it was not given, chains calls through their results, "
+        "and writes a final answer that says what was done.",
         "0.0000005",
         "0.0000015",
     ),
@@ -66,7 +67,8 @@ REFERENCE_MODELS: tuple[ReferenceModel, ...] = (
         "ref/sloppy",
         "sloppy",
         "Like ref/steady, but a set share of its tool calls carry one fault (wrong argument "
-        "type, missing required argument, invented tool, malformed JSON, wrong tool); the "
+        "type, missing required argument, invented tool, malformed JSON, wrong tool), drawn "
+        "anew each time the server sees a request, so repeated trials differ; the "
         "x-reference-fault response header names it.",
         "0.0000002",
         "0.0000006",

@@ -7,13 +7,14 @@ same number.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from clearance.reference.text import stem, words, wordset
 
-__all__ = ["Evidence", "Span", "parse_flag", "variants_pattern"]
+__all__ = ["Evidence", "Span", "mentions", "parse_flag", "starts", "variants"]
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"https?://[^\s\"'<>)\]]+")
@@ -45,13 +46,24 @@ class Span:
     value: str
 
 
+@functools.lru_cache(maxsize=2_048)
+def _found_in(text: str) -> dict[str, list[Span]]:
+    """The spans found so far in a text, by kind: shared by every Evidence of that text
+    (the spans depend on the text alone; what is taken is each Evidence's own)."""
+    return {}
+
+
 class Evidence:
-    """The values one text offers, each to be taken once (each kind found when first asked)."""
+    """The values one text offers, each to be taken once (each kind found when first asked).
+
+    Evidences of the same text share what was found in it (a task fills several calls
+    from one message, turn after turn).
+    """
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.used: list[tuple[int, int]] = []
-        self._found: dict[str, list[Span]] = {}  # each kind of span, found when first asked
+        self._found = _found_in(text)  # each kind of span, found when first asked
 
     @property
     def urls(self) -> list[Span]:
@@ -196,11 +208,55 @@ def parse_flag(value: str) -> bool | None:
     return None
 
 
-def variants_pattern(name: str) -> str:
-    """A regex alternation matching a property name as people write it.
+@functools.lru_cache(maxsize=8_192)
+def variants(name: str) -> tuple[str, ...]:
+    """How people write a property name, lower-cased, longest first.
 
-    ``due_date`` matches ``due_date``, ``due date``, ``due-date``, ``dueDate``.
+    ``due_date`` is written ``due_date``, ``due date``, ``due-date`` or ``dueDate``.
     """
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").replace("-", " ")
     forms = {name, spaced, spaced.replace(" ", "_"), spaced.replace(" ", "-")}
-    return "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return tuple(sorted({f.lower() for f in forms if f}, key=len, reverse=True))
+
+
+@functools.lru_cache(maxsize=1_024)
+def _lowered(text: str) -> str:
+    """The text in lower case, or as written when lower case would change its length."""
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) else text
+
+
+def _word_character(character: str) -> bool:
+    return character.isalnum() or character in "_-"
+
+
+def starts(forms: tuple[str, ...], text: str) -> list[tuple[int, str]]:
+    """(position, form) of every place one of the forms starts a word, in order (at one
+    position the longest form first); case is ignored.
+
+    A plain search for each form, where a compiled pattern per name would cost more
+    than the search itself (every tool brings new names).
+    """
+    lowered = _lowered(text)
+    found: list[tuple[int, str]] = []
+    for form in forms:
+        position = lowered.find(form)
+        while position >= 0:
+            if position == 0 or not _word_character(lowered[position - 1]):
+                found.append((position, form))
+            position = lowered.find(form, position + 1)
+    if len(found) > 1:
+        found.sort(key=lambda pair: (pair[0], -len(pair[1])))
+    return found
+
+
+def mentions(value: str, text: str) -> list[tuple[int, int]]:
+    """(start, end) of every place the text names a value as a whole word (any case)."""
+    found, resume = [], 0
+    for start, form in starts(variants(value), text):
+        end = start + len(form)
+        if start < resume or (end < len(text) and _word_character(text[end])):
+            continue
+        found.append((start, end))
+        resume = end
+    return found

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from clearance.reference.arguments import fill_arguments
-from clearance.reference.picking import PlannedCall, ToolSpec
+from clearance.reference.tools import PlannedCall, ToolSpec
 
 __all__ = ["FAULT_KINDS", "inject_fault"]
 

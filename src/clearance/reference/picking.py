@@ -1,59 +1,59 @@
-"""Choosing which tools to call, and with which arguments, from the user's message.
+"""Choosing which tools a user's message asks for: its *intents*, one per clause.
 
 A tool named literally in the message wins. Otherwise each tool is scored
 by the stems its name (3 points each, 1 for a generic verb such as ``get``)
-and its description (1 point each) share with the message; a tool is
-relevant from 2 points. A message that asks for several things ("... and
-also ...", "; ", a sentence starting with "Also") is read clause by clause,
-and two or more clauses with a relevant tool (or two tool names in the
-message) give parallel calls, each with arguments from its own clause.
-``tool_choice`` is obeyed: ``"none"`` calls nothing, ``"required"`` calls the
-best tool even when none is relevant, a named function is called alone.
+and its description (1 point each) share with the message, plus 2 points
+when the message uses one of the tool's verbs or a synonym ("mark" for
+``update_deal_stage``, "book" for ``create_event``) and 1 when it names one
+of the tool's enum values; a tool is relevant from 2 points. A tool whose
+verb the message refuses ("do not change any deal") is never picked; of
+equal scores, the tool needing fewer ids wins.
+
+A message that asks for several things ("... and also ...", "; ", ", then",
+``and`` before a verb of an offered tool, a sentence starting with "Also")
+is read clause by clause: two or more clauses with a relevant tool (or two
+tool names in the message) give one intent each, with arguments from its
+own clause. A clause that points back at an earlier one ("then book *the
+earliest one*") *waits* for the earlier results.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from clearance.reference.arguments import fill_arguments
-from clearance.reference.text import name_words, split_clauses, stem, stems, wordset
+from clearance.reference.text import refers_back, split_clauses, stems, wordset
+from clearance.reference.tools import ToolSpec
+from clearance.reference.verbs import asked_verbs, refused_verbs, verb_splitter
 
-__all__ = ["RELEVANT", "PlannedCall", "ToolSpec", "plan_calls", "score"]
+__all__ = ["RELEVANT", "Intent", "best_tool", "intents", "score"]
 
 RELEVANT = 2
-"""The score from which a tool is relevant to a message: one word of its name, or two
-words of its description."""
+"""The score from which a tool is relevant to a message: one word of its name, two words
+of its description, or one of its verbs."""
+VERB_POINTS = 2
+"""Points for a message that uses one of the tool's verbs (or a synonym)."""
 
 _GENERIC_VERBS = wordset(
     "get set fetch list create make do run find lookup look up check update delete add "
     "remove send search query read write tool api info data detail new"
 )
+_AND = re.compile(r"\band\b", re.IGNORECASE)
+_VALUE_WORD = re.compile(r"[a-z0-9](?:[a-z0-9_.-]*[a-z0-9_])?")
 
 
 @dataclass(frozen=True, slots=True)
-class ToolSpec:
-    """One offered function tool, with the stems used to match it."""
+class Intent:
+    """One thing the message asks for: a tool, the clause that asks, and how it relates."""
 
-    name: str
-    description: str
-    parameters: Mapping[str, Any] | None
-    name_stems: frozenset[str] = field(default=frozenset(), compare=False)
-    description_stems: frozenset[str] = field(default=frozenset(), compare=False)
-
-    @classmethod
-    def of(cls, name: str, description: str, parameters: Mapping[str, Any] | None) -> ToolSpec:
-        """A tool spec with its match stems computed."""
-        name_stems, description_stems = _match_stems(name, description)
-        return cls(name, description, parameters, name_stems, description_stems)
-
-
-@functools.lru_cache(maxsize=4_096)
-def _match_stems(name: str, description: str) -> tuple[frozenset[str], frozenset[str]]:
-    return frozenset(stem(w) for w in name_words(name)), frozenset(stems(description))
+    tool: ToolSpec
+    clause: str
+    fallback: str | None
+    """The whole message, where a required argument is looked for next (None: clause is it)."""
+    waits: bool = False
+    """The clause points back at an earlier clause: call it once the earlier results are in."""
 
 
 @functools.lru_cache(maxsize=4_096)
@@ -61,93 +61,107 @@ def _name_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedCall:
-    """A tool call the simulator decided to make."""
+def score(
+    tool: ToolSpec,
+    message_stems: set[str] | frozenset[str],
+    asked: set[str] | frozenset[str] = frozenset(),
+    values: set[str] | frozenset[str] = frozenset(),
+) -> int:
+    """How well a tool matches a message (see the module docstring).
 
-    name: str
-    arguments: dict[str, Any]
-
-
-def score(tool: ToolSpec, message_stems: set[str]) -> int:
-    """How well a tool matches a message (see the module docstring)."""
+    Args:
+        tool: the tool.
+        message_stems: the stems of the message's words.
+        asked: the verb stems the message asks with (outside quotes, not refused).
+        values: the message's words as written, lower-cased (for enum values).
+    """
     total = 0
     for word in tool.name_stems & message_stems:
         total += 1 if word in _GENERIC_VERBS else 3
-    return total + len(tool.description_stems & message_stems)
+    total += len(tool.description_stems & message_stems)
+    if tool.verbs & asked:
+        total += VERB_POINTS
+    if tool.enum_words & values:
+        total += 1
+    return total
 
 
-def _best(tools: Sequence[ToolSpec], text: str, *, minimum: int = RELEVANT) -> ToolSpec | None:
-    found = stems(text)
-    best: tuple[int, ToolSpec] | None = None
+@functools.lru_cache(maxsize=2_048)
+def _reading(text: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(word stems, asked verbs, words as written lower-cased) of a text."""
+    values = frozenset(_VALUE_WORD.findall(text.lower()))
+    return frozenset(stems(text)), asked_verbs(text), values
+
+
+def best_tool(tools: Sequence[ToolSpec], text: str, *, minimum: int = RELEVANT) -> ToolSpec | None:
+    """The tool that matches the text best, if it scores at least ``minimum``."""
+    found, asked, values = _reading(text)
+    best: tuple[int, int, ToolSpec] | None = None
     for tool in tools:
-        points = score(tool, found)
-        if points >= minimum and (best is None or points > best[0]):
-            best = (points, tool)
-    return best[1] if best else None
+        points = score(tool, found, asked, values)
+        if points >= minimum and (best is None or (points, -tool.required_ids) > best[:2]):
+            best = (points, -tool.required_ids, tool)
+    return best[2] if best else None
 
 
 def _named(tools: Sequence[ToolSpec], text: str) -> list[tuple[int, ToolSpec]]:
     """Tools whose exact name appears in the text, by position."""
     found = []
+    lowered = text.lower()
     for tool in tools:
+        if tool.name.lower() not in lowered:
+            continue
         match = _name_pattern(tool.name).search(text)
         if match:
             found.append((match.start(), tool))
     return sorted(found, key=lambda pair: pair[0])
 
 
-def plan_calls(
-    text: str,
-    tools: Sequence[ToolSpec],
-    *,
-    choice: str = "auto",
-    forced: str | None = None,
-    parallel: bool = True,
-) -> list[PlannedCall]:
-    """The calls to make for a user message; empty means "answer in text".
+def intents(text: str, tools: Sequence[ToolSpec]) -> list[Intent]:
+    """What the message asks for, in order; empty means "answer in text".
 
-    Args:
-        text: the last user message.
-        tools: the offered tools.
-        choice: ``auto``, ``none``, ``required`` or ``function``.
-        forced: the function's name when ``choice`` is ``function``.
-        parallel: whether several calls may be made (``parallel_tool_calls``).
+    Each turn of a task asks this again for the same message and tools (the tool
+    specs of a tools list are cached by the request parser), so the answer is kept.
     """
-    if choice == "none" or not tools:
-        return []
-    if choice == "function":
-        tool = next(t for t in tools if t.name == forced)
-        return [PlannedCall(tool.name, fill_arguments(tool.parameters, text))]
-    picks = _picks(text, tools)
-    if not picks:
-        best = _best(tools, text, minimum=0 if choice == "required" else RELEVANT)
-        picks = [(best, text)] if best is not None else []
-    calls: list[PlannedCall] = []
-    for tool, clause in picks:
-        fallback = text if clause != text else None
-        call = PlannedCall(tool.name, fill_arguments(tool.parameters, clause, fallback))
-        if call not in calls:
-            calls.append(call)
-    return calls if parallel else calls[:1]
+    key = (text, id(tools))
+    kept = _INTENTS.get(key)
+    if kept is not None and kept[0] is tools:
+        return list(kept[1])
+    found = _intents(text, tools)
+    if len(_INTENTS) >= _INTENTS_KEPT:
+        _INTENTS.clear()
+    _INTENTS[key] = (tools, tuple(found))  # holding tools keeps their id unique
+    return found
 
 
-def _picks(text: str, tools: Sequence[ToolSpec]) -> list[tuple[ToolSpec, str]]:
-    """(tool, clause) pairs when the message clearly asks for tools; [] to decide otherwise."""
+_INTENTS: dict[tuple[str, int], tuple[Sequence[ToolSpec], tuple[Intent, ...]]] = {}
+_INTENTS_KEPT = 2_048
+
+
+def _intents(text: str, tools: Sequence[ToolSpec]) -> list[Intent]:
     named = _named(tools, text)
     if len(named) >= 2:
         ends = [position for position, _ in named[1:]] + [len(text)]
-        return [(tool, text[start:end]) for (start, tool), end in zip(named, ends, strict=True)]
-    clauses = split_clauses(text)
+        return [
+            Intent(tool, text[start:end], text)
+            for (start, tool), end in zip(named, ends, strict=True)
+        ]
+    refused = refused_verbs(text)
+    usable = [t for t in tools if not t.heads & refused] if refused else list(tools)
+    splitter = None
+    if _AND.search(text):
+        splitter = verb_splitter(frozenset().union(*(t.verbs for t in usable)))
+    clauses = split_clauses(text, splitter)
     if len(clauses) > 1:
-        picks = []
+        picks: list[Intent] = []
         for clause in clauses:
             in_clause = _named(tools, clause)
-            tool = in_clause[0][1] if in_clause else _best(tools, clause)
+            tool = in_clause[0][1] if in_clause else best_tool(usable, clause)
             if tool is not None:
-                picks.append((tool, clause))
+                picks.append(Intent(tool, clause, text, bool(picks) and refers_back(clause)))
         if len(picks) >= 2:
             return picks
     if named:
-        return [(named[0][1], text)]
-    return []
+        return [Intent(named[0][1], text, None)]
+    tool = best_tool(usable, text)
+    return [Intent(tool, text, None)] if tool is not None else []

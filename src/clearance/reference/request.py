@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from clearance.reference.picking import ToolSpec
+from clearance.reference.tools import ToolSpec
 from clearance.reference.wire import Reply, error_reply
 
 __all__ = ["ROLES", "ChatRequest", "parse_chat_request", "prompt_tokens"]

@@ -2,24 +2,29 @@
 
 The simulator's notion of language is deliberately small: lower-cased word
 stems compared as sets, a list of stop words, and a few clause markers
-("and also", ";", a sentence starting with "Also"). It is enough to tell
-``get_weather`` from ``send_email`` in a test prompt, and it is deterministic.
+("and also", ";", ", then", a sentence starting with "Also", and ``and`` before
+a verb of an offered tool). Quoted strings are values, never clause markers.
+It is enough to tell ``get_weather`` from ``send_email`` in a test prompt, and
+it is deterministic.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 __all__ = [
     "STOP_WORDS",
     "message_text",
     "name_words",
+    "refers_back",
     "split_clauses",
     "stem",
     "stems",
+    "strings",
+    "unquoted",
     "words",
     "wordset",
 ]
@@ -40,10 +45,16 @@ STOP_WORDS = wordset(
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NAME_SPLIT = re.compile(r"[^A-Za-z0-9]+")
 _CLAUSE = re.compile(
-    r"\s*(?:;|\band also\b|\band then\b|\bas well as\b|(?<=[.!?])\s+(?:also|then|and)\b)[\s,]*",
+    r"(?:;|\band also\b|\band then\b|\bas well as\b|,\s*then\b"
+    r"|(?<=[.!?])\s+(?:also|then|and)\b)[\s,]*",
     re.IGNORECASE,
 )
+_MAYBE_CLAUSES = re.compile(r";|\b(?:also|then|and|as well as)\b", re.IGNORECASE)
+_QUOTED = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|(?<!\w)'[^'\n]*'(?!\w)")
+_ANAPHORA = wordset("it its them they their her him his she he one those these earliest latest")
+"""Words by which a clause refers to what an earlier clause found or made."""
 
 
 def message_text(message: Mapping[str, Any]) -> str:
@@ -78,6 +89,18 @@ def stem(word: str) -> str:
     return word
 
 
+def strings(value: Any) -> Iterator[str]:
+    """Every string inside a JSON value (object values and list items, depth first)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
 def words(text: str) -> list[str]:
     """The words of a text, in order (letters and digits)."""
     return _WORD.findall(text)
@@ -88,12 +111,55 @@ def stems(text: str) -> set[str]:
     return {stem(w) for w in words(text) if w.lower() not in STOP_WORDS}
 
 
-def name_words(name: str) -> list[str]:
+@functools.lru_cache(maxsize=16_384)
+def name_words(name: str) -> tuple[str, ...]:
     """The words of an identifier: ``get_current_weather``, ``getWeather``, ``search-web``."""
     spaced = _CAMEL.sub(" ", name)
-    return [w.lower() for w in re.split(r"[^A-Za-z0-9]+", spaced) if w]
+    return tuple(w.lower() for w in _NAME_SPLIT.split(spaced) if w)
 
 
-def split_clauses(text: str) -> list[str]:
-    """The clauses of a request that asks for several things ("... and also ...")."""
-    return [part for part in (p.strip() for p in _CLAUSE.split(text)) if part]
+@functools.lru_cache(maxsize=4_096)
+def unquoted(text: str, blank: str = " ") -> str:
+    """The text with quoted strings blanked out, same length (their words are values).
+
+    A message that is one quotation from end to end is the request itself, not a value.
+    """
+    if '"' not in text and "'" not in text and "“" not in text:
+        return text
+    first = len(text) - len(text.lstrip())
+    last = len(text.rstrip())
+
+    def blanked(match: re.Match[str]) -> str:
+        if match.start() == first and match.end() == last:
+            return match.group()
+        return blank * len(match.group())
+
+    return _QUOTED.sub(blanked, text)
+
+
+@functools.lru_cache(maxsize=2_048)
+def split_clauses(text: str, splitter: re.Pattern[str] | None = None) -> tuple[str, ...]:
+    """The clauses of a request that asks for several things ("... and also ...").
+
+    Args:
+        text: the request.
+        splitter: a further clause marker (``and`` before a verb of an offered tool).
+    """
+    if _MAYBE_CLAUSES.search(text) is None:
+        return (text.strip(),) if text.strip() else ()
+    masked = unquoted(text, "\x00")  # not white space: markers must not swallow values
+    cuts = [m.span() for m in _CLAUSE.finditer(masked)]
+    if splitter is not None:
+        cuts.extend(m.span() for m in splitter.finditer(masked))
+    parts, start = [], 0
+    for cut_start, cut_end in sorted(cuts):
+        if cut_start >= start:
+            parts.append(text[start:cut_start])
+            start = cut_end
+    parts.append(text[start:])
+    return tuple(part for part in (p.strip() for p in parts) if part)
+
+
+def refers_back(clause: str) -> bool:
+    """Whether a clause points back at what came before ("book *the earliest one*")."""
+    return any(w.lower() in _ANAPHORA for w in words(unquoted(clause)))
