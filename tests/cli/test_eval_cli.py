@@ -1,0 +1,98 @@
+"""``clearance eval`` and ``clearance runs``: replay recordings, summarize, export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from clearance.catalog.database import open_catalog
+from clearance.cli import app
+from clearance.evaluation.cases import load_suites
+from clearance.evaluation.engine import Evaluation
+from tests.support.evalproject import STEADY, ScriptedNetwork, make_project
+
+
+@pytest.fixture
+def recorded(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    config = make_project(
+        project, f"sqlite:///{project / 'catalog.db'}", extra=f'models = ["{STEADY}"]'
+    )
+    catalog = open_catalog(config.resolved_database_url())
+    try:
+        Evaluation(
+            config,
+            catalog,
+            load_suites(config, ["contracts", "flows"]),
+            [STEADY],
+            record_mode="all",
+            network=ScriptedNetwork().transport,
+            environ={},
+        ).run()
+    finally:
+        catalog.dispose()
+    monkeypatch.setenv("CLEARANCE_CONFIG", str(project / "clearance.toml"))
+    return project
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_eval_replays_and_the_run_can_be_summarized_and_exported(recorded: Path) -> None:
+    code, out, _ = invoke("eval", "--record-mode", "none", "--json")
+    assert code == 0
+    document = json.loads(out)
+    assert document["counts"] == {"pass": 4, "fail": 20, "infra_error": 2, "not_run": 0}
+    assert document["models"][STEADY]["passed_share"] == round(4 / 24, 4)
+    run_id = document["run_id"]
+
+    code, out, _ = invoke("runs", "show", run_id, "--json")
+    assert code == 0
+    summary = json.loads(out)
+    (model,) = summary["models"]
+    assert model["model_id"] == STEADY
+    assert model["infra_errors"] == 2
+
+    code, out, _ = invoke("runs", "list", "--json")
+    assert code == 0
+    assert json.loads(out)[0]["run_id"] == run_id
+
+    target = recorded / "run.jsonl"
+    code, _, _ = invoke("runs", "export", run_id, "--out", str(target))
+    assert code == 0
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert lines[0]["type"] == "run"
+    assert len(lines) == 1 + 26
+    assert {line["verdict"] for line in lines[1:]} == {"pass", "fail", "infra_error"}
+
+
+def test_eval_lists_the_planned_items(recorded: Path) -> None:
+    code, out, _ = invoke("eval", "--list", "--cases", "ok,flow_*")
+    assert code == 0
+    assert out.split() == [
+        f"{STEADY}-flow_ok-t1",
+        f"{STEADY}-flow_ok-t2",
+        f"{STEADY}-ok-t1",
+        f"{STEADY}-ok-t2",
+    ]
+
+
+def test_a_missing_recording_exits_1_with_the_command_that_re_records(recorded: Path) -> None:
+    next((recorded / "evals" / "cassettes").rglob("ok.json")).unlink()
+    code, _, err = invoke("eval", "--record-mode", "none", "--cases", "ok")
+    assert code == 1
+    assert "ref:ref/steady / ok / trial 1" in err
+    assert "clearance eval --models ref:ref/steady --cases ok --record-mode new" in err
+
+
+def test_bad_options_are_usage_errors(recorded: Path) -> None:
+    assert invoke("eval", "--record-mode", "sometimes")[0] == 2
+    assert invoke("eval", "--cost-cap", "lots")[0] == 2
+    assert invoke("eval", "--shard", "3/2")[0] == 2
+    code, _, err = invoke("runs", "show", "no-such-run")
+    assert code == 2
+    assert "no eval run 'no-such-run'" in err
