@@ -20,7 +20,7 @@ from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog, open_catalog
 from clearance.catalog.modelstore import set_enabled
 from clearance.catalog.orgstore import set_fallback_chain
-from clearance.config import ClearanceConfig
+from clearance.config import ClearanceConfig, load_config
 from clearance.errors import InputError
 from clearance.evaluation.cases import load_suites, select_cases
 from clearance.evaluation.engine import Evaluation, parse_shard, plan_items
@@ -162,6 +162,20 @@ def test_a_missing_recording_fails_loudly_and_names_the_re_record_command(setup:
     text = first.explain()
     assert "ref:ref/steady / ok / trial 1" in text
     assert "clearance eval --models ref:ref/steady --cases ok --record-mode new" in text
+
+
+def test_recorded_interactions_left_unplayed_fail_the_case(setup: Any, project: Path) -> None:
+    config, catalog = setup
+    # recorded with one retry per model: each trial sent the failing request twice
+    run(config, catalog, ScriptedNetwork().transport, cases=("server_error",))
+    toml = project / "clearance.toml"
+    toml.write_text(toml.read_text().replace("retries_per_model = 1", "retries_per_model = 0"))
+    fewer_retries = load_config(toml, environ={})
+    outcome = run(fewer_retries, catalog, NoNetwork(), mode="none", cases=("server_error",))
+    last = outcome.outcomes[(STEADY, "server_error", 2)]
+    assert last.recording_problem
+    assert type(last.error).__name__ == "UnplayedRecording"
+    assert "--record-mode new" in last.explain()
 
 
 def test_a_changed_contract_makes_its_recordings_stale(setup: Any, project: Path) -> None:

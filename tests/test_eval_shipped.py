@@ -54,3 +54,13 @@ def test_bodies_are_stored_parsed_so_diffs_are_reviewable(shipped: list[Path]) -
     assert first["request"]["body"]["json"]["messages"]
     assert set(first["response"]["body"]) & {"json", "sse"}
     assert document["clearance"]["fingerprint"]["tools"]
+
+
+def test_the_flaky_recordings_hold_the_rate_limits_and_retries_they_replay() -> None:
+    statuses: list[int] = []
+    for path in sorted((CASSETTES / "ref" / "ref" / "flaky").glob("*.json")):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        statuses.extend(i["response"]["status"]["code"] for i in document["interactions"])
+    # every distinct request of ref/flaky first gets a 429 (with Retry-After), then a 503
+    assert statuses.count(429) == statuses.count(503) > 0
+    assert statuses.count(200) >= statuses.count(429)
