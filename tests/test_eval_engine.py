@@ -9,10 +9,13 @@ replays the recordings with no network at all.
 
 from __future__ import annotations
 
+import json
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -151,6 +154,28 @@ def test_replay_reproduces_the_recorded_verdicts_without_network(setup: Any) -> 
     assert after == before
     # replay skips Retry-After and backoff waits, and spends what the recording spent
     assert replayed.spend == recorded.spend > 0
+
+
+def test_a_replay_reports_the_latency_the_provider_had_when_recorded(
+    setup: Any, project: Path
+) -> None:
+    config, catalog = setup
+    network = ScriptedNetwork()
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.03)  # the provider takes 30 ms (not a timing assertion: a fixture)
+        return network.handle(request)
+
+    recorded = run(config, catalog, httpx.MockTransport(slow), cases=("ok",), trials=1)
+    cassette = next((project / "evals" / "cassettes").rglob("ok.json"))
+    (interaction,) = json.loads(cassette.read_text())["interactions"]
+    assert interaction["elapsed_ms"] >= 30
+    replayed = run(config, catalog, NoNetwork(), mode="none", cases=("ok",), trials=1)
+    before = recorded.outcomes[(STEADY, "ok", 1)].result.latency_ms
+    after = replayed.outcomes[(STEADY, "ok", 1)].result.latency_ms
+    # the provider's recorded time plus clearance's own, never the instant replay
+    assert after >= interaction["elapsed_ms"]
+    assert before >= interaction["elapsed_ms"]
 
 
 def test_a_missing_recording_fails_loudly_and_names_the_re_record_command(setup: Any) -> None:

@@ -4,11 +4,13 @@ One JSON file per (model, case) holds every trial's HTTP interactions, in order:
 
     {"clearance": {"format": 1, "model": ..., "case": ..., "fingerprint": {...},
                    "recorded_at": "2025-01-01T12:00:00Z", "trials": 3},
-     "interactions": [{"trial": 1,
+     "interactions": [{"trial": 1, "elapsed_ms": 812.5,
                        "request": {"method", "uri", "headers", "body"},
                        "response": {"status": {"code", "message"}, "headers", "body"}}, ...],
      "version": 1}
 
+``elapsed_ms`` is the time the provider took to answer when it was recorded (so a
+replay reports the latency the model had, not the replay's); files without it load.
 Bodies are stored so that ``git diff`` reads well: ``{"json": value}`` for JSON,
 ``{"sse": [event, ...]}`` for event streams, ``{"string": text}`` for other text and
 ``{"base64": ...}`` for bytes that are not UTF-8. Secrets are scrubbed before anything
@@ -331,9 +333,11 @@ class CassetteSerializer:
             request_headers = _header_lists(request.get("headers") or {})
             response_headers = _header_lists(response.get("headers") or {})
             status = response["status"]
+            timing = {"elapsed_ms": response["elapsed_ms"]} if "elapsed_ms" in response else {}
             data["interactions"].append(
                 {
                     "trial": trial,
+                    **timing,
                     "request": {
                         "method": request["method"],
                         "uri": request["uri"],
@@ -407,12 +411,23 @@ class CassetteSerializer:
                             )
                         },
                         "trial": trial,
+                        **_elapsed(item, where),
                     },
                 }
             )
         metadata = dict(data.get("metadata") or {})
         metadata["clearance"] = header
         return {"version": version, "interactions": interactions, "metadata": metadata}
+
+
+def _elapsed(item: Mapping[str, Any], where: str) -> dict[str, float]:
+    """The provider's recorded time for an interaction (optional: older files lack it)."""
+    if "elapsed_ms" not in item:
+        return {}
+    value = item["elapsed_ms"]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise CassetteFormatError(f"{where}/elapsed_ms should be milliseconds, not {value!r}")
+    return {"elapsed_ms": float(value)}
 
 
 # -- the persister ----------------------------------------------------------------------------

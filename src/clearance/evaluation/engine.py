@@ -229,15 +229,26 @@ class _Tally:
     """The calls of one trial."""
 
     calls: int = 0
-    latency_ms: float = 0.0
+    wall_ms: float = 0.0
+    overhead_ms: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: Decimal = Decimal(0)
     served: str | None = None
+    provider_ms: Callable[[], float | None] = field(default=lambda: None, repr=False)
+    """The provider's time for the trial as recorded (replayed or just recorded)."""
+
+    @property
+    def latency_ms(self) -> float:
+        """What the trial's calls took: the provider's recorded time plus clearance's own
+        (so a replay reports the latency the model had); the wall time when unknown."""
+        provider = self.provider_ms()
+        return self.wall_ms if provider is None else provider + self.overhead_ms
 
     def add(self, result: RouterResult) -> None:
         self.calls += 1
-        self.latency_ms += result.latency_s * 1000
+        self.wall_ms += result.latency_s * 1000
+        self.overhead_ms += result.overhead_s * 1000
         usage = result.response.usage
         if usage is not None:
             self.prompt_tokens += usage.prompt_tokens
@@ -546,7 +557,7 @@ class Evaluation:
             if stop.is_set():
                 break
             with cassette.use(item.trial):
-                last = await self._run_trial(router, item, spent)
+                last = await self._run_trial(router, item, spent, cassette.provider_ms)
             record(last)
         try:
             if not cassette.interactions_recorded:
@@ -561,9 +572,13 @@ class Evaluation:
                 record(fixed)
 
     async def _run_trial(
-        self, router: Router, item: EvalItem, spent: Callable[[Decimal], None]
+        self,
+        router: Router,
+        item: EvalItem,
+        spent: Callable[[Decimal], None],
+        provider_ms: Callable[[int], float | None],
     ) -> TrialOutcome:
-        tally = _Tally()
+        tally = _Tally(provider_ms=lambda: provider_ms(item.trial))
         case = item.case
 
         async def model(

@@ -55,6 +55,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -392,6 +393,7 @@ class CaseCassette:
         self._finished = False
         self.interactions_recorded = 0
         """Interactions recorded into this cassette so far."""
+        self._provider_ms: dict[int, float | None] = {}  # trial -> provider time, None: unknown
         self.last_replayed: bool | None = None
         """Whether the last request was served from disk (``None``: no request yet)."""
         self._load()
@@ -404,6 +406,23 @@ class CaseCassette:
     def interactions_played(self) -> int:
         """Interactions replayed from disk so far."""
         return int(self._cassette.play_count)
+
+    def provider_ms(self, trial: int) -> float | None:
+        """The provider's time for the requests of ``trial`` served so far, in ms.
+
+        Recorded interactions keep the time the provider took (``elapsed_ms``), so a
+        replayed trial reports the latency it had when it was recorded, not the time a
+        replay takes. ``None`` when an interaction served has no recorded time (a
+        cassette written before times were kept).
+        """
+        return self._provider_ms.get(trial)
+
+    def _add_time(self, trial: int, elapsed: Any) -> None:
+        known = self._provider_ms.get(trial, 0.0)
+        if known is None or not isinstance(elapsed, (int, float)) or isinstance(elapsed, bool):
+            self._provider_ms[trial] = None
+        else:
+            self._provider_ms[trial] = known + float(elapsed)
 
     def _error(self, cls: type[_E], message: str, trial: int | None, fix: str | None = None) -> _E:
         return cls(
@@ -509,6 +528,7 @@ class CaseCassette:
                 self._cursor[trial] = position + 1
                 self._cassette.play_counts[index] += 1
                 self.last_replayed = True
+                self._add_time(trial, response.get("elapsed_ms"))
                 return _to_httpx(response)
             if self.mode != "new":
                 _, failures = get_matchers_results(live, recorded, MATCHERS)
@@ -545,6 +565,7 @@ class CaseCassette:
         response: httpx.Response,
         content: bytes,
         trial: int,
+        elapsed_ms: float,
     ) -> httpx.Response:
         """Store one interaction (scrubbed) and return the response as a replay would."""
         live.headers = self._scrubber.headers(request.headers.multi_items(), _REQUEST_NOISE)
@@ -552,7 +573,9 @@ class CaseCassette:
             "status": {"code": response.status_code, "message": response.reason_phrase},
             "headers": self._scrubber.headers(response.headers.multi_items(), _BODY_HEADERS),
             "body": {"string": self._scrubber.body(content)},
+            "elapsed_ms": round(elapsed_ms, 3),
         }
+        self._add_time(trial, stored["elapsed_ms"])
         self._by_trial.setdefault(trial, []).append(len(self._cassette.data))
         self._cassette.append(live, stored)
         self.interactions_recorded += 1
@@ -734,12 +757,14 @@ class RecordingTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
             return planned
         if inner is None:
             raise cassette._no_network(trial)
+        started = time.perf_counter()
         response = await inner.handle_async_request(request)
         try:
             content = await response.aread()  # decoded: the cassette holds the plain body
         finally:
             await response.aclose()
-        return cassette._record(request, planned, response, content, trial)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        return cassette._record(request, planned, response, content, trial, elapsed_ms)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Replay, record or pass through one request (sync clients)."""
@@ -755,12 +780,14 @@ class RecordingTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
             return planned
         if inner is None:
             raise cassette._no_network(trial)
+        started = time.perf_counter()
         response = inner.handle_request(request)
         try:
             content = response.read()
         finally:
             response.close()
-        return cassette._record(request, planned, response, content, trial)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        return cassette._record(request, planned, response, content, trial, elapsed_ms)
 
     async def aclose(self) -> None:
         """Close the inner async transport."""
