@@ -207,7 +207,12 @@ class _ShardedTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, shards: int) -> None:
-        self._pools = [httpx.AsyncHTTPTransport() for _ in range(max(1, min(shards, 16)))]
+        # One TLS context (httpx's default: certifi) for all pools: building one loads
+        # the CA bundle, ~50 ms each.
+        context = httpx.create_ssl_context()
+        self._pools = [
+            httpx.AsyncHTTPTransport(verify=context) for _ in range(max(1, min(shards, 16)))
+        ]
         self._next = itertools.count()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
