@@ -1,0 +1,42 @@
+"""Release gates: pass rates turned into enable / disable / inconclusive decisions.
+
+- :mod:`~clearance.gate.policy`: the gate policy files in ``gates/`` (thresholds per
+  criticality, flows, pass^k, trials, infrastructure errors, latency, cost, the
+  regression rule), validated, each with the hash of its bytes;
+- :mod:`~clearance.gate.stats`: confidence intervals and bounds for pass rates
+  (Wilson, Clopper–Pearson), the clustering of trials within a case, and how many
+  more trials would settle an inconclusive gate.
+"""
+
+from __future__ import annotations
+
+from clearance.gate.policy import GatePolicy, load_policies, load_policy, policy_hash
+from clearance.gate.stats import (
+    ClusteredRate,
+    Interval,
+    Method,
+    clopper_pearson_interval,
+    clustered_interval,
+    clustered_rate,
+    lower_bound,
+    trials_to_settle,
+    upper_bound,
+    wilson_interval,
+)
+
+__all__ = [
+    "ClusteredRate",
+    "GatePolicy",
+    "Interval",
+    "Method",
+    "clopper_pearson_interval",
+    "clustered_interval",
+    "clustered_rate",
+    "load_policies",
+    "load_policy",
+    "lower_bound",
+    "policy_hash",
+    "trials_to_settle",
+    "upper_bound",
+    "wilson_interval",
+]

@@ -1,0 +1,397 @@
+"""Pass-rate statistics for gates: closed forms, published values and an exact oracle.
+
+Published values: Newcombe, R. G. (1998), "Two-sided confidence intervals for the single
+proportion: comparison of seven methods", Statistics in Medicine 17:857–872, Table II
+(method 3 is Wilson's score interval, method 5 the exact Clopper–Pearson interval).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clearance.errors import InputError
+from clearance.gate import (
+    ClusteredRate,
+    Interval,
+    Method,
+    clopper_pearson_interval,
+    clustered_interval,
+    clustered_rate,
+    lower_bound,
+    trials_to_settle,
+    upper_bound,
+    wilson_interval,
+)
+
+Z_95_TWO_SIDED = 1.959963984540054  # Φ⁻¹(0.975)
+Z_90_TWO_SIDED = 1.6448536269514722  # Φ⁻¹(0.95): also the 95% one-sided z
+
+
+def wilson_by_hand(x: float, n: float, z: float) -> tuple[float, float]:
+    """The Wilson score interval, from its closed form."""
+    p = x / n
+    center = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return center - half, center + half
+
+
+# --- Wilson -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("x", "n"), [(0, 10), (5, 10), (10, 10), (81, 263), (1, 29), (3, 7)])
+@pytest.mark.parametrize(("level", "z"), [(0.95, Z_95_TWO_SIDED), (0.90, Z_90_TWO_SIDED)])
+def test_wilson_matches_the_closed_form(x: int, n: int, level: float, z: float) -> None:
+    interval = wilson_interval(x, n, level=level)
+    low, high = wilson_by_hand(x, n, z)
+    assert interval.low == pytest.approx(low, abs=1e-12)
+    assert interval.high == pytest.approx(high, abs=1e-12)
+    assert (interval.level, interval.method) == (level, "wilson")
+
+
+@pytest.mark.parametrize(
+    ("x", "n", "low", "high"),
+    [  # Newcombe (1998), Table II, method 3
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0000, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
+)
+def test_wilson_matches_published_values(x: int, n: int, low: float, high: float) -> None:
+    interval = wilson_interval(x, n)
+    assert (round(interval.low, 4), round(interval.high, 4)) == (low, high)
+
+
+def test_wilson_ends_are_exact_at_zero_and_n() -> None:
+    assert wilson_interval(0, 10).low == 0.0
+    assert wilson_interval(10, 10).high == 1.0
+    # at x = n the lower end is n / (n + z²)
+    assert wilson_interval(10, 10).low == pytest.approx(10 / (10 + Z_95_TWO_SIDED**2), abs=1e-12)
+
+
+def test_no_trials_gives_the_whole_unit_interval() -> None:
+    assert wilson_interval(0, 0) == Interval(0.0, 1.0, 0.95, "wilson")
+    assert clopper_pearson_interval(0, 0) == Interval(0.0, 1.0, 0.95, "clopper-pearson")
+
+
+# --- Clopper–Pearson ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("x", "n", "low", "high"),
+    [  # Newcombe (1998), Table II, method 5
+        (81, 263, 0.2527, 0.3676),
+        (15, 148, 0.0578, 0.1617),
+        (0, 20, 0.0000, 0.1684),
+        (1, 29, 0.0009, 0.1776),
+        # Closed forms at the edges: 1 − 0.025^(1/10) and 0.025^(1/10); and the symmetric 5/10.
+        (0, 10, 0.0000, 0.3085),
+        (10, 10, 0.6915, 1.0000),
+        (5, 10, 0.1871, 0.8129),
+    ],
+)
+def test_clopper_pearson_matches_published_values(x: int, n: int, low: float, high: float) -> None:
+    interval = clopper_pearson_interval(x, n)
+    assert (round(interval.low, 4), round(interval.high, 4)) == (low, high)
+
+
+def test_clopper_pearson_edges_match_their_closed_forms() -> None:
+    for n in (1, 3, 10, 57):
+        assert clopper_pearson_interval(0, n).high == pytest.approx(1 - 0.025 ** (1 / n), abs=1e-12)
+        assert clopper_pearson_interval(n, n).low == pytest.approx(0.025 ** (1 / n), abs=1e-12)
+        assert clopper_pearson_interval(0, n).low == 0.0
+        assert clopper_pearson_interval(n, n).high == 1.0
+
+
+_BITS = 40
+
+
+def _upper_tail_at_least(x: int, n: int, a: int, tail: Fraction) -> bool:
+    """P(X ≥ x | p = a / 2^BITS) ≥ tail, in exact integer arithmetic."""
+    d = 1 << _BITS
+    mass = sum(math.comb(n, k) * a**k * (d - a) ** (n - k) for k in range(x, n + 1))
+    return bool(mass * tail.denominator >= tail.numerator * d**n)
+
+
+def _lower_tail_at_most(x: int, n: int, a: int, tail: Fraction) -> bool:
+    """P(X ≤ x | p = a / 2^BITS) ≤ tail, in exact integer arithmetic."""
+    d = 1 << _BITS
+    mass = sum(math.comb(n, k) * a**k * (d - a) ** (n - k) for k in range(x + 1))
+    return bool(mass * tail.denominator <= tail.numerator * d**n)
+
+
+def _bisect(
+    predicate_true_above: Callable[[int, int, int, Fraction], bool],
+    x: int,
+    n: int,
+    tail: Fraction,
+) -> float:
+    """Smallest a / 2^BITS at which the (monotone) predicate holds."""
+    lo, hi = 0, 1 << _BITS
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if predicate_true_above(x, n, mid, tail):
+            hi = mid
+        else:
+            lo = mid
+    return hi / (1 << _BITS)
+
+
+def exact_clopper_pearson(x: int, n: int, level: Fraction) -> tuple[float, float]:
+    """The oracle: solve P(X ≥ x | p_low) = α/2 and P(X ≤ x | p_high) = α/2 on binomial sums."""
+    tail = (1 - level) / 2
+    low = 0.0 if x == 0 else _bisect(_upper_tail_at_least, x, n, tail)
+    high = 1.0 if x == n else _bisect(_lower_tail_at_most, x, n, tail)
+    return low, high
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7, 10, 13, 17, 20, 25, 31, 36, 40])
+def test_clopper_pearson_agrees_with_exact_binomial_tails(n: int) -> None:
+    for level in (Fraction(95, 100), Fraction(90, 100), Fraction(99, 100)):
+        for x in range(n + 1):
+            interval = clopper_pearson_interval(x, n, level=float(level))
+            low, high = exact_clopper_pearson(x, n, level)
+            assert interval.low == pytest.approx(low, abs=1e-6), (x, n, level)
+            assert interval.high == pytest.approx(high, abs=1e-6), (x, n, level)
+
+
+# --- one-sided bounds ---------------------------------------------------------------------
+
+
+def test_one_sided_95_bound_is_the_lower_end_of_the_two_sided_90_interval() -> None:
+    for x, n in [(0, 10), (7, 10), (10, 10), (81, 263)]:
+        low, high = wilson_by_hand(x, n, Z_90_TWO_SIDED)
+        assert lower_bound(x, n) == pytest.approx(low, abs=1e-12)
+        assert upper_bound(x, n) == pytest.approx(high, abs=1e-12)
+        assert lower_bound(x, n, method="clopper-pearson") == pytest.approx(
+            clopper_pearson_interval(x, n, level=0.90).low, abs=1e-12
+        )
+        assert lower_bound(x, n, one_sided=False) == wilson_interval(x, n).low
+
+
+def test_invalid_arguments_are_input_errors() -> None:
+    with pytest.raises(InputError, match="11 successes out of 10"):
+        wilson_interval(11, 10)
+    with pytest.raises(InputError, match="level"):
+        clopper_pearson_interval(1, 10, level=1.0)
+    with pytest.raises(InputError, match="one-sided"):
+        lower_bound(1, 10, level=0.4)
+    with pytest.raises(InputError, match="'wald'"):
+        lower_bound(1, 10, method="wald")  # type: ignore[arg-type]
+
+
+# --- properties ---------------------------------------------------------------------------
+
+methods: st.SearchStrategy[Method] = st.sampled_from(["wilson", "clopper-pearson"])
+METHODS: tuple[Method, ...] = ("wilson", "clopper-pearson")
+levels = st.sampled_from([0.8, 0.9, 0.95, 0.99])
+
+
+@st.composite
+def counts(draw: st.DrawFn, max_n: int = 300) -> tuple[int, int]:
+    n = draw(st.integers(1, max_n))
+    return draw(st.integers(0, n)), n
+
+
+@settings(max_examples=60, deadline=None)
+@given(counts(), methods, levels)
+def test_lower_bound_is_non_decreasing_in_successes(
+    xn: tuple[int, int], method: Method, level: float
+) -> None:
+    x, n = xn
+    bounds = [lower_bound(k, n, level=level, method=method) for k in range(max(0, x - 3), x + 1)]
+    assert bounds == sorted(bounds)
+
+
+@settings(max_examples=60, deadline=None)
+@given(counts(), methods, levels, levels)
+def test_a_higher_level_never_gives_a_higher_lower_bound(
+    xn: tuple[int, int], method: Method, level_a: float, level_b: float
+) -> None:
+    x, n = xn
+    low_level, high_level = sorted((level_a, level_b))
+    assert lower_bound(x, n, level=high_level, method=method) <= lower_bound(
+        x, n, level=low_level, method=method
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(counts(), levels)
+def test_intervals_contain_the_point_estimate(xn: tuple[int, int], level: float) -> None:
+    x, n = xn
+    for interval in (
+        wilson_interval(x, n, level=level),
+        clopper_pearson_interval(x, n, level=level),
+    ):
+        assert 0.0 <= interval.low <= x / n <= interval.high <= 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(counts())
+def test_clopper_pearson_is_wider_than_wilson_away_from_the_edges(xn: tuple[int, int]) -> None:
+    # Only at 95% and for 0 < x < n (checked exhaustively for n ≤ 300). At x = 0 or x = n
+    # it fails from n = 46 on: Wilson's width is z²/(n + z²) ≈ 3.84/n there, Clopper–Pearson's
+    # 1 − 0.025^(1/n) ≈ 3.69/n. At 99% it fails even inside, e.g. 1/24.
+    x, n = xn
+    if 0 < x < n:
+        wilson, exact = wilson_interval(x, n), clopper_pearson_interval(x, n)
+        assert exact.high - exact.low >= wilson.high - wilson.low
+    if n >= 46 and x in (0, n):
+        wilson, exact = wilson_interval(x, n), clopper_pearson_interval(x, n)
+        assert exact.high - exact.low < wilson.high - wilson.low
+
+
+# --- clustered trials ---------------------------------------------------------------------
+
+
+def test_cases_that_always_agree_with_themselves_count_once() -> None:
+    rated = clustered_rate([(5, 5)] * 12 + [(0, 5)] * 8)
+    assert rated == ClusteredRate(
+        rate=0.6,
+        successes=60,
+        n_trials=100,
+        n_cases=20,
+        icc=1.0,
+        icc_estimated=True,
+        design_effect=5.0,
+        effective_n=20.0,
+    )
+    assert rated.effective_successes == pytest.approx(12.0)
+
+
+def test_binomially_spread_cases_are_worth_nearly_every_trial() -> None:
+    # 32 cases of 5 trials whose passes follow Binomial(5, 1/2) exactly: 1, 5, 10, 10, 5, 1.
+    # By hand: MSB = pq·k/(k−1), MSW = pq, so ICC = (1/(k−1)) / (k/(k−1) + m − 1) = 1/156,
+    # deff = 1 + 4/156 and n_eff = 160 / deff = 156.
+    cases = [(y, 5) for y, count in enumerate([1, 5, 10, 10, 5, 1]) for _ in range(count)]
+    rated = clustered_rate(cases)
+    assert (rated.rate, rated.n_cases, rated.n_trials) == (0.5, 32, 160)
+    assert rated.icc == pytest.approx(1 / 156, abs=1e-12)
+    assert rated.effective_n == pytest.approx(156.0, abs=1e-9)
+
+
+def test_cases_more_alike_than_chance_clip_the_icc_to_zero() -> None:
+    rated = clustered_rate([(2, 4)] * 10)  # every case exactly 2 of 4: less spread than binomial
+    assert (rated.icc, rated.icc_estimated, rated.design_effect) == (0.0, True, 1.0)
+    assert rated.effective_n == 40.0
+
+
+def test_unequal_cases_use_the_size_weighted_mean_size() -> None:
+    # ICC = 1 (each case all-pass or all-fail); m̃ = Σm²/N = (4 + 4 + 36 + 36) / 16 = 5.
+    rated = clustered_rate([(2, 2), (0, 2), (6, 6), (0, 6)])
+    assert rated.icc == 1.0
+    assert rated.design_effect == pytest.approx(5.0)
+    assert rated.effective_n == pytest.approx(3.2)
+
+
+def test_an_icc_the_data_cannot_estimate_is_taken_as_one() -> None:
+    for cases in ([(5, 5)] * 10, [(0, 3)] * 4, [(3, 5)]):
+        rated = clustered_rate(cases)
+        assert (rated.icc, rated.icc_estimated) == (1.0, False)
+        assert rated.effective_n == pytest.approx(rated.n_cases)
+    single_trials = clustered_rate([(1, 1), (0, 1), (1, 1)])
+    assert (single_trials.icc_estimated, single_trials.design_effect) == (False, 1.0)
+
+
+def test_cases_without_trials_are_skipped_and_bad_counts_rejected() -> None:
+    assert clustered_rate([(3, 4), (0, 0), (1, 4)]).n_cases == 2
+    with pytest.raises(InputError, match="case #1"):
+        clustered_rate([(1, 2), (3, 2)])
+    with pytest.raises(InputError, match="no trials"):
+        clustered_rate([(0, 0)])
+
+
+def test_clustered_interval_is_wider_than_the_naive_one_when_trials_correlate() -> None:
+    cases = [(5, 5)] * 10 + [(3, 5)] * 5 + [(0, 5)] * 5
+    rated = clustered_rate(cases)
+    assert rated.icc > 0.3
+    for method in METHODS:
+        clustered = clustered_interval(cases, method=method)
+        naive = (wilson_interval if method == "wilson" else clopper_pearson_interval)(
+            rated.successes, rated.n_trials
+        )
+        assert clustered.low < naive.low
+        assert clustered.high > naive.high
+        assert clustered.method == f"{method}+kish"
+    # Wilson on the effective (non-integer) counts, by hand:
+    low, high = wilson_by_hand(rated.effective_successes, rated.effective_n, Z_95_TWO_SIDED)
+    clustered = clustered_interval(cases)
+    assert (clustered.low, clustered.high) == pytest.approx((low, high), abs=1e-12)
+
+
+def test_clustered_interval_without_clustering_is_the_plain_interval() -> None:
+    cases = [(1, 1)] * 17 + [(0, 1)] * 3
+    assert clustered_interval(cases) == Interval(
+        wilson_interval(17, 20).low, wilson_interval(17, 20).high, 0.95, "wilson+kish"
+    )
+
+
+def test_one_sided_clustered_interval_reports_its_two_sided_coverage() -> None:
+    cases = [(1, 1)] * 17 + [(0, 1)] * 3
+    interval = clustered_interval(cases, one_sided=True)
+    assert interval.level == pytest.approx(0.90)
+    assert interval.low == pytest.approx(lower_bound(17, 20), abs=1e-12)
+
+
+# --- trials to settle ---------------------------------------------------------------------
+
+
+def test_a_settled_gate_needs_no_more_trials() -> None:
+    assert lower_bound(95, 100) >= 0.8
+    assert trials_to_settle(95, 100, 0.8) == 0
+    assert upper_bound(50, 100) < 0.8
+    assert trials_to_settle(50, 100, 0.8) == 0
+
+
+def test_a_rate_on_the_threshold_never_settles() -> None:
+    assert trials_to_settle(8, 10, 0.8) is None
+    assert trials_to_settle(0, 0, 0.8) is None  # no data, no observed rate
+
+
+def test_the_answer_is_the_first_trial_count_that_settles() -> None:
+    # Checked against the Wilson closed form with the 95% one-sided z, on fractional counts.
+    successes, n, threshold = 17, 20, 0.8
+    extra = trials_to_settle(successes, n, threshold)
+    assert extra is not None
+    assert extra > 0
+    rate = successes / n
+
+    def low(total: int) -> float:
+        return wilson_by_hand(rate * total, total, Z_90_TWO_SIDED)[0]
+
+    assert low(n + extra) >= threshold > low(n + extra - 1)
+
+
+def test_need_falls_as_the_rate_moves_away_from_the_threshold() -> None:
+    for method in METHODS:
+        above = [trials_to_settle(x, 40, 0.75, method=method) for x in (31, 33, 35, 37)]
+        below = [trials_to_settle(x, 40, 0.75, method=method) for x in (29, 27, 25, 23)]
+        for needs in (above, below):
+            known = [need for need in needs if need is not None]
+            assert len(known) == len(needs)
+            assert known == sorted(known, reverse=True), (method, known)
+            assert known[0] > known[-1]
+
+
+def test_a_design_effect_multiplies_the_need() -> None:
+    plain = trials_to_settle(17, 20, 0.8)
+    clustered = trials_to_settle(17, 20, 0.8, deff=2.0)
+    assert plain is not None
+    assert clustered is not None
+    # At the same rate, deff 2 needs twice the total trials: 2·(20 + plain) − 20 (± rounding).
+    assert abs(clustered - (2 * (20 + plain) - 20)) <= 2
+
+
+def test_a_gate_that_cannot_settle_within_max_n_says_so() -> None:
+    # 0.81 against 0.8 needs about z²·p(1 − p)/0.01² ≈ 4,300 trials in all.
+    assert trials_to_settle(81, 100, 0.8, max_n=1000) is None
+    assert trials_to_settle(81, 100, 0.8) == pytest.approx(4200, rel=0.05)
+    assert trials_to_settle(801, 1000, 0.8) is None  # ≈ 430,000: past the default max_n
+    with pytest.raises(InputError, match="threshold"):
+        trials_to_settle(1, 2, 1.5)
