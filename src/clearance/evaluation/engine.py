@@ -372,10 +372,35 @@ class Evaluation:
         return resolved
 
     def _register_reference(self) -> None:
-        """Put the reference simulator's models in the catalog (no network needed)."""
-        from clearance.catalog.modelstore import ensure_provider, sync_models
+        """Put the reference simulator's models in the catalog (no network needed).
+
+        Skipped when they are all there already: the shards of one run start together
+        on a shared catalog, and only the first needs to write.
+        """
+        from sqlalchemy.exc import IntegrityError
+
         from clearance.discovery import parse_model_list
         from clearance.reference import models_document
+
+        document = parse_model_list(models_document(), source="reference simulator")
+        wanted = {f"ref:{model.name}" for model in document.models}
+        with self.catalog.connect() as connection:
+            present = set(
+                connection.execute(
+                    select(t.models.c.id).where(
+                        t.models.c.provider == "ref", t.models.c.removed_at.is_(None)
+                    )
+                ).scalars()
+            )
+        if wanted <= present:
+            return
+        try:
+            self._write_reference(document)
+        except IntegrityError:  # another shard wrote them at the same moment
+            self._write_reference(document)
+
+    def _write_reference(self, document: Any) -> None:
+        from clearance.catalog.modelstore import ensure_provider, sync_models
 
         with self.catalog.begin() as connection:
             known = connection.execute(
@@ -386,7 +411,6 @@ class Evaluation:
                 "ref",
                 base_url=known.base_url if known else "http://reference.invalid/v1",
             )
-            document = parse_model_list(models_document(), source="reference simulator")
             sync_models(connection, "ref", document, enable_new=False)
 
     def _provider_sources(self) -> dict[str, tuple[str | None, str | None, float]]:
