@@ -1,5 +1,7 @@
 """Release gates: pass rates turned into enable / disable / inconclusive decisions.
 
+- :mod:`~clearance.gate.decide`: one model's eval results judged against a policy:
+  ``enable``, ``disable`` or ``inconclusive``, with every check as data;
 - :mod:`~clearance.gate.policy`: the gate policy files in ``gates/`` (thresholds per
   criticality, flows, pass^k, trials, infrastructure errors, latency, cost, the
   regression rule), validated, each with the hash of its bytes;
@@ -10,6 +12,7 @@
 
 from __future__ import annotations
 
+from clearance.gate.decide import Check, GateResult, decide
 from clearance.gate.policy import GatePolicy, load_policies, load_policy, policy_hash
 from clearance.gate.stats import (
     ClusteredRate,
@@ -25,13 +28,16 @@ from clearance.gate.stats import (
 )
 
 __all__ = [
+    "Check",
     "ClusteredRate",
     "GatePolicy",
+    "GateResult",
     "Interval",
     "Method",
     "clopper_pearson_interval",
     "clustered_interval",
     "clustered_rate",
+    "decide",
     "load_policies",
     "load_policy",
     "lower_bound",
