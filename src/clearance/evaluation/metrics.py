@@ -33,6 +33,7 @@ __all__ = [
     "ModelSummary",
     "PassHatK",
     "Summary",
+    "cost_sum",
     "pass_hat_k",
     "summarize",
     "summary_to_dict",
@@ -170,8 +171,12 @@ def _is_missing(value: Any) -> bool:
     return isinstance(value, Decimal) and value.is_nan()
 
 
-def _cost_sum(costs: pd.Series) -> tuple[Decimal, int, int]:
-    """(exact sum, priced rows, unpriced rows)."""
+def cost_sum(costs: pd.Series) -> tuple[Decimal, int, int]:
+    """(exact sum, priced rows, unpriced rows) of a column of Decimal costs.
+
+    Raises:
+        TypeError: a cost that is not a Decimal (float money is never summed).
+    """
     total = Decimal(0)
     priced = 0
     for value in costs:
@@ -239,7 +244,7 @@ def _model_summary(model_id: str, frame: pd.DataFrame, max_k: int) -> ModelSumma
     infra = int(frame["_infra"].sum())
     passed = int(frame["_pass"].sum())
     per_case_valid = frame.groupby("case_id")["_valid"].sum()
-    total_cost, priced, unpriced = _cost_sum(frame["cost"])
+    total_cost, priced, unpriced = cost_sum(frame["cost"])
     latency = frame.loc[frame["_valid"], "latency_ms"].dropna().astype(float)
     infra_rows = frame[frame["_infra"]]
     infra_codes = infra_rows["failure_code"].where(

@@ -41,7 +41,7 @@ from typing import Any, Literal
 
 import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
-from clearance.evaluation.metrics import pass_hat_k
+from clearance.evaluation.metrics import cost_sum, pass_hat_k
 from clearance.gate.policy import GatePolicy, Regression, Threshold
 from clearance.gate.stats import clustered_interval, clustered_rate, trials_to_settle
 
@@ -277,18 +277,7 @@ def _cost_check(rows: pd.DataFrame, policy: GatePolicy) -> Check:
     threshold = _money(limit)
     if rows.empty:
         return Check(name, "skipped", None, None, threshold, "no rows")
-    total = Decimal(0)
-    unpriced = 0
-    for value in rows["cost"]:
-        if _is_missing(value):
-            unpriced += 1
-            continue
-        if not isinstance(value, Decimal):
-            raise TypeError(
-                f"cost {value!r} is a {type(value).__name__}: costs must be Decimal "
-                "(ResultStore.results() gives them so)"
-            )
-        total += value
+    total, _, unpriced = cost_sum(rows["cost"])
     if unpriced == len(rows):
         return Check(name, "inconclusive", None, None, threshold, "no row has a cost")
     note = f" ({unpriced} unpriced rows left out: a lower bound)" if unpriced else ""
