@@ -173,22 +173,6 @@ def _progress(quiet: bool) -> Progress | None:
     )
 
 
-def _per_model(run: Any) -> dict[str, dict[str, Any]]:
-    """Items per verdict and the share of judged items passed, per model, for this shard."""
-    models: dict[str, dict[str, Any]] = {}
-    for outcome in run.outcomes.values():
-        tally = models.setdefault(
-            outcome.item.model_id, {"pass": 0, "fail": 0, "infra_error": 0, "spend": Decimal(0)}
-        )
-        tally[outcome.result.verdict] += 1
-        if outcome.result.cost is not None:
-            tally["spend"] += outcome.result.cost
-    for tally in models.values():
-        judged = tally["pass"] + tally["fail"]
-        tally["passed_share"] = round(tally["pass"] / judged, 4) if judged else None
-    return models
-
-
 def _run_document(run: Any) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
@@ -198,7 +182,7 @@ def _run_document(run: Any) -> dict[str, Any]:
         "counts": run.counts,
         "spend": run.spend,
         "elapsed_s": round(run.elapsed_s, 3),
-        "models": _per_model(run),
+        "models": run.per_model(),
         "summary": f"clearance runs show {run.run_id} --json",
     }
 
@@ -212,7 +196,7 @@ def _print_run(run: Any) -> None:
     )
     if run.note:
         console.print(f"[bold yellow]{escape(run.note)}[/]")
-    for model_id, tally in sorted(_per_model(run).items()):
+    for model_id, tally in sorted(run.per_model().items()):
         share = tally["passed_share"]
         console.print(
             f"  {escape(model_id)}: {tally['pass']} passed, {tally['fail']} failed, "

@@ -136,6 +136,27 @@ class RunOutcome:
         counts["not_run"] = self.planned - len(self.outcomes)
         return counts
 
+    def per_model(self) -> dict[str, dict[str, Any]]:
+        """Per model: items per verdict, spend, and the share of judged items passed.
+
+        A progress figure for this shard's run; rates to decide on (pass@1, pass^k)
+        come from the stored rows (:mod:`clearance.evaluation.metrics`).
+        """
+        models: dict[str, dict[str, Any]] = {}
+        for outcome in self.outcomes.values():
+            tally = models.setdefault(
+                outcome.item.model_id,
+                {"pass": 0, "fail": 0, "infra_error": 0, "spend": Decimal(0)},
+            )
+            tally[outcome.result.verdict] += 1
+            if outcome.result.cost is not None:
+                tally["spend"] += outcome.result.cost
+        for tally in models.values():
+            judged = tally["pass"] + tally["fail"]
+            tally["judged"] = judged
+            tally["passed_share"] = round(tally["pass"] / judged, 4) if judged else None
+        return models
+
 
 def _short(value: Any, limit: int = 160) -> str:
     text = value if isinstance(value, str) else repr(value)

@@ -21,6 +21,7 @@ Options mirror ``clearance eval``; defaults come from ``[evals]`` in clearance.t
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -215,15 +216,9 @@ def clearance_item(request: pytest.FixtureRequest) -> ItemCheck:
         if plan.jsonl:
             from clearance.evaluation.results import ResultStore
 
-            ResultStore(plan.catalog).export_jsonl(run.run_id, _path(plan.jsonl))
+            ResultStore(plan.catalog).export_jsonl(run.run_id, Path(plan.jsonl))
     item = request.param
     return ItemCheck(item, run.outcomes.get(item.key), plan, run.note)
-
-
-def _path(text: str) -> Any:
-    from pathlib import Path
-
-    return Path(text)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -240,15 +235,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     )
     if run.note:
         write(run.note)
-    per_model: dict[str, list[int]] = {}
-    for outcome in run.outcomes.values():
-        tally = per_model.setdefault(outcome.item.model_id, [0, 0])
-        if outcome.result.verdict != "infra_error":
-            tally[1] += 1
-            tally[0] += outcome.result.verdict == "pass"
-    for model_id, (passed, judged) in sorted(per_model.items()):
-        rate = f"{passed / judged:.1%}" if judged else "n/a"
-        write(f"  {model_id}: pass@1 {rate} ({passed}/{judged} judged items)")
+    for model_id, tally in sorted(run.per_model().items()):
+        share = tally["passed_share"]
+        rate = f"{share:.1%}" if share is not None else "n/a"
+        write(f"  {model_id}: {rate} of judged items passed ({tally['pass']}/{tally['judged']})")
     write(f"stored in the catalog: `clearance runs show {run.run_id}`")
 
 

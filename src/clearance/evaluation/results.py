@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO, cast, get_args
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, String, Text, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from clearance.catalog import tables as t
@@ -437,18 +437,10 @@ def _spec_differences(row: Any, spec: RunSpec) -> dict[str, tuple[Any, Any]]:
 # ------------------------------------------------------------------ the store
 
 
-_TEXT_COLUMNS = (
-    "run_id",
-    "model_id",
-    "case_id",
-    "case_kind",
-    "tool",
-    "contract_version",
-    "criticality",
-    "verdict",
-    "failure_code",
-    "served_model",
-    "cassette",
+_TEXT_COLUMNS = tuple(
+    column.name
+    for column in t.eval_results.columns
+    if isinstance(column.type, String | Text) and column.name != "evidence"
 )
 
 
