@@ -30,9 +30,12 @@ import threading
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
+
+if TYPE_CHECKING:
+    import httpx
 
 from clearance.calllog import CallLog, CallRecord, new_call_id
 from clearance.catalog import tables as t
@@ -213,6 +216,8 @@ class Router:
             ``None`` explicitly through ``log_calls=False`` to log nothing).
         sleep / asleep: how to wait between retries (for tests).
         environ: where API keys are read from.
+        async_transport: the transport of the providers this router builds itself (the
+            eval engine's recording transport; default: real HTTP).
     """
 
     def __init__(
@@ -228,6 +233,7 @@ class Router:
         asleep: Callable[[float], Any] = asyncio.sleep,
         environ: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.config = config
         self.catalog = catalog
@@ -249,6 +255,7 @@ class Router:
         self._sleep = sleep
         self._asleep = asleep
         self._environ = os.environ if environ is None else environ
+        self._async_transport = async_transport
         self._rng = rng or random.Random()
         self._state: _State | None = None
         self._lock = threading.RLock()  # provider() may refresh state() while holding it
@@ -477,7 +484,13 @@ class Router:
                     model_id=None,
                 )
             api_key = self._environ.get(key_env) if key_env else None
-            made = OpenAICompatibleProvider(name, base_url, api_key=api_key, timeout_s=timeout)
+            made = OpenAICompatibleProvider(
+                name,
+                base_url,
+                api_key=api_key,
+                timeout_s=timeout,
+                async_transport=self._async_transport,
+            )
             self._providers[name] = made
             self._own_providers.append(made)
             return made

@@ -434,22 +434,6 @@ class Evaluation:
             )
             sync_models(connection, "ref", document, enable_new=False)
 
-    def _provider_sources(self) -> dict[str, tuple[str | None, str | None, float]]:
-        """Provider name → (base URL, API key variable, timeout) from configuration and catalog."""
-        found: dict[str, tuple[str | None, str | None, float]] = {}
-        with self.catalog.connect() as connection:
-            for row in connection.execute(
-                select(t.providers.c.name, t.providers.c.base_url, t.providers.c.api_key_env)
-            ):
-                found[row.name] = (row.base_url, row.api_key_env, self.config.evals.timeout_s)
-        for declared in self.config.providers:
-            found[declared.name] = (
-                declared.base_url,
-                declared.api_key_env,
-                min(declared.timeout_s, self.config.evals.timeout_s),
-            )
-        return found
-
     def _needs_network(self) -> bool:
         return self.record_mode != "none"
 
@@ -476,27 +460,21 @@ class Evaluation:
             inner = self.network or _ShardedTransport(self.concurrency)
         transport = RecordingTransport(inner_async=inner)
         router = Router(
-            self.config, self.catalog, asleep=_no_sleep_when_replaying, environ=self.environ
+            self.config,
+            self.catalog,
+            asleep=_no_sleep_when_replaying,
+            environ=self.environ,
+            async_transport=transport,  # every provider it builds records or replays
         )
         try:
-            sources = self._provider_sources()
             needs_reference = any(m.startswith("ref:") for m in self.models)
             declared = "ref" in self.config.provider_names  # a simulator someone runs
             if self._needs_network() and self.network is None and needs_reference and not declared:
                 from clearance.reference import ReferenceServer
 
                 server = ReferenceServer(seed=self.reference_seed).start()
-                sources["ref"] = (server.base_url, None, self.config.evals.timeout_s)
-            for name, (base_url, key_env, timeout) in sources.items():
-                api_key = self.environ.get(key_env) if key_env else None
                 router.add_provider(
-                    OpenAICompatibleProvider(
-                        name,
-                        base_url or f"http://{name}.invalid/v1",
-                        api_key=api_key,
-                        timeout_s=timeout,
-                        async_transport=transport,
-                    ),
+                    OpenAICompatibleProvider("ref", server.base_url, async_transport=transport),
                     owned=True,
                 )
             for model_id in self.models:
