@@ -149,6 +149,8 @@ def config(tmp_path: Path) -> ClearanceConfig:
     (tmp_path / "clearance.toml").write_text(
         "[router]\nretries_per_model = 2\nbackoff_base_s = 0.01\nmax_retry_after_s = 5\n"
         "max_attempts = 6\n[calllog]\nflush_interval_s = 0.02\n"
+        # routing mechanics, not the gate: serve enabled models the gate never judged
+        "[gate]\nrequire_decision = false\n"
     )
     return load_config(environ={}, cwd=tmp_path)
 

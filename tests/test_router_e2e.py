@@ -59,6 +59,8 @@ def make_config(tmp_path: Path, server: ReferenceServer, **sections: str) -> Cle
     bodies = {
         "router": "retries_per_model = 2\nbackoff_base_s = 0.01\nmax_attempts = 10",
         "calllog": "flush_interval_s = 0.02",
+        # routing mechanics, not the gate: serve enabled models the gate never judged
+        "gate": "require_decision = false",
     }
     for section, body in sections.items():
         bodies[section] = bodies.get(section, "") + "\n" + body

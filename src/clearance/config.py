@@ -49,6 +49,7 @@ __all__ = [
     "ClearanceConfig",
     "ContractsConfig",
     "EvalsConfig",
+    "GateConfig",
     "KillSwitchConfig",
     "PolicyConfig",
     "PricingConfig",
@@ -75,6 +76,8 @@ ENVIRONMENT: dict[str, str] = {
     "CLEARANCE_PRICING_STRICT": "pricing.strict (true/false)",
     "CLEARANCE_EVAL_RECORD_MODE": "evals.record_mode (none, once, new, all)",
     "CLEARANCE_RUN_ID": "evals.run_id: the eval run id every shard of one run shares",
+    "CLEARANCE_GATE_POLICY": "gate.policy: the gate policy `clearance gate` applies",
+    "CLEARANCE_GATE_REQUIRE_DECISION": "gate.require_decision (true/false)",
     "CLEARANCE_TEST_POSTGRES_URL": "tests only: PostgreSQL server for the catalog tests",
     "CLEARANCE_REQUIRE_POSTGRES": "tests only: 1 makes PostgreSQL tests fail instead of skip",
 }
@@ -87,6 +90,8 @@ _ENV_TO_KEY: dict[str, tuple[str, ...]] = {
     "CLEARANCE_MODEL_MID": ("policy", "tiers", "mid"),
     "CLEARANCE_MODEL_CHEAP": ("policy", "tiers", "cheap"),
     "CLEARANCE_PRICING_STRICT": ("pricing", "strict"),
+    "CLEARANCE_GATE_POLICY": ("gate", "policy"),
+    "CLEARANCE_GATE_REQUIRE_DECISION": ("gate", "require_decision"),
     "CLEARANCE_EVAL_RECORD_MODE": ("evals", "record_mode"),
     "CLEARANCE_RUN_ID": ("evals", "run_id"),
 }
@@ -248,6 +253,18 @@ class EvalsConfig(_Frozen):
     for the candidate (it is stored as ``infra_error``)."""
 
 
+class GateConfig(_Frozen):
+    """The release gate: which policy ``clearance gate`` applies, and what the router obeys."""
+
+    root: str = "gates"
+    """The folder of gate policies (``*.yaml``), from the project root."""
+    policy: str = Field(default="default", min_length=1)
+    """The policy ``clearance gate`` applies when no ``--policy`` is given (its ``name``)."""
+    require_decision: bool = True
+    """Serve only models whose effective gate decision (or a person's override) enables
+    them; false also serves enabled models the gate has never judged."""
+
+
 class ClearanceConfig(_Frozen):
     """The whole configuration, as loaded by :func:`load_config`."""
 
@@ -259,6 +276,7 @@ class ClearanceConfig(_Frozen):
     calllog: CallLogConfig = CallLogConfig()
     contracts: ContractsConfig = ContractsConfig()
     evals: EvalsConfig = EvalsConfig()
+    gate: GateConfig = GateConfig()
     providers: tuple[ProviderConfig, ...] = ()
     root: Path = Field(default_factory=Path.cwd, exclude=True)
     """Project root: the folder of the configuration file."""

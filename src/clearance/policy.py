@@ -9,7 +9,8 @@ inputs are never changed. The rules:
    not removed by its provider, not killed and allowed by the gate. The first
    failing condition, in that order, is the rejection reason (``unknown_model``,
    ``disabled_on_platform``, ``removed_by_provider``, ``killed``,
-   ``gate_refused``).
+   ``gate_refused``), except that a model both disabled and refused by the gate
+   (the gate disabled it) is rejected as ``gate_refused``.
 2. A model is *org-permitted* when there is no org (or the org is unknown and
    ``unknown_org`` is ``platform_default``); or it is the org's own default
    (``default_model_id``, else ``legacy_model``); or it is in the org's enabled
@@ -104,7 +105,9 @@ class ModelState:
     killed: bool = False
     """A kill switch is thrown at model or provider scope."""
     gate_allows: bool = True
-    """The gate's latest valid decision allows the model."""
+    """The gate's effective decision (or a person's override) allows the model."""
+    gate_detail: str | None = None
+    """Why the gate does not allow it (one sentence with the fix), for the rejection."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,6 +441,8 @@ def _unavailable(model_id: str, role: Role, state: ModelState | None) -> Rejecti
         return Rejection(
             model_id, role, "unknown_model", f"Model {model_id!r} is not in the catalog."
         )
+    if not state.enabled and not state.gate_allows:
+        return _gate_refused(model_id, role, state)
     if not state.enabled:
         return Rejection(
             model_id,
@@ -459,11 +464,13 @@ def _unavailable(model_id: str, role: Role, state: ModelState | None) -> Rejecti
             "killed",
             f"A kill switch is thrown for model {model_id!r} or its provider.",
         )
+    return _gate_refused(model_id, role, state)
+
+
+def _gate_refused(model_id: str, role: Role, state: ModelState) -> Rejection:
+    detail = state.gate_detail or "the gate's latest decision does not allow it"
     return Rejection(
-        model_id,
-        role,
-        "gate_refused",
-        f"The gate's latest decision does not allow model {model_id!r}.",
+        model_id, role, "gate_refused", f"The gate refuses model {model_id!r}: {detail}."
     )
 
 

@@ -44,6 +44,7 @@ from clearance.catalog.orgstore import (
     Canonical,
     configured_policy,
     fallback_chains,
+    model_states,
     org_policy,
     write_pin,
 )
@@ -332,18 +333,16 @@ class Router:
             ).all()
             prices = load_prices(connection, self.config.pricing.source_priority)
             stored_chains = fallback_chains(connection)
+            states = model_states(
+                connection,
+                rows,
+                killed_models,
+                killed_providers,
+                require_decision=self.config.gate.require_decision,
+            )
         models = {r.id: _ModelInfo(r.provider, r.name, r.context_length) for r in rows}
         for model_id, info in self._adhoc.items():
             models.setdefault(model_id, info)
-        states = {
-            r.id: ModelState(
-                model_id=r.id,
-                enabled=bool(r.enabled),
-                removed=r.removed_at is not None,
-                killed=r.id in killed_models or r.provider in killed_providers,
-            )
-            for r in rows
-        }
         for model_id, info in self._adhoc.items():
             states.setdefault(
                 model_id,
@@ -354,7 +353,10 @@ class Router:
                 ),
             )
         for model_id in self._candidates & states.keys():
-            states[model_id] = dataclasses.replace(states[model_id], enabled=True)
+            # A candidate is evaluated precisely because the gate has not cleared it.
+            states[model_id] = dataclasses.replace(
+                states[model_id], enabled=True, gate_allows=True, gate_detail=None
+            )
         orgs = {r.org_id: org_policy(r) for r in org_rows}
         providers = {r.name: (r.base_url, r.api_key_env) for r in provider_rows}
         canonical = Canonical(models, set(providers) | self.config.provider_names)

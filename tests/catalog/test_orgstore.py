@@ -91,6 +91,7 @@ def test_snapshot_reads_flags_kill_switches_pins_and_chains(
         }
         config = config_with(
             tmp_path,
+            "[gate]\nrequire_decision = false\n"
             '[policy]\ndefault_model = "openai/gpt-4o"\n'
             'tiers = { cheap = "openai/gpt-4o-mini", strong = "no/such-model" }\n'
             '[policy.fallbacks]\n"openai/gpt-4o-mini" = ["openai/gpt-4o"]\n',

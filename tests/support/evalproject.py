@@ -144,6 +144,9 @@ def make_project(root: Path, database_url: str, *, extra: str = "") -> Clearance
         backoff_base_s = 0.0
         backoff_max_s = 0.0
         retries_per_model = 1
+        [gate]
+        # fallback targets are not candidates: serve them although never gated
+        require_decision = false
         [evals]
         trials = 2
         concurrency = 4

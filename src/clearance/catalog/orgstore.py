@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
 from clearance.catalog import tables as t
+from clearance.catalog.gatestore import apply_gate
 from clearance.config import ClearanceConfig, Tier
 from clearance.modelid import parse_model_id
 from clearance.policy import ModelState, OrgPolicy, PolicySnapshot, SessionPin
@@ -20,6 +21,7 @@ __all__ = [
     "get_org",
     "list_orgs",
     "load_policy_snapshot",
+    "model_states",
     "org_policy",
     "set_fallback_chain",
     "set_org",
@@ -145,6 +147,33 @@ def configured_policy(
     return fallbacks, tiers, default
 
 
+def model_states(
+    connection: Connection,
+    rows: Iterable[Any],
+    killed_models: Collection[str],
+    killed_providers: Collection[str],
+    *,
+    require_decision: bool,
+) -> dict[str, ModelState]:
+    """Each catalog model's state for the resolver, the gate's decisions applied.
+
+    ``rows`` carry ``id``, ``provider``, ``enabled`` and ``removed_at`` of ``models``.
+    """
+    return apply_gate(
+        connection,
+        {
+            row.id: ModelState(
+                model_id=row.id,
+                enabled=bool(row.enabled),
+                removed=row.removed_at is not None,
+                killed=row.id in killed_models or row.provider in killed_providers,
+            )
+            for row in rows
+        },
+        require_decision=require_decision,
+    )
+
+
 def load_policy_snapshot(
     connection: Connection,
     config: ClearanceConfig,
@@ -169,15 +198,13 @@ def load_policy_snapshot(
     rows = connection.execute(
         select(t.models.c.id, t.models.c.provider, t.models.c.enabled, t.models.c.removed_at)
     ).all()
-    models = {
-        row.id: ModelState(
-            model_id=row.id,
-            enabled=bool(row.enabled),
-            removed=row.removed_at is not None,
-            killed=row.id in killed_models or row.provider in killed_providers,
-        )
-        for row in rows
-    }
+    models = model_states(
+        connection,
+        rows,
+        killed_models,
+        killed_providers,
+        require_decision=config.gate.require_decision,
+    )
     providers = set(config.provider_names) | {row.provider for row in rows}
     canonical = Canonical(models, providers)
     orgs: dict[str, OrgPolicy] = {}

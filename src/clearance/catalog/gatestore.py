@@ -1,0 +1,503 @@
+"""Gate decisions in the catalog: write them, and read which models the gate allows.
+
+Two kinds of row live in ``gate_decisions``:
+
+* a **gate decision** (``override`` false): ``enable``, ``disable`` or
+  ``inconclusive`` from ``clearance gate``, with its provenance (eval runs,
+  contract versions and hashes, policy name and hash, recordings, expiry);
+* a **human override** (``override`` true): ``enable`` or ``disable`` from
+  ``clearance models enable|disable --override``, or ``clear`` to hand the
+  model back to the gate. Each carries the reason, user and host.
+
+The effective state of a model (:func:`gate_states`), which the policy resolver
+obeys:
+
+1. its latest override, unless that is ``clear`` or expired, wins: a nightly
+   gate run never silently undoes what a person decided;
+2. otherwise its latest gate decision counts when it is ``enable``, not
+   expired and not stale (a contract or flow it was judged on changed since:
+   :func:`mark_stale`);
+3. a model with neither is allowed only when ``require_decision`` is false.
+
+The ``models.enabled`` flag and ``models.gate_status`` mirror the effective
+decision when it is written, for people reading the catalog; expiry happens
+with time alone, so readers that decide use :func:`gate_states`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from clearance.catalog import tables as t
+from clearance.catalog.modelstore import get_model
+from clearance.policy import ModelState
+
+__all__ = [
+    "DecisionRow",
+    "GateLabel",
+    "GateState",
+    "OverrideAction",
+    "Provenance",
+    "StaleMark",
+    "apply_gate",
+    "gate_states",
+    "history",
+    "latest_decisions",
+    "mark_stale",
+    "record_decision",
+    "record_override",
+    "state_of",
+]
+
+OverrideAction = Literal["enable", "disable", "clear"]
+GateLabel = Literal[
+    "ungated",
+    "enable",
+    "disable",
+    "inconclusive",
+    "stale",
+    "expired",
+    "override:enable",
+    "override:disable",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """What a gate decision was judged on; stored with it."""
+
+    policy_name: str
+    policy_hash: str | None
+    policy_path: str | None = None
+    eval_run_ids: tuple[str, ...] = ()
+    contract_versions: Mapping[str, str] = field(default_factory=dict)
+    """Tool name to the contract version the results were judged against."""
+    contract_hashes: Mapping[str, str] = field(default_factory=dict)
+    """``tool@version`` to the contract's content hash, and ``case:ID`` to the case's
+    digest (its file and the contracts it offers); see :func:`mark_stale`."""
+    recordings: Mapping[str, str] = field(default_factory=dict)
+    """Cassette path to the SHA-256 of its bytes (empty for a live run)."""
+    baseline_model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRow:
+    """One ``gate_decisions`` row."""
+
+    id: int
+    model_id: str
+    decision: str
+    override: bool
+    reason: str | None
+    checks: list[dict[str, Any]] | None
+    policy_name: str | None
+    policy_path: str | None
+    policy_hash: str | None
+    eval_run_ids: list[str]
+    contract_versions: dict[str, str]
+    contract_hashes: dict[str, str]
+    recordings: dict[str, str]
+    baseline_model: str | None
+    decided_by: str
+    host: str | None
+    decided_at: dt.datetime
+    expires_at: dt.datetime | None
+    stale_reason: str | None
+    stale_at: dt.datetime | None
+
+    def expired(self, now: dt.datetime) -> bool:
+        """Whether the row's expiry has passed at ``now``."""
+        return self.expires_at is not None and self.expires_at <= now
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data (times as ISO 8601)."""
+        data = {name: getattr(self, name) for name in self.__slots__}
+        for name in ("decided_at", "expires_at", "stale_at"):
+            value = data[name]
+            data[name] = None if value is None else value.isoformat()
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class GateState:
+    """A model's effective gate state, as the policy resolver reads it."""
+
+    model_id: str
+    allows: bool
+    label: GateLabel
+    detail: str
+    """One sentence: what decided, when, and the fix when it does not allow."""
+    decision: DecisionRow | None = None
+    """The latest gate decision (not override), if any."""
+    override: DecisionRow | None = None
+    """The override in force, if any."""
+
+
+@dataclass(frozen=True, slots=True)
+class StaleMark:
+    """A decision :func:`mark_stale` found stale."""
+
+    decision_id: int
+    model_id: str
+    reason: str
+
+
+_NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _row(row: Any) -> DecisionRow:
+    return DecisionRow(
+        id=int(row.id),
+        model_id=row.model_id,
+        decision=row.decision,
+        override=bool(row.override),
+        reason=row.reason,
+        checks=row.checks,
+        policy_name=row.policy_name,
+        policy_path=row.policy_path,
+        policy_hash=row.policy_hash,
+        eval_run_ids=list(row.eval_run_ids or []),
+        contract_versions=dict(row.contract_versions or {}),
+        contract_hashes=dict(row.contract_hashes or {}),
+        recordings=dict(row.recordings or {}),
+        baseline_model=row.baseline_model,
+        decided_by=row.decided_by,
+        host=row.host,
+        decided_at=row.decided_at,
+        expires_at=row.expires_at,
+        stale_reason=row.stale_reason,
+        stale_at=row.stale_at,
+    )
+
+
+def latest_decisions(
+    connection: Connection, model_ids: Sequence[str] | None = None
+) -> tuple[dict[str, DecisionRow], dict[str, DecisionRow]]:
+    """The latest gate decision and the latest override row of each model.
+
+    Returns:
+        ``(gate, overrides)``, each a model id to its newest row of that kind.
+    """
+    d = t.gate_decisions
+    newest = select(func.max(d.c.id)).group_by(d.c.model_id, d.c.override)
+    if model_ids is not None:
+        newest = newest.where(d.c.model_id.in_(list(model_ids)))
+    gate: dict[str, DecisionRow] = {}
+    overrides: dict[str, DecisionRow] = {}
+    for raw in connection.execute(select(d).where(d.c.id.in_(newest.scalar_subquery()))):
+        row = _row(raw)
+        (overrides if row.override else gate)[row.model_id] = row
+    return gate, overrides
+
+
+def history(connection: Connection, model_id: str, *, limit: int = 20) -> list[DecisionRow]:
+    """A model's decisions and overrides, newest first."""
+    d = t.gate_decisions
+    query = select(d).where(d.c.model_id == model_id).order_by(d.c.id.desc()).limit(limit)
+    return [_row(row) for row in connection.execute(query)]
+
+
+def _when(value: dt.datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _state(
+    model_id: str,
+    gate: DecisionRow | None,
+    override: DecisionRow | None,
+    now: dt.datetime,
+    require_decision: bool,
+) -> GateState:
+    if override is not None and override.decision != "clear" and not override.expired(now):
+        allows = override.decision == "enable"
+        label: GateLabel = "override:enable" if allows else "override:disable"
+        return GateState(
+            model_id,
+            allows,
+            label,
+            f"{override.decision}d by hand by {override.decided_by} at "
+            f"{_when(override.decided_at)} (override: {override.reason})",
+            gate,
+            override,
+        )
+    if gate is None:
+        if require_decision:
+            return GateState(
+                model_id,
+                False,
+                "ungated",
+                f"model {model_id!r} has no gate decision; run `clearance eval` and "
+                "`clearance gate` for it (or `clearance models enable --override`)",
+            )
+        return GateState(model_id, True, "ungated", "no gate decision (none is required)")
+    policy = gate.policy_name or "?"
+    if gate.stale_reason is not None:
+        return GateState(
+            model_id,
+            False,
+            "stale",
+            f"its gate decision of {_when(gate.decided_at)} is stale ({gate.stale_reason}); "
+            "re-run `clearance eval` and `clearance gate`",
+            gate,
+        )
+    if gate.expired(now):
+        assert gate.expires_at is not None
+        return GateState(
+            model_id,
+            False,
+            "expired",
+            f"its gate decision of {_when(gate.decided_at)} expired at "
+            f"{_when(gate.expires_at)}; re-run `clearance eval` and `clearance gate`",
+            gate,
+        )
+    if gate.decision == "enable":
+        return GateState(
+            model_id,
+            True,
+            "enable",
+            f"enabled by gate policy {policy} at {_when(gate.decided_at)}",
+            gate,
+        )
+    first = (gate.reason or "").split("\n", 1)[0]
+    label = "inconclusive" if gate.decision == "inconclusive" else "disable"
+    return GateState(
+        model_id,
+        False,
+        label,
+        f"gate policy {policy} decided {gate.decision} at {_when(gate.decided_at)}"
+        + (f": {first}" if first else ""),
+        gate,
+    )
+
+
+def gate_states(
+    connection: Connection,
+    *,
+    require_decision: bool,
+    now: dt.datetime | None = None,
+    model_ids: Sequence[str] | None = None,
+) -> dict[str, GateState]:
+    """The effective gate state of every model with a decision (rules in the module doc).
+
+    Models with no row at all are not in the result: the caller treats them as
+    ``ungated`` (allowed only when ``require_decision`` is false); see
+    :func:`state_of`.
+    """
+    now = now or _now()
+    gate, overrides = latest_decisions(connection, model_ids)
+    return {
+        model_id: _state(
+            model_id, gate.get(model_id), overrides.get(model_id), now, require_decision
+        )
+        for model_id in gate.keys() | overrides.keys()
+    }
+
+
+def state_of(
+    states: Mapping[str, GateState], model_id: str, *, require_decision: bool
+) -> GateState:
+    """``states[model_id]``, or the ungated state for a model with no decision."""
+    found = states.get(model_id)
+    if found is not None:
+        return found
+    return _state(model_id, None, None, _now(), require_decision)
+
+
+def apply_gate(
+    connection: Connection,
+    states: Mapping[str, ModelState],
+    *,
+    require_decision: bool,
+    now: dt.datetime | None = None,
+) -> dict[str, ModelState]:
+    """``states`` with ``gate_allows`` and ``gate_detail`` set from the catalog's decisions."""
+    gated = gate_states(connection, require_decision=require_decision, now=now)
+    out: dict[str, ModelState] = {}
+    for model_id, model in states.items():
+        state = gated.get(model_id)
+        if state is None:
+            allows = not require_decision
+            detail = None if allows else _state(model_id, None, None, _NEVER, True).detail
+        else:
+            allows, detail = state.allows, None if state.allows else state.detail
+        out[model_id] = (
+            model
+            if allows and model.gate_allows and detail is None
+            else dataclasses.replace(model, gate_allows=allows, gate_detail=detail)
+        )
+    return out
+
+
+def _mirror(connection: Connection, state: GateState) -> None:
+    """Write the effective state into ``models.enabled`` and ``models.gate_status``."""
+    connection.execute(
+        update(t.models)
+        .where(t.models.c.id == state.model_id)
+        .values(enabled=state.allows, gate_status=state.label)
+    )
+
+
+def record_decision(
+    connection: Connection,
+    *,
+    model_id: str,
+    decision: str,
+    reasons: Sequence[str],
+    checks: list[dict[str, Any]],
+    provenance: Provenance,
+    decided_by: str,
+    host: str | None,
+    decided_at: dt.datetime | None = None,
+    expires_at: dt.datetime | None = None,
+    require_decision: bool = True,
+) -> GateState:
+    """Store one gate decision and mirror the model's resulting state; returns it.
+
+    Raises:
+        UnknownModel: the model is not in the catalog.
+        ValueError: ``decision`` is not enable, disable or inconclusive.
+    """
+    if decision not in ("enable", "disable", "inconclusive"):
+        raise ValueError(f"decision {decision!r} is not enable, disable or inconclusive")
+    get_model(connection, model_id)
+    now = decided_at or _now()
+    connection.execute(
+        insert(t.gate_decisions).values(
+            model_id=model_id,
+            decision=decision,
+            override=False,
+            reason="\n".join(reasons) or None,
+            checks=checks,
+            policy_name=provenance.policy_name,
+            policy_path=provenance.policy_path,
+            policy_hash=provenance.policy_hash,
+            eval_run_ids=list(provenance.eval_run_ids),
+            contract_versions=dict(provenance.contract_versions),
+            contract_hashes=dict(provenance.contract_hashes),
+            recordings=dict(provenance.recordings),
+            baseline_model=provenance.baseline_model,
+            decided_by=decided_by,
+            host=host,
+            decided_at=now,
+            expires_at=expires_at,
+        )
+    )
+    state = gate_states(
+        connection, require_decision=require_decision, now=now, model_ids=[model_id]
+    )[model_id]
+    _mirror(connection, state)
+    return state
+
+
+def record_override(
+    connection: Connection,
+    *,
+    model_id: str,
+    action: OverrideAction,
+    reason: str,
+    decided_by: str,
+    host: str | None,
+    decided_at: dt.datetime | None = None,
+    expires_at: dt.datetime | None = None,
+    require_decision: bool = True,
+) -> tuple[GateState, GateState]:
+    """Store a person's override (or ``clear`` of one); returns the states before and after.
+
+    Raises:
+        UnknownModel: the model is not in the catalog.
+        ValueError: an empty reason, or an unknown action.
+    """
+    if action not in ("enable", "disable", "clear"):
+        raise ValueError(f"override action {action!r} is not enable, disable or clear")
+    if not reason.strip():
+        raise ValueError("an override needs a reason")
+    get_model(connection, model_id)
+    now = decided_at or _now()
+    before = state_of(
+        gate_states(connection, require_decision=require_decision, now=now, model_ids=[model_id]),
+        model_id,
+        require_decision=require_decision,
+    )
+    connection.execute(
+        insert(t.gate_decisions).values(
+            model_id=model_id,
+            decision=action,
+            override=True,
+            reason=reason,
+            decided_by=decided_by,
+            host=host,
+            decided_at=now,
+            expires_at=expires_at,
+        )
+    )
+    after = gate_states(
+        connection, require_decision=require_decision, now=now, model_ids=[model_id]
+    )[model_id]
+    _mirror(connection, after)
+    return before, after
+
+
+def mark_stale(
+    connection: Connection,
+    current: Mapping[str, str],
+    *,
+    tools: Mapping[str, str] | None = None,
+    now: dt.datetime | None = None,
+) -> list[StaleMark]:
+    """Mark stale every latest gate decision judged on a contract or flow that changed.
+
+    Args:
+        current: ``tool@version`` and ``case:ID`` keys of the contracts and eval cases
+            as they are now, to their hashes (as in :class:`Provenance`).
+        tools: tool name to its current latest version, for a readable reason.
+        now: when the marks are made.
+
+    Returns:
+        The decisions newly marked (already-stale ones are left as they are).
+    """
+    now = now or _now()
+    tools = tools or {}
+    gate, _ = latest_decisions(connection)
+    marks: list[StaleMark] = []
+    for row in gate.values():
+        if row.stale_reason is not None or not row.contract_hashes:
+            continue
+        changes: list[str] = []
+        for key, digest in sorted(row.contract_hashes.items()):
+            if current.get(key) == digest:
+                continue
+            name, _, version = key.partition("@")
+            if key.startswith("case:"):
+                state = "changed" if key in current else "was removed"
+                changes.append(f"case {key[5:]} {state}")
+            elif key in current:
+                changes.append(f"{key} changed in place")
+            elif name in tools:
+                changes.append(f"{name} is at {tools[name]}, not {version}")
+            else:
+                changes.append(f"{name} was removed")
+        if changes:
+            reason = "; ".join(changes)
+            connection.execute(
+                update(t.gate_decisions)
+                .where(t.gate_decisions.c.id == row.id)
+                .values(stale_reason=reason, stale_at=now)
+            )
+            marks.append(StaleMark(row.id, row.model_id, reason))
+    if marks:
+        marked = [mark.model_id for mark in marks]
+        for effective in gate_states(
+            connection, require_decision=True, now=now, model_ids=marked
+        ).values():
+            _mirror(connection, effective)
+    return marks
