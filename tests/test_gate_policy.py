@@ -59,7 +59,12 @@ def test_shipped_default_loads_with_its_values() -> None:
     assert policy.required_models == ()
     assert policy.path == path
     assert policy.source_hash == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert load_policies(GATES) == {"default": policy}
+    shipped = load_policies(GATES)
+    assert shipped["default"] == policy
+    assert sorted(shipped) == ["default", "starter"]
+    starter = shipped["starter"]
+    assert starter.regression is None  # 16 paired cases cannot settle a 0.05 margin
+    assert starter.required_models == ("ref:ref/steady", "ref:ref/flaky")
 
 
 def test_policy_is_frozen() -> None:

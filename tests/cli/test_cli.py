@@ -139,7 +139,7 @@ def test_import_litellm(cli: Any) -> None:
 def test_orgs_and_policy_resolve(cli: Any) -> None:
     synced(cli)
     for name in ("openai/gpt-4o", "openai/gpt-4o-mini"):
-        cli("models", "enable", name, "--reason", "test")
+        cli("models", "enable", name, "--reason", "test", "--override")
     org = json.loads(
         cli(
             "orgs",
@@ -170,14 +170,15 @@ def test_orgs_and_policy_resolve(cli: Any) -> None:
     )
     assert refused["model_id"] == "openrouter:openai/gpt-4o-mini"
     assert refused["reason"] == "org_default"
-    assert refused["rejected"][0]["reason"] in ("disabled_on_platform", "not_enabled_for_org")
+    # never gated nor enabled, under gate.require_decision: the gate is why it is refused
+    assert refused["rejected"][0]["reason"] in ("gate_refused", "not_enabled_for_org")
     unknown = json.loads(
         cli("policy", "resolve", "--org", "acme", "--model", "no/such", "--json").stdout
     )
     assert unknown["rejected"][0]["reason"] == "unknown_model"
     pinned = cli("policy", "resolve", "--org", "acme", "--session", "s1", "--write-pin")
     assert "session pin" in pinned.stdout
-    cli("models", "disable", "openai/gpt-4o-mini", "--reason", "incident")
+    cli("models", "disable", "openai/gpt-4o-mini", "--reason", "incident", "--override")
     nothing = cli("policy", "resolve", "--org", "acme", "--session", "s1", code=1)
     assert "no model can serve org 'acme'" in nothing.stderr
     cli("policy", "fallbacks", "set", "openai/gpt-4o", "openai/gpt-4o-mini")
@@ -257,9 +258,9 @@ def test_sync_from_an_unreachable_url_changes_nothing(cli: Any) -> None:
 
 
 def test_db_and_config_commands(cli: Any) -> None:
-    assert "revision 0001" in cli("db", "upgrade").stdout
-    assert "already at revision 0001" in cli("db", "upgrade").stdout
-    assert "revision 0001" in cli("db", "current").stdout
+    assert "revision 0002" in cli("db", "upgrade").stdout
+    assert "already at revision 0002" in cli("db", "upgrade").stdout
+    assert "revision 0002" in cli("db", "current").stdout
     shown = json.loads(cli("config", "show", "--json").stdout)
     assert shown["catalog"]["auto_enable_discovered"] is False
     assert "CLEARANCE_DATABASE_URL" in cli("config", "env").stdout

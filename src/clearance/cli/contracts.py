@@ -116,15 +116,24 @@ def check(
         except CatalogUnavailable as error:
             console.print(f"[yellow]note:[/] stale results not looked up: {escape(error.cause)}")
             catalog = None
+    marks = []
     try:
         report = check_contracts(
             folder, lint_profiles=config.contracts.lint_profiles, catalog=catalog, probe=probe
         )
+        if catalog is not None and report.ok and folder.resolve() == config.contracts_root():
+            from clearance.gate.run import refresh_staleness
+
+            marks = refresh_staleness(config, catalog)
     finally:
         if catalog is not None:
             catalog.dispose()
     if as_json:
-        emit_json(report.to_dict())
+        document = report.to_dict()
+        document["marked_stale"] = [
+            {"decision_id": m.decision_id, "model": m.model_id, "reason": m.reason} for m in marks
+        ]
+        emit_json(document)
     else:
         for finding in report.findings:
             colour = "red" if finding.severity == "error" else "yellow"
@@ -141,6 +150,12 @@ def check(
                 f"stale: gate decision {decision['id']} for "
                 f"{escape(str(decision['model']))} judged "
                 f"{escape(str(decision['stale_contracts']))}"
+            )
+        for mark in marks:
+            console.print(
+                f"[yellow]marked stale[/]: gate decision {mark.decision_id} for "
+                f"{escape(mark.model_id)} ({escape(mark.reason)}); the router stops serving "
+                "it until it is evaluated and gated again"
             )
         errors = sum(1 for f in report.findings if f.severity == "error")
         warnings = len(report.findings) - errors

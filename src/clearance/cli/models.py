@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+import socket
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlparse
@@ -12,15 +13,14 @@ from urllib.parse import urlparse
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import insert, update
 
-from clearance.catalog import tables as t
+from clearance.catalog.gatestore import OverrideAction
 from clearance.catalog.modelstore import (
     ModelEntry,
     ensure_provider,
+    get_model,
     list_models,
     resolve_model_id,
-    set_enabled,
     sync_models,
 )
 from clearance.cli._common import EXIT_USAGE, console, emit_json, fail, handle_errors, load
@@ -203,44 +203,96 @@ def list_(
     console.print(table)
 
 
-def _set(model: str, enabled: bool, reason: str) -> None:
+def _set(model: str, action: OverrideAction, reason: str, override: bool, days: int | None) -> None:
+    from clearance.catalog.gatestore import gate_states, record_override, state_of
+
     config, catalog = load()
+    require = config.gate.require_decision
+    now = dt.datetime.now(dt.UTC)
+    expires = None if days is None else now + dt.timedelta(days=days)
     with catalog.begin() as connection:
         model_id = resolve_model_id(connection, model, config.provider_names)
-        previous = set_enabled(connection, model_id, enabled)
-        status = "enabled" if enabled else "disabled"
-        connection.execute(
-            update(t.models).where(t.models.c.id == model_id).values(gate_status="override")
+        current = state_of(
+            gate_states(connection, require_decision=require, now=now, model_ids=[model_id]),
+            model_id,
+            require_decision=require,
         )
-        connection.execute(
-            insert(t.gate_decisions).values(
-                model_id=model_id,
-                decision="enable" if enabled else "disable",
-                override=True,
-                reason=reason,
-                decided_by=getpass.getuser(),
-                decided_at=dt.datetime.now(dt.UTC),
+        served = current.allows and get_model(connection, model_id).enabled
+        if action == "clear":
+            if current.override is None:
+                console.print(
+                    f"{escape(model_id)}: no override in force ({escape(current.detail)})"
+                )
+                return
+        elif current.label == "ungated" and not require:
+            pass  # no gate decision to go against: a person's flag is the only control
+        elif (action == "enable") == served:
+            if not override:
+                state = "served" if served else "not served"
+                console.print(
+                    f"{escape(model_id)} is already {state}: {escape(current.detail)} "
+                    "(pass --override to pin it whatever later gate runs decide)"
+                )
+                return
+        elif not override:
+            fail(
+                f"{model_id}: the gate's state disagrees: {current.detail}",
+                fix=f"pass --override to {action} it anyway (recorded with your reason and name)",
+                code=EXIT_USAGE,
             )
+        before, after = record_override(
+            connection,
+            model_id=model_id,
+            action=action,
+            reason=reason,
+            decided_by=getpass.getuser(),
+            host=socket.gethostname(),
+            decided_at=now,
+            expires_at=expires,
+            require_decision=require,
         )
-    was = "enabled" if previous else "disabled"
-    console.print(f"{escape(model_id)}: {was} -> {status} (override recorded: {escape(reason)})")
+    until = "" if expires is None else f", until {expires:%Y-%m-%d %H:%M} UTC"
+    console.print(
+        f"{escape(model_id)}: {before.label} -> {after.label} "
+        f"(override recorded{until}: {escape(reason)})"
+    )
+    console.print(f"now: {escape(after.detail)}")
+
+
+_REASON = typer.Option(help="Why; recorded with your user name and host.")
+_OVERRIDE = typer.Option(
+    "--override", help="Go against the gate's decision (audited; later gate runs do not undo it)."
+)
+_DAYS = typer.Option("--expires-in-days", min=1, help="The override lapses after this many days.")
+_MODEL = typer.Argument(help="PROVIDER:NAME, or a NAME unique in the catalog.")
 
 
 @app.command("enable")
 @handle_errors
 def enable(
-    model: Annotated[str, typer.Argument(help="PROVIDER:NAME, or a NAME unique in the catalog.")],
-    reason: Annotated[str, typer.Option(help="Why; recorded with your user name.")],
+    model: Annotated[str, _MODEL],
+    reason: Annotated[str, _REASON],
+    override: Annotated[bool, _OVERRIDE] = False,
+    expires_in_days: Annotated[int | None, _DAYS] = None,
 ) -> None:
     """Enable a model for traffic by hand (recorded as an override)."""
-    _set(model, True, reason)
+    _set(model, "enable", reason, override, expires_in_days)
 
 
 @app.command("disable")
 @handle_errors
 def disable(
-    model: Annotated[str, typer.Argument(help="PROVIDER:NAME, or a NAME unique in the catalog.")],
-    reason: Annotated[str, typer.Option(help="Why; recorded with your user name.")],
+    model: Annotated[str, _MODEL],
+    reason: Annotated[str, _REASON],
+    override: Annotated[bool, _OVERRIDE] = False,
+    expires_in_days: Annotated[int | None, _DAYS] = None,
 ) -> None:
     """Disable a model for traffic by hand (recorded as an override)."""
-    _set(model, False, reason)
+    _set(model, "disable", reason, override, expires_in_days)
+
+
+@app.command("clear-override")
+@handle_errors
+def clear_override(model: Annotated[str, _MODEL], reason: Annotated[str, _REASON]) -> None:
+    """Hand a model back to the gate: its latest gate decision counts again."""
+    _set(model, "clear", reason, True, None)

@@ -22,7 +22,7 @@ from clearance.contracts.model import ContractSet, ToolContract
 from clearance.errors import ContractError, InputError
 from clearance.flows.model import Flow
 
-__all__ = ["CaseKind", "EvalCase", "SuiteSet", "load_suites", "select_cases"]
+__all__ = ["CaseKind", "EvalCase", "SuiteSet", "case_digest", "load_suites", "select_cases"]
 
 CaseKind = Literal["contract", "flow", "bfcl"]
 _KIND: dict[Suite, CaseKind] = {"contracts": "contract", "flows": "flow", "bfcl": "bfcl"}
@@ -75,6 +75,11 @@ def _file_hash(path: str, known: Mapping[str, str]) -> str:
 def _digest(value: object) -> str:
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def case_digest(case: EvalCase) -> str:
+    """SHA-256 of the case's fingerprint: changes when its file or a contract it offers does."""
+    return _digest(case.fingerprint)
 
 
 def _case(flow: Flow, suite: Suite, contracts: ContractSet, hashes: Mapping[str, str]) -> EvalCase:

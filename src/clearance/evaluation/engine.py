@@ -36,7 +36,7 @@ from clearance.errors import (
     ProviderError,
     RecordingError,
 )
-from clearance.evaluation.cases import EvalCase, SuiteSet
+from clearance.evaluation.cases import EvalCase, SuiteSet, case_digest
 from clearance.evaluation.recording import (
     CassetteLibrary,
     RecordingTransport,
@@ -513,6 +513,8 @@ class Evaluation:
             details={
                 "cases": len(self.cases),
                 "contract_versions": dict(self.suite.contract_versions),
+                # what each case was when judged: the gate refuses evidence on a changed one
+                "case_digests": {case.id: case_digest(case) for case in self.cases},
                 "selected_cases": None
                 if len(self.cases) == len(self.suite.cases)
                 else sorted(c.id for c in self.cases),

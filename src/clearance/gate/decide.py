@@ -83,6 +83,9 @@ class Check:
     """One human sentence on what was measured and why this verdict."""
     more_trials: int | None = None
     """For an inconclusive rate check: about how many more trials would settle it."""
+    cases: tuple[str, ...] = ()
+    """The case ids behind a fail or inconclusive verdict (failing, short or regressed
+    cases), sorted; what a person re-runs to reproduce it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,7 @@ class GateResult:
                     "threshold": check.threshold,
                     "detail": check.detail,
                     "more_trials": check.more_trials,
+                    "cases": list(check.cases),
                 }
                 for check in self.checks
             ],
@@ -156,9 +160,15 @@ def _per_case(rows: pd.DataFrame) -> list[tuple[str, int, int]]:
     ]
 
 
+def _failing(per_case: Sequence[tuple[str, int, int]]) -> tuple[str, ...]:
+    """Cases with at least one judged trial that did not pass."""
+    return tuple(case for case, passes, n in per_case if passes < n)
+
+
 def _rate_check(name: str, rows: pd.DataFrame, bar: Threshold, policy: GatePolicy) -> Check:
     threshold = float(bar.min_lower_bound)
-    cases = [(passes, n) for _, passes, n in _per_case(rows) if n > 0]
+    per_case = _per_case(rows)
+    cases = [(passes, n) for _, passes, n in per_case if n > 0]
     if not cases:
         return Check(name, "skipped", None, None, threshold, "no judged trials")
     level = float(policy.confidence)
@@ -173,7 +183,15 @@ def _rate_check(name: str, rows: pd.DataFrame, bar: Threshold, policy: GatePolic
     if interval.low >= threshold:
         return Check(name, "pass", rated.rate, bounds, threshold, f"{summary} ≥ {threshold:g}")
     if interval.high < threshold:
-        return Check(name, "fail", rated.rate, bounds, threshold, f"{summary} < {threshold:g}")
+        return Check(
+            name,
+            "fail",
+            rated.rate,
+            bounds,
+            threshold,
+            f"{summary} < {threshold:g}",
+            cases=_failing(per_case),
+        )
     more = trials_to_settle(
         rated.successes,
         rated.n_trials,
@@ -182,7 +200,16 @@ def _rate_check(name: str, rows: pd.DataFrame, bar: Threshold, policy: GatePolic
         method=policy.interval,
         deff=rated.design_effect,
     )
-    hint = "" if more is None else f"; about {more} more trials would settle it"
+    hint = ""
+    if more is not None:
+        # Trials of one case are correlated, so the extra trials must come from new
+        # cases, at the suite's trials per case, to count as the design effect says.
+        each = max(1, round(rated.n_trials / rated.n_cases))
+        new_cases = -(-more // each)
+        hint = (
+            f"; about {more} more trials ({new_cases} more cases at {each} trials each) "
+            "would settle it"
+        )
     return Check(
         name,
         "inconclusive",
@@ -191,6 +218,7 @@ def _rate_check(name: str, rows: pd.DataFrame, bar: Threshold, policy: GatePolic
         threshold,
         f"{summary} straddle {threshold:g}{hint}",
         more_trials=more,
+        cases=_failing(per_case),
     )
 
 
@@ -207,7 +235,16 @@ def _infra_check(rows: pd.DataFrame, limit: float | None) -> Check:
     if share > limit:
         # Infrastructure errors are not the model's failures: too many leave too little
         # evidence to judge it, so the gate cannot enable it, nor hold it against it.
-        return Check(name, "inconclusive", share, None, limit, f"{text} > {limit:g}")
+        hit = rows.loc[~rows["_judged"], "case_id"].astype(str).unique()
+        return Check(
+            name,
+            "inconclusive",
+            share,
+            None,
+            limit,
+            f"{text} > {limit:g}",
+            cases=tuple(sorted(hit)),
+        )
     return Check(name, "pass", share, None, limit, f"{text} ≤ {limit:g}")
 
 
@@ -227,6 +264,7 @@ def _min_trials_check(per_case: Sequence[tuple[str, int, int]], required: int) -
             float(required),
             f"{len(short)} of {len(per_case)} cases have fewer than {required} judged "
             f"trials ({shown})",
+            cases=tuple(short),
         )
     return Check(
         name,
@@ -251,7 +289,9 @@ def _pass_hat_k_check(per_case: Sequence[tuple[str, int, int]], policy: GatePoli
     text = f"pass^{k} {value:.3f} over {len(values)} cases"
     if value >= minimum:
         return Check(name, "pass", value, None, minimum, f"{text} ≥ {minimum:g}")
-    return Check(name, "fail", value, None, minimum, f"{text} < {minimum:g}")
+    return Check(
+        name, "fail", value, None, minimum, f"{text} < {minimum:g}", cases=_failing(per_case)
+    )
 
 
 def _latency_check(rows: pd.DataFrame, policy: GatePolicy) -> Check:
@@ -340,9 +380,20 @@ def _regression_check(
     )
     if bounds[1] < max_drop:
         return Check(name, "pass", mean_drop, bounds, max_drop, f"{text} < {max_drop:g}")
+    worse = tuple(case for case, drop in zip(paired, drops, strict=True) if drop > 0)
     if bounds[0] > max_drop:
-        return Check(name, "fail", mean_drop, bounds, max_drop, f"{text} > {max_drop:g}")
-    return Check(name, "inconclusive", mean_drop, bounds, max_drop, f"{text} straddle {max_drop:g}")
+        return Check(
+            name, "fail", mean_drop, bounds, max_drop, f"{text} > {max_drop:g}", cases=worse
+        )
+    return Check(
+        name,
+        "inconclusive",
+        mean_drop,
+        bounds,
+        max_drop,
+        f"{text} straddle {max_drop:g}",
+        cases=worse,
+    )
 
 
 def _validate(frame: pd.DataFrame) -> None:
