@@ -16,18 +16,32 @@ def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.chdir(REPO)
     monkeypatch.setenv("CLEARANCE_CONFIG", str(REPO / "examples/demo/clearance.toml"))
     monkeypatch.setenv("CLEARANCE_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
-    result = CliRunner().invoke(app, ["demo"], catch_exceptions=False)
+    reports = tmp_path / "reports"
+    result = CliRunner().invoke(app, ["demo", "--reports", str(reports)], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert "synced 321 models" in out
     assert "org acme asks for openai/gpt-4.1 -> openai/gpt-4.1 (requested)" in out
-    assert "ref/steady called get_weather({'city': 'Oslo'})" in out
+    assert "ref/steady (gate: enable) called get_weather({'city': 'Oslo'})" in out
     assert "served by ref:ref/steady from its fallback chain" in out
     assert "refused before any network I/O" in out
-    assert "call log: 3 ok, 1 refused" in out
+    assert "call log (the eval replays' calls included): " in out
+    assert "1 refused" in out
     assert "check passes" in out
     # the eval step replays the shipped recordings of the three simulated models
     assert "144 items (16 cases x 3 models x 3 trials) replayed" in out
     assert "0 infrastructure errors" in out
     for model in ("ref:ref/steady", "ref:ref/sloppy", "ref:ref/flaky"):
         assert model in out
+    # the gate judged them, wrote the decisions, and the router obeys them
+    assert "policy starter" in out
+    assert "gate exit code 0" in out
+    assert "ref/sloppy requested: refused (gate_refused)" in out
+    assert "gate policy starter decided disable" in out
+    assert "ref/steady (gate: enable) called get_weather" in out
+    # real models are served only through a person's audited override
+    assert "enabled on the platform by a person's override" in out
+    summary = (reports / "gate-summary.md").read_text()
+    assert "ref:ref/sloppy" in summary
+    assert (reports / "gate-junit.xml").is_file()
+    assert f"gate report: {reports.resolve() / 'gate-summary.md'}" in out.replace("\n", "")

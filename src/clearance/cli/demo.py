@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 import warnings
 from decimal import Decimal
@@ -13,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from clearance.catalog.database import Catalog
-from clearance.catalog.modelstore import ensure_provider, list_models, set_enabled, sync_models
+from clearance.catalog.modelstore import ensure_provider, list_models, sync_models
 from clearance.catalog.orgstore import load_policy_snapshot, set_org
 from clearance.catalog.pricestore import import_litellm, load_prices
 from clearance.cli._common import console, handle_errors, load
@@ -35,16 +36,31 @@ _ENABLE = (
 )
 
 
-def _router_demo(config: ClearanceConfig, catalog: Catalog) -> None:
-    """Route calls through kill switch, policy, fallback, pricing and the call log."""
+def _override(catalog: Catalog, config: ClearanceConfig, model_ids: list[str], why: str) -> None:
+    """Enable models by a person's audited override (the demo's stand-in for that person)."""
+    from clearance.catalog.gatestore import record_override
+
+    with catalog.begin() as connection:
+        for model_id in model_ids:
+            record_override(
+                connection,
+                model_id=model_id,
+                action="enable",
+                reason=why,
+                decided_by="demo",
+                host=socket.gethostname(),
+                require_decision=config.gate.require_decision,
+            )
+
+
+def _router_demo(config: ClearanceConfig, catalog: Catalog, base_url: str) -> None:
+    """Route calls through the gate, kill switch, policy, fallback, pricing and the call log."""
     from sqlalchemy import func, select
 
     from clearance.catalog import tables
     from clearance.catalog.orgstore import set_fallback_chain
-    from clearance.discovery import fetch_model_list
     from clearance.errors import KillSwitchActive
     from clearance.killswitch import set_switch
-    from clearance.reference import ReferenceServer
     from clearance.router import Router
 
     weather = {
@@ -58,44 +74,57 @@ def _router_demo(config: ClearanceConfig, catalog: Catalog) -> None:
     }
     tools = [{"type": "function", "function": weather}]
     ask = [{"role": "user", "content": 'What is the weather in "Oslo"?'}]
-    with ReferenceServer(seed=0) as server:
-        console.print(f"reference provider (a SIMULATOR, not a model) at {server.base_url}")
-        with catalog.begin() as connection:
-            ensure_provider(connection, "ref", base_url=server.base_url)
-            sync_models(connection, "ref", fetch_model_list(server.base_url), enable_new=True)
-            set_fallback_chain(connection, "ref:ref/status-500", ["ref:ref/steady"])
-        router = Router(config, catalog, sleep=lambda _: None)
+    console.print(f"reference provider (a SIMULATOR, not a model) at {base_url}")
+    _override(
+        catalog,
+        config,
+        ["ref:ref/status-500"],
+        "demo: a simulator that always answers 500, enabled to show the fallback chain",
+    )
+    with catalog.begin() as connection:
+        set_fallback_chain(connection, "ref:ref/status-500", ["ref:ref/steady"])
+    router = Router(config, catalog, sleep=lambda _: None)
+    try:
+        decision = router.decide(RouteRequest(model="ref:ref/sloppy"))
+        for rejection in decision.rejected:
+            console.print(
+                f"ref/sloppy requested: [red]refused[/] ({rejection.reason}): "
+                f"{escape(rejection.detail)}"
+            )
+        console.print(
+            f"    the policy would serve {escape(decision.model_id)} ({decision.reason}) instead"
+        )
+        served = router.complete(ask, tools, model="ref:ref/steady")
+        call = served.response.tool_calls[0]
+        console.print(
+            f"ref/steady (gate: enable) called {call.name}({call.arguments}) for "
+            f"{served.cost.cost:f} USD ({served.cost.pricing_source} price); clearance's own "
+            f"time {served.overhead_s * 1e6:.0f} µs of {served.latency_s * 1000:.1f} ms"
+        )
+        hop = router.complete(ask, tools, model="ref:ref/status-500")
+        console.print(
+            f"ref/status-500 failed {len(hop.attempts) - 1} times ({hop.fallback_reason}); "
+            f"served by {hop.served_model} from its fallback chain"
+        )
+        set_switch(catalog, "global", active=True, reason="demo incident", actor="demo")
+        router.refresh()
         try:
-            router.complete(ask, tools, model="ref:ref/steady")  # the first reads the catalog
-            served = router.complete(ask, tools, model="ref:ref/steady")
-            call = served.response.tool_calls[0]
+            router.complete(ask, tools, model="ref:ref/steady")
+        except KillSwitchActive as error:
             console.print(
-                f"ref/steady called {call.name}({call.arguments}) for {served.cost.cost:f} USD "
-                f"({served.cost.pricing_source} price); clearance's own time "
-                f"{served.overhead_s * 1e6:.0f} µs of {served.latency_s * 1000:.1f} ms"
+                f"global kill switch on: refused before any network I/O ({escape(error.message)})"
             )
-            hop = router.complete(ask, tools, model="ref:ref/status-500")
-            console.print(
-                f"ref/status-500 failed {len(hop.attempts) - 1} times ({hop.fallback_reason}); "
-                f"served by {hop.served_model} from its fallback chain"
-            )
-            set_switch(catalog, "global", active=True, reason="demo incident", actor="demo")
-            router.refresh()
-            try:
-                router.complete(ask, tools, model="ref:ref/steady")
-            except KillSwitchActive as error:
-                console.print(
-                    "global kill switch on: refused before any network I/O "
-                    f"({escape(error.message)})"
-                )
-            set_switch(catalog, "global", active=False, reason="demo over", actor="demo")
-        finally:
-            router.close()
+        set_switch(catalog, "global", active=False, reason="demo over", actor="demo")
+    finally:
+        router.close()
     with catalog.connect() as connection:
         rows = connection.execute(
             select(tables.ai_calls.c.status, func.count()).group_by(tables.ai_calls.c.status)
         ).all()
-    console.print("call log: " + ", ".join(f"{count} {status}" for status, count in rows))
+    console.print(
+        "call log (the eval replays' calls included): "
+        + ", ".join(f"{count} {status}" for status, count in rows)
+    )
 
 
 def _short(model_id: str) -> str:
@@ -108,6 +137,9 @@ def demo(
         Path, typer.Option(help="A saved OpenRouter /models answer.")
     ] = MODELS_FILE,
     litellm_file: Annotated[Path, typer.Option(help="LiteLLM's price table.")] = LITELLM_FILE,
+    reports: Annotated[
+        Path, typer.Option(help="Where the gate's Markdown summary and JUnit XML go.")
+    ] = Path("reports"),
 ) -> None:
     """Build a catalog from a real /models answer, price it, and ask the policy questions."""
     started = time.perf_counter()
@@ -135,10 +167,16 @@ def demo(
         f"{len(litellm.matched)} matched catalog models"
     )
 
-    console.rule("2. enable models and set up an org")
+    console.rule("2. enable models by hand (overrides) and set up an org")
+    # No recordings of these real models ship, so the gate has no evidence on them: a
+    # person enables them, and the catalog keeps that as an audited override.
+    _override(
+        catalog,
+        config,
+        [f"openrouter:{name}" for name in _ENABLE],
+        "demo: enabled by hand; no eval evidence on real models ships with clearance",
+    )
     with catalog.begin() as connection:
-        for name in _ENABLE:
-            set_enabled(connection, f"openrouter:{name}", True)
         set_org(
             connection,
             "acme",
@@ -146,7 +184,7 @@ def demo(
             default_model_id="openrouter:openai/gpt-4.1-mini",
         )
         set_org(connection, "legacy-co", legacy_model="openrouter:openai/gpt-4o-mini")
-    console.print("enabled on the platform: " + ", ".join(_ENABLE))
+    console.print("enabled on the platform by a person's override: " + ", ".join(_ENABLE))
     console.print(
         "org acme: enabled = first three, default = openai/gpt-4.1-mini; "
         "org legacy-co: only the legacy single-model field"
@@ -205,10 +243,7 @@ def demo(
     console.print("12,000 prompt tokens (8,000 of them cached) and 800 completion tokens:")
     console.print(costs)
 
-    console.rule("5. the router, against the reference simulator")
-    _router_demo(config, catalog)
-
-    console.rule("6. tool contracts")
+    console.rule("5. tool contracts")
     from clearance.contracts.check import check_contracts
 
     checked = check_contracts(
@@ -222,10 +257,33 @@ def demo(
         + f" ({len(checked.findings) - len(errors)} provider-lint warnings)"
     )
 
-    console.rule("7. the eval suite, replaying the shipped recordings (simulators, offline)")
-    _eval_demo(config, catalog)
+    from clearance.discovery import fetch_model_list
+    from clearance.reference import ReferenceServer
+
+    with ReferenceServer(seed=0) as server:
+        console.rule("6. the reference provider's models into the catalog")
+        with catalog.begin() as connection:
+            ensure_provider(connection, "ref", base_url=server.base_url)
+            ref = sync_models(
+                connection, "ref", fetch_model_list(server.base_url), enable_new=False
+            )
+        console.print(
+            f"synced {len(ref.added)} SIMULATED models from the reference provider's /models; "
+            "none is served until the gate (or a person) enables it"
+        )
+
+        console.rule("7. the eval suite, replaying the shipped recordings (simulators, offline)")
+        run_id = _eval_demo(config, catalog)
+
+        console.rule("8. the gate: decisions written into the catalog")
+        summary = _gate_demo(config, catalog, run_id, reports)
+
+        console.rule("9. the router obeys the gate")
+        _router_demo(config, catalog, server.base_url)
 
     console.rule("summary")
+    with catalog.connect() as connection:
+        models = list_models(connection)
     enabled = sum(1 for m in models if m.enabled)
     priced = len(prices)
     total = Decimal(len(models))
@@ -234,9 +292,44 @@ def demo(
         f"({Decimal(priced) / total:.1%}); catalog at {catalog.display_url}; "
         f"done in {time.perf_counter() - started:.1f} s"
     )
+    console.print(
+        f"gate report: {escape(str(summary))} (Markdown, with JUnit XML beside it; "
+        "the HTML reliability report is not written yet)"
+    )
 
 
-def _eval_demo(config: ClearanceConfig, catalog: Catalog) -> None:
+def _gate_demo(config: ClearanceConfig, catalog: Catalog, run_id: str, reports: Path) -> Path:
+    """Gate the replayed run with the configured policy; returns the summary's path."""
+    from clearance.gate.ci import write_ci_outputs
+    from clearance.gate.run import find_policy, run_gate
+
+    policy = find_policy(config)
+    outcome = run_gate(config, catalog, policy=policy, run_ids=[run_id], decided_by="demo")
+    table = Table()
+    for column in ("model (a SIMULATOR)", "decision", "why"):
+        table.add_column(column)
+    for verdict in outcome.verdicts:
+        result = verdict.result
+        why = "; ".join(c.name for c in result.checks if c.verdict in ("fail", "inconclusive"))
+        table.add_row(escape(result.model_id), result.decision, escape(why) or "every check passed")
+    expiry = "never" if outcome.expires_at is None else f"{outcome.expires_at:%Y-%m-%d}"
+    console.print(
+        f"policy {escape(policy.name)} ({escape(str(policy.path and policy.path.resolve()))}, "
+        f"sha256 {(policy.source_hash or '')[:12]}); the decisions expire {expiry}"
+    )
+    console.print(table)
+    summary = reports.resolve() / "gate-summary.md"
+    write_ci_outputs(
+        outcome, junit_path=summary.with_name("gate-junit.xml"), summary_path=summary, environ={}
+    )
+    console.print(
+        f"gate exit code {outcome.exit_code}; every decision: "
+        f"CLEARANCE_CONFIG={escape(config.source)} clearance decisions list"
+    )
+    return summary
+
+
+def _eval_demo(config: ClearanceConfig, catalog: Catalog) -> str:
     """Replay the starter suite's recordings of the reference models and summarize."""
     from clearance.evaluation.cases import load_suites
     from clearance.evaluation.engine import Evaluation
@@ -269,3 +362,4 @@ def _eval_demo(config: ClearanceConfig, catalog: Catalog) -> None:
     console.print(
         f"details: CLEARANCE_CONFIG={escape(config.source)} clearance runs show {run.run_id}"
     )
+    return run.run_id
