@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 from clearance.calllog import CallLog, CallRecord, new_call_id
 from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog
+from clearance.catalog.gatestore import GateCache
 from clearance.catalog.orgstore import (
     Canonical,
     configured_policy,
@@ -263,6 +264,7 @@ class Router:
         self._warned_unpriced: set[str] = set()
         self._adhoc: dict[str, _ModelInfo] = {}
         self._candidates: set[str] = set()
+        self._gate_cache = GateCache()
         self._default_rates = PriceRates(
             config.pricing.default_prompt_per_token, config.pricing.default_completion_per_token
         )
@@ -339,6 +341,7 @@ class Router:
                 killed_models,
                 killed_providers,
                 require_decision=self.config.gate.require_decision,
+                cache=self._gate_cache,
             )
         models = {r.id: _ModelInfo(r.provider, r.name, r.context_length) for r in rows}
         for model_id, info in self._adhoc.items():

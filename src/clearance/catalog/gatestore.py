@@ -40,6 +40,7 @@ from clearance.policy import ModelState
 
 __all__ = [
     "DecisionRow",
+    "GateCache",
     "GateLabel",
     "GateState",
     "OverrideAction",
@@ -155,21 +156,28 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _row(row: Any) -> DecisionRow:
+_HEAVY = ("checks", "eval_run_ids", "contract_versions", "contract_hashes", "recordings")
+"""JSON columns only a person reads; :func:`gate_states` (read by every router once per
+``policy_cache_ttl_s``) leaves them out."""
+_LIGHT = [c for c in t.gate_decisions.c if c.name not in _HEAVY]
+
+
+def _row(row: Any, provenance: bool = True) -> DecisionRow:
+    values = row._mapping if provenance else {}
     return DecisionRow(
         id=int(row.id),
         model_id=row.model_id,
         decision=row.decision,
         override=bool(row.override),
         reason=row.reason,
-        checks=row.checks,
+        checks=values.get("checks"),
         policy_name=row.policy_name,
         policy_path=row.policy_path,
         policy_hash=row.policy_hash,
-        eval_run_ids=list(row.eval_run_ids or []),
-        contract_versions=dict(row.contract_versions or {}),
-        contract_hashes=dict(row.contract_hashes or {}),
-        recordings=dict(row.recordings or {}),
+        eval_run_ids=list(values.get("eval_run_ids") or []),
+        contract_versions=dict(values.get("contract_versions") or {}),
+        contract_hashes=dict(values.get("contract_hashes") or {}),
+        recordings=dict(values.get("recordings") or {}),
         baseline_model=row.baseline_model,
         decided_by=row.decided_by,
         host=row.host,
@@ -181,9 +189,15 @@ def _row(row: Any) -> DecisionRow:
 
 
 def latest_decisions(
-    connection: Connection, model_ids: Sequence[str] | None = None
+    connection: Connection, model_ids: Sequence[str] | None = None, *, provenance: bool = True
 ) -> tuple[dict[str, DecisionRow], dict[str, DecisionRow]]:
     """The latest gate decision and the latest override row of each model.
+
+    Args:
+        connection: the catalog.
+        model_ids: only these models (default: every model with a row).
+        provenance: also read the checks and provenance JSON (``False`` leaves them
+            empty: what deciding whether to serve needs, at a fraction of the cost).
 
     Returns:
         ``(gate, overrides)``, each a model id to its newest row of that kind.
@@ -192,12 +206,41 @@ def latest_decisions(
     newest = select(func.max(d.c.id)).group_by(d.c.model_id, d.c.override)
     if model_ids is not None:
         newest = newest.where(d.c.model_id.in_(list(model_ids)))
+    columns = list(d.c) if provenance else _LIGHT
     gate: dict[str, DecisionRow] = {}
     overrides: dict[str, DecisionRow] = {}
-    for raw in connection.execute(select(d).where(d.c.id.in_(newest.scalar_subquery()))):
-        row = _row(raw)
+    for raw in connection.execute(select(*columns).where(d.c.id.in_(newest.scalar_subquery()))):
+        row = _row(raw, provenance)
         (overrides if row.override else gate)[row.model_id] = row
     return gate, overrides
+
+
+class GateCache:
+    """The latest decision and override rows, re-read only when ``gate_decisions`` changed.
+
+    A router reads the gate state once per ``policy_cache_ttl_s``; the rows change only
+    when a decision or override is written or a decision is marked stale, so each read
+    first asks for ``(max(id), count(*), max(stale_at))`` (index lookups) and re-reads
+    the rows only when that differs. The count catches a row committed late with a lower
+    id. Expiry needs no re-read: it is judged on the cached rows at each call.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[Any, ...] | None = None
+        self._rows: tuple[dict[str, DecisionRow], dict[str, DecisionRow]] = ({}, {})
+
+    def latest(
+        self, connection: Connection
+    ) -> tuple[dict[str, DecisionRow], dict[str, DecisionRow]]:
+        """The same as ``latest_decisions(connection, provenance=False)``."""
+        d = t.gate_decisions
+        key = tuple(
+            connection.execute(select(func.max(d.c.id), func.count(), func.max(d.c.stale_at))).one()
+        )
+        if key != self._key:
+            self._rows = latest_decisions(connection, provenance=False)
+            self._key = key
+        return self._rows
 
 
 def history(connection: Connection, model_id: str, *, limit: int = 20) -> list[DecisionRow]:
@@ -286,15 +329,22 @@ def gate_states(
     require_decision: bool,
     now: dt.datetime | None = None,
     model_ids: Sequence[str] | None = None,
+    provenance: bool = False,
+    cache: GateCache | None = None,
 ) -> dict[str, GateState]:
     """The effective gate state of every model with a decision (rules in the module doc).
+
+    The rows in the states leave out the checks and provenance unless ``provenance``.
 
     Models with no row at all are not in the result: the caller treats them as
     ``ungated`` (allowed only when ``require_decision`` is false); see
     :func:`state_of`.
     """
     now = now or _now()
-    gate, overrides = latest_decisions(connection, model_ids)
+    if cache is not None and model_ids is None and not provenance:
+        gate, overrides = cache.latest(connection)
+    else:
+        gate, overrides = latest_decisions(connection, model_ids, provenance=provenance)
     return {
         model_id: _state(
             model_id, gate.get(model_id), overrides.get(model_id), now, require_decision
@@ -319,21 +369,30 @@ def apply_gate(
     *,
     require_decision: bool,
     now: dt.datetime | None = None,
+    cache: GateCache | None = None,
 ) -> dict[str, ModelState]:
-    """``states`` with ``gate_allows`` and ``gate_detail`` set from the catalog's decisions."""
-    gated = gate_states(connection, require_decision=require_decision, now=now)
+    """``states`` with ``gate_allows`` and ``gate_detail`` set from the catalog's decisions.
+
+    For a model with any decision or override, the effective gate state also decides
+    ``enabled``: the stored flag only mirrors it as of the last write, and goes out of
+    date when a decision or override expires. The flag alone governs ungated models.
+    """
+    gated = gate_states(connection, require_decision=require_decision, now=now, cache=cache)
     out: dict[str, ModelState] = {}
     for model_id, model in states.items():
         state = gated.get(model_id)
         if state is None:
             allows = not require_decision
             detail = None if allows else _state(model_id, None, None, _NEVER, True).detail
+            enabled = model.enabled
         else:
             allows, detail = state.allows, None if state.allows else state.detail
+            enabled = state.allows
+        unchanged = allows == model.gate_allows and detail is None and enabled == model.enabled
         out[model_id] = (
             model
-            if allows and model.gate_allows and detail is None
-            else dataclasses.replace(model, gate_allows=allows, gate_detail=detail)
+            if unchanged
+            else dataclasses.replace(model, enabled=enabled, gate_allows=allows, gate_detail=detail)
         )
     return out
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from clearance.catalog import tables as t
-from clearance.catalog.gatestore import apply_gate
+from clearance.catalog.gatestore import GateCache, apply_gate
 from clearance.config import ClearanceConfig, Tier
 from clearance.modelid import parse_model_id
 from clearance.policy import ModelState, OrgPolicy, PolicySnapshot, SessionPin
@@ -154,6 +154,7 @@ def model_states(
     killed_providers: Collection[str],
     *,
     require_decision: bool,
+    cache: GateCache | None = None,
 ) -> dict[str, ModelState]:
     """Each catalog model's state for the resolver, the gate's decisions applied.
 
@@ -171,6 +172,7 @@ def model_states(
             for row in rows
         },
         require_decision=require_decision,
+        cache=cache,
     )
 
 

@@ -304,4 +304,7 @@ gate_decisions = Table(
     Column("host", String(255), nullable=True),
     Column("stale_at", UTCDateTime, nullable=True),
     Index(None, "model_id", "decided_at"),
+    # the router's "latest decision and override per model": read from the index alone
+    Index(None, "model_id", "override", "id"),
+    Index(None, "stale_at"),  # GateCache's change check
 )

@@ -33,10 +33,18 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("stale_at", clearance.catalog.types.UTCDateTime(timezone=True), nullable=True)
         )
+        batch_op.create_index(
+            batch_op.f("ix_gate_decisions_model_id_override_id"),
+            ["model_id", "override", "id"],
+            unique=False,
+        )
+        batch_op.create_index(batch_op.f("ix_gate_decisions_stale_at"), ["stale_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("gate_decisions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_gate_decisions_stale_at"))
+        batch_op.drop_index(batch_op.f("ix_gate_decisions_model_id_override_id"))
         batch_op.drop_column("stale_at")
         batch_op.drop_column("host")
         batch_op.drop_column("baseline_model")
