@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import shlex
@@ -478,3 +479,29 @@ def test_summary_path_that_is_the_step_summary_is_appended_once(tmp_path: Path) 
 
     assert written == [tmp_path / "junit.xml", step]
     assert step.read_text(encoding="utf-8") == "before\n\n" + markdown_summary(passing_run())
+
+
+def test_models_the_gate_does_not_require_never_fail_the_junit_report() -> None:
+    run = dataclasses.replace(
+        gate_run(
+            verdict(OPTIONAL, "disable", (failed(), passed()), required=False),
+            stale={OLD: ("case c-1 changed since run run-1",)},
+        ),
+        optional=(OLD,),
+    )
+    assert run.exit_code == 0
+    root = parse(run)
+    assert_counts(root)
+    assert root.get("failures") == "0"  # the colour agrees with the exit code
+    found = suites(root)
+    (failed_check,) = [
+        case
+        for case in found[f"gate: {OPTIONAL}"].iter("testcase")
+        if case.find("skipped") is not None
+    ]
+    skipped_message = failed_check.find("skipped")
+    assert skipped_message is not None
+    assert skipped_message.get("message", "").startswith("fail (model not required): ")
+    stale_case = found["gate: stale evidence"].find("testcase/skipped")
+    assert stale_case is not None
+    assert stale_case.get("message", "").startswith("stale (model not required): ")

@@ -75,8 +75,9 @@ def _print_run(run: GateRun) -> None:
             f"run `clearance eval --models {escape(model)}`"
         )
     for model, changes in run.stale.items():
+        colour = "yellow" if model in run.optional else "red"
         console.print(
-            f"[red]{escape(model)}: its results were judged on what has changed since[/] "
+            f"[{colour}]{escape(model)}: its results were judged on what has changed since[/] "
             f"({escape('; '.join(changes))}): re-run `clearance eval --models {escape(model)}`"
         )
     if run.written:
@@ -185,7 +186,7 @@ def decisions_list(
     config, catalog = load()
     require = config.gate.require_decision
     with catalog.connect() as connection:
-        states = gate_states(connection, require_decision=require)
+        states = gate_states(connection, require_decision=require, provenance=as_json)
         known = [m.id for m in list_models(connection)]
     from clearance.catalog.gatestore import state_of
 

@@ -217,7 +217,9 @@ def _set(model: str, action: OverrideAction, reason: str, override: bool, days: 
             model_id,
             require_decision=require,
         )
-        served = current.allows and get_model(connection, model_id).enabled
+        # a gated model's flag follows its gate state; only an ungated one's is its own
+        flag = get_model(connection, model_id).enabled
+        served = current.allows and (flag or current.label != "ungated")
         if action == "clear":
             if current.override is None:
                 console.print(

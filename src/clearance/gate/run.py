@@ -189,8 +189,9 @@ def _recordings(config: ClearanceConfig, cassettes: Sequence[str]) -> dict[str, 
     return found
 
 
-def current_hashes(config: ClearanceConfig) -> dict[str, str]:
-    """``case:ID`` and ``tool@version`` keys to their hash, as the files are now.
+def current_hashes(config: ClearanceConfig) -> tuple[dict[str, str], dict[str, str]]:
+    """``case:ID`` and ``tool@version`` keys to their hash, as the files are now; and
+    each tool's latest version (for readable stale reasons).
 
     Every suite that exists is read (the imported BFCL one only when its folder
     does), so a decision judged on any of them is compared with what it was judged on.
@@ -204,11 +205,14 @@ def current_hashes(config: ClearanceConfig) -> dict[str, str]:
     if config.bfcl_root().is_dir():
         suites.append("bfcl")
     current: dict[str, str] = {}
+    latest: dict[str, Any] = {}
     for case in load_suites(config, suites).cases:
         current[f"case:{case.id}"] = case_digest(case)
         for contract in case.contracts:
             current[contract.key] = contract.content_hash
-    return current
+            if contract.name not in latest or contract.version > latest[contract.name]:
+                latest[contract.name] = contract.version
+    return current, {name: str(version) for name, version in latest.items()}
 
 
 def refresh_staleness(config: ClearanceConfig, catalog: Catalog) -> list[StaleMark]:
@@ -220,9 +224,9 @@ def refresh_staleness(config: ClearanceConfig, catalog: Catalog) -> list[StaleMa
     """
     from clearance.catalog.gatestore import mark_stale
 
-    current = current_hashes(config)
+    current, tools = current_hashes(config)
     with catalog.begin() as connection:
-        return mark_stale(connection, current)
+        return mark_stale(connection, current, tools=tools)
 
 
 def _stale_rows(
@@ -353,7 +357,9 @@ def run_gate(
     store = ResultStore(catalog)
     chosen = tuple(dict.fromkeys(run_ids))
     if not chosen:
-        latest = store.latest_run_id()
+        latest = next(
+            (run.run_id for run in store.runs(limit=1000) if run.status == "complete"), None
+        )
         if latest is None:
             raise InputError(
                 "there is no complete eval run to judge in the catalog",
@@ -379,7 +385,7 @@ def run_gate(
     judged = wanted or sorted(str(m) for m in frame["model_id"].unique())
     suites = sorted({s for record in records for s in (record.suites or ()) if s in SUITES})
     suite = load_suites(config, suites or config.evals.suites)
-    current = current_hashes(config)
+    current, tools = current_hashes(config)
     baseline_id = _baseline(config, catalog, policy, org_id, baseline)
     if baseline_id is not None:
         frame = _baseline_rows(store, frame, baseline_id, chosen)
@@ -395,7 +401,7 @@ def run_gate(
     )
     if write:
         with catalog.begin() as connection:
-            mark_stale(connection, current, now=now)
+            mark_stale(connection, current, tools=tools, now=now)
     if wanted:  # judging chosen models: the others' absence is not this gate's failure
         required = set(required_ids) & set(wanted) if required_ids else set(wanted)
     else:
