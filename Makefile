@@ -38,6 +38,7 @@ check: lint typecheck test
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pricing.py
 	$(BIN)/python benchmarks/bench_router.py
+	$(BIN)/python benchmarks/bench_gate.py
 	$(BIN)/python benchmarks/bench_evals.py
 
 clean:
