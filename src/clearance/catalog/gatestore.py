@@ -149,9 +149,6 @@ class StaleMark:
     reason: str
 
 
-_NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -254,6 +251,19 @@ def _when(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _ungated(model_id: str, require_decision: bool) -> GateState:
+    """The state of a model with no decision and no override."""
+    if require_decision:
+        return GateState(
+            model_id,
+            False,
+            "ungated",
+            f"model {model_id!r} has no gate decision; run `clearance eval` and "
+            "`clearance gate` for it (or `clearance models enable --override`)",
+        )
+    return GateState(model_id, True, "ungated", "no gate decision (none is required)")
+
+
 def _state(
     model_id: str,
     gate: DecisionRow | None,
@@ -274,15 +284,7 @@ def _state(
             override,
         )
     if gate is None:
-        if require_decision:
-            return GateState(
-                model_id,
-                False,
-                "ungated",
-                f"model {model_id!r} has no gate decision; run `clearance eval` and "
-                "`clearance gate` for it (or `clearance models enable --override`)",
-            )
-        return GateState(model_id, True, "ungated", "no gate decision (none is required)")
+        return _ungated(model_id, require_decision)
     policy = gate.policy_name or "?"
     if gate.stale_reason is not None:
         return GateState(
@@ -358,9 +360,7 @@ def state_of(
 ) -> GateState:
     """``states[model_id]``, or the ungated state for a model with no decision."""
     found = states.get(model_id)
-    if found is not None:
-        return found
-    return _state(model_id, None, None, _now(), require_decision)
+    return found if found is not None else _ungated(model_id, require_decision)
 
 
 def apply_gate(
@@ -381,13 +381,11 @@ def apply_gate(
     out: dict[str, ModelState] = {}
     for model_id, model in states.items():
         state = gated.get(model_id)
-        if state is None:
-            allows = not require_decision
-            detail = None if allows else _state(model_id, None, None, _NEVER, True).detail
-            enabled = model.enabled
+        if state is None:  # ungated: the stored flag is the model's own
+            state, enabled = _ungated(model_id, require_decision), model.enabled
         else:
-            allows, detail = state.allows, None if state.allows else state.detail
             enabled = state.allows
+        allows, detail = state.allows, None if state.allows else state.detail
         unchanged = allows == model.gate_allows and detail is None and enabled == model.enabled
         out[model_id] = (
             model

@@ -14,7 +14,6 @@ from rich.table import Table
 from clearance.cli._common import console, emit_json, handle_errors, load
 
 if TYPE_CHECKING:
-    from clearance.catalog.gatestore import DecisionRow
     from clearance.gate.run import GateRun
 
 __all__ = ["decisions_app", "gate_command"]
@@ -170,17 +169,13 @@ def gate_command(
     raise typer.Exit(outcome.exit_code)
 
 
-def _row_json(row: DecisionRow) -> dict[str, object]:
-    return row.to_json()
-
-
 @decisions_app.command("list")
 @handle_errors
 def decisions_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every model's effective gate state: decision, override, staleness, expiry."""
-    from clearance.catalog.gatestore import gate_states
+    from clearance.catalog.gatestore import gate_states, state_of
     from clearance.catalog.modelstore import list_models
 
     config, catalog = load()
@@ -188,7 +183,6 @@ def decisions_list(
     with catalog.connect() as connection:
         states = gate_states(connection, require_decision=require, provenance=as_json)
         known = [m.id for m in list_models(connection)]
-    from clearance.catalog.gatestore import state_of
 
     rows = [state_of(states, model_id, require_decision=require) for model_id in known]
     if as_json:
@@ -231,7 +225,7 @@ def decisions_show(
         model_id = resolve_model_id(connection, model, config.provider_names)
         rows = history(connection, model_id, limit=limit)
     if as_json:
-        emit_json([_row_json(row) for row in rows])
+        emit_json([row.to_json() for row in rows])
         return
     if not rows:
         console.print(f"{escape(model_id)}: no gate decision or override yet")
