@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO, cast, get_args
 
-from sqlalchemy import Connection, String, Text, delete, insert, select, update
+from sqlalchemy import Connection, String, Text, delete, insert, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from clearance.catalog import tables as t
@@ -718,29 +718,48 @@ class ResultStore:
                 insert(t.eval_results), [item._row(run_id, created) for item in batch]
             )
 
-    def _select(self, run_id: str | None, model_id: str | None) -> Any:
+    def _select(
+        self, run_id: str | Sequence[str] | None, model_id: str | None, evidence: bool
+    ) -> Any:
         c = t.eval_results.c
-        query = select(t.eval_results).order_by(c.run_id, c.model_id, c.case_id, c.trial)
-        if run_id is not None:
+        columns = [
+            column if evidence or column.name != "evidence" else null().label("evidence")
+            for column in t.eval_results.columns
+        ]
+        query = select(*columns).order_by(c.run_id, c.model_id, c.case_id, c.trial)
+        if isinstance(run_id, str):
             query = query.where(c.run_id == run_id)
+        elif run_id is not None:
+            query = query.where(c.run_id.in_(list(run_id)))
         if model_id is not None:
             query = query.where(c.model_id == model_id)
         return query
 
-    def results(self, run_id: str | None = None, *, model_id: str | None = None) -> pd.DataFrame:
+    def results(
+        self,
+        run_id: str | Sequence[str] | None = None,
+        *,
+        model_id: str | None = None,
+        evidence: bool = True,
+    ) -> pd.DataFrame:
         """Stored results as a DataFrame, one row per result, columns as in the table.
 
         ``cost`` holds :class:`~decimal.Decimal` objects or ``None`` (object dtype), and
         text columns hold ``str`` or ``None`` (object dtype, never NaN);
-        ``evidence`` holds the parsed JSON; integer columns that may be missing
-        are nullable ``Int64``. Ordered by run, model, case, trial.
+        ``evidence`` holds the parsed JSON (``None`` everywhere with ``evidence=False``,
+        which skips reading and parsing it: figures never need it); integer columns
+        that may be missing are nullable ``Int64``. Ordered by run, model, case, trial.
+
+        Args:
+            run_id: one run, several runs, or ``None`` for every run.
+            model_id: only this model's rows.
+            evidence: read the evidence column.
         """
         import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
+        query = self._select(run_id, model_id, evidence)
         with self.catalog.connect() as connection:
-            rows = [
-                dict(row._mapping) for row in connection.execute(self._select(run_id, model_id))
-            ]
+            rows = [dict(row._mapping) for row in connection.execute(query)]
         frame = pd.DataFrame.from_records(rows, columns=list(RESULT_COLUMNS))
         for name in ("shard", "turns_passed", "turns_total", "prompt_tokens", "completion_tokens"):
             frame[name] = frame[name].astype("Int64")
@@ -787,7 +806,7 @@ class ResultStore:
             out.write(_line({"type": "run", **_record(row).to_json()}))
             count = 1
             streamed = connection.execution_options(yield_per=500).execute(
-                self._select(run_id, None)
+                self._select(run_id, None, evidence=True)
             )
             for result in streamed:
                 values = result._mapping

@@ -303,7 +303,7 @@ def _baseline_rows(
 
     if (frame["model_id"] == baseline_id).any():
         return frame
-    other = store.results(model_id=baseline_id)
+    other = store.results(model_id=baseline_id, evidence=False)
     if other.empty:
         return frame
     latest = other["run_id"].iloc[-1]
@@ -376,7 +376,7 @@ def run_gate(
         records.append(record)
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
-    frame = pd.concat([store.results(run_id) for run_id in chosen], ignore_index=True)
+    frame = store.results(list(chosen), evidence=False)
     with catalog.connect() as connection:
         wanted = [resolve_model_id(connection, m, config.provider_names) for m in models]
         required_ids = [
