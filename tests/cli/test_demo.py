@@ -44,4 +44,15 @@ def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.Mo
     summary = (reports / "gate-summary.md").read_text()
     assert "ref:ref/sloppy" in summary
     assert (reports / "gate-junit.xml").is_file()
-    assert f"gate report: {reports.resolve() / 'gate-summary.md'}" in out.replace("\n", "")
+    assert f"gate summary: {reports.resolve() / 'gate-summary.md'}" in out.replace("\n", "")
+    # it ends by writing the HTML report: the verdicts with intervals, drill-down, costs
+    index = reports.resolve() / "html" / "index.html"
+    assert out.replace("\n", "").rstrip().endswith(f"reliability report: {index}")
+    page = index.read_text()
+    for model in ("ref:ref/steady", "ref:ref/sloppy", "ref:ref/flaky"):
+        assert f'<tr data-model="{model}">' in page
+    assert page.count("<svg") >= 15  # an interval drawn per model x tool cell
+    assert "SIMULATOR" in page
+    sloppy = next((reports / "html" / "models").glob("ref_ref_sloppy-*.html")).read_text()
+    assert 'id="failures"' in sloppy and "schema_violation" in sloppy
+    assert "cost per successful task" in sloppy

@@ -7,7 +7,18 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from clearance.cli import audit, contracts, evals, gate, models, policy, prices, reference, runtime
+from clearance.cli import (
+    audit,
+    contracts,
+    evals,
+    gate,
+    models,
+    policy,
+    prices,
+    reference,
+    report,
+    runtime,
+)
 from clearance.cli._common import console, emit_json, handle_errors, load
 from clearance.cli.demo import demo
 
@@ -35,6 +46,7 @@ app.command("eval")(evals.eval_command)
 app.add_typer(evals.runs_app, name="runs")
 app.command("gate")(gate.gate_command)
 app.add_typer(gate.decisions_app, name="decisions")
+app.command("report")(report.report_command)
 app.command("demo")(demo)
 
 db_app = typer.Typer(help="The catalog database.", no_args_is_help=True)

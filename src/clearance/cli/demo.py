@@ -138,7 +138,8 @@ def demo(
     ] = MODELS_FILE,
     litellm_file: Annotated[Path, typer.Option(help="LiteLLM's price table.")] = LITELLM_FILE,
     reports: Annotated[
-        Path, typer.Option(help="Where the gate's Markdown summary and JUnit XML go.")
+        Path,
+        typer.Option(help="Where the gate's Markdown summary, JUnit XML and the HTML report go."),
     ] = Path("reports"),
 ) -> None:
     """Build a catalog from a real /models answer, price it, and ask the policy questions."""
@@ -281,6 +282,9 @@ def demo(
         console.rule("9. the router obeys the gate")
         _router_demo(config, catalog, server.base_url)
 
+    console.rule("10. the reliability report")
+    index = _report_demo(config, catalog, run_id, reports / "html")
+
     console.rule("summary")
     with catalog.connect() as connection:
         models = list_models(connection)
@@ -292,10 +296,22 @@ def demo(
         f"({Decimal(priced) / total:.1%}); catalog at {catalog.display_url}; "
         f"done in {time.perf_counter() - started:.1f} s"
     )
+    console.print(f"gate summary: {escape(str(summary))} (Markdown, with JUnit XML beside it)")
+    console.print(f"reliability report: {escape(str(index))}")
+
+
+def _report_demo(config: ClearanceConfig, catalog: Catalog, run_id: str, out: Path) -> Path:
+    """Write the HTML reliability report of the replayed run; returns its index.html."""
+    from clearance.reports import collect_report, write_report
+
+    data = collect_report(config, catalog, run_id=run_id)
+    files = write_report(data, out.resolve(), catalog=catalog)
+    failing = sum(len(model.failing) + len(model.flaky_failing) for model in data.models)
     console.print(
-        f"gate report: {escape(str(summary))} (Markdown, with JUnit XML beside it; "
-        "the HTML reliability report is not written yet)"
+        f"{len(data.models)} models (SIMULATORS), {failing} failing cases drilled down, "
+        f"{len(files.pages)} files, {files.bytes:,} bytes, self-contained (no network, no scripts)"
     )
+    return files.index
 
 
 def _gate_demo(config: ClearanceConfig, catalog: Catalog, run_id: str, reports: Path) -> Path:

@@ -54,6 +54,7 @@ __all__ = [
     "decode_body",
     "encode_body",
     "is_sensitive_header",
+    "redact_secrets",
     "scan_for_secrets",
     "write_atomic",
 ]
@@ -662,6 +663,14 @@ def _header_findings(data: Any) -> list[str]:
                     where = f"/interactions/{index}/{part}/headers"
                     findings.append(f"{where}: credential header {name!r}")
     return findings
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with everything that looks like a provider key or a bearer token
+    replaced by :data:`REDACTED` (the patterns :func:`scan_for_secrets` looks for)."""
+    for _, pattern in _SECRET_PATTERNS:
+        text = pattern.sub(REDACTED, text)
+    return text
 
 
 def scan_for_secrets(path_or_text: Path | str) -> list[str]:

@@ -1,0 +1,76 @@
+"""``clearance report``: the HTML reliability report of an eval run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from clearance.cli._common import console, emit_json, handle_errors, load
+
+__all__ = ["DEFAULT_OUT", "report_command"]
+
+DEFAULT_OUT = Path("reports") / "html"
+"""Where the report goes, under the project root, unless ``--out`` says otherwise."""
+
+
+@handle_errors
+def report_command(
+    run: Annotated[
+        str | None,
+        typer.Option("--run", help="The eval run (default: the newest complete run)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="The report's folder, replaced whole (default: reports/html)."),
+    ] = None,
+    models: Annotated[
+        str | None, typer.Option("--models", help="Only these models, comma-separated.")
+    ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option("--policy", help="Gate policy for dry-run verdicts (default: the configured one)."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print what was written as JSON.")
+    ] = False,
+) -> None:
+    """Write the HTML reliability report: verdicts, intervals, failures, costs, trends.
+
+    The folder holds index.html and one page per model (failing cases paged); it is
+    self-contained (no network, no scripts) and opens from disk.
+    """
+    from clearance.gate.run import find_policy
+    from clearance.reports import collect_report, write_report
+
+    config, catalog = load()
+    chosen = find_policy(config, policy) if policy else None
+    wanted = [part.strip() for part in (models or "").split(",") if part.strip()]
+    data = collect_report(config, catalog, run_id=run, policy=chosen, models=wanted)
+    folder = out or config.root / DEFAULT_OUT
+    files = write_report(data, folder, catalog=catalog)
+    if as_json:
+        emit_json(
+            {
+                "index": str(files.index),
+                "files": len(files.pages),
+                "bytes": files.bytes,
+                "run_id": None if data.run is None else data.run.run_id,
+                "models": [
+                    {"model_id": m.model_id, "verdict": m.verdict, "simulated": m.simulated}
+                    for m in data.models
+                ],
+            }
+        )
+        return
+    if not data.models:
+        console.print("nothing to report yet: the catalog holds no eval results")
+        console.print("run `clearance eval` (or `pytest evals`) and `clearance gate` first")
+    else:
+        verdicts = ", ".join(f"{m.model_id} {m.verdict}" for m in data.models)
+        console.print(f"run {escape(data.run.run_id if data.run else '-')}: {escape(verdicts)}")
+    console.print(
+        f"report: {escape(str(files.index))} ({len(files.pages)} files, {files.bytes:,} bytes)"
+    )

@@ -1,0 +1,507 @@
+"""Everything one report shows, read from the catalog.
+
+:func:`collect_report` reads one eval run (default: the latest complete one) and,
+per model in it: the gate's verdict on that run (the recorded decision when the
+gate judged this run, else what the configured policy says of it, marked as a dry
+run), the decision before it and what moved since, the tool × model cells with
+their intervals, pass^k, flows, trends over earlier runs, failures grouped by
+code, flaky cases, infra errors and fallbacks apart, and cost and latency (with
+calls priced by the default price counted from the call log).
+
+Evidence (transcripts) is not read here: the failing cases are listed by
+reference, and :func:`load_failing` reads one page of them at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+from sqlalchemy import and_, func, select
+
+from clearance.catalog import tables as t
+from clearance.catalog.database import Catalog
+from clearance.catalog.gatestore import DecisionRow, GateState, gate_states, history, state_of
+from clearance.config import ClearanceConfig
+from clearance.errors import ClearanceError, InputError
+from clearance.evaluation.metrics import ModelSummary, summarize
+from clearance.evaluation.results import ResultStore, RunRecord
+from clearance.gate.decide import decide
+from clearance.gate.policy import GatePolicy
+from clearance.reports.drilldown import FailingCase, failing_case
+from clearance.reports.figures import (
+    FLOWS,
+    Cell,
+    Change,
+    FlakyCase,
+    TrendPoint,
+    cell_changes,
+    cells,
+    check_changes,
+    flaky_cases,
+    judged,
+    trends,
+)
+
+__all__ = [
+    "CaseRef",
+    "CostFigures",
+    "FlowRow",
+    "InfraGroup",
+    "ModelReport",
+    "ReportData",
+    "collect_report",
+    "load_failing",
+]
+
+TREND_RUNS = 20
+"""Runs a trend goes back over."""
+
+
+@dataclass(frozen=True, slots=True)
+class CostFigures:
+    """What a model cost in the run, and how fast it answered."""
+
+    spend: Decimal
+    """USD over the priced trials (a lower bound when ``unpriced`` is not 0)."""
+    priced: int
+    unpriced: int
+    cost_per_success: Decimal | None
+    """spend / passed trials (the cost of one successful task)."""
+    p50_ms: float | None
+    p95_ms: float | None
+    logged_calls: int
+    """Calls of this model in the call log while the run ran."""
+    default_priced_calls: int
+    """Of those, calls priced by the default price (the catalog had no price)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRow:
+    """One flow of one model: trials passed and turns passed."""
+
+    case_id: str
+    passes: int
+    trials: int
+    infra: int
+    turns_passed: int
+    turns_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRef:
+    """A failing case: which trial to show and how often it failed."""
+
+    case_id: str
+    case_kind: str
+    tool: str | None
+    codes: tuple[str, ...]
+    """The failure codes of its failing trials, most frequent first."""
+    trial: int
+    """The first failing trial (its evidence is shown)."""
+    run_id: str
+    failed: int
+    trials: int
+
+
+@dataclass(frozen=True, slots=True)
+class InfraGroup:
+    """Trials not judged, by cause: an infra error's code or ``fallback_served``."""
+
+    cause: str
+    trials: int
+    cases: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelReport:
+    """One model's part of the report."""
+
+    model_id: str
+    simulated: bool
+    """Served by clearance's reference provider: a SIMULATOR, never a real model."""
+    summary: ModelSummary
+    verdict: str
+    """enable | disable | inconclusive | not judged."""
+    reasons: tuple[str, ...]
+    checks: tuple[Mapping[str, Any], ...]
+    """As stored in ``gate_decisions.checks`` (name, verdict, measured, interval, ...)."""
+    recorded: DecisionRow | None
+    """The gate decision recorded on this run; ``None``: the verdict is a dry run."""
+    previous: DecisionRow | None
+    """The decision before this run's, for the diff."""
+    state: GateState
+    """What the router does with the model now (overrides and expiry included)."""
+    check_diff: tuple[Change, ...]
+    cell_diff: tuple[Change, ...]
+    cells: Mapping[str, Cell]
+    flows: tuple[FlowRow, ...]
+    trends: Mapping[str, Sequence[TrendPoint]]
+    failure_codes: Mapping[str, int]
+    failing: tuple[CaseRef, ...]
+    """Failing cases that are not flaky, ordered by their commonest failure code."""
+    flaky: tuple[FlakyCase, ...]
+    flaky_failing: tuple[CaseRef, ...]
+    """The flaky cases' failing trials (their evidence is shown apart)."""
+    infra: tuple[InfraGroup, ...]
+    cost: CostFigures
+    history: tuple[DecisionRow, ...]
+    dry_run_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """The whole report (``run`` is ``None`` when the catalog holds no eval run)."""
+
+    generated_at: dt.datetime
+    run: RunRecord | None
+    policy: GatePolicy | None
+    policy_error: str | None
+    models: tuple[ModelReport, ...] = ()
+    tools: tuple[str, ...] = ()
+    """Rows of the tool matrix (tools, then :data:`FLOWS` if any model ran flows)."""
+    trend_runs: tuple[RunRecord, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def model(self, model_id: str) -> ModelReport:
+        """One model's part.
+
+        Raises:
+            KeyError: the model is not in the report.
+        """
+        for entry in self.models:
+            if entry.model_id == model_id:
+                return entry
+        raise KeyError(model_id)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _simulated(connection: Any, model_ids: Sequence[str]) -> set[str]:
+    rows = connection.execute(
+        select(t.models.c.id, t.models.c.source_metadata).where(t.models.c.id.in_(model_ids))
+    )
+    found = set()
+    for model_id, metadata in rows:
+        description = str((metadata or {}).get("description") or "")
+        if "SIMULATOR" in description:
+            found.add(str(model_id))
+    return found
+
+
+def _call_counts(
+    connection: Any, run: RunRecord, model_ids: Sequence[str]
+) -> dict[str, tuple[int, int]]:
+    """served model -> (calls, calls priced by the default price) while the run ran."""
+    c = t.ai_calls.c
+    end = run.ended_at or _now()
+    query = (
+        select(c.served_model, c.pricing_source, func.count())
+        .where(and_(c.started_at >= run.started_at, c.started_at <= end))
+        .where(c.served_model.in_(list(model_ids)))
+        .group_by(c.served_model, c.pricing_source)
+    )
+    out: dict[str, tuple[int, int]] = {}
+    for model_id, source, count in connection.execute(query):
+        calls, default = out.get(str(model_id), (0, 0))
+        out[str(model_id)] = (
+            calls + int(count),
+            default + (int(count) if source == "default" else 0),
+        )
+    return out
+
+
+def _decisions(
+    rows: Sequence[DecisionRow], run_id: str
+) -> tuple[DecisionRow | None, DecisionRow | None]:
+    """(the newest gate decision on this run, the newest gate decision before it)."""
+    gate = [row for row in rows if not row.override]  # newest first
+    current = next((row for row in gate if run_id in row.eval_run_ids), None)
+    before = [row for row in gate if run_id not in row.eval_run_ids]
+    if current is not None:
+        before = [row for row in before if row.id < current.id]
+    return current, (before[0] if before else None)
+
+
+def _flows(rows: pd.DataFrame) -> tuple[FlowRow, ...]:
+    flows = rows[rows["case_kind"] == "flow"]
+    out = []
+    for case_id, group in flows.groupby("case_id", sort=True):
+        out.append(
+            FlowRow(
+                str(case_id),
+                int(group["_pass"].sum()),
+                int(group["_judged"].sum()),
+                int((~group["_judged"]).sum()),
+                int(group["turns_passed"].fillna(0).sum()),
+                int(group["turns_total"].fillna(0).sum()),
+            )
+        )
+    return tuple(out)
+
+
+def _failing(rows: pd.DataFrame) -> tuple[CaseRef, ...]:
+    failed = rows[rows["_fail"]]
+    if failed.empty:
+        return ()
+    judged_trials = rows[rows["_judged"]].groupby("case_id").size()
+    out = []
+    for case_id, group in failed.groupby("case_id", sort=True):
+        codes = group["failure_code"].fillna("").astype(str).value_counts()
+        first = group.sort_values(["run_id", "trial"]).iloc[0]
+        tool = first["tool"]
+        out.append(
+            CaseRef(
+                str(case_id),
+                str(first["case_kind"]),
+                tool if isinstance(tool, str) else None,
+                tuple(str(code) for code in codes.index),
+                int(first["trial"]),
+                str(first["run_id"]),
+                len(group),
+                int(judged_trials.get(case_id, len(group))),
+            )
+        )
+    return tuple(sorted(out, key=lambda ref: (ref.codes[0] if ref.codes else "", ref.case_id)))
+
+
+def _infra(rows: pd.DataFrame) -> tuple[InfraGroup, ...]:
+    infra = rows[~rows["_judged"]]
+    if infra.empty:
+        return ()
+    served = infra["fallback_served"].fillna(False).astype(bool)
+    cause = infra["failure_code"].where(~served, "fallback_served").fillna("infra_error")
+    out = []
+    for name, group in infra.assign(_cause=cause).groupby("_cause", sort=True):
+        out.append(InfraGroup(str(name), len(group), tuple(sorted(group["case_id"].unique()))))
+    return tuple(sorted(out, key=lambda group: -group.trials))
+
+
+def _reasons(checks: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """``name: detail`` of the failing checks, else of the inconclusive ones (as the gate)."""
+    for verdict in ("fail", "inconclusive"):
+        found = tuple(
+            f"{check.get('name')}: {check.get('detail')}"
+            for check in checks
+            if check.get("verdict") == verdict
+        )
+        if found:
+            return found
+    return ()
+
+
+def _dry_run(
+    frame: pd.DataFrame, policy: GatePolicy | None, model_id: str, baseline: str | None
+) -> tuple[str, tuple[str, ...], tuple[Mapping[str, Any], ...], str | None]:
+    if policy is None:
+        return "not judged", (), (), "no gate policy loaded"
+    try:
+        result = decide(frame, policy, model_id=model_id, baseline_id=baseline)
+    except (ClearanceError, ValueError, TypeError) as error:
+        return "not judged", (), (), f"{type(error).__name__}: {error}"
+    data = result.to_json()
+    return result.decision, result.reasons, tuple(data["checks"]), None
+
+
+def collect_report(
+    config: ClearanceConfig,
+    catalog: Catalog,
+    *,
+    run_id: str | None = None,
+    policy: GatePolicy | None = None,
+    models: Sequence[str] = (),
+    now: dt.datetime | None = None,
+) -> ReportData:
+    """Read everything the report shows for one eval run.
+
+    Args:
+        config: the configuration (the gate policy and decision rules).
+        catalog: where runs, results, decisions and calls are read.
+        run_id: the run (default: the newest complete run, else the newest run).
+        policy: the policy for dry-run verdicts (default: the configured one).
+        models: only these models (default: every model in the run).
+        now: the report's time (tests).
+
+    Raises:
+        InputError: ``run_id`` is not in the catalog.
+    """
+    from clearance.gate.run import find_policy
+
+    now = now or _now()
+    policy_error = None
+    if policy is None:
+        try:
+            policy = find_policy(config)
+        except ClearanceError as error:
+            policy_error = error.message
+    store = ResultStore(catalog)
+    runs = store.runs(limit=1000)
+    if run_id is None:
+        chosen = next((run for run in runs if run.status == "complete"), None)
+        chosen = chosen or (runs[0] if runs else None)
+        if chosen is None:
+            return ReportData(now, None, policy, policy_error)
+    else:
+        chosen = store.run(run_id)
+        if chosen is None:
+            raise InputError(
+                f"no eval run {run_id!r} in the catalog", fix="see `clearance runs list`"
+            )
+    frame = store.results(chosen.run_id, evidence=False)
+    if models:
+        frame = frame[frame["model_id"].isin(list(models))]
+    model_ids = sorted(str(m) for m in frame["model_id"].unique())
+    notes = []
+    if chosen.status != "complete":
+        notes.append(f"run {chosen.run_id} is {chosen.status}: its figures may be partial")
+    if frame.empty:
+        return ReportData(
+            now, chosen, policy, policy_error, notes=(*notes, "the run holds no results")
+        )
+
+    trend_runs = tuple(
+        run
+        for run in runs[:TREND_RUNS]
+        if set(run.models) & set(model_ids) or run.run_id == chosen.run_id
+    )
+    with catalog.connect() as connection:
+        simulated = _simulated(connection, model_ids)
+        histories = {m: tuple(history(connection, m, limit=20)) for m in model_ids}
+        states = gate_states(
+            connection,
+            require_decision=config.gate.require_decision,
+            now=now,
+            model_ids=model_ids,
+        )
+        logged = _call_counts(connection, chosen, model_ids)
+
+    current_cells = cells(frame, policy)
+    wanted_runs = {run.run_id for run in trend_runs}
+    previous: dict[str, DecisionRow | None] = {}
+    recorded: dict[str, DecisionRow | None] = {}
+    for model_id in model_ids:
+        recorded[model_id], previous[model_id] = _decisions(histories[model_id], chosen.run_id)
+        if previous[model_id] is not None:
+            wanted_runs.update(previous[model_id].eval_run_ids)  # type: ignore[union-attr]
+    wanted_runs.discard(chosen.run_id)
+    others = store.results(sorted(wanted_runs), evidence=False) if wanted_runs else frame.iloc[0:0]
+    others = others[others["model_id"].isin(model_ids)]
+    history_frame = pd.concat([frame, others], ignore_index=True)
+    started = {run.run_id: run.started_at for run in runs}
+
+    summary = summarize(frame)
+    rows_all = judged(frame)
+    entries = []
+    for model_id in model_ids:
+        rows = rows_all[rows_all["model_id"] == model_id]
+        stored = recorded[model_id]
+        baseline = stored.baseline_model if stored is not None else None
+        verdict, reasons, checks, problem = _dry_run(frame, policy, model_id, baseline)
+        if stored is not None:
+            verdict = stored.decision
+            checks = tuple(stored.checks or ())
+            reasons = _reasons(checks) or ((stored.reason,) if stored.reason else ())
+        before = previous[model_id]
+        check_diff: list[Change] = []
+        cell_diff: list[Change] = []
+        if before is not None:
+            check_diff = check_changes(before.checks or (), checks)
+            old = history_frame[history_frame["run_id"].isin(before.eval_run_ids)]
+            old_cells = cells(old[old["model_id"] == model_id], policy) if not old.empty else {}
+            cell_diff = cell_changes(
+                {name: cell for (m, name), cell in old_cells.items() if m == model_id},
+                {name: cell for (m, name), cell in current_cells.items() if m == model_id},
+            )
+        flaky = flaky_cases(frame, model_id)
+        flaky_ids = {case.case_id for case in flaky}
+        refs = _failing(rows)
+        model_summary = summary.model(model_id)
+        calls, default_priced = logged.get(model_id, (0, 0))
+        entries.append(
+            ModelReport(
+                model_id=model_id,
+                simulated=model_id in simulated,
+                summary=model_summary,
+                verdict=verdict,
+                reasons=tuple(reasons),
+                checks=checks,
+                recorded=stored,
+                previous=before,
+                state=state_of(states, model_id, require_decision=config.gate.require_decision),
+                check_diff=tuple(check_diff),
+                cell_diff=tuple(cell_diff),
+                cells={name: cell for (m, name), cell in current_cells.items() if m == model_id},
+                flows=_flows(rows),
+                trends=trends(
+                    history_frame[history_frame["run_id"].isin({r.run_id for r in trend_runs})],
+                    started,
+                    model_id,
+                ),
+                failure_codes=model_summary.failure_codes,
+                failing=tuple(ref for ref in refs if ref.case_id not in flaky_ids),
+                flaky=tuple(flaky),
+                flaky_failing=tuple(ref for ref in refs if ref.case_id in flaky_ids),
+                infra=_infra(rows),
+                cost=CostFigures(
+                    spend=model_summary.total_cost,
+                    priced=model_summary.priced_items,
+                    unpriced=model_summary.unpriced_items,
+                    cost_per_success=model_summary.cost_per_pass,
+                    p50_ms=model_summary.latency_p50_ms,
+                    p95_ms=model_summary.latency_p95_ms,
+                    logged_calls=calls,
+                    default_priced_calls=default_priced,
+                ),
+                history=histories[model_id],
+                dry_run_error=problem,
+            )
+        )
+    tools = sorted({name for (_, name) in current_cells if name != FLOWS})
+    if any(name == FLOWS for (_, name) in current_cells):
+        tools.append(FLOWS)
+    return ReportData(
+        generated_at=now,
+        run=chosen,
+        policy=policy,
+        policy_error=policy_error,
+        models=tuple(entries),
+        tools=tuple(tools),
+        trend_runs=tuple(sorted(trend_runs, key=lambda run: run.started_at)),
+        notes=tuple(notes),
+    )
+
+
+def load_failing(catalog: Catalog, model_id: str, refs: Sequence[CaseRef]) -> list[FailingCase]:
+    """The evidence of ``refs`` (one page of a model's failing cases), in their order."""
+    if not refs:
+        return []
+    r = t.eval_results.c
+    wanted = {(ref.run_id, ref.case_id, ref.trial) for ref in refs}
+    query = select(r.run_id, r.case_id, r.trial, r.evidence).where(
+        r.model_id == model_id,
+        r.run_id.in_(sorted({ref.run_id for ref in refs})),
+        r.case_id.in_(sorted({ref.case_id for ref in refs})),
+    )
+    found: dict[tuple[str, str, int], Any] = {}
+    with catalog.connect() as connection:
+        for run_id, case_id, trial, evidence in connection.execute(query):
+            key = (str(run_id), str(case_id), int(trial))
+            if key in wanted:
+                found[key] = evidence
+    return [
+        failing_case(
+            ref.case_id,
+            ref.case_kind,
+            ref.trial,
+            found.get((ref.run_id, ref.case_id, ref.trial)),
+            failed_trials=ref.failed,
+            trials=ref.trials,
+        )
+        for ref in refs
+    ]

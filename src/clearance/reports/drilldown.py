@@ -1,0 +1,244 @@
+"""Failing cases as a person reads them: what was expected, what the model sent, where.
+
+The evidence the eval engine stores for a failing trial is a list of failures
+(``code``, ``turn``, ``evidence``) and the transcript. Here it becomes, per
+failing tool call, a side-by-side table of arguments: the expected value where a
+failure names one, the value the model sent (from the transcript, by call id),
+and a mark on the rows that differ; schema errors keep their JSON pointer and the
+schema keyword that failed. Model output stays text: nothing here is markup, the
+templates escape it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ArgRow", "CallDiff", "FailingCase", "Problem", "failing_case", "pointer_items"]
+
+_TEXT_LIMIT = 2000
+
+
+def _text(value: Any) -> str:
+    """A value as the report prints it (JSON for structures), cut when very long."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= _TEXT_LIMIT else text[:_TEXT_LIMIT] + f"… [{len(text)} chars]"
+
+
+def _escape_token(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def pointer_items(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(JSON pointer, leaf value)`` of every leaf; an empty object or list is a leaf."""
+    if isinstance(value, Mapping) and value:
+        for key, item in value.items():
+            yield from pointer_items(item, f"{prefix}/{_escape_token(str(key))}")
+    elif isinstance(value, list) and value:
+        for index, item in enumerate(value):
+            yield from pointer_items(item, f"{prefix}/{index}")
+    else:
+        yield prefix, value
+
+
+@dataclass(frozen=True, slots=True)
+class ArgRow:
+    """One argument of one call, expected beside actual."""
+
+    pointer: str
+    expected: str | None
+    """What the case expected (a matcher's description), ``None``: the failure did not say."""
+    actual: str | None
+    """What the model sent; ``None``: it sent nothing there."""
+    mark: str
+    """``""`` (no failure here), ``mismatch``, ``missing``, ``unexpected`` or ``schema``."""
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallDiff:
+    """One tool call (or one expected call the model did not make)."""
+
+    tool: str
+    call_id: str | None
+    turn: int | None
+    rows: tuple[ArgRow, ...]
+    raw_arguments: str | None = None
+    """The argument text as sent, when it was not JSON (``invalid_json``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One failure of the trial, in words."""
+
+    code: str
+    turn: int | None
+    summary: str
+    pointer: str | None = None
+    """JSON pointer into the arguments (schema and argument failures)."""
+    schema_pointer: str | None = None
+    """JSON pointer into the schema of the keyword that failed."""
+
+
+@dataclass(frozen=True, slots=True)
+class FailingCase:
+    """A failing trial of a case, ready to show."""
+
+    case_id: str
+    case_kind: str
+    trial: int
+    problems: tuple[Problem, ...]
+    calls: tuple[CallDiff, ...]
+    transcript: tuple[Mapping[str, Any], ...] = field(default=())
+    failed_trials: int = 1
+    trials: int = 1
+
+
+_SUMMARY_KEYS = ("message", "reason", "detail")
+
+
+def _summary(code: str, evidence: Mapping[str, Any]) -> str:
+    tool = evidence.get("tool")
+    parts = [f"tool {tool}" if tool else ""]
+    for key in _SUMMARY_KEYS:
+        if evidence.get(key):
+            parts.append(_text(evidence[key]))
+    if code == "invented_tool" and evidence.get("offered"):
+        parts.append("offered: " + ", ".join(map(str, evidence["offered"])))
+    if code == "argument_mismatch" and "pointer" in evidence:
+        parts.append(
+            f"at {evidence['pointer'] or '/'}: expected {_text(evidence.get('expected'))}, "
+            f"got {_text(evidence.get('actual'))}"
+        )
+    if code == "invalid_json" and evidence.get("quirks"):
+        parts.append("quirks: " + ", ".join(map(str, evidence["quirks"])))
+    text = "; ".join(part for part in parts if part)
+    if text:
+        return text
+    rest = {k: v for k, v in evidence.items() if k not in ("call_id", "index")}
+    return _text(rest) if rest else code
+
+
+def _sent_calls(transcript: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str, str, int]]:
+    """call id -> (tool, argument text, model turn) from the assistant messages."""
+    calls: dict[str, tuple[str, str, int]] = {}
+    turn = 0
+    for message in transcript:
+        if message.get("role") != "assistant":
+            continue
+        turn += 1
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") or {}
+            arguments = function.get("arguments")
+            text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+            calls[str(call.get("id"))] = (str(function.get("name")), text or "", turn)
+    return calls
+
+
+def _call_diff(
+    call_id: str,
+    tool: str,
+    turn: int | None,
+    arguments: str | None,
+    failures: Sequence[tuple[str, Mapping[str, Any]]],
+) -> CallDiff:
+    expected: dict[str, tuple[str | None, str, str]] = {}
+    for code, evidence in failures:
+        pointer = str(evidence.get("pointer") or "")
+        if code == "argument_mismatch":
+            reason = str(evidence.get("reason") or "")
+            mark = reason if reason in ("missing", "unexpected") else "mismatch"
+            expected[pointer] = (
+                _text(evidence.get("expected")),
+                mark,
+                "" if reason == mark else reason,
+            )
+        elif code == "schema_violation":
+            old = expected.get(pointer)
+            note = f"{evidence.get('validator', 'schema')}: {evidence.get('message', '')}"
+            expected[pointer] = (old[0] if old else None, old[1] if old else "schema", note)
+    try:
+        parsed = json.loads(arguments) if arguments is not None else None
+        raw = None
+    except ValueError:
+        parsed, raw = None, arguments
+    actual = dict(pointer_items(parsed)) if isinstance(parsed, Mapping | list) else {}
+    rows = []
+    for pointer in sorted(set(actual) | set(expected), key=lambda p: (p.count("/"), p)):
+        exp, mark, note = expected.get(pointer, (None, "", ""))
+        value = actual.get(pointer)
+        rows.append(
+            ArgRow(
+                pointer or "/",
+                exp,
+                None if pointer not in actual else _text(value),
+                mark,
+                note,
+            )
+        )
+    return CallDiff(tool, call_id, turn, tuple(rows), raw)
+
+
+def failing_case(
+    case_id: str,
+    case_kind: str,
+    trial: int,
+    evidence: Mapping[str, Any] | None,
+    *,
+    failed_trials: int = 1,
+    trials: int = 1,
+) -> FailingCase:
+    """One failing trial's evidence as problems, per-call argument diffs and the transcript."""
+    evidence = evidence or {}
+    failures = [f for f in evidence.get("failures") or () if isinstance(f, Mapping)]
+    transcript = tuple(m for m in evidence.get("transcript") or () if isinstance(m, Mapping))
+    sent = _sent_calls(transcript)
+    problems = []
+    by_call: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+    missing: list[CallDiff] = []
+    for failure in failures:
+        code = str(failure.get("code"))
+        raw = failure.get("evidence")
+        detail: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+        turn = failure.get("turn") if isinstance(failure.get("turn"), int) else None
+        problems.append(
+            Problem(
+                code,
+                turn,
+                _summary(code, detail),
+                None if detail.get("pointer") is None else str(detail.get("pointer") or "/"),
+                None if detail.get("schema_pointer") is None else str(detail["schema_pointer"]),
+            )
+        )
+        call_id = detail.get("call_id")
+        if call_id is not None:
+            by_call.setdefault(str(call_id), []).append((code, detail))
+        elif code == "missing_call" and isinstance(detail.get("expected_args"), Mapping):
+            rows = tuple(
+                ArgRow("/" + _escape_token(str(k)), _text(v), None, "missing")
+                for k, v in detail["expected_args"].items()
+            )
+            missing.append(CallDiff(str(detail.get("tool")), None, turn, rows))
+    calls = []
+    for call_id, found in by_call.items():
+        if call_id in sent:
+            tool, arguments, at = sent[call_id]
+            calls.append(_call_diff(call_id, tool, at, arguments, found))
+        else:  # a call the transcript no longer holds: the failures still say what they can
+            calls.append(_call_diff(call_id, str(found[0][1].get("tool")), None, None, found))
+    if not failures and evidence:  # an infra row or an unknown shape: show it whole
+        problems.append(
+            Problem(str(evidence.get("kind", "evidence")), None, _summary("", evidence))
+        )
+    return FailingCase(
+        case_id,
+        case_kind,
+        trial,
+        tuple(problems),
+        tuple(calls + missing),
+        transcript,
+        failed_trials,
+        trials,
+    )

@@ -1,0 +1,304 @@
+"""The report's figures, computed with pandas from a results frame (no evidence needed).
+
+Everything here is a pure function of a results frame (as
+:meth:`clearance.evaluation.results.ResultStore.results` returns it) and a gate
+policy, so the tests check each figure against hand-computed values:
+
+* a **cell** is one model × one tool (contract and BFCL cases) or one model × the
+  flows: its pooled pass rate, the gate's one-sided bounds around it (the same
+  clustered interval the gate uses, at the policy's confidence) and a verdict
+  against the policy's bar for those cases: ``clears`` (lower bound ≥ bar),
+  ``fails`` (upper bound < bar), ``unsure`` (the bar lies inside), ``no_bar``;
+* **trends**: a model's pooled pass rate per tool in each run, oldest first;
+* **flaky** cases: judged trials of one case that disagree (some pass, some fail);
+* **diffs**: what moved between two sets of cells or two decisions' checks.
+
+Infra errors and fallback-served rows are never a model's failure: they are left
+out of every rate (as in :mod:`clearance.evaluation.metrics` and the gate).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+
+from clearance.gate.policy import GatePolicy
+from clearance.gate.stats import clustered_interval
+
+__all__ = [
+    "FLOWS",
+    "Cell",
+    "CellVerdict",
+    "Change",
+    "FlakyCase",
+    "TrendPoint",
+    "cell_changes",
+    "cells",
+    "check_changes",
+    "flaky_cases",
+    "judged",
+    "trends",
+]
+
+FLOWS = "(flows)"
+"""The row name of a model's multi-turn flows, pooled, in the tool matrix."""
+_SINGLE_TURN = ("contract", "bfcl")
+_ORDER = {"critical": 0, "standard": 1}
+CellVerdict = Literal["clears", "fails", "unsure", "no_bar", "no_data"]
+
+
+def judged(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``_judged`` (not infra, not fallback-served) and ``_pass`` columns."""
+    rows = frame.copy()
+    served = rows["fallback_served"].fillna(False).astype(bool)
+    rows["_judged"] = (rows["verdict"] != "infra_error") & ~served
+    rows["_pass"] = (rows["verdict"] == "pass") & rows["_judged"]
+    rows["_fail"] = (rows["verdict"] == "fail") & rows["_judged"]
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One model's pass figures for one tool, or for its flows."""
+
+    model_id: str
+    name: str
+    """The tool, or :data:`FLOWS`."""
+    passes: int
+    trials: int
+    """Judged trials (infra errors and fallback-served rows left out)."""
+    cases: int
+    """Cases with at least one judged trial."""
+    infra: int
+    """Trials that were infra errors or served by a fallback."""
+    rate: float | None
+    """Pooled: passes / judged trials."""
+    low: float | None
+    """One-sided lower bound at the policy's confidence (clustered by case)."""
+    high: float | None
+    bar: float | None
+    """The policy's bar for these cases (``min_lower_bound``), if it sets one."""
+    verdict: CellVerdict
+
+    @property
+    def label(self) -> str:
+        """``0.917 [0.709, 1.000] 11/12``, or ``no judged trials``."""
+        if self.rate is None or self.low is None or self.high is None:
+            return "no judged trials"
+        return f"{self.rate:.3f} [{self.low:.3f}, {self.high:.3f}] {self.passes}/{self.trials}"
+
+
+def _bar(policy: GatePolicy | None, name: str, levels: Iterable[Any]) -> float | None:
+    if policy is None:
+        return None
+    if name == FLOWS:
+        return None if policy.flows is None else float(policy.flows.min_lower_bound)
+    if policy.criticality is None:
+        return None
+    bars = []
+    for level in levels:
+        threshold = getattr(policy.criticality, str(level), None) if level in _ORDER else None
+        if threshold is not None:
+            bars.append(float(threshold.min_lower_bound))
+    return max(bars) if bars else None  # mixed criticality: the strictest bar holds
+
+
+def _cell(model_id: str, name: str, rows: pd.DataFrame, policy: GatePolicy | None) -> Cell:
+    per_case = rows.groupby("case_id", sort=True)[["_pass", "_judged"]].sum()
+    pairs = [(int(p), int(n)) for p, n in zip(per_case["_pass"], per_case["_judged"], strict=True)]
+    pairs = [pair for pair in pairs if pair[1] > 0]
+    passes = sum(p for p, _ in pairs)
+    trials = sum(n for _, n in pairs)
+    infra = int((~rows["_judged"]).sum())
+    bar = _bar(policy, name, rows["criticality"].dropna().unique())
+    if not pairs:
+        return Cell(model_id, name, 0, 0, 0, infra, None, None, None, bar, "no_data")
+    level = float(policy.confidence) if policy is not None else 0.95
+    method = policy.interval if policy is not None else "wilson"
+    interval = clustered_interval(pairs, one_sided=True, level=level, method=method)
+    verdict: CellVerdict = "no_bar"
+    if bar is not None:
+        verdict = "clears" if interval.low >= bar else "fails" if interval.high < bar else "unsure"
+    return Cell(
+        model_id,
+        name,
+        passes,
+        trials,
+        len(pairs),
+        infra,
+        passes / trials,
+        interval.low,
+        interval.high,
+        bar,
+        verdict,
+    )
+
+
+def cells(frame: pd.DataFrame, policy: GatePolicy | None) -> dict[tuple[str, str], Cell]:
+    """``(model, tool or FLOWS) -> Cell`` for every model and tool in ``frame``."""
+    rows = judged(frame)
+    out: dict[tuple[str, str], Cell] = {}
+    single = rows[rows["case_kind"].isin(_SINGLE_TURN) & rows["tool"].notna()]
+    for (model_id, tool), group in single.groupby(["model_id", "tool"], sort=True):
+        out[str(model_id), str(tool)] = _cell(str(model_id), str(tool), group, policy)
+    flows = rows[rows["case_kind"] == "flow"]
+    for model_id, group in flows.groupby("model_id", sort=True):
+        out[str(model_id), FLOWS] = _cell(str(model_id), FLOWS, group, policy)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    """A model's pooled pass rate for one tool (or its flows) in one run."""
+
+    run_id: str
+    started_at: Any
+    rate: float
+    passes: int
+    trials: int
+
+
+def trends(
+    frame: pd.DataFrame, started: Mapping[str, Any], model_id: str
+) -> dict[str, list[TrendPoint]]:
+    """Tool (or :data:`FLOWS`) -> the model's points, oldest run first.
+
+    Args:
+        frame: results of several runs.
+        started: run id -> its start time (orders the runs).
+        model_id: whose trend.
+    """
+    rows = judged(frame[frame["model_id"] == model_id])
+    rows = rows[rows["_judged"]]
+    rows = rows.assign(
+        _row=rows["tool"].where(rows["case_kind"].isin(_SINGLE_TURN), FLOWS),
+    )
+    rows = rows[rows["_row"].notna()]
+    grouped = rows.groupby(["_row", "run_id"], sort=False)["_pass"].agg(["sum", "count"])
+    out: dict[str, list[TrendPoint]] = {}
+    for (name, run_id), values in grouped.iterrows():
+        passes, trials = int(values["sum"]), int(values["count"])
+        point = TrendPoint(str(run_id), started.get(str(run_id)), passes / trials, passes, trials)
+        out.setdefault(str(name), []).append(point)
+    for points in out.values():
+        points.sort(key=lambda point: (str(point.started_at), point.run_id))
+    return dict(sorted(out.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class FlakyCase:
+    """A case whose judged trials disagree."""
+
+    case_id: str
+    case_kind: str
+    tool: str | None
+    passes: int
+    trials: int
+    verdicts: str
+    """Trial verdicts in trial order: ``P`` pass, ``F`` fail, ``-`` infra."""
+
+
+def flaky_cases(frame: pd.DataFrame, model_id: str) -> list[FlakyCase]:
+    """The model's cases with at least one judged pass and one judged fail."""
+    rows = judged(frame[frame["model_id"] == model_id]).sort_values(["case_id", "run_id", "trial"])
+    out = []
+    for case_id, group in rows.groupby("case_id", sort=True):
+        passes, fails = int(group["_pass"].sum()), int(group["_fail"].sum())
+        if passes and fails:
+            marks = "".join(
+                "P" if p else "F" if f else "-"
+                for p, f in zip(group["_pass"], group["_fail"], strict=True)
+            )
+            tool = group["tool"].iloc[0]
+            out.append(
+                FlakyCase(
+                    str(case_id),
+                    str(group["case_kind"].iloc[0]),
+                    None
+                    if tool is None or (isinstance(tool, float) and math.isnan(tool))
+                    else tool,
+                    passes,
+                    passes + fails,
+                    marks,
+                )
+            )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One figure that moved between the last decision and now."""
+
+    name: str
+    before: str
+    after: str
+    direction: Literal["better", "worse", "same"]
+    delta: float | None = None
+
+
+def cell_changes(
+    before: Mapping[str, Cell], after: Mapping[str, Cell], *, min_delta: float = 1e-9
+) -> list[Change]:
+    """Tools (and flows) whose pass rate moved, worst first, then new and gone rows."""
+    out: list[Change] = []
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name), after.get(name)
+        if old is None or old.rate is None:
+            if new is not None and new.rate is not None:
+                out.append(Change(name, "not evaluated", new.label, "same"))
+            continue
+        if new is None or new.rate is None:
+            out.append(Change(name, old.label, "not evaluated", "same"))
+            continue
+        delta = new.rate - old.rate
+        if abs(delta) <= min_delta:
+            continue
+        out.append(Change(name, old.label, new.label, "better" if delta > 0 else "worse", delta))
+    return sorted(out, key=lambda change: (change.delta is None, change.delta or 0.0))
+
+
+_LOWER_IS_BETTER = ("latency", "cost", "infra_error_share")
+
+
+def _measure(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def check_changes(
+    before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]
+) -> list[Change]:
+    """Checks whose verdict or measured value moved between two decisions' ``checks``."""
+    old = {str(check.get("name")): check for check in before}
+    out = []
+    for check in after:
+        name = str(check.get("name"))
+        previous = old.get(name)
+        if previous is None:
+            continue
+        a, b = _measure(previous.get("measured")), _measure(check.get("measured"))
+        verdict_a, verdict_b = previous.get("verdict"), check.get("verdict")
+        if a == b and verdict_a == verdict_b:
+            continue
+        direction: Literal["better", "worse", "same"] = "same"
+        delta = None
+        if a is not None and b is not None and a != b:
+            delta = b - a
+            lower_better = name.startswith(_LOWER_IS_BETTER)
+            direction = "better" if (delta < 0) == lower_better else "worse"
+        out.append(
+            Change(
+                name,
+                f"{verdict_a} {'' if a is None else f'{a:.4g}'}".strip(),
+                f"{verdict_b} {'' if b is None else f'{b:.4g}'}".strip(),
+                direction,
+                delta,
+            )
+        )
+    return out

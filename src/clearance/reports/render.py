@@ -1,0 +1,272 @@
+"""Writing the report: jinja2 templates (package data) into self-contained HTML files.
+
+Safety rules, all enforced here rather than in each template:
+
+* **autoescape on** for every template: model output is untrusted text, and
+  ``<script>``, quotes and ``&`` come out as text, never as markup or attributes;
+* **secrets are redacted** from every value written (``finalize``): provider keys
+  and bearer tokens by pattern, and the values of ``*_API_KEY``/``*_TOKEN``/...
+  environment variables;
+* **no external assets**: CSS inline, charts inline SVG, and a Content-Security-
+  Policy that forbids scripts and remote loads, so the files open from disk
+  with no network and a leaked ``<script>`` could not run anyway.
+
+A model's failing cases are paged (``page_size`` cases to a page, at most
+``max_pages`` pages) so that a large run gives a report of sane size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from clearance.catalog.database import Catalog
+from clearance.evaluation.cassettes import Scrubber, redact_secrets
+from clearance.reports.collect import CaseRef, ModelReport, ReportData, load_failing
+from clearance.reports.figures import FLOWS
+
+__all__ = ["MAX_PAGES", "PAGE_SIZE", "ReportFiles", "environment", "model_slug", "write_report"]
+
+PAGE_SIZE = 25
+"""Failing cases per page of a model's drill-down."""
+MAX_PAGES = 8
+"""Pages of failing cases per model; the rest are counted, not shown."""
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def model_slug(model_id: str) -> str:
+    """A file name for a model's page: readable, and unique by a short hash."""
+    digest = hashlib.sha256(model_id.encode()).hexdigest()[:8]
+    return f"{_UNSAFE.sub('_', model_id).strip('_')[:80]}-{digest}"
+
+
+def _when(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return "" if value is None else str(value)
+
+
+def _money(value: Any) -> str:
+    if isinstance(value, Decimal):
+        text = format(value.normalize() if value == value.to_integral() else value, "f")
+        if "." in text:  # at most 8 places: exact figures stay in the catalog and --json
+            whole, frac = text.split(".")
+            frac = frac[:8].rstrip("0")
+            text = f"{whole}.{frac}" if frac else whole
+        return text
+    return str(value)
+
+
+def _figure(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, str):
+        try:
+            return _money(Decimal(value))
+        except ArithmeticError:
+            return value
+    return str(value)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else value if isinstance(value, str) else str(value)
+
+
+def _anchor(value: Any) -> str:
+    return _UNSAFE.sub("-", str(value))
+
+
+def environment(secrets: Sequence[str] | None = None) -> Environment:
+    """The report's jinja2 environment (autoescape on, secrets redacted from every value)."""
+    scrubber = Scrubber(secrets) if secrets is not None else Scrubber.from_environ(os.environ)
+
+    def finalize(value: Any) -> Any:
+        # Markup is a macro's or template's own output, whose values were finalized one by one
+        if isinstance(value, str) and not isinstance(value, Markup):
+            return redact_secrets(scrubber.text(value))
+        return value
+
+    env = Environment(
+        loader=PackageLoader("clearance.reports", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        finalize=finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(when=_when, money=_money, figure=_figure, text=_text, anchor=_anchor)
+    return env
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFiles:
+    """What :func:`write_report` wrote."""
+
+    index: Path
+    pages: tuple[Path, ...]
+    """Every file, the index included."""
+    bytes: int
+
+
+def _common(data: ReportData) -> dict[str, Any]:
+    from clearance import __version__
+
+    return {
+        "version": __version__,
+        "generated_at": _when(data.generated_at),
+        "run": data.run,
+        "policy": data.policy,
+        "policy_error": data.policy_error,
+        "flows_row": FLOWS,
+        "slo_page": None,
+    }
+
+
+def _pages(refs: Sequence[CaseRef], page_size: int, max_pages: int) -> list[Sequence[CaseRef]]:
+    shown = refs[: page_size * max_pages]
+    return [shown[i : i + page_size] for i in range(0, len(shown), page_size)] or [()]
+
+
+def _model_pages(
+    env: Environment,
+    data: ReportData,
+    model: ModelReport,
+    load: Callable[[str, Sequence[CaseRef]], list[Any]],
+    slug: str,
+    page_size: int,
+    max_pages: int,
+) -> dict[str, str]:
+    chunks = _pages(model.failing, page_size, max_pages)
+    names = [f"{slug}.html"] + [f"{slug}-failures-{n}.html" for n in range(2, len(chunks) + 1)]
+    links = {}
+    for name, chunk in zip(names, chunks, strict=True):
+        for ref in chunk:
+            links[ref.case_id] = f"{name}#case-{_anchor(ref.case_id)}"
+    by_code: dict[str, list[CaseRef]] = {}
+    for ref in (*model.failing, *model.flaky_failing):
+        for code in ref.codes:
+            by_code.setdefault(code, []).append(ref)
+    flaky_failing = load(model.model_id, model.flaky_failing[:page_size])
+    for ref in model.flaky_failing[:page_size]:
+        links[ref.case_id] = f"{names[0]}#case-{_anchor(ref.case_id)}"
+    template = env.get_template("model.html")
+    out = {}
+    for number, (name, chunk) in enumerate(zip(names, chunks, strict=True), start=1):
+        out[name] = template.render(
+            **_common(data),
+            model=model,
+            failing=load(model.model_id, chunk),
+            flaky_failing=flaky_failing if number == 1 else [],
+            pages=names,
+            page_number=number,
+            page_size=page_size,
+            by_code=by_code,
+            case_links=links,
+            hidden=max(0, len(model.failing) - page_size * max_pages)
+            if number == len(names)
+            else 0,
+        )
+    return out
+
+
+def _write_all(out: Path, files: Mapping[str, str]) -> ReportFiles:
+    """Write every file into a fresh folder, then swap it in (no half-written report)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        written = []
+        total = 0
+        for name, text in files.items():
+            path = staging / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            data = text.encode("utf-8")
+            path.write_bytes(data)
+            written.append(out / name)
+            total += len(data)
+        if out.exists():
+            old = out.with_name(f".{out.name}-old")
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+            staging.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(out)
+        out.chmod(0o755)  # mkdtemp made it private; a report is for reading
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return ReportFiles(out / "index.html", tuple(written), total)
+
+
+def write_report(
+    data: ReportData,
+    out: Path,
+    *,
+    catalog: Catalog | None = None,
+    page_size: int = PAGE_SIZE,
+    max_pages: int = MAX_PAGES,
+    extra_pages: Mapping[str, str] | None = None,
+    secrets: Sequence[str] | None = None,
+) -> ReportFiles:
+    """Render ``data`` into ``out`` (replaced whole): ``index.html`` and ``models/*.html``.
+
+    Args:
+        data: from :func:`clearance.reports.collect.collect_report`.
+        out: the report's folder.
+        catalog: where the failing cases' evidence is read (``None``: no drill-down).
+        page_size: failing cases per page.
+        max_pages: pages per model.
+        extra_pages: more files to write beside (name -> HTML), e.g. the SLO page.
+        secrets: values to redact (default: the secret-looking environment variables).
+    """
+    env = environment(secrets)
+    files: dict[str, str] = dict(extra_pages or {})
+    common = _common(data)
+    if extra_pages and "slo.html" in extra_pages:
+        common["slo_page"] = "slo.html"
+    if data.run is None or not data.models:
+        files["index.html"] = env.get_template("empty.html").render(
+            **common, catalog="" if catalog is None else catalog.display_url
+        )
+        return _write_all(out, files)
+
+    def load(model_id: str, refs: Sequence[CaseRef]) -> list[Any]:
+        return [] if catalog is None else load_failing(catalog, model_id, refs)
+
+    pages = {}
+    for model in data.models:
+        slug = model_slug(model.model_id)
+        pages[model.model_id] = f"models/{slug}.html"
+        for name, html in _model_pages(env, data, model, load, slug, page_size, max_pages).items():
+            files[f"models/{name}"] = html
+    flow_rows = {model.model_id: {row.case_id: row for row in model.flows} for model in data.models}
+    flow_names = sorted({name for rows in flow_rows.values() for name in rows})
+    files["index.html"] = env.get_template("index.html").render(
+        **common,
+        models=data.models,
+        tools=data.tools,
+        pages=pages,
+        notes=data.notes,
+        any_simulated=any(model.simulated for model in data.models),
+        ks=list(range(2, max((len(m.summary.pass_hat_k) for m in data.models), default=1) + 1)),
+        any_flows=bool(flow_names),
+        flow_names=flow_names,
+        flow_rows=flow_rows,
+        trend_runs=data.trend_runs,
+    )
+    return _write_all(out, files)
