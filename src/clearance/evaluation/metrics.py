@@ -202,19 +202,32 @@ def _per_case_rate(frame: pd.DataFrame) -> float | None:
 
 
 def _group_rates(frame: pd.DataFrame, by: str) -> tuple[GroupRate, ...]:
-    rates = []
-    for name, group in frame.groupby(by, dropna=False, sort=False):
-        valid = group[group["_valid"]]
-        rates.append(
-            GroupRate(
-                name=None if _is_missing(name) else str(name),
-                passes=int(group["_pass"].sum()),
-                valid_trials=int(group["_valid"].sum()),
-                infra_errors=int(group["_infra"].sum()),
-                cases=int(valid["case_id"].nunique()),
-                rate=_per_case_rate(group),
-            )
+    if frame.empty:
+        return ()
+    # one pass: sums per (group, case), then per group; a case's rate needs valid trials
+    per_case = frame.groupby([by, "case_id"], dropna=False, sort=False)[
+        ["_pass", "_valid", "_infra"]
+    ].sum()
+    valid = per_case["_valid"]
+    per_case["_rate"] = (per_case["_pass"] / valid).where(valid > 0)
+    totals = per_case.groupby(level=0, dropna=False, sort=False).agg(
+        passes=("_pass", "sum"),
+        valid_trials=("_valid", "sum"),
+        infra_errors=("_infra", "sum"),
+        cases=("_rate", "count"),
+        rate=("_rate", "mean"),
+    )
+    rates = [
+        GroupRate(
+            name=None if _is_missing(name) else str(name),
+            passes=int(row.passes),
+            valid_trials=int(row.valid_trials),
+            infra_errors=int(row.infra_errors),
+            cases=int(row.cases),
+            rate=None if _is_missing(row.rate) else float(row.rate),
         )
+        for name, row in zip(totals.index, totals.itertuples(index=False), strict=True)
+    ]
     return tuple(sorted(rates, key=lambda rate: (rate.name is None, rate.name or "")))
 
 

@@ -247,27 +247,35 @@ def _flows(rows: pd.DataFrame) -> tuple[FlowRow, ...]:
 
 
 def _failing(rows: pd.DataFrame) -> tuple[CaseRef, ...]:
-    failed = rows[rows["_fail"]]
+    failed = rows[rows["_fail"]].sort_values(["case_id", "run_id", "trial"])
     if failed.empty:
         return ()
     judged_trials = rows[rows["_judged"]].groupby("case_id").size()
-    out = []
-    for case_id, group in failed.groupby("case_id", sort=True):
-        codes = group["failure_code"].fillna("").astype(str).value_counts()
-        first = group.sort_values(["run_id", "trial"]).iloc[0]
-        tool = first["tool"]
-        out.append(
-            CaseRef(
-                str(case_id),
-                str(first["case_kind"]),
-                tool if isinstance(tool, str) else None,
-                tuple(str(code) for code in codes.index),
-                int(first["trial"]),
-                str(first["run_id"]),
-                len(group),
-                int(judged_trials.get(case_id, len(group))),
-            )
+    codes = (
+        failed.assign(_code=failed["failure_code"].fillna("").astype(str))
+        .groupby(["case_id", "_code"])
+        .size()
+        .reset_index(name="n")
+        .sort_values(["case_id", "n", "_code"], ascending=[True, False, True])
+    )
+    by_case: dict[str, list[str]] = {}
+    for case_id, code in zip(codes["case_id"], codes["_code"], strict=True):
+        by_case.setdefault(str(case_id), []).append(str(code))
+    counts = failed.groupby("case_id").size()
+    first = failed.drop_duplicates("case_id")
+    out = [
+        CaseRef(
+            str(row.case_id),
+            str(row.case_kind),
+            row.tool if isinstance(row.tool, str) else None,
+            tuple(by_case[str(row.case_id)]),
+            int(row.trial),
+            str(row.run_id),
+            int(counts[row.case_id]),
+            int(judged_trials.get(row.case_id, counts[row.case_id])),
         )
+        for row in first.itertuples(index=False)
+    ]
     return tuple(sorted(out, key=lambda ref: (ref.codes[0] if ref.codes else "", ref.case_id)))
 
 

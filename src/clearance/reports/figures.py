@@ -19,7 +19,6 @@ out of every rate (as in :mod:`clearance.evaluation.metrics` and the gate).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -204,28 +203,33 @@ class FlakyCase:
 
 def flaky_cases(frame: pd.DataFrame, model_id: str) -> list[FlakyCase]:
     """The model's cases with at least one judged pass and one judged fail."""
-    rows = judged(frame[frame["model_id"] == model_id]).sort_values(["case_id", "run_id", "trial"])
+    rows = judged(frame[frame["model_id"] == model_id])
+    sums = rows.groupby("case_id", sort=True)[["_pass", "_fail"]].sum()
+    flaky = sums[(sums["_pass"] > 0) & (sums["_fail"] > 0)]
+    if flaky.empty:
+        return []
+    rows = rows[rows["case_id"].isin(flaky.index)].sort_values(["case_id", "run_id", "trial"])
+    marks: dict[str, list[str]] = {}
+    first: dict[str, tuple[str, Any]] = {}
+    columns = ("case_id", "case_kind", "tool", "_pass", "_fail")
+    for case, kind, tool, passed, failed in zip(*(rows[c] for c in columns), strict=True):
+        case_id = str(case)
+        marks.setdefault(case_id, []).append("P" if passed else "F" if failed else "-")
+        first.setdefault(case_id, (str(kind), tool))
     out = []
-    for case_id, group in rows.groupby("case_id", sort=True):
-        passes, fails = int(group["_pass"].sum()), int(group["_fail"].sum())
-        if passes and fails:
-            marks = "".join(
-                "P" if p else "F" if f else "-"
-                for p, f in zip(group["_pass"], group["_fail"], strict=True)
+    for case_id, values in flaky.iterrows():
+        kind, tool = first[str(case_id)]
+        passes, fails = int(values["_pass"]), int(values["_fail"])
+        out.append(
+            FlakyCase(
+                str(case_id),
+                kind,
+                tool if isinstance(tool, str) else None,
+                passes,
+                passes + fails,
+                "".join(marks[str(case_id)]),
             )
-            tool = group["tool"].iloc[0]
-            out.append(
-                FlakyCase(
-                    str(case_id),
-                    str(group["case_kind"].iloc[0]),
-                    None
-                    if tool is None or (isinstance(tool, float) and math.isnan(tool))
-                    else tool,
-                    passes,
-                    passes + fails,
-                    marks,
-                )
-            )
+        )
     return out
 
 
@@ -261,7 +265,9 @@ def cell_changes(
     return sorted(out, key=lambda change: (change.delta is None, change.delta or 0.0))
 
 
-_LOWER_IS_BETTER = ("latency", "cost", "infra_error_share")
+_LOWER_IS_BETTER = ("latency", "cost", "infra_error_share", "regression")
+"""Checks whose measured value is better lower (``regression`` measures the drop)."""
+_VERDICT_RANK = {"fail": 0, "inconclusive": 1, "pass": 2}
 
 
 def _measure(value: Any) -> float | None:
@@ -274,7 +280,11 @@ def _measure(value: Any) -> float | None:
 def check_changes(
     before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]
 ) -> list[Change]:
-    """Checks whose verdict or measured value moved between two decisions' ``checks``."""
+    """Checks whose verdict or measured value moved between two decisions' ``checks``.
+
+    The direction follows the verdict when it changed (fail < inconclusive < pass: a
+    bar that moved can flip it with the same measured value), else the value.
+    """
     old = {str(check.get("name")): check for check in before}
     out = []
     for check in after:
@@ -292,6 +302,9 @@ def check_changes(
             delta = b - a
             lower_better = name.startswith(_LOWER_IS_BETTER)
             direction = "better" if (delta < 0) == lower_better else "worse"
+        rank_a, rank_b = _VERDICT_RANK.get(str(verdict_a)), _VERDICT_RANK.get(str(verdict_b))
+        if rank_a is not None and rank_b is not None and rank_a != rank_b:
+            direction = "better" if rank_b > rank_a else "worse"
         out.append(
             Change(
                 name,
