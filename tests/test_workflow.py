@@ -33,6 +33,7 @@ def test_the_workflow_gates_pull_requests_with_contracts_evals_and_the_gate() ->
     replay = next(run for run in runs if "pytest evals" in run)
     assert "--clearance-record-mode=none" in replay
     assert any(run.startswith("clearance gate --ci") for run in runs)
+    assert any(run.startswith("clearance report --run") for run in runs)
     assert gate["env"]["CI"] == "true"
     # a PR never writes to the production catalog: its catalog is a throwaway file
     assert gate["env"]["CLEARANCE_DATABASE_URL"].startswith("sqlite:///")
@@ -86,3 +87,5 @@ def test_the_pull_request_job_passes_on_this_repository(checkout: Path, tmp_path
     assert junit.tag == "testsuites"
     assert int(junit.get("failures", "0")) == 0  # sloppy is disabled but not required
     assert (checkout / "reports" / "evals-junit.xml").is_file()
+    index = (checkout / "reports" / "html" / "index.html").read_text()
+    assert '<tr data-model="ref:ref/sloppy">' in index
