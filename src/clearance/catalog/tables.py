@@ -199,9 +199,19 @@ ai_calls = Table(
     Column("tool_calls_valid", Integer, nullable=False, default=0),
     Column("escalated", Boolean, nullable=False, default=False),
     Column("extra", JSONDocument, nullable=True),
+    Column(
+        "traffic",
+        String(8),
+        nullable=False,
+        default="live",
+        server_default="live",
+        doc="live | eval (an eval run's call: never counted by SLOs)",
+    ),
+    Column("eval_run_id", ID36, nullable=True, doc="the eval run that made the call"),
     Index(None, "started_at"),
     Index(None, "served_model", "started_at"),
     Index(None, "org_id", "started_at"),
+    Index(None, "eval_run_id"),
 )
 
 operating_costs = Table(
