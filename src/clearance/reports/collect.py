@@ -56,6 +56,7 @@ __all__ = [
     "ReportData",
     "collect_report",
     "load_failing",
+    "simulated_models",
 ]
 
 TREND_RUNS = 20
@@ -183,7 +184,8 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _simulated(connection: Any, model_ids: Sequence[str]) -> set[str]:
+def simulated_models(connection: Any, model_ids: Sequence[str]) -> set[str]:
+    """Those of ``model_ids`` that clearance's reference provider serves (SIMULATORS)."""
     rows = connection.execute(
         select(t.models.c.id, t.models.c.source_metadata).where(t.models.c.id.in_(model_ids))
     )
@@ -379,7 +381,7 @@ def collect_report(
         if set(run.models) & set(model_ids) or run.run_id == chosen.run_id
     )
     with catalog.connect() as connection:
-        simulated = _simulated(connection, model_ids)
+        simulated = simulated_models(connection, model_ids)
         histories = {m: tuple(history(connection, m, limit=20)) for m in model_ids}
         states = gate_states(
             connection,

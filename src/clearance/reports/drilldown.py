@@ -137,6 +137,23 @@ def _sent_calls(transcript: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str,
     return calls
 
 
+def _at(value: Any, pointer: str) -> tuple[bool, Any]:
+    """(whether ``pointer`` is in ``value``, the value there): also an object or a list."""
+    for token in pointer.split("/")[1:]:
+        key = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(value, Mapping) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return False, None
+    return True, value
+
+
+def _join(*notes: str) -> str:
+    return "; ".join(note for note in notes if note)
+
+
 def _call_diff(
     call_id: str,
     tool: str,
@@ -144,40 +161,35 @@ def _call_diff(
     arguments: str | None,
     failures: Sequence[tuple[str, Mapping[str, Any]]],
 ) -> CallDiff:
+    # pointer -> (expected, mark, note); the engine reports a pointer's schema errors
+    # before its argument mismatch, and the row keeps both
     expected: dict[str, tuple[str | None, str, str]] = {}
     for code, evidence in failures:
         pointer = str(evidence.get("pointer") or "")
+        old_expected, old_mark, old_note = expected.get(pointer, (None, "", ""))
         if code == "argument_mismatch":
             reason = str(evidence.get("reason") or "")
             mark = reason if reason in ("missing", "unexpected") else "mismatch"
-            expected[pointer] = (
-                _text(evidence.get("expected")),
-                mark,
-                "" if reason == mark else reason,
-            )
+            note = "" if reason == mark else reason
+            expected[pointer] = (_text(evidence.get("expected")), mark, _join(old_note, note))
         elif code == "schema_violation":
-            old = expected.get(pointer)
             note = f"{evidence.get('validator', 'schema')}: {evidence.get('message', '')}"
-            expected[pointer] = (old[0] if old else None, old[1] if old else "schema", note)
+            expected[pointer] = (old_expected, old_mark or "schema", _join(old_note, note))
     try:
         parsed = json.loads(arguments) if arguments is not None else None
         raw = None
     except ValueError:
         parsed, raw = None, arguments
-    actual = dict(pointer_items(parsed)) if isinstance(parsed, Mapping | list) else {}
+    structured = isinstance(parsed, Mapping | list)
+    actual = dict(pointer_items(parsed)) if structured else {}
     rows = []
     for pointer in sorted(set(actual) | set(expected), key=lambda p: (p.count("/"), p)):
         exp, mark, note = expected.get(pointer, (None, "", ""))
-        value = actual.get(pointer)
-        rows.append(
-            ArgRow(
-                pointer or "/",
-                exp,
-                None if pointer not in actual else _text(value),
-                mark,
-                note,
-            )
-        )
+        # a failure may point at an object or a list the model sent, not only at a leaf
+        found, value = (True, actual[pointer]) if pointer in actual else (False, None)
+        if not found and structured:
+            found, value = _at(parsed, pointer)
+        rows.append(ArgRow(pointer or "/", exp, _text(value) if found else None, mark, note))
     return CallDiff(tool, call_id, turn, tuple(rows), raw)
 
 
@@ -227,7 +239,9 @@ def failing_case(
             tool, arguments, at = sent[call_id]
             calls.append(_call_diff(call_id, tool, at, arguments, found))
         else:  # a call the transcript no longer holds: the failures still say what they can
-            calls.append(_call_diff(call_id, str(found[0][1].get("tool")), None, None, found))
+            names = [detail.get("tool") or detail.get("actual_tool") for _, detail in found]
+            tool = next((str(name) for name in names if name), "?")  # wrong_tool: actual_tool
+            calls.append(_call_diff(call_id, tool, None, None, found))
     if not failures and evidence:  # an infra row or an unknown shape: show it whole
         problems.append(
             Problem(str(evidence.get("kind", "evidence")), None, _summary("", evidence))

@@ -37,7 +37,16 @@ from clearance.evaluation.cassettes import Scrubber, redact_secrets
 from clearance.reports.collect import CaseRef, ModelReport, ReportData, load_failing
 from clearance.reports.figures import FLOWS
 
-__all__ = ["MAX_PAGES", "PAGE_SIZE", "ReportFiles", "environment", "model_slug", "write_report"]
+__all__ = [
+    "MAX_PAGES",
+    "PAGE_SIZE",
+    "ReportFiles",
+    "environment",
+    "model_slug",
+    "money_text",
+    "render_common",
+    "write_report",
+]
 
 PAGE_SIZE = 25
 """Failing cases per page of a model's drill-down."""
@@ -59,7 +68,8 @@ def _when(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _money(value: Any) -> str:
+def money_text(value: Any) -> str:
+    """USD as the report prints it: plain notation, at most 8 decimal places."""
     if isinstance(value, Decimal):
         text = format(value.normalize() if value == value.to_integral() else value, "f")
         if "." in text:  # at most 8 places: exact figures stay in the catalog and --json
@@ -77,7 +87,7 @@ def _figure(value: Any) -> str:
         return f"{value:.4g}"
     if isinstance(value, str):
         try:
-            return _money(Decimal(value))
+            return money_text(Decimal(value))
         except ArithmeticError:
             return value
     return str(value)
@@ -109,7 +119,7 @@ def environment(secrets: Sequence[str] | None = None) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=_when, money=_money, figure=_figure, text=_text, anchor=_anchor)
+    env.filters.update(when=_when, money=money_text, figure=_figure, text=_text, anchor=_anchor)
     return env
 
 
@@ -123,18 +133,26 @@ class ReportFiles:
     bytes: int
 
 
-def _common(data: ReportData) -> dict[str, Any]:
+def render_common(generated_at: dt.datetime, **values: Any) -> dict[str, Any]:
+    """What every page's base template reads (``values`` are added as they are)."""
     from clearance import __version__
 
-    return {
+    common = {
         "version": __version__,
-        "generated_at": _when(data.generated_at),
-        "run": data.run,
-        "policy": data.policy,
-        "policy_error": data.policy_error,
+        "generated_at": _when(generated_at),
+        "run": None,
+        "policy": None,
+        "policy_error": None,
         "flows_row": FLOWS,
         "slo_page": None,
     }
+    return common | values
+
+
+def _common(data: ReportData) -> dict[str, Any]:
+    return render_common(
+        data.generated_at, run=data.run, policy=data.policy, policy_error=data.policy_error
+    )
 
 
 def _pages(refs: Sequence[CaseRef], page_size: int, max_pages: int) -> list[Sequence[CaseRef]]:
