@@ -105,3 +105,13 @@ def test_an_unknown_run_exits_2_with_the_fix(stored: Path, tmp_path: Path) -> No
     assert "error: no eval run 'nope' in the catalog" in stderr
     assert "fix: see `clearance runs list`" in stderr
     assert not out.exists()
+
+
+def test_a_model_the_run_lacks_exits_2_naming_the_models_it_has(
+    stored: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "html"
+    _, stderr = invoke("--out", str(out), "--models", f"{GOOD}-typo", code=2)
+    assert f"has no results for '{GOOD}-typo'" in stderr
+    assert f"models in that run: {BAD}, {GOOD}" in " ".join(stderr.split())
+    assert not out.exists()

@@ -365,6 +365,13 @@ def collect_report(
             )
     frame = store.results(chosen.run_id, evidence=False)
     if models:
+        present = set(frame["model_id"].unique())
+        unknown = [model for model in models if model not in present]
+        if unknown:
+            raise InputError(
+                f"run {chosen.run_id} has no results for {', '.join(map(repr, unknown))}",
+                fix=f"models in that run: {', '.join(sorted(map(str, present))) or 'none'}",
+            )
         frame = frame[frame["model_id"].isin(list(models))]
     model_ids = sorted(str(m) for m in frame["model_id"].unique())
     notes = []
