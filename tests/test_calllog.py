@@ -177,3 +177,58 @@ def test_a_lost_sqlite_file_spills_and_replays_idempotently(tmp_path: Path) -> N
     assert next((tmp_path / "spill").glob("*.bad")).read_text().startswith('{"call_id": "half')
     assert replay_spill(restored, tmp_path / "spill").inserted == 0
     restored.dispose()
+
+
+def escalation(catalog: Catalog, call_id: str) -> tuple[bool, object]:
+    with catalog.connect() as connection:
+        row = connection.execute(
+            select(t.ai_calls.c.escalated, t.ai_calls.c.extra).where(
+                t.ai_calls.c.call_id == call_id
+            )
+        ).one()
+    extra = row.extra or {}
+    return row.escalated, extra.get("escalation", {}).get("reason")
+
+
+def test_a_flag_waits_for_the_row_it_names(catalog: Catalog, tmp_path: Path) -> None:
+    # a long interval and a large batch: the row is still queued when the flag is asked for
+    log = CallLog(catalog, spill_dir=tmp_path, batch_size=1000, flush_interval_s=60)
+    queued, other = record(), record()
+    log.record(queued)
+    log.record(other)
+    outcome = log.flag_escalated(queued.call_id, reason="asked for a person")
+    assert outcome.result(timeout=30) == "flagged"
+    assert log.flag_escalated("no-such-call").result(timeout=30) == "unknown"
+    assert escalation(catalog, queued.call_id) == (True, "asked for a person")
+    assert escalation(catalog, other.call_id) == (False, None)
+    log.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        log.flag_escalated(queued.call_id)
+
+
+def test_a_flag_for_a_spilled_row_is_spilled_and_applied_on_replay(tmp_path: Path) -> None:
+    path, moved, spill = tmp_path / "catalog.db", tmp_path / "moved.db", tmp_path / "spill"
+    catalog = open_catalog(f"sqlite:///{path}")
+    log = CallLog(catalog, spill_dir=spill, batch_size=5, flush_interval_s=0.05)
+    catalog.dispose()  # closing the last connection checkpoints the WAL into the file
+    path.rename(moved)  # the database is gone: an empty file takes its place
+    lost = [record() for _ in range(3)]
+    for item in lost:
+        log.record(item)
+    assert log.flag_escalated(lost[0].call_id, reason="down").result(timeout=30) == "spilled"
+    # the database is back, but lost[1]'s row is in the spill file, not in the table
+    catalog.dispose()
+    path.unlink()
+    moved.rename(path)
+    assert log.flag_escalated(lost[1].call_id, reason="back").result(timeout=30) == "spilled"
+    assert log.flag_escalated("no-such-call").result(timeout=30) == "unknown"
+    log.close()
+    assert log.spilled == 3  # rows; the two flags are spill lines, not rows
+    report = replay_spill(catalog, spill)
+    assert (report.rows, report.inserted, report.escalations, report.bad_lines) == (3, 3, 2, 0)
+    assert [escalation(catalog, item.call_id) for item in lost] == [
+        (True, "down"),
+        (True, "back"),
+        (False, None),
+    ]
+    catalog.dispose()

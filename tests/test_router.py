@@ -172,7 +172,9 @@ class Harness:
         self.slept: list[float] = []
         self.routers: list[Router] = []
 
-    def router(self, handlers: dict[str, Handler]) -> tuple[Router, Scripted]:
+    def router(
+        self, handlers: dict[str, Handler], eval_run_id: str | None = None
+    ) -> tuple[Router, Scripted]:
         scripted = Scripted(handlers)
 
         async def asleep(seconds: float) -> None:
@@ -184,6 +186,7 @@ class Harness:
             providers={"p": scripted.provider()},
             sleep=self.slept.append,
             asleep=asleep,
+            eval_run_id=eval_run_id,
         )
         self.routers.append(router)
         return router, scripted
@@ -482,3 +485,48 @@ def test_secrets_stay_out_of_reprs_and_errors(harness: Harness) -> None:
         router.complete(USER, model="p:a", allow_fallback=False)
     assert SECRET not in str(caught.value)
     assert SECRET not in repr(caught.value.body)
+
+
+def test_a_call_is_flagged_for_hand_off_at_call_time_or_after(harness: Harness) -> None:
+    router, _ = harness.router({"a": ok()})
+    flagged = router.complete(USER, model="p:a", escalated=True)
+    later = router.complete(USER, model="p:a")
+    plain = asyncio.run(router.acomplete(USER, model="p:a"))
+    flagged_async = asyncio.run(router.acomplete(USER, model="p:a", escalated=True))
+    # queued behind the rows not written yet, so the row it names is there when it runs
+    outcome = router.flag_escalation(later.call_id, reason="asked for a person")
+    assert outcome.result(timeout=30) == "flagged"
+    assert router.flag_escalation("no-such-call").result(timeout=30) == "unknown"
+    rows = {row.call_id: row for row in harness.rows()}
+    assert {call_id: row.escalated for call_id, row in rows.items()} == {
+        flagged.call_id: True,
+        later.call_id: True,
+        plain.call_id: False,
+        flagged_async.call_id: True,
+    }
+    assert rows[later.call_id].extra["escalation"]["reason"] == "asked for a person"
+    assert "escalation" not in (rows[flagged.call_id].extra or {})  # flagged at call time
+    # a router that logs nothing flags the stored row at once
+    quiet = Router(harness.config, harness.catalog, log_calls=False)
+    assert quiet.flag_escalation(plain.call_id).result(timeout=0) == "flagged"
+    assert quiet.flag_escalation("no-such-call").result(timeout=0) == "unknown"
+    assert [row.escalated for row in harness.rows()] == [True, True, True, True]
+
+
+def test_a_refused_call_keeps_its_escalation_flag(harness: Harness) -> None:
+    router, _ = harness.router({"a": ok()})
+    set_switch(harness.catalog, "global", active=True, reason="incident")
+    with pytest.raises(KillSwitchActive):
+        router.complete(USER, model="p:a", escalated=True)
+    (row,) = harness.rows()
+    assert (row.status, row.escalated) == ("refused", True)
+
+
+def test_an_eval_runs_router_logs_its_calls_as_eval_traffic(harness: Harness) -> None:
+    live, _ = harness.router({"a": ok()})
+    evals, _ = harness.router({"a": ok()}, eval_run_id="run-7")
+    served = live.complete(USER, model="p:a")
+    judged = evals.complete(USER, model="p:a")
+    rows = {row.call_id: row for row in harness.rows()}
+    assert (rows[served.call_id].traffic, rows[served.call_id].eval_run_id) == ("live", None)
+    assert (rows[judged.call_id].traffic, rows[judged.call_id].eval_run_id) == ("eval", "run-7")

@@ -9,6 +9,11 @@ be written, the batch is appended to a JSON Lines spill file instead, and
 ``call_id``, so replaying twice inserts nothing twice. :meth:`CallLog.close`
 (also run at interpreter exit) flushes what is queued.
 
+A call is flagged for human hand-off after the fact with
+:meth:`CallLog.flag_escalated`, which goes through the same queue, after the rows
+queued before it, so a call whose row is not written yet can be flagged (and a flag
+for a spilled row is spilled after it, and applied when the spill is replayed).
+
 What can still be lost: records queued in a process that is killed outright
 (SIGKILL, power loss) before the next flush, at most ``flush_interval_s`` of
 traffic.
@@ -28,12 +33,13 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog
@@ -44,7 +50,9 @@ from clearance.providers.types import ToolCall
 __all__ = [
     "CallLog",
     "CallRecord",
+    "EscalationOutcome",
     "attempt_json",
+    "flag_escalation",
     "new_call_id",
     "replay_spill",
     "validate_tool_calls",
@@ -99,6 +107,11 @@ class CallRecord:
     fallback_from: str | None = None
     policy_reason: str | None = None
     escalated: bool = False
+    """Flagged for human hand-off by the caller (later flags: :meth:`CallLog.flag_escalated`)."""
+    traffic: str = "live"
+    """``live``, or ``eval`` for an eval run's call (SLOs read live traffic only)."""
+    eval_run_id: str | None = None
+    """The eval run that made the call (``traffic == "eval"``)."""
     tool_calls: Sequence[ToolCall] = ()
     tools: Sequence[Mapping[str, Any]] | None = None
     """The tools sent with the request (their schemas judge the tool calls)."""
@@ -281,6 +294,47 @@ def _insert_new(catalog: Catalog, rows: Sequence[Mapping[str, Any]]) -> int:
     return len(fresh)
 
 
+EscalationOutcome = Literal["flagged", "unknown", "spilled"]
+"""What became of a flag: set on the row; no such call; or spilled (the database was
+down, or the row itself is spilled) to be applied by ``clearance calls replay-spill``."""
+
+
+def flag_escalation(
+    catalog: Catalog, call_id: str, *, reason: str | None = None, at: dt.datetime | None = None
+) -> bool:
+    """Flag a logged call for human hand-off; False when no call has this id.
+
+    The flag is ``ai_calls.escalated``; the reason and the time go into
+    ``extra["escalation"]`` (a later flag replaces them).
+
+    Raises:
+        CatalogUnavailable: the database cannot be written.
+    """
+    with catalog.begin() as connection:
+        row = connection.execute(
+            select(t.ai_calls.c.id, t.ai_calls.c.extra).where(t.ai_calls.c.call_id == call_id)
+        ).first()
+        if row is None:
+            return False
+        extra = dict(row.extra or {})
+        when = at or dt.datetime.now(dt.UTC)
+        extra["escalation"] = {"reason": reason, "at": when.isoformat()}
+        connection.execute(
+            update(t.ai_calls).where(t.ai_calls.c.id == row.id).values(escalated=True, extra=extra)
+        )
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Escalation:
+    """A queued flag (see :meth:`CallLog.flag_escalated`)."""
+
+    call_id: str
+    reason: str | None
+    at: dt.datetime
+    outcome: Future[EscalationOutcome]
+
+
 class CallLog:
     """Batched, off-path writer of ``ai_calls`` rows with a spill file.
 
@@ -306,7 +360,10 @@ class CallLog:
         self.written = 0
         self.spilled = 0
         self.last_error: str | None = None
-        self._queue: queue.SimpleQueue[CallRecord | threading.Event | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[CallRecord | _Escalation | threading.Event | None] = (
+            queue.SimpleQueue()
+        )
+        self._spilled_ids: set[str] = set()
         self._validators = _Validators()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="clearance-calllog", daemon=True)
@@ -323,6 +380,19 @@ class CallLog:
         if self._closed:
             raise RuntimeError("the call log is closed")
         self._queue.put(record)
+
+    def flag_escalated(
+        self, call_id: str, *, reason: str | None = None
+    ) -> Future[EscalationOutcome]:
+        """Flag a call for human hand-off, after the rows queued so far are written.
+
+        Returns at once; the future tells what became of the flag (wait on it, or not).
+        """
+        if self._closed:
+            raise RuntimeError("the call log is closed")
+        outcome: Future[EscalationOutcome] = Future()
+        self._queue.put(_Escalation(call_id, reason, dt.datetime.now(dt.UTC), outcome))
+        return outcome
 
     def flush(self, timeout: float = 30.0) -> None:
         """Block until everything queued so far is written (or spilled)."""
@@ -342,7 +412,7 @@ class CallLog:
     def _run(self) -> None:
         pending: list[CallRecord] = []
         while True:
-            item: CallRecord | threading.Event | None
+            item: CallRecord | _Escalation | threading.Event | None
             try:
                 item = self._queue.get(timeout=self.flush_interval_s)
             except queue.Empty:
@@ -354,7 +424,9 @@ class CallLog:
             if pending:
                 self._write(pending)
                 pending = []
-            if isinstance(item, threading.Event):
+            if isinstance(item, _Escalation):
+                self._escalate(item)
+            elif isinstance(item, threading.Event):
                 item.set()
             elif item is None:
                 return
@@ -371,6 +443,24 @@ class CallLog:
             self.last_error = f"{type(error).__name__}: {error}"
             self._spill(rows)
 
+    def _escalate(self, item: _Escalation) -> None:
+        outcome: EscalationOutcome = "spilled"
+        try:
+            if flag_escalation(self.catalog, item.call_id, reason=item.reason, at=item.at):
+                outcome = "flagged"
+            elif item.call_id not in self._spilled_ids:  # else its row waits in the spill file
+                outcome = "unknown"
+        except Exception as error:  # the database is down: the flag waits with the rows
+            self.last_error = getattr(error, "cause", None) or f"{type(error).__name__}: {error}"
+        try:
+            if outcome == "spilled":
+                flag = {"call_id": item.call_id, "reason": item.reason, "at": item.at}
+                self._spill([{_ESCALATE: flag}])
+        except OSError as error:
+            item.outcome.set_exception(error)
+        else:
+            item.outcome.set_result(outcome)
+
     def _spill(self, rows: Sequence[Mapping[str, Any]]) -> None:
         self.spill_dir.mkdir(parents=True, exist_ok=True)
         with self.spill_path.open("a", encoding="utf-8") as handle:
@@ -378,11 +468,15 @@ class CallLog:
                 handle.write(_to_json(row) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
-        self.spilled += len(rows)
+        rows_only = [row["call_id"] for row in rows if "call_id" in row]
+        self._spilled_ids.update(rows_only)
+        self.spilled += len(rows_only)
 
 
 _TICK = threading.Event()
 """Stands for a queue timeout in the writer loop: write what is pending, keep running."""
+_ESCALATE = "$escalate"
+"""Key of a spilled escalation flag (a spill line that is not a row)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,35 +488,52 @@ class ReplayReport:
     inserted: int
     already_present: int
     bad_lines: int
+    escalations: int = 0
+    """Spilled escalation flags applied to their rows."""
 
 
 def replay_spill(catalog: Catalog, spill_dir: Path, *, keep: bool = False) -> ReplayReport:
     """Load every spill file into ``ai_calls`` and remove it (unless ``keep``).
 
-    A line that does not decode (a file cut off mid-write) is counted and kept in
-    a ``.bad`` file beside it, never dropped silently.
+    Escalation flags spilled with the rows are applied once every file's rows are in. A
+    line that does not decode (a file cut off mid-write), or a flag whose call is in
+    neither the files nor the database, is counted and kept in a ``.bad`` file beside
+    its file, never dropped silently.
 
     Raises:
         CatalogUnavailable: the database is still down; the files are left as they are.
     """
     files = sorted(spill_dir.glob("ai_calls-*.jsonl")) if spill_dir.is_dir() else []
-    total = inserted = bad = 0
+    total = inserted = flagged = 0
+    flags: list[tuple[dict[str, Any], str, Path]] = []
+    rejects: dict[Path, list[str]] = {path: [] for path in files}
     for path in files:
         rows: list[dict[str, Any]] = []
-        rejects: list[str] = []
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
             try:
-                rows.append(_from_json(line))
+                row = _from_json(line)
             except ValueError:
-                rejects.append(line)
+                rejects[path].append(line)
+                continue
+            if row.keys() == {_ESCALATE}:
+                flags.append((row[_ESCALATE], line, path))
+            else:
+                rows.append(row)
         total += len(rows)
         inserted += _insert_new(catalog, rows)
-        if rejects:
-            bad += len(rejects)
+    # after every file's rows: a flag may name a row another process spilled
+    for flag, line, path in flags:
+        if flag_escalation(catalog, flag["call_id"], reason=flag["reason"], at=flag["at"]):
+            flagged += 1
+        else:
+            rejects[path].append(line)
+    for path in files:
+        if rejects[path]:
             with path.with_suffix(".bad").open("a", encoding="utf-8") as handle:
-                handle.write("\n".join(rejects) + "\n")
+                handle.write("\n".join(rejects[path]) + "\n")
         if not keep:
             path.unlink()
-    return ReplayReport(len(files), total, inserted, total - inserted, bad)
+    bad = sum(map(len, rejects.values()))
+    return ReplayReport(len(files), total, inserted, total - inserted, bad, flagged)

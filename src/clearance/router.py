@@ -29,6 +29,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -37,7 +38,13 @@ from sqlalchemy import select
 if TYPE_CHECKING:
     import httpx
 
-from clearance.calllog import CallLog, CallRecord, new_call_id
+from clearance.calllog import (
+    CallLog,
+    CallRecord,
+    EscalationOutcome,
+    flag_escalation,
+    new_call_id,
+)
 from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog
 from clearance.catalog.gatestore import GateCache
@@ -220,6 +227,8 @@ class Router:
         environ: where API keys are read from.
         async_transport: the transport of the providers this router builds itself (the
             eval engine's recording transport; default: real HTTP).
+        eval_run_id: set by the eval engine: every call is logged as that run's
+            (``ai_calls.traffic = 'eval'``), so SLOs on live traffic never count it.
     """
 
     def __init__(
@@ -236,8 +245,10 @@ class Router:
         environ: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
+        eval_run_id: str | None = None,
     ) -> None:
         self.config = config
+        self.eval_run_id = eval_run_id
         self.catalog = catalog
         self.killswitch = killswitch or KillSwitch(
             catalog,
@@ -406,6 +417,22 @@ class Router:
                         state.read_at = time.monotonic()
                     self._state = state
         return state
+
+    def flag_escalation(
+        self, call_id: str, *, reason: str | None = None
+    ) -> Future[EscalationOutcome]:
+        """Flag a call (``RouterResult.call_id``) for human hand-off, after the fact.
+
+        Goes through the call log's queue, after the rows queued before it, so a call
+        whose row is not written yet can be flagged; returns at once. Without a call
+        log, the row is updated now.
+        """
+        if self.calllog is not None:
+            return self.calllog.flag_escalated(call_id, reason=reason)
+        outcome: Future[EscalationOutcome] = Future()
+        found = flag_escalation(self.catalog, call_id, reason=reason)
+        outcome.set_result("flagged" if found else "unknown")
+        return outcome
 
     def refresh(self) -> None:
         """Forget cached catalog and kill-switch state (the next call re-reads both)."""
@@ -611,15 +638,19 @@ class Router:
         allow_fallback: bool = True,
         timeout_s: float | None = None,
         on_chunk: ChunkCallback | None = None,
+        escalated: bool = False,
         **options: Any,
     ) -> RouterResult:
         """Send one chat call; returns the answer or raises the typed error.
+
+        ``escalated`` flags the call for human hand-off in the call log (to flag it after
+        the answer is seen, use :meth:`flag_escalation` with ``result.call_id``).
 
         Raises:
             KillSwitchActive / PolicyRefusal: refused before any network I/O.
             ProviderError: every attempt failed (the last error; ``.attempts`` lists all).
         """
-        context = self._begin(messages, tools, org, session, tier, model, options)
+        context = self._begin(messages, tools, org, session, tier, model, options, escalated)
         if isinstance(context, ClearanceError):
             raise context
         state, decision, request, record, t0 = context
@@ -659,10 +690,11 @@ class Router:
         allow_fallback: bool = True,
         timeout_s: float | None = None,
         on_chunk: ChunkCallback | None = None,
+        escalated: bool = False,
         **options: Any,
     ) -> RouterResult:
         """The same as :meth:`complete`, without blocking the event loop on providers."""
-        context = self._begin(messages, tools, org, session, tier, model, options)
+        context = self._begin(messages, tools, org, session, tier, model, options, escalated)
         if isinstance(context, ClearanceError):
             raise context
         state, decision, request, record, t0 = context
@@ -701,6 +733,7 @@ class Router:
         tier: Tier | None,
         model: str | None,
         options: Mapping[str, Any],
+        escalated: bool,
     ) -> tuple[_State, RouteDecision, ChatRequest, CallRecord, float] | ClearanceError:
         t0 = time.perf_counter()
         record = CallRecord(
@@ -711,6 +744,9 @@ class Router:
             session_id=session,
             tier=tier,
             requested_model=model,
+            escalated=escalated,
+            traffic="live" if self.eval_run_id is None else "eval",
+            eval_run_id=self.eval_run_id,
         )
         try:
             self.killswitch.check(org=org)

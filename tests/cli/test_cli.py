@@ -258,9 +258,9 @@ def test_sync_from_an_unreachable_url_changes_nothing(cli: Any) -> None:
 
 
 def test_db_and_config_commands(cli: Any) -> None:
-    assert "revision 0002" in cli("db", "upgrade").stdout
-    assert "already at revision 0002" in cli("db", "upgrade").stdout
-    assert "revision 0002" in cli("db", "current").stdout
+    assert "revision 0003" in cli("db", "upgrade").stdout
+    assert "already at revision 0003" in cli("db", "upgrade").stdout
+    assert "revision 0003" in cli("db", "current").stdout
     shown = json.loads(cli("config", "show", "--json").stdout)
     assert shown["catalog"]["auto_enable_discovered"] is False
     assert "CLEARANCE_DATABASE_URL" in cli("config", "env").stdout

@@ -18,6 +18,7 @@ from clearance.cli import (
     reference,
     report,
     runtime,
+    slo,
 )
 from clearance.cli._common import console, emit_json, handle_errors, load
 from clearance.cli.demo import demo
@@ -46,6 +47,7 @@ app.command("eval")(evals.eval_command)
 app.add_typer(evals.runs_app, name="runs")
 app.command("gate")(gate.gate_command)
 app.add_typer(gate.decisions_app, name="decisions")
+app.add_typer(slo.app, name="slo")
 app.command("report")(report.report_command)
 app.command("demo")(demo)
 

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from clearance.calllog import replay_spill
+from clearance.calllog import flag_escalation, replay_spill
 from clearance.cli._common import (
     EXIT_FAILURE,
     EXIT_USAGE,
@@ -122,7 +122,38 @@ def replay(
     console.print(
         f"{report.files} spill file(s), {report.rows} rows: {report.inserted} inserted, "
         f"{report.already_present} already present"
-        + (f", {report.bad_lines} unreadable lines kept in .bad files" if report.bad_lines else "")
+        + (f", {report.escalations} escalation flag(s) applied" if report.escalations else "")
+        + (
+            f", {report.bad_lines} lines kept in .bad files (unreadable, or flags for calls "
+            "that are nowhere)"
+            if report.bad_lines
+            else ""
+        )
+    )
+
+
+@calls_app.command("escalate")
+@handle_errors
+def escalate(
+    call_id: Annotated[str, typer.Argument(help="The call's id (`clearance call --json`).")],
+    reason: Annotated[
+        str | None, typer.Option(help="Why it goes to a person; kept with the call.")
+    ] = None,
+) -> None:
+    """Flag a logged call for human hand-off (it counts in the escalation_rate SLO).
+
+    Exit 1 when no call has this id.
+    """
+    _, catalog = load()
+    if not flag_escalation(catalog, call_id, reason=reason):
+        fail(
+            f"no call with id {call_id!r} in the call log of {catalog.display_url}",
+            fix="check the id; a call's row is written within calllog.flush_interval_s of "
+            "its end, and rows spilled during an outage need `clearance calls replay-spill`",
+        )
+    console.print(
+        f"call {escape(call_id)} flagged for human hand-off"
+        + (f": {escape(reason)}" if reason else "")
     )
 
 

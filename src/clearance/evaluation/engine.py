@@ -465,6 +465,7 @@ class Evaluation:
             asleep=_no_sleep_when_replaying,
             environ=self.environ,
             async_transport=transport,  # every provider it builds records or replays
+            eval_run_id=self.run_id,  # its calls are this run's, never live traffic
         )
         try:
             needs_reference = any(m.startswith("ref:") for m in self.models)

@@ -374,8 +374,6 @@ def run_gate(
                 f"no eval run {run_id!r} in the catalog", fix="see `clearance runs list`"
             )
         records.append(record)
-    import pandas as pd  # type: ignore[import-untyped,unused-ignore]
-
     frame = store.results(list(chosen), evidence=False)
     with catalog.connect() as connection:
         wanted = [resolve_model_id(connection, m, config.provider_names) for m in models]

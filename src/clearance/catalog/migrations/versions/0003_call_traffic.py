@@ -26,9 +26,7 @@ def upgrade() -> None:
             sa.Column("traffic", sa.String(length=8), server_default="live", nullable=False)
         )
         batch_op.add_column(sa.Column("eval_run_id", sa.String(length=36), nullable=True))
-        batch_op.create_index(
-            batch_op.f("ix_ai_calls_eval_run_id"), ["eval_run_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_ai_calls_eval_run_id"), ["eval_run_id"], unique=False)
 
 
 def downgrade() -> None:

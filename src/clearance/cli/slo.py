@@ -1,0 +1,239 @@
+"""``clearance slo check`` and ``slo report``: the objectives of ``gates/slo.yaml`` on live
+traffic, as an alarm (exit code) and as a page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from clearance.cli._common import console, emit_json, handle_errors, load
+from clearance.errors import InputError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from clearance.catalog.database import Catalog
+    from clearance.config import ClearanceConfig
+    from clearance.slo import SloReport, SloResult
+
+__all__ = ["app", "check", "report_page"]
+
+app = typer.Typer(
+    help="Service-level objectives on live traffic (the ai_calls table).", no_args_is_help=True
+)
+
+_STYLE = {"ok": "green", "breach": "bold red", "insufficient_data": "yellow", "no_data": "dim"}
+
+
+def _instant(text: str | None, option: str) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(
+            f"{option}: {text!r} is not an ISO 8601 time",
+            fix=f"write e.g. {option} 2026-01-31T09:00Z (no offset means UTC)",
+        ) from None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _model_id(connection: Connection, text: str | None, config: ClearanceConfig) -> str | None:
+    """A bare catalog name becomes its ``PROVIDER:NAME`` id; anything else is kept as logged."""
+    if text is None or ":" in text:
+        return text
+    from clearance.catalog.modelstore import resolve_model_id
+    from clearance.errors import InvalidModelId, UnknownModel
+
+    try:
+        return resolve_model_id(connection, text, config.provider_names)
+    except (InvalidModelId, UnknownModel):
+        return text  # an ad-hoc model, or a refused request's raw text
+
+
+def _value(result: SloResult, value: float | Decimal | None) -> str:
+    if value is None:
+        return "-"
+    unit = result.objective.info.unit
+    if unit == "rate":
+        return f"{value:.2%}"
+    if unit == "ms":
+        return f"{value:,.0f} ms"
+    return f"{value:.6g} USD" if isinstance(value, Decimal) else f"{value} USD"
+
+
+def _objective(result: SloResult) -> str:
+    sign = "≥" if result.objective.info.bound == "min" else "≤"
+    threshold = result.threshold
+    if result.objective.info.unit == "usd":
+        return f"{sign} {threshold} USD"
+    return f"{sign} {_value(result, threshold)}"
+
+
+def _print(report: SloReport) -> None:
+    policy = report.policy
+    source = policy.path or "objectives built in code"
+    filters = "".join(
+        f", {name} {escape(value)}"
+        for name, value in (("org", report.org), ("model", report.model))
+        if value
+    )
+    console.print(
+        f"SLO check of {escape(str(source))}: {report.since:%Y-%m-%d %H:%M} to "
+        f"{report.until:%Y-%m-%d %H:%M} UTC, grouped by {policy.group_label}{filters}: "
+        f"{report.calls:,} calls in {len(report.groups)} group(s)"
+    )
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in ("group", "metric", "measured", "objective", "n", "status"):
+        table.add_column(column, justify="right" if column in ("measured", "n") else "left")
+    for result in report.results:
+        table.add_row(
+            escape(result.group.label),
+            result.objective.metric,
+            _value(result, result.measured),
+            _objective(result),
+            f"{result.n:,}",
+            f"[{_STYLE[result.status]}]{result.status}[/]",
+        )
+    console.print(table)
+    for result in report.breaches:
+        evidence = result.evidence
+        console.print(
+            f"[bold red]breach[/] [bold]{escape(result.group.label)}[/] "
+            f"{result.objective.metric} {_value(result, result.measured)} "
+            f"(objective {_objective(result)}): {escape(evidence.detail)}"
+        )
+        if evidence.reasons:
+            reasons = ", ".join(f"{name}: {count}" for name, count in evidence.reasons[:5])
+            console.print(f"  why: {escape(reasons)}")
+        for example in evidence.examples:
+            console.print(
+                f"  call {escape(example.call_id)} at {example.started_at:%Y-%m-%d %H:%M:%S}: "
+                f"{escape(example.detail)}"
+            )
+    counts = report.status_counts()
+    waiting = counts["insufficient_data"] + counts["no_data"]
+    if waiting:
+        console.print(
+            f"{counts['insufficient_data']} insufficient_data (fewer calls than min_calls) and "
+            f"{counts['no_data']} no_data (nothing to measure): neither is a breach"
+        )
+    if report.breached:
+        console.print(f"[red]{counts['breach']} objective(s) breached[/]")
+    else:
+        console.print(f"[green]no objective breached[/] ({counts['ok']} met)")
+
+
+_WINDOW = typer.Option(help="How far back: 15m, 1h, 24h, 7d (default: the file's window).")
+_SINCE = typer.Option(
+    help="Start, ISO 8601 (UTC without an offset); alone: up to now, with --window: "
+    "that long from then."
+)
+_UNTIL = typer.Option(help="End (excluded), ISO 8601; default: now.")
+_ORG = typer.Option(help="Only this org's calls.")
+_MODEL = typer.Option(help="Only this model's calls (PROVIDER:NAME, or a NAME).")
+_FILE = typer.Option("--file", help="The objectives file (default: gates/slo.yaml).")
+_EVALS = typer.Option(
+    "--include-evals", help="Also count the calls eval runs made (not live traffic)."
+)
+
+
+def _judge(
+    window: str | None,
+    since: str | None,
+    until: str | None,
+    org: str | None,
+    model: str | None,
+    file: Path | None,
+    include_evals: bool,
+) -> tuple[SloReport, ClearanceConfig, Catalog]:
+    """Read the objectives and judge them over the window the options give."""
+    from clearance.slo import (
+        CallFilter,
+        check_slos,
+        load_slo_policy,
+        parse_duration,
+        slo_path,
+        window_bounds,
+    )
+
+    config, catalog = load()
+    policy = load_slo_policy(file or slo_path(config.root, config.gate.root))
+    length = None if window is None else parse_duration(window, where="--window")
+    start, end = window_bounds(
+        policy, window=length, since=_instant(since, "--since"), until=_instant(until, "--until")
+    )
+    with catalog.connect() as connection:
+        calls = CallFilter(
+            start,
+            end,
+            org=org,
+            model=_model_id(connection, model, config),
+            include_evals=include_evals,
+        )
+        return check_slos(connection, policy, calls), config, catalog
+
+
+@app.command("check")
+@handle_errors
+def check(
+    window: Annotated[str | None, _WINDOW] = None,
+    since: Annotated[str | None, _SINCE] = None,
+    until: Annotated[str | None, _UNTIL] = None,
+    org: Annotated[str | None, _ORG] = None,
+    model: Annotated[str | None, _MODEL] = None,
+    file: Annotated[Path | None, _FILE] = None,
+    include_evals: Annotated[bool, _EVALS] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Judge the objectives of gates/slo.yaml on the live calls of a window.
+
+    Exit 0 when no objective is breached (insufficient_data and no_data are not
+    breaches), 1 on any breach, 2 on a bad objectives file or argument.
+    """
+    report, _, _ = _judge(window, since, until, org, model, file, include_evals)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        _print(report)
+    raise typer.Exit(1 if report.breached else 0)
+
+
+@app.command("report")
+@handle_errors
+def report_page(
+    window: Annotated[str | None, _WINDOW] = None,
+    since: Annotated[str | None, _SINCE] = None,
+    until: Annotated[str | None, _UNTIL] = None,
+    org: Annotated[str | None, _ORG] = None,
+    model: Annotated[str | None, _MODEL] = None,
+    file: Annotated[Path | None, _FILE] = None,
+    include_evals: Annotated[bool, _EVALS] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="The HTML file (default: reports/slo.html)."),
+    ] = None,
+) -> None:
+    """Write the SLO page (HTML, self-contained): objectives per group, breaches with
+    their evidence, figures, and the fallback reasons and error kinds behind them.
+
+    Exit 0 once written, whatever it shows (`clearance slo check` is the alarm).
+    """
+    from clearance.evaluation.cassettes import write_atomic
+    from clearance.reports.slopage import render_slo_page
+
+    report, config, catalog = _judge(window, since, until, org, model, file, include_evals)
+    path = out or config.root / "reports" / "slo.html"
+    write_atomic(path, render_slo_page(report, catalog=catalog).encode("utf-8"))
+    counts = report.status_counts()
+    console.print(
+        f"{report.calls} calls, {counts['breach']} objective(s) breached, {counts['ok']} met; "
+        f"SLO page: {escape(str(path))}"
+    )

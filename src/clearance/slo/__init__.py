@@ -1,0 +1,85 @@
+"""Service-level objectives on live traffic, measured from the ``ai_calls`` table.
+
+- :mod:`~clearance.slo.objectives`: the objectives file (``gates/slo.yaml``): metrics,
+  bounds, window, minimum sample, grouping; durations (``15m``, ``1h``, ``7d``);
+- :mod:`~clearance.slo.aggregate`: per-group figures computed in the database (exact
+  spend, ``percentile_cont`` latency on SQLite and PostgreSQL alike), the reasons
+  behind each rate, and example calls;
+- :mod:`~clearance.slo.sqlite_aggregates`: the exact decimal sum and ``percentile_cont``
+  that SQLite lacks;
+- :mod:`~clearance.slo.check`: every objective judged per group (ok, breach,
+  insufficient_data, no_data) with its evidence, as an :class:`SloReport`.
+"""
+
+from __future__ import annotations
+
+from clearance.slo.aggregate import (
+    QUANTILES,
+    Breakdown,
+    CallFilter,
+    Counts,
+    ExampleCall,
+    Group,
+    GroupStats,
+    Offenders,
+    aggregate_calls,
+    breakdown_calls,
+    offending_calls,
+    slower_than,
+)
+from clearance.slo.check import (
+    Evidence,
+    SloReport,
+    SloResult,
+    SloStatus,
+    check_slos,
+    window_bounds,
+)
+from clearance.slo.objectives import (
+    DIMENSIONS,
+    METRICS,
+    Dimension,
+    Metric,
+    MetricInfo,
+    Objective,
+    SloPolicy,
+    format_duration,
+    load_slo_policy,
+    parse_duration,
+    slo_path,
+)
+from clearance.slo.sqlite_aggregates import decimal_sum, percentile_cont
+
+__all__ = [
+    "DIMENSIONS",
+    "METRICS",
+    "QUANTILES",
+    "Breakdown",
+    "CallFilter",
+    "Counts",
+    "Dimension",
+    "Evidence",
+    "ExampleCall",
+    "Group",
+    "GroupStats",
+    "Metric",
+    "MetricInfo",
+    "Objective",
+    "Offenders",
+    "SloPolicy",
+    "SloReport",
+    "SloResult",
+    "SloStatus",
+    "aggregate_calls",
+    "breakdown_calls",
+    "check_slos",
+    "decimal_sum",
+    "format_duration",
+    "load_slo_policy",
+    "offending_calls",
+    "parse_duration",
+    "percentile_cont",
+    "slo_path",
+    "slower_than",
+    "window_bounds",
+]

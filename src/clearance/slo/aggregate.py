@@ -1,0 +1,624 @@
+"""Aggregates of the ``ai_calls`` table per group, computed in the database.
+
+One scan of the window gives every group's counts, exact spend and latency
+percentiles (:func:`aggregate_calls`); a second one, over the exceptional rows
+only, gives the reasons behind the rates (:func:`breakdown_calls`); and for a
+breached objective one more gives example calls (:func:`offending_calls`).
+
+Definitions (a call is one ``ai_calls`` row with ``since <= started_at < until``):
+
+* group ``model``: ``served_model``, or ``requested_model`` when nothing was
+  served (a failed call counts against the model the router meant to use; a
+  refusal before any model was chosen has no model). So a fallback-served call
+  counts in the group of the model that answered it, and the breakdown names the
+  model it fell back from (``fallback_from``).
+* ``ok`` (served messages) / ``errors`` / ``refused``: ``status`` is ``ok`` /
+  ``error`` (every attempt failed) / ``refused`` (kill switch, policy).
+* ``attempted``: ``ok + errors`` (a refusal never reached a provider).
+* ``fallbacks``: served calls with ``fallback_from`` set. The router sets
+  ``fallback_from`` exactly when a model other than the policy's choice answered;
+  ``fallback_reason`` alone is not used, because the router also sets it on calls
+  that tried their fallbacks and still failed (those are errors).
+  ``served_model != requested_model`` is not used either: the policy may serve a
+  model other than the one requested (not enabled for the org) without any fallback.
+* ``escalated``: served calls flagged for human hand-off (at call time, or after
+  with :meth:`clearance.calllog.CallLog.flag_escalated`).
+* ``spend_usd``: exact sum of ``cost`` over every call (NULL costs add nothing);
+  ``default_priced``: calls with ``pricing_source = 'default'``; ``unpriced``:
+  served calls without a cost.
+* latency percentiles: over served calls with a latency, by linear interpolation
+  between the closest ranks (PostgreSQL's ``percentile_cont``, pandas' default
+  ``quantile``).
+
+On PostgreSQL the sums and percentiles are SQL (``SUM(CAST(cost AS NUMERIC))``,
+``percentile_cont(q) WITHIN GROUP``). SQLite has neither, so the aggregates of
+:mod:`clearance.slo.sqlite_aggregates` (an exact decimal sum, ``percentile_cont``
+with PostgreSQL's arithmetic) are registered on the connection before the first
+query; both back ends give identical figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Float, Numeric, and_, cast, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from clearance.catalog import tables as t
+from clearance.errors import InputError
+from clearance.slo.objectives import Dimension, Metric
+from clearance.slo.sqlite_aggregates import percentile_function, register
+
+__all__ = [
+    "QUANTILES",
+    "TOOL_ERROR_SAMPLE",
+    "Breakdown",
+    "CallFilter",
+    "Counts",
+    "ExampleCall",
+    "Group",
+    "GroupStats",
+    "Offenders",
+    "aggregate_calls",
+    "breakdown_calls",
+    "offending_calls",
+    "slower_than",
+]
+
+QUANTILES = (0.5, 0.95)
+"""The latency percentiles computed for every group."""
+TOOL_ERROR_SAMPLE = 200
+"""Calls with an invalid tool call read per group for the validation errors behind a breach."""
+
+Counts = tuple[tuple[str, int], ...]
+"""``(name, count)`` pairs, largest count first (ties by name)."""
+
+_C = t.ai_calls.c
+_model_of_call: ColumnElement[Any] = func.coalesce(_C.served_model, _C.requested_model)
+_OK = _C.status == "ok"
+
+
+# --- data ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallFilter:
+    """Which calls count: a half-open window ``[since, until)``, optionally one org or model;
+    live traffic only unless ``include_evals`` (an eval run's calls are not production's).
+
+    Raises:
+        InputError: a naive datetime, or ``until`` not after ``since``.
+    """
+
+    since: dt.datetime
+    until: dt.datetime
+    org: str | None = None
+    model: str | None = None
+    """Matched against the group's model (served, else requested), exactly as logged."""
+    include_evals: bool = False
+    """Also count calls made by eval runs (``ai_calls.traffic = 'eval'``)."""
+
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            if getattr(self, name).tzinfo is None:
+                raise InputError(
+                    f"{name} has no timezone", fix="give an aware datetime (UTC, e.g. ...Z)"
+                )
+        if self.until <= self.since:
+            raise InputError(
+                f"the window ends ({self.until.isoformat()}) before it starts "
+                f"({self.since.isoformat()})",
+                fix="give --since earlier than --until",
+            )
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The WHERE conditions for ``ai_calls``."""
+        found = [_C.started_at >= self.since, _C.started_at < self.until]
+        if not self.include_evals:
+            found.append(_C.traffic == "live")
+        if self.org is not None:
+            found.append(_C.org_id == self.org)
+        if self.model is not None:
+            found.append(_model_of_call == self.model)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A group of calls: its dimensions and their values (``None``: not set on the calls)."""
+
+    by: tuple[Dimension, ...] = ()
+    model: str | None = None
+    org: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``p:a``, ``acme``, ``p:a / acme``; ``all`` when not grouped; ``(none)`` for NULL."""
+        parts = [(self.model if d == "model" else self.org) or f"(no {d})" for d in self.by]
+        return " / ".join(parts) or "all"
+
+    @property
+    def sort_key(self) -> tuple[tuple[bool, str], ...]:
+        """Order of groups: by model, then org; a missing value (NULL) after the others."""
+        return tuple(
+            (value is None, value or "")
+            for dimension, value in (("model", self.model), ("org", self.org))
+            if dimension in self.by
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data."""
+        return {"by": list(self.by), "model": self.model, "org": self.org, "label": self.label}
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStats:
+    """One group's figures over the window (see the module docstring for each definition)."""
+
+    group: Group
+    calls: int
+    ok: int
+    errors: int
+    refused: int
+    fallbacks: int
+    tool_calls: int
+    tool_calls_valid: int
+    escalated: int
+    spend_usd: Decimal
+    default_priced: int
+    unpriced: int
+    latency_n: int
+    """Served calls with a latency: the sample of the percentiles."""
+    p50_latency_ms: float | None
+    p95_latency_ms: float | None
+
+    @property
+    def attempted(self) -> int:
+        """Calls that reached a provider: served plus failed."""
+        return self.ok + self.errors
+
+    @property
+    def tool_success_rate(self) -> float | None:
+        """Valid tool calls / tool calls (None without tool calls)."""
+        return _rate(self.tool_calls_valid, self.tool_calls)
+
+    @property
+    def fallback_rate(self) -> float | None:
+        """Fallback-served calls / served calls."""
+        return _rate(self.fallbacks, self.ok)
+
+    @property
+    def error_rate(self) -> float | None:
+        """Failed calls / attempted calls."""
+        return _rate(self.errors, self.attempted)
+
+    @property
+    def escalation_rate(self) -> float | None:
+        """Escalated served calls / served calls."""
+        return _rate(self.escalated, self.ok)
+
+    @property
+    def avg_cost_per_message_usd(self) -> Decimal | None:
+        """Spend / served calls, exact to 28 significant digits (None without a served call)."""
+        return None if self.ok == 0 else self.spend_usd / self.ok
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data (money as exact strings)."""
+        avg = self.avg_cost_per_message_usd
+        return {
+            "group": self.group.to_json(),
+            "calls": self.calls,
+            "ok": self.ok,
+            "errors": self.errors,
+            "refused": self.refused,
+            "attempted": self.attempted,
+            "fallbacks": self.fallbacks,
+            "tool_calls": self.tool_calls,
+            "tool_calls_valid": self.tool_calls_valid,
+            "escalated": self.escalated,
+            "spend_usd": str(self.spend_usd),
+            "default_priced": self.default_priced,
+            "unpriced": self.unpriced,
+            "latency_n": self.latency_n,
+            "p50_latency_ms": self.p50_latency_ms,
+            "p95_latency_ms": self.p95_latency_ms,
+            "tool_success_rate": self.tool_success_rate,
+            "fallback_rate": self.fallback_rate,
+            "error_rate": self.error_rate,
+            "escalation_rate": self.escalation_rate,
+            "avg_cost_per_message_usd": None if avg is None else str(avg),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    """The reasons behind one group's rates."""
+
+    group: Group
+    fallback_reasons: Counts
+    """``fallback_reason`` of the fallback-served calls."""
+    fallback_from: Counts
+    """The models those calls fell back from."""
+    error_kinds: Counts
+    """``error_kind`` of the failed calls."""
+    refusal_kinds: Counts
+    """``error_kind`` of the refused calls (``killed``, ``NoModelAvailable``, ...)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data (each count list as an object, largest first)."""
+        return {
+            "group": self.group.to_json(),
+            "fallback_reasons": dict(self.fallback_reasons),
+            "fallback_from": dict(self.fallback_from),
+            "error_kinds": dict(self.error_kinds),
+            "refusal_kinds": dict(self.refusal_kinds),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExampleCall:
+    """One call behind a breach."""
+
+    call_id: str
+    started_at: dt.datetime
+    detail: str
+    """What makes it an example: ``timeout``, ``9120 ms``, ``0.031 USD (default)``..."""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data."""
+        return {
+            "call_id": self.call_id,
+            "started_at": self.started_at.isoformat(),
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Offenders:
+    """The calls behind one group's measurement."""
+
+    examples: tuple[ExampleCall, ...]
+    """The first few, most telling first (latest, slowest or costliest)."""
+    reasons: Counts = ()
+    """For tool calls: the validation errors found in the sampled invalid calls."""
+    sampled: int = 0
+    """For tool calls: how many calls with an invalid tool call were read for ``reasons``."""
+
+
+# --- dialects ----------------------------------------------------------------------------
+
+
+def _prepare(connection: Connection) -> bool:
+    """Register the SQLite aggregates on this connection; True on PostgreSQL (SQL has them)."""
+    if connection.dialect.name != "sqlite":
+        return True
+    pooled = connection.connection
+    if not pooled.info.get("clearance_slo"):  # info lives as long as the DBAPI connection
+        register(pooled.driver_connection, QUANTILES)
+        pooled.info["clearance_slo"] = True
+    return False
+
+
+def _spend(native: bool) -> ColumnElement[Any]:
+    if native:
+        return func.sum(cast(_C.cost, Numeric()))
+    return func.clearance_decimal_sum(_C.cost).filter(_C.cost.is_not(None))
+
+
+def _percentile(native: bool, fraction: float) -> ColumnElement[Any]:
+    served = and_(_OK, _C.latency_ms.is_not(None))
+    if native:
+        return func.percentile_cont(fraction).within_group(_C.latency_ms).filter(served)
+    aggregate: Any = getattr(func, percentile_function(fraction))
+    found: ColumnElement[Any] = aggregate(_C.latency_ms).filter(served)
+    return found
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+def _keys(group_by: Sequence[Dimension]) -> list[ColumnElement[Any]]:
+    return [
+        (_model_of_call if dimension == "model" else _C.org_id).label(dimension)
+        for dimension in group_by
+    ]
+
+
+def _group(row: Any, group_by: tuple[Dimension, ...]) -> Group:
+    mapping = row._mapping
+    return Group(
+        group_by,
+        model=mapping["model"] if "model" in group_by else None,
+        org=mapping["org"] if "org" in group_by else None,
+    )
+
+
+def aggregate_calls(
+    connection: Connection, calls: CallFilter, group_by: Sequence[Dimension] = ("model",)
+) -> tuple[GroupStats, ...]:
+    """Every group's figures over the window, in one query; groups sorted by label."""
+    by = tuple(group_by)
+    native = _prepare(connection)
+    keys = _keys(by)
+    count = func.count()
+    query = select(
+        *keys,
+        count.label("calls"),
+        count.filter(_OK).label("ok"),
+        count.filter(_C.status == "error").label("errors"),
+        count.filter(_C.status == "refused").label("refused"),
+        count.filter(and_(_OK, _C.fallback_from.is_not(None))).label("fallbacks"),
+        func.sum(_C.tool_calls).label("tool_calls"),
+        func.sum(_C.tool_calls_valid).label("tool_calls_valid"),
+        count.filter(and_(_OK, _C.escalated.is_(True))).label("escalated"),
+        _spend(native).label("spend"),
+        count.filter(_C.pricing_source == "default").label("default_priced"),
+        count.filter(and_(_OK, _C.cost.is_(None))).label("unpriced"),
+        count.filter(and_(_OK, _C.latency_ms.is_not(None))).label("latency_n"),
+        *(_percentile(native, q).label(f"p{round(q * 100)}") for q in QUANTILES),
+    ).where(*calls.conditions())
+    if keys:
+        query = query.group_by(*keys)
+    stats = [
+        GroupStats(
+            group=_group(row, by),
+            calls=row.calls,
+            ok=row.ok,
+            errors=row.errors,
+            refused=row.refused,
+            fallbacks=row.fallbacks,
+            tool_calls=int(row.tool_calls or 0),
+            tool_calls_valid=int(row.tool_calls_valid or 0),
+            escalated=row.escalated,
+            spend_usd=_decimal(row.spend),
+            default_priced=row.default_priced,
+            unpriced=row.unpriced,
+            latency_n=row.latency_n,
+            p50_latency_ms=_float(row.p50),
+            p95_latency_ms=_float(row.p95),
+        )
+        for row in connection.execute(query)
+        if row.calls  # an ungrouped query over nothing still returns one row
+    ]
+    return tuple(sorted(stats, key=lambda s: s.group.sort_key))
+
+
+def breakdown_calls(
+    connection: Connection, calls: CallFilter, group_by: Sequence[Dimension] = ("model",)
+) -> tuple[Breakdown, ...]:
+    """Counts by fallback reason, fallback origin, error kind and refusal kind, per group.
+
+    Only the exceptional rows are grouped (failed, refused or fallback-served), so this
+    costs one scan of the window and little else. Groups without any are left out.
+    """
+    by = tuple(group_by)
+    keys = _keys(by)
+    exceptional = or_(_C.status != "ok", _C.fallback_from.is_not(None))
+    details = (_C.status, _C.error_kind, _C.fallback_reason, _C.fallback_from)
+    query = (
+        select(*keys, *details, func.count().label("n"))
+        .where(*calls.conditions(), exceptional)
+        .group_by(*keys, *details)
+    )
+    tallies: dict[Group, tuple[Counter[str], ...]] = {}
+    for row in connection.execute(query):
+        reasons, origins, errors, refusals = tallies.setdefault(
+            _group(row, by), (Counter(), Counter(), Counter(), Counter())
+        )
+        if row.status == "ok":
+            reasons[row.fallback_reason or "(no reason logged)"] += row.n
+            origins[row.fallback_from] += row.n
+        elif row.status == "refused":
+            refusals[row.error_kind or "(no kind logged)"] += row.n
+        else:
+            errors[row.error_kind or "(no kind logged)"] += row.n
+    return tuple(
+        Breakdown(group, *(_ranked(counter) for counter in counters))
+        for group, counters in sorted(tallies.items(), key=lambda item: item[0].sort_key)
+    )
+
+
+def offending_calls(
+    connection: Connection,
+    calls: CallFilter,
+    groups: Iterable[Group],
+    metric: Metric,
+    *,
+    threshold: Decimal | None = None,
+    limit: int = 5,
+    sample: int = TOOL_ERROR_SAMPLE,
+) -> dict[Group, Offenders]:
+    """Example calls behind ``metric`` in each of ``groups``, in one query.
+
+    Which calls: failed ones (``error_rate``), fallback-served (``fallback_rate``),
+    escalated (``escalation_rate``), with an invalid tool call (``tool_success_rate``;
+    up to ``sample`` of them per group are read for the validation errors), served
+    calls slower than ``threshold`` (latency), served calls that cost more than
+    ``threshold`` (average cost per message), or the costliest served calls (spend).
+    """
+    wanted = list(groups)
+    if not wanted:
+        return {}
+    by = wanted[0].by
+    keys = _keys(by)
+    condition, order = _offence(metric, threshold)
+    take = sample if metric == "tool_success_rate" else limit
+    partition = keys or None
+    # Rank narrow rows (id, group, rank), then read the few kept in full: sorting a
+    # million wide rows (JSON included) costs SQLite several times more.
+    ranked = (
+        select(
+            _C.id,
+            *keys,
+            func.row_number().over(partition_by=partition, order_by=order).label("rank"),
+        )
+        .where(*calls.conditions(), condition, *_group_filter(wanted))
+        .subquery()
+    )
+    kept = select(ranked).where(ranked.c.rank <= take).subquery()
+    query = (
+        select(
+            *(kept.c[dimension] for dimension in by),
+            kept.c.rank,
+            _C.call_id,
+            _C.started_at,
+            _C.error_kind,
+            _C.fallback_reason,
+            _C.fallback_from,
+            _C.latency_ms,
+            _C.cost,
+            _C.pricing_source,
+            _C.tool_calls,
+            _C.tool_calls_valid,
+            _C.extra,
+        )
+        .join_from(kept, t.ai_calls, kept.c.id == _C.id)
+        .order_by(kept.c.rank)
+    )
+    found: dict[Group, list[Any]] = {}
+    for row in connection.execute(query):
+        found.setdefault(_group(row, by), []).append(row)
+    result: dict[Group, Offenders] = {}
+    for group in wanted:
+        rows = found.get(group, [])
+        reasons: Counts = ()
+        if metric == "tool_success_rate":
+            reasons = _ranked(
+                Counter(
+                    verdict.get("error", "invalid")
+                    for row in rows
+                    for verdict in _tool_verdicts(row.extra)
+                    if not verdict.get("valid")
+                )
+            )
+        result[group] = Offenders(
+            examples=tuple(
+                ExampleCall(row.call_id, row.started_at, _detail(metric, row))
+                for row in rows[:limit]
+            ),
+            reasons=reasons,
+            sampled=len(rows) if metric == "tool_success_rate" else 0,
+        )
+    return result
+
+
+def slower_than(
+    connection: Connection, calls: CallFilter, groups: Iterable[Group], threshold_ms: Decimal
+) -> dict[Group, int]:
+    """How many served calls of each group took longer than ``threshold_ms``."""
+    wanted = list(groups)
+    if not wanted:
+        return {}
+    by = wanted[0].by
+    keys = _keys(by)
+    query = select(*keys, func.count().label("n")).where(
+        *calls.conditions(),
+        _OK,
+        _C.latency_ms > float(threshold_ms),
+        *_group_filter(wanted),
+    )
+    if keys:
+        query = query.group_by(*keys)
+    found = {_group(row, by): int(row.n) for row in connection.execute(query)}
+    return {group: found.get(group, 0) for group in wanted}
+
+
+def _offence(
+    metric: Metric, threshold: Decimal | None
+) -> tuple[ColumnElement[bool], list[ColumnElement[Any]]]:
+    latest: list[ColumnElement[Any]] = [_C.started_at.desc(), _C.id.desc()]
+    if metric == "error_rate":
+        return _C.status == "error", latest
+    if metric == "fallback_rate":
+        return and_(_OK, _C.fallback_from.is_not(None)), latest
+    if metric == "escalation_rate":
+        return and_(_OK, _C.escalated.is_(True)), latest
+    if metric == "tool_success_rate":
+        return _C.tool_calls_valid < _C.tool_calls, latest
+    if metric in ("p50_latency_ms", "p95_latency_ms"):
+        slow = and_(_OK, _C.latency_ms.is_not(None))
+        if threshold is not None:
+            slow = and_(slow, _C.latency_ms > float(threshold))
+        return slow, [_C.latency_ms.desc(), _C.id.desc()]
+    # costs: the costliest first (the float cast only picks examples; figures stay exact);
+    # for a bound per message, only the messages that cost more than it
+    priced = and_(_OK, _C.cost.is_not(None))
+    if metric == "avg_cost_per_message_usd" and threshold is not None:
+        priced = and_(priced, cast(_C.cost, Float) > float(threshold))
+    return priced, [cast(_C.cost, Float).desc(), _C.id.desc()]
+
+
+def _group_filter(groups: Sequence[Group]) -> list[ColumnElement[bool]]:
+    """Narrow the scan to the values the groups name (a superset; exact groups are kept)."""
+    found: list[ColumnElement[bool]] = []
+    for dimension, column in (("model", _model_of_call), ("org", _C.org_id)):
+        if dimension not in groups[0].by:
+            continue
+        values = {g.model if dimension == "model" else g.org for g in groups}
+        named = [v for v in values if v is not None]
+        either = [column.in_(named)] if named else []
+        if None in values:
+            either.append(column.is_(None))
+        found.append(or_(*either))
+    return found
+
+
+def _detail(metric: Metric, row: Any) -> str:
+    if metric == "error_rate":
+        return row.error_kind or "(no kind logged)"
+    if metric == "fallback_rate":
+        return f"fell back from {row.fallback_from} ({row.fallback_reason or 'no reason logged'})"
+    if metric == "escalation_rate":
+        escalation = (row.extra or {}).get("escalation") or {}
+        reason = escalation.get("reason")
+        if escalation:
+            return f"flagged after the call: {reason}" if reason else "flagged after the call"
+        return "flagged at call time"
+    if metric == "tool_success_rate":
+        bad = [v for v in _tool_verdicts(row.extra) if not v.get("valid")]
+        shown = ", ".join(
+            f"{v.get('name')}: {v.get('error', 'invalid')}"
+            + (f" at {v['pointer']}" if v.get("pointer") else "")
+            for v in bad[:3]
+        )
+        invalid = row.tool_calls - row.tool_calls_valid
+        return f"{invalid} of {row.tool_calls} tool calls invalid" + (
+            f" ({shown})" if shown else ""
+        )
+    if metric in ("p50_latency_ms", "p95_latency_ms"):
+        return f"{row.latency_ms:.0f} ms"
+    return f"{_decimal(row.cost)} USD ({row.pricing_source or 'no pricing source'})"
+
+
+def _tool_verdicts(extra: Any) -> list[dict[str, Any]]:
+    if isinstance(extra, str):  # a JSON column read raw
+        extra = json.loads(extra)
+    verdicts = (extra or {}).get("tool_calls") or []
+    return [v for v in verdicts if isinstance(v, dict)]
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return None if denominator == 0 else numerator / denominator
+
+
+def _decimal(value: Any) -> Decimal:
+    if value is None:
+        return Decimal(0)
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _ranked(counter: Counter[str]) -> Counts:
+    return tuple(sorted(counter.items(), key=lambda item: (-item[1], item[0])))

@@ -1,0 +1,470 @@
+"""The SLO objectives file, ``gates/slo.yaml``: what live traffic must meet.
+
+Format (version 1)::
+
+    version: 1
+    window: 1h            # default window of `clearance slo check`
+    min_calls: 20         # fewer in a group: insufficient_data, not a breach
+    group_by: [model]     # [model], [org], [model, org], or [] for the whole platform
+    objectives:
+      - {metric: error_rate, max: 0.02}
+      - {metric: spend_usd, max: "50", orgs: [acme]}   # optional: models, orgs, min_calls
+
+Every metric is defined once, in :data:`METRICS`. A threshold is read exactly (the
+YAML loader turns a float into the :class:`~decimal.Decimal` of its text). Every
+problem is a :class:`~clearance.errors.ConfigError` naming the file, the dotted key,
+the bad value with its line, and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from clearance.errors import ConfigError, InputError
+
+# The YAML reading (exact decimals, key lines, duplicate keys) is the gate policy's own.
+from clearance.gate.policy import _at, _lower_first, _parse, _read_bytes, _show
+
+__all__ = [
+    "DIMENSIONS",
+    "METRICS",
+    "Dimension",
+    "Metric",
+    "MetricInfo",
+    "Objective",
+    "SloPolicy",
+    "format_duration",
+    "load_slo_policy",
+    "parse_duration",
+    "slo_path",
+]
+
+Dimension = Literal["model", "org"]
+"""What calls are grouped by: ``model`` (the served model, else the requested one), ``org``."""
+DIMENSIONS: tuple[Dimension, ...] = ("model", "org")
+
+Metric = Literal[
+    "tool_success_rate",
+    "fallback_rate",
+    "error_rate",
+    "escalation_rate",
+    "p50_latency_ms",
+    "p95_latency_ms",
+    "avg_cost_per_message_usd",
+    "spend_usd",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricInfo:
+    """One metric: its unit, which way is better, and its definition."""
+
+    name: Metric
+    unit: Literal["rate", "ms", "usd"]
+    """``rate``: a share in [0, 1]; ``ms``: milliseconds; ``usd``: exact Decimal dollars."""
+    bound: Literal["min", "max"]
+    """The only direction an objective may take (``min`` for higher-is-better)."""
+    definition: str
+    """Numerator / denominator in words; the denominator is the sample size ``n``."""
+    uses_min_calls: bool = True
+    """``spend_usd`` is a budget: a small group that overspends has still overspent."""
+
+
+METRICS: Mapping[str, MetricInfo] = {
+    info.name: info
+    for info in (
+        MetricInfo(
+            "tool_success_rate",
+            "rate",
+            "min",
+            "tool calls whose arguments satisfied the schema sent / tool calls made",
+        ),
+        MetricInfo(
+            "fallback_rate",
+            "rate",
+            "max",
+            "served calls answered by a fallback model (fallback_from set) / served calls",
+        ),
+        MetricInfo(
+            "error_rate",
+            "rate",
+            "max",
+            "calls that failed on every attempt / calls attempted (refusals excluded)",
+        ),
+        MetricInfo(
+            "escalation_rate",
+            "rate",
+            "max",
+            "served calls flagged for human hand-off / served calls",
+        ),
+        MetricInfo(
+            "p50_latency_ms",
+            "ms",
+            "max",
+            "median latency of served calls (percentile_cont), milliseconds",
+        ),
+        MetricInfo(
+            "p95_latency_ms",
+            "ms",
+            "max",
+            "95th percentile latency of served calls (percentile_cont), milliseconds",
+        ),
+        MetricInfo(
+            "avg_cost_per_message_usd",
+            "usd",
+            "max",
+            "spend / served calls, USD (an unpriced served call counts as 0)",
+        ),
+        MetricInfo(
+            "spend_usd",
+            "usd",
+            "max",
+            "sum of the cost of every call in the window, USD",
+            uses_min_calls=False,
+        ),
+    )
+}
+
+# --- durations -----------------------------------------------------------------------------
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"(\d+)([smhdw])")
+_DURATION_FIX = "write a whole number and a unit (s, m, h, d, w), e.g. 15m, 1h, 24h, 7d"
+
+
+def _duration_or_reason(text: str) -> dt.timedelta | str:
+    cleaned = text.strip().lower().replace(" ", "")
+    if not cleaned or _DURATION.sub("", cleaned):
+        return f"{text!r} is not a duration"
+    seconds = sum(int(n) * _UNITS[unit] for n, unit in _DURATION.findall(cleaned))
+    if seconds <= 0:
+        return f"{text!r} is not a positive duration"
+    return dt.timedelta(seconds=seconds)
+
+
+def parse_duration(text: str, *, where: str = "duration") -> dt.timedelta:
+    """A duration such as ``15m``, ``1h``, ``24h``, ``7d`` or ``1h30m``.
+
+    Raises:
+        InputError: the text is not a positive duration (the message names ``where``).
+    """
+    parsed = _duration_or_reason(text)
+    if isinstance(parsed, str):
+        raise InputError(f"{where}: {parsed}", fix=_DURATION_FIX)
+    return parsed
+
+
+def format_duration(value: dt.timedelta) -> str:
+    """The shortest text :func:`parse_duration` reads back (``90m`` -> ``1h30m``)."""
+    seconds = int(value.total_seconds())
+    parts: list[str] = []
+    for unit in ("d", "h", "m", "s"):
+        count, seconds = divmod(seconds, _UNITS[unit])
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
+# --- the file ------------------------------------------------------------------------------
+
+
+class _Problem(ValueError):
+    """A validation problem that knows its fix (and, for a model check, its key)."""
+
+    def __init__(self, message: str, *, fix: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.fix = fix
+        self.key = key
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise _Problem("a number is required, not true/false", fix="write a number")
+    return value
+
+
+def _exact(value: Any) -> Any:
+    value = _no_bool(value)
+    if isinstance(value, float):  # built in code: read the float as it prints
+        return Decimal(str(value))
+    return value
+
+
+def _window(value: Any) -> Any:
+    if isinstance(value, dt.timedelta):
+        return value
+    if not isinstance(value, str):
+        raise _Problem(f"got {_show(value)}, not a duration", fix=_DURATION_FIX)
+    parsed = _duration_or_reason(value)
+    if isinstance(parsed, str):
+        raise _Problem(parsed, fix=_DURATION_FIX)
+    return parsed
+
+
+Threshold = Annotated[Decimal, BeforeValidator(_exact), Field(allow_inf_nan=False)]
+Names = tuple[Annotated[str, Field(min_length=1)], ...]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Objective(_Frozen):
+    """One objective: a bound on one metric, for every group or for the ones named."""
+
+    metric: Metric
+    min: Threshold | None = None
+    """Lower bound (``tool_success_rate``): measured below it is a breach."""
+    max: Threshold | None = None
+    """Upper bound (every other metric): measured above it is a breach."""
+    models: Names = ()
+    """Only these models (ids as logged, ``PROVIDER:NAME``); empty: every model."""
+    orgs: Names = ()
+    """Only these orgs; empty: every org."""
+    min_calls: Annotated[int, BeforeValidator(_no_bool), Field(ge=1)] | None = None
+    """Overrides the file's ``min_calls`` for this objective."""
+
+    @field_validator("metric", mode="before")
+    @classmethod
+    def _known_metric(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in METRICS:
+            close = difflib.get_close_matches(value, list(METRICS), n=1, cutoff=0.5)
+            raise _Problem(
+                f"unknown metric {value!r}",
+                fix=f"did you mean {close[0]!r}?"
+                if close
+                else f"known metrics: {', '.join(METRICS)}",
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Objective:
+        info = METRICS[self.metric]
+        other = "max" if info.bound == "min" else "min"
+        if getattr(self, other) is not None:
+            better = "higher" if info.bound == "min" else "lower"
+            raise _Problem(
+                f"{self.metric} is better {better}, so it takes {info.bound}, not {other}",
+                key=other,
+                fix=f"write {info.bound}: instead of {other}:",
+            )
+        bound = self.threshold
+        if bound is None:
+            raise _Problem(
+                f"no threshold for {self.metric}",
+                key=info.bound,
+                fix=f"add {info.bound}: {_EXAMPLE[info.unit]}",
+            )
+        if info.unit == "rate" and not 0 <= bound <= 1:
+            raise _Problem(
+                f"got {bound}: a rate is between 0 and 1", key=info.bound, fix=_FIX[info.unit]
+            )
+        if info.unit == "ms" and bound <= 0:
+            raise _Problem(
+                f"got {bound}: a latency bound is positive", key=info.bound, fix=_FIX[info.unit]
+            )
+        if info.unit == "usd" and bound < 0:
+            raise _Problem(
+                f"got {bound}: an amount is not negative", key=info.bound, fix=_FIX[info.unit]
+            )
+        for key, names in (("models", self.models), ("orgs", self.orgs)):
+            if len(set(names)) != len(names):
+                raise _Problem(f"a name is listed twice in {key}", key=key, fix="list each once")
+        return self
+
+    @property
+    def info(self) -> MetricInfo:
+        """The metric's definition."""
+        return METRICS[self.metric]
+
+    @property
+    def threshold(self) -> Decimal | None:
+        """The bound, whichever direction it takes."""
+        return self.min if self.info.bound == "min" else self.max
+
+    @property
+    def label(self) -> str:
+        """``error_rate <= 0.02`` (with the model and org filters, if any)."""
+        text = f"{self.metric} {'>=' if self.info.bound == 'min' else '<='} {self.threshold}"
+        if self.models:
+            text += f" [models: {', '.join(self.models)}]"
+        if self.orgs:
+            text += f" [orgs: {', '.join(self.orgs)}]"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data (thresholds as exact strings)."""
+        return {
+            "metric": self.metric,
+            "bound": self.info.bound,
+            "threshold": str(self.threshold),
+            "models": list(self.models),
+            "orgs": list(self.orgs),
+            "min_calls": self.min_calls,
+            "label": self.label,
+        }
+
+
+_EXAMPLE = {"rate": "0.02", "ms": "8000", "usd": '"0.02"'}
+_FIX = {
+    "rate": "write a rate between 0 and 1, e.g. 0.02",
+    "ms": "write a positive number of milliseconds, e.g. 8000",
+    "usd": 'write an amount in USD, quoted to keep it exact, e.g. "0.02"',
+}
+
+
+class SloPolicy(_Frozen):
+    """The objectives file, as loaded by :func:`load_slo_policy`."""
+
+    version: Literal[1]
+    """Format version; only 1 exists."""
+    window: Annotated[dt.timedelta, BeforeValidator(_window)] = dt.timedelta(hours=1)
+    """Default window of ``clearance slo check`` (``1h``, ``24h``, ``7d``, ...)."""
+    min_calls: Annotated[int, BeforeValidator(_no_bool), Field(ge=1)] = 20
+    """Fewer than this in a group (the metric's denominator): insufficient_data."""
+    group_by: tuple[Dimension, ...] = ("model",)
+    """Dimensions of a group; ``[]`` judges the whole platform as one group."""
+    objectives: tuple[Objective, ...] = Field(min_length=1)
+    path: Path | None = None
+    """The file it was read from (set by the loader)."""
+    source_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    """SHA-256 (hex) of the file's exact bytes (set by the loader)."""
+
+    @field_validator("group_by", mode="before")
+    @classmethod
+    def _dimensions(cls, value: Any) -> Any:
+        if isinstance(value, str):  # `group_by: model+org` or `group_by: model`
+            value = [part.strip() for part in value.split("+")]
+        if isinstance(value, list | tuple):
+            if len(set(value)) != len(value):
+                raise _Problem("a dimension is listed twice", fix="list each dimension once")
+            unknown = [v for v in value if v not in DIMENSIONS]
+            if unknown:
+                raise _Problem(
+                    f"unknown dimension {_show(unknown[0])}",
+                    fix="group by [model], [org], [model, org], or [] for the whole platform",
+                )
+            return tuple(d for d in DIMENSIONS if d in value)
+        return value
+
+    @model_validator(mode="after")
+    def _filters_fit_the_groups(self) -> SloPolicy:
+        for index, objective in enumerate(self.objectives):
+            for key, dimension in (("models", "model"), ("orgs", "org")):
+                if getattr(objective, key) and dimension not in self.group_by:
+                    raise _Problem(
+                        f"objective {index} names {key}, but groups are not by {dimension}",
+                        key=f"objectives.{index}.{key}",
+                        fix=f"add {dimension} to group_by, or remove {key} from the objective",
+                    )
+        return self
+
+    @property
+    def group_label(self) -> str:
+        """``model``, ``org``, ``model+org`` or ``all``."""
+        return "+".join(self.group_by) or "all"
+
+
+def slo_path(root: Path, gates: str = "gates") -> Path:
+    """Where the objectives file lives: ``<project root>/<gate.root>/slo.yaml``."""
+    return (root / gates / "slo.yaml").resolve()
+
+
+def load_slo_policy(path: Path) -> SloPolicy:
+    """Read and validate the objectives file.
+
+    Raises:
+        ConfigError: unreadable file, YAML syntax error, not a mapping, wrong version,
+            unknown key or metric, a bound in the wrong direction or out of range, a
+            bad duration, or a filter on a dimension the groups lack.
+    """
+    raw = _read_bytes(path)
+    source = str(path)
+    data, lines = _parse(raw, source)
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
+        raise ConfigError(
+            f"the file is {kind}",
+            source=source,
+            fix="write `version: 1`, then `objectives:` as a list of {metric: ..., max: ...}",
+        )
+    for reserved in ("path", "source_hash"):
+        if reserved in data:
+            raise ConfigError(
+                f"unknown key {reserved!r}" + _at(lines, (reserved,)),
+                source=source,
+                key=reserved,
+                fix="remove it: the loader sets it from the file itself",
+            )
+    try:
+        return SloPolicy.model_validate(
+            {**data, "path": path, "source_hash": hashlib.sha256(raw).hexdigest()}
+        )
+    except ValidationError as exc:
+        raise _explain(exc, source, lines) from None
+
+
+_KEY_FIXES = {
+    "version": "write `version: 1` (the only format version)",
+    "min_calls": "write a whole number of at least 1, e.g. 20",
+    "objectives": "write a list of objectives, e.g. [{metric: error_rate, max: 0.02}]",
+    "models": "write a list of model ids, e.g. [openrouter:openai/gpt-4o]",
+    "orgs": "write a list of org ids, e.g. [acme]",
+    "metric": f"write one of {', '.join(METRICS)}",
+    "group_by": "group by [model], [org], [model, org], or [] for the whole platform",
+}
+
+
+def _explain(exc: ValidationError, source: str, lines: dict[Any, int]) -> ConfigError:
+    """pydantic's first error as a message with the key, the value, its line and the fix."""
+    errors = exc.errors(include_url=False)
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc: tuple[str | int, ...] = tuple(error["loc"])
+    key = ".".join(map(str, loc)) or None
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        model: type[BaseModel] = Objective if "objectives" in loc[:-1] else SloPolicy
+        known = [name for name in model.model_fields if name not in ("path", "source_hash")]
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        return ConfigError(
+            f"unknown key {loc[-1]!r}" + _at(lines, loc),
+            source=source,
+            key=key,
+            fix=f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}",
+        )
+    problem = error.get("ctx", {}).get("error")
+    if isinstance(problem, _Problem):
+        if problem.key is not None:
+            loc = (*loc, *problem.key.split(".")) if loc else tuple(problem.key.split("."))
+            loc = tuple(int(p) if isinstance(p, str) and p.isdigit() else p for p in loc)
+            key = ".".join(map(str, loc))
+        return ConfigError(str(problem) + _at(lines, loc), source=source, key=key, fix=problem.fix)
+    leaf = next((str(part) for part in reversed(loc) if isinstance(part, str)), "")
+    fix = _KEY_FIXES.get(leaf, "see the comments in gates/slo.yaml for the format")
+    if kind == "missing":
+        return ConfigError(
+            "required key is missing" + _at(lines, loc[:-1]),
+            source=source,
+            key=key,
+            fix=f"add {leaf}: ({fix})",
+        )
+    message = f"got {_show(error['input'])}" + _at(lines, loc) + f": {_lower_first(error['msg'])}"
+    return ConfigError(message, source=source, key=key, fix=fix)
