@@ -54,5 +54,6 @@ def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.Mo
     assert page.count("<svg") >= 15  # an interval drawn per model x tool cell
     assert "SIMULATOR" in page
     sloppy = next((reports / "html" / "models").glob("ref_ref_sloppy-*.html")).read_text()
-    assert 'id="failures"' in sloppy and "schema_violation" in sloppy
+    assert 'id="failures"' in sloppy
+    assert "schema_violation" in sloppy
     assert "cost per successful task" in sloppy

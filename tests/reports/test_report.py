@@ -16,9 +16,8 @@ import json
 import os
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +37,11 @@ from clearance.gate.stats import clustered_interval
 from clearance.reports import (
     FLOWS,
     ReportData,
-    ReportFiles,
     collect_report,
     model_slug,
     write_report,
 )
+from tests.support.html import Node, assert_self_contained, parse
 
 GOOD = "p:good"
 BAD = "p:bad"
@@ -73,97 +72,6 @@ PAIRS = {  # r-now: (passes, judged trials) per case, by model and matrix row
 }
 KINDS = {"b": ("contract", "book", "critical"), "f": ("contract", "find", "standard")}
 FLOW = ("flow", None, None)
-
-
-# --- reading HTML ------------------------------------------------------------------------
-
-_VOID = {"meta", "br", "hr", "img", "input", "link", "col", "area", "base", "source", "wbr"}
-
-
-@dataclass
-class Node:
-    tag: str
-    attrs: dict[str, str]
-    children: list[Node | str] = field(default_factory=list)
-
-    def text(self) -> str:
-        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
-
-    def words(self) -> str:
-        return " ".join(self.text().split())
-
-    def walk(self) -> Iterator[Node]:
-        yield self
-        for child in self.children:
-            if isinstance(child, Node):
-                yield from child.walk()
-
-    def all(self, tag: str, **attrs: str | None) -> list[Node]:
-        """Descendants with this tag and, for each given attribute, that value (None: any)."""
-        found = []
-        for node in self.walk():
-            if node is self or node.tag != tag:
-                continue
-            names = {name.rstrip("_").replace("_", "-"): value for name, value in attrs.items()}
-            if all(
-                name in node.attrs and (value is None or node.attrs[name] == value)
-                for name, value in names.items()
-            ):
-                found.append(node)
-        return found
-
-    def one(self, tag: str, **attrs: str | None) -> Node:
-        found = self.all(tag, **attrs)
-        assert len(found) == 1, (tag, attrs, [n.attrs for n in found])
-        return found[0]
-
-    def has_class(self, name: str) -> bool:
-        return name in self.attrs.get("class", "").split()
-
-
-class _TreeBuilder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#document", {})
-        self.stack = [self.root]
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        node = Node(tag, {name: value or "" for name, value in attrs})
-        self.stack[-1].children.append(node)
-        if tag not in _VOID:
-            self.stack.append(node)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.stack[-1].children.append(Node(tag, {name: value or "" for name, value in attrs}))
-
-    def handle_endtag(self, tag: str) -> None:
-        for depth in range(len(self.stack) - 1, 0, -1):
-            if self.stack[depth].tag == tag:
-                del self.stack[depth:]
-                return
-
-    def handle_data(self, data: str) -> None:
-        self.stack[-1].children.append(data)
-
-
-def parse(path: Path) -> Node:
-    builder = _TreeBuilder()
-    builder.feed(path.read_text(encoding="utf-8"))
-    builder.close()
-    return builder.root
-
-
-def assert_self_contained(files: ReportFiles) -> None:
-    for path in files.pages:
-        text = path.read_text(encoding="utf-8")
-        assert "<script" not in text.lower(), path
-        assert "<link" not in text.lower(), path
-        for node in parse(path).walk():
-            assert node.tag not in ("script", "link", "img", "iframe", "object"), (path, node)
-            for name, value in node.attrs.items():
-                assert not name.startswith("on"), (path, node.tag, name)
-                if name in ("src", "href", "action", "xlink:href"):
-                    assert not value.lower().startswith(("http:", "https:", "//")), (path, value)
 
 
 # --- the store ---------------------------------------------------------------------------
@@ -532,7 +440,7 @@ def test_the_index_has_a_verdict_row_per_model_and_a_cell_per_tool(built: Built)
     assert data.tools == ("book", "find", FLOWS)
     files = write_report(data, built.out, catalog=built.catalog)
     assert files.index == built.out / "index.html"
-    assert_self_contained(files)
+    assert_self_contained(files.pages)
     index = parse(files.index)
 
     rows = {row.attrs["data-model"]: row for row in index.all("tr", data_model=None)}
@@ -573,7 +481,7 @@ def test_the_index_says_what_moved_since_the_last_decision(built: Built) -> None
     assert bad_worse.startswith("worse: find (1.000 ")
     assert "→ 0.000 " in bad_worse
     assert "0/6)" in bad_worse
-    assert "(flows) (1.000 " in bad_worse
+    assert "all flows (1.000 " in bad_worse
     assert "book (0.667 " in bad_worse
     assert "criticality.critical (pass 0.667 → fail 0.333)" in bad_worse
     assert not rows[BAD].all("div", class_="better")
@@ -719,7 +627,7 @@ def test_model_pages_link_back_and_group_failures_flaky_and_infra(built: Built) 
 def test_failing_cases_are_paged(built: Built) -> None:
     data = collect(built)
     files = write_report(data, built.out, catalog=built.catalog, page_size=2, max_pages=2)
-    assert_self_contained(files)
+    assert_self_contained(files.pages)
     slug = model_slug(BAD)
     models = built.out / "models"
     assert sorted(p.name for p in models.iterdir() if p.name.startswith(slug)) == [
@@ -828,7 +736,7 @@ def test_hostile_model_output_is_text_and_secrets_are_redacted(
     data = collect_report(ClearanceConfig(root=tmp_path), catalog, policy=POLICY)
     files = write_report(data, tmp_path / "report", catalog=catalog)
     assert len(files.pages) == 2
-    assert_self_contained(files)
+    assert_self_contained(files.pages)
 
     for path in files.pages:
         raw = path.read_text(encoding="utf-8")
@@ -865,7 +773,7 @@ def test_an_empty_catalog_says_there_is_nothing_to_report(catalog: Catalog, tmp_
     assert page.one("p", class_="empty").words() == (
         "Nothing to report yet: the catalog holds no eval run."
     )
-    assert_self_contained(files)
+    assert_self_contained(files.pages)
 
 
 def test_a_run_without_results_is_reported_as_empty(catalog: Catalog, tmp_path: Path) -> None:

@@ -303,9 +303,11 @@ def demo(
 def _report_demo(config: ClearanceConfig, catalog: Catalog, run_id: str, out: Path) -> Path:
     """Write the HTML reliability report of the replayed run; returns its index.html."""
     from clearance.reports import collect_report, write_report
+    from clearance.reports.slopage import slo_pages
 
     data = collect_report(config, catalog, run_id=run_id)
-    files = write_report(data, out.resolve(), catalog=catalog)
+    slo = slo_pages(config, catalog)
+    files = write_report(data, out.resolve(), catalog=catalog, extra_pages=slo)
     failing = sum(len(model.failing) + len(model.flaky_failing) for model in data.models)
     console.print(
         f"{len(data.models)} models (SIMULATORS), {failing} failing cases drilled down, "

@@ -31,7 +31,9 @@ def report_command(
     ] = None,
     policy: Annotated[
         str | None,
-        typer.Option("--policy", help="Gate policy for dry-run verdicts (default: the configured one)."),
+        typer.Option(
+            "--policy", help="Gate policy for dry-run verdicts (default: the configured one)."
+        ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print what was written as JSON.")
@@ -39,18 +41,20 @@ def report_command(
 ) -> None:
     """Write the HTML reliability report: verdicts, intervals, failures, costs, trends.
 
-    The folder holds index.html and one page per model (failing cases paged); it is
-    self-contained (no network, no scripts) and opens from disk.
+    The folder holds index.html, one page per model (failing cases paged) and, when
+    gates/slo.yaml exists, slo.html (the SLOs over its window); it is self-contained
+    (no network, no scripts) and opens from disk.
     """
     from clearance.gate.run import find_policy
     from clearance.reports import collect_report, write_report
+    from clearance.reports.slopage import slo_pages
 
     config, catalog = load()
     chosen = find_policy(config, policy) if policy else None
     wanted = [part.strip() for part in (models or "").split(",") if part.strip()]
     data = collect_report(config, catalog, run_id=run, policy=chosen, models=wanted)
     folder = out or config.root / DEFAULT_OUT
-    files = write_report(data, folder, catalog=catalog)
+    files = write_report(data, folder, catalog=catalog, extra_pages=slo_pages(config, catalog))
     if as_json:
         emit_json(
             {

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd  # type: ignore[import-untyped,unused-ignore]
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 
 from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog
@@ -200,12 +200,14 @@ def simulated_models(connection: Any, model_ids: Sequence[str]) -> set[str]:
 def _call_counts(
     connection: Any, run: RunRecord, model_ids: Sequence[str]
 ) -> dict[str, tuple[int, int]]:
-    """served model -> (calls, calls priced by the default price) while the run ran."""
+    """served model -> (calls, calls priced by the default price) the run made."""
     c = t.ai_calls.c
     end = run.ended_at or _now()
+    # the run's own calls; rows logged before ai_calls knew its run: its time window
+    untagged = and_(c.eval_run_id.is_(None), c.started_at >= run.started_at, c.started_at <= end)
     query = (
         select(c.served_model, c.pricing_source, func.count())
-        .where(and_(c.started_at >= run.started_at, c.started_at <= end))
+        .where(or_(c.eval_run_id == run.run_id, untagged))
         .where(c.served_model.in_(list(model_ids)))
         .group_by(c.served_model, c.pricing_source)
     )
