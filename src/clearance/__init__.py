@@ -92,11 +92,30 @@ _EXPORTS: dict[str, str] = {
     "CassetteLibrary": "clearance.evaluation.recording",
     "RecordingTransport": "clearance.evaluation.recording",
     "audit_cassettes": "clearance.evaluation.audit",
+    # gate, reports, SLOs, router
+    "GatePolicy": "clearance.gate.policy",
+    "load_policy": "clearance.gate.policy",
+    "GateResult": "clearance.gate.decide",
+    "decide": "clearance.gate.decide",
+    "GateRun": "clearance.gate.run",
+    "run_gate": "clearance.gate.run",
+    "ReportData": "clearance.reports.collect",
+    "collect_report": "clearance.reports.collect",
+    "ReportFiles": "clearance.reports.render",
+    "write_report": "clearance.reports.render",
+    "SloPolicy": "clearance.slo.objectives",
+    "load_slo_policy": "clearance.slo.objectives",
+    "CallFilter": "clearance.slo.aggregate",
+    "SloReport": "clearance.slo.check",
+    "check_slos": "clearance.slo.check",
+    "Router": "clearance.router",
+    "flag_escalation": "clearance.calllog",
 }
 
 __all__ = [
     "BrokenCassette",
     "CallCost",
+    "CallFilter",
     "CassetteLibrary",
     "Catalog",
     "CatalogError",
@@ -110,6 +129,9 @@ __all__ = [
     "EvalCase",
     "EvalItem",
     "Evaluation",
+    "GatePolicy",
+    "GateResult",
+    "GateRun",
     "InputError",
     "InvalidModelId",
     "InvalidShard",
@@ -135,14 +157,19 @@ __all__ = [
     "RecordingMismatch",
     "RecordingTransport",
     "Rejection",
+    "ReportData",
+    "ReportFiles",
     "ResultStore",
     "RouteDecision",
     "RouteRequest",
+    "Router",
     "RunOutcome",
     "RunRecord",
     "RunSpec",
     "RunSpecMismatch",
     "SessionPin",
+    "SloPolicy",
+    "SloReport",
     "SourceFormatError",
     "StaleRecording",
     "SuiteSet",
@@ -154,9 +181,15 @@ __all__ = [
     "UnplayedRecording",
     "Usage",
     "audit_cassettes",
+    "check_slos",
+    "collect_report",
     "compute_cost",
+    "decide",
     "fetch_model_list",
+    "flag_escalation",
     "load_config",
+    "load_policy",
+    "load_slo_policy",
     "load_suites",
     "open_catalog",
     "parse_model_id",
@@ -165,7 +198,9 @@ __all__ = [
     "price_call_strict",
     "read_model_list",
     "resolve_model",
+    "run_gate",
     "summarize",
+    "write_report",
 ]
 
 
@@ -183,6 +218,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from clearance.calllog import flag_escalation
     from clearance.catalog.database import Catalog, open_catalog
     from clearance.catalog.modelstore import ModelEntry
     from clearance.config import ClearanceConfig, ProviderConfig, load_config
@@ -219,6 +255,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from clearance.evaluation.metrics import ModelSummary, Summary, pass_hat_k, summarize
     from clearance.evaluation.recording import CassetteLibrary, RecordingTransport
     from clearance.evaluation.results import ItemResult, ResultStore, RunRecord, RunSpec
+    from clearance.gate.decide import GateResult, decide
+    from clearance.gate.policy import GatePolicy, load_policy
+    from clearance.gate.run import GateRun, run_gate
     from clearance.modelid import ModelId, parse_model_id
     from clearance.policy import (
         ModelState,
@@ -241,3 +280,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         price_call,
         price_call_strict,
     )
+    from clearance.reports.collect import ReportData, collect_report
+    from clearance.reports.render import ReportFiles, write_report
+    from clearance.router import Router
+    from clearance.slo.aggregate import CallFilter
+    from clearance.slo.check import SloReport, check_slos
+    from clearance.slo.objectives import SloPolicy, load_slo_policy
