@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := .clearance/demo
 
-.PHONY: demo test lint typecheck check clean bench
+.PHONY: demo test lint typecheck check clean bench screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,19 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_router.py
 	$(BIN)/python benchmarks/bench_gate.py
 	$(BIN)/python benchmarks/bench_evals.py
+
+## screenshots: render the demo's report pages in headless Chromium (apt-get install chromium),
+## to look at them as a reader would; the tests check the HTML's structure, not pixels
+screenshots:
+	@command -v chromium >/dev/null || { echo "needs chromium: apt-get install chromium"; exit 1; }
+	@test -f reports/html/index.html || { echo "run make demo first"; exit 1; }
+	@mkdir -p reports/screenshots
+	@for page in reports/html/index.html reports/html/slo.html reports/html/models/*.html; do \
+		name=$$(basename $$page .html); \
+		chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1366,2400 \
+			--screenshot=reports/screenshots/$$name.png file://$$PWD/$$page 2>/dev/null; \
+		echo "reports/screenshots/$$name.png"; \
+	done
 
 clean:
 	rm -rf $(VENV) .clearance build *.egg-info src/*.egg-info

@@ -14,6 +14,7 @@ the size of what was written. Store building is not timed.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from synthetic_calls import fill_calls  # noqa: E402
 from synthetic_results import fill_results  # noqa: E402
 
 from clearance.catalog.database import open_catalog  # noqa: E402
@@ -30,6 +32,7 @@ from clearance.config import load_config  # noqa: E402
 from clearance.evaluation.results import ResultStore  # noqa: E402
 from clearance.gate import load_policy  # noqa: E402
 from clearance.reports import collect_report, write_report  # noqa: E402
+from clearance.reports.slopage import slo_pages  # noqa: E402
 
 
 def _timed(label: str, function, timings: dict[str, float]):  # type: ignore[no-untyped-def]
@@ -50,6 +53,8 @@ def main() -> None:
     policy = load_policy(ROOT / "gates" / "default.yaml")
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
+        (root / "gates").mkdir()
+        shutil.copy(ROOT / "gates" / "slo.yaml", root / "gates" / "slo.yaml")
         catalog = open_catalog(f"sqlite:///{root / 'catalog.db'}")
         config = load_config(environ={}, cwd=root)
         started = time.perf_counter()
@@ -62,11 +67,7 @@ def main() -> None:
             trials=args.trials,
         )
         results = args.runs * args.models * args.cases * args.trials
-        calls = 0
-        if args.calls:
-            from synthetic_calls import fill_calls
-
-            calls = fill_calls(catalog, args.calls, seed=11) or args.calls
+        calls = fill_calls(catalog, args.calls, seed=11) if args.calls else 0
         print(
             f"store: {results:,} eval results in {len(run_ids)} runs, {calls:,} calls "
             f"(built in {time.perf_counter() - started:.0f} s, not timed)"
@@ -82,13 +83,11 @@ def main() -> None:
             lambda: collect_report(config, catalog, policy=policy),
             timings,
         )
-        pages = {}
-        try:
-            from clearance.reports.slopage import slo_pages
-
-            pages = _timed("SLO page (SQL aggregates)", lambda: slo_pages(config, catalog), timings)
-        except ImportError:
-            pass
+        pages = _timed(
+            "SLO page over the last hour (SQL aggregates)",
+            lambda: slo_pages(config, catalog),
+            timings,
+        )
         files = _timed(
             "render and write",
             lambda: write_report(data, root / "report", catalog=catalog, extra_pages=pages),

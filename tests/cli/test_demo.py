@@ -25,8 +25,14 @@ def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.Mo
     assert "ref/steady (gate: enable) called get_weather({'city': 'Oslo'})" in out
     assert "served by ref:ref/steady from its fallback chain" in out
     assert "refused before any network I/O" in out
-    assert "call log (the eval replays' calls included): " in out
-    assert "1 refused" in out
+    assert "call log: 305 eval ok, 42 live ok, 1 live refused" in out
+    # the SLOs judge the live traffic only, and the fallback rate is breached
+    assert "SLOs on the last 1h of live traffic (43 calls): 1 breached" in out
+    assert "`clearance slo check` exits 1" in out
+    assert (
+        "breach ref:ref/steady fallback_rate: 11 of 42 served calls were answered by a "
+        "fallback model (from ref:ref/status-500: 11) (why: server_error 11)"
+    ) in out
     assert "check passes" in out
     # the eval step replays the shipped recordings of the three simulated models
     assert "144 items (16 cases x 3 models x 3 trials) replayed" in out
@@ -57,3 +63,5 @@ def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.Mo
     assert 'id="failures"' in sloppy
     assert "schema_violation" in sloppy
     assert "cost per successful task" in sloppy
+    slo = (reports / "html" / "slo.html").read_text()
+    assert 'data-breach="fallback_rate"' in slo

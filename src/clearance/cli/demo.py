@@ -7,7 +7,7 @@ import time
 import warnings
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -106,6 +106,7 @@ def _router_demo(config: ClearanceConfig, catalog: Catalog, base_url: str) -> No
             f"ref/status-500 failed {len(hop.attempts) - 1} times ({hop.fallback_reason}); "
             f"served by {hop.served_model} from its fallback chain"
         )
+        _traffic(router, ask, tools)
         set_switch(catalog, "global", active=True, reason="demo incident", actor="demo")
         router.refresh()
         try:
@@ -117,13 +118,28 @@ def _router_demo(config: ClearanceConfig, catalog: Catalog, base_url: str) -> No
         set_switch(catalog, "global", active=False, reason="demo over", actor="demo")
     finally:
         router.close()
+    c = tables.ai_calls.c
     with catalog.connect() as connection:
         rows = connection.execute(
-            select(tables.ai_calls.c.status, func.count()).group_by(tables.ai_calls.c.status)
+            select(c.traffic, c.status, func.count()).group_by(c.traffic, c.status)
         ).all()
     console.print(
-        "call log (the eval replays' calls included): "
-        + ", ".join(f"{count} {status}" for status, count in rows)
+        "call log: "
+        + ", ".join(f"{count} {traffic} {status}" for traffic, status, count in sorted(rows))
+        + " (eval traffic is the replayed evals' calls, never counted by the SLOs)"
+    )
+
+
+def _traffic(router: Any, ask: list[dict[str, Any]], tools: list[dict[str, Any]]) -> None:
+    """Live traffic for the SLOs: two orgs, one of them on a model that always fails over."""
+    served = [router.complete(ask, tools, model="ref:ref/steady", org="shop") for _ in range(30)]
+    for _ in range(10):
+        router.complete(ask, tools, model="ref:ref/status-500", org="clinic")
+    # a person took over one conversation after the answer: flagged after the fact
+    router.flag_escalation(served[0].call_id, reason="customer asked for a person")
+    console.print(
+        "live traffic: 30 calls for org shop on ref/steady, 10 for org clinic on ref/status-500 "
+        "(each served by its fallback), one flagged for human hand-off afterwards"
     )
 
 
@@ -282,7 +298,7 @@ def demo(
         console.rule("9. the router obeys the gate")
         _router_demo(config, catalog, server.base_url)
 
-    console.rule("10. the reliability report")
+    console.rule("10. SLOs on live traffic, and the reliability report")
     index = _report_demo(config, catalog, run_id, reports / "html")
 
     console.rule("summary")
@@ -308,12 +324,44 @@ def _report_demo(config: ClearanceConfig, catalog: Catalog, run_id: str, out: Pa
     data = collect_report(config, catalog, run_id=run_id)
     slo = slo_pages(config, catalog)
     files = write_report(data, out.resolve(), catalog=catalog, extra_pages=slo)
+    _slo_demo(config, catalog)
     failing = sum(len(model.failing) + len(model.flaky_failing) for model in data.models)
     console.print(
         f"{len(data.models)} models (SIMULATORS), {failing} failing cases drilled down, "
         f"{len(files.pages)} files, {files.bytes:,} bytes, self-contained (no network, no scripts)"
     )
     return files.index
+
+
+def _slo_demo(config: ClearanceConfig, catalog: Catalog) -> None:
+    """What `clearance slo check` says of the live traffic just made."""
+    from clearance.slo import (
+        CallFilter,
+        check_slos,
+        format_duration,
+        load_slo_policy,
+        slo_path,
+        window_bounds,
+    )
+
+    policy = load_slo_policy(slo_path(config.root, config.gate.root))
+    since, until = window_bounds(policy)
+    with catalog.connect() as connection:
+        report = check_slos(connection, policy, CallFilter(since, until))
+    counts = report.status_counts()
+    window = format_duration(report.window)
+    console.print(
+        f"SLOs on the last {window} of live traffic ({report.calls} calls): "
+        f"{counts['breach']} breached, {counts['ok']} met, "
+        f"{counts['insufficient_data']} with too few calls; "
+        f"`clearance slo check` exits {1 if report.breached else 0}"
+    )
+    for result in report.breaches:
+        reasons = ", ".join(f"{name} {count}" for name, count in result.evidence.reasons)
+        console.print(
+            f"    breach {escape(result.group.label)} {result.objective.metric}: "
+            f"{escape(result.evidence.detail)}" + (f" (why: {escape(reasons)})" if reasons else "")
+        )
 
 
 def _gate_demo(config: ClearanceConfig, catalog: Catalog, run_id: str, reports: Path) -> Path:
