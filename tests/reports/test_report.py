@@ -460,6 +460,11 @@ def test_the_index_has_a_verdict_row_per_model_and_a_cell_per_tool(built: Built)
     assert good.one("span", class_="sim").words() == "SIMULATOR"
     assert not bad.all("span", class_="sim")
 
+    lead = index.one("p", class_="lead").words()
+    enabled = [GOOD] if dry.decision == "enable" else []
+    assert lead.startswith(f"{len(enabled)} of 2 model(s) clear the bar")
+    assert "1 disable." in lead
+
     matrix = index.one("table", class_="matrix")
     for tool in data.tools:
         row = matrix.one("tr", data_tool=tool)
@@ -478,12 +483,12 @@ def test_the_index_says_what_moved_since_the_last_decision(built: Built) -> None
     rows = {row.attrs["data-model"]: row for row in parse(files.index).all("tr", data_model=None)}
 
     bad_worse = rows[BAD].one("div", class_="worse").words()
-    assert bad_worse.startswith("worse: find (1.000 ")
-    assert "→ 0.000 " in bad_worse
-    assert "0/6)" in bad_worse
-    assert "all flows (1.000 " in bad_worse
-    assert "book (0.667 " in bad_worse
-    assert "criticality.critical (pass 0.667 → fail 0.333)" in bad_worse
+    # three at most, worst first, then a link to the model page for the rest
+    assert (
+        bad_worse
+        == "worse: find 1.000 → 0.000; all flows 1.000 → 0.500; book 0.667 → 0.333; +1 more"
+    )
+    assert rows[BAD].one("a", href=f"models/{model_slug(BAD)}.html#checks").words() == "+1 more"
     assert not rows[BAD].all("div", class_="better")
     assert [c.name for c in data.model(BAD).cell_diff] == ["find", FLOWS, "book"]
 
@@ -498,10 +503,10 @@ def test_the_index_says_what_moved_since_the_last_decision(built: Built) -> None
     }
     good_worse = rows[GOOD].one("div", class_="worse").words()
     good_better = rows[GOOD].one("div", class_="better").words()
-    assert good_worse.startswith("worse: book (1.000 ")
-    assert "8/9)" in good_worse
-    assert good_better.startswith("better: find (0.833 ")
-    assert "latency.p95_ms (pass 300 → pass 271)" in good_better
+    assert good_worse.startswith("worse: book 1.000 → 0.889")
+    assert "criticality.critical pass" in good_worse
+    assert good_better.startswith("better: find 0.833 → 1.000")
+    assert "latency.p95_ms pass 300 → pass 271" in good_better
 
 
 def test_cost_latency_and_default_priced_calls(built: Built) -> None:

@@ -242,6 +242,16 @@ class Change:
     after: str
     direction: Literal["better", "worse", "same"]
     delta: float | None = None
+    old: float | None = None
+    """A cell's pass rate before (``None`` for a check: its labels are short already)."""
+    new: float | None = None
+
+    @property
+    def short(self) -> str:
+        """``0.820 → 0.600`` for a pass rate, else ``pass 300 → pass 271``."""
+        if self.old is None or self.new is None:
+            return f"{self.before} → {self.after}"
+        return f"{self.old:.3f} → {self.new:.3f}"
 
 
 def cell_changes(
@@ -261,7 +271,8 @@ def cell_changes(
         delta = new.rate - old.rate
         if abs(delta) <= min_delta:
             continue
-        out.append(Change(name, old.label, new.label, "better" if delta > 0 else "worse", delta))
+        direction: Literal["better", "worse"] = "better" if delta > 0 else "worse"
+        out.append(Change(name, old.label, new.label, direction, delta, old.rate, new.rate))
     return sorted(out, key=lambda change: (change.delta is None, change.delta or 0.0))
 
 
