@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -31,15 +29,23 @@ from pydantic import (
 
 from clearance.errors import ConfigError
 from clearance.gate.stats import Method
+from clearance.yamlfile import (
+    RESERVED,
+    Loc,
+    at_line,
+    lower_first,
+    parse_document,
+    read_bytes,
+    show_value,
+    validate_file,
+)
 
 __all__ = ["GatePolicy", "load_policies", "load_policy", "policy_hash"]
 
 SKIPPED_FILES = frozenset({"slo.yaml", "slo.yml"})
 """Files in ``gates/`` that hold another format (the SLO policy) and are not gate policies."""
 
-_RESERVED = ("path", "source_hash")
 _README = "see gates/README.md for the format"
-Loc = tuple[str | int, ...]
 
 
 def _no_bool(value: Any) -> Any:
@@ -202,23 +208,6 @@ class GatePolicy(_Frozen):
 
 # --- reading -----------------------------------------------------------------------------
 
-_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_Base):  # type: ignore[misc]
-    """SafeLoader that reads floats as the exact Decimal of their text."""
-
-
-def _construct_decimal(loader: Any, node: yaml.ScalarNode) -> Any:
-    text = str(loader.construct_scalar(node)).replace("_", "")
-    try:
-        return Decimal(text)
-    except InvalidOperation:  # .inf, .nan, 1:30.5 (sexagesimal): let YAML read them
-        return loader.construct_yaml_float(node)
-
-
-_Loader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
-
 
 def policy_hash(path: Path) -> str:
     """SHA-256 (hex) of the file's exact bytes.
@@ -226,7 +215,7 @@ def policy_hash(path: Path) -> str:
     Raises:
         ConfigError: the file cannot be read.
     """
-    return hashlib.sha256(_read_bytes(path)).hexdigest()
+    return hashlib.sha256(read_bytes(path)).hexdigest()
 
 
 def load_policy(path: Path) -> GatePolicy:
@@ -236,9 +225,9 @@ def load_policy(path: Path) -> GatePolicy:
         ConfigError: unreadable file, YAML syntax error, not a mapping, wrong
             version, unknown key, or a value out of range.
     """
-    raw = _read_bytes(path)
+    raw = read_bytes(path)
     source = str(path)
-    data, lines = _parse(raw, source)
+    data, lines = parse_document(raw, source)
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
         raise ConfigError(
@@ -248,27 +237,14 @@ def load_policy(path: Path) -> GatePolicy:
         )
     version = data.get("version")
     if type(version) is not int or version != 1:
-        got = "missing" if "version" not in data else f"{_show(version)} is not supported"
+        got = "missing" if "version" not in data else f"{show_value(version)} is not supported"
         raise ConfigError(
-            f"version {got}" + _at(lines, ("version",)),
+            f"version {got}" + at_line(lines, ("version",)),
             source=source,
             key="version",
             fix="write `version: 1` (the only format version)",
         )
-    for reserved in _RESERVED:
-        if reserved in data:
-            raise ConfigError(
-                f"unknown key {reserved!r}" + _at(lines, (reserved,)),
-                source=source,
-                key=reserved,
-                fix="remove it: the loader sets it from the file itself",
-            )
-    try:
-        return GatePolicy.model_validate(
-            {**data, "path": path, "source_hash": hashlib.sha256(raw).hexdigest()}
-        )
-    except ValidationError as exc:
-        raise _explain(exc, source, lines) from None
+    return validate_file(GatePolicy, data, path=path, raw=raw, lines=lines, explain=_explain)
 
 
 def load_policies(folder: Path) -> dict[str, GatePolicy]:
@@ -299,68 +275,6 @@ def load_policies(folder: Path) -> dict[str, GatePolicy]:
             )
         policies[policy.name] = policy
     return policies
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read: {exc.strerror}", source=str(path), fix="check the path"
-        ) from None
-
-
-def _parse(raw: bytes, source: str) -> tuple[Any, dict[Loc, int]]:
-    """The document and the 1-based line of every key, by key path."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"not UTF-8 text: {exc.reason}", source=source, fix="save it as UTF-8"
-        ) from None
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, {}
-        lines = _lines(node, source)
-        return loader.construct_document(node), lines
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        where = "" if mark is None else f" at line {mark.line + 1}, column {mark.column + 1}"
-        raise ConfigError(
-            f"not valid YAML{where}: {problem}", source=source, fix="fix the YAML syntax there"
-        ) from None
-    finally:
-        loader.dispose()
-
-
-def _lines(root: yaml.Node, source: str) -> dict[Loc, int]:
-    lines: dict[Loc, int] = {}
-    stack: list[tuple[yaml.Node, Loc]] = [(root, ())]
-    while stack:
-        node, loc = stack.pop()
-        lines.setdefault(loc, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            keys: set[str] = set()
-            for key_node, value_node in node.value:
-                key = str(key_node.value)
-                line = key_node.start_mark.line + 1
-                if key in keys:
-                    raise ConfigError(
-                        f"duplicate key {key!r} at line {line}",
-                        source=source,
-                        key=".".join(map(str, (*loc, key))),
-                        fix="keep one of them (YAML would silently use the last)",
-                    )
-                keys.add(key)
-                lines[(*loc, key)] = line
-                stack.append((value_node, (*loc, key)))
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                stack.append((item, (*loc, index)))
-    return lines
 
 
 # --- explaining ----------------------------------------------------------------------------
@@ -398,27 +312,27 @@ def _explain(exc: ValidationError, source: str, lines: dict[Loc, int]) -> Config
     key = ".".join(map(str, loc)) or None
     kind = error["type"]
     if kind == "extra_forbidden":
-        known = [name for name in _model_at(loc[:-1]).model_fields if name not in _RESERVED]
+        known = [name for name in _model_at(loc[:-1]).model_fields if name not in RESERVED]
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         fix = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
         return ConfigError(
-            f"unknown key {loc[-1]!r}" + _at(lines, loc), source=source, key=key, fix=fix
+            f"unknown key {loc[-1]!r}" + at_line(lines, loc), source=source, key=key, fix=fix
         )
     if kind == "value_error" and isinstance(error.get("ctx", {}).get("error"), _KeyedError):
         keyed: _KeyedError = error["ctx"]["error"]
         kloc: Loc = tuple(keyed.key.split(".")) if keyed.key else ()
-        where = _at(lines, kloc) if kloc else ""
+        where = at_line(lines, kloc) if kloc else ""
         return ConfigError(str(keyed) + where, source=source, key=keyed.key or None, fix=keyed.fix)
     if kind == "missing":
         return ConfigError(
-            "required key is missing" + _at(lines, loc[:-1]),
+            "required key is missing" + at_line(lines, loc[:-1]),
             source=source,
             key=key,
             fix=f"add {loc[-1]}: " + _FIXES.get(str(loc[-1]), _README),
         )
     if kind in ("model_type", "model_attributes_type"):
         return ConfigError(
-            f"got {_show(error['input'])}, expected a mapping of keys" + _at(lines, loc),
+            f"got {show_value(error['input'])}, expected a mapping of keys" + at_line(lines, loc),
             source=source,
             key=key,
             fix=f"write it as `{loc[-1]}: {{key: value}}`; {_README}",
@@ -430,7 +344,9 @@ def _explain(exc: ValidationError, source: str, lines: dict[Loc, int]) -> Config
         close = difflib.get_close_matches(error["input"], expected, n=1)
         if close:
             fix = f"did you mean {close[0]!r}?"
-    message = f"got {_show(error['input'])}" + _at(lines, loc) + f": {_lower_first(error['msg'])}"
+    message = (
+        f"got {show_value(error['input'])}" + at_line(lines, loc) + f": {lower_first(error['msg'])}"
+    )
     return ConfigError(message, source=source, key=key, fix=fix)
 
 
@@ -456,21 +372,3 @@ def _literal_choices(loc: Loc) -> tuple[Any, ...]:
     except (KeyError, TypeError):
         return ()
     return tuple(getattr(annotation, "__args__", ()))
-
-
-def _at(lines: dict[Loc, int], loc: Loc) -> str:
-    # Keys are stored as written; pydantic reports them the same way.
-    line = lines.get(loc)
-    return "" if line is None else f" at line {line}"
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return "a mapping"
-    return repr(value)
-
-
-def _lower_first(text: str) -> str:
-    return re.sub(r"^[A-Z](?=[a-z])", lambda m: m.group(0).lower(), text)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,7 +40,14 @@ from pydantic import (
 from clearance.errors import ConfigError, InputError
 
 # The YAML reading (exact decimals, key lines, duplicate keys) is the gate policy's own.
-from clearance.gate.policy import _at, _lower_first, _parse, _read_bytes, _show
+from clearance.yamlfile import (
+    at_line,
+    lower_first,
+    parse_document,
+    read_bytes,
+    show_value,
+    validate_file,
+)
 
 __all__ = [
     "DIMENSIONS",
@@ -212,7 +218,7 @@ def _window(value: Any) -> Any:
     if isinstance(value, dt.timedelta):
         return value
     if not isinstance(value, str):
-        raise _Problem(f"got {_show(value)}, not a duration", fix=_DURATION_FIX)
+        raise _Problem(f"got {show_value(value)}, not a duration", fix=_DURATION_FIX)
     parsed = _duration_or_reason(value)
     if isinstance(parsed, str):
         raise _Problem(parsed, fix=_DURATION_FIX)
@@ -359,7 +365,7 @@ class SloPolicy(_Frozen):
             unknown = [v for v in value if v not in DIMENSIONS]
             if unknown:
                 raise _Problem(
-                    f"unknown dimension {_show(unknown[0])}",
+                    f"unknown dimension {show_value(unknown[0])}",
                     fix="group by [model], [org], [model, org], or [] for the whole platform",
                 )
             return tuple(d for d in DIMENSIONS if d in value)
@@ -396,9 +402,9 @@ def load_slo_policy(path: Path) -> SloPolicy:
             unknown key or metric, a bound in the wrong direction or out of range, a
             bad duration, or a filter on a dimension the groups lack.
     """
-    raw = _read_bytes(path)
+    raw = read_bytes(path)
     source = str(path)
-    data, lines = _parse(raw, source)
+    data, lines = parse_document(raw, source)
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
         raise ConfigError(
@@ -406,20 +412,7 @@ def load_slo_policy(path: Path) -> SloPolicy:
             source=source,
             fix="write `version: 1`, then `objectives:` as a list of {metric: ..., max: ...}",
         )
-    for reserved in ("path", "source_hash"):
-        if reserved in data:
-            raise ConfigError(
-                f"unknown key {reserved!r}" + _at(lines, (reserved,)),
-                source=source,
-                key=reserved,
-                fix="remove it: the loader sets it from the file itself",
-            )
-    try:
-        return SloPolicy.model_validate(
-            {**data, "path": path, "source_hash": hashlib.sha256(raw).hexdigest()}
-        )
-    except ValidationError as exc:
-        raise _explain(exc, source, lines) from None
+    return validate_file(SloPolicy, data, path=path, raw=raw, lines=lines, explain=_explain)
 
 
 _KEY_FIXES = {
@@ -445,7 +438,7 @@ def _explain(exc: ValidationError, source: str, lines: dict[Any, int]) -> Config
         known = [name for name in model.model_fields if name not in ("path", "source_hash")]
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         return ConfigError(
-            f"unknown key {loc[-1]!r}" + _at(lines, loc),
+            f"unknown key {loc[-1]!r}" + at_line(lines, loc),
             source=source,
             key=key,
             fix=f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}",
@@ -456,15 +449,19 @@ def _explain(exc: ValidationError, source: str, lines: dict[Any, int]) -> Config
             loc = (*loc, *problem.key.split(".")) if loc else tuple(problem.key.split("."))
             loc = tuple(int(p) if isinstance(p, str) and p.isdigit() else p for p in loc)
             key = ".".join(map(str, loc))
-        return ConfigError(str(problem) + _at(lines, loc), source=source, key=key, fix=problem.fix)
+        return ConfigError(
+            str(problem) + at_line(lines, loc), source=source, key=key, fix=problem.fix
+        )
     leaf = next((str(part) for part in reversed(loc) if isinstance(part, str)), "")
     fix = _KEY_FIXES.get(leaf, "see the comments in gates/slo.yaml for the format")
     if kind == "missing":
         return ConfigError(
-            "required key is missing" + _at(lines, loc[:-1]),
+            "required key is missing" + at_line(lines, loc[:-1]),
             source=source,
             key=key,
             fix=f"add {leaf}: ({fix})",
         )
-    message = f"got {_show(error['input'])}" + _at(lines, loc) + f": {_lower_first(error['msg'])}"
+    message = (
+        f"got {show_value(error['input'])}" + at_line(lines, loc) + f": {lower_first(error['msg'])}"
+    )
     return ConfigError(message, source=source, key=key, fix=fix)
