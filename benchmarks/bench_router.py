@@ -71,6 +71,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def clearance_router(base_url: str, folder: Path) -> Any:
     from clearance.catalog.database import open_catalog
+    from clearance.catalog.gatestore import record_override
     from clearance.catalog.modelstore import ensure_provider, sync_models
     from clearance.catalog.orgstore import set_fallback_chain
     from clearance.config import load_config
@@ -88,6 +89,18 @@ def clearance_router(base_url: str, folder: Path) -> Any:
         ensure_provider(connection, "ref", base_url=base_url)
         sync_models(connection, "ref", fetch_model_list(base_url), enable_new=True)
         set_fallback_chain(connection, "ref:ref/status-500", ["ref:ref/steady"])
+        # the gate requires a decision (gate.require_decision): enable the simulators the
+        # benchmark calls as a person would, so the router reads a real gate state
+        for model_id in ("ref:ref/steady", "ref:ref/status-500"):
+            record_override(
+                connection,
+                model_id=model_id,
+                action="enable",
+                reason="benchmark",
+                decided_by="bench",
+                host=None,
+                require_decision=config.gate.require_decision,
+            )
     return Router(config, catalog)
 
 
