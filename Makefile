@@ -40,6 +40,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_router.py
 	$(BIN)/python benchmarks/bench_gate.py
 	$(BIN)/python benchmarks/bench_evals.py
+	$(BIN)/python benchmarks/bench_slo.py
+	$(BIN)/python benchmarks/bench_report.py
 
 ## screenshots: render the demo's report pages in headless Chromium (apt-get install chromium),
 ## to look at them as a reader would; the tests check the HTML's structure, not pixels
