@@ -570,9 +570,10 @@ def test_model_pages_link_back_and_group_failures_flaky_and_infra(built: Built) 
     ]
     assert not good.one("section", id="failures").all("div", data_case=None)
     infra = good.one("section", id="infra").one("table")
+    # the cause is the error's kind, with one of its messages, as the evidence recorded it
     assert [[td.words() for td in tr.all("td")] for tr in infra.all("tr")[1:]] == [
-        ["fallback_served", "1", "flow2"],
-        ["infra_error", "1", "f2"],
+        ["fallback_served", "1", "", "flow2"],
+        ["server_error", "1", "upstream broke", "f2"],
     ]
     flows = good.one("table", class_="flows")
     assert [[td.words() for td in tr.all("td")] for tr in flows.all("tr")[1:]] == [

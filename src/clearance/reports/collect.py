@@ -111,11 +111,14 @@ class CaseRef:
 
 @dataclass(frozen=True, slots=True)
 class InfraGroup:
-    """Trials not judged, by cause: an infra error's code or ``fallback_served``."""
+    """Trials not judged, by cause: the error's kind (``server_error``, ``timeout``, ...)
+    or ``fallback_served``."""
 
     cause: str
     trials: int
     cases: tuple[str, ...]
+    example: str | None = None
+    """One of the errors' messages, as recorded (untrusted text)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,16 +286,46 @@ def _failing(rows: pd.DataFrame) -> tuple[CaseRef, ...]:
     return tuple(sorted(out, key=lambda ref: (ref.codes[0] if ref.codes else "", ref.case_id)))
 
 
-def _infra(rows: pd.DataFrame) -> tuple[InfraGroup, ...]:
+_INFRA_EVIDENCE_LIMIT = 20_000
+"""Infra rows whose evidence is read to name their cause; past it, the code is shown."""
+
+
+def _infra_evidence(catalog: Catalog, run_id: str) -> dict[int, Mapping[str, Any]]:
+    """Result id -> evidence of the run's infra-error and fallback-served rows."""
+    r = t.eval_results.c
+    query = (
+        select(r.id, r.evidence)
+        .where(r.run_id == run_id, or_(r.verdict == "infra_error", r.fallback_served))
+        .limit(_INFRA_EVIDENCE_LIMIT)
+    )
+    with catalog.connect() as connection:
+        return {
+            int(row_id): evidence
+            for row_id, evidence in connection.execute(query)
+            if isinstance(evidence, Mapping)
+        }
+
+
+def _infra(rows: pd.DataFrame, evidence: Mapping[int, Mapping[str, Any]]) -> tuple[InfraGroup, ...]:
     infra = rows[~rows["_judged"]]
     if infra.empty:
         return ()
-    served = infra["fallback_served"].fillna(False).astype(bool)
-    cause = infra["failure_code"].where(~served, "fallback_served").fillna("infra_error")
-    out = []
-    for name, group in infra.assign(_cause=cause).groupby("_cause", sort=True):
-        out.append(InfraGroup(str(name), len(group), tuple(sorted(group["case_id"].unique()))))
-    return tuple(sorted(out, key=lambda group: -group.trials))
+    groups: dict[str, tuple[list[str], str | None]] = {}
+    for row_id, code, served, case_id in zip(
+        infra["id"], infra["failure_code"], infra["fallback_served"], infra["case_id"], strict=True
+    ):
+        found = evidence.get(int(row_id), {})
+        kind = found.get("kind")
+        cause = "fallback_served" if served else str(kind or code or "infra_error")
+        cases, example = groups.setdefault(cause, ([], None))
+        cases.append(str(case_id))
+        if example is None and found.get("message"):
+            groups[cause] = (cases, str(found["message"]))
+    out = [
+        InfraGroup(cause, len(cases), tuple(sorted(set(cases))), example)
+        for cause, (cases, example) in groups.items()
+    ]
+    return tuple(sorted(out, key=lambda group: (-group.trials, group.cause)))
 
 
 def _reasons(checks: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
@@ -416,6 +449,7 @@ def collect_report(
 
     summary = summarize(frame)
     rows_all = judged(frame)
+    infra_evidence = _infra_evidence(catalog, chosen.run_id)
     entries = []
     for model_id in model_ids:
         rows = rows_all[rows_all["model_id"] == model_id]
@@ -466,7 +500,7 @@ def collect_report(
                 failing=tuple(ref for ref in refs if ref.case_id not in flaky_ids),
                 flaky=tuple(flaky),
                 flaky_failing=tuple(ref for ref in refs if ref.case_id in flaky_ids),
-                infra=_infra(rows),
+                infra=_infra(rows, infra_evidence),
                 cost=CostFigures(
                     spend=model_summary.total_cost,
                     priced=model_summary.priced_items,
