@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert
 
-from clearance.catalog.database import open_catalog, redact_url
-from clearance.errors import CatalogUnavailable
+from clearance.catalog import tables as t
+from clearance.catalog.database import Catalog, open_catalog, redact_url
+from clearance.errors import CatalogError, CatalogUnavailable
 
 
 def closed_port() -> int:
@@ -50,3 +53,16 @@ def test_unparseable_url() -> None:
 def test_redact_url() -> None:
     assert redact_url("postgresql+psycopg://u:pw@h:5/d") == "postgresql+psycopg://u:***@h:5/d"
     assert redact_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+
+def test_a_value_too_long_is_not_an_outage(catalog: Catalog) -> None:
+    """PostgreSQL enforces VARCHAR lengths (SQLite does not): the error says which."""
+    if catalog.dialect != "postgresql":
+        pytest.skip("SQLite does not enforce VARCHAR lengths")
+    row = {"call_id": "c1", "started_at": dt.datetime.now(dt.UTC), "status": "error"}
+    with pytest.raises(CatalogError) as caught, catalog.begin() as connection:
+        connection.execute(insert(t.ai_calls).values(**row, error_kind="x" * 49))
+    assert not isinstance(caught.value, CatalogUnavailable)
+    assert "refused a value: value too long" in caught.value.message
+    assert "tables.py" in (caught.value.fix or "")

@@ -250,3 +250,18 @@ def test_slo_report_on_an_empty_log_says_so(
     out = project / "reports" / "slo.html"
     run("slo", "report", code=0)
     assert "No calls in this window" in parse(out).one("p", class_="empty note").words()
+
+
+def test_slo_report_keeps_logged_text_as_text(seeded: Catalog, tmp_path: Path) -> None:
+    from tests.support.html import assert_self_contained, parse
+    from tests.test_slo import failed
+
+    hostile = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
+    kind = "<script>x</script>'\"><i onclick=x>"  # error_kind holds 48 characters
+    seed(seeded, [("x1", 1, failed(f"p:{hostile}", kind, org_id=hostile))])
+    out = tmp_path / "slo.html"
+    run("slo", "report", *SINCE, "--out", str(out), code=0)
+    assert_self_contained([out])  # no script, img or on* attribute made it in as markup
+    page = parse(out)
+    assert f"p:{hostile}" in page.one("table", class_="figures").words()
+    assert kind in page.one("table", class_="why").words()

@@ -106,6 +106,13 @@ class Catalog:
                 f"catalog database {self.display_url} refused a write: {cause}",
                 fix="a row with the same key exists already, or a referenced row is missing",
             ) from error
+        except exc.DataError as error:  # the database is up; one value does not fit
+            cause = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            raise CatalogError(
+                f"catalog database {self.display_url} refused a value: {cause}",
+                fix="a value is too long or of the wrong type for its column; shorten or "
+                "correct it (the column sizes are in clearance/catalog/tables.py)",
+            ) from error
         except exc.DBAPIError as error:
             cause = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
             raise CatalogUnavailable(self.display_url, cause) from error

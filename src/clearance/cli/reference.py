@@ -10,7 +10,6 @@ import os
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from clearance.cli._common import EXIT_USAGE, console, fail
 
@@ -67,15 +66,14 @@ def serve(
             f"cannot listen on 127.0.0.1:{port}: {error.strerror or error}",
             fix="pick another --port, or 0 for a free one",
         )
-    typer.echo(server.base_url)
     auth = f"; wants Authorization: Bearer ${api_key_env}" if api_key_env else ""
-    console.print(
-        escape(
-            f"reference provider: a SIMULATOR of model behaviour, not a real model "
-            f"(seed {seed}, sloppy rate {sloppy_rate}{auth}). "
-            f"Models: GET {server.base_url}/models. Ctrl-C stops it."
-        ),
-        soft_wrap=True,
+    # The base URL first (scripts read that line), then what it is, in one write: the
+    # server already answers, so a Ctrl-C may come at once and must not cut the notice.
+    typer.echo(
+        f"{server.base_url}\n"
+        f"reference provider: a SIMULATOR of model behaviour, not a real model "
+        f"(seed {seed}, sloppy rate {sloppy_rate}{auth}). "
+        f"Models: GET {server.base_url}/models. Ctrl-C stops it."
     )
     server.serve_forever()
     console.print("stopped")
