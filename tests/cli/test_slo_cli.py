@@ -265,3 +265,20 @@ def test_slo_report_keeps_logged_text_as_text(seeded: Catalog, tmp_path: Path) -
     page = parse(out)
     assert f"p:{hostile}" in page.one("table", class_="figures").words()
     assert kind in page.one("table", class_="why").words()
+
+
+def test_by_regroups_the_check(seeded: Catalog) -> None:
+    document = json.loads(run("slo", "check", *SINCE, "--by", "org", "--json", code=1).stdout)
+    assert sorted({g["group"]["label"] for g in document["groups"]}) == [
+        "(no org)",
+        "acme",
+        "beta",
+    ]
+    whole = json.loads(run("slo", "check", *SINCE, "--by", "all", "--json", code=1).stdout)
+    assert [g["group"]["label"] for g in whole["groups"]] == ["all"]
+    assert whole["groups"][0]["calls"] == 11
+
+
+def test_by_an_unknown_dimension_exits_2(seeded: Catalog) -> None:
+    stderr = run("slo", "check", *SINCE, "--by", "team", code=2).stderr
+    assert "--by team: unknown dimension 'team'" in stderr

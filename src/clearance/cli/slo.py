@@ -140,6 +140,9 @@ _UNTIL = typer.Option(help="End (excluded), ISO 8601; default: now.")
 _ORG = typer.Option(help="Only this org's calls.")
 _MODEL = typer.Option(help="Only this model's calls (PROVIDER:NAME, or a NAME).")
 _FILE = typer.Option("--file", help="The objectives file (default: gates/slo.yaml).")
+_BY = typer.Option(
+    "--by", help="Group by model, org, model+org or all (default: the file's group_by)."
+)
 _EVALS = typer.Option(
     "--include-evals", help="Also count the calls eval runs made (not live traffic)."
 )
@@ -153,6 +156,7 @@ def _judge(
     model: str | None,
     file: Path | None,
     include_evals: bool,
+    by: str | None,
 ) -> tuple[SloReport, ClearanceConfig, Catalog]:
     """Read the objectives and judge them over the window the options give."""
     from clearance.slo import (
@@ -160,12 +164,15 @@ def _judge(
         check_slos,
         load_slo_policy,
         parse_duration,
+        regroup,
         slo_path,
         window_bounds,
     )
 
     config, catalog = load()
     policy = load_slo_policy(file or slo_path(config.root, config.gate.root))
+    if by is not None:
+        policy = regroup(policy, by)
     length = None if window is None else parse_duration(window, where="--window")
     start, end = window_bounds(
         policy, window=length, since=_instant(since, "--since"), until=_instant(until, "--until")
@@ -191,6 +198,7 @@ def check(
     model: Annotated[str | None, _MODEL] = None,
     file: Annotated[Path | None, _FILE] = None,
     include_evals: Annotated[bool, _EVALS] = False,
+    by: Annotated[str | None, _BY] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Judge the objectives of gates/slo.yaml on the live calls of a window.
@@ -198,7 +206,7 @@ def check(
     Exit 0 when no objective is breached (insufficient_data and no_data are not
     breaches), 1 on any breach, 2 on a bad objectives file or argument.
     """
-    report, _, _ = _judge(window, since, until, org, model, file, include_evals)
+    report, _, _ = _judge(window, since, until, org, model, file, include_evals, by)
     if as_json:
         emit_json(report.to_json())
     else:
@@ -216,6 +224,7 @@ def report_page(
     model: Annotated[str | None, _MODEL] = None,
     file: Annotated[Path | None, _FILE] = None,
     include_evals: Annotated[bool, _EVALS] = False,
+    by: Annotated[str | None, _BY] = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="The HTML file (default: reports/slo.html)."),
@@ -229,7 +238,7 @@ def report_page(
     from clearance.evaluation.cassettes import write_atomic
     from clearance.reports.slopage import render_slo_page
 
-    report, config, catalog = _judge(window, since, until, org, model, file, include_evals)
+    report, config, catalog = _judge(window, since, until, org, model, file, include_evals, by)
     path = out or config.root / "reports" / "slo.html"
     write_atomic(path, render_slo_page(report, catalog=catalog).encode("utf-8"))
     counts = report.status_counts()

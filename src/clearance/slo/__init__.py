@@ -46,6 +46,7 @@ from clearance.slo.objectives import (
     format_duration,
     load_slo_policy,
     parse_duration,
+    regroup,
     slo_path,
 )
 from clearance.slo.sqlite_aggregates import decimal_sum, percentile_cont
@@ -79,6 +80,7 @@ __all__ = [
     "offending_calls",
     "parse_duration",
     "percentile_cont",
+    "regroup",
     "slo_path",
     "slower_than",
     "window_bounds",

@@ -39,7 +39,7 @@ from pydantic import (
 
 from clearance.errors import ConfigError, InputError
 
-# The YAML reading (exact decimals, key lines, duplicate keys) is the gate policy's own.
+# The YAML reading (exact decimals, key lines, duplicate keys) is shared with gate policies.
 from clearance.yamlfile import (
     at_line,
     lower_first,
@@ -60,6 +60,7 @@ __all__ = [
     "format_duration",
     "load_slo_policy",
     "parse_duration",
+    "regroup",
     "slo_path",
 ]
 
@@ -387,6 +388,25 @@ class SloPolicy(_Frozen):
     def group_label(self) -> str:
         """``model``, ``org``, ``model+org`` or ``all``."""
         return "+".join(self.group_by) or "all"
+
+
+def regroup(policy: SloPolicy, by: str, *, where: str = "--by") -> SloPolicy:
+    """``policy`` with its groups by ``model``, ``org``, ``model+org`` or ``all`` instead.
+
+    Raises:
+        InputError: an unknown dimension, or an objective that filters on a dimension
+            the new groups lack.
+    """
+    dimensions: list[str] = [] if by.strip() == "all" else [d.strip() for d in by.split("+")]
+    fields = {name: getattr(policy, name) for name in type(policy).model_fields}
+    try:
+        return SloPolicy.model_validate({**fields, "group_by": dimensions})
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        problem = error.get("ctx", {}).get("error")
+        fix = getattr(problem, "fix", None) or "use model, org, model+org or all"
+        message = lower_first(str(problem or error["msg"]))
+        raise InputError(f"{where} {by}: {message}", fix=fix) from None
 
 
 def slo_path(root: Path, gates: str = "gates") -> Path:
