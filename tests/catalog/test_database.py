@@ -55,7 +55,6 @@ def test_redact_url() -> None:
     assert redact_url("sqlite:///x.db") == "sqlite:///x.db"
 
 
-
 def test_a_value_too_long_is_not_an_outage(catalog: Catalog) -> None:
     """PostgreSQL enforces VARCHAR lengths (SQLite does not): the error says which."""
     if catalog.dialect != "postgresql":

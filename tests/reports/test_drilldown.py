@@ -245,6 +245,17 @@ def test_invalid_json_keeps_the_raw_argument_text() -> None:
     assert case.calls == (CallDiff("list_deals", "call_f99a_0", 1, (), raw_arguments=raw),)
 
 
+def test_arguments_nested_past_the_parsers_depth_are_kept_raw() -> None:
+    # a model stuck repeating "[" until its token limit: json.loads raises RecursionError
+    raw = "[" * 5000
+    evidence = {
+        "failures": [failure("invalid_json", 1, tool="note", call_id="c1", index=0)],
+        "transcript": [assistant(call("c1", "note", raw))],
+    }
+    case = failing_case("deep", "contract", 1, evidence)
+    assert case.calls == (CallDiff("note", "c1", 1, (), raw_arguments=raw),)
+
+
 def test_a_missing_call_is_expected_and_never_called() -> None:
     expected_args = {
         "title": "text like 'compiler roadmap' (case and spacing ignored)",

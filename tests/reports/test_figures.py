@@ -20,6 +20,7 @@ from clearance.gate.policy import GatePolicy
 from clearance.gate.stats import clustered_interval
 from clearance.reports.figures import (
     FLOWS,
+    NO_TOOL,
     Cell,
     Change,
     FlakyCase,
@@ -190,6 +191,21 @@ def test_a_tool_with_only_infra_rows_has_no_data() -> None:
     assert cell.label == "no judged trials"
 
 
+def test_single_turn_cases_without_a_tool_keep_a_row_of_their_own() -> None:
+    # several tools offered and none expected (an irrelevance case): the gate judges it,
+    # so the matrix and the trends must not drop it
+    data = frame(
+        trials("i1", "PF", tool=None, criticality="standard", case_kind="bfcl"),
+        trials("c1", "PP"),
+    )
+    found = cells(data, POLICY)
+    assert set(found) == {(M, "book"), (M, NO_TOOL)}
+    none = found[M, NO_TOOL]
+    assert (none.passes, none.trials, none.cases, none.bar) == (1, 2, 1, 0.5)
+    started = {"r1": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}
+    assert trends(data, started, M)[NO_TOOL] == [TrendPoint("r1", started["r1"], 0.5, 1, 2)]
+
+
 def test_cells_are_per_model() -> None:
     data = frame(trials("c1", "PP"), trials("c1", "FF", model_id=OTHER))
     found = cells(data, POLICY)
@@ -349,3 +365,12 @@ def test_check_changes_follow_the_verdict_when_only_the_bar_moved() -> None:
         ),
         Change("min_trials_per_case", "inconclusive 2", "pass 2", "better", None),
     ]
+
+
+def test_check_changes_leave_out_moves_too_small_to_show() -> None:
+    # replayed latencies jitter by microseconds: "pass 5041 → pass 5041" is not "worse"
+    before = [{"name": "latency.p95_ms", "verdict": "pass", "measured": 5041.00555}]
+    after = [{"name": "latency.p95_ms", "verdict": "pass", "measured": 5041.0128}]
+    assert check_changes(before, after) == []
+    after = [{"name": "latency.p95_ms", "verdict": "fail", "measured": 5041.0128}]
+    assert [c.direction for c in check_changes(before, after)] == ["worse"]

@@ -16,7 +16,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from clearance.reports import (
     model_slug,
     write_report,
 )
+from clearance.reports.render import money_text
 from tests.support.html import Node, assert_self_contained, parse
 
 GOOD = "p:good"
@@ -540,6 +541,19 @@ def test_cost_latency_and_default_priced_calls(built: Built) -> None:
     assert page.one("span", data_flag="default-priced").words().startswith("1 of 2 logged")
 
 
+def test_live_calls_during_a_run_are_not_the_runs_once_its_calls_carry_its_id(
+    built: Built,
+) -> None:
+    # built's untagged calls stand for a run logged before ai_calls knew its run; once one
+    # call carries the run's id, the untagged calls of its window are live traffic
+    tagged = call_row(GOOD, NOW_START + dt.timedelta(minutes=7), "catalog")
+    tagged.update(traffic="eval", eval_run_id="r-now")
+    with built.catalog.begin() as connection:
+        connection.execute(insert(t.ai_calls), [tagged])
+    cost = collect(built).model(GOOD).cost
+    assert (cost.logged_calls, cost.default_priced_calls) == (1, 0)
+
+
 # --- the model pages ---------------------------------------------------------------------
 
 
@@ -668,6 +682,142 @@ def test_failing_cases_are_paged(built: Built) -> None:
     assert [td.words() for td in not_shown] == ["schema_violation", "3", "b2"]
     assert not not_shown[2].all("a")  # past the last page: named, not linked
     assert not second.all("section", id="flaky")  # the first page's only
+
+
+def test_a_newer_run_is_not_in_the_trends_nor_the_decision_before(built: Built) -> None:
+    # r-next started after r-now and is still running, with a decision of its own
+    clock = Clock()
+    clock.now = NOW_START + 2 * RUN_TIME
+    store = ResultStore(built.catalog, clock=clock)
+    store.start_run(spec("r-next", [GOOD]), shard=None)
+    store.add_results("r-next", Trials(GOOD, "b1", "FFF", "argument_mismatch").items(None))
+    check_ = check("criticality.critical", "fail", 0.0, "0/3 passed")
+    decision(built.catalog, GOOD, "disable", "r-next", NOW_START + 3 * RUN_TIME, [check_])
+
+    data = collect(built)
+    assert data.run is not None
+    assert data.run.run_id == "r-now"
+    assert [run.run_id for run in data.trend_runs] == ["r-old", "r-now"]
+    good = data.model(GOOD)
+    assert [(p.run_id, p.rate) for p in good.trends["book"]] == [("r-old", 1.0), ("r-now", 8 / 9)]
+    assert good.recorded is None
+    assert good.previous is not None
+    assert good.previous.eval_run_ids == ["r-old"]
+
+
+def test_a_model_with_no_priced_trial_has_no_cost_per_success(built: Built) -> None:
+    cost = collect(built, run_id="r-old").model(BAD).cost  # r-old's trials have no cost
+    assert (cost.spend, cost.priced, cost.unpriced) == (Decimal(0), 0, 21)
+    assert cost.cost_per_success is None
+
+
+def test_case_ids_alike_once_sanitized_keep_their_own_anchors(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    clock = Clock()
+    add_models(catalog, BAD)
+    cases = ["b x", "b/x", "b#x", "b-x"]
+    items = [i for case in cases for i in Trials(BAD, case, "FF", "argument_mismatch").items(None)]
+    run(ResultStore(catalog, clock=clock), clock, "r-x", NOW_START, items, [BAD])
+    data = collect_report(ClearanceConfig(root=tmp_path), catalog, policy=POLICY)
+    write_report(data, tmp_path / "report", catalog=catalog)
+    page = parse(tmp_path / "report" / "models" / f"{model_slug(BAD)}.html")
+    anchors = {div.attrs["data-case"]: div.attrs["id"] for div in page.all("div", data_case=None)}
+    assert sorted(anchors) == sorted(cases)
+    assert len(set(anchors.values())) == len(cases)
+    assert anchors["b-x"] == "case-b-x"
+    links = {a.words(): a.attrs["href"] for a in page.one("table", class_="codes").all("a")}
+    assert {case: href.partition("#")[2] for case, href in links.items()} == anchors
+
+
+def test_transcripts_show_structured_content_as_json_and_cut_long_text(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    clock = Clock()
+    add_models(catalog, BAD)
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64," + "A" * 50_000}}
+    parts = [{"type": "text", "text": "what's on it?"}, image]
+    evidence = {
+        "failures": [{"code": "missing_call", "turn": 1, "evidence": {"tool": "book"}}],
+        "transcript": [
+            {"role": "user", "content": parts},
+            {"role": "tool", "tool_call_id": "c0", "content": f"{'y' * 9_989} {OPENROUTER_KEY} ."},
+            {
+                "role": "assistant",
+                "content": "z" * 50_000,
+                "tool_calls": [
+                    {"id": "c1", "function": {"name": "book", "arguments": {"day": "mon"}}}
+                ],
+            },
+        ],
+    }
+    items = Trials(BAD, "b1", "FF", "missing_call").items(None)
+    items = [replace(item, evidence=evidence) for item in items]
+    run(ResultStore(catalog, clock=clock), clock, "r-x", NOW_START, items, [BAD])
+    data = collect_report(ClearanceConfig(root=tmp_path), catalog, policy=POLICY)
+    files = write_report(data, tmp_path / "report", catalog=catalog)
+    assert files.bytes < 60_000
+    case = parse(tmp_path / "report" / "models" / f"{model_slug(BAD)}.html").one(
+        "div", data_case="b1"
+    )
+    user, straddling, answer, call_ = (pre.text() for pre in case.one("details").all("pre"))
+    assert user.startswith('[{"')  # JSON, not a Python repr (PostgreSQL may reorder keys)
+    assert '"text": "what\'s on it?"' in user
+    assert user.endswith(f"… [{len(json.dumps(parts))} chars]")
+    assert answer == "z" * 10_000 + "… [50000 chars]"
+    # a key across the cut is redacted whole, never left half shown
+    assert straddling == "y" * 9_989 + " <redacted>… [10002 chars]"
+    assert call_ == 'book({"day": "mon"})  [c1]'
+
+
+def test_an_out_that_is_not_a_report_is_never_replaced(tmp_path: Path) -> None:
+    data = ReportData(NOW_START, None, POLICY, None)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "gate-summary.md").write_text("mine")
+    for out in (notes, folder):
+        with pytest.raises(InputError) as raised:
+            write_report(data, out)
+        assert raised.value.message == f"{out} exists and is not a clearance report"
+    assert notes.read_text() == "mine"
+    assert [p.name for p in folder.iterdir()] == ["gate-summary.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "reports"]
+    (tmp_path / "empty").mkdir()
+    for out in (folder / "html", folder / "html", tmp_path / "empty"):  # new, a report, empty
+        assert write_report(data, out).index.is_file()
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("0.0036", "0.0036"),
+        ("100.00", "100"),
+        ("1E+3", "1000"),
+        ("123456789012345678901234567890", "123456789012345678901234567890"),
+        ("1.999999999", "1.99999999"),  # at most 8 places, cut
+        ("0.0000000033333", "0.0000000033"),  # below 8 places: 2 digits, never 0
+        ("0.0000000099999", "0.00000001"),
+        ("-0.000000004", "-0.000000004"),
+        ("0E-8", "0"),
+        ("-0", "0"),
+    ],
+)
+def test_money_text(value: str, text: str) -> None:
+    assert money_text(Decimal(value)) == text
+
+
+def test_a_policy_that_does_not_load_gives_its_reason_on_dry_run_verdicts(built: Built) -> None:
+    data = collect(built, policy=None)  # the configured policy: none in this project
+    assert data.policy is None
+    assert data.policy_error is not None
+    reason = f"no gate policy loaded: {data.policy_error}"
+    good = data.model(GOOD)  # nothing recorded on r-now
+    assert (good.verdict, good.dry_run_error) == ("not judged", reason)
+    write_report(data, built.out, catalog=built.catalog)
+    page = parse(built.out / "models" / f"{model_slug(GOOD)}.html")
+    assert " ".join(reason.split()) in [note.words() for note in page.all("p", class_="note")]
 
 
 # --- model output is text, and secrets stay out ------------------------------------------

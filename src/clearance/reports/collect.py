@@ -206,11 +206,14 @@ def _call_counts(
     """served model -> (calls, calls priced by the default price) the run made."""
     c = t.ai_calls.c
     end = run.ended_at or _now()
-    # the run's own calls; rows logged before ai_calls knew its run: its time window
-    untagged = and_(c.eval_run_id.is_(None), c.started_at >= run.started_at, c.started_at <= end)
+    # the run's own calls; a run logged before ai_calls knew its run (none carries its id):
+    # the untagged calls of its time window (untagged calls are live traffic otherwise)
+    own = c.eval_run_id == run.run_id
+    if connection.execute(select(c.id).where(own).limit(1)).first() is None:
+        own = and_(c.eval_run_id.is_(None), c.started_at >= run.started_at, c.started_at <= end)
     query = (
         select(c.served_model, c.pricing_source, func.count())
-        .where(or_(c.eval_run_id == run.run_id, untagged))
+        .where(own)
         .where(c.served_model.in_(list(model_ids)))
         .group_by(c.served_model, c.pricing_source)
     )
@@ -225,12 +228,19 @@ def _call_counts(
 
 
 def _decisions(
-    rows: Sequence[DecisionRow], run_id: str
+    rows: Sequence[DecisionRow], run_id: str, newer: set[str]
 ) -> tuple[DecisionRow | None, DecisionRow | None]:
-    """(the newest gate decision on this run, the newest gate decision before it)."""
+    """(the newest gate decision on this run, the newest gate decision before it).
+
+    ``newer``: runs started after this one; a decision on any of them is not before it.
+    """
     gate = [row for row in rows if not row.override]  # newest first
     current = next((row for row in gate if run_id in row.eval_run_ids), None)
-    before = [row for row in gate if run_id not in row.eval_run_ids]
+    before = [
+        row
+        for row in gate
+        if run_id not in row.eval_run_ids and not newer.intersection(row.eval_run_ids)
+    ]
     if current is not None:
         before = [row for row in before if row.id < current.id]
     return current, (before[0] if before else None)
@@ -342,10 +352,14 @@ def _reasons(checks: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
 
 
 def _dry_run(
-    frame: pd.DataFrame, policy: GatePolicy | None, model_id: str, baseline: str | None
+    frame: pd.DataFrame,
+    policy: GatePolicy | None,
+    model_id: str,
+    baseline: str | None,
+    policy_error: str | None,
 ) -> tuple[str, tuple[str, ...], tuple[Mapping[str, Any], ...], str | None]:
     if policy is None:
-        return "not judged", (), (), "no gate policy loaded"
+        return "not judged", (), (), f"no gate policy loaded: {policy_error or 'none given'}"
     try:
         result = decide(frame, policy, model_id=model_id, baseline_id=baseline)
     except (ClearanceError, ValueError, TypeError) as error:
@@ -417,9 +431,12 @@ def collect_report(
             now, chosen, policy, policy_error, notes=(*notes, "the run holds no results")
         )
 
+    # runs started after the chosen one (a run still going, say) are not its history
+    newer = {run.run_id for run in runs if run.started_at > chosen.started_at}
+    earlier = [run for run in runs if run.run_id not in newer]
     trend_runs = tuple(
         run
-        for run in runs[:TREND_RUNS]
+        for run in earlier[:TREND_RUNS]
         if set(run.models) & set(model_ids) or run.run_id == chosen.run_id
     )
     with catalog.connect() as connection:
@@ -438,7 +455,9 @@ def collect_report(
     previous: dict[str, DecisionRow | None] = {}
     recorded: dict[str, DecisionRow | None] = {}
     for model_id in model_ids:
-        recorded[model_id], previous[model_id] = _decisions(histories[model_id], chosen.run_id)
+        recorded[model_id], previous[model_id] = _decisions(
+            histories[model_id], chosen.run_id, newer
+        )
         if previous[model_id] is not None:
             wanted_runs.update(previous[model_id].eval_run_ids)  # type: ignore[union-attr]
     wanted_runs.discard(chosen.run_id)
@@ -455,7 +474,9 @@ def collect_report(
         rows = rows_all[rows_all["model_id"] == model_id]
         stored = recorded[model_id]
         baseline = stored.baseline_model if stored is not None else None
-        verdict, reasons, checks, problem = _dry_run(frame, policy, model_id, baseline)
+        verdict, reasons, checks, problem = _dry_run(
+            frame, policy, model_id, baseline, policy_error
+        )
         if stored is not None:
             verdict = stored.decision
             checks = tuple(stored.checks or ())
@@ -505,7 +526,10 @@ def collect_report(
                     spend=model_summary.total_cost,
                     priced=model_summary.priced_items,
                     unpriced=model_summary.unpriced_items,
-                    cost_per_success=model_summary.cost_per_pass,
+                    # nothing priced: no figure (0 would read as free)
+                    cost_per_success=model_summary.cost_per_pass
+                    if model_summary.priced_items
+                    else None,
                     p50_ms=model_summary.latency_p50_ms,
                     p95_ms=model_summary.latency_p95_ms,
                     logged_calls=calls,

@@ -178,7 +178,7 @@ def _call_diff(
     try:
         parsed = json.loads(arguments) if arguments is not None else None
         raw = None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
         parsed, raw = None, arguments
     structured = isinstance(parsed, Mapping | list)
     actual = dict(pointer_items(parsed)) if structured else {}

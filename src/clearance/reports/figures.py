@@ -4,11 +4,12 @@ Everything here is a pure function of a results frame (as
 :meth:`clearance.evaluation.results.ResultStore.results` returns it) and a gate
 policy, so the tests check each figure against hand-computed values:
 
-* a **cell** is one model × one tool (contract and BFCL cases) or one model × the
-  flows: its pooled pass rate, the gate's one-sided bounds around it (the same
-  clustered interval the gate uses, at the policy's confidence) and a verdict
-  against the policy's bar for those cases: ``clears`` (lower bound ≥ bar),
-  ``fails`` (upper bound < bar), ``unsure`` (the bar lies inside), ``no_bar``;
+* a **cell** is one model × one tool (contract and BFCL cases; :data:`NO_TOOL` for
+  those with none) or one model × the flows: its pooled pass rate, the gate's
+  one-sided bounds around it (the same clustered interval the gate uses, at the
+  policy's confidence) and a verdict against the policy's bar for those cases:
+  ``clears`` (lower bound ≥ bar), ``fails`` (upper bound < bar), ``unsure`` (the
+  bar lies inside), ``no_bar``;
 * **trends**: a model's pooled pass rate per tool in each run, oldest first;
 * **flaky** cases: judged trials of one case that disagree (some pass, some fail);
 * **diffs**: what moved between two sets of cells or two decisions' checks.
@@ -30,6 +31,7 @@ from clearance.gate.stats import clustered_interval
 
 __all__ = [
     "FLOWS",
+    "NO_TOOL",
     "Cell",
     "CellVerdict",
     "Change",
@@ -45,6 +47,8 @@ __all__ = [
 
 FLOWS = "(flows)"
 """The row name of a model's multi-turn flows, pooled, in the tool matrix."""
+NO_TOOL = "(no tool)"
+"""The row name of single-turn cases without a tool (several offered, none expected)."""
 _SINGLE_TURN = ("contract", "bfcl")
 _ORDER = {"critical": 0, "standard": 1}
 CellVerdict = Literal["clears", "fails", "unsure", "no_bar", "no_data"]
@@ -141,7 +145,8 @@ def cells(frame: pd.DataFrame, policy: GatePolicy | None) -> dict[tuple[str, str
     """``(model, tool or FLOWS) -> Cell`` for every model and tool in ``frame``."""
     rows = judged(frame)
     out: dict[tuple[str, str], Cell] = {}
-    single = rows[rows["case_kind"].isin(_SINGLE_TURN) & rows["tool"].notna()]
+    single = rows[rows["case_kind"].isin(_SINGLE_TURN)]
+    single = single.assign(tool=single["tool"].fillna(NO_TOOL))
     for (model_id, tool), group in single.groupby(["model_id", "tool"], sort=True):
         out[str(model_id), str(tool)] = _cell(str(model_id), str(tool), group, policy)
     flows = rows[rows["case_kind"] == "flow"]
@@ -174,9 +179,8 @@ def trends(
     rows = judged(frame[frame["model_id"] == model_id])
     rows = rows[rows["_judged"]]
     rows = rows.assign(
-        _row=rows["tool"].where(rows["case_kind"].isin(_SINGLE_TURN), FLOWS),
+        _row=rows["tool"].fillna(NO_TOOL).where(rows["case_kind"].isin(_SINGLE_TURN), FLOWS),
     )
-    rows = rows[rows["_row"].notna()]
     grouped = rows.groupby(["_row", "run_id"], sort=False)["_pass"].agg(["sum", "count"])
     out: dict[str, list[TrendPoint]] = {}
     for (name, run_id), values in grouped.iterrows():
@@ -293,7 +297,8 @@ def check_changes(
 ) -> list[Change]:
     """Checks whose verdict or measured value moved between two decisions' ``checks``.
 
-    The direction follows the verdict when it changed (fail < inconclusive < pass: a
+    A value that moved less than its label shows (4 significant digits) is no move. The
+    direction follows the verdict when it changed (fail < inconclusive < pass: a
     bar that moved can flip it with the same measured value), else the value.
     """
     old = {str(check.get("name")): check for check in before}
@@ -305,7 +310,9 @@ def check_changes(
             continue
         a, b = _measure(previous.get("measured")), _measure(check.get("measured"))
         verdict_a, verdict_b = previous.get("verdict"), check.get("verdict")
-        if a == b and verdict_a == verdict_b:
+        shown_a = f"{verdict_a} {'' if a is None else f'{a:.4g}'}".strip()
+        shown_b = f"{verdict_b} {'' if b is None else f'{b:.4g}'}".strip()
+        if shown_a == shown_b:
             continue
         direction: Literal["better", "worse", "same"] = "same"
         delta = None
@@ -316,13 +323,5 @@ def check_changes(
         rank_a, rank_b = _VERDICT_RANK.get(str(verdict_a)), _VERDICT_RANK.get(str(verdict_b))
         if rank_a is not None and rank_b is not None and rank_a != rank_b:
             direction = "better" if rank_b > rank_a else "worse"
-        out.append(
-            Change(
-                name,
-                f"{verdict_a} {'' if a is None else f'{a:.4g}'}".strip(),
-                f"{verdict_b} {'' if b is None else f'{b:.4g}'}".strip(),
-                direction,
-                delta,
-            )
-        )
+        out.append(Change(name, shown_a, shown_b, direction, delta))
     return out

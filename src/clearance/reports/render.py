@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -33,6 +34,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from clearance.catalog.database import Catalog
+from clearance.errors import InputError
 from clearance.evaluation.cassettes import Scrubber, redact_secrets
 from clearance.reports.collect import CaseRef, ModelReport, ReportData, load_failing
 from clearance.reports.figures import FLOWS
@@ -69,12 +71,17 @@ def _when(value: Any) -> str:
 
 
 def money_text(value: Any) -> str:
-    """USD as the report prints it: plain notation, at most 8 decimal places."""
+    """USD as the report prints it: plain notation, at most 8 decimal places (an amount
+    too small for 8 places, not zero, with 2 significant digits)."""
     if isinstance(value, Decimal):
-        text = format(value.normalize() if value == value.to_integral() else value, "f")
+        if value.is_zero():
+            return "0"
+        text = format(value, "f")
         if "." in text:  # at most 8 places: exact figures stay in the catalog and --json
             whole, frac = text.split(".")
             frac = frac[:8].rstrip("0")
+            if not frac and whole.lstrip("-") == "0":
+                return format(Decimal(f"{value:.2g}").normalize(), "f")
             text = f"{whole}.{frac}" if frac else whole
         return text
     return str(value)
@@ -93,23 +100,43 @@ def _figure(value: Any) -> str:
     return str(value)
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else value if isinstance(value, str) else str(value)
+_TEXT_LIMIT = 10_000
+"""Characters of one transcript value shown; the rest is counted (a page stays readable)."""
+
+
+def _text(value: Any, redact: Callable[[str], str]) -> str:
+    """Untrusted text as shown: structures (content parts, arguments) as JSON, cut when long
+    (after ``redact``: a cut must not leave half a secret behind)."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = redact(text)
+    return text if len(text) <= _TEXT_LIMIT else text[:_TEXT_LIMIT] + f"… [{len(text)} chars]"
 
 
 def _anchor(value: Any) -> str:
-    return _UNSAFE.sub("-", str(value))
+    """An id for ``value``: itself when safe, else sanitized and made unique by a short hash."""
+    text = str(value)
+    if not _UNSAFE.search(text):
+        return text
+    return f"{_UNSAFE.sub('-', text)}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
 def environment(secrets: Sequence[str] | None = None) -> Environment:
     """The report's jinja2 environment (autoescape on, secrets redacted from every value)."""
     scrubber = Scrubber(secrets) if secrets is not None else Scrubber.from_environ(os.environ)
 
+    def redact(text: str) -> str:
+        return redact_secrets(scrubber.text(text))
+
     def finalize(value: Any) -> Any:
         # Markup is a macro's or template's own output, whose values were finalized one by one
         if isinstance(value, str) and not isinstance(value, Markup):
-            return redact_secrets(scrubber.text(value))
+            return redact(value)
         return value
+
+    def text(value: Any) -> str:
+        return _text(value, redact)
 
     env = Environment(
         loader=PackageLoader("clearance.reports", "templates"),
@@ -119,7 +146,7 @@ def environment(secrets: Sequence[str] | None = None) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=_when, money=money_text, figure=_figure, text=_text, anchor=_anchor)
+    env.filters.update(when=_when, money=money_text, figure=_figure, text=text, anchor=_anchor)
     return env
 
 
@@ -202,8 +229,28 @@ def _model_pages(
     return out
 
 
+def _is_report(folder: Path) -> bool:
+    """Whether ``folder`` is empty or holds a report :func:`write_report` wrote."""
+    if not folder.is_dir():
+        return False
+    index = folder / "index.html"
+    if index.is_file():
+        with index.open(encoding="utf-8", errors="replace") as file:
+            return '<meta name="generator" content="clearance ' in file.read(2000)
+    return not any(folder.iterdir())
+
+
 def _write_all(out: Path, files: Mapping[str, str]) -> ReportFiles:
-    """Write every file into a fresh folder, then swap it in (no half-written report)."""
+    """Write every file into a fresh folder, then swap it in (no half-written report).
+
+    Raises:
+        InputError: ``out`` exists and is not a report (a file, or a folder of other files).
+    """
+    if out.exists() and not _is_report(out):
+        raise InputError(
+            f"{out} exists and is not a clearance report",
+            fix="choose another --out (the report's folder is replaced whole), or remove it",
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
