@@ -359,24 +359,28 @@ def test_aggregates_per_model_match_the_hand_worked_figures(catalog: Catalog) ->
     assert list(stats) == [A, B, "(no model)"]  # early and late are outside the window
     a, b, none = stats[A], stats[B], stats["(no model)"]
     # p:a: a1..a6
-    assert (a.calls, a.ok, a.errors, a.refused, a.attempted, a.fallbacks) == (6, 4, 1, 1, 5, 0)
+    assert (a.calls, a.ok, a.errors, a.refused, a.attempted) == (6, 4, 1, 1, 5)
+    # b1 was routed to p:a and answered by p:b: p:a's fallback, counted against p:a
+    assert (a.routed, a.fallbacks) == (5, 1)
     assert (a.tool_calls, a.tool_calls_valid, a.escalated) == (3, 2, 1)
     assert a.spend_usd == Decimal("0.0030125")  # 0.0010 + 0.0020 + 0.0000125
     assert (a.default_priced, a.unpriced, a.latency_n) == (1, 1, 3)
     assert a.p50_latency_ms == 200.0
     assert a.p95_latency_ms == 200.0 + P95_OF_3 * 100.0  # ≈ 290, bit for bit on both
     assert a.error_rate == 1 / 5
-    assert a.fallback_rate == 0.0
+    assert a.fallback_rate == 1 / 5
     assert a.escalation_rate == 1 / 4
     assert a.tool_success_rate == 2 / 3
     assert a.avg_cost_per_message_usd == Decimal("0.000753125")  # 0.0030125 / 4
-    # p:b: b1..b4; b1 is a fallback for p:a, and counts where it was served
-    assert (b.calls, b.ok, b.errors, b.refused, b.fallbacks, b.escalated) == (4, 3, 1, 0, 1, 1)
+    # p:b: b1..b4; b1 is a fallback for p:a: served here, so its cost, latency and
+    # tokens count here, but p:b's fallback rate is about the calls routed to p:b
+    assert (b.calls, b.ok, b.errors, b.refused, b.escalated) == (4, 3, 1, 0, 1)
+    assert (b.routed, b.fallbacks) == (2, 0)
     assert b.spend_usd == Decimal("0.107")  # exact: a float sum gives 0.10700000000000001
     assert (b.default_priced, b.unpriced) == (1, 0)
     assert (b.p50_latency_ms, b.p95_latency_ms) == (500.0, 500.0 + P95_OF_3 * 100.0)
     assert b.tool_success_rate is None  # no tool calls: nothing to measure
-    assert b.fallback_rate == 1 / 3
+    assert b.fallback_rate == 0.0
     assert b.error_rate == 1 / 4
     assert b.avg_cost_per_message_usd == Decimal("0.107") / 3
     # the refusal before any model was chosen
@@ -465,16 +469,10 @@ def test_breakdowns_give_the_reasons_behind_each_rate(catalog: Catalog) -> None:
     assert list(found) == [A, B, "(no model)"]
     a, b, none = found[A], found[B], found["(no model)"]
     # a5 has a fallback_reason, but failed: it is an error, not a fallback
-    assert (a.fallback_reasons, a.error_kinds, a.refusal_kinds) == (
-        (),
-        (("timeout", 1),),
-        (("killed", 1),),
-    )
-    assert (b.fallback_reasons, b.fallback_from, b.error_kinds) == (
-        (("rate_limit", 1),),
-        ((A, 1),),
-        (("rate_limit", 1),),
-    )
+    assert (a.error_kinds, a.refusal_kinds) == ((("timeout", 1),), (("killed", 1),))
+    assert (b.fallback_reasons, b.fallback_to, b.error_kinds) == ((), (), (("rate_limit", 1),))
+    # p:a failed over once (b1, rate-limited), and p:b answered instead
+    assert (a.fallback_reasons, a.fallback_to) == ((("rate_limit", 1),), ((B, 1),))
     assert none.refusal_kinds == (("NoModelAvailable", 1),)
 
 
@@ -496,7 +494,7 @@ objectives:
   - {metric: spend_usd, max: "0.1"}
   - {metric: tool_success_rate, min: 0.9}
   - {metric: escalation_rate, max: 0.3}
-  - {metric: fallback_rate, max: 0.3}
+  - {metric: fallback_rate, max: 0.1}
   - {metric: avg_cost_per_message_usd, max: "0.01"}
   - {metric: error_rate, max: 0.2, min_calls: 5, models: [p:b, p:zzz]}
 """
@@ -527,8 +525,8 @@ def test_every_objective_is_judged_per_group_with_evidence(
         (A, 4): "ok",
         (B, 4): "breach",
         ("(no model)", 4): "no_data",
-        (A, 5): "ok",
-        (B, 5): "breach",
+        (A, 5): "breach",  # b1: 1 of the 5 served calls routed to p:a fell back
+        (B, 5): "ok",
         ("(no model)", 5): "no_data",
         (A, 6): "ok",
         (B, 6): "breach",
@@ -569,11 +567,14 @@ def test_every_objective_is_judged_per_group_with_evidence(
         ("b2", "flagged at call time")
     ]
 
-    fallbacks = table[(B, 5)]
+    fallbacks = table[(A, 5)]
+    assert (fallbacks.measured, fallbacks.n, fallbacks.evidence.numerator) == (0.2, 5, 1)
     assert fallbacks.evidence.reasons == (("rate_limit", 1),)
-    assert "(from p:a: 1)" in fallbacks.evidence.detail
+    assert fallbacks.evidence.detail == (
+        "1 of 5 served calls routed here were answered by a fallback (p:b: 1)"
+    )
     assert [(e.call_id, e.detail) for e in fallbacks.evidence.examples] == [
-        ("b1", "fell back from p:a (rate_limit)")
+        ("b1", "answered by p:b (rate_limit)")
     ]
 
     cost = table[(B, 6)]
@@ -587,9 +588,9 @@ def test_every_objective_is_judged_per_group_with_evidence(
     assert report.stats(Group(("model",), model=A)) == next(
         g for g in report.groups if g.group.model == A
     )
-    breakdown = report.breakdown(Group(("model",), model=B))
+    breakdown = report.breakdown(Group(("model",), model=A))
     assert breakdown is not None
-    assert breakdown.fallback_from == ((A, 1),)
+    assert breakdown.fallback_to == ((B, 1),)
 
 
 def test_insufficient_data_is_not_a_breach(catalog: Catalog, tmp_path: Path) -> None:
@@ -639,8 +640,11 @@ def test_the_report_as_json(catalog: Catalog, tmp_path: Path) -> None:
     assert spend["evidence"]["numerator"] == "0.107"
     assert spend["evidence"]["examples"][0]["call_id"] == "b3"
     group_b = next(g for g in document["groups"] if g["group"]["model"] == B)
-    assert (group_b["spend_usd"], group_b["fallbacks"]) == ("0.107", 1)
-    assert document["breakdowns"][1]["fallback_reasons"] == {"rate_limit": 1}
+    assert (group_b["spend_usd"], group_b["routed"], group_b["fallbacks"]) == ("0.107", 2, 0)
+    group_a = next(g for g in document["groups"] if g["group"]["model"] == A)
+    assert (group_a["routed"], group_a["fallbacks"], group_a["fallback_rate"]) == (5, 1, 0.2)
+    assert document["breakdowns"][0]["fallback_reasons"] == {"rate_limit": 1}
+    assert document["breakdowns"][0]["fallback_to"] == {B: 1}
     assert set(METRICS) >= {r["metric"] for r in document["results"]}
 
 

@@ -223,7 +223,7 @@ def test_slo_report_writes_the_page_with_breaches_figures_and_reasons(
         node.attrs["data-breach"]: node.words() for node in page.all("div", data_breach=None)
     }
     assert sorted(breaches) == ["error_rate", "spend_usd"]
-    assert "p:b: error_rate 0.2500 ≤ 0.2000 breached" in breaches["error_rate"]
+    assert "p:b: error_rate 0.2500, objective ≤ 0.2000" in breaches["error_rate"]
     assert "1 of 4 attempted calls failed" in breaches["error_rate"]
     assert "Why: rate_limit 1" in breaches["error_rate"]
     statuses = {

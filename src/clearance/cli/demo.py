@@ -133,12 +133,12 @@ def _router_demo(config: ClearanceConfig, catalog: Catalog, base_url: str) -> No
 def _traffic(router: Any, ask: list[dict[str, Any]], tools: list[dict[str, Any]]) -> None:
     """Live traffic for the SLOs: two orgs, one of them on a model that always fails over."""
     served = [router.complete(ask, tools, model="ref:ref/steady", org="shop") for _ in range(30)]
-    for _ in range(10):
+    for _ in range(20):
         router.complete(ask, tools, model="ref:ref/status-500", org="clinic")
     # a person took over one conversation after the answer: flagged after the fact
     router.flag_escalation(served[0].call_id, reason="customer asked for a person")
     console.print(
-        "live traffic: 30 calls for org shop on ref/steady, 10 for org clinic on ref/status-500 "
+        "live traffic: 30 calls for org shop on ref/steady, 20 for org clinic on ref/status-500 "
         "(each served by its fallback), one flagged for human hand-off afterwards"
     )
 

@@ -10,8 +10,12 @@ Definitions (a call is one ``ai_calls`` row with ``since <= started_at < until``
 * group ``model``: ``served_model``, or ``requested_model`` when nothing was
   served (a failed call counts against the model the router meant to use; a
   refusal before any model was chosen has no model). So a fallback-served call
-  counts in the group of the model that answered it, and the breakdown names the
-  model it fell back from (``fallback_from``).
+  counts in the group of the model that answered it for every figure but one:
+* ``fallbacks`` and ``routed``, the fallback rate's numerator and denominator,
+  count for the model the policy chose (``fallback_from`` when a fallback
+  answered, else the served model): a model that fails over shows its own fallback
+  rate, and the model that rescued it is not blamed. The breakdown names the
+  models that answered instead.
 * ``ok`` (served messages) / ``errors`` / ``refused``: ``status`` is ``ok`` /
   ``error`` (every attempt failed) / ``refused`` (kill switch, policy).
 * ``attempted``: ``ok + errors`` (a refusal never reached a provider).
@@ -81,6 +85,10 @@ Counts = tuple[tuple[str, int], ...]
 
 _C = t.ai_calls.c
 _model_of_call: ColumnElement[Any] = func.coalesce(_C.served_model, _C.requested_model)
+_chosen_model: ColumnElement[Any] = func.coalesce(
+    _C.fallback_from, _C.served_model, _C.requested_model
+)
+"""The model the policy chose for a call: what the fallback rate is counted against."""
 _OK = _C.status == "ok"
 
 
@@ -117,15 +125,15 @@ class CallFilter:
                 fix="give --since earlier than --until",
             )
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        """The WHERE conditions for ``ai_calls``."""
+    def conditions(self, model: ColumnElement[Any] = _model_of_call) -> list[ColumnElement[bool]]:
+        """The WHERE conditions for ``ai_calls`` (``model``: what ``self.model`` matches)."""
         found = [_C.started_at >= self.since, _C.started_at < self.until]
         if not self.include_evals:
             found.append(_C.traffic == "live")
         if self.org is not None:
             found.append(_C.org_id == self.org)
         if self.model is not None:
-            found.append(_model_of_call == self.model)
+            found.append(model == self.model)
         return found
 
 
@@ -167,6 +175,7 @@ class GroupStats:
     errors: int
     refused: int
     fallbacks: int
+    """Served calls the policy routed to this group's model that a fallback answered."""
     tool_calls: int
     tool_calls_valid: int
     escalated: int
@@ -177,6 +186,9 @@ class GroupStats:
     """Served calls with a latency: the sample of the percentiles."""
     p50_latency_ms: float | None
     p95_latency_ms: float | None
+    routed: int = 0
+    """Served calls the policy routed to this group's model (answered by it or by a
+    fallback): the fallback rate's denominator."""
 
     @property
     def attempted(self) -> int:
@@ -190,8 +202,8 @@ class GroupStats:
 
     @property
     def fallback_rate(self) -> float | None:
-        """Fallback-served calls / served calls."""
-        return _rate(self.fallbacks, self.ok)
+        """Calls routed here that a fallback answered / served calls routed here."""
+        return _rate(self.fallbacks, self.routed)
 
     @property
     def error_rate(self) -> float | None:
@@ -219,6 +231,7 @@ class GroupStats:
             "refused": self.refused,
             "attempted": self.attempted,
             "fallbacks": self.fallbacks,
+            "routed": self.routed,
             "tool_calls": self.tool_calls,
             "tool_calls_valid": self.tool_calls_valid,
             "escalated": self.escalated,
@@ -242,9 +255,10 @@ class Breakdown:
 
     group: Group
     fallback_reasons: Counts
-    """``fallback_reason`` of the fallback-served calls."""
-    fallback_from: Counts
-    """The models those calls fell back from."""
+    """``fallback_reason`` of the calls routed to this group's model that a fallback
+    answered."""
+    fallback_to: Counts
+    """The models that answered them instead."""
     error_kinds: Counts
     """``error_kind`` of the failed calls."""
     refusal_kinds: Counts
@@ -255,7 +269,7 @@ class Breakdown:
         return {
             "group": self.group.to_json(),
             "fallback_reasons": dict(self.fallback_reasons),
-            "fallback_from": dict(self.fallback_from),
+            "fallback_to": dict(self.fallback_to),
             "error_kinds": dict(self.error_kinds),
             "refusal_kinds": dict(self.refusal_kinds),
         }
@@ -323,10 +337,11 @@ def _percentile(native: bool, fraction: float) -> ColumnElement[Any]:
 # --- queries -------------------------------------------------------------------------------
 
 
-def _keys(group_by: Sequence[Dimension]) -> list[ColumnElement[Any]]:
+def _keys(
+    group_by: Sequence[Dimension], model: ColumnElement[Any] = _model_of_call
+) -> list[ColumnElement[Any]]:
     return [
-        (_model_of_call if dimension == "model" else _C.org_id).label(dimension)
-        for dimension in group_by
+        (model if dimension == "model" else _C.org_id).label(dimension) for dimension in group_by
     ]
 
 
@@ -353,7 +368,6 @@ def aggregate_calls(
         count.filter(_OK).label("ok"),
         count.filter(_C.status == "error").label("errors"),
         count.filter(_C.status == "refused").label("refused"),
-        count.filter(and_(_OK, _C.fallback_from.is_not(None))).label("fallbacks"),
         func.sum(_C.tool_calls).label("tool_calls"),
         func.sum(_C.tool_calls_valid).label("tool_calls_valid"),
         count.filter(and_(_OK, _C.escalated.is_(True))).label("escalated"),
@@ -365,6 +379,7 @@ def aggregate_calls(
     ).where(*calls.conditions())
     if keys:
         query = query.group_by(*keys)
+    routed = _routed(connection, calls, by)
     stats = [
         GroupStats(
             group=_group(row, by),
@@ -372,7 +387,7 @@ def aggregate_calls(
             ok=row.ok,
             errors=row.errors,
             refused=row.refused,
-            fallbacks=row.fallbacks,
+            fallbacks=routed.get(_group(row, by), (0, 0))[1],
             tool_calls=int(row.tool_calls or 0),
             tool_calls_valid=int(row.tool_calls_valid or 0),
             escalated=row.escalated,
@@ -382,11 +397,60 @@ def aggregate_calls(
             latency_n=row.latency_n,
             p50_latency_ms=_float(row.p50),
             p95_latency_ms=_float(row.p95),
+            routed=routed.get(_group(row, by), (0, 0))[0],
         )
         for row in connection.execute(query)
         if row.calls  # an ungrouped query over nothing still returns one row
     ]
+    seen = {stat.group for stat in stats}
+    # a model that served nothing itself (every call it was routed went to a fallback)
+    stats += [
+        _only_routed(group, n, fallbacks)
+        for group, (n, fallbacks) in routed.items()
+        if group not in seen
+    ]
     return tuple(sorted(stats, key=lambda s: s.group.sort_key))
+
+
+def _routed(
+    connection: Connection, calls: CallFilter, by: tuple[Dimension, ...]
+) -> dict[Group, tuple[int, int]]:
+    """Group (by the model the policy chose) -> (served calls routed to it, of those the
+    ones a fallback answered)."""
+    keys = _keys(by, _chosen_model)
+    query = select(
+        *keys,
+        func.count().label("routed"),
+        func.count().filter(_C.fallback_from.is_not(None)).label("fallbacks"),
+    ).where(*calls.conditions(_chosen_model), _OK)
+    if keys:
+        query = query.group_by(*keys)
+    return {
+        _group(row, by): (int(row.routed), int(row.fallbacks))
+        for row in connection.execute(query)
+        if row.routed
+    }
+
+
+def _only_routed(group: Group, routed: int, fallbacks: int) -> GroupStats:
+    return GroupStats(
+        group=group,
+        calls=0,
+        ok=0,
+        errors=0,
+        refused=0,
+        fallbacks=fallbacks,
+        tool_calls=0,
+        tool_calls_valid=0,
+        escalated=0,
+        spend_usd=Decimal(0),
+        default_priced=0,
+        unpriced=0,
+        latency_n=0,
+        p50_latency_ms=None,
+        p95_latency_ms=None,
+        routed=routed,
+    )
 
 
 def breakdown_calls(
@@ -399,25 +463,33 @@ def breakdown_calls(
     """
     by = tuple(group_by)
     keys = _keys(by)
-    exceptional = or_(_C.status != "ok", _C.fallback_from.is_not(None))
-    details = (_C.status, _C.error_kind, _C.fallback_reason, _C.fallback_from)
-    query = (
+    details = (_C.status, _C.error_kind)
+    failed = (
         select(*keys, *details, func.count().label("n"))
-        .where(*calls.conditions(), exceptional)
+        .where(*calls.conditions(), _C.status != "ok")
         .group_by(*keys, *details)
     )
+    chosen = _keys(by, _chosen_model)
+    answered = (_C.fallback_reason, _C.served_model)
+    fell_back = (
+        select(*chosen, *answered, func.count().label("n"))
+        .where(*calls.conditions(_chosen_model), _OK, _C.fallback_from.is_not(None))
+        .group_by(*chosen, *answered)
+    )
     tallies: dict[Group, tuple[Counter[str], ...]] = {}
-    for row in connection.execute(query):
-        reasons, origins, errors, refusals = tallies.setdefault(
-            _group(row, by), (Counter(), Counter(), Counter(), Counter())
+
+    def tally(row: Any) -> tuple[Counter[str], ...]:
+        return tallies.setdefault(_group(row, by), (Counter(), Counter(), Counter(), Counter()))
+
+    for row in connection.execute(failed):
+        errors, refusals = tally(row)[2:]
+        (refusals if row.status == "refused" else errors)[row.error_kind or "(no kind logged)"] += (
+            row.n
         )
-        if row.status == "ok":
-            reasons[row.fallback_reason or "(no reason logged)"] += row.n
-            origins[row.fallback_from] += row.n
-        elif row.status == "refused":
-            refusals[row.error_kind or "(no kind logged)"] += row.n
-        else:
-            errors[row.error_kind or "(no kind logged)"] += row.n
+    for row in connection.execute(fell_back):
+        reasons, answerers = tally(row)[:2]
+        reasons[row.fallback_reason or "(no reason logged)"] += row.n
+        answerers[row.served_model or "(no model logged)"] += row.n
     return tuple(
         Breakdown(group, *(_ranked(counter) for counter in counters))
         for group, counters in sorted(tallies.items(), key=lambda item: item[0].sort_key)
@@ -446,7 +518,8 @@ def offending_calls(
     if not wanted:
         return {}
     by = wanted[0].by
-    keys = _keys(by)
+    model = _chosen_model if metric == "fallback_rate" else _model_of_call
+    keys = _keys(by, model)
     condition, order = _offence(metric, threshold)
     take = sample if metric == "tool_success_rate" else limit
     partition = keys or None
@@ -458,7 +531,7 @@ def offending_calls(
             *keys,
             func.row_number().over(partition_by=partition, order_by=order).label("rank"),
         )
-        .where(*calls.conditions(), condition, *_group_filter(wanted))
+        .where(*calls.conditions(model), condition, *_group_filter(wanted, model))
         .subquery()
     )
     kept = select(ranked).where(ranked.c.rank <= take).subquery()
@@ -470,7 +543,7 @@ def offending_calls(
             _C.started_at,
             _C.error_kind,
             _C.fallback_reason,
-            _C.fallback_from,
+            _C.served_model,
             _C.latency_ms,
             _C.cost,
             _C.pricing_source,
@@ -554,10 +627,12 @@ def _offence(
     return priced, [cast(_C.cost, Float).desc(), _C.id.desc()]
 
 
-def _group_filter(groups: Sequence[Group]) -> list[ColumnElement[bool]]:
+def _group_filter(
+    groups: Sequence[Group], model: ColumnElement[Any] = _model_of_call
+) -> list[ColumnElement[bool]]:
     """Narrow the scan to the values the groups name (a superset; exact groups are kept)."""
     found: list[ColumnElement[bool]] = []
-    for dimension, column in (("model", _model_of_call), ("org", _C.org_id)):
+    for dimension, column in (("model", model), ("org", _C.org_id)):
         if dimension not in groups[0].by:
             continue
         values = {g.model if dimension == "model" else g.org for g in groups}
@@ -573,7 +648,7 @@ def _detail(metric: Metric, row: Any) -> str:
     if metric == "error_rate":
         return row.error_kind or "(no kind logged)"
     if metric == "fallback_rate":
-        return f"fell back from {row.fallback_from} ({row.fallback_reason or 'no reason logged'})"
+        return f"answered by {row.served_model} ({row.fallback_reason or 'no reason logged'})"
     if metric == "escalation_rate":
         escalation = (row.extra or {}).get("escalation") or {}
         reason = escalation.get("reason")

@@ -353,12 +353,12 @@ def _judge(
         measured: float | Decimal | None = stats.tool_success_rate
         detail = f"{numerator} of {n} tool calls had valid arguments"
     elif metric == "fallback_rate":
-        numerator, n, measured = stats.fallbacks, stats.ok, stats.fallback_rate
-        detail = f"{numerator} of {n} served calls were answered by a fallback model"
+        numerator, n, measured = stats.fallbacks, stats.routed, stats.fallback_rate
+        detail = f"{numerator} of {n} served calls routed here were answered by a fallback"
         if breakdown is not None:
             reasons = breakdown.fallback_reasons
-            if breakdown.fallback_from:
-                detail += " (from " + _counts(breakdown.fallback_from) + ")"
+            if breakdown.fallback_to:
+                detail += " (" + _counts(breakdown.fallback_to) + ")"
     elif metric == "error_rate":
         numerator, n, measured = stats.errors, stats.attempted, stats.error_rate
         detail = f"{numerator} of {n} attempted calls failed"

@@ -108,7 +108,8 @@ METRICS: Mapping[str, MetricInfo] = {
             "fallback_rate",
             "rate",
             "max",
-            "served calls answered by a fallback model (fallback_from set) / served calls",
+            "served calls the policy routed to the model that a fallback answered / served "
+            "calls routed to it (counted for the model that failed over, not the rescuer)",
         ),
         MetricInfo(
             "error_rate",
