@@ -5,6 +5,7 @@
 - :mod:`~clearance.slo.aggregate`: per-group figures computed in the database (exact
   spend, ``percentile_cont`` latency on SQLite and PostgreSQL alike), the reasons
   behind each rate, and example calls;
+- :mod:`~clearance.slo.examples`: the calls behind a breach, by call id;
 - :mod:`~clearance.slo.sqlite_aggregates`: the exact decimal sum and ``percentile_cont``
   that SQLite lacks;
 - :mod:`~clearance.slo.check`: every objective judged per group (ok, breach,
@@ -18,14 +19,10 @@ from clearance.slo.aggregate import (
     Breakdown,
     CallFilter,
     Counts,
-    ExampleCall,
     Group,
     GroupStats,
-    Offenders,
     aggregate_calls,
     breakdown_calls,
-    offending_calls,
-    slower_than,
 )
 from clearance.slo.check import (
     Evidence,
@@ -35,6 +32,7 @@ from clearance.slo.check import (
     check_slos,
     window_bounds,
 )
+from clearance.slo.examples import ExampleCall, Offenders, offending_calls, slower_than
 from clearance.slo.objectives import (
     DIMENSIONS,
     METRICS,

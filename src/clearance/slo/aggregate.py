@@ -3,7 +3,7 @@
 One scan of the window gives every group's counts, exact spend and latency
 percentiles (:func:`aggregate_calls`); a second one, over the exceptional rows
 only, gives the reasons behind the rates (:func:`breakdown_calls`); and for a
-breached objective one more gives example calls (:func:`offending_calls`).
+breached objective :mod:`clearance.slo.examples` reads example calls.
 
 Definitions (a call is one ``ai_calls`` row with ``since <= started_at < until``):
 
@@ -44,48 +44,46 @@ query; both back ends give identical figures.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Float, Numeric, and_, cast, func, or_, select
+from sqlalchemy import Connection, Numeric, and_, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from clearance.catalog import tables as t
 from clearance.errors import InputError
-from clearance.slo.objectives import Dimension, Metric
+from clearance.slo.objectives import Dimension
 from clearance.slo.sqlite_aggregates import percentile_function, register
 
 __all__ = [
     "QUANTILES",
-    "TOOL_ERROR_SAMPLE",
     "Breakdown",
     "CallFilter",
     "Counts",
-    "ExampleCall",
     "Group",
     "GroupStats",
-    "Offenders",
     "aggregate_calls",
     "breakdown_calls",
-    "offending_calls",
-    "slower_than",
+    "chosen_model",
+    "group_keys",
+    "group_of",
+    "model_of_call",
+    "ranked",
+    "to_decimal",
 ]
 
 QUANTILES = (0.5, 0.95)
 """The latency percentiles computed for every group."""
-TOOL_ERROR_SAMPLE = 200
-"""Calls with an invalid tool call read per group for the validation errors behind a breach."""
 
 Counts = tuple[tuple[str, int], ...]
 """``(name, count)`` pairs, largest count first (ties by name)."""
 
 _C = t.ai_calls.c
-_model_of_call: ColumnElement[Any] = func.coalesce(_C.served_model, _C.requested_model)
-_chosen_model: ColumnElement[Any] = func.coalesce(
+model_of_call: ColumnElement[Any] = func.coalesce(_C.served_model, _C.requested_model)
+chosen_model: ColumnElement[Any] = func.coalesce(
     _C.fallback_from, _C.served_model, _C.requested_model
 )
 """The model the policy chose for a call: what the fallback rate is counted against."""
@@ -125,7 +123,7 @@ class CallFilter:
                 fix="give --since earlier than --until",
             )
 
-    def conditions(self, model: ColumnElement[Any] = _model_of_call) -> list[ColumnElement[bool]]:
+    def conditions(self, model: ColumnElement[Any] = model_of_call) -> list[ColumnElement[bool]]:
         """The WHERE conditions for ``ai_calls`` (``model``: what ``self.model`` matches)."""
         found = [_C.started_at >= self.since, _C.started_at < self.until]
         if not self.include_evals:
@@ -275,36 +273,6 @@ class Breakdown:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class ExampleCall:
-    """One call behind a breach."""
-
-    call_id: str
-    started_at: dt.datetime
-    detail: str
-    """What makes it an example: ``timeout``, ``9120 ms``, ``0.031 USD (default)``..."""
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready data."""
-        return {
-            "call_id": self.call_id,
-            "started_at": self.started_at.isoformat(),
-            "detail": self.detail,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Offenders:
-    """The calls behind one group's measurement."""
-
-    examples: tuple[ExampleCall, ...]
-    """The first few, most telling first (latest, slowest or costliest)."""
-    reasons: Counts = ()
-    """For tool calls: the validation errors found in the sampled invalid calls."""
-    sampled: int = 0
-    """For tool calls: how many calls with an invalid tool call were read for ``reasons``."""
-
-
 # --- dialects ----------------------------------------------------------------------------
 
 
@@ -337,15 +305,15 @@ def _percentile(native: bool, fraction: float) -> ColumnElement[Any]:
 # --- queries -------------------------------------------------------------------------------
 
 
-def _keys(
-    group_by: Sequence[Dimension], model: ColumnElement[Any] = _model_of_call
+def group_keys(
+    group_by: Sequence[Dimension], model: ColumnElement[Any] = model_of_call
 ) -> list[ColumnElement[Any]]:
     return [
         (model if dimension == "model" else _C.org_id).label(dimension) for dimension in group_by
     ]
 
 
-def _group(row: Any, group_by: tuple[Dimension, ...]) -> Group:
+def group_of(row: Any, group_by: tuple[Dimension, ...]) -> Group:
     mapping = row._mapping
     return Group(
         group_by,
@@ -360,7 +328,7 @@ def aggregate_calls(
     """Every group's figures over the window, in one query; groups sorted by label."""
     by = tuple(group_by)
     native = _prepare(connection)
-    keys = _keys(by)
+    keys = group_keys(by)
     count = func.count()
     query = select(
         *keys,
@@ -382,22 +350,22 @@ def aggregate_calls(
     routed = _routed(connection, calls, by)
     stats = [
         GroupStats(
-            group=_group(row, by),
+            group=group_of(row, by),
             calls=row.calls,
             ok=row.ok,
             errors=row.errors,
             refused=row.refused,
-            fallbacks=routed.get(_group(row, by), (0, 0))[1],
+            fallbacks=routed.get(group_of(row, by), (0, 0))[1],
             tool_calls=int(row.tool_calls or 0),
             tool_calls_valid=int(row.tool_calls_valid or 0),
             escalated=row.escalated,
-            spend_usd=_decimal(row.spend),
+            spend_usd=to_decimal(row.spend),
             default_priced=row.default_priced,
             unpriced=row.unpriced,
             latency_n=row.latency_n,
             p50_latency_ms=_float(row.p50),
             p95_latency_ms=_float(row.p95),
-            routed=routed.get(_group(row, by), (0, 0))[0],
+            routed=routed.get(group_of(row, by), (0, 0))[0],
         )
         for row in connection.execute(query)
         if row.calls  # an ungrouped query over nothing still returns one row
@@ -417,16 +385,16 @@ def _routed(
 ) -> dict[Group, tuple[int, int]]:
     """Group (by the model the policy chose) -> (served calls routed to it, of those the
     ones a fallback answered)."""
-    keys = _keys(by, _chosen_model)
+    keys = group_keys(by, chosen_model)
     query = select(
         *keys,
         func.count().label("routed"),
         func.count().filter(_C.fallback_from.is_not(None)).label("fallbacks"),
-    ).where(*calls.conditions(_chosen_model), _OK)
+    ).where(*calls.conditions(chosen_model), _OK)
     if keys:
         query = query.group_by(*keys)
     return {
-        _group(row, by): (int(row.routed), int(row.fallbacks))
+        group_of(row, by): (int(row.routed), int(row.fallbacks))
         for row in connection.execute(query)
         if row.routed
     }
@@ -462,24 +430,24 @@ def breakdown_calls(
     costs one scan of the window and little else. Groups without any are left out.
     """
     by = tuple(group_by)
-    keys = _keys(by)
+    keys = group_keys(by)
     details = (_C.status, _C.error_kind)
     failed = (
         select(*keys, *details, func.count().label("n"))
         .where(*calls.conditions(), _C.status != "ok")
         .group_by(*keys, *details)
     )
-    chosen = _keys(by, _chosen_model)
+    chosen = group_keys(by, chosen_model)
     answered = (_C.fallback_reason, _C.served_model)
     fell_back = (
         select(*chosen, *answered, func.count().label("n"))
-        .where(*calls.conditions(_chosen_model), _OK, _C.fallback_from.is_not(None))
+        .where(*calls.conditions(chosen_model), _OK, _C.fallback_from.is_not(None))
         .group_by(*chosen, *answered)
     )
     tallies: dict[Group, tuple[Counter[str], ...]] = {}
 
     def tally(row: Any) -> tuple[Counter[str], ...]:
-        return tallies.setdefault(_group(row, by), (Counter(), Counter(), Counter(), Counter()))
+        return tallies.setdefault(group_of(row, by), (Counter(), Counter(), Counter(), Counter()))
 
     for row in connection.execute(failed):
         errors, refusals = tally(row)[2:]
@@ -491,191 +459,9 @@ def breakdown_calls(
         reasons[row.fallback_reason or "(no reason logged)"] += row.n
         answerers[row.served_model or "(no model logged)"] += row.n
     return tuple(
-        Breakdown(group, *(_ranked(counter) for counter in counters))
+        Breakdown(group, *(ranked(counter) for counter in counters))
         for group, counters in sorted(tallies.items(), key=lambda item: item[0].sort_key)
     )
-
-
-def offending_calls(
-    connection: Connection,
-    calls: CallFilter,
-    groups: Iterable[Group],
-    metric: Metric,
-    *,
-    threshold: Decimal | None = None,
-    limit: int = 5,
-    sample: int = TOOL_ERROR_SAMPLE,
-) -> dict[Group, Offenders]:
-    """Example calls behind ``metric`` in each of ``groups``, in one query.
-
-    Which calls: failed ones (``error_rate``), fallback-served (``fallback_rate``),
-    escalated (``escalation_rate``), with an invalid tool call (``tool_success_rate``;
-    up to ``sample`` of them per group are read for the validation errors), served
-    calls slower than ``threshold`` (latency), served calls that cost more than
-    ``threshold`` (average cost per message), or the costliest served calls (spend).
-    """
-    wanted = list(groups)
-    if not wanted:
-        return {}
-    by = wanted[0].by
-    model = _chosen_model if metric == "fallback_rate" else _model_of_call
-    keys = _keys(by, model)
-    condition, order = _offence(metric, threshold)
-    take = sample if metric == "tool_success_rate" else limit
-    partition = keys or None
-    # Rank narrow rows (id, group, rank), then read the few kept in full: sorting a
-    # million wide rows (JSON included) costs SQLite several times more.
-    ranked = (
-        select(
-            _C.id,
-            *keys,
-            func.row_number().over(partition_by=partition, order_by=order).label("rank"),
-        )
-        .where(*calls.conditions(model), condition, *_group_filter(wanted, model))
-        .subquery()
-    )
-    kept = select(ranked).where(ranked.c.rank <= take).subquery()
-    query = (
-        select(
-            *(kept.c[dimension] for dimension in by),
-            kept.c.rank,
-            _C.call_id,
-            _C.started_at,
-            _C.error_kind,
-            _C.fallback_reason,
-            _C.served_model,
-            _C.latency_ms,
-            _C.cost,
-            _C.pricing_source,
-            _C.tool_calls,
-            _C.tool_calls_valid,
-            _C.extra,
-        )
-        .join_from(kept, t.ai_calls, kept.c.id == _C.id)
-        .order_by(kept.c.rank)
-    )
-    found: dict[Group, list[Any]] = {}
-    for row in connection.execute(query):
-        found.setdefault(_group(row, by), []).append(row)
-    result: dict[Group, Offenders] = {}
-    for group in wanted:
-        rows = found.get(group, [])
-        reasons: Counts = ()
-        if metric == "tool_success_rate":
-            reasons = _ranked(
-                Counter(
-                    verdict.get("error", "invalid")
-                    for row in rows
-                    for verdict in _tool_verdicts(row.extra)
-                    if not verdict.get("valid")
-                )
-            )
-        result[group] = Offenders(
-            examples=tuple(
-                ExampleCall(row.call_id, row.started_at, _detail(metric, row))
-                for row in rows[:limit]
-            ),
-            reasons=reasons,
-            sampled=len(rows) if metric == "tool_success_rate" else 0,
-        )
-    return result
-
-
-def slower_than(
-    connection: Connection, calls: CallFilter, groups: Iterable[Group], threshold_ms: Decimal
-) -> dict[Group, int]:
-    """How many served calls of each group took longer than ``threshold_ms``."""
-    wanted = list(groups)
-    if not wanted:
-        return {}
-    by = wanted[0].by
-    keys = _keys(by)
-    query = select(*keys, func.count().label("n")).where(
-        *calls.conditions(),
-        _OK,
-        _C.latency_ms > float(threshold_ms),
-        *_group_filter(wanted),
-    )
-    if keys:
-        query = query.group_by(*keys)
-    found = {_group(row, by): int(row.n) for row in connection.execute(query)}
-    return {group: found.get(group, 0) for group in wanted}
-
-
-def _offence(
-    metric: Metric, threshold: Decimal | None
-) -> tuple[ColumnElement[bool], list[ColumnElement[Any]]]:
-    latest: list[ColumnElement[Any]] = [_C.started_at.desc(), _C.id.desc()]
-    if metric == "error_rate":
-        return _C.status == "error", latest
-    if metric == "fallback_rate":
-        return and_(_OK, _C.fallback_from.is_not(None)), latest
-    if metric == "escalation_rate":
-        return and_(_OK, _C.escalated.is_(True)), latest
-    if metric == "tool_success_rate":
-        return _C.tool_calls_valid < _C.tool_calls, latest
-    if metric in ("p50_latency_ms", "p95_latency_ms"):
-        slow = and_(_OK, _C.latency_ms.is_not(None))
-        if threshold is not None:
-            slow = and_(slow, _C.latency_ms > float(threshold))
-        return slow, [_C.latency_ms.desc(), _C.id.desc()]
-    # costs: the costliest first (the float cast only picks examples; figures stay exact);
-    # for a bound per message, only the messages that cost more than it
-    priced = and_(_OK, _C.cost.is_not(None))
-    if metric == "avg_cost_per_message_usd" and threshold is not None:
-        priced = and_(priced, cast(_C.cost, Float) > float(threshold))
-    return priced, [cast(_C.cost, Float).desc(), _C.id.desc()]
-
-
-def _group_filter(
-    groups: Sequence[Group], model: ColumnElement[Any] = _model_of_call
-) -> list[ColumnElement[bool]]:
-    """Narrow the scan to the values the groups name (a superset; exact groups are kept)."""
-    found: list[ColumnElement[bool]] = []
-    for dimension, column in (("model", model), ("org", _C.org_id)):
-        if dimension not in groups[0].by:
-            continue
-        values = {g.model if dimension == "model" else g.org for g in groups}
-        named = [v for v in values if v is not None]
-        either = [column.in_(named)] if named else []
-        if None in values:
-            either.append(column.is_(None))
-        found.append(or_(*either))
-    return found
-
-
-def _detail(metric: Metric, row: Any) -> str:
-    if metric == "error_rate":
-        return row.error_kind or "(no kind logged)"
-    if metric == "fallback_rate":
-        return f"answered by {row.served_model} ({row.fallback_reason or 'no reason logged'})"
-    if metric == "escalation_rate":
-        escalation = (row.extra or {}).get("escalation") or {}
-        reason = escalation.get("reason")
-        if escalation:
-            return f"flagged after the call: {reason}" if reason else "flagged after the call"
-        return "flagged at call time"
-    if metric == "tool_success_rate":
-        bad = [v for v in _tool_verdicts(row.extra) if not v.get("valid")]
-        shown = ", ".join(
-            f"{v.get('name')}: {v.get('error', 'invalid')}"
-            + (f" at {v['pointer']}" if v.get("pointer") else "")
-            for v in bad[:3]
-        )
-        invalid = row.tool_calls - row.tool_calls_valid
-        return f"{invalid} of {row.tool_calls} tool calls invalid" + (
-            f" ({shown})" if shown else ""
-        )
-    if metric in ("p50_latency_ms", "p95_latency_ms"):
-        return f"{row.latency_ms:.0f} ms"
-    return f"{_decimal(row.cost)} USD ({row.pricing_source or 'no pricing source'})"
-
-
-def _tool_verdicts(extra: Any) -> list[dict[str, Any]]:
-    if isinstance(extra, str):  # a JSON column read raw
-        extra = json.loads(extra)
-    verdicts = (extra or {}).get("tool_calls") or []
-    return [v for v in verdicts if isinstance(v, dict)]
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -685,7 +471,7 @@ def _rate(numerator: int, denominator: int) -> float | None:
     return None if denominator == 0 else numerator / denominator
 
 
-def _decimal(value: Any) -> Decimal:
+def to_decimal(value: Any) -> Decimal:
     if value is None:
         return Decimal(0)
     return value if isinstance(value, Decimal) else Decimal(str(value))
@@ -695,5 +481,5 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _ranked(counter: Counter[str]) -> Counts:
+def ranked(counter: Counter[str]) -> Counts:
     return tuple(sorted(counter.items(), key=lambda item: (-item[1], item[0])))

@@ -34,15 +34,12 @@ from clearance.slo.aggregate import (
     Breakdown,
     CallFilter,
     Counts,
-    ExampleCall,
     Group,
     GroupStats,
-    Offenders,
     aggregate_calls,
     breakdown_calls,
-    offending_calls,
-    slower_than,
 )
+from clearance.slo.examples import ExampleCall, Offenders, offending_calls, slower_than
 from clearance.slo.objectives import Objective, SloPolicy, format_duration
 
 __all__ = [
