@@ -71,6 +71,7 @@ def _load_frame(catalog: Catalog) -> pd.DataFrame:
     c = t.ai_calls.c
     query = select(
         func.coalesce(c.served_model, c.requested_model).label("model"),
+        func.coalesce(c.fallback_from, c.served_model, c.requested_model).label("chosen"),
         c.status,
         c.fallback_from,
         c.tool_calls,
@@ -94,13 +95,23 @@ def _pandas_figures(frame: pd.DataFrame) -> dict[str | None, dict[str, Any]]:
             "ok": ok.groupby(model).sum(),
             "errors": (frame["status"] == "error").groupby(model).sum(),
             "refused": (frame["status"] == "refused").groupby(model).sum(),
-            "fallbacks": (ok & frame["fallback_from"].notna()).groupby(model).sum(),
             "tool_calls": by["tool_calls"].sum(),
             "tool_calls_valid": by["tool_calls_valid"].sum(),
             "escalated": (ok & frame["escalated"].astype(bool)).groupby(model).sum(),
             "default_priced": (frame["pricing_source"] == "default").groupby(model).sum(),
         }
     )
+    # the fallback rate counts against the model the policy chose (the one that failed over)
+    chosen = frame["chosen"].fillna("(none)")
+    figures = figures.join(
+        pd.DataFrame(
+            {
+                "routed": ok.groupby(chosen).sum(),
+                "fallbacks": (ok & frame["fallback_from"].notna()).groupby(chosen).sum(),
+            }
+        ),
+        how="outer",
+    ).fillna(0)
     priced = frame["cost"].notna()
     spend = (
         frame.loc[priced, "cost"].groupby(model[priced]).agg(lambda costs: sum(costs, Decimal(0)))
