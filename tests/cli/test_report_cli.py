@@ -115,3 +115,20 @@ def test_a_model_the_run_lacks_exits_2_naming_the_models_it_has(
     assert f"has no results for '{GOOD}-typo'" in stderr
     assert f"models in that run: {BAD}, {GOOD}" in " ".join(stderr.split())
     assert not out.exists()
+
+
+def test_a_broken_slo_file_leaves_the_report_standing_and_says_so(
+    stored: Path, tmp_path: Path
+) -> None:
+    (stored.parent / "gates" / "slo.yaml").write_text(
+        "version: 1\nobjectives:\n  - {metric: nope}\n"
+    )
+    out = tmp_path / "html"
+    stdout, stderr = invoke("--out", str(out))
+    assert "warning: the SLO page was not written:" in stderr
+    assert "slo.yaml: objectives.0.metric: unknown metric 'nope' at line 3" in stderr
+    assert "fix: known metrics: tool_success_rate" in stderr
+    assert not (out / "slo.html").exists()
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "the SLO page was not written" in index
+    assert "run r-now:" in stdout  # the release report itself was written

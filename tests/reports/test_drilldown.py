@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from clearance.reports.drilldown import (
     ArgRow,
     CallDiff,
@@ -402,3 +404,21 @@ def test_pointer_items_walks_objects_and_lists_and_escapes_keys() -> None:
     assert list(pointer_items(5)) == [("", 5)]
     assert list(pointer_items([])) == [("", [])]
     assert list(pointer_items([[True]], "/p")) == [("/p/0/0", True)]
+
+
+def test_a_secret_across_the_cut_is_redacted_before_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_API_KEY", "shop-secret-value-0123456789")
+    # both secrets straddle the 2,000th character: a cut first would leave half of each
+    for secret in ("sk-or-v1-" + "a1" * 20, "shop-secret-value-0123456789"):
+        text = "x" * 1989 + " " + secret + " " + "y" * 600
+        evidence = {
+            "failures": [
+                failure("argument_mismatch", 1, tool="note", call_id="c1", pointer="/body",
+                        expected="short", actual=text, reason="mismatch")
+            ],
+            "transcript": [assistant(call("c1", "note", {"body": text}))],
+        }  # fmt: skip
+        row = failing_case("long", "contract", 1, evidence).calls[0].rows[0]
+        assert row.actual is not None
+        assert secret[:8] not in row.actual
+        assert row.actual.startswith("x" * 1989 + " <redacted>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from clearance.cli._common import console, emit_json, handle_errors, load
+from clearance.errors import ConfigError
 
 __all__ = ["DEFAULT_OUT", "report_command"]
 
@@ -54,7 +56,14 @@ def report_command(
     wanted = [part.strip() for part in (models or "").split(",") if part.strip()]
     data = collect_report(config, catalog, run_id=run, policy=chosen, models=wanted)
     folder = out or config.root / DEFAULT_OUT
-    files = write_report(data, folder, catalog=catalog, extra_pages=slo_pages(config, catalog))
+    try:
+        pages = slo_pages(config, catalog)
+    except ConfigError as error:  # the release report still stands; say what is missing
+        pages = {}
+        problem = f"the SLO page was not written: {error.message}"
+        data = dataclasses.replace(data, notes=(*data.notes, problem))
+        typer.echo(f"warning: {problem}" + (f"\n  fix: {error.fix}" if error.fix else ""), err=True)
+    files = write_report(data, folder, catalog=catalog, extra_pages=pages)
     if as_json:
         emit_json(
             {

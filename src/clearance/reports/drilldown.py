@@ -12,9 +12,12 @@ templates escape it.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from clearance.evaluation.cassettes import Scrubber, redact_secrets
 
 __all__ = ["ArgRow", "CallDiff", "FailingCase", "Problem", "failing_case", "pointer_items"]
 
@@ -22,8 +25,13 @@ _TEXT_LIMIT = 2000
 
 
 def _text(value: Any) -> str:
-    """A value as the report prints it (JSON for structures), cut when very long."""
+    """A value as the report prints it (JSON for structures), cut when very long: secrets
+    are redacted first, so a cut never leaves part of one behind (the templates redact
+    what they print again)."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if len(text) <= _TEXT_LIMIT:
+        return text
+    text = redact_secrets(Scrubber.from_environ(os.environ).text(text))
     return text if len(text) <= _TEXT_LIMIT else text[:_TEXT_LIMIT] + f"… [{len(text)} chars]"
 
 
