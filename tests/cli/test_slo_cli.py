@@ -282,3 +282,27 @@ def test_by_regroups_the_check(seeded: Catalog) -> None:
 def test_by_an_unknown_dimension_exits_2(seeded: Catalog) -> None:
     stderr = run("slo", "check", *SINCE, "--by", "team", code=2).stderr
     assert "--by team: unknown dimension 'team'" in stderr
+
+
+def test_a_breach_is_printed_with_the_digits_that_tell_it_from_its_bound(
+    project: Path, catalog_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from decimal import Decimal
+
+    from tests.test_slo import ok
+
+    monkeypatch.setenv("CLEARANCE_DATABASE_URL", catalog_url)
+    (project / "gates").mkdir()
+    (project / "gates" / "slo.yaml").write_text(
+        'version: 1\nmin_calls: 1\nobjectives:\n  - {metric: spend_usd, max: "0.1"}\n'
+    )
+    catalog = open_catalog(catalog_url)
+    try:
+        seed(catalog, [(f"c{i}", i, ok("p:a", cost=Decimal(c))) for i, c in
+                       enumerate(("0.05", "0.05", "0.0000001"))])  # fmt: skip
+    finally:
+        catalog.dispose()
+    lines = run("slo", "check", *SINCE, code=1).stdout.splitlines()
+    row = next(line.split() for line in lines if line.startswith("  p:a"))
+    # 0.1000001 > 0.1: at 6 significant digits it would print as the bound itself
+    assert row == ["p:a", "spend_usd", "0.1000001", "USD", "≤", "0.1", "USD", "3", "breach"]

@@ -58,15 +58,34 @@ def _model_id(connection: Connection, text: str | None, config: ClearanceConfig)
         return text  # an ad-hoc model, or a refused request's raw text
 
 
+_FORMATS = {
+    "rate": ("{:.2%}", "{:.4%}", "{:.6%}"),
+    "ms": ("{:,.0f} ms", "{:,.3f} ms"),
+    "usd": ("{:.6g} USD", "{:.12g} USD", "{} USD"),
+}
+
+
+def _form(result: SloResult) -> str:
+    """The format of ``result``'s figures: the fewest digits that still tell a breached
+    measure from its bound (a breach never prints as ``0.1 USD (objective ≤ 0.1 USD)``)."""
+    formats = _FORMATS[result.objective.info.unit]
+    measured = result.measured
+    if result.status != "breach" or measured is None:
+        return formats[0]
+    bound = type(measured)(result.threshold)
+    return next(
+        (form for form in formats if _shown(form, measured) != _shown(form, bound)), formats[-1]
+    )
+
+
+def _shown(form: str, value: float | Decimal) -> Decimal:
+    """The number ``form`` prints for ``value`` (``0.100000`` and ``0.1`` are the same)."""
+    text = form.format(value).split()[0].replace(",", "").rstrip("%")
+    return Decimal(text)
+
+
 def _value(result: SloResult, value: float | Decimal | None) -> str:
-    if value is None:
-        return "-"
-    unit = result.objective.info.unit
-    if unit == "rate":
-        return f"{value:.2%}"
-    if unit == "ms":
-        return f"{value:,.0f} ms"
-    return f"{value:.6g} USD" if isinstance(value, Decimal) else f"{value} USD"
+    return "-" if value is None else _form(result).format(value)
 
 
 def _objective(result: SloResult) -> str:
@@ -74,7 +93,8 @@ def _objective(result: SloResult) -> str:
     threshold = result.threshold
     if result.objective.info.unit == "usd":
         return f"{sign} {threshold} USD"
-    return f"{sign} {_value(result, threshold)}"
+    measured = result.measured
+    return f"{sign} {_value(result, threshold if measured is None else type(measured)(threshold))}"
 
 
 def _print(report: SloReport) -> None:
