@@ -209,6 +209,16 @@ def test_the_latest_gate_decision_is_the_one_that_counts(seeded: Catalog) -> Non
     assert overrides == {}
 
 
+def test_history_without_overrides_reaches_past_a_run_of_them(seeded: Catalog) -> None:
+    with seeded.begin() as connection:
+        decide(connection, A, "disable")
+        for _ in range(3):
+            override(connection, A, "enable", at=T0 + HOUR)
+        assert [row.override for row in history(connection, A, limit=3)] == [True] * 3
+        (gate,) = history(connection, A, limit=3, overrides=False)
+        assert (gate.decision, gate.override) == ("disable", False)
+
+
 # --- expiry --------------------------------------------------------------------------------
 
 

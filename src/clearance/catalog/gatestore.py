@@ -240,10 +240,15 @@ class GateCache:
         return self._rows
 
 
-def history(connection: Connection, model_id: str, *, limit: int = 20) -> list[DecisionRow]:
-    """A model's decisions and overrides, newest first."""
+def history(
+    connection: Connection, model_id: str, *, limit: int = 20, overrides: bool = True
+) -> list[DecisionRow]:
+    """A model's decisions and overrides, newest first (``overrides=False``: the gate's
+    decisions only, so a run of overrides cannot push them past ``limit``)."""
     d = t.gate_decisions
     query = select(d).where(d.c.model_id == model_id).order_by(d.c.id.desc()).limit(limit)
+    if not overrides:
+        query = query.where(d.c.override.is_(False))
     return [_row(row) for row in connection.execute(query)]
 
 

@@ -442,6 +442,7 @@ def collect_report(
     with catalog.connect() as connection:
         simulated = simulated_models(connection, model_ids)
         histories = {m: tuple(history(connection, m, limit=20)) for m in model_ids}
+        decisions = {m: tuple(history(connection, m, overrides=False)) for m in model_ids}
         states = gate_states(
             connection,
             require_decision=config.gate.require_decision,
@@ -456,7 +457,7 @@ def collect_report(
     recorded: dict[str, DecisionRow | None] = {}
     for model_id in model_ids:
         recorded[model_id], previous[model_id] = _decisions(
-            histories[model_id], chosen.run_id, newer
+            decisions[model_id], chosen.run_id, newer
         )
         if previous[model_id] is not None:
             wanted_runs.update(previous[model_id].eval_run_ids)  # type: ignore[union-attr]
