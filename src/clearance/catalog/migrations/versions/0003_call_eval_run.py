@@ -1,8 +1,8 @@
-"""Call log: which traffic a call belongs to (live or an eval run).
+"""Call log: the eval run that made a call (NULL: live traffic).
 
 SLOs are about live traffic; an eval run's calls go through the same router and the
 same log, and must not count against production objectives. Existing rows are
-live traffic (the server default).
+live traffic.
 
 Revision ID: 0003
 Revises: 0002
@@ -22,9 +22,6 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("ai_calls", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("traffic", sa.String(length=8), server_default="live", nullable=False)
-        )
         batch_op.add_column(sa.Column("eval_run_id", sa.String(length=36), nullable=True))
         batch_op.create_index(batch_op.f("ix_ai_calls_eval_run_id"), ["eval_run_id"], unique=False)
 
@@ -33,4 +30,3 @@ def downgrade() -> None:
     with op.batch_alter_table("ai_calls", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ai_calls_eval_run_id"))
         batch_op.drop_column("eval_run_id")
-        batch_op.drop_column("traffic")
