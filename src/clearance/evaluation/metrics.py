@@ -34,6 +34,7 @@ __all__ = [
     "PassHatK",
     "Summary",
     "cost_sum",
+    "mark_judged",
     "pass_hat_k",
     "summarize",
     "summary_to_dict",
@@ -171,6 +172,18 @@ def _is_missing(value: Any) -> bool:
     return isinstance(value, Decimal) and value.is_nan()
 
 
+def mark_judged(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with the rule every figure follows: ``_judged`` (neither an
+    ``infra_error`` nor served by a fallback), ``_pass`` and ``_fail`` (judged rows with
+    that verdict); ``fallback_served`` missing values read as false."""
+    rows = frame.copy()
+    rows["fallback_served"] = rows["fallback_served"].fillna(False).astype(bool)
+    rows["_judged"] = (rows["verdict"] != "infra_error") & ~rows["fallback_served"]
+    rows["_pass"] = (rows["verdict"] == "pass") & rows["_judged"]
+    rows["_fail"] = (rows["verdict"] == "fail") & rows["_judged"]
+    return rows
+
+
 def cost_sum(costs: pd.Series) -> tuple[Decimal, int, int]:
     """(exact sum, priced rows, unpriced rows) of a column of Decimal costs.
 
@@ -194,11 +207,11 @@ def cost_sum(costs: pd.Series) -> tuple[Decimal, int, int]:
 
 def _per_case_rate(frame: pd.DataFrame) -> float | None:
     """Mean over cases of passes / valid trials, over cases that have valid trials."""
-    per_case = frame.groupby("case_id")[["_pass", "_valid"]].sum()
-    per_case = per_case[per_case["_valid"] > 0]
+    per_case = frame.groupby("case_id")[["_pass", "_judged"]].sum()
+    per_case = per_case[per_case["_judged"] > 0]
     if per_case.empty:
         return None
-    return float((per_case["_pass"] / per_case["_valid"]).mean())
+    return float((per_case["_pass"] / per_case["_judged"]).mean())
 
 
 def _group_rates(frame: pd.DataFrame, by: str) -> tuple[GroupRate, ...]:
@@ -206,13 +219,13 @@ def _group_rates(frame: pd.DataFrame, by: str) -> tuple[GroupRate, ...]:
         return ()
     # one pass: sums per (group, case), then per group; a case's rate needs valid trials
     per_case = frame.groupby([by, "case_id"], dropna=False, sort=False)[
-        ["_pass", "_valid", "_infra"]
+        ["_pass", "_judged", "_infra"]
     ].sum()
-    valid = per_case["_valid"]
+    valid = per_case["_judged"]
     per_case["_rate"] = (per_case["_pass"] / valid).where(valid > 0)
     totals = per_case.groupby(level=0, dropna=False, sort=False).agg(
         passes=("_pass", "sum"),
-        valid_trials=("_valid", "sum"),
+        valid_trials=("_judged", "sum"),
         infra_errors=("_infra", "sum"),
         cases=("_rate", "count"),
         rate=("_rate", "mean"),
@@ -238,8 +251,8 @@ def _code_counts(codes: pd.Series) -> dict[str, int]:
 
 
 def _pass_hat_ks(frame: pd.DataFrame, max_k: int) -> dict[int, PassHatK]:
-    per_case = frame.groupby("case_id")[["_pass", "_valid"]].sum()
-    counts = [(int(n), int(c)) for c, n in zip(per_case["_pass"], per_case["_valid"], strict=True)]
+    per_case = frame.groupby("case_id")[["_pass", "_judged"]].sum()
+    counts = [(int(n), int(c)) for c, n in zip(per_case["_pass"], per_case["_judged"], strict=True)]
     values = {}
     for k in range(1, max_k + 1):
         included = [pass_hat_k(n, c, k) for n, c in counts if n >= k]
@@ -256,9 +269,9 @@ def _model_summary(model_id: str, frame: pd.DataFrame, max_k: int) -> ModelSumma
     items = len(frame)
     infra = int(frame["_infra"].sum())
     passed = int(frame["_pass"].sum())
-    per_case_valid = frame.groupby("case_id")["_valid"].sum()
+    per_case_valid = frame.groupby("case_id")["_judged"].sum()
     total_cost, priced, unpriced = cost_sum(frame["cost"])
-    latency = frame.loc[frame["_valid"], "latency_ms"].dropna().astype(float)
+    latency = frame.loc[frame["_judged"], "latency_ms"].dropna().astype(float)
     infra_rows = frame[frame["_infra"]]
     infra_codes = infra_rows["failure_code"].where(
         infra_rows["failure_code"].notna() | ~infra_rows["fallback_served"], "fallback_served"
@@ -315,12 +328,8 @@ def summarize(frame: pd.DataFrame, *, k: int | None = None) -> Summary:
     if k is not None and k < 1:
         raise ValueError(f"k={k}: pass^k needs k >= 1")
 
-    data = frame.loc[:, list(_NEEDED)].copy()
-    data["fallback_served"] = data["fallback_served"].fillna(False).astype(bool)
-    data["_infra"] = (data["verdict"] == "infra_error") | data["fallback_served"]
-    data["_valid"] = ~data["_infra"]
-    data["_pass"] = (data["verdict"] == "pass") & data["_valid"]
-    data["_fail"] = (data["verdict"] == "fail") & data["_valid"]
+    data = mark_judged(frame.loc[:, list(_NEEDED)])
+    data["_infra"] = ~data["_judged"]
 
     if k is None:
         sizes = data.groupby(["model_id", "case_id"]).size()

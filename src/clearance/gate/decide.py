@@ -41,7 +41,7 @@ from typing import Any, Literal
 
 import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
-from clearance.evaluation.metrics import cost_sum, pass_hat_k
+from clearance.evaluation.metrics import cost_sum, mark_judged, pass_hat_k
 from clearance.gate.policy import GatePolicy, Regression, Threshold
 from clearance.gate.stats import clustered_interval, clustered_rate, trials_to_settle
 
@@ -139,12 +139,8 @@ def _money(value: Decimal) -> str:
 
 
 def _prepare(frame: pd.DataFrame, model_id: str) -> pd.DataFrame:
-    """The model's rows with ``_judged`` and ``_pass`` columns."""
-    rows = frame.loc[frame["model_id"] == model_id, list(_NEEDED)].copy()
-    rows["fallback_served"] = rows["fallback_served"].fillna(False).astype(bool)
-    rows["_judged"] = (rows["verdict"] != "infra_error") & ~rows["fallback_served"]
-    rows["_pass"] = (rows["verdict"] == "pass") & rows["_judged"]
-    return rows
+    """The model's rows with ``_judged`` and ``_pass`` columns (:func:`mark_judged`)."""
+    return mark_judged(frame.loc[frame["model_id"] == model_id, list(_NEEDED)])
 
 
 def _per_case(rows: pd.DataFrame) -> list[tuple[str, int, int]]:

@@ -28,7 +28,7 @@ from clearance.catalog.database import Catalog
 from clearance.catalog.gatestore import DecisionRow, GateState, gate_states, history, state_of
 from clearance.config import ClearanceConfig
 from clearance.errors import ClearanceError, InputError
-from clearance.evaluation.metrics import ModelSummary, summarize
+from clearance.evaluation.metrics import ModelSummary, mark_judged, summarize
 from clearance.evaluation.results import ResultStore, RunRecord
 from clearance.gate.decide import decide
 from clearance.gate.policy import GatePolicy
@@ -43,7 +43,6 @@ from clearance.reports.figures import (
     cells,
     check_changes,
     flaky_cases,
-    judged,
     trends,
 )
 
@@ -468,7 +467,7 @@ def collect_report(
     started = {run.run_id: run.started_at for run in runs}
 
     summary = summarize(frame)
-    rows_all = judged(frame)
+    rows_all = mark_judged(frame)
     infra_evidence = _infra_evidence(catalog, chosen.run_id)
     entries = []
     for model_id in model_ids:

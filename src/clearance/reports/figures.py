@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
+from clearance.evaluation.metrics import mark_judged
 from clearance.gate.policy import GatePolicy
 from clearance.gate.stats import clustered_interval
 
@@ -41,7 +42,6 @@ __all__ = [
     "cells",
     "check_changes",
     "flaky_cases",
-    "judged",
     "trends",
 ]
 
@@ -52,16 +52,6 @@ NO_TOOL = "(no tool)"
 _SINGLE_TURN = ("contract", "bfcl")
 _ORDER = {"critical": 0, "standard": 1}
 CellVerdict = Literal["clears", "fails", "unsure", "no_bar", "no_data"]
-
-
-def judged(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with ``_judged`` (not infra, not fallback-served) and ``_pass`` columns."""
-    rows = frame.copy()
-    served = rows["fallback_served"].fillna(False).astype(bool)
-    rows["_judged"] = (rows["verdict"] != "infra_error") & ~served
-    rows["_pass"] = (rows["verdict"] == "pass") & rows["_judged"]
-    rows["_fail"] = (rows["verdict"] == "fail") & rows["_judged"]
-    return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +133,7 @@ def _cell(model_id: str, name: str, rows: pd.DataFrame, policy: GatePolicy | Non
 
 def cells(frame: pd.DataFrame, policy: GatePolicy | None) -> dict[tuple[str, str], Cell]:
     """``(model, tool or FLOWS) -> Cell`` for every model and tool in ``frame``."""
-    rows = judged(frame)
+    rows = mark_judged(frame)
     out: dict[tuple[str, str], Cell] = {}
     single = rows[rows["case_kind"].isin(_SINGLE_TURN)]
     single = single.assign(tool=single["tool"].fillna(NO_TOOL))
@@ -176,7 +166,7 @@ def trends(
         started: run id -> its start time (orders the runs).
         model_id: whose trend.
     """
-    rows = judged(frame[frame["model_id"] == model_id])
+    rows = mark_judged(frame[frame["model_id"] == model_id])
     rows = rows[rows["_judged"]]
     rows = rows.assign(
         _row=rows["tool"].fillna(NO_TOOL).where(rows["case_kind"].isin(_SINGLE_TURN), FLOWS),
@@ -207,7 +197,7 @@ class FlakyCase:
 
 def flaky_cases(frame: pd.DataFrame, model_id: str) -> list[FlakyCase]:
     """The model's cases with at least one judged pass and one judged fail."""
-    rows = judged(frame[frame["model_id"] == model_id])
+    rows = mark_judged(frame[frame["model_id"] == model_id])
     sums = rows.groupby("case_id", sort=True)[["_pass", "_fail"]].sum()
     flaky = sums[(sums["_pass"] > 0) & (sums["_fail"] > 0)]
     if flaky.empty:
