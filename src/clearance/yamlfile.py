@@ -28,6 +28,7 @@ __all__ = [
     "lower_first",
     "parse_document",
     "read_bytes",
+    "read_mapping",
     "show_value",
     "validate_file",
 ]
@@ -138,6 +139,21 @@ def show_value(value: Any) -> str:
 def lower_first(text: str) -> str:
     """pydantic's message as the rest of a sentence (``Input should`` -> ``input should``)."""
     return re.sub(r"^[A-Z](?=[a-z])", lambda m: m.group(0).lower(), text)
+
+
+def read_mapping(path: Path, *, fix: str) -> tuple[bytes, dict[str, Any], dict[Loc, int]]:
+    """The file's bytes, its top-level mapping and the line of every key.
+
+    Raises:
+        ConfigError: unreadable, not UTF-8, not YAML, or not a mapping (``fix`` says how
+            the file should start).
+    """
+    raw = read_bytes(path)
+    data, lines = parse_document(raw, str(path))
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
+        raise ConfigError(f"the file is {kind}", source=str(path), fix=fix)
+    return raw, data, lines
 
 
 def validate_file(

@@ -34,8 +34,8 @@ from clearance.yamlfile import (
     Loc,
     at_line,
     lower_first,
-    parse_document,
     read_bytes,
+    read_mapping,
     show_value,
     validate_file,
 )
@@ -225,16 +225,10 @@ def load_policy(path: Path) -> GatePolicy:
         ConfigError: unreadable file, YAML syntax error, not a mapping, wrong
             version, unknown key, or a value out of range.
     """
-    raw = read_bytes(path)
+    raw, data, lines = read_mapping(
+        path, fix="write the policy as `key: value` lines starting with `version: 1`; " + _README
+    )
     source = str(path)
-    data, lines = parse_document(raw, source)
-    if not isinstance(data, dict):
-        kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
-        raise ConfigError(
-            f"the file is {kind}",
-            source=source,
-            fix="write the policy as `key: value` lines starting with `version: 1`; " + _README,
-        )
     version = data.get("version")
     if type(version) is not int or version != 1:
         got = "missing" if "version" not in data else f"{show_value(version)} is not supported"

@@ -43,8 +43,7 @@ from clearance.errors import ConfigError, InputError
 from clearance.yamlfile import (
     at_line,
     lower_first,
-    parse_document,
-    read_bytes,
+    read_mapping,
     show_value,
     validate_file,
 )
@@ -423,16 +422,9 @@ def load_slo_policy(path: Path) -> SloPolicy:
             unknown key or metric, a bound in the wrong direction or out of range, a
             bad duration, or a filter on a dimension the groups lack.
     """
-    raw = read_bytes(path)
-    source = str(path)
-    data, lines = parse_document(raw, source)
-    if not isinstance(data, dict):
-        kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
-        raise ConfigError(
-            f"the file is {kind}",
-            source=source,
-            fix="write `version: 1`, then `objectives:` as a list of {metric: ..., max: ...}",
-        )
+    raw, data, lines = read_mapping(
+        path, fix="write `version: 1`, then `objectives:` as a list of {metric: ..., max: ...}"
+    )
     return validate_file(SloPolicy, data, path=path, raw=raw, lines=lines, explain=_explain)
 
 
