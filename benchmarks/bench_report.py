@@ -33,7 +33,7 @@ from clearance.config import load_config  # noqa: E402
 from clearance.evaluation.results import ResultStore  # noqa: E402
 from clearance.gate import load_policy  # noqa: E402
 from clearance.reports import collect_report, write_report  # noqa: E402
-from clearance.reports.slopage import slo_pages  # noqa: E402
+from clearance.reports.slopage import configured_slo_report, slo_pages  # noqa: E402
 
 
 def _timed(label: str, function, timings: dict[str, float]):  # type: ignore[no-untyped-def]
@@ -77,7 +77,7 @@ def _measure(catalog: Catalog, root: Path, args: argparse.Namespace) -> None:
     )
     pages = _timed(
         "SLO page over the last hour (SQL aggregates)",
-        lambda: slo_pages(config, catalog),
+        lambda: slo_pages(configured_slo_report(config, catalog), catalog=catalog),
         timings,
     )
     files = _timed(

@@ -7,7 +7,7 @@ import time
 import warnings
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -24,6 +24,9 @@ from clearance.discovery import read_model_list
 from clearance.litellm_table import read_litellm_table
 from clearance.policy import RouteRequest, resolve_model
 from clearance.pricing import DefaultPriceWarning, Usage, price_call
+
+if TYPE_CHECKING:
+    from clearance.slo import SloReport
 
 _DATA = Path("tests/data/realdata/catalogs")
 MODELS_FILE = _DATA / "openrouter/roo-code/openrouter-models.response-body.decoded.json"
@@ -322,14 +325,17 @@ def demo(
 
 
 def _report_demo(config: ClearanceConfig, catalog: Catalog, run_id: str, out: Path) -> Path:
-    """Write the HTML reliability report of the replayed run; returns its index.html."""
+    """Judge the SLOs, then write the HTML reliability report of the replayed run with
+    the SLO page beside it; returns its index.html."""
     from clearance.reports import collect_report, write_report
-    from clearance.reports.slopage import slo_pages
+    from clearance.reports.slopage import configured_slo_report, slo_pages
 
+    slo = configured_slo_report(config, catalog)
+    if slo is not None:
+        _print_slo(slo)
     data = collect_report(config, catalog, run_id=run_id)
-    slo = slo_pages(config, catalog)
-    files = write_report(data, out.resolve(), catalog=catalog, extra_pages=slo)
-    _slo_demo(config, catalog)
+    pages = slo_pages(slo, catalog=catalog)
+    files = write_report(data, out.resolve(), catalog=catalog, extra_pages=pages)
     failing = sum(len(model.failing) + len(model.flaky_failing) for model in data.models)
     console.print(
         f"{len(data.models)} models (SIMULATORS), {failing} failing cases drilled down, "
@@ -338,21 +344,10 @@ def _report_demo(config: ClearanceConfig, catalog: Catalog, run_id: str, out: Pa
     return files.index
 
 
-def _slo_demo(config: ClearanceConfig, catalog: Catalog) -> None:
+def _print_slo(report: SloReport) -> None:
     """What `clearance slo check` says of the live traffic just made."""
-    from clearance.slo import (
-        CallFilter,
-        check_slos,
-        format_duration,
-        load_slo_policy,
-        slo_path,
-        window_bounds,
-    )
+    from clearance.slo import format_duration
 
-    policy = load_slo_policy(slo_path(config.root, config.gate.root))
-    since, until = window_bounds(policy)
-    with catalog.connect() as connection:
-        report = check_slos(connection, policy, CallFilter(since, until))
     counts = report.status_counts()
     window = format_duration(report.window)
     console.print(

@@ -49,7 +49,7 @@ def report_command(
     """
     from clearance.gate.run import find_policy
     from clearance.reports import collect_report, write_report
-    from clearance.reports.slopage import slo_pages
+    from clearance.reports.slopage import configured_slo_report, slo_pages
 
     config, catalog = load()
     chosen = find_policy(config, policy) if policy else None
@@ -57,7 +57,7 @@ def report_command(
     data = collect_report(config, catalog, run_id=run, policy=chosen, models=wanted)
     folder = out or config.root / DEFAULT_OUT
     try:
-        pages = slo_pages(config, catalog)
+        pages = slo_pages(configured_slo_report(config, catalog), catalog=catalog)
     except ConfigError as error:  # the release report still stands; say what is missing
         pages = {}
         problem = f"the SLO page was not written: {error.message}"

@@ -179,33 +179,25 @@ def _judge(
     by: str | None,
 ) -> tuple[SloReport, ClearanceConfig, Catalog]:
     """Read the objectives and judge them over the window the options give."""
-    from clearance.slo import (
-        CallFilter,
-        check_slos,
-        load_slo_policy,
-        parse_duration,
-        regroup,
-        slo_path,
-        window_bounds,
-    )
+    from clearance.slo import check_window, load_slo_policy, parse_duration, regroup, slo_path
 
     config, catalog = load()
     policy = load_slo_policy(file or slo_path(config.root, config.gate.root))
     if by is not None:
         policy = regroup(policy, by)
-    length = None if window is None else parse_duration(window, where="--window")
-    start, end = window_bounds(
-        policy, window=length, since=_instant(since, "--since"), until=_instant(until, "--until")
-    )
     with catalog.connect() as connection:
-        calls = CallFilter(
-            start,
-            end,
-            org=org,
-            model=_model_id(connection, model, config),
-            include_evals=include_evals,
-        )
-        return check_slos(connection, policy, calls), config, catalog
+        model_id = _model_id(connection, model, config)
+    report = check_window(
+        catalog,
+        policy,
+        window=None if window is None else parse_duration(window, where="--window"),
+        since=_instant(since, "--since"),
+        until=_instant(until, "--until"),
+        org=org,
+        model=model_id,
+        include_evals=include_evals,
+    )
+    return report, config, catalog
 
 
 @app.command("check")

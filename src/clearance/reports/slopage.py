@@ -1,8 +1,8 @@
 """The SLO page: objectives, figures and the reasons behind them, in the report's style.
 
 :func:`render_slo_page` turns a :class:`clearance.slo.SloReport` into HTML with the
-report's templates (same escaping and secret redaction); :func:`slo_pages` runs the
-check over the objectives file's window for ``clearance report`` and the demo.
+report's templates (same escaping and secret redaction); :func:`configured_slo_report` runs
+the project's check over its window for ``clearance report`` and the demo.
 """
 
 from __future__ import annotations
@@ -17,17 +17,15 @@ from clearance.config import ClearanceConfig
 from clearance.reports.render import environment, money_text, render_common
 from clearance.slo import (
     METRICS,
-    CallFilter,
     SloReport,
     SloResult,
-    check_slos,
+    check_window,
     format_duration,
     load_slo_policy,
     slo_path,
-    window_bounds,
 )
 
-__all__ = ["SLO_PAGE", "render_slo_page", "slo_pages"]
+__all__ = ["SLO_PAGE", "configured_slo_report", "render_slo_page", "slo_pages"]
 
 SLO_PAGE = "slo.html"
 
@@ -92,24 +90,27 @@ def render_slo_page(
     )
 
 
-def slo_pages(
+def configured_slo_report(
     config: ClearanceConfig,
     catalog: Catalog,
     *,
     window: dt.timedelta | None = None,
     now: dt.datetime | None = None,
-) -> dict[str, str]:
-    """``{"slo.html": html}`` over the objectives file's window, for the report's folder;
-    empty when the project has no ``slo.yaml``.
+) -> SloReport | None:
+    """The project's objectives (``gates/slo.yaml``) judged over their window; ``None``
+    when the project has none.
 
     Raises:
         ConfigError: the objectives file does not validate.
     """
     path = slo_path(config.root, config.gate.root)
     if not path.is_file():
+        return None
+    return check_window(catalog, load_slo_policy(path), window=window, now=now)
+
+
+def slo_pages(report: SloReport | None, *, catalog: Catalog | None = None) -> dict[str, str]:
+    """``{"slo.html": html}`` for the report's folder (empty without a report)."""
+    if report is None:
         return {}
-    policy = load_slo_policy(path)
-    since, until = window_bounds(policy, window=window, now=now)
-    with catalog.connect() as connection:
-        report = check_slos(connection, policy, CallFilter(since, until), now=now)
     return {SLO_PAGE: render_slo_page(report, catalog=catalog, report_index="index.html")}

@@ -30,6 +30,7 @@ from clearance.slo.check import (
     SloResult,
     SloStatus,
     check_slos,
+    check_window,
     window_bounds,
 )
 from clearance.slo.examples import ExampleCall, Offenders, offending_calls, slower_than
@@ -72,6 +73,7 @@ __all__ = [
     "aggregate_calls",
     "breakdown_calls",
     "check_slos",
+    "check_window",
     "decimal_sum",
     "format_duration",
     "load_slo_policy",

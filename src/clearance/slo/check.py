@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection
 
+from clearance.catalog.database import Catalog
 from clearance.slo.aggregate import (
     Breakdown,
     CallFilter,
@@ -48,6 +49,7 @@ __all__ = [
     "SloResult",
     "SloStatus",
     "check_slos",
+    "check_window",
     "window_bounds",
 ]
 
@@ -232,6 +234,31 @@ def window_bounds(
     if until is None:
         until = since + window if window is not None else now
     return since, until
+
+
+def check_window(
+    catalog: Catalog,
+    policy: SloPolicy,
+    *,
+    window: dt.timedelta | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    org: str | None = None,
+    model: str | None = None,
+    include_evals: bool = False,
+    now: dt.datetime | None = None,
+) -> SloReport:
+    """:func:`check_slos` over the window :func:`window_bounds` gives (default: the last
+    ``policy.window``), optionally one org's or model's calls.
+
+    Raises:
+        InputError: the window ends before it starts.
+        CatalogUnavailable: the database cannot be read.
+    """
+    start, end = window_bounds(policy, window=window, since=since, until=until, now=now)
+    calls = CallFilter(start, end, org=org, model=model, include_evals=include_evals)
+    with catalog.connect() as connection:
+        return check_slos(connection, policy, calls, now=now)
 
 
 def check_slos(
