@@ -231,13 +231,13 @@ def _decisions(
 ) -> tuple[DecisionRow | None, DecisionRow | None]:
     """(the newest gate decision on this run, the newest gate decision before it).
 
-    ``newer``: runs started after this one; a decision on any of them is not before it.
+    ``rows``: the model's gate decisions (no overrides), newest first. ``newer``: runs
+    started after this one; a decision on any of them is not before it.
     """
-    gate = [row for row in rows if not row.override]  # newest first
-    current = next((row for row in gate if run_id in row.eval_run_ids), None)
+    current = next((row for row in rows if run_id in row.eval_run_ids), None)
     before = [
         row
-        for row in gate
+        for row in rows
         if run_id not in row.eval_run_ids and not newer.intersection(row.eval_run_ids)
     ]
     if current is not None:
