@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := .clearance/demo
 
-.PHONY: demo test lint typecheck check clean bench screenshots
+.PHONY: demo test lint typecheck check clean bench screenshots wheel
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 demo: $(STAMP)
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	CLEARANCE_CONFIG=examples/demo/clearance.toml $(BIN)/clearance demo
+
+## wheel: the sdist and the wheel a team installs (dist/); the quickstart test builds them too
+wheel: $(STAMP)
+	$(BIN)/python -m build --no-isolation --outdir dist .
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -57,4 +61,4 @@ screenshots:
 	done
 
 clean:
-	rm -rf $(VENV) .clearance build *.egg-info src/*.egg-info
+	rm -rf $(VENV) .clearance build dist *.egg-info src/*.egg-info

@@ -22,6 +22,7 @@ from clearance.cli import (
 )
 from clearance.cli._common import console, emit_json, handle_errors, load
 from clearance.cli.demo import demo
+from clearance.cli.init import init_command
 
 __all__ = ["app", "main"]
 
@@ -32,6 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("init")(init_command)
 app.add_typer(models.app, name="models")
 app.add_typer(prices.app, name="prices")
 app.add_typer(policy.app, name="policy")
@@ -50,6 +52,28 @@ app.add_typer(gate.decisions_app, name="decisions")
 app.add_typer(slo.app, name="slo")
 app.command("report")(report.report_command)
 app.command("demo")(demo)
+
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from clearance import __version__
+
+        typer.echo(f"clearance {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Evaluate, gate and route LLM models: catalog, policy, pricing."""
+
 
 db_app = typer.Typer(help="The catalog database.", no_args_is_help=True)
 config_app = typer.Typer(help="The configuration.", no_args_is_help=True)
