@@ -1,0 +1,120 @@
+"""``clearance init``: scaffold a repository that gates its own models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from clearance.cli._common import console, emit_json, handle_errors
+
+__all__ = ["init_command"]
+
+
+@handle_errors
+def init_command(
+    folder: Annotated[
+        Path, typer.Argument(help="The project folder (created when missing).")
+    ] = Path("."),
+    provider: Annotated[
+        str | None,
+        typer.Option("--provider", help="Declare this provider (its model ids' prefix)."),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="Its OpenAI-compatible base URL, e.g. http://host/v1."),
+    ] = None,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option("--api-key-env", help="The NAME of the variable holding its API key."),
+    ] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", help="A candidate model (repeatable): PROVIDER:NAME or NAME."),
+    ] = None,
+    install_from: Annotated[
+        str | None,
+        typer.Option(
+            "--install-from",
+            help="What the CI workflow pip-installs: a wheel path or URL, a git URL "
+            "(default: clearance==this version).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace files that differ (each one is listed).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Scaffold clearance.toml, contracts, evals, gates and a CI workflow; never overwrites."""
+    from clearance.cli._common import EXIT_USAGE, fail
+    from clearance.scaffold import ProviderSpec, init_project
+
+    spec = None
+    if provider is not None or base_url is not None or api_key_env is not None:
+        if provider is None or base_url is None:
+            fail(
+                "--provider and --base-url go together (--api-key-env is optional)",
+                fix="clearance init --provider mine --base-url http://127.0.0.1:4000/v1 "
+                "--api-key-env MINE_API_KEY",
+                code=EXIT_USAGE,
+            )
+        spec = ProviderSpec(provider, base_url, api_key_env)
+    report = init_project(
+        folder, provider=spec, models=model or (), install_from=install_from, force=force
+    )
+    if as_json:
+        emit_json(
+            {
+                "root": str(report.root),
+                "files": report.files,
+                "gitignore": report.gitignore,
+                "lock": report.lock,
+                "lock_problem": report.lock_problem,
+            }
+        )
+        return
+    labels = {
+        "written": "[green]wrote[/]",
+        "replaced": "[yellow]replaced[/]",
+        "unchanged": "unchanged",
+        "kept": "[yellow]kept[/] (differs from the scaffold; --force replaces it)",
+    }
+    console.print(f"clearance init in {escape(str(report.root))}")
+    for path, state in report.files.items():
+        console.print(f"  {labels[state]} {escape(path)}")
+    if report.gitignore != "unchanged":
+        console.print(f"  {report.gitignore} .gitignore (the catalog and the reports)")
+    if report.lock == "written":
+        console.print("  [green]wrote[/] contracts/contracts.lock")
+    elif report.lock == "invalid":
+        console.print(
+            f"  [yellow]no lock written[/]: {escape(report.lock_problem or '')} "
+            "(fix it, then `clearance contracts lock`)"
+        )
+    elif "written" in report.files.values() or "replaced" in report.files.values():
+        console.print("  contracts/contracts.lock kept: `clearance contracts lock` updates it")
+    replaced = report.paths("replaced")
+    if replaced:
+        console.print(f"replaced {len(replaced)} file(s): {escape(', '.join(replaced))}")
+    _next_steps(folder, provider, models_given=bool(model))
+
+
+def _next_steps(folder: Path, provider: str | None, *, models_given: bool) -> None:
+    """The next three commands (after a cd, and an edit when no provider was given)."""
+    if folder.resolve() != Path.cwd().resolve():
+        console.print(f"then: cd {escape(str(folder))}")
+    if provider is None:
+        console.print("then: uncomment [[providers]] in clearance.toml for your endpoint")
+    name = provider or "NAME"
+    record = "clearance eval --record-mode new"
+    if not models_given:
+        record = f"clearance eval --models {name}:MODEL --record-mode new"
+    console.print("next:")
+    for step in (
+        f"clearance models sync --provider {name}   # your models and prices into the catalog",
+        f"{record}   # a first run, recorded",
+        "clearance gate   # the decision; then `clearance report`",
+    ):
+        console.print(f"  {escape(step)}")
