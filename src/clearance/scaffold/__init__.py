@@ -153,7 +153,7 @@ def render_config(provider: ProviderSpec | None, models: Sequence[str]) -> str:
     checked = _validated_models(models, provider)
     listed = "[" + ", ".join(_toml_string(m) for m in checked) + "]"
     if not checked:
-        listed += "   # e.g. [\"mine:gpt-4o-mini\"]; or pass --models to each run"
+        listed += '   # e.g. ["mine:gpt-4o-mini"]; or pass --models to each run'
     return _template("clearance.toml").replace("@PROVIDERS@", block).replace("@MODELS@", listed)
 
 
@@ -169,7 +169,7 @@ def render_workflow(install_from: str | None = None) -> str:
     from clearance import __version__
 
     requirement = install_from or default_requirement()
-    if not requirement.strip() or any(c in requirement for c in "\"\n\r`$"):
+    if not requirement.strip() or any(c in requirement for c in '"\n\r`$'):
         raise InputError(
             f"--install-from {requirement!r} cannot be written into the workflow",
             fix="give one pip requirement, wheel path or URL, without quotes or $",
