@@ -61,6 +61,13 @@ def read_bytes(path: Path) -> bytes:
     """The file's bytes, or a ConfigError naming it."""
     try:
         return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"cannot read: {exc.strerror}",
+            source=str(path),
+            fix="check the path; `clearance init` writes the default gates/default.yaml "
+            "and gates/slo.yaml (it overwrites nothing)",
+        ) from None
     except OSError as exc:
         raise ConfigError(
             f"cannot read: {exc.strerror}", source=str(path), fix="check the path"

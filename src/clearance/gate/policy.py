@@ -249,7 +249,10 @@ def load_policies(folder: Path) -> dict[str, GatePolicy]:
     """
     if not folder.is_dir():
         raise ConfigError(
-            "no such folder", source=str(folder), fix="create it, or name the gates folder"
+            "no such folder",
+            source=str(folder),
+            fix="run `clearance init` to write the default policies (it overwrites nothing), "
+            "or set [gate] root to your gates folder",
         )
     files = sorted(
         file
