@@ -386,11 +386,15 @@ def fetch_model_list(
     base_url: str,
     *,
     api_key: str | None = None,
+    api_key_env: str | None = None,
     fmt: ModelsFormat = "auto",
     timeout_s: float = 30.0,
     transport: httpx.BaseTransport | None = None,
 ) -> ModelList:
     """``GET {base_url}/models`` and parse the answer.
+
+    ``api_key`` is sent as a bearer token; ``api_key_env``, the variable it was read
+    from, is named when the answer is 401 or 403.
 
     Raises:
         DiscoverySourceError: network failure or an HTTP error status.
@@ -407,7 +411,7 @@ def fetch_model_list(
         raise DiscoverySourceError(url, f"{type(exc).__name__}: {exc}") from None
     if response.status_code >= 400:
         snippet = response.text[:300].replace(api_key or "\0", "***")
-        raise DiscoverySourceError(
-            url, f"HTTP {response.status_code}: {snippet}", status_code=response.status_code
-        )
+        status = response.status_code
+        key = f" (key from {api_key_env})" if api_key_env and status in (401, 403) else ""
+        raise DiscoverySourceError(url, f"HTTP {status}{key}: {snippet}", status_code=status)
     return parse_model_list(loads_exact(response.content, source=url), source=url, fmt=fmt)

@@ -9,6 +9,7 @@ family it can act on::
     │   ├── ConfigError            clearance.toml / pyproject / CLEARANCE_* variable
     │   ├── SourceFormatError      a /models answer or price table that cannot be read
     │   ├── ContractError          a tool contract, flow or lock file that is wrong
+    │   ├── MissingApiKey          a provider's api_key_env names a variable that is not set
     │   ├── InvalidModelId         a model id that does not parse
     │   ├── InvalidUsage           token counts that contradict each other
     │   ├── RunSpecMismatch        an eval shard joining a run started with other options
@@ -50,6 +51,7 @@ that names the bad value, where it came from and how to fix it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -75,6 +77,7 @@ __all__ = [
     "InvalidUsage",
     "KillSwitchActive",
     "MalformedResponse",
+    "MissingApiKey",
     "MissingPrice",
     "MissingRecording",
     "ModelNotFound",
@@ -178,6 +181,57 @@ class ContractError(InputError):
         if pointer:
             where += f" at {pointer}"
         super().__init__(f"{where}: {message}", fix=fix)
+
+
+class MissingApiKey(InputError):
+    """A provider needs an API key from an environment variable that is not set (or empty).
+
+    Raised before any network I/O: by ``clearance models sync --provider``, by the router
+    for the model it chose (a fallback without its key is passed over instead), and by
+    the eval engine for every candidate it must record.
+
+    Attributes:
+        provider: the provider's name.
+        variable: the environment variable its ``api_key_env`` names.
+        source: where ``api_key_env`` was declared (the configuration file), or ``None``
+            when only the catalog's providers table names it.
+        models: the models that need the key, when a run named them (else empty).
+    """
+
+    kind = "missing_api_key"
+
+    def __init__(
+        self,
+        provider: str,
+        variable: str,
+        *,
+        source: str | None = None,
+        models: Sequence[str] = (),
+    ) -> None:
+        self.provider = provider
+        self.variable = variable
+        self.source = source
+        self.models = tuple(models)
+        needed = f"; {', '.join(self.models)} cannot be recorded without it" if self.models else ""
+        if source is None:
+            no_key = (
+                f"declare provider {provider!r} under [[providers]] in clearance.toml without "
+                "api_key_env (the catalog names the variable for it)"
+            )
+        else:
+            no_key = f"remove api_key_env from provider {provider!r} in {source}"
+        super().__init__(
+            f"provider {provider!r} needs the environment variable {variable}, "
+            f"which is not set{needed}",
+            fix=f"export {variable}=<key>, or, if the server needs no key, {no_key}",
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # __init__ takes keyword fields, so the default (cls, args) cannot rebuild it.
+        rebuild = functools.partial(
+            type(self), self.provider, self.variable, source=self.source, models=self.models
+        )
+        return rebuild, (), self.__dict__
 
 
 class InvalidModelId(InputError):
@@ -391,7 +445,12 @@ class ProviderHTTPError(ProviderError):
         self.body = body
         self.code = code
         self.retry_after = retry_after
-        super().__init__(f"HTTP {status_code}: {message}", provider=provider, model_id=model_id)
+        status = f"HTTP {status_code}{self._status_note()}"
+        super().__init__(f"{status}: {message}", provider=provider, model_id=model_id)
+
+    def _status_note(self) -> str:
+        """Said right after the status code (a subclass's context)."""
+        return ""
 
 
 class RateLimited(ProviderHTTPError):
@@ -402,9 +461,21 @@ class RateLimited(ProviderHTTPError):
 
 
 class AuthenticationFailed(ProviderHTTPError):
-    """401/403: the key is missing, wrong or not allowed this model. Never retried."""
+    """401/403: the key is missing, wrong or not allowed this model. Never retried.
+
+    Attributes:
+        api_key_env: the environment variable the key was read from, when the provider
+            was configured with one (named in the message; the key itself never is).
+    """
 
     kind = "auth"
+
+    def __init__(self, message: str, *, api_key_env: str | None = None, **fields: Any) -> None:
+        self.api_key_env = api_key_env
+        super().__init__(message, **fields)
+
+    def _status_note(self) -> str:
+        return f" (key from {self.api_key_env})" if self.api_key_env else ""
 
 
 class PaymentRequired(ProviderHTTPError):

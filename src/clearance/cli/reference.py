@@ -6,7 +6,6 @@ exist for demos, tests and load tests of the router and the eval suite.
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
@@ -43,12 +42,13 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the reference simulator on 127.0.0.1 and print its base URL; Ctrl-C stops it."""
+    from clearance.providers.keys import environment_secret
     from clearance.reference import ReferenceServer
 
     api_key = None
     if api_key_env is not None:
-        api_key = os.environ.get(api_key_env)
-        if not api_key:
+        api_key = environment_secret(api_key_env)  # the key the simulator will expect
+        if api_key is None:
             fail(
                 f"--api-key-env names {api_key_env}, which is not set or empty",
                 fix=f"export {api_key_env}=<a key>, or leave out --api-key-env",

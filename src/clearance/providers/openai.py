@@ -54,8 +54,10 @@ class OpenAICompatibleProvider:
     Args:
         name: the provider's name in the catalog (``openrouter``).
         base_url: e.g. ``https://openrouter.ai/api/v1``.
-        api_key: the key itself (read by the caller from the variable the configuration
-            names); never shown in ``repr``, errors or logs.
+        api_key: the key itself (read by the caller, through
+            :func:`clearance.providers.keys.read_api_key`, from the variable the
+            configuration names); never shown in ``repr``, errors or logs.
+        api_key_env: the name of that variable, named in 401/403 errors.
         timeout_s: default timeout of a request.
         headers: extra headers (OpenRouter's ``HTTP-Referer`` / ``X-Title``).
         transport / async_transport: injected transports (``httpx.MockTransport`` in tests).
@@ -67,6 +69,7 @@ class OpenAICompatibleProvider:
         base_url: str,
         *,
         api_key: str | None = None,
+        api_key_env: str | None = None,
         timeout_s: float = 60.0,
         headers: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
@@ -82,6 +85,7 @@ class OpenAICompatibleProvider:
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._secret = api_key or None
+        self.api_key_env = api_key_env
         self._transport = transport
         self._async_transport = async_transport
         self._client: httpx.Client | None = None
@@ -187,7 +191,12 @@ class OpenAICompatibleProvider:
         except json.JSONDecodeError:
             body = text[:2000]
         return classify_error(
-            response.status_code, body, response.headers, provider=self.name, model_id=model_id
+            response.status_code,
+            body,
+            response.headers,
+            provider=self.name,
+            model_id=model_id,
+            api_key_env=self.api_key_env,
         )
 
     # -- calls -----------------------------------------------------------------------------

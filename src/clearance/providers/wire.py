@@ -349,6 +349,7 @@ def classify_error(
     *,
     provider: str,
     model_id: str | None,
+    api_key_env: str | None = None,
 ) -> ProviderHTTPError:
     """The typed error for an error answer (returned, not raised).
 
@@ -366,6 +367,8 @@ def classify_error(
             and ``X-RateLimit-Reset`` (never copied into the error).
         provider: the provider's name.
         model_id: the catalog model id called.
+        api_key_env: the variable the provider's key was read from, named by an
+            :class:`AuthenticationFailed` (401/403).
     """
     decoded = _decode_error_body(body)
     error = _error_object(decoded)
@@ -386,15 +389,17 @@ def classify_error(
 
     cls = _choose_class(status, raw_code, error_type, text, metadata)
     where = "" if status_code >= 400 else "error inside a 200 answer: "
-    return cls(
-        where + _truncate(text, _MESSAGE_LIMIT),
-        provider=provider,
-        model_id=model_id,
-        status_code=status_code,
-        body=_redact_value(decoded),
-        code=code,
-        retry_after=_retry_after(headers, metadata),
-    )
+    fields: dict[str, Any] = {
+        "provider": provider,
+        "model_id": model_id,
+        "status_code": status_code,
+        "body": _redact_value(decoded),
+        "code": code,
+        "retry_after": _retry_after(headers, metadata),
+    }
+    if issubclass(cls, AuthenticationFailed):
+        fields["api_key_env"] = api_key_env
+    return cls(where + _truncate(text, _MESSAGE_LIMIT), **fields)
 
 
 def _choose_class(
