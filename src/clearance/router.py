@@ -4,7 +4,11 @@ In order, for each call: the kill switch (global and org scopes) before any
 network I/O; the policy decision; the call to the chosen model, retried with
 backoff that honours ``Retry-After``; then the model's fallback chain (data,
 never code), with a bound on the total number of attempts; the kill switch is
-checked again for each model's provider and model scopes. The answer carries
+checked again for each model's provider and model scopes, and each provider's API
+key is looked up before its first request: the chosen model's provider without its key
+is the caller's configuration error (:class:`~clearance.errors.MissingApiKey`, raised
+before any network I/O); a fallback without its key is passed over, with the reason
+recorded, rather than sent unauthenticated. The answer carries
 the model that actually served it, every attempt with its typed reason, the
 exact cost with its pricing source, and the policy decision. Every call,
 served, failed or refused, is logged as one ``ai_calls`` row off the hot path.
@@ -63,6 +67,7 @@ from clearance.errors import (
     ClearanceError,
     ContextLengthExceeded,
     KillSwitchActive,
+    MissingApiKey,
     MissingPrice,
     PolicyRefusal,
     ProviderError,
@@ -79,6 +84,7 @@ from clearance.policy import (
 )
 from clearance.pricing import CallCost, Price, PriceRates, Usage, price_call
 from clearance.providers.base import ChatRequest, ChunkCallback, Provider, ProviderReply
+from clearance.providers.keys import read_api_key
 from clearance.providers.types import ChatResponse
 
 __all__ = ["RULES", "Attempt", "ErrorRule", "Router", "RouterResult"]
@@ -111,6 +117,9 @@ RULES: Mapping[str, ErrorRule] = {
     "bad_request": ErrorRule(retry=False, fall_back=False),
     "killed": ErrorRule(retry=False, fall_back=True),
     "no_price": ErrorRule(retry=False, fall_back=True),
+    # The chosen model's provider has no key: the caller's configuration is wrong. (A
+    # fallback whose key is missing is passed over; the error that led to it stands.)
+    "missing_api_key": ErrorRule(retry=False, fall_back=False),
 }
 _DEFAULT_RULE = ErrorRule(retry=False, fall_back=False)
 
@@ -225,6 +234,10 @@ class Router:
             ``None`` explicitly through ``log_calls=False`` to log nothing).
         sleep / asleep: how to wait between retries (for tests).
         environ: where API keys are read from.
+        require_api_keys: refuse to build a provider whose key variable is unset
+            (:class:`~clearance.errors.MissingApiKey`); ``False`` builds it without a key
+            (the eval engine: a replay needs none, and it checks up front the keys of
+            the models it must record).
         async_transport: the transport of the providers this router builds itself (the
             eval engine's recording transport; default: real HTTP).
         eval_run_id: set by the eval engine: every call is logged as that run's
@@ -243,6 +256,7 @@ class Router:
         sleep: Callable[[float], None] = time.sleep,
         asleep: Callable[[float], Any] = asyncio.sleep,
         environ: Mapping[str, str] | None = None,
+        require_api_keys: bool = True,
         rng: random.Random | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
         eval_run_id: str | None = None,
@@ -268,6 +282,7 @@ class Router:
         self._sleep = sleep
         self._asleep = asleep
         self._environ = os.environ if environ is None else environ
+        self._require_api_keys = require_api_keys
         self._async_transport = async_transport
         self._rng = rng or random.Random()
         self._state: _State | None = None
@@ -487,7 +502,12 @@ class Router:
         return resolve_model(request, snapshot)
 
     def provider(self, name: str) -> Provider:
-        """The provider called ``name`` (built from configuration or catalog on first use)."""
+        """The provider called ``name`` (built from configuration or catalog on first use).
+
+        Raises:
+            ProviderError: no base URL is known for it.
+            MissingApiKey: its key variable is not set (unless ``require_api_keys`` is off).
+        """
         found = self._providers.get(name)
         if found is not None:
             return found
@@ -497,35 +517,56 @@ class Router:
             found = self._providers.get(name)
             if found is not None:
                 return found
-            base_url: str | None
-            key_env: str | None
-            if name in self.config.provider_names:
-                declared = self.config.provider(name)
-                base_url, key_env, timeout = (
-                    declared.base_url,
-                    declared.api_key_env,
-                    declared.timeout_s,
-                )
-            else:
-                base_url, key_env = self.state().providers.get(name, (None, None))
-                timeout = 60.0
+            base_url, key_env, timeout, source = self._declared(name)
             if not base_url:
                 raise ProviderError(
                     "no base URL is known for this provider; declare it under [[providers]]",
                     provider=name,
                     model_id=None,
                 )
-            api_key = self._environ.get(key_env) if key_env else None
+            api_key = read_api_key(
+                name,
+                key_env,
+                environ=self._environ,
+                source=source,
+                required=self._require_api_keys,
+            )
             made = OpenAICompatibleProvider(
                 name,
                 base_url,
                 api_key=api_key,
+                api_key_env=key_env,
                 timeout_s=timeout,
                 async_transport=self._async_transport,
             )
             self._providers[name] = made
             self._own_providers.append(made)
             return made
+
+    def check_api_key(self, name: str, *, models: Sequence[str] = ()) -> None:
+        """Fail now if calling provider ``name`` would need a key that is not set.
+
+        A provider object given to this router, or one it has built, is taken as it is.
+
+        Args:
+            name: the provider.
+            models: the models that would call it, named in the error.
+
+        Raises:
+            MissingApiKey: its ``api_key_env`` names a variable that is not set.
+        """
+        if name in self._providers:
+            return
+        _, key_env, _, source = self._declared(name)
+        read_api_key(name, key_env, environ=self._environ, source=source, models=tuple(models))
+
+    def _declared(self, name: str) -> tuple[str | None, str | None, float, str | None]:
+        """(base URL, key variable, timeout, where they were declared: None = the catalog)."""
+        if name in self.config.provider_names:
+            declared = self.config.provider(name)
+            return declared.base_url, declared.api_key_env, declared.timeout_s, self.config.source
+        base_url, key_env = self.state().providers.get(name, (None, None))
+        return base_url, key_env, 60.0, None
 
     # -- the attempt plan (one implementation for sync and async) ---------------------------
 
@@ -566,10 +607,12 @@ class Router:
                 if strict and model_id not in state.prices:
                     raise MissingPrice(model_id, "no_price")
                 provider = self.provider(info.provider)
-            except (KillSwitchActive, MissingPrice, ProviderError) as error:
+            except (KillSwitchActive, MissingPrice, MissingApiKey, ProviderError) as error:
                 attempts.append(
                     Attempt(model_id, info.provider, "skipped", _kind(error), detail=error.message)
                 )
+                if isinstance(error, MissingApiKey) and outcome.error is not None:
+                    continue  # a fallback without its key: passed over, the first error stands
                 outcome.error = error
                 if _rule(error).fall_back:
                     continue
@@ -883,7 +926,7 @@ _KNOWN_OPTIONS = frozenset({"tool_choice", "temperature", "max_tokens", "stream"
 
 
 def _kind(error: ClearanceError) -> str:
-    if isinstance(error, ProviderError):
+    if isinstance(error, ProviderError | MissingApiKey):
         return error.kind
     if isinstance(error, KillSwitchActive):
         return "killed"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import os
 import socket
 from pathlib import Path
 from typing import Annotated, Literal
@@ -26,6 +25,7 @@ from clearance.catalog.modelstore import (
 from clearance.cli._common import EXIT_USAGE, console, emit_json, fail, handle_errors, load
 from clearance.discovery import ModelList, fetch_model_list, read_model_list
 from clearance.modelid import is_valid_provider_name
+from clearance.providers.keys import read_api_key
 
 app = typer.Typer(help="Discover, list, enable and disable models.", no_args_is_help=True)
 
@@ -80,9 +80,13 @@ def sync(
         name, base_url, api_key_env = declared.name, declared.base_url, declared.api_key_env
         if models_format == "auto":
             models_format = declared.models_format
-        api_key = os.environ.get(api_key_env) if api_key_env else None
+        api_key = read_api_key(name, api_key_env, source=config.source)  # before any I/O
         model_list = fetch_model_list(
-            base_url, api_key=api_key, fmt=models_format, timeout_s=declared.timeout_s
+            base_url,
+            api_key=api_key,
+            api_key_env=api_key_env,
+            fmt=models_format,
+            timeout_s=declared.timeout_s,
         )
     else:
         assert source is not None

@@ -228,7 +228,10 @@ def call(
                     "attempts": [_attempt(a) for a in error.attempts],
                 }
             )
-            raise SystemExit(EXIT_FAILURE) from None
+            # as without --json: the caller's mistake (a missing API key...) is a usage error
+            raise SystemExit(
+                EXIT_USAGE if isinstance(error, InputError) else EXIT_FAILURE
+            ) from None
         raise
     router.close()
     response = result.response
