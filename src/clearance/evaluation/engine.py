@@ -8,6 +8,11 @@ through even when the catalog has not enabled it yet. An answer a fallback model
 served, a provider failure left after the router's retries, and a recording problem
 are ``infra_error``: stored, never counted as the candidate's failure.
 
+A replay needs no API key (CI replays offline, without keys). When the record mode
+means some candidate will call its provider, that provider's key is checked before any
+item starts, and a missing one fails the run up front
+(:class:`~clearance.errors.MissingApiKey`, naming the models that need it).
+
 :class:`Evaluation` is what ``pytest evals`` and ``clearance eval`` both drive.
 """
 
@@ -437,6 +442,43 @@ class Evaluation:
     def _needs_network(self) -> bool:
         return self.record_mode != "none"
 
+    def _recording_models(self) -> list[str]:
+        """The candidates this run may call a provider for; the others only replay.
+
+        ``none`` never calls. ``once`` calls only for a (model, case) of this shard that
+        has no cassette yet (an existing one replays, or fails, without the network).
+        ``new`` and ``all`` may call for every candidate.
+        """
+        if self.record_mode == "none":
+            return []
+        planned = dict.fromkeys((item.model_id, item.case.id) for item in self.items)
+        if self.record_mode == "once":
+            planned = {
+                pair: None for pair in planned if not cassette_path(self._cassettes, *pair).exists()
+            }
+        return list(dict.fromkeys(model_id for model_id, _ in planned))
+
+    def _check_api_keys(self, router: Router, *, served: set[str]) -> None:
+        """Fail before any item starts when a model that must record has no key.
+
+        Args:
+            router: the run's router (it knows where each provider's key variable is named).
+            served: providers the engine serves itself (its own reference simulator).
+
+        Raises:
+            MissingApiKey: for the first provider (by name) whose key is not set, naming
+                the models that need it.
+        """
+        models = self._recording_models()
+        if not models:
+            return
+        owners = router.state().models
+        by_provider: dict[str, list[str]] = {}
+        for model_id in models:
+            by_provider.setdefault(owners[model_id].provider, []).append(model_id)
+        for provider in sorted(by_provider.keys() - served):
+            router.check_api_key(provider, models=by_provider[provider])
+
     # -- running ----------------------------------------------------------------------------
 
     def run(self) -> RunOutcome:
@@ -450,10 +492,6 @@ class Evaluation:
         started = time.perf_counter()
         store = ResultStore(self.catalog) if self.store_results else None
         spec = self._spec()
-        if store is not None:
-            await asyncio.to_thread(
-                store.start_run, spec, shard=self.shard[0] if self.shard else None
-            )
         server = None
         inner: httpx.AsyncBaseTransport | None = None
         if self._needs_network():
@@ -464,13 +502,22 @@ class Evaluation:
             self.catalog,
             asleep=_no_sleep_when_replaying,
             environ=self.environ,
+            require_api_keys=False,  # a replay needs no key; _check_api_keys runs first
             async_transport=transport,  # every provider it builds records or replays
             eval_run_id=self.run_id,  # its calls are this run's, never live traffic
         )
         try:
             needs_reference = any(m.startswith("ref:") for m in self.models)
             declared = "ref" in self.config.provider_names  # a simulator someone runs
-            if self._needs_network() and self.network is None and needs_reference and not declared:
+            own_reference = (
+                self._needs_network() and self.network is None and needs_reference and not declared
+            )
+            self._check_api_keys(router, served={"ref"} if own_reference else set())
+            if store is not None:
+                await asyncio.to_thread(
+                    store.start_run, spec, shard=self.shard[0] if self.shard else None
+                )
+            if own_reference:
                 from clearance.reference import ReferenceServer
 
                 server = ReferenceServer(seed=self.reference_seed).start()

@@ -15,6 +15,9 @@ run in the catalog; each item then reports its own verdict:
   skipped with the reason, never counted as the model's failure;
 - not run because the cost cap stopped the run: skipped, saying so.
 
+A provider whose API key must be used to record and is not set stops the session
+before any item runs, with pytest's usage-error exit code and the variable named.
+
 Options mirror ``clearance eval``; defaults come from ``[evals]`` in clearance.toml.
 """
 
@@ -26,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from clearance.errors import ClearanceError
+from clearance.errors import ClearanceError, MissingApiKey
 
 __all__ = ["EvalFailed", "ItemCheck"]
 
@@ -211,7 +214,10 @@ def clearance_item(request: pytest.FixtureRequest) -> ItemCheck:
         if selected is not None:
             wanted = {item.key for item in selected}
             evaluation.items = [item for item in evaluation.items if item.key in wanted]
-        run = evaluation.run()
+        try:
+            run = evaluation.run()
+        except MissingApiKey as error:  # raised before any item ran: the invocation is wrong
+            pytest.exit(f"clearance evals: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
         config.stash[_RUN] = run
         if plan.jsonl:
             from clearance.evaluation.results import ResultStore
