@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import pytest
 from typer.testing import CliRunner, Result
 
+from clearance.catalog.migrate import HEAD
 from clearance.cli import app
 from tests.conftest import LITELLM_TABLE, OPENROUTER_MODELS
 
@@ -258,9 +259,9 @@ def test_sync_from_an_unreachable_url_changes_nothing(cli: Any) -> None:
 
 
 def test_db_and_config_commands(cli: Any) -> None:
-    assert "revision 0003" in cli("db", "upgrade").stdout
-    assert "already at revision 0003" in cli("db", "upgrade").stdout
-    assert "revision 0003" in cli("db", "current").stdout
+    assert f"revision {HEAD}" in cli("db", "upgrade").stdout
+    assert f"already at revision {HEAD}" in cli("db", "upgrade").stdout
+    assert f"revision {HEAD}" in cli("db", "current").stdout
     shown = json.loads(cli("config", "show", "--json").stdout)
     assert shown["catalog"]["auto_enable_discovered"] is False
     assert "CLEARANCE_DATABASE_URL" in cli("config", "env").stdout

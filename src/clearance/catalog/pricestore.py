@@ -4,6 +4,9 @@ A price row is never changed: a sync that finds a different price adds a new
 version with a later ``effective_at``; one that finds the same price only
 moves ``last_confirmed_at``. The price in force for a model is the newest
 version of the first source in the configured priority order.
+
+A ``manual`` price is a person's decision: its version carries who set it
+(``set_by``), from which ``host`` and why (``reason``).
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ from clearance.pricing import Price, PriceRates, PriceTier
 
 __all__ = [
     "LiteLLMImportReport",
+    "PriceVersion",
     "add_price_versions",
     "import_litellm",
+    "latest_versions",
     "load_price",
     "load_prices",
     "price_content_hash",
+    "store_price_versions",
 ]
 
 _FEES = ("per_request", "per_image", "per_web_search")
@@ -140,12 +146,116 @@ def add_price_versions(
         )
     if new_rows:
         connection.execute(insert(t.prices), new_rows)
-    for start in range(0, len(confirmed), 500):
-        chunk = confirmed[start : start + 500]
+    _confirm(connection, confirmed, now)
+    return len(new_rows), len(confirmed)
+
+
+def _confirm(connection: Connection, price_ids: Sequence[int], now: dt.datetime) -> None:
+    for start in range(0, len(price_ids), 500):
+        chunk = price_ids[start : start + 500]
         connection.execute(
             update(t.prices).where(t.prices.c.id.in_(chunk)).values(last_confirmed_at=now)
         )
-    return len(new_rows), len(confirmed)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceVersion:
+    """One stored version of a model's price from one source, and its provenance."""
+
+    price: Price
+    """What it charges; ``price.source`` is the source, ``price.model_id`` the model."""
+    effective_at: dt.datetime
+    """From when this version is the newest of its source."""
+    source_detail: str | None = None
+    """The URL, file or key it came from."""
+    reason: str | None = None
+    """Manual prices: why it was set."""
+    set_by: str | None = None
+    """Manual prices: the user name of whoever set it."""
+    host: str | None = None
+    """Manual prices: the host it was set from."""
+
+
+def store_price_versions(
+    connection: Connection, versions: Iterable[PriceVersion], *, now: dt.datetime | None = None
+) -> tuple[list[PriceVersion], int]:
+    """Store versions with their own ``effective_at`` and audit; returns (added, unchanged).
+
+    A version that charges what the newest stored version of its model and source
+    charges (compared by value: ``0.20E-6`` equals ``0.0000002``) is only confirmed,
+    whatever its reason or date. Otherwise it is added with its ``effective_at``, or,
+    when the catalog already holds a version of that source at least as new, just
+    after it (at ``now`` or later), so that the stored price is the one in force for
+    its source.
+    """
+    now = now or _now()
+    items = list(versions)
+    latest = latest_versions(connection, sorted({v.price.model_id for v in items}))
+    added: list[PriceVersion] = []
+    confirmed: list[int] = []
+    rows: list[dict[str, Any]] = []
+    for version in items:
+        price = version.price
+        current = latest.get(price.model_id, {}).get(price.source)
+        if current is not None and _charges(current.price) == _charges(price):
+            assert current.price.price_id is not None
+            confirmed.append(current.price.price_id)
+            continue
+        effective = version.effective_at
+        if current is not None and current.effective_at >= effective:
+            effective = max(now, current.effective_at + dt.timedelta(microseconds=1))
+        rows.append(
+            {
+                "model_id": price.model_id,
+                "source": price.source,
+                "source_detail": version.source_detail,
+                "effective_at": effective,
+                "last_confirmed_at": now,
+                "reason": version.reason,
+                "set_by": version.set_by,
+                "host": version.host,
+                **_row_values(price),
+            }
+        )
+        added.append(version)
+    if rows:
+        connection.execute(insert(t.prices), rows)
+    _confirm(connection, confirmed, now)
+    return added, len(confirmed)
+
+
+def _charges(price: Price) -> tuple[Any, ...]:
+    """What a price charges, compared by value (Decimal equality ignores trailing zeros)."""
+    return (price.rates, price.per_request, price.per_image, price.per_web_search, price.tiers)
+
+
+def latest_versions(
+    connection: Connection, model_ids: Sequence[str] | None = None
+) -> dict[str, dict[str, PriceVersion]]:
+    """model id -> source -> its newest price version (every source, whatever the priority)."""
+    ranked = select(
+        t.prices,
+        func.row_number()
+        .over(
+            partition_by=(t.prices.c.model_id, t.prices.c.source),
+            order_by=(t.prices.c.effective_at.desc(), t.prices.c.id.desc()),
+        )
+        .label("rank"),
+    )
+    if model_ids is not None:
+        ranked = ranked.where(t.prices.c.model_id.in_(list(model_ids)))
+    sub = ranked.subquery()
+    out: dict[str, dict[str, PriceVersion]] = {}
+    for row in connection.execute(select(sub).where(sub.c.rank == 1)):
+        out.setdefault(row.model_id, {})[row.source] = PriceVersion(
+            price=_price(row),
+            effective_at=row.effective_at,
+            source_detail=row.source_detail,
+            reason=row.reason,
+            set_by=row.set_by,
+            host=row.host,
+        )
+    return out
 
 
 def _price(row: Any) -> Price:

@@ -106,6 +106,9 @@ prices = Table(
     Column("per_web_search", ExactDecimal, nullable=True),
     Column("tiers", JSONDocument, nullable=True, doc="[{min_prompt_tokens, rates as strings}]"),
     Column("content_hash", String(64), nullable=False),
+    Column("reason", Text, nullable=True, doc="manual prices: why it was set"),
+    Column("set_by", String(128), nullable=True, doc="manual prices: the user who set it"),
+    Column("host", String(255), nullable=True, doc="manual prices: the host it was set from"),
     Index(None, "model_id", "source", "effective_at"),
 )
 
