@@ -3,7 +3,9 @@
 Two formats are understood: OpenRouter's (``pricing`` as USD-per-token
 decimal strings, context lengths, supported parameters) and OpenAI's plain
 list (``id``, ``owned_by``), which vLLM, Ollama and LiteLLM's proxy also
-serve. Prices go from their decimal strings straight into :class:`Decimal`;
+serve. A file may also be a catalog snapshot (``clearance models export``, read
+by :mod:`clearance.catalog_snapshot`). Prices go from their decimal strings
+straight into :class:`Decimal`;
 the JSON is parsed with ``parse_float=Decimal`` so a number never passes
 through a binary float either.
 
@@ -23,12 +25,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
 from clearance.errors import DiscoverySourceError, SourceFormatError
 from clearance.pricing import Price, PriceRates, PriceTier
+
+if TYPE_CHECKING:
+    from clearance.catalog_snapshot import CatalogSnapshot
 
 __all__ = [
     "DiscoveredModel",
@@ -38,6 +43,7 @@ __all__ = [
     "parse_decimal",
     "parse_model_list",
     "read_model_list",
+    "read_models_file",
 ]
 
 PricingStatus = Literal["priced", "dynamic", "unknown"]
@@ -68,7 +74,8 @@ class ModelList:
     """A parsed model list and where it came from."""
 
     source: str
-    format: Literal["openai", "openrouter"]
+    format: Literal["openai", "openrouter", "clearance-models"]
+    """How it was read (``clearance-models``: from a catalog snapshot)."""
     models: tuple[DiscoveredModel, ...]
 
 
@@ -343,7 +350,26 @@ def read_model_list(path: Path, *, fmt: ModelsFormat = "auto") -> ModelList:
     """Read a saved ``/models`` answer: a JSON file, or a vcrpy cassette holding the request.
 
     Raises:
-        SourceFormatError: unreadable or malformed file.
+        SourceFormatError: unreadable or malformed file, or a catalog snapshot.
+    """
+    found = read_models_file(path, fmt=fmt)
+    if not isinstance(found, ModelList):
+        raise SourceFormatError(
+            "this is a catalog snapshot, not a /models answer",
+            source=str(path),
+            fix=f"restore it with `clearance models sync --from {path}`",
+        )
+    return found
+
+
+def read_models_file(path: Path, *, fmt: ModelsFormat = "auto") -> ModelList | CatalogSnapshot:
+    """Read a saved ``/models`` answer, a vcrpy cassette holding the request, or a snapshot.
+
+    A JSON document whose ``format`` is ``clearance-models`` is a catalog snapshot
+    (``clearance models export``); ``fmt`` applies to the other kinds only.
+
+    Raises:
+        SourceFormatError: unreadable or malformed file; names the JSON pointer.
     """
     source = str(path)
     try:
@@ -352,7 +378,12 @@ def read_model_list(path: Path, *, fmt: ModelsFormat = "auto") -> ModelList:
         raise SourceFormatError(f"cannot read: {exc.strerror}", source=source) from None
     if path.suffix in (".yaml", ".yml"):
         raw = _body_from_cassette(raw, source)
-    return parse_model_list(loads_exact(raw, source=source), source=source, fmt=fmt)
+    document = loads_exact(raw, source=source)
+    from clearance.catalog_snapshot import is_snapshot, parse_snapshot  # it imports the catalog
+
+    if is_snapshot(document):
+        return parse_snapshot(document, source=source)
+    return parse_model_list(document, source=source, fmt=fmt)
 
 
 def _body_from_cassette(raw: bytes, source: str) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,12 +18,15 @@ from clearance.modelid import parse_model_id
 
 __all__ = [
     "ModelEntry",
+    "ProviderEntry",
     "SyncReport",
     "ensure_provider",
     "get_model",
     "list_models",
+    "list_providers",
     "resolve_model_id",
     "set_enabled",
+    "source_metadata",
     "sync_models",
 ]
 
@@ -51,6 +54,16 @@ class ModelEntry:
         """Whether the provider says it accepts ``tools`` (``None``: it does not say)."""
         value = self.capabilities.get("tools")
         return None if value is None else bool(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderEntry:
+    """A provider as the catalog holds it (its key variable's name, never a key)."""
+
+    name: str
+    base_url: str | None
+    api_key_env: str | None
+    models_format: str
 
 
 @dataclass(slots=True)
@@ -98,16 +111,35 @@ def ensure_provider(
     api_key_env: str | None = None,
     models_format: str = "auto",
     now: dt.datetime | None = None,
+    replace: bool = False,
 ) -> None:
-    """Create the provider row, or refresh its URL and key variable name."""
+    """Create the provider row, or refresh its URL and key variable name.
+
+    An existing row keeps its settings when ``base_url`` is ``None``, unless
+    ``replace`` (a snapshot restores the settings exactly, a missing URL included).
+    """
     row = connection.execute(select(t.providers.c.name).where(t.providers.c.name == name)).first()
     values = {"base_url": base_url, "api_key_env": api_key_env, "models_format": models_format}
     if row is None:
         connection.execute(
             insert(t.providers).values(name=name, created_at=now or _now(), **values)
         )
-    elif base_url is not None:
+    elif base_url is not None or replace:
         connection.execute(update(t.providers).where(t.providers.c.name == name).values(**values))
+
+
+def list_providers(
+    connection: Connection, names: Sequence[str] | None = None
+) -> list[ProviderEntry]:
+    """The catalog's providers (all, or ``names``), sorted by name."""
+    p = t.providers.c
+    query = select(p.name, p.base_url, p.api_key_env, p.models_format).order_by(p.name)
+    if names is not None:
+        query = query.where(p.name.in_(list(names)))
+    return [
+        ProviderEntry(row.name, row.base_url, row.api_key_env, row.models_format)
+        for row in connection.execute(query)
+    ]
 
 
 def _model_values(model: DiscoveredModel) -> dict[str, Any]:
@@ -128,13 +160,16 @@ def sync_models(
     *,
     enable_new: bool,
     now: dt.datetime | None = None,
+    removed: Collection[str] = frozenset(),
 ) -> SyncReport:
     """Write a parsed model list into the catalog, in the caller's transaction.
 
     New models are added (enabled only when ``enable_new``); known ones get
     fresh metadata and keep their enabled flag; models missing from the list
-    are marked removed. A price that differs from the latest stored one of
-    the same source becomes a new version; an equal one is only confirmed.
+    are marked removed, and so are the listed ones named in ``removed`` (a
+    snapshot lists removed models too). A price that differs from the latest
+    stored one of the same source becomes a new version; an equal one is only
+    confirmed.
     """
     now = now or _now()
     report = SyncReport(provider, model_list.source, model_list.format, enabled_new=enable_new)
@@ -155,13 +190,16 @@ def sync_models(
     for model in model_list.models:
         model_id = f"{provider}:{model.name}"
         values = _model_values(model)
-        if model.name in existing:
-            connection.execute(
-                update(t.models)
-                .where(t.models.c.id == model_id)
-                .values(**values, last_seen_at=now, removed_at=None)
-            )
-            report.updated.append(model_id)
+        row = existing.get(model.name)
+        listed_removed = model.name in removed
+        if listed_removed:  # listed as removed: fresh metadata, still (or from now on) removed
+            values["removed_at"] = (row.removed_at if row is not None else None) or now
+        else:
+            values.update(last_seen_at=now, removed_at=None)
+        if row is not None:
+            connection.execute(update(t.models).where(t.models.c.id == model_id).values(**values))
+            newly_removed = listed_removed and row.removed_at is None
+            (report.removed if newly_removed else report.updated).append(model_id)
         else:
             new_rows.append(
                 {
@@ -172,7 +210,6 @@ def sync_models(
                     "gate_status": "ungated",
                     "discovered_at": now,
                     "last_seen_at": now,
-                    "removed_at": None,
                     **values,
                 }
             )
@@ -253,6 +290,14 @@ def list_models(
     if not include_removed:
         query = query.where(t.models.c.removed_at.is_(None))
     return [_entry(row) for row in connection.execute(query)]
+
+
+def source_metadata(connection: Connection, provider: str) -> dict[str, dict[str, Any]]:
+    """model id -> the entry as its provider's list gave it (``{}`` when none was kept)."""
+    rows = connection.execute(
+        select(t.models.c.id, t.models.c.source_metadata).where(t.models.c.provider == provider)
+    )
+    return {row.id: dict(row.source_metadata or {}) for row in rows}
 
 
 def resolve_model_id(connection: Connection, text: str, providers: Iterable[str] = ()) -> str:
