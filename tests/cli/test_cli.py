@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import http.server
 import json
 import socket
@@ -288,3 +289,186 @@ def test_bad_configuration_is_exit_2(project: Path, monkeypatch: pytest.MonkeyPa
     assert result.exit_code == 2
     assert "unknown key 'catalogue'" in result.stderr
     assert "did you mean 'catalog'" in result.stderr
+
+
+def test_prices_set_records_an_audited_manual_price_and_says_what_is_in_force(
+    cli: Any, project: Path
+) -> None:
+    synced(cli)
+    cli("models", "sync", "--from", str(_vllm_models(project)), "--as", "vllm")
+    # a self-hosted model has no price: the conservative default, with a warning
+    before = cli("price", "vllm:llama3", "--prompt-tokens", "1000000", "--completion-tokens", "0")
+    assert "pricing source: default" in before.stdout
+    document = json.loads(
+        cli(
+            "prices", "set", "llama3", "--prompt", "0.20", "--completion", "0.60",
+            "--cached-prompt", "0.05", "--unit", "million", "--reason", "our GPU cost", "--json",
+        ).stdout
+    )  # fmt: skip
+    assert document["changed"] is True
+    assert document["in_force"] == "manual"
+    assert document["note"] is None
+    manual = document["manual"]
+    # per million in, per token stored: exact, no float on the way
+    assert Decimal(manual["rates_usd_per_token"]["prompt"]) == Decimal("0.0000002")
+    assert Decimal(manual["rates_usd_per_token"]["completion"]) == Decimal("0.0000006")
+    assert Decimal(manual["rates_usd_per_token"]["cache_read"]) == Decimal("0.00000005")
+    assert manual["source"] == "manual"
+    assert manual["reason"] == "our GPU cost"
+    assert manual["set_by"] == getpass.getuser()
+    assert manual["host"] == socket.gethostname()
+    # the same price again (per token this time) adds no version
+    again = cli("prices", "set", "vllm:llama3", "--prompt", "0.0000002", "--completion",
+                "0.0000006", "--cached-prompt", "0.00000005")  # fmt: skip
+    assert "unchanged" in again.stdout
+    listed = json.loads(cli("prices", "list", "vllm:llama3", "--json").stdout)
+    assert listed == [{"model": "vllm:llama3", "in_force": "manual", "prices": {"manual": manual}}]
+    # 1M prompt tokens × 0.0000002 = 0.2 USD, priced from the catalog's manual price
+    cost = json.loads(
+        cli("price", "llama3", "--prompt-tokens", "1000000", "--completion-tokens", "0",
+            "--json").stdout
+    )  # fmt: skip
+    assert Decimal(cost["cost_usd"]) == Decimal("0.2")
+    assert cost["pricing_source"] == "catalog"
+    assert cost["price"]["source"] == "manual"
+    assert (
+        "manual price"
+        in cli("price", "llama3", "--prompt-tokens", "1", "--completion-tokens", "1").stdout
+    )
+    models = {m["id"]: m for m in json.loads(cli("models", "list", "--json").stdout)}
+    assert models["vllm:llama3"]["price"]["source"] == "manual"
+    assert "(manual)" in cli("models", "list", "--provider", "vllm").stdout
+
+
+def _vllm_models(folder: Path) -> Path:
+    file = folder / "vllm-models.json"
+    file.write_text(json.dumps({"object": "list", "data": [{"id": "llama3", "object": "model"}]}))
+    return file
+
+
+def test_prices_set_says_when_another_source_wins_and_how_to_change_it(
+    cli: Any, project: Path
+) -> None:
+    synced(cli)
+    result = cli(
+        "prices", "set", "openai/gpt-4o", "--prompt", "2", "--completion", "8", "--unit", "million"
+    )
+    assert "the provider price is in force, not the manual one" in result.stdout
+    assert 'source_priority = ["manual", "provider", "litellm"]' in result.stdout
+    cost = json.loads(
+        cli("price", "openai/gpt-4o", "--prompt-tokens", "1000", "--completion-tokens", "0",
+            "--json").stdout
+    )  # fmt: skip
+    assert cost["price"]["source"] == "provider"
+    assert Decimal(cost["cost_usd"]) == Decimal("0.0025")  # 1000 × 0.0000025
+    (project / "clearance.toml").write_text(
+        '[pricing]\nsource_priority = ["manual", "provider", "litellm"]\n'
+    )
+    cost = json.loads(
+        cli("price", "openai/gpt-4o", "--prompt-tokens", "1000", "--completion-tokens", "0",
+            "--json").stdout
+    )  # fmt: skip
+    assert cost["price"]["source"] == "manual"
+    assert Decimal(cost["cost_usd"]) == Decimal("0.002")  # 1000 × 0.000002
+    listed = json.loads(cli("prices", "list", "openai/gpt-4o", "--json").stdout)
+    assert listed[0]["in_force"] == "manual"
+    assert set(listed[0]["prices"]) == {"manual", "provider"}
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--prompt", "-1", "--prompt '-1' is negative"),
+        ("--completion", "NaN", "--completion 'NaN' is not a finite number"),
+        ("--cached-prompt", "cheap", "--cached-prompt 'cheap' is not a decimal number"),
+        ("--per-request", "Infinity", "--per-request 'Infinity' is not a finite number"),
+        ("--unit", "thousand", "--unit 'thousand' is not token or million"),
+    ],
+)
+def test_prices_set_refuses_a_bad_amount_naming_the_option(
+    cli: Any, option: str, value: str, message: str
+) -> None:
+    synced(cli)
+    args = {"--prompt": "1", "--completion": "1", option: value}
+    result = cli("prices", "set", "openai/gpt-4o", *(x for kv in args.items() for x in kv), code=2)
+    assert message in result.stderr
+    listed = json.loads(cli("prices", "list", "openai/gpt-4o", "--json").stdout)
+    assert "manual" not in listed[0]["prices"]
+
+
+def test_prices_set_on_an_unknown_model_names_the_close_ones(cli: Any) -> None:
+    synced(cli)
+    result = cli("prices", "set", "openai/gpt-4oo", "--prompt", "1", "--completion", "1", code=1)
+    assert "not in the catalog" in result.stderr
+    assert "openrouter:openai/gpt-4o" in result.stderr
+
+
+def test_export_and_sync_from_the_snapshot_restore_the_catalog(
+    cli: Any, project: Path, catalog_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced(cli)
+    cli("prices", "import-litellm", str(LITELLM_TABLE))
+    cli("models", "sync", "--from", str(_vllm_models(project)), "--as", "vllm")
+    cli("prices", "set", "llama3", "--prompt", "0.2", "--completion", "0.6", "--unit", "million")
+    snapshot = project / "models.snapshot.json"
+    written = cli("models", "export", "--out", str(snapshot))
+    assert "322 models of 2 providers" in written.stdout
+    first = json.loads(snapshot.read_text())
+    assert (first["format"], first["version"]) == ("clearance-models", 1)
+    assert json.loads(cli("models", "export").stdout)["providers"] == first["providers"]
+    # restoring into the catalog it came from adds nothing
+    report = json.loads(cli("models", "sync", "--from", str(snapshot), "--json").stdout)
+    assert [p["prices_added"] for p in report["providers"]] == [0, 0]
+    # a fresh catalog: the same models, the same prices, the same cost
+    monkeypatch.setenv("CLEARANCE_DATABASE_URL", f"sqlite:///{project / 'fresh.db'}")
+    restored = cli("models", "sync", "--from", str(snapshot))
+    assert "restored openrouter" in restored.stdout
+    assert "restored vllm" in restored.stdout
+    again = json.loads(cli("models", "export").stdout)
+    assert again["providers"] == first["providers"]
+    assert again["exported_at"] >= first["exported_at"]
+    cost = json.loads(
+        cli("price", "llama3", "--prompt-tokens", "1000000", "--completion-tokens", "0",
+            "--json").stdout
+    )  # fmt: skip
+    assert Decimal(cost["cost_usd"]) == Decimal("0.2")
+    assert cost["price"]["source"] == "manual"
+    second = json.loads(cli("models", "sync", "--from", str(snapshot), "--json").stdout)
+    assert [p["prices_added"] for p in second["providers"]] == [0, 0]
+
+
+def test_a_malformed_snapshot_names_file_pointer_and_fix_and_changes_nothing(
+    cli: Any, project: Path
+) -> None:
+    cli("models", "sync", "--from", str(_vllm_models(project)), "--as", "vllm")
+    cli("prices", "set", "llama3", "--prompt", "0.2", "--completion", "0.6", "--unit", "million")
+    document = json.loads(cli("models", "export").stdout)
+    document["providers"][0]["models"][0]["prices"]["manual"]["completion_per_token"] = "-0.1"
+    document["providers"][0]["models"][0]["display_name"] = "changed"
+    broken = project / "broken.snapshot.json"
+    broken.write_text(json.dumps(document))
+    before = cli("models", "export").stdout
+    result = cli("models", "sync", "--from", str(broken), code=2)
+    assert str(broken) in result.stderr
+    assert "/providers/0/models/0/prices/manual/completion_per_token" in result.stderr
+    assert "fix:" in result.stderr
+    after = cli("models", "export").stdout
+    assert json.loads(after)["providers"] == json.loads(before)["providers"]
+
+
+def test_sync_as_renames_a_one_provider_snapshot_and_refuses_several(
+    cli: Any, project: Path
+) -> None:
+    synced(cli)
+    cli("models", "sync", "--from", str(_vllm_models(project)), "--as", "vllm")
+    both = project / "both.json"
+    cli("models", "export", "--out", str(both))
+    refused = cli("models", "sync", "--from", str(both), "--as", "gpu", code=2)
+    assert "holds 2 (openrouter, vllm)" in refused.stderr
+    one = project / "one.json"
+    cli("models", "export", "--provider", "vllm", "--out", str(one))
+    cli("models", "sync", "--from", str(one), "--as", "gpu")
+    ids = [m["id"] for m in json.loads(cli("models", "list", "--provider", "gpu", "--json").stdout)]
+    assert ids == ["gpu:llama3"]
+    unknown = cli("models", "export", "--provider", "vlm", code=2)
+    assert "did you mean 'vllm'" in unknown.stderr

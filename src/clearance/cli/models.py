@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import getpass
 import socket
+import sys
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlparse
@@ -13,17 +15,27 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from clearance.catalog.database import Catalog
 from clearance.catalog.gatestore import OverrideAction
 from clearance.catalog.modelstore import (
     ModelEntry,
     ensure_provider,
     get_model,
     list_models,
+    list_providers,
     resolve_model_id,
     sync_models,
 )
+from clearance.catalog_snapshot import (
+    FORMAT,
+    CatalogSnapshot,
+    dumps_snapshot,
+    export_snapshot,
+    restore_snapshot,
+)
 from clearance.cli._common import EXIT_USAGE, console, emit_json, fail, handle_errors, load
-from clearance.discovery import ModelList, fetch_model_list, read_model_list
+from clearance.config import ClearanceConfig
+from clearance.discovery import ModelList, fetch_model_list, read_models_file
 from clearance.modelid import is_valid_provider_name
 from clearance.providers.keys import read_api_key
 
@@ -51,10 +63,19 @@ def sync(
     ] = None,
     source: Annotated[
         str | None,
-        typer.Option("--from", help="A base URL (GET URL/models) or a saved /models answer."),
+        typer.Option(
+            "--from",
+            help="A base URL (GET URL/models), a saved /models answer, a cassette, or a "
+            "snapshot written by `clearance models export` (restored as it is).",
+        ),
     ] = None,
     as_name: Annotated[
-        str | None, typer.Option("--as", help="Provider name for --from (default: guessed).")
+        str | None,
+        typer.Option(
+            "--as",
+            help="Provider name for --from (default: guessed). For a snapshot: the new name "
+            "of its one provider (refused for a snapshot of several providers).",
+        ),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="auto, openai or openrouter.")] = "auto",
     enable_new: Annotated[
@@ -95,7 +116,11 @@ def sync(
             model_list = fetch_model_list(base_url, fmt=models_format)
         else:
             base_url = None
-            model_list = read_model_list(Path(source), fmt=models_format)
+            found = read_models_file(Path(source), fmt=models_format)
+            if isinstance(found, CatalogSnapshot):
+                _restore(found, as_name, fmt, enable_new, as_json, config, catalog)
+                return
+            model_list = found
         name = as_name or _name_for_source(source, model_list)
         if as_name is None and name in config.provider_names:
             declared = config.provider(name)
@@ -302,3 +327,108 @@ def disable(
 def clear_override(model: Annotated[str, _MODEL], reason: Annotated[str, _REASON]) -> None:
     """Hand a model back to the gate: its latest gate decision counts again."""
     _set(model, "clear", reason, True, None)
+
+
+def _restore(
+    snapshot: CatalogSnapshot,
+    as_name: str | None,
+    fmt: str,
+    enable_new: bool | None,
+    as_json: bool,
+    config: ClearanceConfig,
+    catalog: Catalog,
+) -> None:
+    """``models sync --from SNAPSHOT``: restore providers, models and prices in one transaction."""
+    if fmt != "auto":
+        fail(
+            f"--format {fmt} applies to /models answers; {snapshot.source} is a catalog snapshot",
+            fix="leave --format out",
+            code=EXIT_USAGE,
+        )
+    if as_name is not None:
+        names = [provider.name for provider in snapshot.providers]
+        if len(names) != 1:
+            fail(
+                f"--as renames the one provider of a snapshot; {snapshot.source} holds "
+                f"{len(names)} ({', '.join(names) or 'none'})",
+                fix="leave --as out to restore each provider under its own name, or export "
+                "one provider (`clearance models export --provider NAME`)",
+                code=EXIT_USAGE,
+            )
+        if not is_valid_provider_name(as_name):
+            fail(
+                f"provider name {as_name!r} is not valid",
+                fix="use lower case, digits and _.- (--as)",
+                code=EXIT_USAGE,
+            )
+        snapshot = snapshot.renamed(as_name)
+    enable = config.catalog.auto_enable_discovered if enable_new is None else enable_new
+    with catalog.begin() as connection:
+        reports = restore_snapshot(connection, snapshot, enable_new=enable)
+    if as_json:
+        emit_json(
+            {
+                "source": snapshot.source,
+                "format": FORMAT,
+                "providers": [report.to_dict() for report in reports],
+            }
+        )
+        return
+    if not reports:
+        console.print(f"{escape(snapshot.source)} holds no providers; nothing to restore")
+    for report in reports:
+        console.print(
+            f"restored [bold]{escape(report.provider)}[/] from {escape(snapshot.source)} "
+            f"(snapshot): {len(report.added)} new, {len(report.updated)} updated, "
+            f"{len(report.removed)} removed; {report.prices_added} new price versions, "
+            f"{report.prices_unchanged} unchanged"
+        )
+    if any(report.added for report in reports):
+        state = "enabled" if enable else "not enabled (a gate or a person enables them)"
+        console.print(f"new models are {state}")
+
+
+@app.command("export")
+@handle_errors
+def export(
+    provider: Annotated[
+        list[str] | None,
+        typer.Option("--provider", help="Only this provider's models (repeat for several)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the snapshot here (default: stdout).")
+    ] = None,
+    include_removed: Annotated[
+        bool,
+        typer.Option("--include-removed", help="Also models gone from their provider's list."),
+    ] = False,
+) -> None:
+    """Write providers, models and prices as a JSON snapshot to commit.
+
+    `clearance models sync --from FILE` restores it exactly (idempotently). Prices are
+    exact decimal strings, keys and models are sorted: a re-export diffs cleanly.
+    """
+    _, catalog = load()
+    with catalog.connect() as connection:
+        known = [entry.name for entry in list_providers(connection)]
+        for name in provider or ():
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                listed = ", ".join(known) or "none (run `clearance models sync`)"
+                fail(
+                    f"provider {name!r} is not in the catalog",
+                    fix=f"did you mean {close[0]!r}?" if close else f"known providers: {listed}",
+                    code=EXIT_USAGE,
+                )
+        snapshot = export_snapshot(
+            connection, providers=provider or None, include_removed=include_removed
+        )
+    text = dumps_snapshot(snapshot)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    models = sum(len(entry.models) for entry in snapshot.providers)
+    console.print(
+        f"wrote {models} models of {len(snapshot.providers)} providers to {escape(str(out))}"
+    )
