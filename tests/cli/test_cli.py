@@ -472,3 +472,18 @@ def test_sync_as_renames_a_one_provider_snapshot_and_refuses_several(
     assert ids == ["gpu:llama3"]
     unknown = cli("models", "export", "--provider", "vlm", code=2)
     assert "did you mean 'vllm'" in unknown.stderr
+
+
+def test_prices_set_says_when_no_stored_price_can_be_in_force(cli: Any, project: Path) -> None:
+    synced(cli)
+    dynamic = json.loads(
+        cli("prices", "set", "openrouter/auto", "--prompt", "1", "--completion", "1",
+            "--json").stdout
+    )  # fmt: skip
+    assert dynamic["in_force"] is None
+    assert "priced per request by its provider (dynamic)" in dynamic["note"]
+    (project / "clearance.toml").write_text('[pricing]\nsource_priority = ["provider"]\n')
+    cli("models", "sync", "--from", str(_vllm_models(project)), "--as", "vllm")
+    result = cli("prices", "set", "llama3", "--prompt", "1", "--completion", "1")
+    assert "in force: no stored price" in result.stdout
+    assert "does not list manual, so manual prices are never used" in result.stdout
