@@ -41,6 +41,15 @@ _EXPORTS: dict[str, str] = {
     "Catalog": "clearance.catalog.database",
     "ModelEntry": "clearance.catalog.modelstore",
     "open_catalog": "clearance.catalog.database",
+    # catalog snapshots (clearance models export / sync --from)
+    "CatalogSnapshot": "clearance.catalog_snapshot",
+    "export_snapshot": "clearance.catalog_snapshot",
+    "parse_snapshot": "clearance.catalog_snapshot",
+    "restore_snapshot": "clearance.catalog_snapshot",
+    # project scaffold (clearance init)
+    "InitReport": "clearance.scaffold",
+    "ProviderSpec": "clearance.scaffold",
+    "init_project": "clearance.scaffold",
     # discovery
     "DiscoveredModel": "clearance.discovery",
     "ModelList": "clearance.discovery",
@@ -120,6 +129,7 @@ __all__ = [
     "CassetteLibrary",
     "Catalog",
     "CatalogError",
+    "CatalogSnapshot",
     "CatalogUnavailable",
     "ClearanceConfig",
     "ClearanceError",
@@ -133,6 +143,7 @@ __all__ = [
     "GatePolicy",
     "GateResult",
     "GateRun",
+    "InitReport",
     "InputError",
     "InvalidModelId",
     "InvalidShard",
@@ -155,6 +166,7 @@ __all__ = [
     "PriceTier",
     "PricingError",
     "ProviderConfig",
+    "ProviderSpec",
     "RecordingError",
     "RecordingMismatch",
     "RecordingTransport",
@@ -187,19 +199,23 @@ __all__ = [
     "collect_report",
     "compute_cost",
     "decide",
+    "export_snapshot",
     "fetch_model_list",
     "flag_escalation",
+    "init_project",
     "load_config",
     "load_policy",
     "load_slo_policy",
     "load_suites",
     "open_catalog",
     "parse_model_id",
+    "parse_snapshot",
     "pass_hat_k",
     "price_call",
     "price_call_strict",
     "read_model_list",
     "resolve_model",
+    "restore_snapshot",
     "run_gate",
     "summarize",
     "write_report",
@@ -223,6 +239,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from clearance.calllog import flag_escalation
     from clearance.catalog.database import Catalog, open_catalog
     from clearance.catalog.modelstore import ModelEntry
+    from clearance.catalog_snapshot import (
+        CatalogSnapshot,
+        export_snapshot,
+        parse_snapshot,
+        restore_snapshot,
+    )
     from clearance.config import ClearanceConfig, ProviderConfig, load_config
     from clearance.discovery import DiscoveredModel, ModelList, fetch_model_list, read_model_list
     from clearance.errors import (
@@ -286,6 +308,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from clearance.reports.collect import ReportData, collect_report
     from clearance.reports.render import ReportFiles, write_report
     from clearance.router import Router
+    from clearance.scaffold import InitReport, ProviderSpec, init_project
     from clearance.slo.aggregate import CallFilter
     from clearance.slo.check import SloReport, check_slos
     from clearance.slo.objectives import SloPolicy, load_slo_policy

@@ -147,3 +147,35 @@ def test_a_replay_needs_no_key(
         assert counts["infra_error"] == 0
         assert counts["pass"] + counts["fail"] == 2
     assert server.requests == []
+
+
+def test_a_call_says_which_stored_price_it_was_costed_with(
+    mock_project: Path, server: CountingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with (mock_project / "clearance.toml").open("a", encoding="utf-8") as toml:
+        toml.write('[pricing]\nsource_priority = ["manual", "provider"]\n')
+    synced(monkeypatch, server)
+    code, out, err = invoke(
+        "prices",
+        "set",
+        MODEL,
+        "--prompt",
+        "1",
+        "--completion",
+        "2",
+        "--unit",
+        "million",
+        "--reason",
+        "self-hosted",
+        "--json",
+    )
+    assert code == 0, err
+    monkeypatch.setenv("CLEARANCE_GATE_REQUIRE_DECISION", "false")
+    monkeypatch.setenv("MOCK_API_KEY", SECRET)
+    code, out, err = invoke("call", "--model", MODEL, "--message", "hi", "--json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert (document["pricing_source"], document["price_source"]) == ("catalog", "manual")
+    code, out, err = invoke("call", "--model", MODEL, "--message", "hi")
+    assert code == 0, err
+    assert "(catalog, manual price)" in out

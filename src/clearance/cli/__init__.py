@@ -54,7 +54,6 @@ app.command("report")(report.report_command)
 app.command("demo")(demo)
 
 
-
 def _print_version(value: bool) -> None:
     if value:
         from clearance import __version__

@@ -259,6 +259,7 @@ def call(
                 "finish_reason_raw": response.finish_reason_raw,
                 "cost_usd": result.cost.cost,
                 "pricing_source": result.cost.pricing_source,
+                "price_source": _price_source(result.cost),
                 "latency_ms": round(result.latency_s * 1000, 3),
                 "overhead_us": round(result.overhead_s * 1e6, 1),
             }
@@ -273,10 +274,18 @@ def call(
         console.print(escape(response.content))
     for tool_call in response.tool_calls:
         console.print(f"tool call {escape(tool_call.name)}({escape(str(tool_call.raw_arguments))})")
+    source: str = result.cost.pricing_source
+    if result.cost.price is not None and source == "catalog":
+        source = f"catalog, {result.cost.price.source} price"
     console.print(
-        f"{result.cost.cost:f} USD ({result.cost.pricing_source}), "
+        f"{result.cost.cost:f} USD ({source}), "
         f"{result.latency_s * 1000:.1f} ms, {len(result.attempts)} attempt(s)"
     )
+
+
+def _price_source(cost: Any) -> str | None:
+    """Which stored price (provider, litellm, manual) the cost came from; None for none."""
+    return None if cost.price is None else str(cost.price.source)
 
 
 def _attempt(attempt: Any) -> dict[str, Any]:
