@@ -40,6 +40,7 @@ __all__ = [
     "ModelList",
     "PricingStatus",
     "fetch_model_list",
+    "jsonable",
     "parse_decimal",
     "parse_model_list",
     "read_model_list",
@@ -283,18 +284,18 @@ def _entry(
         price=price,
         pricing_status=status,
         pricing_note=note,
-        raw=_jsonable(entry),
+        raw=jsonable(entry),
     )
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """The entry with Decimals back as strings, for a JSON column."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 

@@ -229,19 +229,22 @@ def _charges(price: Price) -> tuple[Any, ...]:
     return (price.rates, price.per_request, price.per_image, price.per_web_search, price.tiers)
 
 
+#: Ranks each (model, source)'s price versions, newest first: rank 1 is the one in force.
+_NEWEST_FIRST = (
+    func.row_number()
+    .over(
+        partition_by=(t.prices.c.model_id, t.prices.c.source),
+        order_by=(t.prices.c.effective_at.desc(), t.prices.c.id.desc()),
+    )
+    .label("rank")
+)
+
+
 def latest_versions(
     connection: Connection, model_ids: Sequence[str] | None = None
 ) -> dict[str, dict[str, PriceVersion]]:
     """model id -> source -> its newest price version (every source, whatever the priority)."""
-    ranked = select(
-        t.prices,
-        func.row_number()
-        .over(
-            partition_by=(t.prices.c.model_id, t.prices.c.source),
-            order_by=(t.prices.c.effective_at.desc(), t.prices.c.id.desc()),
-        )
-        .label("rank"),
-    )
+    ranked = select(t.prices, _NEWEST_FIRST)
     if model_ids is not None:
         ranked = ranked.where(t.prices.c.model_id.in_(list(model_ids)))
     sub = ranked.subquery()
@@ -292,15 +295,7 @@ def load_prices(
     has no price in force, whatever older rows say.
     """
     ranked = (
-        select(
-            t.prices,
-            func.row_number()
-            .over(
-                partition_by=(t.prices.c.model_id, t.prices.c.source),
-                order_by=(t.prices.c.effective_at.desc(), t.prices.c.id.desc()),
-            )
-            .label("rank"),
-        )
+        select(t.prices, _NEWEST_FIRST)
         .join(t.models, t.models.c.id == t.prices.c.model_id)
         .where(t.models.c.pricing_status != "dynamic")
         .where(t.prices.c.source.in_(list(priority)))

@@ -21,7 +21,7 @@ from clearance.catalog_snapshot.document import (
     ModelSnapshot,
     ProviderSnapshot,
 )
-from clearance.discovery import PricingStatus, parse_decimal
+from clearance.discovery import PricingStatus, jsonable, parse_decimal
 from clearance.errors import SourceFormatError
 from clearance.modelid import is_valid_provider_name
 from clearance.pricing import Price, PriceRates, PriceTier
@@ -224,14 +224,14 @@ class _Reader:
             max_completion_tokens=self.count(
                 document.get("max_completion_tokens"), f"{pointer}/max_completion_tokens"
             ),
-            capabilities=_jsonable(capabilities),
+            capabilities=jsonable(capabilities),
             pricing_status=cast(PricingStatus, status),
             removed=removed,
             prices=tuple(
                 self.price(prices[source], f"{pointer}/prices/{source}", model_id, source)
                 for source in sorted(prices)
             ),
-            source_metadata=_jsonable(metadata),
+            source_metadata=jsonable(metadata),
         )
 
     def provider(self, value: Any, pointer: str) -> ProviderSnapshot:
@@ -341,14 +341,3 @@ def _kind(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
         type(value), f"a {type(value).__name__}"
     )
-
-
-def _jsonable(value: Any) -> Any:
-    """A decoded JSON value with Decimals back as strings (for a JSON column)."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
