@@ -66,3 +66,15 @@ def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.Mo
     assert "cost per successful task" in sloppy
     slo = (reports / "html" / "slo.html").read_text()
     assert 'data-breach="fallback_rate"' in slo
+
+
+def test_outside_a_clearance_checkout_the_demo_refuses_before_opening_any_catalog(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A team's project has no tests/data: the demo must not write its demo into their catalog."""
+    (project / "clearance.toml").write_text('[catalog]\ndatabase_url = "sqlite:///team.db"\n')
+    result = CliRunner().invoke(app, ["demo"], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert "clearance demo runs in a clearance checkout" in result.stderr
+    assert "clearance init" in result.stderr
+    assert not (project / "team.db").exists()

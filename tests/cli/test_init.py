@@ -56,6 +56,7 @@ def test_init_writes_a_project_whose_configuration_contracts_and_gates_load(
         "MINE_API_KEY",
     )
     assert config.evals.models == ("mine:gpt-mock",)  # a bare name takes --provider's
+    assert config.policy.default_model == "mine:gpt-mock"
     assert config.gate.policy == "starter"
     assert config.pricing.source_priority[0] == "manual"
     # the contracts are valid and locked; the lock is current
@@ -85,6 +86,7 @@ def test_the_toml_never_holds_a_key_and_without_a_provider_shows_a_commented_one
     assert "# [[providers]]" in text
     assert "api_key =" not in text.replace("# api_key_env", "")
     assert tomllib.loads(text)["evals"]["models"] == []
+    assert "default_model" not in tomllib.loads(text)["policy"]
     assert load_config(cwd=project, environ={}).providers == ()
 
 

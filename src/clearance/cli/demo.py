@@ -17,7 +17,7 @@ from clearance.catalog.database import Catalog
 from clearance.catalog.modelstore import ensure_provider, list_models, sync_models
 from clearance.catalog.orgstore import load_policy_snapshot, set_org
 from clearance.catalog.pricestore import import_litellm, load_prices
-from clearance.cli._common import console, handle_errors, load
+from clearance.cli._common import EXIT_USAGE, console, fail, handle_errors, load
 from clearance.cli.prices import default_price
 from clearance.config import ClearanceConfig
 from clearance.discovery import read_model_list
@@ -167,6 +167,15 @@ def demo(
     ] = Path("reports"),
 ) -> None:
     """Build a catalog from a real /models answer, price it, and ask the policy questions."""
+    missing = [str(path) for path in (models_file, litellm_file) if not path.is_file()]
+    if missing:
+        # checked before the catalog is opened: a team's catalog is never touched
+        fail(
+            f"clearance demo runs in a clearance checkout (`make demo`); {missing[0]} is not here",
+            fix="in your own project, follow the README's 'Gate your own model in ten "
+            "minutes' (clearance init); or pass --models-file and --litellm-file",
+            code=EXIT_USAGE,
+        )
     started = time.perf_counter()
     config, catalog = load()
     console.rule("1. catalog")

@@ -154,7 +154,17 @@ def render_config(provider: ProviderSpec | None, models: Sequence[str]) -> str:
     listed = "[" + ", ".join(_toml_string(m) for m in checked) + "]"
     if not checked:
         listed += '   # e.g. ["mine:gpt-4o-mini"]; or pass --models to each run'
-    return _template("clearance.toml").replace("@PROVIDERS@", block).replace("@MODELS@", listed)
+    default = (
+        f"default_model = {_toml_string(checked[0])}"
+        if checked
+        else '# default_model = "mine:gpt-4o-mini"'
+    )
+    return (
+        _template("clearance.toml")
+        .replace("@PROVIDERS@", block)
+        .replace("@MODELS@", listed)
+        .replace("@DEFAULT_MODEL@", default)
+    )
 
 
 def default_requirement() -> str:
