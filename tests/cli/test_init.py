@@ -78,6 +78,24 @@ def test_init_writes_a_project_whose_configuration_contracts_and_gates_load(
     assert "cd team" in out
 
 
+def test_a_model_name_with_colons_belongs_to_the_declared_provider(project: Path) -> None:
+    run(
+        "init",
+        "--provider",
+        "ollama",
+        "--base-url",
+        "http://127.0.0.1:11434/v1",
+        "--model",
+        "llama3:8b",
+        "--model",
+        "ollama:qwen2.5:7b",
+    )
+    config = load_config(cwd=project, environ={})
+    # as everywhere in clearance, a prefix that is no declared provider is part of the name
+    assert config.evals.models == ("ollama:llama3:8b", "ollama:qwen2.5:7b")
+    assert config.providers[0].api_key_env is None  # Ollama needs no key
+
+
 def test_the_toml_never_holds_a_key_and_without_a_provider_shows_a_commented_one(
     project: Path,
 ) -> None:

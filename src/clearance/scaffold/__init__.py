@@ -132,16 +132,21 @@ def _validated_models(models: Sequence[str], provider: ProviderSpec | None) -> l
     from clearance.modelid import parse_model_id
 
     out: list[str] = []
+    declared = () if provider is None else (provider.name,)
     for text in models:
-        parsed = parse_model_id(text)
-        model = str(parsed)
-        if ":" not in model:
-            if provider is None:
-                raise InputError(
-                    f"--model {text!r} names no provider",
-                    fix="write it as PROVIDER:NAME (e.g. mine:gpt-4o-mini), or give --provider",
-                )
-            model = f"{provider.name}:{model}"
+        parsed = parse_model_id(text, declared)
+        if parsed.qualified:
+            model = str(parsed)
+        elif provider is not None:
+            # a name of the declared provider's, which may hold colons (Ollama's llama3:8b)
+            model = f"{provider.name}:{parsed.name}"
+        elif ":" in text:
+            model = text  # PROVIDER:NAME of a provider declared later
+        else:
+            raise InputError(
+                f"--model {text!r} names no provider",
+                fix="write it as PROVIDER:NAME (e.g. mine:gpt-4o-mini), or give --provider",
+            )
         if model not in out:
             out.append(model)
     return out
