@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import json
 from decimal import Decimal
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clearance.catalog.pricestore import PriceVersion
 from clearance.catalog_snapshot import (
@@ -224,3 +227,62 @@ def test_a_newer_format_version_says_to_upgrade() -> None:
     with pytest.raises(SourceFormatError) as caught:
         parse_snapshot(doc, source="s.json")
     assert "upgrade clearance" in (caught.value.fix or "")
+
+
+# Rates as providers publish them: up to 12 decimal places, from zero to dollars a token,
+# including the exponent forms Decimal prints on its own (6E-7, 1E+1).
+_RATE = st.decimals(min_value=0, max_value=100, places=12, allow_nan=False, allow_infinity=False)
+
+
+@given(
+    prompt=_RATE,
+    completion=_RATE,
+    cache_read=st.none() | _RATE,
+    per_request=_RATE,
+    tier_start=st.integers(min_value=1, max_value=10_000_000),
+    source=st.sampled_from(["provider", "litellm", "manual"]),
+)
+@settings(max_examples=150, deadline=None)
+def test_any_exact_price_survives_the_snapshot_unchanged(
+    prompt: Decimal,
+    completion: Decimal,
+    cache_read: Decimal | None,
+    per_request: Decimal,
+    tier_start: int,
+    source: str,
+) -> None:
+    """Written as plain decimal strings, read back equal by value, rewritten byte for byte."""
+    price = Price(
+        "vllm:llama3",
+        PriceRates(prompt, completion, cache_read=cache_read),
+        source=source,
+        per_request=per_request,
+        tiers=(PriceTier(tier_start, PriceRates(completion, prompt)),),
+    )
+    original = snapshot()
+    model = original.providers[0].models[0]
+    version = PriceVersion(price, T0, reason="r" if source == "manual" else None)
+    changed = CatalogSnapshot(
+        original.source,
+        original.exported_at,
+        (
+            ProviderSnapshot(
+                "vllm",
+                "http://gpu-1:8000/v1",
+                "VLLM_API_KEY",
+                "openai",
+                (dataclasses.replace(model, prices=(version,)),),
+            ),
+        ),
+    )
+    text = dumps_snapshot(changed)
+    assert "E" not in text.replace("VLLM_API_KEY", "")  # no exponent, no float, anywhere
+    read = parse_snapshot(json.loads(text, parse_float=Decimal), source="s.json")
+    back = read.providers[0].models[0].prices[0].price
+    assert (back.rates, back.per_request, back.tiers, back.source) == (
+        price.rates,
+        price.per_request,
+        price.tiers,
+        price.source,
+    )
+    assert dumps_snapshot(read) == text

@@ -151,7 +151,7 @@ def test_round_trip_restores_models_and_every_price_exactly(
     llama3 = first["providers"][1]["models"][0]["prices"]["manual"]
     assert llama3["tiers"][0]["min_prompt_tokens"] == 200_001
     assert llama3["cache_read_per_token"] == "0.00000005"
-    assert llama3["per_request_usd"] == "0.00010"
+    assert llama3["per_request_usd"] == "0.0001"  # canonical: no trailing zero
 
     reports = restore(fresh, first)
     assert [r.provider for r in reports] == ["openrouter", "vllm"]

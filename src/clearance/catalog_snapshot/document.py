@@ -109,8 +109,13 @@ def is_snapshot(document: Any) -> bool:
 
 
 def _decimal(value: Decimal | None) -> str | None:
-    """A decimal as plain digits (``0.00000015``, not ``1.5E-7``): exact and readable."""
-    return None if value is None else format(value, "f")
+    """A decimal as plain digits (``0.00000015``, not ``1.5E-7``): exact and readable.
+
+    Canonical too: trailing zeros go (``0.0000150`` and ``1.5E-5`` are both written
+    ``0.000015``, zero is ``0``), so the same price exported from SQLite or PostgreSQL,
+    or restored and exported again, gives the same bytes.
+    """
+    return None if value is None else format(value.normalize(), "f")
 
 
 def _rates_document(rates: PriceRates) -> dict[str, str | None]:
