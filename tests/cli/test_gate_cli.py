@@ -374,3 +374,17 @@ def test_ci_writes_junit_and_markdown_and_appends_to_the_step_summary(
     )
     assert (target / "s.md").read_text().startswith("## ✅ clearance gate passed (exit code 0)")
     assert ET.fromstring((target / "j.xml").read_text()).get("failures") == "0"
+
+
+def test_a_required_model_the_catalog_lacks_names_the_policy_file_and_required_models(
+    gated: Gated,
+) -> None:
+    """A policy copied from another project names models this one never synced."""
+    gated.evaluate()
+    gated.write_policy(POLICY + 'required_models: ["mine:gpt-mock"]\n')
+    _, err = invoke("gate", "--policy", "release", code=2)
+    policy_file = gated.root / "gates" / "release.yaml"
+    assert (
+        f"model 'mine:gpt-mock', in required_models of {policy_file}, is not in the catalog" in err
+    )
+    assert f"remove it from required_models in {policy_file}" in err

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clearance.errors import InputError
+from clearance.errors import InputError, UnknownModel
 from clearance.gate.decide import GateResult, decide
 from clearance.gate.policy import GatePolicy, load_policies, load_policy
 
@@ -315,6 +315,26 @@ def _baseline_rows(
     return pd.concat([frame, other[other["run_id"] == latest]], ignore_index=True)
 
 
+def _required_model_id(
+    connection: Any, config: ClearanceConfig, policy: GatePolicy, model: str
+) -> str:
+    """A ``required_models`` entry as a catalog id; an unknown one names the policy's file."""
+    from clearance.catalog.modelstore import resolve_model_id
+
+    try:
+        return resolve_model_id(connection, model, config.provider_names)
+    except UnknownModel as error:
+        if error.ambiguous:
+            raise
+        where = str(policy.path) if policy.path is not None else f"policy {policy.name!r}"
+        raise InputError(
+            f"model {model!r}, in required_models of {where}, is not in the catalog",
+            fix=f"remove it from required_models in {where} if this project does not gate it; "
+            "else `clearance models sync` first (in CI: `clearance models sync --from` the "
+            "committed snapshot)",
+        ) from None
+
+
 def run_gate(
     config: ClearanceConfig,
     catalog: Catalog,
@@ -378,7 +398,7 @@ def run_gate(
     with catalog.connect() as connection:
         wanted = [resolve_model_id(connection, m, config.provider_names) for m in models]
         required_ids = [
-            resolve_model_id(connection, m, config.provider_names) for m in policy.required_models
+            _required_model_id(connection, config, policy, m) for m in policy.required_models
         ]
     judged = wanted or sorted(str(m) for m in frame["model_id"].unique())
     suites = sorted({s for record in records for s in (record.suites or ()) if s in SUITES})
