@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import textwrap
 import time
@@ -14,6 +13,7 @@ from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog, open_catalog
 from clearance.errors import InputError, KillSwitchActive
 from clearance.killswitch import KillSwitch, list_switches, set_switch
+from tests.support.processes import child
 
 
 class Clock:
@@ -129,15 +129,12 @@ def test_a_switch_thrown_in_one_process_stops_another_within_the_cache_time(
     catalog_url: str,
 ) -> None:
     catalog = open_catalog(catalog_url)
-    with subprocess.Popen(
-        [sys.executable, "-c", WATCHER, catalog_url], stdout=subprocess.PIPE, text=True
-    ) as watcher:
-        assert watcher.stdout is not None
-        assert watcher.stdout.readline().strip() == "ready"
+    with child([sys.executable, "-c", WATCHER, catalog_url], stderr=False) as watcher:
+        assert watcher.readline().strip() == "ready"
         time.sleep(0.3)  # the watcher's cache is warm and says "no switch"
         thrown = time.time()
         set_switch(catalog, "model", target="m", active=True, reason="cross-process test")
-        line = watcher.stdout.readline().strip()
+        line = watcher.readline().strip()
         watcher.wait(timeout=30)
     catalog.dispose()
     assert line.startswith("refused"), line

@@ -31,6 +31,7 @@ import pytest
 import yaml
 
 import clearance
+from tests.support.processes import child
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -127,33 +128,18 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     Started from this repository's install (the server side is not under test); stopped
     by :func:`quickstart` once the user's commands are done, so CI's steps run offline.
     """
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "clearance"),
-            "reference",
-            "serve",
-            "--port",
-            "0",
-            "--api-key-env",
-            "MINE_API_KEY",
-        ],
-        env={**os.environ, "MINE_API_KEY": KEY},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    base_url = process.stdout.readline().strip()
-    assert base_url.startswith("http://127.0.0.1:"), base_url or process.communicate()[1]
-    state = {"base_url": base_url, "process": process}
-    yield state
-    _stop(process)
+    command = [str(Path(sys.executable).parent / "clearance"), "reference", "serve"]
+    command += ["--port", "0", "--api-key-env", "MINE_API_KEY"]
+    with child(command, env={**os.environ, "MINE_API_KEY": KEY}, stderr=False) as server:
+        base_url = server.readline().strip()
+        assert base_url.startswith("http://127.0.0.1:"), base_url
+        yield {"base_url": base_url, "process": server.process}
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
     if process.poll() is None:
         process.terminate()
-    process.communicate(timeout=10)  # drains and closes the pipes
+    process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import textwrap
 import time
@@ -28,6 +27,7 @@ from clearance.killswitch import set_switch
 from clearance.reference import ReferenceServer
 from clearance.router import Router
 from tests.support.postgres import create_database, drop_database, to_conninfo
+from tests.support.processes import child
 
 TOOLS = [
     {
@@ -202,18 +202,16 @@ def test_a_kill_switch_stops_a_router_in_another_process(
     config_dir = tmp_path / "other"
     config_dir.mkdir()
     make_config(config_dir, server)
-    with subprocess.Popen(
+    with child(
         [sys.executable, "-c", WATCHER, catalog_url, str(config_dir)],
-        stdout=subprocess.PIPE,
-        text=True,
         env={"PATH": "/usr/bin:/bin"},
+        stderr=False,
     ) as other:
-        assert other.stdout is not None
-        assert other.stdout.readline().strip() == "served"
+        assert other.readline().strip() == "served"
         time.sleep(0.3)
         thrown = time.time()
         set_switch(catalog, "global", active=True, reason="e2e kill")
-        line = other.stdout.readline().split()
+        line = other.readline().split()
         other.wait(timeout=30)
     assert line[0] == "refused"
     assert line[2] == "global"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 
 import httpx
@@ -13,6 +12,7 @@ from typer.testing import CliRunner
 
 from clearance.cli.reference import app
 from clearance.reference.loadcheck import measure
+from tests.support.processes import child
 
 _SERVE = "from clearance.cli.reference import app; app(prog_name='clearance reference')"
 
@@ -21,12 +21,9 @@ def test_serve_prints_the_base_url_serves_and_stops_on_ctrl_c() -> None:
     environment = {**os.environ, "REFERENCE_TEST_KEY": "k3y"}
     command = [sys.executable, "-c", _SERVE, "serve", "--seed", "5", "--sloppy-rate", "0.5"]
     command += ["--api-key-env", "REFERENCE_TEST_KEY"]
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment
-    ) as process:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().strip()
-        banner = process.stdout.readline()  # written with the URL, before any request
+    with child(command, env=environment) as server:
+        base_url = server.readline().strip()
+        banner = server.readline()  # written with the URL, before any request
         assert "SIMULATOR" in banner
         assert base_url.startswith("http://127.0.0.1:")
         assert base_url.endswith("/v1")
@@ -34,10 +31,10 @@ def test_serve_prints_the_base_url_serves_and_stops_on_ctrl_c() -> None:
             assert http.get("/models").status_code == 401
             document = http.get("/models", headers={"Authorization": "Bearer k3y"}).json()
             assert document["simulator"] is True
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=10)
-    assert process.returncode == 0, err
-    assert "stopped" in out
+        server.process.send_signal(signal.SIGINT)
+        code = server.wait(timeout=10)
+        assert code == 0, server.stderr()
+        assert "stopped" in server.readline(timeout=10)
 
 
 def test_serve_refuses_an_unset_key_variable(monkeypatch: pytest.MonkeyPatch) -> None:
