@@ -8,14 +8,16 @@ import os
 import sys
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 from rich.console import Console
 from rich.markup import escape
 
-from clearance.catalog.database import Catalog
-from clearance.config import ClearanceConfig, load_config
 from clearance.errors import ClearanceError, InputError
+
+if TYPE_CHECKING:
+    from clearance.catalog.database import Catalog
+    from clearance.config import ClearanceConfig
 
 __all__ = [
     "EXIT_FAILURE",
@@ -51,6 +53,9 @@ def load(*, migrate: bool = True) -> tuple[ClearanceConfig, Catalog]:
 
     The catalog is closed when the command ends (see :func:`handle_errors`).
     """
+    from clearance.catalog.database import Catalog
+    from clearance.config import load_config
+
     config = load_config()
     catalog = Catalog(config.resolved_database_url())
     _opened.append(catalog)

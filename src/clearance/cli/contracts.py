@@ -10,7 +10,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from clearance.cli._common import EXIT_FAILURE, EXIT_USAGE, console, emit_json, fail, handle_errors
-from clearance.config import load_config
 
 app = typer.Typer(help="Versioned tool contracts and multi-turn flows.", no_args_is_help=True)
 
@@ -21,6 +20,8 @@ def _bracketed(text: str) -> str:
 
 
 def _root(root: Path | None) -> Path:
+    from clearance.config import load_config
+
     return root if root is not None else load_config().contracts_root()
 
 
@@ -103,6 +104,7 @@ def check(
 ) -> None:
     """Check contracts and flows (for CI): versions, bumps, lock, negative controls."""
     from clearance.catalog.database import Catalog
+    from clearance.config import load_config
     from clearance.contracts.check import check_contracts
     from clearance.errors import CatalogUnavailable
 

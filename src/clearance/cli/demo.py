@@ -13,19 +13,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from clearance.catalog.database import Catalog
-from clearance.catalog.modelstore import ensure_provider, list_models, sync_models
-from clearance.catalog.orgstore import load_policy_snapshot, set_org
-from clearance.catalog.pricestore import import_litellm, load_prices
 from clearance.cli._common import EXIT_USAGE, console, fail, handle_errors, load
 from clearance.cli.prices import default_price
-from clearance.config import ClearanceConfig
-from clearance.discovery import read_model_list
-from clearance.litellm_table import read_litellm_table
-from clearance.policy import RouteRequest, resolve_model
-from clearance.pricing import DefaultPriceWarning, Usage, price_call
 
 if TYPE_CHECKING:
+    from clearance.catalog.database import Catalog
+    from clearance.config import ClearanceConfig
     from clearance.slo import SloReport
 
 _DATA = Path("tests/data/realdata/catalogs")
@@ -64,6 +57,7 @@ def _router_demo(config: ClearanceConfig, catalog: Catalog, base_url: str) -> No
     from clearance.catalog.orgstore import set_fallback_chain
     from clearance.errors import KillSwitchActive
     from clearance.killswitch import set_switch
+    from clearance.policy import RouteRequest
     from clearance.router import Router
 
     weather = {
@@ -167,6 +161,14 @@ def demo(
     ] = Path("reports"),
 ) -> None:
     """Build a catalog from a real /models answer, price it, and ask the policy questions."""
+    from clearance.catalog.modelstore import ensure_provider, list_models, sync_models
+    from clearance.catalog.orgstore import load_policy_snapshot, set_org
+    from clearance.catalog.pricestore import import_litellm, load_prices
+    from clearance.discovery import read_model_list
+    from clearance.litellm_table import read_litellm_table
+    from clearance.policy import RouteRequest, resolve_model
+    from clearance.pricing import DefaultPriceWarning, Usage, price_call
+
     missing = [str(path) for path in (models_file, litellm_file) if not path.is_file()]
     if missing:
         # checked before the catalog is opened: a team's catalog is never touched

@@ -8,36 +8,22 @@ import getpass
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlparse
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from clearance.catalog.database import Catalog
-from clearance.catalog.gatestore import OverrideAction
-from clearance.catalog.modelstore import (
-    ModelEntry,
-    ensure_provider,
-    get_model,
-    list_models,
-    list_providers,
-    resolve_model_id,
-    sync_models,
-)
-from clearance.catalog_snapshot import (
-    FORMAT,
-    CatalogSnapshot,
-    dumps_snapshot,
-    export_snapshot,
-    restore_snapshot,
-)
 from clearance.cli._common import EXIT_USAGE, console, emit_json, fail, handle_errors, load
-from clearance.config import ClearanceConfig
-from clearance.discovery import ModelList, fetch_model_list, read_models_file
-from clearance.modelid import is_valid_provider_name
-from clearance.providers.keys import read_api_key
+
+if TYPE_CHECKING:
+    from clearance.catalog.database import Catalog
+    from clearance.catalog.gatestore import OverrideAction
+    from clearance.catalog.modelstore import ModelEntry
+    from clearance.catalog_snapshot import CatalogSnapshot
+    from clearance.config import ClearanceConfig
+    from clearance.discovery import ModelList
 
 app = typer.Typer(help="Discover, list, enable and disable models.", no_args_is_help=True)
 
@@ -88,6 +74,12 @@ def sync(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Read a provider's model list into the catalog; a failed sync changes nothing."""
+    from clearance.catalog.modelstore import ensure_provider, sync_models
+    from clearance.catalog_snapshot import CatalogSnapshot
+    from clearance.discovery import fetch_model_list, read_models_file
+    from clearance.modelid import is_valid_provider_name
+    from clearance.providers.keys import read_api_key
+
     if (provider is None) == (source is None):
         fail("give exactly one of --provider NAME or --from URL|FILE", code=EXIT_USAGE)
     if fmt not in ("auto", "openai", "openrouter"):
@@ -184,6 +176,7 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
     """Show the catalog."""
+    from clearance.catalog.modelstore import list_models
     from clearance.catalog.pricestore import load_prices
 
     config, catalog = load()
@@ -234,6 +227,7 @@ def list_(
 
 def _set(model: str, action: OverrideAction, reason: str, override: bool, days: int | None) -> None:
     from clearance.catalog.gatestore import gate_states, record_override, state_of
+    from clearance.catalog.modelstore import get_model, resolve_model_id
 
     config, catalog = load()
     require = config.gate.require_decision
@@ -339,6 +333,9 @@ def _restore(
     catalog: Catalog,
 ) -> None:
     """``models sync --from SNAPSHOT``: restore providers, models and prices in one transaction."""
+    from clearance.catalog_snapshot import FORMAT, restore_snapshot
+    from clearance.modelid import is_valid_provider_name
+
     if fmt != "auto":
         fail(
             f"--format {fmt} applies to /models answers; {snapshot.source} is a catalog snapshot",
@@ -408,6 +405,9 @@ def export(
     `clearance models sync --from FILE` restores it exactly (idempotently). Prices are
     exact decimal strings, keys and models are sorted: a re-export diffs cleanly.
     """
+    from clearance.catalog.modelstore import list_providers
+    from clearance.catalog_snapshot import dumps_snapshot, export_snapshot
+
     _, catalog = load()
     with catalog.connect() as connection:
         known = [entry.name for entry in list_providers(connection)]

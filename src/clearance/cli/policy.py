@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import Connection
 
-from clearance.catalog.modelstore import resolve_model_id
-from clearance.catalog.orgstore import (
-    fallback_chains,
-    get_org,
-    list_orgs,
-    load_policy_snapshot,
-    set_fallback_chain,
-    set_org,
-    write_pin,
-)
 from clearance.cli._common import EXIT_USAGE, console, emit_json, fail, handle_errors, load
-from clearance.config import TIERS, ClearanceConfig
 from clearance.errors import UnknownModel
-from clearance.policy import OrgPolicy, RouteRequest, resolve_model
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from clearance.config import ClearanceConfig
+    from clearance.policy import OrgPolicy
 
 app = typer.Typer(help="Ask the model policy which model serves a request.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Org settings: enabled models and default model.", no_args_is_help=True)
@@ -31,6 +24,8 @@ app.add_typer(fallbacks_app, name="fallbacks")
 
 
 def _model(connection: Connection, config: ClearanceConfig, text: str) -> str:
+    from clearance.catalog.modelstore import resolve_model_id
+
     return resolve_model_id(connection, text, config.provider_names)
 
 
@@ -47,6 +42,10 @@ def resolve(
     as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
 ) -> None:
     """Show which model serves a request, why, and what was rejected."""
+    from clearance.catalog.orgstore import load_policy_snapshot, write_pin
+    from clearance.config import TIERS
+    from clearance.policy import RouteRequest, resolve_model
+
     if tier is not None and tier not in TIERS:
         fail(f"--tier {tier!r} is not one of {', '.join(TIERS)}", code=EXIT_USAGE)
     config, catalog = load()
@@ -114,6 +113,8 @@ def org_set(
     as_json: Annotated[bool, typer.Option("--json", help="Print the settings as JSON.")] = False,
 ) -> None:
     """Create or change an org's settings."""
+    from clearance.catalog.orgstore import get_org, set_org
+
     config, catalog = load()
     with catalog.begin() as connection:
         current = get_org(connection, org)
@@ -147,6 +148,8 @@ def org_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show every org's settings."""
+    from clearance.catalog.orgstore import list_orgs
+
     _, catalog = load()
     with catalog.connect() as connection:
         orgs = list_orgs(connection)
@@ -174,6 +177,8 @@ def fallbacks_set(
     chain: Annotated[list[str], typer.Argument(help="Fallback models, in order.")],
 ) -> None:
     """Store a model's fallback chain in the catalog (replaces the old one)."""
+    from clearance.catalog.orgstore import set_fallback_chain
+
     config, catalog = load()
     with catalog.begin() as connection:
         model_id = _model(connection, config, model)
@@ -188,6 +193,8 @@ def fallbacks_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the fallback chains stored in the catalog and declared in the configuration."""
+    from clearance.catalog.orgstore import fallback_chains
+
     config, catalog = load()
     with catalog.connect() as connection:
         stored = fallback_chains(connection)

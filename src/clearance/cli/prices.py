@@ -10,33 +10,19 @@ import warnings
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from clearance.catalog.modelstore import ModelEntry, get_model, resolve_model_id
-from clearance.catalog.pricestore import (
-    PriceVersion,
-    import_litellm,
-    latest_versions,
-    load_price,
-    load_prices,
-    store_price_versions,
-)
 from clearance.cli._common import EXIT_USAGE, console, emit_json, errors, fail, handle_errors, load
-from clearance.config import ClearanceConfig
-from clearance.litellm_table import read_litellm_table
-from clearance.pricing import (
-    CallCost,
-    DefaultPriceWarning,
-    Price,
-    PriceRates,
-    Usage,
-    price_call,
-    price_call_strict,
-)
+
+if TYPE_CHECKING:
+    from clearance.catalog.modelstore import ModelEntry
+    from clearance.catalog.pricestore import PriceVersion
+    from clearance.config import ClearanceConfig
+    from clearance.pricing import CallCost, Price, Usage
 
 app = typer.Typer(help="Price sources.", no_args_is_help=True)
 
@@ -48,6 +34,9 @@ def import_litellm_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Add LiteLLM's prices for the catalog's models as a second price source."""
+    from clearance.catalog.pricestore import import_litellm
+    from clearance.litellm_table import read_litellm_table
+
     config, catalog = load()
     table = read_litellm_table(file)
     with catalog.begin() as connection:
@@ -65,6 +54,8 @@ def import_litellm_command(
 
 def default_price(config: ClearanceConfig, model_id: str) -> Price:
     """The configured stand-in price for a model with none."""
+    from clearance.pricing import Price, PriceRates
+
     return Price(
         model_id=model_id,
         rates=PriceRates(
@@ -119,6 +110,10 @@ def price(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Print the cost of a call (USD, exact) and where the price came from."""
+    from clearance.catalog.modelstore import get_model, resolve_model_id
+    from clearance.catalog.pricestore import load_price
+    from clearance.pricing import DefaultPriceWarning, Usage, price_call, price_call_strict
+
     reported: Decimal | None = None
     if reported_cost is not None:
         try:
@@ -276,6 +271,15 @@ def set_price(
     For models whose /models answer has no price (vLLM, Ollama, a LiteLLM proxy).
     Which source is in force follows pricing.source_priority; the command says which.
     """
+    from clearance.catalog.modelstore import get_model, resolve_model_id
+    from clearance.catalog.pricestore import (
+        PriceVersion,
+        latest_versions,
+        load_price,
+        store_price_versions,
+    )
+    from clearance.pricing import Price, PriceRates
+
     if unit not in _UNITS:
         fail(f"--unit {unit!r} is not token or million", code=EXIT_USAGE)
     rates = {
@@ -361,6 +365,9 @@ def list_prices(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every source's newest price per model, and which one is in force."""
+    from clearance.catalog.modelstore import resolve_model_id
+    from clearance.catalog.pricestore import latest_versions, load_prices
+
     config, catalog = load()
     priority = config.pricing.source_priority
     with catalog.connect() as connection:

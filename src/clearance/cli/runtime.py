@@ -10,7 +10,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from clearance.calllog import flag_escalation, replay_spill
 from clearance.cli._common import (
     EXIT_FAILURE,
     EXIT_USAGE,
@@ -20,9 +19,7 @@ from clearance.cli._common import (
     handle_errors,
     load,
 )
-from clearance.config import TIERS
 from clearance.errors import ClearanceError, InputError, PolicyRefusal
-from clearance.killswitch import SCOPES, list_switches, set_switch
 
 killswitch_app = typer.Typer(
     help="The kill switch: stop calls everywhere within a second.", no_args_is_help=True
@@ -31,6 +28,8 @@ calls_app = typer.Typer(help="The call log.", no_args_is_help=True)
 
 
 def _switch(on: bool, scope: str, target: str, reason: str) -> None:
+    from clearance.killswitch import SCOPES, set_switch
+
     if scope not in SCOPES:
         fail(f"--scope {scope!r} is not one of {', '.join(SCOPES)}", code=EXIT_USAGE)
     _, catalog = load()
@@ -71,6 +70,8 @@ def switch_status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show every switch and whether it is on."""
+    from clearance.killswitch import list_switches
+
     _, catalog = load()
     states = list_switches(catalog)
     if as_json:
@@ -117,6 +118,8 @@ def replay(
     keep: Annotated[bool, typer.Option(help="Keep the spill files after loading.")] = False,
 ) -> None:
     """Load call-log rows spilled while the database was down."""
+    from clearance.calllog import replay_spill
+
     config, catalog = load()
     report = replay_spill(catalog, config.spill_dir(), keep=keep)
     console.print(
@@ -144,6 +147,8 @@ def escalate(
 
     Exit 1 when no call has this id.
     """
+    from clearance.calllog import flag_escalation
+
     _, catalog = load()
     if not flag_escalation(catalog, call_id, reason=reason):
         fail(
@@ -191,6 +196,7 @@ def call(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Send one call through the router (kill switch, policy, retries, fallbacks, log)."""
+    from clearance.config import TIERS
     from clearance.router import Router
 
     if tier is not None and tier not in TIERS:
