@@ -191,16 +191,104 @@ def test_a_missing_recording_fails_loudly_and_names_the_re_record_command(setup:
 
 def test_recorded_interactions_left_unplayed_fail_the_case(setup: Any, project: Path) -> None:
     config, catalog = setup
-    # recorded with one retry per model: each trial sent the failing request twice
-    run(config, catalog, ScriptedNetwork().transport, cases=("server_error",))
+    # recorded with one retry per model: trial 1 got a 503, then the answer
+    run(config, catalog, ScriptedNetwork(flaky=True).transport, cases=("ok",))
     toml = project / "clearance.toml"
     toml.write_text(toml.read_text().replace("retries_per_model = 1", "retries_per_model = 0"))
     fewer_retries = load_config(toml, environ={})
-    outcome = run(fewer_retries, catalog, NoNetwork(), mode="none", cases=("server_error",))
-    last = outcome.outcomes[(STEADY, "server_error", 2)]
+    outcome = run(fewer_retries, catalog, NoNetwork(), mode="none", cases=("ok",))
+    last = outcome.outcomes[(STEADY, "ok", 2)]
     assert last.recording_problem
     assert type(last.error).__name__ == "UnplayedRecording"
     assert "--record-mode new" in last.explain()
+
+
+# -- provider failures in recordings ---------------------------------------------------------
+
+
+def _interactions(project: Path, case: str) -> list[tuple[int, int]]:
+    path = next((project / "evals" / "cassettes").rglob(f"{case}.json"))
+    data = json.loads(path.read_text())
+    return [(i["trial"], i["response"]["status"]["code"]) for i in data["interactions"]]
+
+
+@pytest.mark.parametrize("mode", ["once", "new"])
+def test_a_recording_of_a_provider_failure_is_recorded_again(
+    setup: Any, project: Path, mode: str
+) -> None:
+    config, catalog = setup
+    failing = ScriptedNetwork(failing_models={"ref/steady"})
+    first = run(config, catalog, failing.transport, mode="once", cases=("ok",))
+    assert {o.result.verdict for o in first.outcomes.values()} == {"infra_error"}
+    evidence = first.outcomes[(STEADY, "ok", 1)].result.evidence
+    assert (evidence["kind"], evidence["status_code"]) == ("server_error", 500)
+    assert evidence["provider_message"] == "upstream broke"
+    # the cassette keeps what happened, marked as a provider failure
+    assert _interactions(project, "ok") == [(1, 500), (1, 500), (2, 500), (2, 500)]
+    path = next((project / "evals" / "cassettes").rglob("ok.json"))
+    marked = json.loads(path.read_text())["clearance"]["infra_failures"]
+    assert [(f["trial"], f["kind"], f["status_code"]) for f in marked] == [
+        (1, "server_error", 500),
+        (2, "server_error", 500),
+    ]
+
+    healthy = ScriptedNetwork()
+    second = run(config, catalog, healthy.transport, mode=mode, cases=("ok",))
+    assert len(healthy.requests) == 2  # recorded again, never replayed
+    assert {o.result.verdict for o in second.outcomes.values()} == {"pass"}
+    assert _interactions(project, "ok") == [(1, 200), (2, 200)]
+    assert "infra_failures" not in json.loads(path.read_text())["clearance"]
+
+
+def test_a_replay_only_run_reports_a_recorded_failure_as_infra_with_the_fix(
+    setup: Any,
+) -> None:
+    config, catalog = setup
+    run(config, catalog, ScriptedNetwork().transport, mode="once", cases=("server_error", "ok"))
+    outcome = run(config, catalog, NoNetwork(), mode="none", cases=("server_error", "ok"))
+    failed = outcome.outcomes[(STEADY, "server_error", 1)]
+    assert failed.result.verdict == "infra_error"
+    assert failed.result.failure_code == "infra_error"  # never a model failure code
+    assert not failed.recording_problem  # infrastructure, not a broken recording
+    assert type(failed.error).__name__ == "RecordedProviderFailure"
+    evidence = failed.result.evidence
+    assert evidence["from_recording"] is True
+    assert (evidence["kind"], evidence["status_code"]) == ("server_error", 500)
+    assert evidence["provider_message"] == "upstream broke"
+    text = failed.explain()
+    assert "holds a provider failure, not the model's answer" in text
+    assert "HTTP 500 (server_error): upstream broke" in text
+    assert "clearance eval --models ref:ref/steady --cases server_error --record-mode new" in text
+    assert outcome.outcomes[(STEADY, "ok", 1)].result.verdict == "pass"
+
+
+def test_a_timeout_is_kept_as_a_failure_and_replays_as_one(setup: Any) -> None:
+    config, catalog = setup
+
+    def hang(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    first = run(config, catalog, httpx.MockTransport(hang), mode="once", cases=("ok",), trials=1)
+    assert first.outcomes[(STEADY, "ok", 1)].result.evidence["kind"] == "timeout"
+    replayed = run(config, catalog, NoNetwork(), mode="none", cases=("ok",), trials=1)
+    result = replayed.outcomes[(STEADY, "ok", 1)]
+    assert not result.recording_problem  # not "missing": the recording says what happened
+    assert result.result.evidence["kind"] == "timeout"
+    assert result.result.evidence["provider_message"] == "no answer in time (ReadTimeout)"
+
+
+def test_a_model_none_of_whose_items_was_judged_is_named_with_the_cause(setup: Any) -> None:
+    config, catalog = setup
+    failing = ScriptedNetwork(failing_models={"ref/steady"})
+    outcome = run(
+        config, catalog, failing.transport, models=(STEADY, SLOPPY), cases=("ok", "wrong_tool")
+    )
+    assert outcome.unjudged_models() == {
+        STEADY: f"{STEADY}: all 4 items failed on infrastructure "
+        "(HTTP 500 from provider: upstream broke); nothing was judged"
+    }
+    partly = run(config, catalog, ScriptedNetwork().transport, cases=("ok", "server_error"))
+    assert partly.unjudged_models() == {}
 
 
 def test_a_changed_contract_makes_its_recordings_stale(setup: Any, project: Path) -> None:

@@ -98,6 +98,34 @@ def test_a_missing_recording_fails_its_items_loudly(
     assert "clearance eval --models ref:ref/steady --cases ok --record-mode new" in text
 
 
+def test_a_model_none_of_whose_items_was_judged_fails_the_session(
+    pytester: pytest.Pytester, recorded: Path
+) -> None:
+    # server_error was recorded while the provider answered 500: both its trials are
+    # infrastructure errors, so nothing of the model is judged in this selection
+    result = pytester.runpytest(
+        "evals",
+        "--clearance-record-mode=none",
+        "--clearance-model-failures=xfail",
+        "--clearance-cases=server_error",
+    )
+    assert result.ret == 1
+    assert result.parseoutcomes() == {"failed": 2}
+    reason = (
+        "ref:ref/steady: all 2 items failed on infrastructure (HTTP 500 from provider: "
+        "upstream broke [replayed from a recording]); nothing was judged"
+    )
+    text = result.stdout.str()
+    assert f"FAILED {reason}" in text  # in the clearance evals section
+    assert "holds a provider failure, not the model's answer" in text
+    # with one judged item beside them, the infrastructure errors are skipped
+    mixed = pytester.runpytest(
+        "evals", "--clearance-record-mode=none", "--clearance-cases=server_error,ok"
+    )
+    assert mixed.ret == 0
+    assert mixed.parseoutcomes() == {"passed": 2, "skipped": 2}
+
+
 def test_two_shards_run_disjoint_halves_of_one_run(
     pytester: pytest.Pytester, recorded: Path, tmp_path: Path
 ) -> None:

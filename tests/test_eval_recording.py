@@ -21,6 +21,7 @@ from clearance.errors import (
     InputError,
     InvalidModelId,
     MissingRecording,
+    RecordedProviderFailure,
     RecordingError,
     RecordingMismatch,
     StaleRecording,
@@ -35,6 +36,7 @@ from clearance.evaluation.recording import (
     CassetteSerializer,
     RecordingTransport,
     RecordMode,
+    cassette_holds_failure,
     cassette_path,
     default_record_mode,
     json_body,
@@ -537,6 +539,183 @@ def test_a_half_written_cassette_is_broken_and_never_overwritten(tmp_path: Path)
     cassette, _ = _run_trials(_library(tmp_path, "new"), Network().transport, {1: ["a"]})
     assert cassette.stale_reason == "the file is broken (the file is empty)"
     assert _file(tmp_path)["interactions"][0]["trial"] == 1
+
+
+# -- provider failures ------------------------------------------------------------------------
+
+
+def _failing_trials(
+    library: CassetteLibrary, inner: httpx.AsyncBaseTransport, failing: dict[int, int]
+) -> CaseCassette:
+    """Trials 1 and 2 each send "hi" (retried once on an error answer); a trial named in
+    ``failing`` is marked as ended on a provider failure with that status, as the engine
+    marks one."""
+    cassette = library.open(MODEL, CASE, fingerprint=FINGERPRINT)
+
+    async def main() -> None:
+        async with httpx.AsyncClient(transport=RecordingTransport(inner_async=inner)) as client:
+            for trial in (1, 2):
+                with cassette.use(trial):
+                    for _ in range(2):
+                        response = await client.post(URL, json=_body("hi"))
+                        if response.status_code < 400:
+                            break
+                if trial in failing:
+                    cassette.mark_failure(
+                        trial,
+                        "server_error",
+                        status_code=failing[trial],
+                        message=f"upstream broke (key {SECRET})",
+                    )
+
+    asyncio.run(main())
+    cassette.finish()
+    return cassette
+
+
+def _broken(status: int = 500) -> list[httpx.Response]:
+    return [httpx.Response(status, json={"error": {"message": "upstream broke", "code": status}})]
+
+
+def test_a_trial_that_ended_on_a_provider_failure_is_kept_and_marked(tmp_path: Path) -> None:
+    network = Network()
+    network.script = [*_broken(), *_broken()]  # trial 1: 500, 500 (gave up); trial 2: fine
+    _failing_trials(
+        _library(tmp_path, "all", environ={"REF_API_KEY": SECRET}), network.transport, {1: 500}
+    )
+    data = _file(tmp_path)
+    assert [(i["trial"], i["response"]["status"]["code"]) for i in data["interactions"]] == [
+        (1, 500),
+        (1, 500),
+        (2, 200),
+    ]
+    assert data["clearance"]["infra_failures"] == [
+        {
+            "trial": 1,
+            "kind": "server_error",
+            "status_code": 500,
+            "message": "upstream broke (key <redacted>)",
+        }
+    ]
+    assert SECRET not in cassette_path(tmp_path, MODEL, CASE).read_text()
+    assert cassette_holds_failure(cassette_path(tmp_path, MODEL, CASE))
+
+
+def test_replay_only_never_serves_a_recorded_failure_as_an_answer(tmp_path: Path) -> None:
+    network = Network()
+    network.script = [*_broken(), *_broken()]
+    _failing_trials(_library(tmp_path, "once"), network.transport, {1: 500})
+    cassette = _library(tmp_path, "none").open(MODEL, CASE, fingerprint=FINGERPRINT)
+    assert list(cassette.held_failures) == [1]
+
+    async def main() -> tuple[Any, str]:
+        async with httpx.AsyncClient(transport=RecordingTransport(NO_NETWORK)) as client:
+            with cassette.use(1), pytest.raises(RecordedProviderFailure) as caught:
+                await client.post(URL, json=_body("hi"))
+            with cassette.use(2):
+                return caught.value, await _ask(client, "hi")
+
+    error, answer = asyncio.run(main())
+    cassette.finish()  # the failed trial's interactions are not "unplayed"
+    assert answer == "v1: hi"
+    assert (error.failure_kind, error.status_code, error.trial) == ("server_error", 500, 1)
+    assert error.detail == "upstream broke (key <redacted>)"
+    assert "holds a provider failure, not the model's answer" in error.message
+    assert "HTTP 500 (server_error): upstream broke" in error.message
+    assert error.fix is not None
+    assert f"clearance eval --models {MODEL} --cases {CASE} --record-mode new" in error.fix
+    assert not isinstance(error, UnplayedRecording)
+
+
+def test_once_records_again_a_cassette_that_holds_a_provider_failure(tmp_path: Path) -> None:
+    failing = Network()
+    failing.script = [*_broken(), *_broken()]
+    _failing_trials(_library(tmp_path, "once"), failing.transport, {1: 500})
+    healthy = Network("v2")
+    cassette = _failing_trials(_library(tmp_path, "once"), healthy.transport, {})
+    assert not cassette.replaying  # not "present": both trials recorded again
+    assert len(healthy.calls) == 2
+    data = _file(tmp_path)
+    assert "infra_failures" not in data["clearance"]
+    assert [(i["trial"], i["response"]["status"]["code"]) for i in data["interactions"]] == [
+        (1, 200),
+        (2, 200),
+    ]
+    assert not cassette_holds_failure(cassette_path(tmp_path, MODEL, CASE))
+    # and now it replays
+    again = _failing_trials(_library(tmp_path, "once"), NO_NETWORK, {})
+    assert again.replaying
+
+
+def test_new_records_again_only_the_trials_that_failed(tmp_path: Path) -> None:
+    failing = Network()
+    failing.script = [*_broken(), *_broken()]
+    _failing_trials(_library(tmp_path, "once"), failing.transport, {1: 500})
+    healthy = Network("v2")
+    cassette = _failing_trials(_library(tmp_path, "new"), healthy.transport, {})
+    assert cassette.replaying
+    assert len(healthy.calls) == 1  # trial 1 only; trial 2 replayed
+    data = _file(tmp_path)
+    assert "infra_failures" not in data["clearance"]
+    bodies = [
+        i["response"]["body"]["json"]["choices"][0]["message"]["content"]
+        for i in data["interactions"]
+    ]
+    assert bodies == ["v2: hi", "v1: hi"]
+
+
+def test_a_trial_recorded_ending_on_an_error_before_failures_were_marked(tmp_path: Path) -> None:
+    # A cassette written before trials were marked: trial 1 ends on a 401, unmarked.
+    network = Network()
+    network.script = _broken(401) + _broken(401)
+    _failing_trials(_library(tmp_path, "once"), network.transport, {})
+    assert "infra_failures" not in _file(tmp_path)["clearance"]
+    path = cassette_path(tmp_path, MODEL, CASE)
+    assert cassette_holds_failure(path)
+    held = _library(tmp_path, "none").open(MODEL, CASE, fingerprint=FINGERPRINT).held_failures
+    assert list(held) == [1]
+    assert (held[1].kind, held[1].status_code, held[1].message) == ("auth", 401, "upstream broke")
+    healthy = Network("v2")
+    _failing_trials(_library(tmp_path, "once"), healthy.transport, {})
+    assert len(healthy.calls) == 2
+    assert not cassette_holds_failure(path)
+
+
+def test_a_failure_with_no_answer_is_kept_in_the_header(tmp_path: Path) -> None:
+    def timeout(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    cassette = _library(tmp_path, "all").open(MODEL, CASE, fingerprint=FINGERPRINT)
+
+    async def main() -> None:
+        inner = httpx.MockTransport(timeout)
+        async with httpx.AsyncClient(transport=RecordingTransport(inner_async=inner)) as client:
+            with cassette.use(1), pytest.raises(httpx.ReadTimeout):
+                await client.post(URL, json=_body("hi"))
+        cassette.mark_failure(1, "timeout", message="no answer in time (ReadTimeout)")
+
+    asyncio.run(main())
+    cassette.finish()
+    data = _file(tmp_path)
+    assert data["interactions"] == []
+    assert data["clearance"]["trials"] == 1
+    assert data["clearance"]["infra_failures"][0]["kind"] == "timeout"
+    with pytest.raises(RecordedProviderFailure, match="timeout: no answer in time"):
+        _run_trials(_library(tmp_path, "none"), NO_NETWORK, {1: ["hi"]})
+
+
+def test_a_malformed_failure_entry_is_a_broken_cassette(tmp_path: Path) -> None:
+    _run_trials(_library(tmp_path, "once"), Network().transport, {1: ["a"]})
+    path = cassette_path(tmp_path, MODEL, CASE)
+    data = json.loads(path.read_text())
+    data["clearance"]["infra_failures"] = [{"trial": 0, "kind": "server_error"}]
+    path.write_text(json.dumps(data))
+    with pytest.raises(BrokenCassette, match="/clearance/infra_failures/0/trial"):
+        _library(tmp_path, "none").open(MODEL, CASE, fingerprint=FINGERPRINT)
+    data["clearance"]["infra_failures"] = [{"trial": 1, "kind": "x", "status_code": "500"}]
+    path.write_text(json.dumps(data))
+    with pytest.raises(BrokenCassette, match="status_code should be an HTTP status"):
+        _library(tmp_path, "none").open(MODEL, CASE, fingerprint=FINGERPRINT)
 
 
 # -- secrets --------------------------------------------------------------------------------------

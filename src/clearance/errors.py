@@ -23,7 +23,8 @@ family it can act on::
     │   ├── RecordingMismatch      the request differs from the one recorded at its place
     │   ├── StaleRecording         recorded against another version of the case or contracts
     │   ├── UnplayedRecording      recorded interactions the suite never asked for
-    │   └── BrokenCassette         a cassette file that does not parse
+    │   ├── BrokenCassette         a cassette file that does not parse
+    │   └── RecordedProviderFailure a replay reached a trial recorded while the provider failed
     ├── DiscoverySourceError       a provider's /models endpoint could not be fetched
     ├── PricingError
     │   └── MissingPrice           strict pricing found no price for the model
@@ -91,6 +92,7 @@ __all__ = [
     "ProviderServerError",
     "ProviderTimeout",
     "RateLimited",
+    "RecordedProviderFailure",
     "RecordingError",
     "RecordingMismatch",
     "RunSpecMismatch",
@@ -407,6 +409,9 @@ class ProviderError(ClearanceError):
         provider: the provider's name.
         model_id: the catalog model id called.
         retryable: whether trying the same model again may succeed.
+        detail: what went wrong in the provider's own words (clearance's, for a timeout or
+            an unreachable provider), without the provider, model and status the message
+            puts first; secrets masked as in the message.
     """
 
     kind = "provider_error"
@@ -415,6 +420,7 @@ class ProviderError(ClearanceError):
     def __init__(self, message: str, *, provider: str, model_id: str | None) -> None:
         self.provider = provider
         self.model_id = model_id
+        self.detail = message
         super().__init__(f"{provider} ({model_id or 'no model'}): {message}")
 
 
@@ -447,6 +453,7 @@ class ProviderHTTPError(ProviderError):
         self.retry_after = retry_after
         status = f"HTTP {status_code}{self._status_note()}"
         super().__init__(f"{status}: {message}", provider=provider, model_id=model_id)
+        self.detail = message
 
     def _status_note(self) -> str:
         """Said right after the status code (a subclass's context)."""
@@ -606,6 +613,43 @@ class BrokenCassette(RecordingError):
     """A cassette file that does not parse (half-written, hand-edited, wrong format)."""
 
     kind = "broken_cassette"
+
+
+class RecordedProviderFailure(RecordingError):
+    """A replay-only run reached a trial whose recording ended on a provider failure (5xx,
+    401/403, 429 after retries, a timeout, an unreachable provider, a fallback's answer).
+
+    The recording is kept as it was made and never served as an answer: the trial is an
+    infrastructure error, never the model's failure, until it is recorded again (``fix``).
+
+    Attributes:
+        failure_kind: the provider error's kind as recorded (``server_error``, ``auth``,
+            ``rate_limit``, ``timeout``, ``connection``, ``fallback_served``...).
+        status_code: the last HTTP status the provider sent (``None``: no answer at all).
+        detail: the provider's message as recorded (secrets scrubbed).
+    """
+
+    kind = "recorded_failure"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        failure_kind: str,
+        status_code: int | None,
+        detail: str,
+        model_id: str,
+        case_id: str,
+        path: str,
+        trial: int | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.failure_kind = failure_kind
+        self.status_code = status_code
+        self.detail = detail
+        super().__init__(
+            message, model_id=model_id, case_id=case_id, path=path, trial=trial, fix=fix
+        )
 
 
 class RunSpecMismatch(InputError):

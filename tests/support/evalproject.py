@@ -215,9 +215,12 @@ def scripted(script: str, turn: int) -> dict[str, Any]:
 class ScriptedNetwork:
     """An OpenAI-compatible endpoint answering each case by the script its prompt names."""
 
-    def __init__(self, *, failing_models: set[str] | None = None) -> None:
+    def __init__(self, *, failing_models: set[str] | None = None, flaky: bool = False) -> None:
         self.requests: list[dict[str, Any]] = []
         self.failing_models = failing_models or set()
+        self.flaky = flaky
+        """Answer each distinct request with a 503 the first time it is sent."""
+        self._seen: set[bytes] = set()
         self.transport = httpx.MockTransport(self.handle)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
@@ -228,6 +231,9 @@ class ScriptedNetwork:
         script = first_user.split("]")[0].removeprefix("[script:")
         if script == "server_error" or model in self.failing_models:
             return httpx.Response(500, json={"error": {"message": "upstream broke", "code": 500}})
+        if self.flaky and request.content not in self._seen:
+            self._seen.add(request.content)
+            return httpx.Response(503, json={"error": {"message": "try again", "code": 503}})
         turn = sum(1 for m in body["messages"] if m["role"] == "assistant")
         return httpx.Response(200, json=_completion(model, scripted(script, turn)))
 

@@ -3,7 +3,9 @@
 One JSON file per (model, case) holds every trial's HTTP interactions, in order::
 
     {"clearance": {"format": 1, "model": ..., "case": ..., "fingerprint": {...},
-                   "recorded_at": "2025-01-01T12:00:00Z", "trials": 3},
+                   "recorded_at": "2025-01-01T12:00:00Z", "trials": 3,
+                   "infra_failures": [{"trial": 2, "kind": "server_error",
+                                       "status_code": 500, "message": "..."}]},
      "interactions": [{"trial": 1, "elapsed_ms": 812.5,
                        "request": {"method", "uri", "headers", "body"},
                        "response": {"status": {"code", "message"}, "headers", "body"}}, ...],
@@ -11,6 +13,9 @@ One JSON file per (model, case) holds every trial's HTTP interactions, in order:
 
 ``elapsed_ms`` is the time the provider took to answer when it was recorded (so a
 replay reports the latency the model had, not the replay's); files without it load.
+``infra_failures`` (optional) names the trials whose recording ended on a provider
+failure (:class:`RecordedFailure`): they are kept, for review, and never served as an
+answer.
 Bodies are stored so that ``git diff`` reads well: ``{"json": value}`` for JSON,
 ``{"sse": [event, ...]}`` for event streams, ``{"string": text}`` for other text and
 ``{"base64": ...}`` for bytes that are not UTF-8. Secrets are scrubbed before anything
@@ -31,6 +36,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
@@ -49,6 +55,7 @@ __all__ = [
     "CassetteFormatError",
     "CassettePersister",
     "CassetteSerializer",
+    "RecordedFailure",
     "Scrubber",
     "cassette_path",
     "decode_body",
@@ -306,7 +313,61 @@ def _read_header(data: dict[str, Any]) -> dict[str, Any]:
     for key in ("model", "case"):
         _need(header, key, str, "/clearance")
     _need(header, "fingerprint", dict, "/clearance")
+    failures = header.get("infra_failures", [])
+    if not isinstance(failures, list):
+        raise CassetteFormatError("/clearance/infra_failures should be a list")
+    for index, failure in enumerate(failures):
+        RecordedFailure.from_json(failure, f"/clearance/infra_failures/{index}")
     return header
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedFailure:
+    """A trial whose recording ended on a provider failure, as the cassette's header keeps it.
+
+    The interactions stay in the file, for review; no replay serves them as an answer.
+    """
+
+    trial: int
+    kind: str
+    """The provider error's kind: ``server_error``, ``auth``, ``rate_limit``, ``timeout``,
+    ``connection``, ``fallback_served``..."""
+    status_code: int | None = None
+    """The last HTTP status the provider sent (``None``: no answer at all)."""
+    message: str = ""
+    """The provider's message, secrets scrubbed."""
+
+    def describe(self) -> str:
+        """``HTTP 500 (server_error): upstream broke``, or ``timeout: no answer in time``."""
+        head = f"HTTP {self.status_code} ({self.kind})" if self.status_code else self.kind
+        return f"{head}: {self.message}" if self.message else head
+
+    def to_json(self) -> dict[str, Any]:
+        """The header entry."""
+        return {
+            "trial": self.trial,
+            "kind": self.kind,
+            "status_code": self.status_code,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_json(cls, value: Any, pointer: str) -> RecordedFailure:
+        """An entry of ``/clearance/infra_failures``.
+
+        Raises:
+            CassetteFormatError: a key missing or of the wrong type (with its JSON pointer).
+        """
+        trial = _need(value, "trial", int, pointer)
+        if trial < 1:
+            raise CassetteFormatError(f"{pointer}/trial should be 1 or more, not {trial}")
+        status = value.get("status_code")
+        if status is not None and (type(status) is not int or not 100 <= status <= 599):
+            raise CassetteFormatError(f"{pointer}/status_code should be an HTTP status or null")
+        message = value.get("message", "")
+        if not isinstance(message, str):
+            raise CassetteFormatError(f"{pointer}/message should be str")
+        return cls(trial, _need(value, "kind", str, pointer), status, message)
 
 
 class CassetteSerializer:

@@ -8,6 +8,12 @@ through even when the catalog has not enabled it yet. An answer a fallback model
 served, a provider failure left after the router's retries, and a recording problem
 are ``infra_error``: stored, never counted as the candidate's failure.
 
+A trial that ended on a provider failure while recording is marked so in its cassette
+(:meth:`~clearance.evaluation.recording.CaseCassette.mark_failure`): the next ``once`` or
+``new`` run records it again, and a replay-only run reports it as an infrastructure error
+that names the command that re-records it, never as the model's answer. A model none of
+whose items could be judged is named by :meth:`RunOutcome.unjudged_models`.
+
 A replay needs no API key (CI replays offline, without keys). When the record mode
 means some candidate will call its provider, that provider's key is checked before any
 item starts, and a missing one fails the run up front
@@ -39,13 +45,17 @@ from clearance.errors import (
     InputError,
     PolicyRefusal,
     ProviderError,
+    RecordedProviderFailure,
     RecordingError,
 )
 from clearance.evaluation.cases import EvalCase, SuiteSet, case_digest
+from clearance.evaluation.infra import redact, unjudged_reason
 from clearance.evaluation.recording import (
+    CaseCassette,
     CassetteLibrary,
     RecordingTransport,
     RecordMode,
+    cassette_holds_failure,
     cassette_path,
     default_record_mode,
     replaying_now,
@@ -100,8 +110,14 @@ class TrialOutcome:
 
     @property
     def recording_problem(self) -> bool:
-        """Whether a recording was missing, stale, broken or mismatched (fails loudly)."""
-        return isinstance(self.error, RecordingError)
+        """Whether a recording was missing, stale, broken or mismatched (fails loudly).
+
+        A recording that holds a provider failure is not one: it is an infrastructure
+        error (:class:`~clearance.errors.RecordedProviderFailure`).
+        """
+        return isinstance(self.error, RecordingError) and not isinstance(
+            self.error, RecordedProviderFailure
+        )
 
     def explain(self) -> str:
         """A readable account of a failure or an infrastructure error."""
@@ -161,6 +177,28 @@ class RunOutcome:
             tally["judged"] = judged
             tally["passed_share"] = round(tally["pass"] / judged, 4) if judged else None
         return models
+
+    def unjudged_models(self) -> dict[str, str]:
+        """Models every run item of which failed on infrastructure, and why, in words.
+
+        ``{"mock:gpt-mock": "mock:gpt-mock: all 3 items failed on infrastructure (HTTP 500
+        from provider: upstream broke); nothing was judged"}``. Items a stop left unrun
+        are not counted; a model none of whose items ran is not named.
+        """
+        rows: dict[str, list[tuple[str, Any, str | None, bool]]] = {}
+        judged: set[str] = set()
+        for outcome in self.outcomes.values():
+            result = outcome.result
+            if result.verdict != "infra_error" and not result.fallback_served:
+                judged.add(result.model_id)
+                continue
+            row = (result.case_id, result.evidence, result.failure_code, result.fallback_served)
+            rows.setdefault(result.model_id, []).append(row)
+        return {
+            model_id: unjudged_reason(model_id, found)
+            for model_id, found in sorted(rows.items())
+            if model_id not in judged
+        }
 
 
 def _short(value: Any, limit: int = 160) -> str:
@@ -446,15 +484,19 @@ class Evaluation:
         """The candidates this run may call a provider for; the others only replay.
 
         ``none`` never calls. ``once`` calls only for a (model, case) of this shard that
-        has no cassette yet (an existing one replays, or fails, without the network).
+        has no cassette yet, or one holding a provider failure (an existing one replays,
+        or fails, without the network).
         ``new`` and ``all`` may call for every candidate.
         """
         if self.record_mode == "none":
             return []
         planned = dict.fromkeys((item.model_id, item.case.id) for item in self.items)
-        if self.record_mode == "once":
+        if self.record_mode == "once":  # a cassette holding a provider failure is recorded again
+            paths = {pair: cassette_path(self._cassettes, *pair) for pair in planned}
             planned = {
-                pair: None for pair in planned if not cassette_path(self._cassettes, *pair).exists()
+                pair: None
+                for pair, path in paths.items()
+                if not path.exists() or cassette_holds_failure(path)
             }
         return list(dict.fromkeys(model_id for model_id, _ in planned))
 
@@ -635,7 +677,7 @@ class Evaluation:
             if stop.is_set():
                 break
             with cassette.use(item.trial):
-                last = await self._run_trial(router, item, spent, cassette.provider_ms)
+                last = await self._run_trial(router, item, spent, cassette)
             record(last)
         try:
             if not cassette.interactions_recorded:
@@ -654,9 +696,9 @@ class Evaluation:
         router: Router,
         item: EvalItem,
         spent: Callable[[Decimal], None],
-        provider_ms: Callable[[int], float | None],
+        cassette: CaseCassette,
     ) -> TrialOutcome:
-        tally = _Tally(provider_ms=lambda: provider_ms(item.trial))
+        tally = _Tally(provider_ms=lambda: cassette.provider_ms(item.trial))
         case = item.case
 
         async def model(
@@ -680,8 +722,25 @@ class Evaluation:
                 case.flow, model, tool_schemas=case.schemas, descriptions=case.descriptions
             )
         except _FallbackServed as served:
-            return self._fallback(item, served.result, tally)
-        except (ProviderError, PolicyRefusal, RecordingError) as error:
+            result = served.result
+            failed = _last_failed(result.attempts, item.model_id)
+            cassette.mark_failure(
+                item.trial,
+                "fallback_served",
+                status_code=failed.status_code if failed is not None else None,
+                message=f"{result.served_model} answered instead ({result.fallback_reason})"
+                + (f": {failed.detail}" if failed is not None and failed.detail else ""),
+            )
+            return self._fallback(item, result, tally)
+        except ProviderError as error:
+            cassette.mark_failure(
+                item.trial,
+                error.kind,
+                status_code=getattr(error, "status_code", None),
+                message=error.detail,
+            )
+            return self._infra(item, error, None, tally)
+        except (PolicyRefusal, RecordingError) as error:
             return self._infra(item, error, None, tally)
         return self._judged(item, verdict, tally)
 
@@ -755,6 +814,11 @@ class Evaluation:
             "message": error.message,
             "fix": error.fix,
         }
+        if isinstance(error, RecordedProviderFailure):
+            evidence["kind"] = error.failure_kind
+            evidence["from_recording"] = True
+        if isinstance(error, ProviderError | RecordedProviderFailure):
+            evidence["provider_message"] = redact(error.detail, self.environ)
         status = getattr(error, "status_code", None)
         if status is not None:
             evidence["status_code"] = status
@@ -787,6 +851,12 @@ class Evaluation:
             "attempts": [_attempt_json(a) for a in result.attempts],
         }
         return TrialOutcome(item, self._infra_row(item, tally, evidence, fallback_served=True))
+
+
+def _last_failed(attempts: Sequence[Any], model_id: str) -> Any:
+    """The candidate's last failed attempt (``None`` when it never failed)."""
+    failed = [a for a in attempts if a.model_id == model_id and a.outcome == "error"]
+    return failed[-1] if failed else None
 
 
 def _attempt_json(attempt: Any) -> dict[str, Any]:

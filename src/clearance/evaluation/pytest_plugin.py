@@ -11,8 +11,11 @@ run in the catalog; each item then reports its own verdict:
   ``--clearance-model-failures=xfail``, for runs whose verdicts the gate judges);
 - a recording that is missing, stale, broken or mismatched: fails, naming the
   model, case, trial and the command that re-records;
-- any other ``infra_error`` (timeouts, 5xx after retries, a fallback-served answer):
-  skipped with the reason, never counted as the model's failure;
+- any other ``infra_error`` (timeouts, 5xx after retries, a fallback-served answer, a
+  recording of one): skipped with the reason, never counted as the model's failure;
+  but when every item of a model is one, nothing of it was judged and its items fail,
+  each saying so ("all 3 items failed on infrastructure (HTTP 500 from provider: ...);
+  nothing was judged"), so the session fails;
 - not run because the cost cap stopped the run: skipped, saying so.
 
 A provider whose API key must be used to record and is not set stops the session
@@ -36,6 +39,7 @@ __all__ = ["EvalFailed", "ItemCheck"]
 _PLAN = pytest.StashKey[Any]()
 _SELECTED = pytest.StashKey[list[Any]]()
 _RUN = pytest.StashKey[Any]()
+_UNJUDGED = pytest.StashKey[dict[str, str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -140,11 +144,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 class ItemCheck:
     """The ``clearance_item`` fixture: one item's outcome, and the assertion on it."""
 
-    def __init__(self, item: Any, outcome: Any, plan: _Plan, note: str | None) -> None:
+    def __init__(
+        self, item: Any, outcome: Any, plan: _Plan, note: str | None, unjudged: str | None = None
+    ) -> None:
         self.item = item
         self.outcome = outcome
         self._plan = plan
         self._note = note
+        self._unjudged = unjudged
 
     def check(self) -> None:
         """Pass, fail, xfail or skip the test as the module docstring says."""
@@ -156,6 +163,8 @@ class ItemCheck:
             return
         if outcome.recording_problem:
             raise EvalFailed(outcome.explain(), xfail=False)
+        if verdict == "infra_error" and self._unjudged is not None:
+            raise EvalFailed(f"{self._unjudged}\n{outcome.explain()}", xfail=False)
         if verdict == "infra_error":
             pytest.skip(f"infra_error, not the model's failure: {outcome.explain()}")
         raise EvalFailed(outcome.explain(), xfail=self._plan.xfail_model_failures)
@@ -224,7 +233,16 @@ def clearance_item(request: pytest.FixtureRequest) -> ItemCheck:
 
             ResultStore(plan.catalog).export_jsonl(run.run_id, Path(plan.jsonl))
     item = request.param
-    return ItemCheck(item, run.outcomes.get(item.key), plan, run.note)
+    unjudged = _unjudged(config, run).get(item.model_id)
+    return ItemCheck(item, run.outcomes.get(item.key), plan, run.note, unjudged)
+
+
+def _unjudged(config: pytest.Config, run: Any) -> dict[str, str]:
+    """Models none of whose items was judged, and why (computed once per session)."""
+    found = config.stash.get(_UNJUDGED, None)
+    if found is None:
+        found = config.stash[_UNJUDGED] = run.unjudged_models()
+    return found
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -245,6 +263,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         share = tally["passed_share"]
         rate = f"{share:.1%}" if share is not None else "n/a"
         write(f"  {model_id}: {rate} of judged items passed ({tally['pass']}/{tally['judged']})")
+    for reason in _unjudged(config, run).values():
+        write(f"FAILED {reason}", red=True, bold=True)
     write(f"stored in the catalog: `clearance runs show {run.run_id}`")
 
 

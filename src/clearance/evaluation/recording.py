@@ -44,6 +44,15 @@ first request made through it, and :meth:`CaseCassette.finish`, raise
 :class:`~clearance.errors.BrokenCassette` from :meth:`CassetteLibrary.open` in ``none`` and
 ``once`` (``new`` records it afresh, ``all`` never reads it).
 
+A trial whose recording ended on a provider failure (the engine marks it with
+:meth:`CaseCassette.mark_failure`: 5xx, 401/403, 429 after retries, a timeout, an
+unreachable provider, a fallback's answer) keeps its interactions, and the header names
+it (``infra_failures``). So does a trial whose last recorded answer is an HTTP error,
+which is how a trial recorded before failures were marked ends. No replay serves such a
+trial as an answer: ``none`` raises :class:`~clearance.errors.RecordedProviderFailure` at
+its first request; ``once`` records the whole cassette again (it is not "present"); ``new``
+records those trials again and keeps the others; ``all`` records everything anyway.
+
 Errors raised by the transport are :class:`~clearance.errors.RecordingError` subclasses,
 not httpx exceptions: :class:`~clearance.providers.openai.OpenAICompatibleProvider` maps
 only httpx's errors, and the router only catches ``ProviderError``, so they reach the
@@ -56,7 +65,7 @@ import contextlib
 import os
 import shlex
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,6 +87,7 @@ from clearance.errors import (
     BrokenCassette,
     ConfigError,
     MissingRecording,
+    RecordedProviderFailure,
     RecordingError,
     RecordingMismatch,
     StaleRecording,
@@ -88,8 +98,10 @@ from clearance.evaluation.cassettes import (
     CassetteFormatError,
     CassettePersister,
     CassetteSerializer,
+    RecordedFailure,
     Scrubber,
     cassette_path,
+    redact_secrets,
     scan_for_secrets,
 )
 
@@ -101,7 +113,9 @@ __all__ = [
     "CassettePersister",
     "CassetteSerializer",
     "RecordMode",
+    "RecordedFailure",
     "RecordingTransport",
+    "cassette_holds_failure",
     "cassette_path",
     "default_record_mode",
     "default_rerecord_command",
@@ -128,6 +142,8 @@ host holds the reference server's port of the day, the user agent httpx's versio
 _BODY_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding"})
 """Response headers not stored: the body is stored decoded, whole."""
 _MAX_SHOWN = 120
+_FAILURE_MESSAGE_LIMIT = 500
+"""Characters of a provider's message kept in a cassette's header."""
 _E = TypeVar("_E", bound=RecordingError)
 
 
@@ -262,6 +278,65 @@ def _mismatch_detail(failures: list[tuple[str, str | None]]) -> str:
     return "; ".join(lines)
 
 
+# -- provider failures ---------------------------------------------------------------------
+
+
+def _ended_on_error(statuses: Iterable[tuple[Any, Any]]) -> dict[int, int]:
+    """Trial -> status, for the trials whose last recorded answer is an HTTP error.
+
+    The router retries or gives up on an error answer, and a trial goes on only after a
+    good one: a trial recorded to its end with an error last ended on a provider failure.
+    """
+    last: dict[int, Any] = {}
+    for trial, status in statuses:
+        last[trial] = status
+    return {
+        trial: status
+        for trial, status in last.items()
+        if isinstance(trial, int) and isinstance(status, int) and status >= 400
+    }
+
+
+def _failure_from_answer(trial: int, response: Mapping[str, Any], provider: str) -> RecordedFailure:
+    """What a recorded error answer says, classified as the provider adapter classifies it."""
+    from clearance.providers.wire import classify_error
+
+    status = int(response["status"]["code"])
+    headers = {name: values[0] for name, values in response["headers"].items() if values}
+    error = classify_error(
+        status, response["body"]["string"], headers, provider=provider, model_id=None
+    )
+    return RecordedFailure(trial, error.kind, status, error.detail[:_FAILURE_MESSAGE_LIMIT])
+
+
+def cassette_holds_failure(path: Path) -> bool:
+    """Whether the cassette at ``path`` holds a trial that ended on a provider failure.
+
+    A quick look for the record mode ``once`` (which records such a cassette again): a
+    missing or unreadable file holds none (opening it says what is wrong with it).
+    """
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return False
+    if not isinstance(data, dict) or not isinstance(data.get("clearance"), dict):
+        return False
+    if data["clearance"].get("infra_failures"):
+        return True
+    interactions = data.get("interactions")
+    if not isinstance(interactions, list):
+        return False
+
+    def statuses() -> Iterator[tuple[Any, Any]]:
+        for item in interactions:
+            try:
+                yield item["trial"], item["response"]["status"]["code"]
+            except (KeyError, TypeError):
+                continue
+
+    return bool(_ended_on_error(statuses()))
+
+
 # -- cassettes ------------------------------------------------------------------------------
 
 
@@ -374,6 +449,10 @@ class CaseCassette:
         """Why the cassette on disk no longer fits the case (``None`` when it fits)."""
         self.replaying = False
         """Whether the cassette is served from disk (``False``: it is being recorded)."""
+        self.held_failures: dict[int, RecordedFailure] = {}
+        """Trials whose recording on disk ended on a provider failure (``none`` raises
+        :class:`~clearance.errors.RecordedProviderFailure` for them; ``once`` and ``new``
+        record them again)."""
         self._scrubber = library.scrubber
         self._command = library.rerecord_command(model_id, case_id)
         self._cassette = Cassette(
@@ -394,6 +473,7 @@ class CaseCassette:
         self.interactions_recorded = 0
         """Interactions recorded into this cassette so far."""
         self._provider_ms: dict[int, float | None] = {}  # trial -> provider time, None: unknown
+        self._failures: dict[int, RecordedFailure] = {}  # marked by this run, for the header
         self.last_replayed: bool | None = None
         """Whether the last request was served from disk (``None``: no request yet)."""
         self._load()
@@ -457,6 +537,11 @@ class CaseCassette:
             self.stale_reason = f"the file is broken ({error.reason})"
             return
         header = metadata["clearance"]
+        held = {
+            failure.trial: failure
+            for index, entry in enumerate(header.get("infra_failures", []))
+            for failure in [RecordedFailure.from_json(entry, f"/clearance/infra_failures/{index}")]
+        }
         changes = [
             f"recorded for {key} {header[key]!r}"
             for key, value in (("model", self.model_id), ("case", self.case_id))
@@ -468,8 +553,19 @@ class CaseCassette:
                 self.replaying = True
                 self._stale = f"the recording is stale: {self.stale_reason}"
             return
+        provider = self.model_id.partition(":")[0]
+        last = {response["trial"]: response for response in responses}
+        for trial in _ended_on_error((r["trial"], r["status"]["code"]) for r in responses):
+            if trial not in held:  # recorded before failures were marked
+                held[trial] = _failure_from_answer(trial, last[trial], provider)
+        self.held_failures = dict(sorted(held.items()))
+        if held and self.mode == "once":
+            return  # not "present": record the whole cassette again
         for request, response in zip(requests, responses, strict=True):
             trial = response.pop("trial")
+            if trial in held and self.mode == "new":
+                self._dirty = True  # dropped: the trial is recorded again
+                continue
             # vcrpy's append deep-copies the response; loaded ones are ours alone, so append
             # to the list directly, which halves the cost of a load.
             self._by_trial.setdefault(trial, []).append(len(self._cassette.data))
@@ -515,6 +611,8 @@ class CaseCassette:
                 f"({request.method} {request.url.path})",
                 trial,
             )
+        if self.mode == "none" and trial in self.held_failures:
+            raise self._recorded_failure(self.held_failures[trial])
         live = self._live(request, body)
         self.last_replayed = False
         if not self.replaying or trial in self._diverged:
@@ -582,6 +680,41 @@ class CaseCassette:
         self._dirty = True
         return _to_httpx(stored)
 
+    def _recorded_failure(self, failure: RecordedFailure) -> RecordedProviderFailure:
+        return RecordedProviderFailure(
+            "the recording of this trial holds a provider failure, not the model's answer "
+            f"({failure.describe()})",
+            failure_kind=failure.kind,
+            status_code=failure.status_code,
+            detail=failure.message,
+            model_id=self.model_id,
+            case_id=self.case_id,
+            path=str(self.path),
+            trial=failure.trial,
+            fix=f"re-record it (the provider must answer this time): {self._command}",
+        )
+
+    def mark_failure(
+        self, trial: int, kind: str, *, status_code: int | None = None, message: str = ""
+    ) -> None:
+        """Name ``trial`` in the header as ended on a provider failure (when recording).
+
+        The next ``once`` or ``new`` run records the trial again, and a ``none`` run
+        reports it as :class:`~clearance.errors.RecordedProviderFailure`. Does nothing
+        in ``none``, which never writes.
+
+        Args:
+            trial: the trial (1-based).
+            kind: the provider error's kind (``server_error``, ``timeout``...).
+            status_code: the last HTTP status the provider sent, if it answered.
+            message: the provider's message (secrets are scrubbed here).
+        """
+        if self.mode == "none":
+            return
+        text = redact_secrets(self._scrubber.text(message))[:_FAILURE_MESSAGE_LIMIT]
+        self._failures[trial] = RecordedFailure(trial, kind, status_code, text)
+        self._dirty = True
+
     def _no_network(self, trial: int) -> RecordingError:
         return self._error(
             RecordingError,
@@ -620,7 +753,9 @@ class CaseCassette:
         leftovers = {
             trial: self._by_trial[trial][self._cursor.get(trial, 0) :]
             for trial in sorted(self._used)
-            if trial in self._by_trial and trial not in self._diverged
+            if trial in self._by_trial
+            and trial not in self._diverged
+            and not (self.mode == "none" and trial in self.held_failures)
         }
         leftovers = {trial: left for trial, left in leftovers.items() if left}
         if leftovers and self.mode != "new":
@@ -650,8 +785,11 @@ class CaseCassette:
             "case": self.case_id,
             "fingerprint": self.fingerprint,
             "recorded_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-            "trials": len({t for t, _ in order}),
+            # a trial that failed before any answer (a timeout) has no interaction
+            "trials": len({t for t, _ in order} | set(self._failures)),
         }
+        if self._failures:
+            header["infra_failures"] = [f.to_json() for _, f in sorted(self._failures.items())]
         CassettePersister.save_cassette(
             self.path,
             {
