@@ -179,6 +179,7 @@ def test_cli_check_diff_and_lock(
     suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CLEARANCE_DATABASE_URL", f"sqlite:///{tmp_path / 'c.db'}")
+    monkeypatch.chdir(tmp_path)  # the project root, where .clearance/cache/ is kept
     runner = CliRunner()
     ok = runner.invoke(app, ["contracts", "check", "--root", str(suite), "--no-probe", "--json"])
     assert ok.exit_code == 0, ok.stdout

@@ -15,7 +15,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from clearance.contracts.diff import diff_contracts
 from clearance.contracts.lint import lint_contract
@@ -23,6 +23,9 @@ from clearance.contracts.loader import load_contracts
 from clearance.contracts.lock import Lock, document_hash, read_document, read_lock
 from clearance.contracts.model import ContractSet, ToolContract
 from clearance.errors import ContractError
+
+if TYPE_CHECKING:
+    from clearance.contracts.cache import ProbeCache
 
 __all__ = ["CheckFinding", "CheckReport", "build_lock", "check_contracts", "load_all"]
 
@@ -36,11 +39,29 @@ class CheckFinding:
     severity: Severity
     code: str
     """``invalid_file``, ``changed_without_bump``, ``bump_too_small``, ``version_downgrade``,
-    ``lock_missing``, ``lock_stale``, ``flow_broken``, ``diff_disagreement``, ``lint``."""
+    ``lock_missing``, ``lock_stale``, ``flow_broken``, ``diff_disagreement``, ``lint``,
+    ``acknowledgement_unused``."""
     subject: str
     """The contract (``name@version``), flow id or file concerned."""
     message: str
     fix: str | None = None
+    rule: str | None = None
+    """For ``lint``: the lint rule id (``gemini/format``)."""
+    pointer: str | None = None
+    """For ``lint``: the JSON pointer of the finding in the contract document."""
+    acknowledgement: str | None = None
+    """For an acknowledged ``lint`` finding: the reason given in
+    ``lint-acknowledgements.yaml``."""
+
+    @property
+    def acknowledged(self) -> bool:
+        """Whether the project accepts this finding by design (it is counted, not shown)."""
+        return self.acknowledgement is not None
+
+    @property
+    def group(self) -> str:
+        """What findings are grouped by when shown: the lint rule, else the code."""
+        return self.rule or self.code
 
 
 @dataclass(slots=True)
@@ -54,11 +75,30 @@ class CheckReport:
     """``name@version`` -> stored eval results recorded against it that a newer version
     (or an in-place change) makes stale."""
     stale_decisions: list[dict[str, Any]] = field(default_factory=list)
+    probes_run: int = 0
+    """Second-opinion probes computed in this check."""
+    probes_cached: int = 0
+    """Second-opinion probes answered from ``.clearance/cache/probes.json``."""
 
     @property
     def ok(self) -> bool:
         """No error finding."""
         return not any(f.severity == "error" for f in self.findings)
+
+    @property
+    def errors(self) -> list[CheckFinding]:
+        """The error findings."""
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[CheckFinding]:
+        """The warning findings not acknowledged."""
+        return [f for f in self.findings if f.severity == "warning" and not f.acknowledged]
+
+    @property
+    def acknowledged(self) -> list[CheckFinding]:
+        """The findings ``lint-acknowledgements.yaml`` accepts by design."""
+        return [f for f in self.findings if f.acknowledged]
 
     def add(
         self, severity: Severity, code: str, subject: str, message: str, fix: str | None = None
@@ -67,11 +107,14 @@ class CheckReport:
         self.findings.append(CheckFinding(severity, code, subject, message, fix))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready report."""
+        """JSON-ready report: every finding, the acknowledged ones included (flagged)."""
         return {
             "ok": self.ok,
             "contracts": self.contracts,
             "flows": self.flows,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "acknowledged": len(self.acknowledged),
             "findings": [
                 {
                     "severity": f.severity,
@@ -79,11 +122,16 @@ class CheckReport:
                     "subject": f.subject,
                     "message": f.message,
                     "fix": f.fix,
+                    "rule": f.rule,
+                    "pointer": f.pointer,
+                    "acknowledged": f.acknowledged,
+                    "acknowledgement": f.acknowledgement,
                 }
                 for f in self.findings
             ],
             "stale_results": self.stale_results,
             "stale_decisions": self.stale_decisions,
+            "probes": {"run": self.probes_run, "cached": self.probes_cached},
         }
 
 
@@ -141,6 +189,7 @@ def check_contracts(
     lint_profiles: Sequence[str] = (),
     catalog: Any = None,
     probe: bool = True,
+    cache_dir: Path | None = None,
 ) -> CheckReport:
     """Check every contract and flow under ``root`` against the lock and each other.
 
@@ -150,15 +199,26 @@ def check_contracts(
         catalog: when given, stored eval results and gate decisions a change makes stale
             are looked up in it.
         probe: run the hypothesis second opinion on version diffs.
+        cache_dir: where the loaded suite and the probes' answers are kept between runs
+            (see :mod:`clearance.contracts.cache`); ``None`` loads and probes afresh.
     """
+    from clearance.contracts.cache import ProbeCache, load_suite
+
     report = CheckReport()
-    contracts, flows, errors = load_all(root)
+    if cache_dir is not None:
+        loaded = load_suite(root, cache_dir)
+        contracts, flows, errors = loaded.contracts, loaded.flows, loaded.errors
+    else:
+        contracts, flows, errors = load_all(root)
     for error in errors:
         report.add("error", "invalid_file", error.path, error.message, error.fix)
     report.contracts = len(list(contracts))
     report.flows = len(flows)
     changed: set[str] = set()
-    _check_versions(contracts, report, probe=probe)
+    probes = ProbeCache(cache_dir)
+    _check_versions(contracts, report, probe=probe, probe_cache=probes)
+    probes.save()
+    report.probes_run, report.probes_cached = probes.misses, probes.hits
     lock = read_lock(root)
     if lock is None:
         report.add(
@@ -171,25 +231,60 @@ def check_contracts(
     else:
         changed = _check_lock(contracts, flows, lock, report)
     _check_controls(contracts, flows, report)
-    for contract in contracts:
-        for finding in lint_contract(contract, profiles=tuple(lint_profiles)):
-            report.add(
-                "warning",
-                "lint",
-                contract.key,
-                f"{finding.profile}: {finding.pointer}: {finding.message}",
-                finding.fix,
-            )
+    _lint(root, contracts, tuple(lint_profiles), report)
     if catalog is not None:
         _stale(contracts, changed, catalog, report)
     return report
+
+
+def _lint(
+    root: Path, contracts: ContractSet, profiles: tuple[str, ...], report: CheckReport
+) -> None:
+    """Provider-lint findings as warnings; those acknowledged by design are marked."""
+    from clearance.contracts.acknowledgements import read_acknowledgements
+
+    try:
+        acknowledgements = read_acknowledgements(root)
+    except ContractError as error:
+        report.add("error", "invalid_file", error.path, error.message, error.fix)
+        acknowledgements = ()
+    used: set[int] = set()
+    for contract in contracts:
+        for finding in lint_contract(contract, profiles=profiles):
+            index = next((i for i, a in enumerate(acknowledgements) if a.covers(finding)), None)
+            if index is not None:
+                used.add(index)
+            report.findings.append(
+                CheckFinding(
+                    "warning",
+                    "lint",
+                    contract.key,
+                    f"{finding.profile}: {finding.pointer}: {finding.message}",
+                    finding.fix,
+                    rule=finding.rule,
+                    pointer=finding.pointer,
+                    acknowledgement=None if index is None else acknowledgements[index].reason,
+                )
+            )
+    for index, acknowledgement in enumerate(acknowledgements):
+        if index not in used and acknowledgement.profile in profiles:
+            report.add(
+                "warning",
+                "acknowledgement_unused",
+                acknowledgement.where,
+                f"the acknowledgement of {acknowledgement.rule} for "
+                f"{', '.join(acknowledgement.tools)} matches no finding",
+                "remove it (the contracts it was for were fixed or removed)",
+            )
 
 
 def _document(contract: ToolContract) -> Any:
     return read_document(contract.path)
 
 
-def _check_versions(contracts: ContractSet, report: CheckReport, *, probe: bool) -> None:
+def _check_versions(
+    contracts: ContractSet, report: CheckReport, *, probe: bool, probe_cache: ProbeCache
+) -> None:
     """Each version against the one before it: the bump must cover the changes."""
     names = sorted({c.name for c in contracts})
     for name in names:
@@ -202,6 +297,7 @@ def _check_versions(contracts: ContractSet, report: CheckReport, *, probe: bool)
                 probe=probe,
                 probe_examples=30,
                 probe_budget_s=0.5,
+                probe_cache=probe_cache,
             )
             if not diff.ok:
                 kinds = ", ".join(

@@ -31,6 +31,8 @@ from clearance.errors import ContractError
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
+    from clearance.contracts.cache import ProbeCache
+
 __all__ = [
     "Change",
     "ChangeKind",
@@ -989,11 +991,14 @@ def diff_contracts(
     probe_budget_s: float = 20.0,
     probe_counterexamples: int = 3,
     seed: int = 0,
+    probe_cache: ProbeCache | None = None,
 ) -> ContractDiff:
     """Classify the changes between two versions of a tool contract and check the bump.
 
     The structural diff is the verdict; with ``probe`` the schemas that changed
-    beyond annotations are also probed, and disagreements are listed.
+    beyond annotations are also probed, and disagreements are listed. With a
+    ``probe_cache``, a pair of schemas probed before with the same settings is
+    answered from it.
 
     Raises:
         ContractError: a ``version`` that is not ``MAJOR.MINOR.PATCH``.
@@ -1029,7 +1034,7 @@ def diff_contracts(
         changes.extend(_prefixed(found, f"/{key}"))
         if not probe or all(c.kind == "description_changed" for c in found):
             continue
-        result = probe_compatibility(
+        result = (probe_cache.probe if probe_cache is not None else probe_compatibility)(
             old_schema,
             new_schema,
             direction=direction,
