@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from clearance.cli._common import EXIT_FAILURE, EXIT_USAGE, console, emit_json, fail, handle_errors
+
+if TYPE_CHECKING:
+    from clearance.catalog.database import Catalog
+    from clearance.contracts.check import CheckFinding
 
 app = typer.Typer(help="Versioned tool contracts and multi-turn flows.", no_args_is_help=True)
 
@@ -90,6 +94,17 @@ def lock(root: RootOption = None) -> None:
     )
 
 
+def _has_live_decisions(catalog: Catalog) -> bool:
+    """Whether a gate decision could be marked stale (else refreshing would read every
+    suite, the BFCL import included, to change nothing)."""
+    from clearance.catalog.gatestore import latest_decisions
+
+    with catalog.connect() as connection:
+        gate, _ = latest_decisions(connection)
+    # the rows refresh_staleness (gatestore.mark_stale) considers
+    return any(row.stale_reason is None and row.contract_hashes for row in gate.values())
+
+
 @app.command("check")
 @handle_errors
 def check(
@@ -101,8 +116,20 @@ def check(
         bool, typer.Option(help="Look up eval results and gate decisions made stale.")
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="List every warning, and every acknowledged finding with its reason.",
+        ),
+    ] = False,
 ) -> None:
-    """Check contracts and flows (for CI): versions, bumps, lock, negative controls."""
+    """Check contracts and flows (for CI): versions, bumps, lock, negative controls.
+
+    Warnings are grouped by rule, with a count and one example (--verbose lists them
+    all). Lint findings acknowledged in lint-acknowledgements.yaml are counted, not shown.
+    """
     from clearance.catalog.database import Catalog
     from clearance.config import load_config
     from clearance.contracts.check import check_contracts
@@ -121,9 +148,18 @@ def check(
     marks = []
     try:
         report = check_contracts(
-            folder, lint_profiles=config.contracts.lint_profiles, catalog=catalog, probe=probe
+            folder,
+            lint_profiles=config.contracts.lint_profiles,
+            catalog=catalog,
+            probe=probe,
+            cache_dir=config.root / ".clearance" / "cache",
         )
-        if catalog is not None and report.ok and folder.resolve() == config.contracts_root():
+        if (
+            catalog is not None
+            and report.ok
+            and folder.resolve() == config.contracts_root()
+            and _has_live_decisions(catalog)
+        ):
             from clearance.gate.run import refresh_staleness
 
             marks = refresh_staleness(config, catalog)
@@ -137,14 +173,13 @@ def check(
         ]
         emit_json(document)
     else:
-        for finding in report.findings:
-            colour = "red" if finding.severity == "error" else "yellow"
-            console.print(
-                f"[{colour}]{finding.severity}[/] {_bracketed(finding.code)} "
-                f"{escape(finding.subject)}: {escape(finding.message)}"
-            )
-            if finding.fix and finding.severity == "error":
+        for finding in report.errors:
+            _print_finding(finding)
+            if finding.fix:
                 console.print(f"    fix: {escape(finding.fix)}")
+        _print_warnings(report.warnings, verbose=verbose)
+        if verbose:
+            _print_acknowledged(report.acknowledged)
         for key, count in sorted(report.stale_results.items()):
             console.print(f"stale: {count} eval results recorded against {escape(key)}")
         for decision in report.stale_decisions:
@@ -159,15 +194,68 @@ def check(
                 f"{escape(mark.model_id)} ({escape(mark.reason)}); the router stops serving "
                 "it until it is evaluated and gated again"
             )
-        errors = sum(1 for f in report.findings if f.severity == "error")
-        warnings = len(report.findings) - errors
         verdict = "[green]ok[/]" if report.ok else "[red]FAILED[/]"
+        acknowledged = (
+            f", {len(report.acknowledged)} acknowledged by design" if report.acknowledged else ""
+        )
         console.print(
             f"{verdict}: {report.contracts} contracts, {report.flows} flows; "
-            f"{errors} errors, {warnings} warnings"
+            f"{len(report.errors)} errors, {len(report.warnings)} warnings{acknowledged}"
         )
     if not report.ok:
         raise SystemExit(EXIT_FAILURE)
+
+
+def _print_finding(finding: CheckFinding, prefix: str = "") -> None:
+    colour = "red" if finding.severity == "error" else "yellow"
+    code = finding.code if finding.rule is None else f"{finding.code} {finding.rule}"
+    console.print(
+        f"[{colour}]{finding.severity}[/] {_bracketed(code)} {prefix}"
+        f"{escape(finding.subject)}: {escape(finding.message)}"
+    )
+
+
+def _groups(findings: list[CheckFinding]) -> dict[str, list[CheckFinding]]:
+    groups: dict[str, list[CheckFinding]] = {}
+    for finding in findings:
+        groups.setdefault(finding.group, []).append(finding)
+    return groups
+
+
+def _print_warnings(warnings: list[CheckFinding], *, verbose: bool) -> None:
+    """Each warning (verbose), or one line per rule: the count and the first example."""
+    if verbose:
+        for finding in warnings:
+            _print_finding(finding)
+        return
+    groups = _groups(warnings)
+    for group in groups.values():
+        first = group[0]
+        if len(group) == 1:
+            _print_finding(first)
+        else:
+            where = (
+                f" in {len({f.subject for f in group})} contracts"
+                if first.code in ("lint", "diff_disagreement")
+                else ""
+            )
+            _print_finding(first, prefix=f"{len(group)} findings{where}, e.g. ")
+        if first.fix:
+            console.print(f"    fix: {escape(first.fix)}")
+    if any(len(group) > 1 for group in groups.values()):
+        console.print("(--verbose lists every warning)")
+
+
+def _print_acknowledged(findings: list[CheckFinding]) -> None:
+    """Acknowledged findings under the reason given for them, one group per rule."""
+    for rule, group in _groups(findings).items():
+        reasons = sorted({f.acknowledgement or "" for f in group})
+        console.print(
+            f"[dim]acknowledged[/] {_bracketed(rule)} {len(group)} findings: "
+            f"{escape(' / '.join(reasons))}"
+        )
+        for finding in group:
+            console.print(f"    {escape(finding.subject)}: {escape(finding.message)}")
 
 
 @app.command("diff")
