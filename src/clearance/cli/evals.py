@@ -69,7 +69,11 @@ def eval_command(
         bool, typer.Option("--list", help="List the planned items and exit.")
     ] = False,
 ) -> None:
-    """Run every case of the suites against the candidate models (replaying or recording)."""
+    """Run every case of the suites against the candidate models (replaying or recording).
+
+    Exits 1 when a recording problem stopped items, or when every item of a model failed
+    on infrastructure (nothing of it was judged).
+    """
     from clearance.evaluation.cases import load_suites, select_cases
     from clearance.evaluation.engine import Evaluation, parse_shard
 
@@ -142,15 +146,24 @@ def eval_command(
 
         ResultStore(catalog).export_jsonl(run.run_id, jsonl)
     problems = [o for o in run.outcomes.values() if o.recording_problem]
+    unjudged = run.unjudged_models()
     if as_json:
-        emit_json(_run_document(run))
+        emit_json({**_run_document(run), "unjudged_models": unjudged})
     else:
         _print_run(run)
         for outcome in problems[:20]:
             errors.print(escape(outcome.explain()), soft_wrap=True)
         if len(problems) > 20:
             errors.print(f"... and {len(problems) - 20} more recording problems")
-    if problems:
+    for reason in unjudged.values():
+        errors.print(f"error: {escape(reason)}", soft_wrap=True)
+    if unjudged:
+        errors.print(
+            f"fix: `clearance runs show {run.run_id}` lists each error's status and message; "
+            "fix the provider (its key, its credit, its URL), then run the eval again",
+            soft_wrap=True,
+        )
+    if problems or unjudged:
         raise SystemExit(EXIT_FAILURE)
 
 
@@ -240,6 +253,49 @@ def _print_summary(run_id: str, catalog: Any) -> None:
             escape(failures) or "-",
         )
     console.print(table)
+    _print_infra(summary)
+
+
+def _print_infra(summary: Any) -> None:
+    """Each model's infrastructure errors by kind and HTTP status, with the provider's
+    messages (redacted) and the fix, when the errors named one."""
+    models = [model for model in summary.models if model.infra_causes]
+    if not models:
+        return
+    table = Table(
+        title="infrastructure errors (not the models' failures; left out of every rate)",
+        box=box.SIMPLE_HEAD,
+    )
+    for column in ("model", "kind", "HTTP", "trials", "provider's message", "cases"):
+        table.add_column(column, justify="right" if column in ("HTTP", "trials") else "left")
+    fixes: dict[str, None] = {}
+    for model in models:
+        for group in model.infra_causes:
+            messages = [
+                f"{m.message} ({m.trials}x)" if len(group.messages) > 1 else m.message
+                for m in group.messages
+            ]
+            if group.other_messages:
+                messages.append(f"… {group.other_messages} other message(s)")
+            trials = str(group.trials)
+            if group.from_recording:
+                trials += f" ({group.from_recording} replayed)"
+            cases = ", ".join(group.cases[:5])
+            if len(group.cases) > 5:
+                cases += f" … {len(group.cases) - 5} more"
+            table.add_row(
+                escape(model.model_id),
+                escape(group.kind),
+                str(group.status_code) if group.status_code is not None else "-",
+                trials,
+                escape("\n".join(messages)) or "-",
+                escape(cases),
+            )
+            if group.fix:
+                fixes.setdefault(group.fix)
+    console.print(table)
+    for fix in list(fixes)[:5]:
+        console.print(f"fix: {escape(fix)}", soft_wrap=True)
 
 
 @runs_app.command("list")

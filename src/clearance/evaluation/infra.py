@@ -17,12 +17,14 @@ values of ``*_API_KEY`` / ``*_TOKEN`` / ``*_SECRET`` / ``*_KEY`` variables.
 from __future__ import annotations
 
 import os
+import shlex
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from clearance.evaluation.cassettes import Scrubber, redact_secrets
+from clearance.evaluation.recording import default_rerecord_command
 
 __all__ = [
     "InfraCause",
@@ -37,6 +39,7 @@ __all__ = [
 
 _MESSAGE_LIMIT = 300
 _MESSAGES_KEPT = 3
+_CASES_IN_A_COMMAND = 10
 _HTTP_KINDS = frozenset(
     {
         "http_error",
@@ -157,7 +160,8 @@ class InfraGroup:
     from_recording: int
     """Trials replayed from a recording made while the provider failed."""
     fix: str | None
-    """What to do about it, when the errors said (the command that re-records)."""
+    """What to do about it, when the errors said: for trials replayed from a recording,
+    the command that records the group's cases again."""
 
     @property
     def example(self) -> str | None:
@@ -165,15 +169,27 @@ class InfraGroup:
         return self.messages[0].message if self.messages else None
 
 
+def _rerecord(model_id: str, cases: list[str]) -> str:
+    """The command that records the cases of a group again (``new`` records again only
+    what failed, is stale or is missing, so a long list of cases is left out)."""
+    if len(cases) > _CASES_IN_A_COMMAND:
+        command = f"clearance eval --models {shlex.quote(model_id)} --record-mode new"
+        return f"record again what failed (and only that): {command}"
+    return f"record them again: {default_rerecord_command(model_id, ','.join(cases))}"
+
+
 def group_infra(
     rows: Iterable[tuple[str, Mapping[str, Any] | None, str | None, bool]],
     *,
+    model_id: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> tuple[InfraGroup, ...]:
     """Infra rows grouped by (kind, HTTP status), the largest group first.
 
     Args:
         rows: ``(case_id, evidence, failure_code, fallback_served)`` of each infra row.
+        model_id: the model the rows are of: a group replayed from recordings then names
+            the command that records all its cases again (else each row's own fix).
         environ: where secret variables are read (default ``os.environ``).
     """
     found: dict[tuple[str, int | None], list[tuple[str, InfraCause]]] = {}
@@ -184,6 +200,10 @@ def group_infra(
     for (kind, status), members in found.items():
         counts = Counter(cause.message for _, cause in members if cause.message)
         ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        replayed = sorted({case for case, cause in members if cause.from_recording})
+        fix = next((cause.fix for _, cause in members if cause.fix), None)
+        if replayed and model_id is not None:
+            fix = _rerecord(model_id, replayed)
         groups.append(
             InfraGroup(
                 kind=kind,
@@ -193,7 +213,7 @@ def group_infra(
                 messages=tuple(InfraMessage(m, n) for m, n in ordered[:_MESSAGES_KEPT]),
                 other_messages=max(0, len(ordered) - _MESSAGES_KEPT),
                 from_recording=sum(cause.from_recording for _, cause in members),
-                fix=next((cause.fix for _, cause in members if cause.fix), None),
+                fix=fix,
             )
         )
     return tuple(sorted(groups, key=lambda g: (-g.trials, g.kind, g.status_code or 0)))

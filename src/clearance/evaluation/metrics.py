@@ -8,7 +8,9 @@ the figures the way it should.
 The rules:
 
 * An ``infra_error`` row is not the model's failure: it is left out of every
-  rate's denominator, and counted and reported on its own (count and share).
+  rate's denominator, and counted and reported on its own (count and share, and,
+  when the frame holds the evidence, each cause's kind, HTTP status and provider's
+  message: :mod:`clearance.evaluation.infra`).
   A row served by a fallback model (``fallback_served``) is an infra error too,
   whatever its verdict: it says nothing about the model under test.
 * A *case* is one ``case_id`` for one model; rows of several runs in one frame
@@ -27,6 +29,8 @@ from fractions import Fraction
 from typing import Any
 
 import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+
+from clearance.evaluation.infra import InfraGroup, group_infra
 
 __all__ = [
     "GroupRate",
@@ -139,6 +143,9 @@ class ModelSummary:
     latency_p50_ms: float | None
     """Median latency of the valid rows (linear interpolation)."""
     latency_p95_ms: float | None
+    infra_causes: tuple[InfraGroup, ...] = ()
+    """The infra rows grouped by kind and HTTP status, with the provider's messages
+    (redacted); empty when the frame holds no evidence (read with ``evidence=False``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +284,18 @@ def _model_summary(model_id: str, frame: pd.DataFrame, max_k: int) -> ModelSumma
         infra_rows["failure_code"].notna() | ~infra_rows["fallback_served"], "fallback_served"
     )
     kinds = frame["case_kind"]
+    causes: tuple[InfraGroup, ...] = ()
+    if "evidence" in frame.columns and infra_rows["evidence"].notna().any():
+        causes = group_infra(
+            zip(
+                infra_rows["case_id"].astype(str),
+                infra_rows["evidence"],
+                infra_rows["failure_code"].where(infra_rows["failure_code"].notna(), None),
+                infra_rows["fallback_served"],
+                strict=True,
+            ),
+            model_id=model_id,
+        )
     return ModelSummary(
         model_id=model_id,
         items=items,
@@ -298,6 +317,7 @@ def _model_summary(model_id: str, frame: pd.DataFrame, max_k: int) -> ModelSumma
         cost_per_pass=total_cost / passed if passed else None,
         latency_p50_ms=float(latency.quantile(0.5)) if len(latency) else None,
         latency_p95_ms=float(latency.quantile(0.95)) if len(latency) else None,
+        infra_causes=causes,
     )
 
 
@@ -328,7 +348,8 @@ def summarize(frame: pd.DataFrame, *, k: int | None = None) -> Summary:
     if k is not None and k < 1:
         raise ValueError(f"k={k}: pass^k needs k >= 1")
 
-    data = mark_judged(frame.loc[:, list(_NEEDED)])
+    columns = [*_NEEDED, *(["evidence"] if "evidence" in frame.columns else [])]
+    data = mark_judged(frame.loc[:, columns])
     data["_infra"] = ~data["_judged"]
 
     if k is None:
