@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -625,6 +626,8 @@ def test_replay_only_never_serves_a_recorded_failure_as_an_answer(tmp_path: Path
     assert error.fix is not None
     assert f"clearance eval --models {MODEL} --cases {CASE} --record-mode new" in error.fix
     assert not isinstance(error, UnplayedRecording)
+    copy = pickle.loads(pickle.dumps(error))  # errors travel (to pytest-xdist workers...)
+    assert (type(copy), str(copy), copy.__dict__) == (type(error), str(error), error.__dict__)
 
 
 def test_once_records_again_a_cassette_that_holds_a_provider_failure(tmp_path: Path) -> None:

@@ -647,9 +647,26 @@ class RecordedProviderFailure(RecordingError):
         self.failure_kind = failure_kind
         self.status_code = status_code
         self.detail = detail
+        self._reason = message
         super().__init__(
             message, model_id=model_id, case_id=case_id, path=path, trial=trial, fix=fix
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # __init__ takes keyword fields, so the default (cls, args) cannot rebuild it.
+        rebuild = functools.partial(
+            type(self),
+            self._reason,
+            failure_kind=self.failure_kind,
+            status_code=self.status_code,
+            detail=self.detail,
+            model_id=self.model_id,
+            case_id=self.case_id,
+            path=self.path,
+            trial=self.trial,
+            fix=self.fix,
+        )
+        return rebuild, (), self.__dict__
 
 
 class RunSpecMismatch(InputError):

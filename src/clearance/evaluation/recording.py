@@ -20,14 +20,15 @@ Record modes (:data:`RecordMode`):
     one recorded for its trial, and a stale fingerprint all raise.
 ``once``
     Replay an existing cassette exactly as ``none`` does; record a cassette that does
-    not exist yet.
+    not exist yet, or that holds a trial which ended on a provider failure (see below).
 ``new``
     Replay what is recorded and record what is missing. A missing, stale or broken
-    cassette is recorded afresh; a trial with no recording, or one that goes on past its
-    recording, is recorded and appended. A trial whose request differs from the one
-    recorded at its place keeps the part that matched and is recorded from there on
-    (what it had recorded after that point is dropped), as are recorded requests a trial
-    no longer sends. ``new`` is therefore the one fix for every replay error.
+    cassette is recorded afresh; a trial with no recording, one that goes on past its
+    recording, or one that ended on a provider failure, is recorded (again) and
+    appended. A trial whose request differs from the one recorded at its place keeps
+    the part that matched and is recorded from there on (what it had recorded after
+    that point is dropped), as are recorded requests a trial no longer sends. ``new``
+    is therefore the one fix for every replay error.
 ``all``
     Record everything, ignoring (and at :meth:`CaseCassette.finish` replacing) the file.
 
