@@ -33,6 +33,11 @@ LOCK_FILE = "contracts.lock"
 LOCK_FORMAT = 1
 
 
+# libyaml's loader when PyYAML was built with it: the same documents, about nine times
+# faster (contracts check reads every flow and each versioned contract again).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_document(path: Path) -> Any:
     """A contract or flow file, decoded (YAML or JSON)."""
     try:
@@ -40,7 +45,7 @@ def read_document(path: Path) -> Any:
     except OSError as error:
         raise ContractError(f"cannot read: {error.strerror}", path=str(path)) from None
     try:
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        return json.loads(text) if path.suffix == ".json" else yaml.load(text, _YAML_LOADER)
     except (ValueError, yaml.YAMLError) as error:
         raise ContractError(f"cannot parse: {error}", path=str(path)) from None
 
