@@ -4,12 +4,16 @@ Everything here is a pure function of a results frame (as
 :meth:`clearance.evaluation.results.ResultStore.results` returns it) and a gate
 policy, so the tests check each figure against hand-computed values:
 
-* a **cell** is one model × one tool (contract and BFCL cases; :data:`NO_TOOL` for
-  those with none) or one model × the flows: its pooled pass rate, the gate's
-  one-sided bounds around it (the same clustered interval the gate uses, at the
-  policy's confidence) and a verdict against the policy's bar for those cases:
-  ``clears`` (lower bound ≥ bar), ``fails`` (upper bound < bar), ``unsure`` (the
-  bar lies inside), ``no_bar``;
+* a **cell** is one model × one tool or one model × the flows. A tool's cell pools
+  every judged turn that calls the tool: each trial of a single-turn case (contract
+  and BFCL cases; :data:`NO_TOOL` for those with none) is one turn, and each judged
+  turn of a flow counts for the tools it expects (:mod:`clearance.reports.turns`);
+  the flows' cell pools flow trials, as the gate's ``flows`` check does. Each cell
+  has its pooled pass rate, the gate's one-sided bounds around it (the clustered
+  interval the gate uses, at the policy's confidence, with the case as the cluster:
+  the turns and trials of one case are correlated) and a verdict against the
+  policy's bar for the tool's criticality (or the flows'): ``clears`` (lower bound
+  ≥ bar), ``fails`` (upper bound < bar), ``unsure`` (the bar lies inside), ``no_bar``;
 * **trends**: a model's pooled pass rate per tool in each run, oldest first;
 * **flaky** cases: judged trials of one case that disagree (some pass, some fail);
 * **diffs**: what moved between two sets of cells or two decisions' checks.
@@ -63,19 +67,27 @@ class Cell:
     """The tool, or :data:`FLOWS`."""
     passes: int
     trials: int
-    """Judged trials (infra errors and fallback-served rows left out)."""
+    """n: judged turns for a tool (a single-turn trial is one turn), judged trials for
+    :data:`FLOWS` (infra errors and fallback-served rows left out)."""
     cases: int
-    """Cases with at least one judged trial."""
+    """Cases with at least one judged turn (or trial)."""
     infra: int
     """Trials that were infra errors or served by a fallback."""
     rate: float | None
-    """Pooled: passes / judged trials."""
+    """Pooled: passes / n."""
     low: float | None
     """One-sided lower bound at the policy's confidence (clustered by case)."""
     high: float | None
     bar: float | None
     """The policy's bar for these cases (``min_lower_bound``), if it sets one."""
     verdict: CellVerdict
+    flow_turns: int = 0
+    """Of the ``trials``, the judged turns of flows (0 for :data:`FLOWS` itself)."""
+
+    @property
+    def unit(self) -> str:
+        """What ``trials`` counts: ``trials`` for the flows' cell, ``turns`` for a tool's."""
+        return "trials" if self.name == FLOWS else "turns"
 
     @property
     def label(self) -> str:
@@ -101,6 +113,8 @@ def _bar(policy: GatePolicy | None, name: str, levels: Iterable[Any]) -> float |
 
 
 def _cell(model_id: str, name: str, rows: pd.DataFrame, policy: GatePolicy | None) -> Cell:
+    """The cell of ``rows``: one per judged unit (a trial, or a flow's turn), with
+    ``case_id``, ``criticality``, ``_pass``, ``_judged`` and ``_turn`` (from a flow)."""
     per_case = rows.groupby("case_id", sort=True)[["_pass", "_judged"]].sum()
     pairs = [(int(p), int(n)) for p, n in zip(per_case["_pass"], per_case["_judged"], strict=True)]
     pairs = [pair for pair in pairs if pair[1] > 0]
@@ -128,18 +142,43 @@ def _cell(model_id: str, name: str, rows: pd.DataFrame, policy: GatePolicy | Non
         interval.high,
         bar,
         verdict,
+        int((rows["_turn"] & rows["_judged"]).sum()),
     )
 
 
-def cells(frame: pd.DataFrame, policy: GatePolicy | None) -> dict[tuple[str, str], Cell]:
-    """``(model, tool or FLOWS) -> Cell`` for every model and tool in ``frame``."""
+_UNIT_COLUMNS = ["run_id", "model_id", "case_id", "tool", "criticality", "_pass", "_judged"]
+
+
+def _tool_units(rows: pd.DataFrame, turns: pd.DataFrame | None) -> pd.DataFrame:
+    """What a tool's cell pools: single-turn trials, then the flows' turns (``_turn``)."""
+    single = rows[rows["case_kind"].isin(_SINGLE_TURN)]
+    units = single.assign(tool=single["tool"].fillna(NO_TOOL))[_UNIT_COLUMNS]
+    units = units.assign(_turn=False)
+    if turns is not None and not turns.empty:
+        wanted = turns[turns["run_id"].isin(rows["run_id"].unique())]
+        wanted = wanted[wanted["model_id"].isin(rows["model_id"].unique())]
+        units = pd.concat([units, wanted[_UNIT_COLUMNS].assign(_turn=True)], ignore_index=True)
+    return units.astype({"_pass": bool, "_judged": bool, "_turn": bool})
+
+
+def cells(
+    frame: pd.DataFrame, policy: GatePolicy | None, turns: pd.DataFrame | None = None
+) -> dict[tuple[str, str], Cell]:
+    """``(model, tool or FLOWS) -> Cell`` for every model and tool in ``frame``.
+
+    Args:
+        frame: results rows.
+        policy: the gate policy (confidence, interval method, bars).
+        turns: the flows' judged turns by tool
+            (:func:`clearance.reports.turns.tool_turns`), pooled into the tools' cells
+            for the runs and models of ``frame``; ``None``: single-turn cases only.
+    """
     rows = mark_judged(frame)
     out: dict[tuple[str, str], Cell] = {}
-    single = rows[rows["case_kind"].isin(_SINGLE_TURN)]
-    single = single.assign(tool=single["tool"].fillna(NO_TOOL))
-    for (model_id, tool), group in single.groupby(["model_id", "tool"], sort=True):
+    units = _tool_units(rows, turns)
+    for (model_id, tool), group in units.groupby(["model_id", "tool"], sort=True):
         out[str(model_id), str(tool)] = _cell(str(model_id), str(tool), group, policy)
-    flows = rows[rows["case_kind"] == "flow"]
+    flows = rows[rows["case_kind"] == "flow"].assign(_turn=False)
     for model_id, group in flows.groupby("model_id", sort=True):
         out[str(model_id), FLOWS] = _cell(str(model_id), FLOWS, group, policy)
     return out
@@ -157,20 +196,25 @@ class TrendPoint:
 
 
 def trends(
-    frame: pd.DataFrame, started: Mapping[str, Any], model_id: str
+    frame: pd.DataFrame,
+    started: Mapping[str, Any],
+    model_id: str,
+    turns: pd.DataFrame | None = None,
 ) -> dict[str, list[TrendPoint]]:
-    """Tool (or :data:`FLOWS`) -> the model's points, oldest run first.
+    """Tool (or :data:`FLOWS`) -> the model's points, oldest run first; a tool's points
+    pool what its cells pool (:func:`cells`).
 
     Args:
         frame: results of several runs.
         started: run id -> its start time (orders the runs).
         model_id: whose trend.
+        turns: the flows' judged turns by tool, as for :func:`cells`.
     """
     rows = mark_judged(frame[frame["model_id"] == model_id])
-    rows = rows[rows["_judged"]]
-    rows = rows.assign(
-        _row=rows["tool"].fillna(NO_TOOL).where(rows["case_kind"].isin(_SINGLE_TURN), FLOWS),
-    )
+    units = _tool_units(rows, turns).rename(columns={"tool": "_row"})
+    flows = rows[rows["case_kind"] == "flow"].assign(_row=FLOWS)
+    rows = pd.concat([units, flows[["_row", "run_id", "_pass", "_judged"]]], ignore_index=True)
+    rows = rows[rows["_judged"].astype(bool)]
     grouped = rows.groupby(["_row", "run_id"], sort=False)["_pass"].agg(["sum", "count"])
     out: dict[str, list[TrendPoint]] = {}
     for (name, run_id), values in grouped.iterrows():
