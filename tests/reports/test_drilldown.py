@@ -109,9 +109,10 @@ def test_argument_mismatches_and_schema_errors_line_up_per_call() -> None:
     assert case.problems[0].summary == (
         "tool send_email; 'ada@analytical.example' is not of type 'array'"
     )
+    # a plain value is shown as JSON (the matcher wrote a Python list), types named apart
     assert case.problems[1].summary == (
-        "tool send_email; mismatch; at /to: expected ['ada@analytical.example'], "
-        "got ada@analytical.example"
+        'tool send_email; mismatch; at /to: expected ["ada@analytical.example"] (array), '
+        'got "ada@analytical.example" (string)'
     )
     assert case.calls == (
         CallDiff(
@@ -119,8 +120,8 @@ def test_argument_mismatches_and_schema_errors_line_up_per_call() -> None:
             "call_1",
             1,
             (
-                ArgRow("/bcc", "no such argument", "x@y.example", "unexpected"),
-                ArgRow("/body", None, "Quote: 12,500 GBP", ""),
+                ArgRow("/bcc", "no such argument", '"x@y.example"', "unexpected"),
+                ArgRow("/body", None, '"Quote: 12,500 GBP"', ""),
                 ArgRow(
                     "/subject",
                     "text like 'your renewal quote' (case and spacing ignored)",
@@ -130,10 +131,12 @@ def test_argument_mismatches_and_schema_errors_line_up_per_call() -> None:
                 # the schema error came first and its note stays beside the mismatch
                 ArgRow(
                     "/to",
-                    "['ada@analytical.example']",
-                    "ada@analytical.example",
+                    '["ada@analytical.example"]',
+                    '"ada@analytical.example"',
                     "mismatch",
                     "type: 'ada@analytical.example' is not of type 'array'",
+                    "array",
+                    "string",
                 ),
             ),
         ),
@@ -176,7 +179,10 @@ def test_a_required_property_points_at_the_whole_object() -> None:
     assert case.problems[1].pointer == "/date"
     assert case.calls[0].rows == (
         ArgRow("/", None, "{}", "schema", "required: 'date' is a required property"),
-        ArgRow("/date", "'2026-12-09'", None, "missing"),
+        ArgRow("/date", '"2026-12-09"', None, "missing"),
+    )
+    assert case.problems[1].summary == (
+        'tool list_events; missing; at /date: expected "2026-12-09", got nothing'
     )
 
 
@@ -211,13 +217,15 @@ def test_a_mismatch_on_a_list_the_model_sent_shows_the_list() -> None:
     assert rows == (  # shallow pointers first
         ArgRow(
             "/contact_id",
-            "'c_3107'",
+            '"c_3107"',
             '["c_3107"]',
             "mismatch",
             "type: ['c_3107'] is not of type 'string'",
+            "string",
+            "array",
         ),
         ArgRow("/n", None, "2", ""),
-        ArgRow("/contact_id/0", None, "c_3107", ""),
+        ArgRow("/contact_id/0", None, '"c_3107"', ""),
     )
 
 
@@ -289,7 +297,7 @@ def test_a_missing_call_is_expected_and_never_called() -> None:
     invented, missing = case.calls
     # the invented call was the model's second turn: its arguments are shown as sent
     assert invented == CallDiff(
-        "create_event_v2", "call_eea2_0", 2, (ArgRow("/title", None, "Compiler roadmap", ""),)
+        "create_event_v2", "call_eea2_0", 2, (ArgRow("/title", None, '"Compiler roadmap"', ""),)
     )
     assert missing == CallDiff(
         "create_event",
@@ -329,12 +337,10 @@ def test_a_call_the_transcript_does_not_hold_keeps_what_the_failures_say() -> No
     }
     case = failing_case("lost", "contract", 1, evidence)
     assert case.calls == (
-        CallDiff("book", "gone_1", None, (ArgRow("/date", "'2026-12-01'", None, "mismatch"),)),
-        CallDiff("cancel_event", "gone_2", None, ()),
+        CallDiff("book", "gone_1", None, (ArgRow("/date", '"2026-12-01"', None, "mismatch"),)),
+        CallDiff("cancel_event", "gone_2", None, (), expected_tool="list_events"),
     )
-    assert case.problems[1].summary == json.dumps(
-        {"expected_tool": "list_events", "actual_tool": "cancel_event"}
-    )
+    assert case.problems[1].summary == "called cancel_event; expected list_events"
 
 
 def test_no_evidence_gives_an_empty_case_and_infra_evidence_one_problem() -> None:
@@ -381,7 +387,7 @@ def test_long_values_are_cut_with_their_length() -> None:
         "transcript": [assistant(call("c1", "note", {"body": text}))],
     }
     row = failing_case("long", "contract", 1, evidence).calls[0].rows[0]
-    assert row.actual == "x" * 2000 + "… [2500 chars]"
+    assert row.actual == '"' + "x" * 1999 + "… [2502 chars]"  # the JSON text, quotes counted
 
 
 def test_pointer_items_walks_objects_and_lists_and_escapes_keys() -> None:
@@ -408,9 +414,10 @@ def test_pointer_items_walks_objects_and_lists_and_escapes_keys() -> None:
 
 def test_a_secret_across_the_cut_is_redacted_before_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHOP_API_KEY", "shop-secret-value-0123456789")
-    # both secrets straddle the 2,000th character: a cut first would leave half of each
+    # both secrets straddle the 2,000th character of the JSON text (its opening quote
+    # included): a cut first would leave half of each
     for secret in ("sk-or-v1-" + "a1" * 20, "shop-secret-value-0123456789"):
-        text = "x" * 1989 + " " + secret + " " + "y" * 600
+        text = "x" * 1988 + " " + secret + " " + "y" * 600
         evidence = {
             "failures": [
                 failure("argument_mismatch", 1, tool="note", call_id="c1", pointer="/body",
@@ -421,4 +428,4 @@ def test_a_secret_across_the_cut_is_redacted_before_it(monkeypatch: pytest.Monke
         row = failing_case("long", "contract", 1, evidence).calls[0].rows[0]
         assert row.actual is not None
         assert secret[:8] not in row.actual
-        assert row.actual.startswith("x" * 1989 + " <redacted>")
+        assert row.actual.startswith('"' + "x" * 1988 + " <redacted>")

@@ -5,12 +5,15 @@ The evidence the eval engine stores for a failing trial is a list of failures
 failing tool call, a side-by-side table of arguments: the expected value where a
 failure names one, the value the model sent (from the transcript, by call id),
 and a mark on the rows that differ; schema errors keep their JSON pointer and the
-schema keyword that failed. Model output stays text: nothing here is markup, the
-templates escape it.
+schema keyword that failed. Values are shown as JSON (a string in double quotes), and
+where the expected value and the one sent are of different JSON types both types are
+named, so the string ``"true"`` never reads like the boolean ``true``. Model output
+stays text: nothing here is markup, the templates escape it.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,20 +22,99 @@ from typing import Any
 
 from clearance.evaluation.cassettes import Scrubber, redact_secrets
 
-__all__ = ["ArgRow", "CallDiff", "FailingCase", "Problem", "failing_case", "pointer_items"]
+__all__ = [
+    "ArgRow",
+    "CallDiff",
+    "FailingCase",
+    "Problem",
+    "failing_case",
+    "json_type",
+    "pointer_items",
+]
 
 _TEXT_LIMIT = 2000
+
+
+def _cut(text: str) -> str:
+    if len(text) <= _TEXT_LIMIT:
+        return text
+    text = redact_secrets(Scrubber.from_environ(os.environ).text(text))
+    return text if len(text) <= _TEXT_LIMIT else text[:_TEXT_LIMIT] + f"… [{len(text)} chars]"
 
 
 def _text(value: Any) -> str:
     """A value as the report prints it (JSON for structures), cut when very long: secrets
     are redacted first, so a cut never leaves part of one behind (the templates redact
     what they print again)."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    if len(text) <= _TEXT_LIMIT:
-        return text
-    text = redact_secrets(Scrubber.from_environ(os.environ).text(text))
-    return text if len(text) <= _TEXT_LIMIT else text[:_TEXT_LIMIT] + f"… [{len(text)} chars]"
+    return _cut(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+
+
+def _json(value: Any) -> str:
+    """A value the model sent, as JSON text (a string in double quotes), cut when very long."""
+    return _cut(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of a parsed value: string, number, boolean, null, array or object."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    return "object" if isinstance(value, Mapping) else type(value).__name__
+
+
+def _is_json(value: Any) -> bool:
+    if value is None or isinstance(value, str | bool | int | float):
+        return True
+    if isinstance(value, list):
+        return all(map(_is_json, value))
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
+    return False
+
+
+_NOT_A_VALUE = object()
+
+
+def _named_value(description: str) -> Any:
+    """The plain value a matcher's description names, else :data:`_NOT_A_VALUE`.
+
+    An exact matcher describes its value as JSON (``true``, ``3``, ``null``) or, for a
+    string, as Python writes it (``'true'``), and a list of them as ``['a', 'b']``; any
+    other description is words (``text like 'x'``, ``a number in [0, 5]``).
+    """
+    text = description.strip()
+    if not text or len(text) > _TEXT_LIMIT:
+        return _NOT_A_VALUE
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    if text[0] not in "'\"[{":
+        return _NOT_A_VALUE
+    try:  # a Python literal (strings, numbers, lists): parsed, never run
+        value = ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _NOT_A_VALUE
+    return value if _is_json(value) else _NOT_A_VALUE
+
+
+def _expected(description: Any) -> tuple[str, str | None]:
+    """What a failure expected, as shown, with the JSON type of the value it names
+    (``None`` when it is a description in words): a plain value is shown as JSON, so the
+    string ``'true'`` reads ``"true"`` beside the boolean ``true``."""
+    if not isinstance(description, str):
+        return _json(description), json_type(description)
+    value = _named_value(description)
+    if value is _NOT_A_VALUE:
+        return _text(description), None
+    return _json(value), json_type(value)
 
 
 def _escape_token(token: str) -> str:
@@ -63,6 +145,10 @@ class ArgRow:
     mark: str
     """``""`` (no failure here), ``mismatch``, ``missing``, ``unexpected`` or ``schema``."""
     note: str = ""
+    expected_type: str | None = None
+    """The JSON type of the expected value, set when it differs from the actual one's."""
+    actual_type: str | None = None
+    """The JSON type of the value sent, set when it differs from the expected one's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +161,8 @@ class CallDiff:
     rows: tuple[ArgRow, ...]
     raw_arguments: str | None = None
     """The argument text as sent, when it was not JSON (``invalid_json``)."""
+    expected_tool: str | None = None
+    """The tool the step expected instead (``wrong_tool``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +204,11 @@ def _summary(code: str, evidence: Mapping[str, Any]) -> str:
     if code == "invented_tool" and evidence.get("offered"):
         parts.append("offered: " + ", ".join(map(str, evidence["offered"])))
     if code == "argument_mismatch" and "pointer" in evidence:
+        parts.append(f"at {evidence['pointer'] or '/'}: {_versus(evidence)}")
+    if code == "wrong_tool":
         parts.append(
-            f"at {evidence['pointer'] or '/'}: expected {_text(evidence.get('expected'))}, "
-            f"got {_text(evidence.get('actual'))}"
+            f"called {evidence.get('actual_tool') or '?'}; "
+            f"expected {evidence.get('expected_tool') or '?'}"
         )
     if code == "invalid_json" and evidence.get("quirks"):
         parts.append("quirks: " + ", ".join(map(str, evidence["quirks"])))
@@ -127,6 +217,18 @@ def _summary(code: str, evidence: Mapping[str, Any]) -> str:
         return text
     rest = {k: v for k, v in evidence.items() if k not in ("call_id", "index")}
     return _text(rest) if rest else code
+
+
+def _versus(evidence: Mapping[str, Any]) -> str:
+    """``expected "true" (string), got true (boolean)``: JSON types named when they differ."""
+    expected, wanted = _expected(evidence.get("expected"))
+    if evidence.get("reason") == "missing":
+        return f"expected {expected}, got nothing"
+    actual = evidence.get("actual")
+    sent = json_type(actual)
+    if wanted is None or wanted == sent:
+        return f"expected {expected}, got {_json(actual)}"
+    return f"expected {expected} ({wanted}), got {_json(actual)} ({sent})"
 
 
 def _sent_calls(transcript: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str, str, int]]:
@@ -169,20 +271,30 @@ def _call_diff(
     arguments: str | None,
     failures: Sequence[tuple[str, Mapping[str, Any]]],
 ) -> CallDiff:
-    # pointer -> (expected, mark, note); the engine reports a pointer's schema errors
-    # before its argument mismatch, and the row keeps both
-    expected: dict[str, tuple[str | None, str, str]] = {}
+    # pointer -> (expected, its JSON type, mark, note); the engine reports a pointer's
+    # schema errors before its argument mismatch, and the row keeps both
+    expected: dict[str, tuple[str | None, str | None, str, str]] = {}
+    instead = None
     for code, evidence in failures:
+        if code == "wrong_tool":
+            instead = str(evidence.get("expected_tool") or "?")
+            continue
         pointer = str(evidence.get("pointer") or "")
-        old_expected, old_mark, old_note = expected.get(pointer, (None, "", ""))
+        old_expected, old_type, old_mark, old_note = expected.get(pointer, (None, None, "", ""))
         if code == "argument_mismatch":
             reason = str(evidence.get("reason") or "")
             mark = reason if reason in ("missing", "unexpected") else "mismatch"
             note = "" if reason == mark else reason
-            expected[pointer] = (_text(evidence.get("expected")), mark, _join(old_note, note))
+            text, kind = _expected(evidence.get("expected"))
+            expected[pointer] = (text, kind, mark, _join(old_note, note))
         elif code == "schema_violation":
             note = f"{evidence.get('validator', 'schema')}: {evidence.get('message', '')}"
-            expected[pointer] = (old_expected, old_mark or "schema", _join(old_note, note))
+            expected[pointer] = (
+                old_expected,
+                old_type,
+                old_mark or "schema",
+                _join(old_note, note),
+            )
     try:
         parsed = json.loads(arguments) if arguments is not None else None
         raw = None
@@ -192,13 +304,25 @@ def _call_diff(
     actual = dict(pointer_items(parsed)) if structured else {}
     rows = []
     for pointer in sorted(set(actual) | set(expected), key=lambda p: (p.count("/"), p)):
-        exp, mark, note = expected.get(pointer, (None, "", ""))
+        exp, kind, mark, note = expected.get(pointer, (None, None, "", ""))
         # a failure may point at an object or a list the model sent, not only at a leaf
         found, value = (True, actual[pointer]) if pointer in actual else (False, None)
         if not found and structured:
             found, value = _at(parsed, pointer)
-        rows.append(ArgRow(pointer or "/", exp, _text(value) if found else None, mark, note))
-    return CallDiff(tool, call_id, turn, tuple(rows), raw)
+        sent = json_type(value) if found else None
+        differ = kind is not None and sent is not None and kind != sent
+        rows.append(
+            ArgRow(
+                pointer or "/",
+                exp,
+                _json(value) if found else None,
+                mark,
+                note,
+                kind if differ else None,
+                sent if differ else None,
+            )
+        )
+    return CallDiff(tool, call_id, turn, tuple(rows), raw, instead)
 
 
 def failing_case(
@@ -237,7 +361,7 @@ def failing_case(
             by_call.setdefault(str(call_id), []).append((code, detail))
         elif code == "missing_call" and isinstance(detail.get("expected_args"), Mapping):
             rows = tuple(
-                ArgRow("/" + _escape_token(str(k)), _text(v), None, "missing")
+                ArgRow("/" + _escape_token(str(k)), _expected(v)[0], None, "missing")
                 for k, v in detail["expected_args"].items()
             )
             missing.append(CallDiff(str(detail.get("tool")), None, turn, rows))
