@@ -610,6 +610,19 @@ def test_insufficient_data_is_not_a_breach(catalog: Catalog, tmp_path: Path) -> 
     assert [r.group.label for r in report.breaches] == [B]
 
 
+def test_a_group_with_no_calls_of_its_own_has_no_spend_to_judge(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    # p:down was the router's choice once and served nothing: p:b answered for it
+    answered = ok(B, requested_model="p:down", fallback_from="p:down", cost=Decimal("0.01"))
+    seed(catalog, [("b1", 0, answered)])
+    objectives = "version: 1\nmin_calls: 1\nobjectives:\n  - {metric: spend_usd, max: '1'}\n"
+    with catalog.connect() as connection:
+        report = check_slos(connection, policy(objectives, tmp_path), HOUR)
+    found = {r.group.label: (r.status, r.measured, r.n) for r in report.results}
+    assert found == {B: ("ok", Decimal("0.01"), 1), "p:down": ("no_data", None, 0)}
+
+
 def test_an_empty_table_is_no_data_not_a_crash(catalog: Catalog, tmp_path: Path) -> None:
     shipped = load_slo_policy(ROOT / "gates" / "slo.yaml")
     with catalog.connect() as connection:

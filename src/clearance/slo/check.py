@@ -418,6 +418,7 @@ def _judge(
     status: SloStatus
     if exact is None:
         status = "no_data"
+        measured = None  # a group with no calls measured nothing, not a spend of 0
     elif uses_min and n < needed:
         status = "insufficient_data"
         detail += f"; fewer than min_calls ({needed}), so not judged"
@@ -441,7 +442,7 @@ def _exact(
     metric: str, numerator: int | Decimal | None, n: int, measured: float | Decimal | None
 ) -> Fraction | None:
     """The measurement as an exact fraction (None: nothing to measure)."""
-    if measured is None or (n == 0 and metric != "spend_usd"):
+    if measured is None or n == 0:
         return None
     if metric in ("p50_latency_ms", "p95_latency_ms", "spend_usd"):
         return Fraction(measured)
