@@ -26,12 +26,12 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from clearance.catalog.database import Catalog
 from clearance.errors import InputError
@@ -41,10 +41,12 @@ from clearance.reports.figures import FLOWS
 
 __all__ = [
     "MAX_PAGES",
+    "MONEY_DIGITS",
     "PAGE_SIZE",
     "ReportFiles",
     "environment",
     "model_slug",
+    "money_exact",
     "money_text",
     "render_common",
     "write_report",
@@ -70,21 +72,64 @@ def _when(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def money_text(value: Any) -> str:
-    """USD as the report prints it: plain notation, at most 8 decimal places (an amount
-    too small for 8 places, not zero, with 2 significant digits)."""
+MONEY_DIGITS = 6
+"""Significant digits of a USD amount as shown (the exact amount is in its ``title``)."""
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """``value`` as a Decimal: a Decimal, an int, or a decimal string (never a float)."""
     if isinstance(value, Decimal):
-        if value.is_zero():
-            return "0"
-        text = format(value, "f")
-        if "." in text:  # at most 8 places: exact figures stay in the catalog and --json
-            whole, frac = text.split(".")
-            frac = frac[:8].rstrip("0")
-            if not frac and whole.lstrip("-") == "0":
-                return format(Decimal(f"{value:.2g}").normalize(), "f")
-            text = f"{whole}.{frac}" if frac else whole
-        return text
-    return str(value)
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            return Decimal(value.strip())
+        except ArithmeticError:
+            return None
+    return None
+
+
+def _rounded(value: Decimal, digits: int) -> str:
+    """``value`` to ``digits`` significant digits in plain notation, whole units kept."""
+    places = max(0, digits - 1 - value.adjusted())
+    with localcontext() as context:
+        context.prec = max(digits, value.adjusted() + 1) + 2
+        rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    text = format(rounded, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("0", "-0") else text
+
+
+def money_text(value: Any, apart_from: Any = None) -> str:
+    """USD as the report shows it: :data:`MONEY_DIGITS` significant digits in plain
+    notation (``0.000513021``), never rounding away whole dollars, in Decimal arithmetic.
+
+    With ``apart_from`` (a bound the amount is compared with), more digits are shown
+    until the two read differently, so a breach never reads as its own bound. A value
+    that is not a Decimal, an int or a decimal string is shown as it is.
+    """
+    amount = _decimal(value)
+    if amount is None or not amount.is_finite():
+        return str(value)
+    if amount.is_zero():
+        return "0"
+    other = _decimal(apart_from)
+    digits = MONEY_DIGITS
+    if other is not None and other.is_finite() and other != amount:
+        # the fewest digits at which both read differently (the same for both sides)
+        while _rounded(amount, digits) == _rounded(other, digits) and digits < 80:
+            digits += 1
+    return _rounded(amount, digits)
+
+
+def money_exact(value: Any) -> str:
+    """The exact amount (plain notation, every digit), for the ``title`` of a shown one."""
+    amount = _decimal(value)
+    if amount is None or not amount.is_finite():
+        return str(value)
+    return "0" if amount.is_zero() else format(amount, "f")
 
 
 def _figure(value: Any) -> str:
@@ -114,6 +159,46 @@ def _text(value: Any, redact: Callable[[str], str]) -> str:
     return text if len(text) <= _TEXT_LIMIT else text[:_TEXT_LIMIT] + f"… [{len(text)} chars]"
 
 
+_FIGURES = re.compile(
+    r"(?P<interval>\[[-+]?\d+(?:\.\d+)?, [-+]?\d+(?:\.\d+)?\])"
+    r"|(?<![\w.+\-])(?P<number>[-+]?\d+\.\d+)(?![\w.])"
+)
+"""An interval ``[0.709, 1.000]``, or a decimal number standing alone in a sentence."""
+
+
+def _significant(number: str) -> int:
+    return len(number.lstrip("+-").replace(".", "").lstrip("0"))
+
+
+def _readable(value: Any, redact: Callable[[str], str]) -> Markup:
+    """A sentence written by clearance (a check's detail, a reason) with its figures kept
+    readable: an interval never wraps, and a number longer than :data:`MONEY_DIGITS`
+    significant digits (an exact USD amount) is shown to that many, exact in its title.
+
+    The whole text is redacted before it is cut up (a cut must not split a secret), and
+    every piece is escaped here, since the result is markup.
+    """
+    text = redact("" if value is None else str(value))
+    out: list[str] = []
+    position = 0
+    for match in _FIGURES.finditer(text):
+        out.append(escape(text[position : match.start()]))
+        position = match.end()
+        interval, number = match.group("interval"), match.group("number")
+        if interval is not None:
+            low, high = interval[1:-1].split(", ")
+            out.append(f'<span class="interval">[{escape(low)},&nbsp;{escape(high)}]</span>')
+        elif _significant(number) > MONEY_DIGITS:
+            out.append(
+                f'<span class="money" title="{escape(money_exact(number))}">'
+                f"{escape(money_text(number))}</span>"
+            )
+        else:
+            out.append(escape(number))
+    out.append(escape(text[position:]))
+    return Markup("".join(out))
+
+
 def _anchor(value: Any) -> str:
     """An id for ``value``: itself when safe, else sanitized and made unique by a short hash."""
     text = str(value)
@@ -138,6 +223,9 @@ def environment(secrets: Sequence[str] | None = None) -> Environment:
     def text(value: Any) -> str:
         return _text(value, redact)
 
+    def readable(value: Any) -> Markup:
+        return _readable(value, redact)
+
     env = Environment(
         loader=PackageLoader("clearance.reports", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -146,7 +234,15 @@ def environment(secrets: Sequence[str] | None = None) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=_when, money=money_text, figure=_figure, text=text, anchor=_anchor)
+    env.filters.update(
+        when=_when,
+        money=money_text,
+        money_exact=money_exact,
+        figure=_figure,
+        text=text,
+        readable=readable,
+        anchor=_anchor,
+    )
     return env
 
 
