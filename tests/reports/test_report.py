@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import insert
 
 from clearance.catalog import tables as t
@@ -41,7 +43,8 @@ from clearance.reports import (
     model_slug,
     write_report,
 )
-from clearance.reports.render import money_text
+from clearance.reports.render import MONEY_DIGITS, money_exact, money_text
+from clearance.reports.turns import FlowScripts
 from tests.support.html import Node, assert_self_contained, parse
 
 GOOD = "p:good"
@@ -188,7 +191,7 @@ class Trials:
                     failure_code=self.code if mark == "F" else None if judged else "infra_error",
                     evidence=_evidence(self.case, self.code or "", tool)
                     if mark == "F"
-                    else {"kind": "server_error", "message": "upstream broke"}
+                    else {"kind": "server_error", "status_code": 500, "message": "upstream broke"}
                     if mark == "I"
                     else None,
                     fallback_served=mark == "S",
@@ -576,18 +579,18 @@ def test_model_pages_link_back_and_group_failures_flaky_and_infra(built: Built) 
     ]
     shown = flaky.one("div", data_case="b3")
     mismatch = shown.one("tr", class_="m-mismatch")
-    assert [td.words() for td in mismatch.all("td")] == [
+    assert [td.words() for td in mismatch.all("td")] == [  # both strings: shown as JSON
         "/date",
-        "'2026-12-01'",
-        "tomorrow",
+        '"2026-12-01"',
+        '"tomorrow"',
         "mismatch",
     ]
     assert not good.one("section", id="failures").all("div", data_case=None)
     infra = good.one("section", id="infra").one("table")
-    # the cause is the error's kind, with one of its messages, as the evidence recorded it
+    # by the error's kind and HTTP status, with its messages, as the evidence recorded them
     assert [[td.words() for td in tr.all("td")] for tr in infra.all("tr")[1:]] == [
-        ["fallback_served", "1", "", "flow2"],
-        ["server_error", "1", "upstream broke", "f2"],
+        ["fallback_served", "-", "1", "", "flow2"],
+        ["server_error", "500", "1", "upstream broke", "f2"],
     ]
     flows = good.one("table", class_="flows")
     assert [[td.words() for td in tr.all("td")] for tr in flows.all("tr")[1:]] == [
@@ -795,10 +798,12 @@ def test_an_out_that_is_not_a_report_is_never_replaced(tmp_path: Path) -> None:
         ("0.0036", "0.0036"),
         ("100.00", "100"),
         ("1E+3", "1000"),
-        ("123456789012345678901234567890", "123456789012345678901234567890"),
-        ("1.999999999", "1.99999999"),  # at most 8 places, cut
-        ("0.0000000033333", "0.0000000033"),  # below 8 places: 2 digits, never 0
-        ("0.0000000099999", "0.00000001"),
+        ("123456789012345678901234567890", "123456789012345678901234567890"),  # whole units kept
+        ("1234567.891", "1234568"),
+        ("0.000513021428571428571428571428571286", "0.000513021"),  # 6 significant digits
+        ("1.999999999", "2"),  # rounded, not cut
+        ("0.0000000033333", "0.0000000033333"),  # small amounts keep their digits
+        ("0.00000000999999949", "0.00000001"),
         ("-0.000000004", "-0.000000004"),
         ("0E-8", "0"),
         ("-0", "0"),
@@ -806,6 +811,174 @@ def test_an_out_that_is_not_a_report_is_never_replaced(tmp_path: Path) -> None:
 )
 def test_money_text(value: str, text: str) -> None:
     assert money_text(Decimal(value)) == text
+    assert money_text(value) == text  # a decimal string, as a check stores USD
+    assert Decimal(money_exact(Decimal(value))) == Decimal(value)
+
+
+def test_money_reads_apart_from_the_bound_it_is_compared_with() -> None:
+    assert money_text(Decimal("0.1000001"), Decimal("0.1")) == "0.1000001"
+    assert money_text(Decimal("0.1"), Decimal("0.1000001")) == "0.1"
+    assert money_text(Decimal("0.10000004"), Decimal("0.10000003")) == "0.10000004"
+    assert money_text(Decimal("0.10000003"), Decimal("0.10000004")) == "0.10000003"
+    assert money_text(Decimal("0.1"), Decimal("0.1")) == "0.1"
+
+
+_AMOUNTS = st.decimals(min_value=Decimal("-1e9"), max_value=Decimal("1e9"), allow_nan=False)
+
+
+@given(_AMOUNTS, _AMOUNTS)
+def test_money_text_is_close_short_and_tells_amounts_apart(a: Decimal, b: Decimal) -> None:
+    shown = Decimal(money_text(a))
+    if not a.is_zero():
+        # MONEY_DIGITS significant digits, or the whole units when there are more of them
+        places = max(0, MONEY_DIGITS - 1 - a.adjusted())
+        assert abs(shown - a) <= Decimal(1).scaleb(-places) / 2
+        assert len(shown.normalize().as_tuple().digits) <= max(MONEY_DIGITS, a.adjusted() + 1)
+    if a != b:
+        assert Decimal(money_text(a, b)) != Decimal(money_text(b, a))
+
+
+def test_money_is_shown_short_with_the_exact_amount_in_its_title(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    clock = Clock()
+    add_models(catalog, GOOD)
+    cases = [Trials(GOOD, f"b{n}", "PPP") for n in range(9)] + [Trials(GOOD, "b9", "P")]
+    items = [item for trials in cases for item in trials.items(None)]  # 28 passes
+    items = [replace(item, cost=Decimal("0.0143646") if i == 0 else Decimal(0))
+             for i, item in enumerate(items)]  # fmt: skip
+    run(ResultStore(catalog, clock=clock), clock, "r-x", NOW_START, items, [GOOD])
+    policy = GatePolicy.model_validate(
+        {
+            **POLICY.model_dump(exclude={"source_hash", "path"}),
+            "cost": {"per_successful_task_max_usd": "0.01"},
+        }
+    )
+    data = collect_report(ClearanceConfig(root=tmp_path), catalog, policy=policy)
+    files = write_report(data, tmp_path / "report", catalog=catalog)
+    per_pass = Decimal("0.0143646") / 28
+    exact = format(per_pass, "f")
+    assert len(exact) > 20
+
+    def money(node: Node) -> tuple[str, str]:
+        found = node.one("span", class_="money")
+        return found.words(), found.attrs["title"]
+
+    cost = parse(files.index).one("table", class_="cost").all("tr")[1].all("td")
+    assert money(cost[1]) == ("0.0143646", "0.0143646")
+    assert money(cost[2]) == ("0.000513021", exact)
+    page = parse(tmp_path / "report" / "models" / f"{model_slug(GOOD)}.html")
+    check_ = page.one("tr", data_check="cost.per_successful_task").all("td")
+    assert money(check_[2]) == ("0.000513021", exact)  # measured
+    assert money(check_[5]) == ("0.000513021", exact)  # in the gate's sentence
+    assert check_[5].words() == "USD 0.0143646 / 28 passes = 0.000513021 ≤ 0.01"
+    assert money(check_[4]) == ("0.01", "0.01")  # the bar
+    assert "0.000513021 USD" in page.one("section", id="tools").words()
+
+
+def test_an_interval_never_wraps(built: Built) -> None:
+    files = write_report(collect(built), built.out, catalog=built.catalog)
+    style = parse(files.index).one("style").text()
+    assert ".interval, .money { white-space: nowrap; }" in style
+    page = parse(built.out / "models" / f"{model_slug(BAD)}.html")
+    shown = page.one("tr", data_check="flows").all("td")[3].one("span", class_="interval")
+    assert shown.text() == "[0.200,\xa00.800]"  # a no-break space between the bounds
+    book = parse(files.index).one("tr", data_tool="book").all("td")[0]
+    assert book.one("div", class_="fig").one("span", class_="interval").text().count("\xa0") == 1
+
+
+def test_a_type_mismatch_names_json_types_and_a_wrong_tool_reads_in_words(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    clock = Clock()
+    add_models(catalog, BAD)
+    sent = {"event_id": "e_77", "notify": "true"}
+    evidence = {
+        "failures": [
+            {
+                "code": "argument_mismatch",
+                "turn": 1,
+                "evidence": {
+                    "tool": "book",
+                    "call_id": "c1",
+                    "index": 0,
+                    "pointer": "/notify",
+                    "expected": "true",
+                    "actual": "true",
+                    "reason": "mismatch",
+                },
+            },
+            {
+                "code": "wrong_tool",
+                "turn": 1,
+                "evidence": {
+                    "expected_tool": "create_event",
+                    "actual_tool": "search_contacts",
+                    "call_id": "c2",
+                    "index": 1,
+                },
+            },
+        ],
+        "transcript": [
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "c1", "function": {"name": "book", "arguments": json.dumps(sent)}},
+                    {"id": "c2", "function": {"name": "search_contacts", "arguments": "{}"}},
+                ],
+            }
+        ],
+    }
+    items = Trials(BAD, "b1", "FF", "argument_mismatch").items(None)
+    run(ResultStore(catalog, clock=clock), clock, "r-x", NOW_START,
+        [replace(item, evidence=evidence) for item in items], [BAD])  # fmt: skip
+    write_report(collect_report(ClearanceConfig(root=tmp_path), catalog, policy=POLICY),
+                 tmp_path / "report", catalog=catalog)  # fmt: skip
+    case = parse(tmp_path / "report" / "models" / f"{model_slug(BAD)}.html").one(
+        "div", data_case="b1"
+    )
+    problems = [
+        tr.all("td")[2].words() for tr in case.one("table", class_="problems").all("tr")[1:]
+    ]
+    assert problems == [
+        'tool book; mismatch; at /notify: expected true (boolean), got "true" (string)',
+        "called search_contacts; expected create_event",
+    ]
+    mismatch = case.one("tr", class_="m-mismatch").all("td")
+    assert [td.words() for td in mismatch[:3]] == ["/notify", "true (boolean)", '"true" (string)']
+    calls = case.all("div", class_="call")
+    assert calls[1].one("span", class_="worse wrong-tool").words() == (
+        "the wrong tool: create_event was expected"
+    )
+
+
+def test_the_tool_cells_pool_flow_turns_and_show_their_n(built: Built) -> None:
+    scripts = FlowScripts({"flow1": (("book",),), "flow2": (("book",),)})
+    data = collect(built, flow_scripts=scripts)
+    assert not [note for note in data.notes if "flow(s)" in note]
+    good = data.model(GOOD).cells["book"]
+    # r-now: b1, b2, b3 as before, and the book turn of each flow trial (flow2 had one
+    # trial a fallback answered: not judged)
+    pairs = [(3, 3), (3, 3), (2, 3), (3, 3), (2, 2)]
+    expected = clustered_interval(pairs, one_sided=True, level=0.9, method="wilson")
+    assert (good.passes, good.trials, good.cases, good.flow_turns, good.infra) == (13, 14, 5, 5, 1)
+    assert (good.low, good.high) == (expected.low, expected.high)
+    files = write_report(data, built.out, catalog=built.catalog)
+    index = parse(files.index)
+    cell = index.one("tr", data_tool="book").all("td", data_verdict=None)[1]  # BAD, then GOOD
+    n = cell.one("span", class_="n")
+    assert (n.attrs["data-n"], n.words()) == ("14", "13/14 turns (5 in flows)")
+    assert cell.one("title").words() == good.label
+    legend = index.one("p", class_="legend muted").words()
+    assert "pools every judged turn that calls the tool" in legend
+    assert "clustered by case" in legend
+    # without the flows' definitions the tool rows hold single-turn cases, and say so
+    bare = collect(built)
+    assert bare.model(GOOD).cells["book"].trials == 9
+    assert any(
+        note.startswith("2 flow(s) are counted in the flows row only") for note in bare.notes
+    )
 
 
 def test_a_policy_that_does_not_load_gives_its_reason_on_dry_run_verdicts(built: Built) -> None:
@@ -905,7 +1078,8 @@ def test_hostile_model_output_is_text_and_secrets_are_redacted(
     page = parse(tmp_path / "report" / "models" / f"{model_slug(GOOD)}.html")
     case = page.one("div", data_case=case_id)
     assert case.one("h3").children[0] == f"{case_id} "
-    assert case.one("tr", class_="m-mismatch").all("td")[2].words() == " ".join(HOSTILE.split())
+    sent = json.dumps(HOSTILE, ensure_ascii=False)  # as JSON, still text
+    assert case.one("tr", class_="m-mismatch").all("td")[2].words() == " ".join(sent.split())
     transcript = [pre.text() for pre in case.one("details").all("pre")]
     assert transcript[0] == f"use <redacted> and <redacted> {HOSTILE}"
     assert transcript[1] == f"Sure {SCRIPT} {IMG} {QUOTE} {AMP} <redacted>"

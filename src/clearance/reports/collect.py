@@ -28,6 +28,7 @@ from clearance.catalog.database import Catalog
 from clearance.catalog.gatestore import DecisionRow, GateState, gate_states, history, state_of
 from clearance.config import ClearanceConfig
 from clearance.errors import ClearanceError, InputError
+from clearance.evaluation.infra import InfraGroup, group_infra
 from clearance.evaluation.metrics import ModelSummary, mark_judged, summarize
 from clearance.evaluation.results import ResultStore, RunRecord
 from clearance.gate.decide import decide
@@ -45,6 +46,7 @@ from clearance.reports.figures import (
     flaky_cases,
     trends,
 )
+from clearance.reports.turns import FlowScripts, load_flow_scripts, pooled_note, tool_turns
 
 __all__ = [
     "CaseRef",
@@ -106,18 +108,6 @@ class CaseRef:
     run_id: str
     failed: int
     trials: int
-
-
-@dataclass(frozen=True, slots=True)
-class InfraGroup:
-    """Trials not judged, by cause: the error's kind (``server_error``, ``timeout``, ...)
-    or ``fallback_served``."""
-
-    cause: str
-    trials: int
-    cases: tuple[str, ...]
-    example: str | None = None
-    """One of the errors' messages, as recorded (untrusted text)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,26 +305,32 @@ def _infra_evidence(catalog: Catalog, run_id: str) -> dict[int, Mapping[str, Any
         }
 
 
-def _infra(rows: pd.DataFrame, evidence: Mapping[int, Mapping[str, Any]]) -> tuple[InfraGroup, ...]:
+def _infra(
+    rows: pd.DataFrame, evidence: Mapping[int, Mapping[str, Any]], model_id: str
+) -> tuple[InfraGroup, ...]:
+    """The model's trials not judged, by kind and HTTP status, with the provider's messages
+    (redacted) and, for recordings of a failure, the command that records them again."""
     infra = rows[~rows["_judged"]]
     if infra.empty:
         return ()
-    groups: dict[str, tuple[list[str], str | None]] = {}
-    for row_id, code, served, case_id in zip(
-        infra["id"], infra["failure_code"], infra["fallback_served"], infra["case_id"], strict=True
-    ):
-        found = evidence.get(int(row_id), {})
-        kind = found.get("kind")
-        cause = "fallback_served" if served else str(kind or code or "infra_error")
-        cases, example = groups.setdefault(cause, ([], None))
-        cases.append(str(case_id))
-        if example is None and found.get("message"):
-            groups[cause] = (cases, str(found["message"]))
-    out = [
-        InfraGroup(cause, len(cases), tuple(sorted(set(cases))), example)
-        for cause, (cases, example) in groups.items()
-    ]
-    return tuple(sorted(out, key=lambda group: (-group.trials, group.cause)))
+    return group_infra(
+        (
+            (
+                str(case_id),
+                evidence.get(int(row_id)),
+                None if code is None or code != code else str(code),  # NaN: no code
+                bool(served),
+            )
+            for row_id, code, served, case_id in zip(
+                infra["id"],
+                infra["failure_code"],
+                infra["fallback_served"],
+                infra["case_id"],
+                strict=True,
+            )
+        ),
+        model_id=model_id,
+    )
 
 
 def _reasons(checks: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
@@ -375,6 +371,7 @@ def collect_report(
     policy: GatePolicy | None = None,
     models: Sequence[str] = (),
     now: dt.datetime | None = None,
+    flow_scripts: FlowScripts | None = None,
 ) -> ReportData:
     """Read everything the report shows for one eval run.
 
@@ -385,6 +382,8 @@ def collect_report(
         policy: the policy for dry-run verdicts (default: the configured one).
         models: only these models (default: every model in the run).
         now: the report's time (tests).
+        flow_scripts: which tools each flow's turns call (default: read from the
+            project's flows), to pool flow turns into the tool cells.
 
     Raises:
         InputError: ``run_id`` is not in the catalog.
@@ -450,7 +449,6 @@ def collect_report(
         )
         logged = _call_counts(connection, chosen, model_ids)
 
-    current_cells = cells(frame, policy)
     wanted_runs = {run.run_id for run in trend_runs}
     previous: dict[str, DecisionRow | None] = {}
     recorded: dict[str, DecisionRow | None] = {}
@@ -465,6 +463,15 @@ def collect_report(
     others = others[others["model_id"].isin(model_ids)]
     history_frame = pd.concat([frame, others], ignore_index=True)
     started = {run.run_id: run.started_at for run in runs}
+    turns = None
+    if (history_frame["case_kind"] == "flow").any():
+        scripts = flow_scripts if flow_scripts is not None else load_flow_scripts(config)
+        turns, skipped = tool_turns(history_frame, scripts)
+        in_run = set(frame.loc[frame["case_kind"] == "flow", "case_id"].astype(str))
+        note = pooled_note([case for case in skipped if case in in_run], scripts)
+        if note is not None:
+            notes.append(note)
+    current_cells = cells(frame, policy, turns)
 
     summary = summarize(frame)
     rows_all = mark_judged(frame)
@@ -487,7 +494,9 @@ def collect_report(
         if before is not None:
             check_diff = check_changes(before.checks or (), checks)
             old = history_frame[history_frame["run_id"].isin(before.eval_run_ids)]
-            old_cells = cells(old[old["model_id"] == model_id], policy) if not old.empty else {}
+            old_cells = (
+                cells(old[old["model_id"] == model_id], policy, turns) if not old.empty else {}
+            )
             cell_diff = cell_changes(
                 {name: cell for (m, name), cell in old_cells.items() if m == model_id},
                 {name: cell for (m, name), cell in current_cells.items() if m == model_id},
@@ -516,12 +525,13 @@ def collect_report(
                     history_frame[history_frame["run_id"].isin({r.run_id for r in trend_runs})],
                     started,
                     model_id,
+                    turns,
                 ),
                 failure_codes=model_summary.failure_codes,
                 failing=tuple(ref for ref in refs if ref.case_id not in flaky_ids),
                 flaky=tuple(flaky),
                 flaky_failing=tuple(ref for ref in refs if ref.case_id in flaky_ids),
-                infra=_infra(rows, infra_evidence),
+                infra=_infra(rows, infra_evidence, model_id),
                 cost=CostFigures(
                     spend=model_summary.total_cost,
                     priced=model_summary.priced_items,
