@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_slo.py
 	$(BIN)/python benchmarks/bench_report.py
 	$(BIN)/python benchmarks/bench_quickstart.py
+	$(BIN)/python benchmarks/bench_cli.py
 
 ## screenshots: render the demo's report pages in headless Chromium (apt-get install chromium),
 ## to look at them as a reader would; the tests check the HTML's structure, not pixels
