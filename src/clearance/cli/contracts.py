@@ -10,12 +10,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from clearance.cli._common import EXIT_FAILURE, EXIT_USAGE, console, emit_json, fail, handle_errors
+from clearance.cli._options import App, split_list
 
 if TYPE_CHECKING:
     from clearance.catalog.database import Catalog
     from clearance.contracts.check import CheckFinding
 
-app = typer.Typer(help="Versioned tool contracts and multi-turn flows.", no_args_is_help=True)
+app = App(help="Versioned tool contracts and multi-turn flows.", no_args_is_help=True)
 
 
 def _bracketed(text: str) -> str:
@@ -30,7 +31,10 @@ def _root(root: Path | None) -> Path:
 
 
 RootOption = Annotated[
-    Path | None, typer.Option("--root", help="The contracts folder (default: contracts.root).")
+    Path | None,
+    typer.Option(
+        "--root", metavar="FOLDER", help="The contracts folder (default: contracts.root)."
+    ),
 ]
 
 
@@ -81,7 +85,12 @@ def list_(
 
 @app.command("lock")
 @handle_errors
-def lock(root: RootOption = None) -> None:
+def lock(
+    root: RootOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print what was written as JSON.")
+    ] = False,
+) -> None:
     """Write contracts.lock from the files (refused while a file is invalid)."""
     from clearance.contracts.check import build_lock
     from clearance.contracts.lock import write_lock
@@ -89,6 +98,9 @@ def lock(root: RootOption = None) -> None:
     folder = _root(root)
     built = build_lock(folder)
     path = write_lock(folder, built)
+    if as_json:
+        emit_json({"lock": str(path), "tool_versions": len(built.tools), "flows": len(built.flows)})
+        return
     console.print(
         f"wrote {escape(str(path))}: {len(built.tools)} tool versions, {len(built.flows)} flows"
     )
@@ -261,9 +273,9 @@ def _print_acknowledged(findings: list[CheckFinding]) -> None:
 @app.command("diff")
 @handle_errors
 def diff(
-    tool: Annotated[str, typer.Argument(help="The tool name.")],
-    old: Annotated[str, typer.Argument(help="The old version.")],
-    new: Annotated[str, typer.Argument(help="The new version.")],
+    tool: Annotated[str, typer.Argument(metavar="TOOL", help="The tool name.")],
+    old: Annotated[str, typer.Argument(metavar="OLD", help="The old version.")],
+    new: Annotated[str, typer.Argument(metavar="NEW", help="The new version.")],
     root: RootOption = None,
     probe: Annotated[bool, typer.Option(help="Run the hypothesis second opinion.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -309,7 +321,12 @@ def diff(
 def lint(
     root: RootOption = None,
     profile: Annotated[
-        list[str] | None, typer.Option(help="openai-strict, gemini, anthropic (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--profile",
+            metavar="PROFILE,...",
+            help="openai-strict, gemini, anthropic; repeat or separate with commas (default: all).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -317,7 +334,7 @@ def lint(
     from clearance.contracts.lint import PROFILES, lint_contracts
     from clearance.contracts.loader import load_contracts
 
-    profiles = tuple(profile or PROFILES)
+    profiles = tuple(split_list(profile) or PROFILES)
     unknown = [p for p in profiles if p not in PROFILES]
     if unknown:
         fail(
@@ -355,21 +372,48 @@ def lint(
 @app.command("import-bfcl")
 @handle_errors
 def import_bfcl(
-    directory: Annotated[Path, typer.Argument(help="A folder of BFCL question files.")],
-    out: Annotated[Path, typer.Option(help="Where to write tools/ and flows/.")] = Path(
-        "contracts/bfcl"
-    ),
+    directory: Annotated[
+        Path, typer.Argument(metavar="FOLDER", help="A folder of BFCL question files.")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--out", metavar="FOLDER", help="The folder to write tools/ and flows/ into."),
+    ] = Path("contracts/bfcl"),
     category: Annotated[
         list[str] | None,
-        typer.Option(help="simple_python, multiple, parallel, parallel_multiple (repeatable)."),
+        typer.Option(
+            "--category",
+            metavar="CATEGORY,...",
+            help="simple_python, multiple, parallel, parallel_multiple; repeat or separate "
+            "with commas (default: all four).",
+        ),
     ] = None,
-    limit: Annotated[int | None, typer.Option(help="Cases per category at most.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", metavar="N", help="Cases per category at most.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Convert Berkeley Function Calling Leaderboard data into contracts and cases."""
     from clearance.contracts import bfcl
 
-    categories = tuple(category or ("simple_python", "multiple", "parallel", "parallel_multiple"))
+    categories = tuple(
+        split_list(category) or ("simple_python", "multiple", "parallel", "parallel_multiple")
+    )
     report = bfcl.import_bfcl(directory, out, categories=categories, limit=limit)
+    if as_json:
+        emit_json(
+            {
+                "out": str(out),
+                "cases": report.cases,
+                "by_category": report.by_category,
+                "tools": report.tools,
+                "shared": report.shared,
+                "renamed": {r.contract_name: r.original for r in report.renamed},
+                "without_valid_example": list(report.without_valid_example),
+                "loose_matchers": list(report.loose_matchers),
+            }
+        )
+        return
     per_category = ", ".join(f"{k} {v}" for k, v in report.by_category.items())
     console.print(
         f"imported {report.cases} cases ({per_category}) and {report.tools} tool contracts into "

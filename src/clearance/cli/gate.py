@@ -12,21 +12,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from clearance.cli._common import console, emit_json, handle_errors, load
+from clearance.cli._options import App, split_list
 
 if TYPE_CHECKING:
     from clearance.gate.run import GateRun
 
 __all__ = ["decisions_app", "gate_command"]
 
-decisions_app = typer.Typer(
+decisions_app = App(
     help="Gate decisions and overrides stored in the catalog.", no_args_is_help=True
 )
 
 _STYLE = {"enable": "green", "disable": "red", "inconclusive": "yellow"}
-
-
-def _csv(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 def _print_run(run: GateRun) -> None:
@@ -93,22 +90,39 @@ def gate_command(
     policy: Annotated[
         str | None,
         typer.Option(
-            "--policy", help="A policy name in gates/, or a YAML path (default: gate.policy)."
+            "--policy",
+            metavar="POLICY",
+            help="A policy name in gates/, or a YAML path (default: gate.policy).",
         ),
     ] = None,
     run: Annotated[
         list[str] | None,
-        typer.Option("--run", help="An eval run to judge; repeat to pool runs (default: latest)."),
+        typer.Option(
+            "--run",
+            metavar="RUN_ID,...",
+            help="The eval runs to judge, pooled; repeat or separate with commas "
+            "(default: the latest).",
+        ),
     ] = None,
     models: Annotated[
-        str | None,
-        typer.Option("--models", help="Models to judge, comma-separated (default: all)."),
+        list[str] | None,
+        typer.Option(
+            "--models",
+            metavar="MODEL_ID,...",
+            help="Models to judge; repeat or separate with commas (default: all).",
+        ),
     ] = None,
     org: Annotated[
-        str | None, typer.Option("--org", help="Whose default model is the regression baseline.")
+        str | None,
+        typer.Option(
+            "--org", metavar="ORG", help="Whose default model is the regression baseline."
+        ),
     ] = None,
     baseline: Annotated[
-        str | None, typer.Option("--baseline", help="A baseline model instead of the policy's.")
+        str | None,
+        typer.Option(
+            "--baseline", metavar="MODEL_ID", help="A baseline model instead of the policy's."
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Decide and print, but write nothing to the catalog.")
@@ -121,11 +135,15 @@ def gate_command(
     ] = False,
     junit: Annotated[
         Path | None,
-        typer.Option("--junit", help="JUnit XML path (default: reports/gate-junit.xml)."),
+        typer.Option(
+            "--junit", metavar="FILE", help="JUnit XML path (default: reports/gate-junit.xml)."
+        ),
     ] = None,
     summary: Annotated[
         Path | None,
-        typer.Option("--summary", help="Markdown path (default: reports/gate-summary.md)."),
+        typer.Option(
+            "--summary", metavar="FILE", help="Markdown path (default: reports/gate-summary.md)."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
@@ -143,8 +161,8 @@ def gate_command(
         config,
         catalog,
         policy=chosen,
-        run_ids=run or (),
-        models=_csv(models),
+        run_ids=split_list(run),
+        models=split_list(models),
         org_id=org,
         baseline=baseline,
         write=not dry_run,
@@ -212,8 +230,13 @@ def decisions_list(
 @decisions_app.command("show")
 @handle_errors
 def decisions_show(
-    model: Annotated[str, typer.Argument(help="PROVIDER:NAME, or a NAME unique in the catalog.")],
-    limit: Annotated[int, typer.Option(min=1, help="How many rows, newest first.")] = 10,
+    model: Annotated[
+        str,
+        typer.Argument(metavar="MODEL_ID", help="PROVIDER:NAME, or a NAME unique in the catalog."),
+    ],
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", min=1, help="How many rows, newest first.")
+    ] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """A model's decisions and overrides, newest first, with their checks and provenance."""

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from clearance.cli._common import console, emit_json, handle_errors
+from clearance.cli._options import split_list
 
 __all__ = ["init_command"]
 
@@ -16,28 +17,39 @@ __all__ = ["init_command"]
 @handle_errors
 def init_command(
     folder: Annotated[
-        Path, typer.Argument(help="The project folder (created when missing).")
+        Path, typer.Argument(metavar="FOLDER", help="The project folder (created when missing).")
     ] = Path("."),
     provider: Annotated[
         str | None,
-        typer.Option("--provider", help="Declare this provider (its model ids' prefix)."),
+        typer.Option(
+            "--provider", metavar="PROVIDER", help="Declare this provider (its model ids' prefix)."
+        ),
     ] = None,
     base_url: Annotated[
         str | None,
-        typer.Option("--base-url", help="Its OpenAI-compatible base URL, e.g. http://host/v1."),
+        typer.Option(
+            "--base-url", metavar="URL", help="Its OpenAI-compatible base URL, e.g. http://host/v1."
+        ),
     ] = None,
     api_key_env: Annotated[
         str | None,
-        typer.Option("--api-key-env", help="The NAME of the variable holding its API key."),
+        typer.Option(
+            "--api-key-env", metavar="VAR", help="The name of the variable holding its API key."
+        ),
     ] = None,
     model: Annotated[
         list[str] | None,
-        typer.Option("--model", help="A candidate model (repeatable): PROVIDER:NAME or NAME."),
+        typer.Option(
+            "--model",
+            metavar="MODEL_ID,...",
+            help="Candidate models, PROVIDER:NAME or NAME; repeat or separate with commas.",
+        ),
     ] = None,
     install_from: Annotated[
         str | None,
         typer.Option(
             "--install-from",
+            metavar="SOURCE",
             help="What the CI workflow pip-installs: a wheel path or URL, a git URL "
             "(default: clearance==this version).",
         ),
@@ -51,6 +63,7 @@ def init_command(
     from clearance.cli._common import EXIT_USAGE, fail
     from clearance.scaffold import ProviderSpec, init_project
 
+    models = split_list(model)
     spec = None
     if provider is not None or base_url is not None or api_key_env is not None:
         if provider is None or base_url is None:
@@ -62,7 +75,7 @@ def init_command(
             )
         spec = ProviderSpec(provider, base_url, api_key_env)
     report = init_project(
-        folder, provider=spec, models=model or (), install_from=install_from, force=force
+        folder, provider=spec, models=models, install_from=install_from, force=force
     )
     if as_json:
         emit_json(
@@ -98,7 +111,7 @@ def init_command(
     replaced = report.paths("replaced")
     if replaced:
         console.print(f"replaced {len(replaced)} file(s): {escape(', '.join(replaced))}")
-    _next_steps(folder, provider, models_given=bool(model))
+    _next_steps(folder, provider, models_given=bool(models))
 
 
 def _next_steps(folder: Path, provider: str | None, *, models_given: bool) -> None:

@@ -8,7 +8,7 @@ import getpass
 import socket
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlparse
 
 import typer
@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from clearance.cli._common import EXIT_USAGE, console, emit_json, fail, handle_errors, load
+from clearance.cli._options import App, split_list
 
 if TYPE_CHECKING:
     from clearance.catalog.database import Catalog
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from clearance.config import ClearanceConfig
     from clearance.discovery import ModelList
 
-app = typer.Typer(help="Discover, list, enable and disable models.", no_args_is_help=True)
+app = App(help="Discover, list, enable and disable models.", no_args_is_help=True)
 
 Format = Literal["auto", "openai", "openrouter"]
 
@@ -45,12 +46,16 @@ def _name_for_source(source: str, model_list: ModelList | None) -> str:
 @handle_errors
 def sync(
     provider: Annotated[
-        str | None, typer.Option("--provider", help="A provider declared in the configuration.")
+        str | None,
+        typer.Option(
+            "--provider", metavar="PROVIDER", help="A provider declared in the configuration."
+        ),
     ] = None,
     source: Annotated[
         str | None,
         typer.Option(
             "--from",
+            metavar="URL|FILE",
             help="A base URL (GET URL/models), a saved /models answer, a cassette, or a "
             "snapshot written by `clearance models export` (restored as it is).",
         ),
@@ -59,11 +64,14 @@ def sync(
         str | None,
         typer.Option(
             "--as",
+            metavar="NAME",
             help="Provider name for --from (default: guessed). For a snapshot: the new name "
             "of its one provider (refused for a snapshot of several providers).",
         ),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="auto, openai or openrouter.")] = "auto",
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="auto, openai or openrouter.")
+    ] = "auto",
     enable_new: Annotated[
         bool | None,
         typer.Option(
@@ -169,7 +177,10 @@ def _row(model: ModelEntry, prices: dict[str, str]) -> list[str]:
 @app.command("list")
 @handle_errors
 def list_(
-    provider: Annotated[str | None, typer.Option(help="Only this provider's models.")] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option("--provider", metavar="PROVIDER", help="Only this provider's models."),
+    ] = None,
     enabled: Annotated[
         bool | None, typer.Option("--enabled/--disabled", help="Only enabled or disabled ones.")
     ] = None,
@@ -225,7 +236,14 @@ def list_(
     console.print(table)
 
 
-def _set(model: str, action: OverrideAction, reason: str, override: bool, days: int | None) -> None:
+def _set(
+    model: str,
+    action: OverrideAction,
+    reason: str,
+    override: bool,
+    days: int | None,
+    as_json: bool = False,
+) -> None:
     from clearance.catalog.gatestore import gate_states, record_override, state_of
     from clearance.catalog.modelstore import get_model, resolve_model_id
 
@@ -245,6 +263,9 @@ def _set(model: str, action: OverrideAction, reason: str, override: bool, days: 
         served = current.allows and (flag or current.label != "ungated")
         if action == "clear":
             if current.override is None:
+                if as_json:
+                    emit_json(_unchanged(model_id, current))
+                    return
                 console.print(
                     f"{escape(model_id)}: no override in force ({escape(current.detail)})"
                 )
@@ -253,6 +274,9 @@ def _set(model: str, action: OverrideAction, reason: str, override: bool, days: 
             pass  # no gate decision to go against: a person's flag is the only control
         elif (action == "enable") == served:
             if not override:
+                if as_json:
+                    emit_json(_unchanged(model_id, current))
+                    return
                 state = "served" if served else "not served"
                 console.print(
                     f"{escape(model_id)} is already {state}: {escape(current.detail)} "
@@ -276,6 +300,20 @@ def _set(model: str, action: OverrideAction, reason: str, override: bool, days: 
             expires_at=expires,
             require_decision=require,
         )
+    if as_json:
+        emit_json(
+            {
+                "model_id": model_id,
+                "changed": True,
+                "before": before.label,
+                "after": after.label,
+                "served": after.allows,
+                "detail": after.detail,
+                "reason": reason,
+                "expires_at": expires,
+            }
+        )
+        return
     until = "" if expires is None else f", until {expires:%Y-%m-%d %H:%M} UTC"
     console.print(
         f"{escape(model_id)}: {before.label} -> {after.label} "
@@ -284,12 +322,29 @@ def _set(model: str, action: OverrideAction, reason: str, override: bool, days: 
     console.print(f"now: {escape(after.detail)}")
 
 
-_REASON = typer.Option(help="Why; recorded with your user name and host.")
+def _unchanged(model_id: str, state: Any) -> dict[str, Any]:
+    """``models enable|disable|clear-override --json`` when nothing was recorded."""
+    return {
+        "model_id": model_id,
+        "changed": False,
+        "before": state.label,
+        "after": state.label,
+        "served": state.allows,
+        "detail": state.detail,
+    }
+
+
+_JSON = typer.Option("--json", help="Print the model's state before and after as JSON.")
+_REASON = typer.Option(
+    "--reason", metavar="TEXT", help="Why; recorded with your user name and host."
+)
 _OVERRIDE = typer.Option(
     "--override", help="Go against the gate's decision (audited; later gate runs do not undo it)."
 )
-_DAYS = typer.Option("--expires-in-days", min=1, help="The override lapses after this many days.")
-_MODEL = typer.Argument(help="PROVIDER:NAME, or a NAME unique in the catalog.")
+_DAYS = typer.Option(
+    "--expires-in-days", metavar="N", min=1, help="The override lapses after this many days."
+)
+_MODEL = typer.Argument(metavar="MODEL_ID", help="PROVIDER:NAME, or a NAME unique in the catalog.")
 
 
 @app.command("enable")
@@ -299,9 +354,10 @@ def enable(
     reason: Annotated[str, _REASON],
     override: Annotated[bool, _OVERRIDE] = False,
     expires_in_days: Annotated[int | None, _DAYS] = None,
+    as_json: Annotated[bool, _JSON] = False,
 ) -> None:
     """Enable a model for traffic by hand (recorded as an override)."""
-    _set(model, "enable", reason, override, expires_in_days)
+    _set(model, "enable", reason, override, expires_in_days, as_json)
 
 
 @app.command("disable")
@@ -311,16 +367,21 @@ def disable(
     reason: Annotated[str, _REASON],
     override: Annotated[bool, _OVERRIDE] = False,
     expires_in_days: Annotated[int | None, _DAYS] = None,
+    as_json: Annotated[bool, _JSON] = False,
 ) -> None:
     """Disable a model for traffic by hand (recorded as an override)."""
-    _set(model, "disable", reason, override, expires_in_days)
+    _set(model, "disable", reason, override, expires_in_days, as_json)
 
 
 @app.command("clear-override")
 @handle_errors
-def clear_override(model: Annotated[str, _MODEL], reason: Annotated[str, _REASON]) -> None:
+def clear_override(
+    model: Annotated[str, _MODEL],
+    reason: Annotated[str, _REASON],
+    as_json: Annotated[bool, _JSON] = False,
+) -> None:
     """Hand a model back to the gate: its latest gate decision counts again."""
-    _set(model, "clear", reason, True, None)
+    _set(model, "clear", reason, True, None, as_json)
 
 
 def _restore(
@@ -390,10 +451,15 @@ def _restore(
 def export(
     provider: Annotated[
         list[str] | None,
-        typer.Option("--provider", help="Only this provider's models (repeat for several)."),
+        typer.Option(
+            "--provider",
+            metavar="PROVIDER,...",
+            help="Only these providers' models; repeat or separate with commas (default: all).",
+        ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write the snapshot here (default: stdout).")
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="The snapshot's file ('-' or none: stdout)."),
     ] = None,
     include_removed: Annotated[
         bool,
@@ -408,10 +474,11 @@ def export(
     from clearance.catalog.modelstore import list_providers
     from clearance.catalog_snapshot import dumps_snapshot, export_snapshot
 
+    providers = split_list(provider)
     _, catalog = load()
     with catalog.connect() as connection:
         known = [entry.name for entry in list_providers(connection)]
-        for name in provider or ():
+        for name in providers:
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=1)
                 listed = ", ".join(known) or "none (run `clearance models sync`)"
@@ -421,10 +488,10 @@ def export(
                     code=EXIT_USAGE,
                 )
         snapshot = export_snapshot(
-            connection, providers=provider or None, include_removed=include_removed
+            connection, providers=providers or None, include_removed=include_removed
         )
     text = dumps_snapshot(snapshot)
-    if out is None:
+    if out is None or str(out) == "-":
         sys.stdout.write(text)
         return
     out.write_text(text, encoding="utf-8")

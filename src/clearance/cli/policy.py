@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from clearance.cli._common import EXIT_USAGE, console, emit_json, fail, handle_errors, load
+from clearance.cli._options import App, split_list
 from clearance.errors import UnknownModel
 
 if TYPE_CHECKING:
@@ -17,9 +18,9 @@ if TYPE_CHECKING:
     from clearance.config import ClearanceConfig
     from clearance.policy import OrgPolicy
 
-app = typer.Typer(help="Ask the model policy which model serves a request.", no_args_is_help=True)
-orgs_app = typer.Typer(help="Org settings: enabled models and default model.", no_args_is_help=True)
-fallbacks_app = typer.Typer(help="Fallback chains stored in the catalog.", no_args_is_help=True)
+app = App(help="Ask the model policy which model serves a request.", no_args_is_help=True)
+orgs_app = App(help="Org settings: enabled models and default model.", no_args_is_help=True)
+fallbacks_app = App(help="Fallback chains stored in the catalog.", no_args_is_help=True)
 app.add_typer(fallbacks_app, name="fallbacks")
 
 
@@ -32,10 +33,17 @@ def _model(connection: Connection, config: ClearanceConfig, text: str) -> str:
 @app.command("resolve")
 @handle_errors
 def resolve(
-    org: Annotated[str | None, typer.Option(help="The org asking.")] = None,
-    model: Annotated[str | None, typer.Option(help="A requested model.")] = None,
-    tier: Annotated[str | None, typer.Option(help="strong, mid or cheap.")] = None,
-    session: Annotated[str | None, typer.Option(help="The session (for pinning).")] = None,
+    org: Annotated[str | None, typer.Option("--org", metavar="ORG", help="The org asking.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", metavar="MODEL_ID", help="A requested model.")
+    ] = None,
+    tier: Annotated[
+        str | None, typer.Option("--tier", metavar="TIER", help="strong, mid or cheap.")
+    ] = None,
+    session: Annotated[
+        str | None,
+        typer.Option("--session", metavar="SESSION_ID", help="The session (for pinning)."),
+    ] = None,
     write_pin_: Annotated[
         bool, typer.Option("--write-pin", help="Store the session pin the decision asks for.")
     ] = False,
@@ -98,15 +106,31 @@ def _org_document(org: OrgPolicy) -> dict[str, object]:
 @orgs_app.command("set")
 @handle_errors
 def org_set(
-    org: Annotated[str, typer.Argument(help="The org id.")],
+    org: Annotated[str, typer.Argument(metavar="ORG", help="The org id.")],
     enable: Annotated[
-        list[str] | None, typer.Option("--enable", help="Add a model to the org's enabled list.")
+        list[str] | None,
+        typer.Option(
+            "--enable",
+            metavar="MODEL_ID,...",
+            help="Add models to the org's enabled list; repeat or separate with commas.",
+        ),
     ] = None,
     remove: Annotated[
-        list[str] | None, typer.Option("--remove", help="Take a model off the enabled list.")
+        list[str] | None,
+        typer.Option(
+            "--remove",
+            metavar="MODEL_ID,...",
+            help="Take models off the enabled list; repeat or separate with commas.",
+        ),
     ] = None,
-    default: Annotated[str | None, typer.Option(help="The org's default model.")] = None,
-    legacy_model: Annotated[str | None, typer.Option(help="The legacy single-model field.")] = None,
+    default: Annotated[
+        str | None,
+        typer.Option("--default", metavar="MODEL_ID", help="The org's default model."),
+    ] = None,
+    legacy_model: Annotated[
+        str | None,
+        typer.Option("--legacy-model", metavar="MODEL_ID", help="The legacy single-model field."),
+    ] = None,
     clear_enabled: Annotated[
         bool, typer.Option("--clear-enabled", help="Empty the enabled list first.")
     ] = False,
@@ -121,11 +145,11 @@ def org_set(
         enabled = list(current.enabled_models or ()) if current else []
         if clear_enabled:
             enabled = []
-        for text in enable or []:
+        for text in split_list(enable):
             model_id = _model(connection, config, text)
             if model_id not in enabled:
                 enabled.append(model_id)
-        for text in remove or []:
+        for text in split_list(remove):
             model_id = _model(connection, config, text)
             enabled = [m for m in enabled if m != model_id]
         changes: dict[str, object] = {}
@@ -138,8 +162,17 @@ def org_set(
         result = set_org(connection, org, **changes)  # type: ignore[arg-type]
     if as_json:
         emit_json(_org_document(result))
-    else:
-        console.print(_org_document(result))
+        return
+    enabled_text = (
+        "not set (every enabled model)"
+        if result.enabled_models is None
+        else ", ".join(result.enabled_models) or "none"
+    )
+    console.print(f"org [bold]{escape(result.org_id)}[/]")
+    console.print(f"  enabled models: {escape(enabled_text)}")
+    console.print(f"  default model: {escape(result.default_model_id or '-')}")
+    if result.legacy_model:
+        console.print(f"  legacy model: {escape(result.legacy_model)}")
 
 
 @orgs_app.command("list")
@@ -173,8 +206,18 @@ def org_list(
 @fallbacks_app.command("set")
 @handle_errors
 def fallbacks_set(
-    model: Annotated[str, typer.Argument(help="The model whose chain this is.")],
-    chain: Annotated[list[str], typer.Argument(help="Fallback models, in order.")],
+    model: Annotated[
+        str, typer.Argument(metavar="MODEL_ID", help="The model whose chain this is.")
+    ],
+    chain: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="FALLBACK_ID...", help="Fallback models, in order (spaces or commas)."
+        ),
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the stored chain as JSON.")
+    ] = False,
 ) -> None:
     """Store a model's fallback chain in the catalog (replaces the old one)."""
     from clearance.catalog.orgstore import set_fallback_chain
@@ -182,8 +225,11 @@ def fallbacks_set(
     config, catalog = load()
     with catalog.begin() as connection:
         model_id = _model(connection, config, model)
-        resolved = [_model(connection, config, m) for m in chain]
+        resolved = [_model(connection, config, m) for m in split_list(chain)]
         set_fallback_chain(connection, model_id, resolved)
+    if as_json:
+        emit_json({"model_id": model_id, "fallbacks": resolved})
+        return
     console.print(f"{escape(model_id)} -> " + " -> ".join(escape(m) for m in resolved))
 
 

@@ -11,10 +11,11 @@ from typing import Annotated
 import typer
 
 from clearance.cli._common import EXIT_USAGE, console, fail
+from clearance.cli._options import App
 
 __all__ = ["app", "serve"]
 
-app = typer.Typer(
+app = App(
     help="The reference provider: an OpenAI-compatible simulator of model behaviour.",
     no_args_is_help=True,
 )
@@ -27,16 +28,25 @@ def reference() -> None:
 
 @app.command("serve")
 def serve(
-    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: a free one).")] = 0,
-    seed: Annotated[int, typer.Option("--seed", help="Every answer is a function of it.")] = 0,
+    port: Annotated[
+        int, typer.Option("--port", metavar="N", help="Port on 127.0.0.1 (0: a free one).")
+    ] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="N", help="Every answer is a function of it.")
+    ] = 0,
     sloppy_rate: Annotated[
         float,
-        typer.Option("--sloppy-rate", help="Share of ref/sloppy tool calls with a fault (0-1)."),
+        typer.Option(
+            "--sloppy-rate",
+            metavar="RATE",
+            help="Share of ref/sloppy tool calls with a fault (0-1).",
+        ),
     ] = 0.3,
     api_key_env: Annotated[
         str | None,
         typer.Option(
             "--api-key-env",
+            metavar="VAR",
             help="Require Authorization: Bearer <the value of this variable>.",
         ),
     ] = None,

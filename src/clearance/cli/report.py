@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from clearance.cli._common import console, emit_json, handle_errors, load
+from clearance.cli._options import split_list
 from clearance.errors import ConfigError
 
 __all__ = ["DEFAULT_OUT", "report_command"]
@@ -22,19 +23,32 @@ DEFAULT_OUT = Path("reports") / "html"
 def report_command(
     run: Annotated[
         str | None,
-        typer.Option("--run", help="The eval run (default: the newest complete run)."),
+        typer.Option(
+            "--run", metavar="RUN_ID", help="The eval run (default: the newest complete run)."
+        ),
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="The report's folder, replaced whole (default: reports/html)."),
+        typer.Option(
+            "--out",
+            metavar="FOLDER",
+            help="The report's folder, replaced whole (default: reports/html).",
+        ),
     ] = None,
     models: Annotated[
-        str | None, typer.Option("--models", help="Only these models, comma-separated.")
+        list[str] | None,
+        typer.Option(
+            "--models",
+            metavar="MODEL_ID,...",
+            help="Only these models; repeat or separate with commas (default: all).",
+        ),
     ] = None,
     policy: Annotated[
         str | None,
         typer.Option(
-            "--policy", help="Gate policy for dry-run verdicts (default: the configured one)."
+            "--policy",
+            metavar="POLICY",
+            help="Gate policy for dry-run verdicts (default: the configured one).",
         ),
     ] = None,
     as_json: Annotated[
@@ -53,7 +67,7 @@ def report_command(
 
     config, catalog = load()
     chosen = find_policy(config, policy) if policy else None
-    wanted = [part.strip() for part in (models or "").split(",") if part.strip()]
+    wanted = split_list(models)
     data = collect_report(config, catalog, run_id=run, policy=chosen, models=wanted)
     folder = out or config.root / DEFAULT_OUT
     try:

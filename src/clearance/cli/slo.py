@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from clearance.cli._common import console, emit_json, handle_errors, load
+from clearance.cli._options import App
 from clearance.errors import InputError
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "check", "report_page"]
 
-app = typer.Typer(
+app = App(
     help="Service-level objectives on live traffic (the ai_calls table).", no_args_is_help=True
 )
 
@@ -151,17 +152,29 @@ def _print(report: SloReport) -> None:
         console.print(f"[green]no objective breached[/] ({counts['ok']} met)")
 
 
-_WINDOW = typer.Option(help="How far back: 15m, 1h, 24h, 7d (default: the file's window).")
-_SINCE = typer.Option(
-    help="Start, ISO 8601 (UTC without an offset); alone: up to now, with --window: "
-    "that long from then."
+_WINDOW = typer.Option(
+    "--window",
+    metavar="DURATION",
+    help="How far back: 15m, 1h, 24h, 7d (default: the file's window).",
 )
-_UNTIL = typer.Option(help="End (excluded), ISO 8601; default: now.")
-_ORG = typer.Option(help="Only this org's calls.")
-_MODEL = typer.Option(help="Only this model's calls (PROVIDER:NAME, or a NAME).")
-_FILE = typer.Option("--file", help="The objectives file (default: gates/slo.yaml).")
+_SINCE = typer.Option(
+    "--since",
+    metavar="TIME",
+    help="Start, ISO 8601 (UTC without an offset); alone: up to now, with --window: "
+    "that long from then.",
+)
+_UNTIL = typer.Option("--until", metavar="TIME", help="End (excluded), ISO 8601; default: now.")
+_ORG = typer.Option("--org", metavar="ORG", help="Only this org's calls.")
+_MODEL = typer.Option(
+    "--model", metavar="MODEL_ID", help="Only this model's calls (PROVIDER:NAME, or a NAME)."
+)
+_FILE = typer.Option(
+    "--file", metavar="FILE", help="The objectives file (default: gates/slo.yaml)."
+)
 _BY = typer.Option(
-    "--by", help="Group by model, org, model+org or all (default: the file's group_by)."
+    "--by",
+    metavar="GROUPING",
+    help="Group by model, org, model+org or all (default: the file's group_by).",
 )
 _EVALS = typer.Option(
     "--include-evals", help="Also count the calls eval runs made (not live traffic)."
@@ -239,8 +252,11 @@ def report_page(
     by: Annotated[str | None, _BY] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="The HTML file (default: reports/slo.html)."),
+        typer.Option("--out", metavar="FILE", help="The HTML file (default: reports/slo.html)."),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report and the page's path as JSON.")
+    ] = False,
 ) -> None:
     """Write the SLO page (HTML, self-contained): objectives per group, breaches with
     their evidence, figures, and the fallback reasons and error kinds behind them.
@@ -253,6 +269,9 @@ def report_page(
     report, config, catalog = _judge(window, since, until, org, model, file, include_evals, by)
     path = out or config.root / "reports" / "slo.html"
     write_atomic(path, render_slo_page(report, catalog=catalog).encode("utf-8"))
+    if as_json:
+        emit_json({"page": str(path), **report.to_json()})
+        return
     counts = report.status_counts()
     console.print(
         f"{report.calls} calls, {counts['breach']} objective(s) breached, {counts['ok']} met; "
