@@ -265,11 +265,12 @@ def _app() -> typer.Typer:
     return app
 
 
-def test_cli_json(tmp_path: Path) -> None:
+def test_cli_out_writes_the_json_report_beside_the_table(tmp_path: Path) -> None:
     out = tmp_path / "audit.json"
-    result = CliRunner().invoke(_app(), ["audit", str(CASSETTES), "--json", str(out)])
+    result = CliRunner().invoke(_app(), ["audit", str(CASSETTES), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "67 chat-completions response(s), 42 tool call(s), 42 valid" in result.output
+    assert f"report written to {out}" in result.output
     document = json.loads(out.read_text(encoding="utf-8"))
     assert (document["files"], document["responses"], document["tool_calls"]) == (35, 67, 42)
     rows = {row["model"]: row for row in document["by_model"]}
@@ -280,7 +281,7 @@ def test_cli_json(tmp_path: Path) -> None:
 
 def test_cli_json_to_stdout_and_unreadable_file(tmp_path: Path) -> None:
     (tmp_path / "broken.yaml").write_text("interactions:\n- request: {uri: 'http", encoding="utf-8")
-    result = CliRunner().invoke(_app(), ["audit", str(tmp_path), "--json", "-"])
+    result = CliRunner().invoke(_app(), ["audit", str(tmp_path), "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["unreadable"][0]["cassette"] == "broken.yaml"
@@ -288,6 +289,16 @@ def test_cli_json_to_stdout_and_unreadable_file(tmp_path: Path) -> None:
     assert table.exit_code == 0
     assert "unreadable" in table.output
     assert "broken.yaml" in table.output
+
+
+def test_cli_json_is_a_switch_and_out_a_file(tmp_path: Path) -> None:
+    out = tmp_path / "audit.json"
+    both = CliRunner().invoke(_app(), ["audit", str(CASSETTES), "--json", "--out", str(out)])
+    assert both.exit_code == 0, both.output
+    assert json.loads(both.stdout) == json.loads(out.read_text(encoding="utf-8"))
+    # the old form `--json FILE` is gone: FILE is an extra argument
+    old = CliRunner().invoke(_app(), ["audit", str(CASSETTES), "--json", str(out)])
+    assert old.exit_code == 2
 
 
 def test_cli_missing_folder_exits_2(tmp_path: Path) -> None:

@@ -62,9 +62,15 @@ def _table(report: AuditReport) -> Table:
 
 @handle_errors
 def audit(
-    directory: Annotated[Path, typer.Argument(help="A folder of VCR.py cassettes (*.yaml).")],
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the full report as JSON ('-': stdout).")
+    directory: Annotated[
+        Path, typer.Argument(metavar="FOLDER", help="A folder of VCR.py cassettes (*.yaml).")
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the full report as JSON instead of the table.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="Also write the full report (JSON) to FILE."),
     ] = None,
 ) -> None:
     """Check every recorded tool call against the schema sent with its request."""
@@ -72,7 +78,15 @@ def audit(
 
     report = audit_cassettes(directory)
     document = report.to_dict()
-    if json_out is not None and str(json_out) == "-":
+    if out is not None:
+        try:
+            out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            raise InputError(
+                f"cannot write the report to {out}: {error}",
+                fix="give --out a path in a folder you can write to",
+            ) from None
+    if as_json:
         emit_json(document)
         return
     calls = report.calls()
@@ -83,12 +97,5 @@ def audit(
     console.print(_table(report))
     for unreadable in report.unreadable:
         errors.print(f"[bold yellow]unreadable:[/] {escape(unreadable.reason)}", soft_wrap=True)
-    if json_out is not None:
-        try:
-            json_out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        except OSError as error:
-            raise InputError(
-                f"cannot write the report to {json_out}: {error}",
-                fix="give --json a path in a folder you can write to",
-            ) from None
-        console.print(f"report written to {escape(str(json_out))}")
+    if out is not None:
+        console.print(f"report written to {escape(str(out))}")
