@@ -1,4 +1,4 @@
-"""``clearance prices`` and ``clearance price``: price sources and the cost of a call."""
+"""``clearance prices``: price sources (set, list, import-litellm) and the cost of a call."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from clearance.cli._common import EXIT_USAGE, console, emit_json, errors, fail, handle_errors, load
+from clearance.cli._options import App
 
 if TYPE_CHECKING:
     from clearance.catalog.modelstore import ModelEntry
@@ -24,13 +25,16 @@ if TYPE_CHECKING:
     from clearance.config import ClearanceConfig
     from clearance.pricing import CallCost, Price, Usage
 
-app = typer.Typer(help="Price sources.", no_args_is_help=True)
+app = App(help="Price sources and the cost of a call.", no_args_is_help=True)
 
 
 @app.command("import-litellm")
 @handle_errors
 def import_litellm_command(
-    file: Annotated[Path, typer.Argument(help="LiteLLM's model_prices_and_context_window.json")],
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="LiteLLM's model_prices_and_context_window.json"),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Add LiteLLM's prices for the catalog's models as a second price source."""
@@ -66,7 +70,7 @@ def default_price(config: ClearanceConfig, model_id: str) -> Price:
 
 
 def cost_document(model_id: str, usage: Usage, cost: CallCost) -> dict[str, object]:
-    """The JSON answer of ``clearance price``."""
+    """The JSON answer of ``clearance prices cost``."""
     price = cost.price
     return {
         "model": model_id,
@@ -93,16 +97,36 @@ def cost_document(model_id: str, usage: Usage, cost: CallCost) -> dict[str, obje
     }
 
 
+_MODEL = typer.Argument(metavar="MODEL_ID", help="PROVIDER:NAME, or a NAME unique in the catalog.")
+
+
+def _tokens(name: str, help: str) -> Any:
+    return typer.Option(name, metavar="N", help=help)
+
+
+@app.command("cost")
 @handle_errors
-def price(
-    model: Annotated[str, typer.Argument(help="PROVIDER:NAME, or a NAME unique in the catalog.")],
-    prompt_tokens: Annotated[int, typer.Option(help="All input tokens, cached ones included.")],
-    completion_tokens: Annotated[int, typer.Option(help="All output tokens, reasoning included.")],
-    cached_tokens: Annotated[int, typer.Option(help="Input tokens read from cache.")] = 0,
-    cache_write_tokens: Annotated[int, typer.Option(help="Input tokens written to cache.")] = 0,
-    reasoning_tokens: Annotated[int, typer.Option(help="Output tokens spent reasoning.")] = 0,
+def cost_command(
+    ctx: typer.Context,
+    model: Annotated[str, _MODEL],
+    prompt_tokens: Annotated[
+        int, _tokens("--prompt-tokens", "All input tokens, cached ones included.")
+    ],
+    completion_tokens: Annotated[
+        int, _tokens("--completion-tokens", "All output tokens, reasoning included.")
+    ],
+    cached_tokens: Annotated[int, _tokens("--cached-tokens", "Input tokens read from cache.")] = 0,
+    cache_write_tokens: Annotated[
+        int, _tokens("--cache-write-tokens", "Input tokens written to cache.")
+    ] = 0,
+    reasoning_tokens: Annotated[
+        int, _tokens("--reasoning-tokens", "Output tokens spent reasoning.")
+    ] = 0,
     reported_cost: Annotated[
-        str | None, typer.Option(help="The provider's own cost figure (USD), if any.")
+        str | None,
+        typer.Option(
+            "--reported-cost", metavar="USD", help="The provider's own cost figure, if any."
+        ),
     ] = None,
     strict: Annotated[
         bool | None, typer.Option("--strict/--best-effort", help="Fail when there is no price.")
@@ -110,6 +134,12 @@ def price(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Print the cost of a call (USD, exact) and where the price came from."""
+    if ctx.info_name == "price":  # the old name, kept as a hidden alias
+        errors.print(
+            "note: `clearance price` is now `clearance prices cost` (same options); "
+            "the old name will be removed",
+            soft_wrap=True,
+        )
     from clearance.catalog.modelstore import get_model, resolve_model_id
     from clearance.catalog.pricestore import load_price
     from clearance.pricing import DefaultPriceWarning, Usage, price_call, price_call_strict
@@ -231,38 +261,55 @@ def _in_force_note(
 @app.command("set")
 @handle_errors
 def set_price(
-    model: Annotated[str, typer.Argument(help="PROVIDER:NAME, or a NAME unique in the catalog.")],
-    prompt: Annotated[str, typer.Option("--prompt", help="USD per prompt token (see --unit).")],
+    model: Annotated[str, _MODEL],
+    prompt: Annotated[
+        str, typer.Option("--prompt", metavar="USD", help="USD per prompt token (see --unit).")
+    ],
     completion: Annotated[
-        str, typer.Option("--completion", help="USD per completion token (see --unit).")
+        str,
+        typer.Option("--completion", metavar="USD", help="USD per completion token (see --unit)."),
     ],
     cached_prompt: Annotated[
         str | None,
         typer.Option(
-            "--cached-prompt", help="USD per prompt token read from cache (default: --prompt)."
+            "--cached-prompt",
+            metavar="USD",
+            help="USD per prompt token read from cache (default: --prompt).",
         ),
     ] = None,
     cache_write: Annotated[
         str | None,
         typer.Option(
-            "--cache-write", help="USD per prompt token written to cache (default: --prompt)."
+            "--cache-write",
+            metavar="USD",
+            help="USD per prompt token written to cache (default: --prompt).",
         ),
     ] = None,
     reasoning: Annotated[
         str | None,
-        typer.Option("--reasoning", help="USD per reasoning token (default: --completion)."),
+        typer.Option(
+            "--reasoning", metavar="USD", help="USD per reasoning token (default: --completion)."
+        ),
     ] = None,
     per_request: Annotated[
-        str | None, typer.Option("--per-request", help="USD per request (--unit does not apply).")
+        str | None,
+        typer.Option(
+            "--per-request", metavar="USD", help="USD per request (--unit does not apply)."
+        ),
     ] = None,
     unit: Annotated[
         str,
         typer.Option(
-            "--unit", help="token: the rates are USD per token; million: USD per million tokens."
+            "--unit",
+            metavar="UNIT",
+            help="token: the rates are USD per token; million: USD per million tokens.",
         ),
     ] = "token",
     reason: Annotated[
-        str | None, typer.Option(help="Why; recorded with your user name and host.")
+        str | None,
+        typer.Option(
+            "--reason", metavar="TEXT", help="Why; recorded with your user name and host."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -360,7 +407,10 @@ def set_price(
 @handle_errors
 def list_prices(
     model: Annotated[
-        str | None, typer.Argument(help="Only this model (PROVIDER:NAME or a unique NAME).")
+        str | None,
+        typer.Argument(
+            metavar="MODEL_ID", help="Only this model (PROVIDER:NAME or a unique NAME)."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
