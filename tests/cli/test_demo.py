@@ -17,7 +17,7 @@ def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("CLEARANCE_CONFIG", str(REPO / "examples/demo/clearance.toml"))
     monkeypatch.setenv("CLEARANCE_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
     reports = tmp_path / "reports"
-    result = CliRunner().invoke(app, ["demo", "--reports", str(reports)], catch_exceptions=False)
+    result = CliRunner().invoke(app, ["demo", "--out", str(reports)], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert "synced 321 models" in out

@@ -152,15 +152,39 @@ def _short(model_id: str) -> str:
 @handle_errors
 def demo(
     models_file: Annotated[
-        Path, typer.Option(help="A saved OpenRouter /models answer.")
-    ] = MODELS_FILE,
-    litellm_file: Annotated[Path, typer.Option(help="LiteLLM's price table.")] = LITELLM_FILE,
-    reports: Annotated[
         Path,
-        typer.Option(help="Where the gate's Markdown summary, JUnit XML and the HTML report go."),
+        typer.Option("--models-file", metavar="FILE", help="A saved OpenRouter /models answer."),
+    ] = MODELS_FILE,
+    litellm_file: Annotated[
+        Path, typer.Option("--litellm-file", metavar="FILE", help="LiteLLM's price table.")
+    ] = LITELLM_FILE,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            metavar="FOLDER",
+            help="The folder of the gate's Markdown summary and JUnit XML, and of the HTML "
+            "report (in html/).",
+        ),
     ] = Path("reports"),
+    reports: Annotated[
+        Path | None, typer.Option("--reports", metavar="FOLDER", hidden=True)
+    ] = None,  # the old name of --out
 ) -> None:
-    """Build a catalog from a real /models answer, price it, and ask the policy questions."""
+    """Run the main job end to end, offline, on the embedded defaults and simulators.
+
+    The steps: 1. a catalog from a real OpenRouter /models answer, priced with LiteLLM's
+    table; 2. real models enabled by a person's audited override, two orgs set up;
+    3. the model policy's answers for those orgs; 4. the exact cost of a call;
+    5. the tool contracts checked; 6. the reference simulator's models synced; 7. the
+    eval suite replaying its shipped recordings; 8. the gate's decisions, with a Markdown
+    summary and JUnit XML; 9. the router obeying the gate: a refused model, a fallback
+    chain, live traffic, the kill switch, the call log; 10. the SLOs on that traffic,
+    and the HTML reliability report. A summary line ends it.
+    """
+    if reports is not None:
+        typer.echo("note: --reports is now --out (the old name will be removed)", err=True)
+        out = reports
     from clearance.catalog.modelstore import ensure_provider, list_models, sync_models
     from clearance.catalog.orgstore import load_policy_snapshot, set_org
     from clearance.catalog.pricestore import import_litellm, load_prices
@@ -312,13 +336,13 @@ def demo(
         run_id = _eval_demo(config, catalog)
 
         console.rule("8. the gate: decisions written into the catalog")
-        summary = _gate_demo(config, catalog, run_id, reports)
+        summary = _gate_demo(config, catalog, run_id, out)
 
         console.rule("9. the router obeys the gate")
         _router_demo(config, catalog, server.base_url)
 
     console.rule("10. SLOs on live traffic, and the reliability report")
-    index = _report_demo(config, catalog, run_id, reports / "html")
+    index = _report_demo(config, catalog, run_id, out / "html")
 
     console.rule("summary")
     with catalog.connect() as connection:
