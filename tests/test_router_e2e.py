@@ -358,7 +358,8 @@ def test_clearance_call_json_reports_a_failure_with_its_attempts(
             "--json",
         ],
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a refused key: the caller's to fix, as without --json
     document = json.loads(result.stdout)
     assert (document["ok"], document["kind"], document["refused"]) == (False, "auth", False)
+    assert "check" in document["fix"]
     assert [a["error_kind"] for a in document["attempts"]] == ["auth"]

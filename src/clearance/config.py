@@ -57,6 +57,7 @@ __all__ = [
     "RouterConfig",
     "Suite",
     "load_config",
+    "plain_validation_error",
 ]
 
 DEFAULT_DATABASE_URL = "sqlite:///.clearance/catalog.db"
@@ -407,7 +408,72 @@ def _explain(exc: ValidationError, source: str) -> ConfigError:
         close = difflib.get_close_matches(loc[-1], known, n=1)
         fix = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
         return ConfigError(f"unknown key {loc[-1]!r}", source=source, key=key, fix=fix)
-    return ConfigError(error["msg"], source=source, key=key)
+    message, plain_fix = plain_validation_error(error)
+    return ConfigError(message, source=source, key=key, fix=plain_fix)
+
+
+#: The expected form of keys checked with a pattern, said as people say it.
+_FORMS = {
+    "name": "lower case letters, digits and _ . - (e.g. openrouter)",
+    "api_key_env": "an environment variable's NAME, such as OPENROUTER_API_KEY",
+    "run_id": "letters, digits and . _ -, at most 36 characters",
+}
+_SECRET_HINTS = ("key", "secret", "token", "password")
+
+
+def plain_validation_error(error: Mapping[str, Any]) -> tuple[str, str | None]:
+    """One pydantic error as a sentence and a fix, without pydantic's phrasing.
+
+    The value is quoted back unless the key may hold a secret (``*key*``, ``*token*``...).
+    """
+    loc = [str(part) for part in error.get("loc", ())]
+    key = ".".join(loc) or "the value"
+    last = loc[-1] if loc else ""
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    shown = (
+        ""
+        if any(hint in last.lower() for hint in _SECRET_HINTS)
+        or isinstance(value, Mapping | list | tuple)
+        else f" (got {value!r})"
+    )
+    kind = error.get("type", "")
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = {
+            "greater_than_equal": ("at least", ctx.get("ge")),
+            "greater_than": ("more than", ctx.get("gt")),
+            "less_than_equal": ("at most", ctx.get("le")),
+            "less_than": ("less than", ctx.get("lt")),
+        }[kind]
+        return (
+            f"must be {bound[0]} {bound[1]}{shown}",
+            f"set {key} to a value {bound[0]} {bound[1]}",
+        )
+    if kind == "string_pattern_mismatch":
+        form = _FORMS.get(last, f"text matching {ctx.get('pattern')}")
+        return f"is not in the expected form{shown}", f"write {key} as {form}"
+    if kind == "literal_error":
+        return f"is not one of {ctx.get('expected')}{shown}", f"set {key} to one of them"
+    if kind == "missing":
+        return "is required", f"add {key}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"must be a whole number{shown}", None
+    if kind in ("float_parsing", "float_type"):
+        return f"must be a number{shown}", None
+    if kind in ("bool_parsing", "bool_type"):
+        return f"must be true or false{shown}", None
+    if kind in ("decimal_parsing", "decimal_type"):
+        return f"must be a decimal number{shown}", f'write it as a string, e.g. {last} = "0.000015"'
+    if kind == "string_type":
+        return f"must be text{shown}", "put it in quotes"
+    if kind in ("list_type", "tuple_type"):
+        return f"must be a list{shown}", f'write it as {last} = ["a", "b"]'
+    if kind in ("dict_type", "model_type"):
+        return f"must be a table{shown}", f"write it as [{key}] with keys under it"
+    message = str(error.get("msg", "is invalid"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return message, None
 
 
 def load_config(

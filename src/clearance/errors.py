@@ -312,9 +312,17 @@ class DiscoverySourceError(ClearanceError):
         self.source = source
         self.cause = cause
         self.status_code = status_code
+        if status_code is None:
+            fix = "is the server running? check the URL and the network"
+        elif status_code in (401, 403):
+            fix = "check the API key (the provider's api_key_env)"
+        elif status_code == 404:
+            fix = "check the base URL: OpenAI-compatible servers answer GET {base_url}/models"
+        else:
+            fix = "check the URL, the network and the API key"
         super().__init__(
             f"cannot read models from {source}: {cause}",
-            fix="nothing was changed in the catalog; check the URL, the network and the API key",
+            fix=f"{fix}; nothing was changed in the catalog",
         )
 
 
@@ -367,9 +375,16 @@ class NoModelAvailable(PolicyRefusal):
         self.rejections = tuple(rejections)
         self.org_id = org_id
         detail = "; ".join(f"{r.model_id}: {r.reason}" for r in self.rejections) or "no candidates"
+        who = "this request" if org_id is None else f"org {org_id!r}"
         super().__init__(
-            f"no model can serve org {org_id!r}: {detail}",
-            fix="enable a model for the org and on the platform, or set policy.default_model",
+            f"no model can serve {who}: {detail}",
+            fix=(
+                "name a model (--model), set policy.default_model, or enable a model "
+                "(clearance models enable MODEL --reason ...)"
+                if org_id is None
+                else f"enable a model for org {org_id!r} (clearance orgs set {org_id} --enable "
+                "MODEL) and on the platform, or set policy.default_model"
+            ),
         )
 
 
@@ -416,12 +431,21 @@ class ProviderError(ClearanceError):
 
     kind = "provider_error"
     retryable = False
+    fix_template: str | None = None
+    """What to do about it, with ``{provider}`` for the provider's name (``None``: nothing
+    general to say; the message is specific)."""
 
     def __init__(self, message: str, *, provider: str, model_id: str | None) -> None:
         self.provider = provider
         self.model_id = model_id
         self.detail = message
-        super().__init__(f"{provider} ({model_id or 'no model'}): {message}")
+        super().__init__(
+            f"{provider} ({model_id or 'no model'}): {message}", fix=self._fix(provider)
+        )
+
+    def _fix(self, provider: str) -> str | None:
+        """The fix line: :attr:`fix_template` for this provider (a subclass may know more)."""
+        return None if self.fix_template is None else self.fix_template.format(provider=provider)
 
 
 class ProviderHTTPError(ProviderError):
@@ -465,6 +489,10 @@ class RateLimited(ProviderHTTPError):
 
     kind = "rate_limit"
     retryable = True
+    fix_template = (
+        "wait and try again, lower the load (eval --concurrency), or let the router fall "
+        "back (clearance policy fallbacks set)"
+    )
 
 
 class AuthenticationFailed(ProviderHTTPError):
@@ -484,17 +512,26 @@ class AuthenticationFailed(ProviderHTTPError):
     def _status_note(self) -> str:
         return f" (key from {self.api_key_env})" if self.api_key_env else ""
 
+    def _fix(self, provider: str) -> str:
+        where = f"the key in {self.api_key_env}" if self.api_key_env else f"{provider}'s key"
+        return f"check {where}: the provider refused it (wrong, revoked, or not allowed this model)"
+
 
 class PaymentRequired(ProviderHTTPError):
     """402: the account is out of credits (OpenRouter). Falls back, never retried."""
 
     kind = "payment_required"
+    fix_template = "add credits to the {provider} account, or call another provider's model"
 
 
 class ModelNotFound(ProviderHTTPError):
     """404: the provider does not serve this model."""
 
     kind = "model_not_found"
+    fix_template = (
+        "the provider no longer serves it: `clearance models sync --provider {provider}` "
+        "refreshes the catalog"
+    )
 
 
 class ContextLengthExceeded(ProviderHTTPError):
@@ -520,6 +557,10 @@ class ProviderServerError(ProviderHTTPError):
 
     kind = "server_error"
     retryable = True
+    fix_template = (
+        "the provider failed after clearance's retries: try again later, or give the model "
+        "a fallback chain (clearance policy fallbacks set)"
+    )
 
 
 class ProviderTimeout(ProviderError):
@@ -527,6 +568,10 @@ class ProviderTimeout(ProviderError):
 
     kind = "timeout"
     retryable = True
+    fix_template = (
+        "the provider did not answer in time: try again, or raise timeout_s of provider "
+        "'{provider}' in the configuration (or --timeout)"
+    )
 
 
 class ProviderConnectionError(ProviderError):
@@ -534,6 +579,10 @@ class ProviderConnectionError(ProviderError):
 
     kind = "connection"
     retryable = True
+    fix_template = (
+        "is the server running? check base_url of provider '{provider}' "
+        "(`clearance config show`) and the network"
+    )
 
 
 class MalformedResponse(ProviderError):

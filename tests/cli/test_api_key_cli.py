@@ -101,11 +101,12 @@ def test_a_refused_key_names_the_variable_it_came_from(
     synced(monkeypatch, server)
     monkeypatch.setenv("MOCK_API_KEY", "sk-wrong-0123456789")
     code, out, err = invoke("call", "--model", MODEL, "--message", "hi")
-    assert code == 1
+    assert code == 2  # a refused key is the caller's to fix (README, "Exit codes")
     assert "HTTP 401 (key from MOCK_API_KEY)" in err
+    assert "fix: check the key in MOCK_API_KEY" in err
     assert "sk-wrong-0123456789" not in out + err
     code, _, err = invoke("models", "sync", "--provider", "mock")
-    assert code == 1
+    assert code == 2
     assert "HTTP 401 (key from MOCK_API_KEY)" in err
     assert "sk-wrong-0123456789" not in err
 

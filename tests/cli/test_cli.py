@@ -51,7 +51,8 @@ def test_sync_list_and_price_from_a_real_models_file(cli: Any) -> None:
     # 1000 × 0.0000025 + 500 × 0.00001 = 0.0025 + 0.005 = 0.0075
     cost = json.loads(
         cli(
-            "price",
+            "prices",
+            "cost",
             "openai/gpt-4o",
             "--prompt-tokens",
             "1000",
@@ -72,7 +73,8 @@ def test_price_with_cached_and_reasoning_tokens_and_reported_cost(cli: Any) -> N
     # (1000-400) × 0.000015 + 400 × 0.0000015 + 200 × 0.000075 = 0.009 + 0.0006 + 0.015
     document = json.loads(
         cli(
-            "price",
+            "prices",
+            "cost",
             "openrouter:anthropic/claude-opus-4",
             "--prompt-tokens",
             "1000",
@@ -95,7 +97,8 @@ def test_price_with_cached_and_reasoning_tokens_and_reported_cost(cli: Any) -> N
 def test_price_of_a_dynamically_priced_model_uses_the_default_and_says_so(cli: Any) -> None:
     synced(cli)
     result = cli(
-        "price",
+        "prices",
+        "cost",
         "openrouter/auto",
         "--prompt-tokens",
         "1000",
@@ -109,7 +112,8 @@ def test_price_of_a_dynamically_priced_model_uses_the_default_and_says_so(cli: A
     assert "default" in result.stderr
     assert "dynamic" in result.stderr
     strict = cli(
-        "price",
+        "prices",
+        "cost",
         "openrouter/auto",
         "--prompt-tokens",
         "1",
@@ -124,7 +128,14 @@ def test_price_of_a_dynamically_priced_model_uses_the_default_and_says_so(cli: A
 def test_unknown_model_suggests_close_ones(cli: Any) -> None:
     synced(cli)
     result = cli(
-        "price", "openai/gpt-4oo", "--prompt-tokens", "1", "--completion-tokens", "1", code=1
+        "prices",
+        "cost",
+        "openai/gpt-4oo",
+        "--prompt-tokens",
+        "1",
+        "--completion-tokens",
+        "1",
+        code=2,
     )
     assert "not in the catalog" in result.stderr
     assert "openrouter:openai/gpt-4o" in result.stderr
@@ -254,7 +265,7 @@ def test_sync_from_an_unreachable_url_changes_nothing(cli: Any) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = cli("models", "sync", "--from", f"http://127.0.0.1:{port}/v1", code=1)
+    result = cli("models", "sync", "--from", f"http://127.0.0.1:{port}/v1", code=3)
     assert "cannot read models" in result.stderr
     assert "nothing was changed" in result.stderr
 
@@ -268,7 +279,7 @@ def test_db_and_config_commands(cli: Any) -> None:
     assert "CLEARANCE_DATABASE_URL" in cli("config", "env").stdout
 
 
-def test_database_down_is_exit_1_with_password_hidden(
+def test_database_down_is_exit_3_with_password_hidden(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with socket.socket() as sock:
@@ -278,7 +289,7 @@ def test_database_down_is_exit_1_with_password_hidden(
         "CLEARANCE_DATABASE_URL", f"postgresql+psycopg://u:hunter2@127.0.0.1:{port}/c"
     )
     result = CliRunner().invoke(app, ["models", "list"])
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # infrastructure unavailable
     assert "unavailable" in result.stderr
     assert "hunter2" not in result.stderr + result.stdout
 
@@ -297,7 +308,9 @@ def test_prices_set_records_an_audited_manual_price_and_says_what_is_in_force(
     synced(cli)
     cli("models", "sync", "--from", str(_vllm_models(project)), "--as", "vllm")
     # a self-hosted model has no price: the conservative default, with a warning
-    before = cli("price", "vllm:llama3", "--prompt-tokens", "1000000", "--completion-tokens", "0")
+    before = cli(
+        "prices", "cost", "vllm:llama3", "--prompt-tokens", "1000000", "--completion-tokens", "0"
+    )
     assert "pricing source: default" in before.stdout
     document = json.loads(
         cli(
@@ -325,7 +338,7 @@ def test_prices_set_records_an_audited_manual_price_and_says_what_is_in_force(
     assert listed == [{"model": "vllm:llama3", "in_force": "manual", "prices": {"manual": manual}}]
     # 1M prompt tokens × 0.0000002 = 0.2 USD, priced from the catalog's manual price
     cost = json.loads(
-        cli("price", "llama3", "--prompt-tokens", "1000000", "--completion-tokens", "0",
+        cli("prices", "cost", "llama3", "--prompt-tokens", "1000000", "--completion-tokens", "0",
             "--json").stdout
     )  # fmt: skip
     assert Decimal(cost["cost_usd"]) == Decimal("0.2")
@@ -333,7 +346,9 @@ def test_prices_set_records_an_audited_manual_price_and_says_what_is_in_force(
     assert cost["price"]["source"] == "manual"
     assert (
         "manual price"
-        in cli("price", "llama3", "--prompt-tokens", "1", "--completion-tokens", "1").stdout
+        in cli(
+            "prices", "cost", "llama3", "--prompt-tokens", "1", "--completion-tokens", "1"
+        ).stdout
     )
     models = {m["id"]: m for m in json.loads(cli("models", "list", "--json").stdout)}
     assert models["vllm:llama3"]["price"]["source"] == "manual"
@@ -356,7 +371,7 @@ def test_prices_set_says_when_another_source_wins_and_how_to_change_it(
     assert "the provider price is in force, not the manual one" in result.stdout
     assert 'source_priority = ["manual", "provider", "litellm"]' in result.stdout
     cost = json.loads(
-        cli("price", "openai/gpt-4o", "--prompt-tokens", "1000", "--completion-tokens", "0",
+        cli("prices", "cost", "openai/gpt-4o", "--prompt-tokens", "1000", "--completion-tokens", "0",
             "--json").stdout
     )  # fmt: skip
     assert cost["price"]["source"] == "provider"
@@ -365,7 +380,7 @@ def test_prices_set_says_when_another_source_wins_and_how_to_change_it(
         '[pricing]\nsource_priority = ["manual", "provider", "litellm"]\n'
     )
     cost = json.loads(
-        cli("price", "openai/gpt-4o", "--prompt-tokens", "1000", "--completion-tokens", "0",
+        cli("prices", "cost", "openai/gpt-4o", "--prompt-tokens", "1000", "--completion-tokens", "0",
             "--json").stdout
     )  # fmt: skip
     assert cost["price"]["source"] == "manual"
@@ -398,7 +413,7 @@ def test_prices_set_refuses_a_bad_amount_naming_the_option(
 
 def test_prices_set_on_an_unknown_model_names_the_close_ones(cli: Any) -> None:
     synced(cli)
-    result = cli("prices", "set", "openai/gpt-4oo", "--prompt", "1", "--completion", "1", code=1)
+    result = cli("prices", "set", "openai/gpt-4oo", "--prompt", "1", "--completion", "1", code=2)
     assert "not in the catalog" in result.stderr
     assert "openrouter:openai/gpt-4o" in result.stderr
 
@@ -428,7 +443,7 @@ def test_export_and_sync_from_the_snapshot_restore_the_catalog(
     assert again["providers"] == first["providers"]
     assert again["exported_at"] >= first["exported_at"]
     cost = json.loads(
-        cli("price", "llama3", "--prompt-tokens", "1000000", "--completion-tokens", "0",
+        cli("prices", "cost", "llama3", "--prompt-tokens", "1000000", "--completion-tokens", "0",
             "--json").stdout
     )  # fmt: skip
     assert Decimal(cost["cost_usd"]) == Decimal("0.2")

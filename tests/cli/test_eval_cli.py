@@ -176,13 +176,13 @@ def test_runs_show_gives_each_infra_errors_kind_status_and_message(
     )
 
 
-def test_eval_exits_1_when_every_item_of_a_model_failed_on_infrastructure(
+def test_eval_exits_3_when_every_item_of_a_model_failed_on_infrastructure(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _record(project, ScriptedNetwork(failing_models={"ref/steady"}).transport, [STEADY])
     monkeypatch.setenv("CLEARANCE_CONFIG", str(project / "clearance.toml"))
     code, out, err = invoke("eval", "--record-mode", "none", "--cases", "ok,wrong_tool")
-    assert code == 1
+    assert code == 3  # infrastructure unavailable (README, "Exit codes")
     assert "0 passed, 0 failed, 4 infra errors" in out
     assert (
         "error: ref:ref/steady: all 4 items failed on infrastructure (HTTP 500 from provider: "
@@ -190,7 +190,7 @@ def test_eval_exits_1_when_every_item_of_a_model_failed_on_infrastructure(
     ) in err
     assert "fix: `clearance runs show " in err
     code, out, _ = invoke("eval", "--record-mode", "none", "--cases", "ok", "--json")
-    assert code == 1
+    assert code == 3  # infrastructure unavailable (README, "Exit codes")
     assert json.loads(out)["unjudged_models"] == {
         STEADY: "ref:ref/steady: all 2 items failed on infrastructure (HTTP 500 from provider: "
         "upstream broke [replayed from a recording]); nothing was judged"

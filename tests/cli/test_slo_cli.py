@@ -202,7 +202,7 @@ def test_calls_escalate_flags_a_call_and_the_slo_sees_it(seeded: Catalog, projec
 
 
 def test_calls_escalate_an_unknown_call_exits_1(seeded: Catalog) -> None:
-    stderr = run("calls", "escalate", "no-such-call", code=1).stderr
+    stderr = run("calls", "escalate", "no-such-call", code=2).stderr
     assert "no call with id 'no-such-call' in the call log" in stderr
     assert "clearance calls replay-spill" in stderr
 

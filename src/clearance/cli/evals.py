@@ -21,48 +21,80 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from clearance.cli._common import EXIT_FAILURE, console, emit_json, errors, handle_errors, load
+from clearance.cli._common import (
+    EXIT_FAILURE,
+    EXIT_UNAVAILABLE,
+    console,
+    emit_json,
+    errors,
+    handle_errors,
+    load,
+)
+from clearance.cli._options import App, split_list
 from clearance.errors import InputError
 
 __all__ = ["eval_command", "runs_app"]
 
-runs_app = typer.Typer(help="Stored eval runs: list, summarize, export.", no_args_is_help=True)
-
-
-def _csv(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
+runs_app = App(help="Stored eval runs: list, summarize, export.", no_args_is_help=True)
 
 
 @handle_errors
 def eval_command(
     models: Annotated[
-        str | None, typer.Option("--models", help="Candidate models, comma-separated.")
+        list[str] | None,
+        typer.Option(
+            "--models",
+            metavar="MODEL_ID,...",
+            help="Candidate models; repeat or separate with commas (default: evals.models).",
+        ),
     ] = None,
     suites: Annotated[
-        str | None, typer.Option("--suites", help="contracts, flows, bfcl (comma-separated).")
+        list[str] | None,
+        typer.Option(
+            "--suites",
+            metavar="SUITE,...",
+            help="contracts, flows, bfcl; repeat or separate with commas (default: evals.suites).",
+        ),
     ] = None,
     cases: Annotated[
-        str | None, typer.Option("--cases", help="Case ids or wildcards, comma-separated.")
+        list[str] | None,
+        typer.Option(
+            "--cases",
+            metavar="CASE,...",
+            help="Case ids or wildcards; repeat or separate with commas (default: all).",
+        ),
     ] = None,
-    trials: Annotated[int | None, typer.Option("--trials", min=1, help="Trials per case.")] = None,
+    trials: Annotated[
+        int | None, typer.Option("--trials", metavar="N", min=1, help="Trials per case.")
+    ] = None,
     record_mode: Annotated[
         str | None,
         typer.Option(
-            "--record-mode", help="none (replay only; default when CI is set), once, new, all."
+            "--record-mode",
+            metavar="MODE",
+            help="none (replay only; default when CI is set), once, new, all.",
         ),
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option("--concurrency", min=1, help="(model, case) pairs at once.")
+        int | None,
+        typer.Option("--concurrency", metavar="N", min=1, help="(model, case) pairs at once."),
     ] = None,
     cost_cap: Annotated[
-        str | None, typer.Option("--cost-cap", help="Stop starting cases past this spend (USD).")
+        str | None,
+        typer.Option("--cost-cap", metavar="USD", help="Stop starting cases past this spend."),
     ] = None,
-    shard: Annotated[str | None, typer.Option("--shard", help="Run part I of N, as I/N.")] = None,
+    shard: Annotated[
+        str | None, typer.Option("--shard", metavar="I/N", help="Run part I of N.")
+    ] = None,
     run_id: Annotated[
-        str | None, typer.Option("--run-id", help="The run id every shard of one run shares.")
+        str | None,
+        typer.Option(
+            "--run-id", metavar="RUN_ID", help="The run id every shard of one run shares."
+        ),
     ] = None,
     jsonl: Annotated[
-        Path | None, typer.Option("--jsonl", help="Also write the results as JSON Lines.")
+        Path | None,
+        typer.Option("--jsonl", metavar="FILE", help="Also write the results as JSON Lines."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     list_only: Annotated[
@@ -89,8 +121,8 @@ def eval_command(
         raise InputError(
             f"--cost-cap {cost_cap!r} is not a number", fix="write USD, e.g. --cost-cap 5.00"
         ) from None
-    suite = load_suites(config, _csv(suites) or list(config.evals.suites))  # type: ignore[arg-type]
-    chosen = select_cases(suite.cases, _csv(cases))
+    suite = load_suites(config, split_list(suites) or list(config.evals.suites))  # type: ignore[arg-type]
+    chosen = select_cases(suite.cases, split_list(cases))
     progress = _progress(as_json)
     tasks: list[TaskID] = []
 
@@ -114,7 +146,7 @@ def eval_command(
         config,
         catalog,
         suite,
-        _csv(models) or list(config.evals.models),
+        split_list(models) or list(config.evals.models),
         cases=chosen,
         trials=trials,
         concurrency=concurrency,
@@ -163,8 +195,10 @@ def eval_command(
             "fix the provider (its key, its credit, its URL), then run the eval again",
             soft_wrap=True,
         )
-    if problems or unjudged:
+    if problems:
         raise SystemExit(EXIT_FAILURE)
+    if unjudged:
+        raise SystemExit(EXIT_UNAVAILABLE)  # nothing of a model judged: its provider failed
 
 
 def _progress(quiet: bool) -> Progress | None:
@@ -301,7 +335,9 @@ def _print_infra(summary: Any) -> None:
 @runs_app.command("list")
 @handle_errors
 def runs_list(
-    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", min=1, help="How many, newest first.")
+    ] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List stored eval runs, newest first."""
@@ -336,7 +372,9 @@ def _run_json(record: Any) -> dict[str, Any]:
 @runs_app.command("show")
 @handle_errors
 def runs_show(
-    run_id: Annotated[str | None, typer.Argument(help="The run (default: the latest).")] = None,
+    run_id: Annotated[
+        str | None, typer.Argument(metavar="RUN_ID", help="The run (default: the latest).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Summarize a stored run: pass@1, pass^k, per tool and flow, failures, cost."""
@@ -360,8 +398,10 @@ def runs_show(
 @runs_app.command("export")
 @handle_errors
 def runs_export(
-    run_id: Annotated[str, typer.Argument(help="The run.")],
-    out: Annotated[Path, typer.Option("--out", help="The JSON Lines file ('-': stdout).")],
+    run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="The run.")],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="FILE", help="The JSON Lines file ('-': stdout).")
+    ],
 ) -> None:
     """Write a run's results as JSON Lines (one object per result)."""
     from clearance.evaluation.results import ResultStore

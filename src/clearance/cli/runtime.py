@@ -11,29 +11,34 @@ from rich.markup import escape
 from rich.table import Table
 
 from clearance.cli._common import (
-    EXIT_FAILURE,
     EXIT_USAGE,
     console,
     emit_json,
+    exit_code,
     fail,
     handle_errors,
     load,
 )
+from clearance.cli._options import App
 from clearance.errors import ClearanceError, InputError, PolicyRefusal
 
-killswitch_app = typer.Typer(
+killswitch_app = App(
     help="The kill switch: stop calls everywhere within a second.", no_args_is_help=True
 )
-calls_app = typer.Typer(help="The call log.", no_args_is_help=True)
+calls_app = App(help="The call log.", no_args_is_help=True)
 
 
-def _switch(on: bool, scope: str, target: str, reason: str) -> None:
+def _switch(on: bool, scope: str, target: str, reason: str, as_json: bool) -> None:
     from clearance.killswitch import SCOPES, set_switch
 
     if scope not in SCOPES:
         fail(f"--scope {scope!r} is not one of {', '.join(SCOPES)}", code=EXIT_USAGE)
-    _, catalog = load()
+    config, catalog = load()
+    target = _switch_target(config, catalog, scope, target, on=on)
     state = set_switch(catalog, scope, active=on, reason=reason, target=target)
+    if as_json:
+        emit_json(_switch_document(state))
+        return
     where = scope if not target else f"{scope} {target}"
     console.print(
         f"kill switch {'ON' if on else 'off'} for {escape(where)} "
@@ -42,26 +47,82 @@ def _switch(on: bool, scope: str, target: str, reason: str) -> None:
     )
 
 
+def _switch_target(config: Any, catalog: Any, scope: str, target: str, *, on: bool) -> str:
+    """The switch's target as the router matches it: a catalog model id, a known provider.
+
+    A typo would throw a switch that stops nothing, so throwing one on an unknown model
+    or provider is refused with the close names; releasing one takes the text as given
+    (a switch thrown before a model left the catalog can still be released).
+    """
+    import difflib
+
+    from clearance.catalog.modelstore import list_providers, resolve_model_id
+    from clearance.errors import InputError, UnknownModel
+
+    if scope == "model":
+        with catalog.connect() as connection:
+            try:
+                return str(resolve_model_id(connection, target, config.provider_names))
+            except UnknownModel:
+                if on:
+                    raise
+                return target
+    if scope == "provider" and on:
+        with catalog.connect() as connection:
+            known = sorted(
+                {p.name for p in list_providers(connection)} | set(config.provider_names)
+            )
+        if target not in known:
+            close = difflib.get_close_matches(target, known, n=3)
+            raise InputError(
+                f"no provider {target!r} in the configuration or the catalog "
+                f"(known: {', '.join(known) or 'none'})",
+                fix=f"did you mean {', '.join(map(repr, close))}?"
+                if close
+                else "name a provider that `clearance models list` shows",
+            )
+    return target
+
+
+_SWITCH_REASON = typer.Option("--reason", metavar="TEXT", help="Why; recorded in the audit trail.")
+_SCOPE = typer.Option("--scope", metavar="SCOPE", help="global, provider, model or org.")
+_TARGET = typer.Option("--target", metavar="NAME", help="The provider, model id or org.")
+_SWITCH_JSON = typer.Option("--json", help="Print the switch's new state as JSON.")
+
+
+def _switch_document(state: Any) -> dict[str, Any]:
+    return {
+        "scope": state.scope,
+        "target": state.target,
+        "active": state.active,
+        "reason": state.reason,
+        "changed_by": state.changed_by,
+        "changed_at": state.changed_at,
+    }
+
+
 @killswitch_app.command("on")
 @handle_errors
 def switch_on(
-    reason: Annotated[str, typer.Option(help="Why; recorded in the audit trail.")],
-    scope: Annotated[str, typer.Option(help="global, provider, model or org.")] = "global",
-    target: Annotated[str, typer.Option(help="The provider, model id or org.")] = "",
+    reason: Annotated[str, _SWITCH_REASON],
+    scope: Annotated[str, _SCOPE] = "global",
+    target: Annotated[str, _TARGET] = "",
+    as_json: Annotated[bool, _SWITCH_JSON] = False,
 ) -> None:
     """Stop calls: everywhere (global) or for one provider, model or org."""
-    _switch(True, scope, target, reason)
+    _switch(True, scope, target, reason, as_json)
 
 
 @killswitch_app.command("off")
 @handle_errors
 def switch_off(
-    reason: Annotated[str, typer.Option(help="Why; recorded in the audit trail.")],
-    scope: Annotated[str, typer.Option(help="global, provider, model or org.")] = "global",
-    target: Annotated[str, typer.Option(help="The provider, model id or org.")] = "",
+    reason: Annotated[str, _SWITCH_REASON],
+    scope: Annotated[str, _SCOPE] = "global",
+    target: Annotated[str, _TARGET] = "",
+    as_json: Annotated[bool, _SWITCH_JSON] = False,
 ) -> None:
     """Allow calls again."""
-    _switch(False, scope, target, reason)
+    _switch(False, scope, target, reason, as_json)
 
 
 @killswitch_app.command("status")
@@ -75,19 +136,7 @@ def switch_status(
     _, catalog = load()
     states = list_switches(catalog)
     if as_json:
-        emit_json(
-            [
-                {
-                    "scope": s.scope,
-                    "target": s.target,
-                    "active": s.active,
-                    "reason": s.reason,
-                    "changed_by": s.changed_by,
-                    "changed_at": s.changed_at,
-                }
-                for s in states
-            ]
-        )
+        emit_json([_switch_document(s) for s in states])
         return
     active = [s for s in states if s.active]
     console.print(f"{len(active)} switch(es) on" if active else "no switch is on: calls flow")
@@ -116,12 +165,18 @@ def switch_status(
 @handle_errors
 def replay(
     keep: Annotated[bool, typer.Option(help="Keep the spill files after loading.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Load call-log rows spilled while the database was down."""
+    import dataclasses
+
     from clearance.calllog import replay_spill
 
     config, catalog = load()
     report = replay_spill(catalog, config.spill_dir(), keep=keep)
+    if as_json:
+        emit_json(dataclasses.asdict(report))
+        return
     console.print(
         f"{report.files} spill file(s), {report.rows} rows: {report.inserted} inserted, "
         f"{report.already_present} already present"
@@ -138,14 +193,20 @@ def replay(
 @calls_app.command("escalate")
 @handle_errors
 def escalate(
-    call_id: Annotated[str, typer.Argument(help="The call's id (`clearance call --json`).")],
+    call_id: Annotated[
+        str, typer.Argument(metavar="CALL_ID", help="The call's id (`clearance call --json`).")
+    ],
     reason: Annotated[
-        str | None, typer.Option(help="Why it goes to a person; kept with the call.")
+        str | None,
+        typer.Option(
+            "--reason", metavar="TEXT", help="Why it goes to a person; kept with the call."
+        ),
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the flag as JSON.")] = False,
 ) -> None:
     """Flag a logged call for human hand-off (it counts in the escalation_rate SLO).
 
-    Exit 1 when no call has this id.
+    Exit 2 when no call has this id (an unknown id is the caller's input).
     """
     from clearance.calllog import flag_escalation
 
@@ -155,7 +216,11 @@ def escalate(
             f"no call with id {call_id!r} in the call log of {catalog.display_url}",
             fix="check the id; a call's row is written within calllog.flush_interval_s of "
             "its end, and rows spilled during an outage need `clearance calls replay-spill`",
+            code=EXIT_USAGE,
         )
+    if as_json:
+        emit_json({"call_id": call_id, "escalated": True, "reason": reason})
+        return
     console.print(
         f"call {escape(call_id)} flagged for human hand-off"
         + (f": {escape(reason)}" if reason else "")
@@ -180,22 +245,54 @@ def _tools(path: Path | None) -> list[dict[str, Any]] | None:
 
 @handle_errors
 def call(
-    message: Annotated[str, typer.Option(help="The user message.")],
-    model: Annotated[str | None, typer.Option(help="The model to ask for.")] = None,
-    tools: Annotated[Path | None, typer.Option(help="A JSON file of tools.")] = None,
-    system: Annotated[str | None, typer.Option(help="A system message.")] = None,
-    provider: Annotated[str | None, typer.Option(help="Call this provider directly.")] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="Call this OpenAI-compatible URL directly.")
+    message: Annotated[str, typer.Option("--message", metavar="TEXT", help="The user message.")],
+    model: Annotated[
+        str | None, typer.Option("--model", metavar="MODEL_ID", help="The model to ask for.")
     ] = None,
-    org: Annotated[str | None, typer.Option(help="The org asking.")] = None,
-    session: Annotated[str | None, typer.Option(help="The session (pinning).")] = None,
-    tier: Annotated[str | None, typer.Option(help="strong, mid or cheap.")] = None,
+    tools: Annotated[
+        Path | None, typer.Option("--tools", metavar="FILE", help="A JSON file of tools.")
+    ] = None,
+    system: Annotated[
+        str | None, typer.Option("--system", metavar="TEXT", help="A system message.")
+    ] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "--provider",
+            metavar="PROVIDER",
+            help="Send --model to this configured provider. A model the catalog lacks is "
+            "called ad hoc (for this call only); a catalog model keeps its gate state, so one "
+            "the gate has not enabled is refused.",
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            metavar="URL",
+            help="Send --model to this OpenAI-compatible URL (an ad-hoc provider for this "
+            "call only). Kill switches and the org policy still apply.",
+        ),
+    ] = None,
+    org: Annotated[str | None, typer.Option("--org", metavar="ORG", help="The org asking.")] = None,
+    session: Annotated[
+        str | None,
+        typer.Option("--session", metavar="SESSION_ID", help="The session (pinning)."),
+    ] = None,
+    tier: Annotated[
+        str | None, typer.Option("--tier", metavar="TIER", help="strong, mid or cheap.")
+    ] = None,
     stream: Annotated[bool, typer.Option(help="Ask for a streamed answer.")] = False,
-    timeout: Annotated[float | None, typer.Option(help="Seconds per attempt.")] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", metavar="SECONDS", help="Seconds per attempt.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Send one call through the router (kill switch, policy, retries, fallbacks, log)."""
+    """Send one call through the router (kill switch, policy, retries, fallbacks, log).
+
+    --provider and --base-url choose where --model is sent; they skip no check: the
+    kill switch, the org policy and, for a model in the catalog, the gate still decide.
+    """
     from clearance.config import TIERS
     from clearance.router import Router
 
@@ -211,6 +308,13 @@ def call(
     try:
         if base_url or provider:
             model = _direct_model(router, model, provider, base_url)
+        elif model is not None:
+            # a typo must not be served by the default model: an unknown id is an error
+            # (with the catalog's close names), where the router would fall back quietly
+            from clearance.catalog.modelstore import resolve_model_id
+
+            with catalog.connect() as connection:
+                model = resolve_model_id(connection, model, config.provider_names)
         result = router.complete(
             messages,
             _tools(tools),
@@ -230,14 +334,12 @@ def call(
                     "error": type(error).__name__,
                     "kind": getattr(error, "kind", None),
                     "message": error.message,
+                    "fix": error.fix,
                     "refused": isinstance(error, PolicyRefusal),
                     "attempts": [_attempt(a) for a in error.attempts],
                 }
             )
-            # as without --json: the caller's mistake (a missing API key...) is a usage error
-            raise SystemExit(
-                EXIT_USAGE if isinstance(error, InputError) else EXIT_FAILURE
-            ) from None
+            raise SystemExit(exit_code(error)) from None  # the same code as without --json
         raise
     router.close()
     response = result.response

@@ -110,11 +110,14 @@ def _validated_provider(provider: ProviderSpec) -> str:
             name=provider.name, base_url=provider.base_url, api_key_env=provider.api_key_env
         )
     except ValidationError as error:
+        from clearance.config import plain_validation_error
+
         first = error.errors(include_url=False)[0]
         option = {"name": "--provider", "base_url": "--base-url", "api_key_env": "--api-key-env"}
         where = option.get(str(first["loc"][0]) if first["loc"] else "", "--provider")
+        message, _ = plain_validation_error(first)
         raise InputError(
-            f"{where}: {first['msg']}",
+            f"{where}: {message}",
             fix="a provider name is lower case (letters, digits, _.-); a base URL starts "
             "with http:// or https://; api_key_env is a variable NAME such as MINE_API_KEY",
         ) from None
