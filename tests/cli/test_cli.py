@@ -371,8 +371,8 @@ def test_prices_set_says_when_another_source_wins_and_how_to_change_it(
     assert "the provider price is in force, not the manual one" in result.stdout
     assert 'source_priority = ["manual", "provider", "litellm"]' in result.stdout
     cost = json.loads(
-        cli("prices", "cost", "openai/gpt-4o", "--prompt-tokens", "1000", "--completion-tokens", "0",
-            "--json").stdout
+        cli("prices", "cost", "openai/gpt-4o", "--prompt-tokens", "1000",
+            "--completion-tokens", "0", "--json").stdout
     )  # fmt: skip
     assert cost["price"]["source"] == "provider"
     assert Decimal(cost["cost_usd"]) == Decimal("0.0025")  # 1000 × 0.0000025
@@ -380,8 +380,8 @@ def test_prices_set_says_when_another_source_wins_and_how_to_change_it(
         '[pricing]\nsource_priority = ["manual", "provider", "litellm"]\n'
     )
     cost = json.loads(
-        cli("prices", "cost", "openai/gpt-4o", "--prompt-tokens", "1000", "--completion-tokens", "0",
-            "--json").stdout
+        cli("prices", "cost", "openai/gpt-4o", "--prompt-tokens", "1000",
+            "--completion-tokens", "0", "--json").stdout
     )  # fmt: skip
     assert cost["price"]["source"] == "manual"
     assert Decimal(cost["cost_usd"]) == Decimal("0.002")  # 1000 × 0.000002

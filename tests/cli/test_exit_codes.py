@@ -47,7 +47,8 @@ USAGE: list[tuple[list[str], str]] = [
     (["models", "enable", "openai/gpt-4oo", "--reason", "r"], "did you mean"),
     (["models", "disable", "no-such-model", "--reason", "r"], "not in the catalog"),
     (["decisions", "show", "openai/gpt-4oo"], "did you mean"),
-    (["prices", "cost", "openai/gpt-4oo", "--prompt-tokens", "1", "--completion-tokens", "1"], "did you"),
+    (["prices", "cost", "openai/gpt-4oo", "--prompt-tokens", "1", "--completion-tokens", "1"],
+     "did you"),
     (["prices", "set", "openai/gpt-4oo", "--prompt", "1", "--completion", "1"], "did you mean"),
     (["prices", "set", "openai/gpt-4o", "--prompt", "-1", "--completion", "1"], "--prompt"),
     (["orgs", "set", "acme", "--enable", "openai/gpt-4oo"], "did you mean"),
@@ -154,3 +155,16 @@ def test_a_key_written_where_its_variable_name_goes_is_never_echoed(project: Pat
     assert result.exit_code == 2
     assert "sk-live-abc123" not in result.stderr
     assert "an environment variable's NAME" in result.stderr
+
+
+def test_a_path_that_cannot_be_written_exits_2_without_a_traceback(team: Path) -> None:
+    blocked = team / "a-file"
+    blocked.write_text("not a folder")
+    for args in (
+        ["models", "export", "--out", str(blocked / "models.json")],
+        ["init", str(blocked / "project")],
+    ):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, (args, result.stdout, result.stderr)
+        assert str(blocked) in result.stderr
+        _plain(result.stderr)

@@ -148,6 +148,16 @@ def handle_errors(function: Callable[P, R]) -> Callable[P, R]:
             return function(*args, **kwargs)
         except ClearanceError as error:
             fail(error.message, fix=error.fix, code=exit_code(error))
+        except OSError as error:
+            if error.filename is None:  # not a path the caller gave: a bug, keep its trace
+                raise
+            path = error.filename
+            fail(
+                f"{path}: {error.strerror or error}",
+                fix="check that the path is right, that its folder exists and that you may "
+                "read or write there",
+                code=EXIT_USAGE,
+            )
         finally:
             while _opened:
                 _opened.pop().dispose()
