@@ -131,6 +131,43 @@ def test_an_invalid_file_is_an_error_and_the_lock_is_not_written(suite: Path) ->
         build_lock(suite)
 
 
+def _offer_a_missing_tool(suite: Path) -> tuple[Path, int]:
+    """Add ``ship_order@1.0.0`` (no such contract) to a flow's tools; its file and line."""
+    flow = suite / "flows" / "case_create_task.yaml"
+    lines = flow.read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith("tools:")) + 1
+    lines.insert(at, "  - ship_order@1.0.0\n")
+    flow.write_text("".join(lines))
+    return flow, at + 1
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_a_flow_naming_a_tool_with_no_contract_is_refused_by_file_and_line(
+    suite: Path, tmp_path: Path, cached: bool
+) -> None:
+    """Before and after a lock alike: the flow's file, the line, and the missing tool."""
+    flow, line = _offer_a_missing_tool(suite)
+    cache = tmp_path / "cache" if cached else None
+    with pytest.raises(ContractError) as refused:
+        build_lock(suite)
+    assert (refused.value.path, refused.value.line) == (str(flow), line)
+    assert "no contract for tool ship_order@1.0.0" in refused.value.message
+    before = check_contracts(suite, probe=False, cache_dir=cache)
+    invalid = [f for f in before.findings if f.code == "invalid_file"]
+    assert [f.subject for f in invalid] == [str(flow)]
+    assert f"{flow}:{line} at /tools/" in invalid[0].message
+    # the flow file exists: it is invalid, not missing from the lock's point of view
+    assert ("lock_stale", "case_create_task") not in codes(suite, cache_dir=cache)
+    write_lock(suite, read_lock(suite))  # a lock written by an older, laxer clearance
+    after = check_contracts(suite, probe=False, cache_dir=cache)
+    assert [(f.code, f.message) for f in after.findings if f.severity == "error"] == [
+        (f.code, f.message) for f in before.findings if f.severity == "error"
+    ]
+    result = CliRunner().invoke(app, ["contracts", "lock", "--root", str(suite)])
+    assert result.exit_code == 2
+    assert f"{flow}:{line}" in result.stderr
+
+
 def test_no_lock(suite: Path) -> None:
     (suite / "contracts.lock").unlink()
     assert [c for c, _ in codes(suite)] == ["lock_missing"]

@@ -279,16 +279,26 @@ def test_cli_out_writes_the_json_report_beside_the_table(tmp_path: Path) -> None
     assert document["unreadable"] == []
 
 
-def test_cli_json_to_stdout_and_unreadable_file(tmp_path: Path) -> None:
+def test_cli_exits_2_when_a_cassette_cannot_be_read_naming_it_and_its_line(
+    tmp_path: Path,
+) -> None:
+    """The audit of the others is still printed; the exit code says it is incomplete."""
+    source = CASSETTES / "pydantic-ai" / "test_openrouter_tool_calling.yaml"
+    (tmp_path / "whole.yaml").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     (tmp_path / "broken.yaml").write_text("interactions:\n- request: {uri: 'http", encoding="utf-8")
     result = CliRunner().invoke(_app(), ["audit", str(tmp_path), "--json"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 2, result.output
     document = json.loads(result.stdout)
-    assert document["unreadable"][0]["cassette"] == "broken.yaml"
+    assert document["files"] == 2
+    assert document["tool_calls"] == 1  # the readable one is still audited
+    unreadable = document["unreadable"][0]
+    assert (unreadable["cassette"], unreadable["line"]) == ("broken.yaml", 2)
+    assert "broken.yaml: not valid YAML (line 2)" in unreadable["reason"]
     table = CliRunner().invoke(_app(), ["audit", str(tmp_path)])
-    assert table.exit_code == 0
-    assert "unreadable" in table.output
-    assert "broken.yaml" in table.output
+    assert table.exit_code == 2
+    assert "1 of 2 cassette(s) could not be read" in table.stderr
+    assert "broken.yaml" in table.stderr
+    assert "fix:" in table.stderr
 
 
 def test_cli_json_is_a_switch_and_out_a_file(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from clearance.cli._common import console, emit_json, errors, handle_errors
+from clearance.cli._common import EXIT_USAGE, console, emit_json, errors, fail, handle_errors
 from clearance.errors import InputError
 
 if TYPE_CHECKING:
@@ -73,7 +73,11 @@ def audit(
         typer.Option("--out", metavar="FILE", help="Also write the full report (JSON) to FILE."),
     ] = None,
 ) -> None:
-    """Check every recorded tool call against the schema sent with its request."""
+    """Check every recorded tool call against the schema sent with its request.
+
+    Exit 2 when any cassette could not be read (each is named, with its line when the
+    YAML parser knows it); the report still covers the others.
+    """
     from clearance.evaluation.audit import audit_cassettes
 
     report = audit_cassettes(directory)
@@ -88,6 +92,7 @@ def audit(
             ) from None
     if as_json:
         emit_json(document)
+        _exit_if_unreadable(report)
         return
     calls = report.calls()
     console.print(
@@ -99,3 +104,16 @@ def audit(
         errors.print(f"[bold yellow]unreadable:[/] {escape(unreadable.reason)}", soft_wrap=True)
     if out is not None:
         console.print(f"report written to {escape(str(out))}")
+    _exit_if_unreadable(report)
+
+
+def _exit_if_unreadable(report: AuditReport) -> None:
+    """Exit 2 when a cassette could not be read: the audit is of the others only."""
+    if report.unreadable:
+        fail(
+            f"{len(report.unreadable)} of {report.files} cassette(s) could not be read "
+            f"(the first: {report.unreadable[0].reason}); the figures cover the others",
+            fix="repair or remove those files (a half-written cassette is usually the last "
+            "one a killed recorder wrote), then run the audit again",
+            code=EXIT_USAGE,
+        )

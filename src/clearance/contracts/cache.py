@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 
 __all__ = ["LoadedSuite", "ProbeCache", "load_suite"]
 
-_FORMAT = b"clearance-suite-cache-1"
+# Bump it whenever loading checks more: a suite cached by a laxer check must be loaded
+# afresh (2: flows naming a tool with no contract are errors).
+_FORMAT = b"clearance-suite-cache-2"
 _SUFFIXES = (".yaml", ".yml", ".json")
 
 

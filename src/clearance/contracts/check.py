@@ -152,12 +152,9 @@ def load_all(root: Path) -> tuple[ContractSet, list[Any], list[ContractError]]:
 
 
 def _known(contracts: ContractSet, key: str) -> bool:
+    """Whether a contract ``name@version`` exists (``get`` answers ``None`` when not)."""
     name, _, version = key.partition("@")
-    try:
-        contracts.get(name, version)
-    except (KeyError, ContractError, ValueError):
-        return False
-    return True
+    return contracts.get(name, version) is not None
 
 
 def build_lock(root: Path) -> Lock:
@@ -229,7 +226,9 @@ def check_contracts(
             "run `clearance contracts lock` and commit it",
         )
     else:
-        changed = _check_lock(contracts, flows, lock, report)
+        # a flow file that does not load is reported as invalid, not as missing
+        invalid = frozenset(Path(error.path).stem for error in errors)
+        changed = _check_lock(contracts, flows, lock, report, invalid_flows=invalid)
     _check_controls(contracts, flows, report)
     _lint(root, contracts, tuple(lint_profiles), report)
     if catalog is not None:
@@ -317,7 +316,12 @@ def _check_versions(
 
 
 def _check_lock(
-    contracts: ContractSet, flows: Sequence[Any], lock: Lock, report: CheckReport
+    contracts: ContractSet,
+    flows: Sequence[Any],
+    lock: Lock,
+    report: CheckReport,
+    *,
+    invalid_flows: frozenset[str] = frozenset(),
 ) -> set[str]:
     """Files against the lock; returns the contract keys that changed in place."""
     changed: set[str] = set()
@@ -374,7 +378,7 @@ def _check_lock(
                 "run `clearance contracts lock` and commit it (recordings of this flow "
                 "need re-recording)",
             )
-    for flow_id in sorted(set(lock.flows) - flow_ids):
+    for flow_id in sorted(set(lock.flows) - flow_ids - invalid_flows):
         report.add(
             "error",
             "lock_stale",

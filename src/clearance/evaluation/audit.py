@@ -149,6 +149,8 @@ class UnreadableCassette:
 
     cassette: str
     reason: str
+    line: int | None = None
+    """1-based line of the problem, when the YAML parser knows it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +232,10 @@ class AuditReport:
             "responses": len(self.exchanges()),
             "tool_calls": len(calls),
             **{verdict: verdicts[verdict] for verdict in VERDICTS},
-            "unreadable": [{"cassette": u.cassette, "reason": u.reason} for u in self.unreadable],
+            "unreadable": [
+                {"cassette": u.cassette, "line": u.line, "reason": u.reason}
+                for u in self.unreadable
+            ],
             "by_model": [row.to_dict() for row in self.by_model()],
             "cassettes": [
                 {
@@ -284,6 +289,10 @@ def _row(model: str, exchanges: Iterable[ExchangeAudit]) -> ModelRow:
 class _Unreadable(Exception):
     """A cassette that is not a readable VCR.py recording (internal: becomes a record)."""
 
+    def __init__(self, reason: str, *, line: int | None = None) -> None:
+        super().__init__(reason)
+        self.line = line
+
 
 def audit_cassettes(directory: Path) -> AuditReport:
     """Audit every ``*.yaml`` cassette under ``directory`` (recursively, sorted by path).
@@ -306,7 +315,7 @@ def audit_cassettes(directory: Path) -> AuditReport:
         try:
             cassettes.append(_audit_file(path, name))
         except _Unreadable as error:
-            unreadable.append(UnreadableCassette(name, str(error)))
+            unreadable.append(UnreadableCassette(name, str(error), error.line))
     return AuditReport(directory, tuple(cassettes), tuple(unreadable))
 
 
@@ -319,7 +328,10 @@ def _audit_file(path: Path, name: str) -> CassetteAudit:
         where = getattr(error, "problem_mark", None)
         line = f" (line {where.line + 1})" if where is not None else ""
         problem = getattr(error, "problem", None) or type(error).__name__
-        raise _Unreadable(f"{name}: not valid YAML{line}: {problem}; half-written?") from None
+        raise _Unreadable(
+            f"{name}: not valid YAML{line}: {problem}; half-written?",
+            line=None if where is None else where.line + 1,
+        ) from None
     interactions = document.get("interactions") if isinstance(document, Mapping) else None
     if not isinstance(interactions, list):
         raise _Unreadable(f"{name}: no `interactions` list; not a VCR.py cassette")
