@@ -20,6 +20,10 @@ tokens replaces the base rates.
 
 Arithmetic runs in a decimal context that traps inexact results, so a cost is
 either exact or an error, never silently rounded.
+
+An answer that reports no usage is not free: its tokens are estimated from the
+request and answer text (:func:`clearance.tokencount.estimate_usage`), the
+:class:`Usage` is marked ``estimated`` and the cost ``pricing_source="estimated"``.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ __all__ = [
     "price_call_strict",
 ]
 
-PricingSource = Literal["provider", "catalog", "default"]
+PricingSource = Literal["provider", "catalog", "default", "estimated"]
 _ZERO = Decimal(0)
 _EXACT = decimal.Context(
     prec=80,
@@ -92,6 +96,9 @@ class Usage:
     """Web searches billed per search."""
     reported_cost: Decimal | None = None
     """The provider's own figure in USD (OpenRouter's ``usage.cost``), if it sent one."""
+    estimated: bool = False
+    """The counts are estimated from the text (the answer reported no usage), not
+    reported by the provider; a sum is estimated when any part of it is."""
 
     def __post_init__(self) -> None:
         # One OR over the counts is negative exactly when one of them is: a single test on
@@ -156,6 +163,7 @@ class Usage:
             self.images + other.images,
             self.web_searches + other.web_searches,
             reported,
+            self.estimated or other.estimated,
         )
 
     @classmethod
@@ -316,7 +324,10 @@ class CallCost:
     cost: Decimal
     """USD: the figure to bill and log."""
     pricing_source: PricingSource
-    """``provider`` (its reported cost), ``catalog`` (a stored price) or ``default``."""
+    """``provider`` (its reported cost), ``catalog`` (a stored price), ``default`` (the
+    configured default price: the model has none) or ``estimated`` (the answer reported
+    no usage: tokens estimated from the text, priced at the catalog or default price,
+    see ``computed_from``)."""
     computed: Decimal
     """USD computed from the price (catalog or default), kept beside a reported one."""
     reported: Decimal | None = None
@@ -379,7 +390,9 @@ def price_call(
     beside it. With no catalog price, the conservative ``default`` price is
     used, a :class:`DefaultPriceWarning` is emitted and the result is marked
     ``computed_from="default"`` (and ``pricing_source="default"`` unless the
-    provider reported a cost). ``warn=False`` leaves the warning to the caller (the
+    provider reported a cost). Estimated usage (``usage.estimated``) without a
+    reported cost is marked ``pricing_source="estimated"``, whichever price was
+    used. ``warn=False`` leaves the warning to the caller (the
     router logs it once per model instead of once per call).
     """
     computed_from: Literal["catalog", "default"] = "catalog"
@@ -402,7 +415,8 @@ def price_call(
     reported = usage.reported_cost
     if reported is not None:
         return CallCost(reported, "provider", computed, reported, computed_from, price)
-    return CallCost(computed, computed_from, computed, None, computed_from, price)
+    source: PricingSource = "estimated" if usage.estimated else computed_from
+    return CallCost(computed, source, computed, None, computed_from, price)
 
 
 def price_call_strict(model_id: str, usage: Usage, price: Price | None) -> CallCost:

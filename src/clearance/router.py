@@ -86,6 +86,7 @@ from clearance.pricing import CallCost, Price, PriceRates, Usage, price_call
 from clearance.providers.base import ChatRequest, ChunkCallback, Provider, ProviderReply
 from clearance.providers.keys import read_api_key
 from clearance.providers.types import ChatResponse
+from clearance.tokencount import billable_usage
 
 __all__ = ["RULES", "Attempt", "ErrorRule", "Router", "RouterResult"]
 
@@ -843,7 +844,7 @@ class Router:
             raise error
         model_id = outcome.model_id
         response = outcome.reply.response
-        usage = response.usage or Usage()
+        usage = billable_usage(request, response)  # never $0 for want of a usage
         cost = self._price(model_id, usage, state)
         if decision.pin is not None and record.session_id is not None:
             self._write_pin(state, record.session_id, decision.pin, record.org_id)
