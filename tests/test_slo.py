@@ -696,3 +696,40 @@ def test_a_named_org_without_calls_is_no_data(catalog: Catalog, tmp_path: Path) 
         ("p:b / acme", "ok", 0.0),
         ("zeta", "no_data", None),
     ]
+
+
+def test_estimated_spend_is_shown_apart_in_the_figures_and_the_evidence(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    seed(
+        catalog,
+        [
+            ("c1", 0, ok(A, cost=Decimal("0.001"), pricing_source="catalog", price_id=1)),
+            ("d1", 1, ok(A, cost=Decimal("0.002"), pricing_source="default", price_id=None)),
+            # answers without usage: one priced from the catalog, one at the default price
+            ("e1", 2, ok(A, cost=Decimal("0.0005"), pricing_source="estimated", price_id=1)),
+            ("e2", 3, ok(A, cost=Decimal("0.00025"), pricing_source="estimated", price_id=None)),
+        ],
+    )
+    (a,) = stats_by_label(catalog, HOUR).values()
+    assert a.spend_usd == Decimal("0.00375")
+    assert (a.estimated, a.estimated_spend_usd) == (2, Decimal("0.00075"))
+    assert a.default_priced == 2  # d1, and e2: estimated, then priced at the default
+    assert a.to_json()["estimated_spend_usd"] == "0.00075"
+    objectives = "version: 1\nmin_calls: 1\nobjectives:\n  - {metric: spend_usd, max: '1'}\n"
+    with catalog.connect() as connection:
+        report = check_slos(connection, policy(objectives, tmp_path), HOUR)
+    (result,) = report.results
+    assert result.evidence.detail == (
+        "0.00375 USD spent on 4 calls, of which 0.00075 USD estimated (2 calls reported no usage)"
+    )
+    assert dict(result.evidence.reasons) == {
+        "tokens estimated: no usage reported": 2,
+        "priced at the default price": 2,
+    }
+
+
+def test_no_estimated_call_no_estimated_figure(catalog: Catalog) -> None:
+    seed(catalog)
+    stats = stats_by_label(catalog, HOUR)
+    assert {(s.estimated, s.estimated_spend_usd) for s in stats.values()} == {(0, Decimal(0))}

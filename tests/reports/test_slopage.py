@@ -81,3 +81,19 @@ def test_usd_is_shown_short_with_the_exact_amount_in_its_title(
     row = next(tr for tr in found.one("table", class_="figures").all("tr") if UP in tr.words())
     spent = row.all("td")[7].one("span", class_="money")  # a figure, not judged: 6 digits
     assert (spent.words(), spent.attrs["title"]) == ("0.1", "0.1000001")
+
+
+def test_estimated_spend_is_shown_apart(catalog: Catalog, tmp_path: Path) -> None:
+    seed(
+        catalog,
+        [
+            ("c1", 0, ok(UP, cost=Decimal("0.001"), pricing_source="catalog", latency_ms=10.0)),
+            ("e1", 1, ok(UP, cost=Decimal("0.0004"), pricing_source="estimated", latency_ms=10.0)),
+        ],
+    )
+    with catalog.connect() as connection:
+        report = check_slos(connection, policy(OBJECTIVES, tmp_path), HOUR)
+    out = tmp_path / "slo.html"
+    out.write_text(render_slo_page(report), encoding="utf-8")
+    flag = parse(out).one("div", data_flag="estimated")
+    assert flag.words() == "of which 0.0004 estimated (1 call without usage)"

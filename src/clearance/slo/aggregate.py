@@ -28,7 +28,11 @@ Definitions (a call is one ``ai_calls`` row with ``since <= started_at < until``
 * ``escalated``: served calls flagged for human hand-off (at call time, or after
   with :meth:`clearance.calllog.CallLog.flag_escalated`).
 * ``spend_usd``: exact sum of ``cost`` over every call (NULL costs add nothing);
-  ``default_priced``: calls with ``pricing_source = 'default'``; ``unpriced``:
+  ``estimated`` / ``estimated_spend_usd``: the calls with ``pricing_source =
+  'estimated'`` (the answer reported no usage: tokens estimated from the text, see
+  :mod:`clearance.tokencount`) and their part of ``spend_usd``;
+  ``default_priced``: calls priced by the default price (``pricing_source =
+  'default'``, or ``'estimated'`` without a catalog ``price_id``); ``unpriced``:
   served calls without a cost.
 * latency percentiles: over served calls with a latency, by linear interpolation
   between the closest ranks (PostgreSQL's ``percentile_cont``, pandas' default
@@ -50,7 +54,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Numeric, and_, cast, func, select
+from sqlalchemy import Connection, Numeric, and_, cast, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from clearance.catalog import tables as t
@@ -88,6 +92,8 @@ chosen_model: ColumnElement[Any] = func.coalesce(
 )
 """The model the policy chose for a call: what the fallback rate is counted against."""
 _OK = _C.status == "ok"
+_ESTIMATED = _C.pricing_source == "estimated"
+_DEFAULT_PRICED = or_(_C.pricing_source == "default", and_(_ESTIMATED, _C.price_id.is_(None)))
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -187,6 +193,10 @@ class GroupStats:
     routed: int = 0
     """Served calls the policy routed to this group's model (answered by it or by a
     fallback): the fallback rate's denominator."""
+    estimated: int = 0
+    """Calls priced from estimated tokens (the answer reported no usage)."""
+    estimated_spend_usd: Decimal = Decimal(0)
+    """The part of ``spend_usd`` those calls make (USD)."""
 
     @property
     def attempted(self) -> int:
@@ -234,6 +244,8 @@ class GroupStats:
             "tool_calls_valid": self.tool_calls_valid,
             "escalated": self.escalated,
             "spend_usd": str(self.spend_usd),
+            "estimated": self.estimated,
+            "estimated_spend_usd": str(self.estimated_spend_usd),
             "default_priced": self.default_priced,
             "unpriced": self.unpriced,
             "latency_n": self.latency_n,
@@ -287,10 +299,12 @@ def _prepare(connection: Connection) -> bool:
     return False
 
 
-def _spend(native: bool) -> ColumnElement[Any]:
+def _spend(native: bool, *where: ColumnElement[bool]) -> ColumnElement[Any]:
+    """Exact sum of ``cost`` (over the rows matching ``where``, if given)."""
     if native:
-        return func.sum(cast(_C.cost, Numeric()))
-    return func.clearance_decimal_sum(_C.cost).filter(_C.cost.is_not(None))
+        total = func.sum(cast(_C.cost, Numeric()))
+        return total.filter(and_(*where)) if where else total
+    return func.clearance_decimal_sum(_C.cost).filter(_C.cost.is_not(None), *where)
 
 
 def _percentile(native: bool, fraction: float) -> ColumnElement[Any]:
@@ -340,7 +354,9 @@ def aggregate_calls(
         func.sum(_C.tool_calls_valid).label("tool_calls_valid"),
         count.filter(and_(_OK, _C.escalated.is_(True))).label("escalated"),
         _spend(native).label("spend"),
-        count.filter(_C.pricing_source == "default").label("default_priced"),
+        count.filter(_ESTIMATED).label("estimated"),
+        _spend(native, _ESTIMATED).label("estimated_spend"),
+        count.filter(_DEFAULT_PRICED).label("default_priced"),
         count.filter(and_(_OK, _C.cost.is_(None))).label("unpriced"),
         count.filter(and_(_OK, _C.latency_ms.is_not(None))).label("latency_n"),
         *(_percentile(native, q).label(f"p{round(q * 100)}") for q in QUANTILES),
@@ -366,6 +382,8 @@ def aggregate_calls(
             p50_latency_ms=_float(row.p50),
             p95_latency_ms=_float(row.p95),
             routed=routed.get(group_of(row, by), (0, 0))[0],
+            estimated=row.estimated,
+            estimated_spend_usd=to_decimal(row.estimated_spend),
         )
         for row in connection.execute(query)
         if row.calls  # an ungrouped query over nothing still returns one row

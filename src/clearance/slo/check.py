@@ -405,9 +405,15 @@ def _judge(
         else:
             n, measured = stats.ok, stats.avg_cost_per_message_usd
             detail = f"{stats.spend_usd} USD spent on {n} served calls"
+        if stats.estimated:
+            detail += (
+                f", of which {stats.estimated_spend_usd} USD estimated"
+                f" ({stats.estimated} call{'' if stats.estimated == 1 else 's'} reported no usage)"
+            )
         reasons = tuple(
             (name, count)
             for name, count in (
+                ("tokens estimated: no usage reported", stats.estimated),
                 ("priced at the default price", stats.default_priced),
                 ("served without a cost", stats.unpriced),
             )

@@ -144,7 +144,8 @@ METRICS: Mapping[str, MetricInfo] = {
             "spend_usd",
             "usd",
             "max",
-            "sum of the cost of every call in the window, USD",
+            "sum of the cost of every call in the window, USD (calls without usage priced from "
+            "estimated tokens included, and shown apart)",
             uses_min_calls=False,
         ),
     )
