@@ -557,6 +557,39 @@ def test_live_calls_during_a_run_are_not_the_runs_once_its_calls_carry_its_id(
     assert (cost.logged_calls, cost.default_priced_calls) == (1, 0)
 
 
+def test_estimated_spend_is_shown_apart_from_the_spend(built: Built) -> None:
+    # two answers without usage during the run: one priced from the catalog, one (no
+    # catalog price) at the default price
+    estimated = [
+        {**call_row(GOOD, NOW_START + dt.timedelta(minutes=7), "estimated"), "price_id": 3},
+        {**call_row(GOOD, NOW_START + dt.timedelta(minutes=8), "estimated"), "price_id": None},
+    ]
+    estimated[0]["cost"] = Decimal("0.00003")
+    with built.catalog.begin() as connection:
+        connection.execute(insert(t.ai_calls), estimated)
+    data = collect(built)
+    cost = data.model(GOOD).cost
+    assert (cost.logged_calls, cost.estimated_calls, cost.default_priced_calls) == (4, 2, 2)
+    assert cost.estimated_spend == Decimal("0.00004")
+    assert data.model(BAD).cost.estimated_calls == 0
+
+    files = write_report(data, built.out, catalog=built.catalog)
+    table = parse(files.index).one("table", class_="cost")
+    cells = {row.all("td")[0].children[0]: row.all("td") for row in table.all("tr")[1:]}
+    assert cells[GOOD][1].one("div", data_flag="estimated").words() == "of which 0.00004 estimated"
+    assert (
+        cells[GOOD][5]
+        .one("span", data_flag="estimated")
+        .words()
+        .startswith("2 of 4 logged calls reported no usage")
+    )
+    assert not cells[BAD][1].all("div", data_flag="estimated")
+    page = parse(built.out / "models" / f"{model_slug(GOOD)}.html")
+    assert page.one("span", data_flag="estimated").words() == (
+        "Of which 0.00004 USD estimated: 2 of 4 logged calls reported no usage."
+    )
+
+
 # --- the model pages ---------------------------------------------------------------------
 
 

@@ -6,7 +6,8 @@ gate judged this run, else what the configured policy says of it, marked as a dr
 run), the decision before it and what moved since, the tool × model cells with
 their intervals, pass^k, flows, trends over earlier runs, failures grouped by
 code, flaky cases, infra errors and fallbacks apart, and cost and latency (with
-calls priced by the default price counted from the call log).
+calls priced by the default price, and calls priced from estimated tokens because
+the answer reported no usage, counted from the call log).
 
 Evidence (transcripts) is not read here: the failing cases are listed by
 reference, and :func:`load_failing` reads one page of them at a time.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -80,6 +81,10 @@ class CostFigures:
     """Calls of this model in the call log while the run ran."""
     default_priced_calls: int
     """Of those, calls priced by the default price (the catalog had no price)."""
+    estimated_calls: int = 0
+    """Of those, calls priced from estimated tokens (the answer reported no usage)."""
+    estimated_spend: Decimal = Decimal(0)
+    """USD those calls cost, as logged: the estimated part of the spend."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,10 +194,22 @@ def simulated_models(connection: Any, model_ids: Sequence[str]) -> set[str]:
     return found
 
 
-def _call_counts(
-    connection: Any, run: RunRecord, model_ids: Sequence[str]
-) -> dict[str, tuple[int, int]]:
-    """served model -> (calls, calls priced by the default price) the run made."""
+@dataclass(frozen=True, slots=True)
+class _Logged:
+    """A model's calls in the call log during a run, by how they were priced."""
+
+    calls: int = 0
+    default_priced: int = 0
+    estimated: int = 0
+    estimated_spend: Decimal = Decimal(0)
+
+
+def _call_counts(connection: Any, run: RunRecord, model_ids: Sequence[str]) -> dict[str, _Logged]:
+    """served model -> the calls the run made, by how they were priced.
+
+    Default-priced: ``pricing_source = 'default'``, or ``'estimated'`` without a catalog
+    ``price_id`` (tokens estimated, then priced at the default).
+    """
     c = t.ai_calls.c
     end = run.ended_at or _now()
     # the run's own calls; a run logged before ai_calls knew its run (none carries its id):
@@ -201,18 +218,32 @@ def _call_counts(
     if connection.execute(select(c.id).where(own).limit(1)).first() is None:
         own = and_(c.eval_run_id.is_(None), c.started_at >= run.started_at, c.started_at <= end)
     query = (
-        select(c.served_model, c.pricing_source, func.count())
+        select(c.served_model, c.pricing_source, c.price_id.is_(None), func.count())
         .where(own)
         .where(c.served_model.in_(list(model_ids)))
-        .group_by(c.served_model, c.pricing_source)
+        .group_by(c.served_model, c.pricing_source, c.price_id.is_(None))
     )
-    out: dict[str, tuple[int, int]] = {}
-    for model_id, source, count in connection.execute(query):
-        calls, default = out.get(str(model_id), (0, 0))
-        out[str(model_id)] = (
-            calls + int(count),
-            default + (int(count) if source == "default" else 0),
+    out: dict[str, _Logged] = {}
+    for model_id, source, no_price, count in connection.execute(query):
+        seen = out.get(str(model_id), _Logged())
+        estimated = source == "estimated"
+        out[str(model_id)] = _Logged(
+            seen.calls + int(count),
+            seen.default_priced
+            + (int(count) if source == "default" or (estimated and no_price) else 0),
+            seen.estimated + (int(count) if estimated else 0),
+            seen.estimated_spend,
         )
+    # estimated costs are few (answers without usage): summed here, exactly
+    estimated_costs = (
+        select(c.served_model, c.cost)
+        .where(own)
+        .where(c.served_model.in_(list(model_ids)))
+        .where(c.pricing_source == "estimated", c.cost.is_not(None))
+    )
+    for model_id, cost in connection.execute(estimated_costs):
+        seen = out[str(model_id)]
+        out[str(model_id)] = replace(seen, estimated_spend=seen.estimated_spend + cost)
     return out
 
 
@@ -505,7 +536,7 @@ def collect_report(
         flaky_ids = {case.case_id for case in flaky}
         refs = _failing(rows)
         model_summary = summary.model(model_id)
-        calls, default_priced = logged.get(model_id, (0, 0))
+        counted = logged.get(model_id, _Logged())
         entries.append(
             ModelReport(
                 model_id=model_id,
@@ -542,8 +573,10 @@ def collect_report(
                     else None,
                     p50_ms=model_summary.latency_p50_ms,
                     p95_ms=model_summary.latency_p95_ms,
-                    logged_calls=calls,
-                    default_priced_calls=default_priced,
+                    logged_calls=counted.calls,
+                    default_priced_calls=counted.default_priced,
+                    estimated_calls=counted.estimated,
+                    estimated_spend=counted.estimated_spend,
                 ),
                 history=histories[model_id],
                 dry_run_error=problem,
