@@ -190,7 +190,12 @@ ai_calls = Table(
     Column("cost", ExactDecimal, nullable=True, doc="USD, the cost used"),
     Column("computed_cost", ExactDecimal, nullable=True, doc="USD, from catalog prices"),
     Column("reported_cost", ExactDecimal, nullable=True, doc="USD, as the provider reported"),
-    Column("pricing_source", String(16), nullable=True, doc="provider | catalog | default"),
+    Column(
+        "pricing_source",
+        String(16),
+        nullable=True,
+        doc="provider | catalog | default | estimated (no usage reported: tokens estimated)",
+    ),
     Column("price_id", Integer, nullable=True),
     Column("latency_ms", Float, nullable=True),
     Column("overhead_us", Float, nullable=True, doc="clearance's own time"),
