@@ -50,6 +50,7 @@ def exit_code(error: ClearanceError) -> int:
         e.CatalogUnavailable
         | e.ProviderConnectionError
         | e.ProviderTimeout
+        | e.ProviderProtocolError
         | e.ProviderServerError
         | e.RateLimited,
     ):
@@ -62,7 +63,13 @@ def exit_code(error: ClearanceError) -> int:
             return EXIT_UNAVAILABLE
         return EXIT_USAGE if status in (401, 403, 404) else EXIT_FAILURE
     if isinstance(
-        error, e.InputError | e.UnknownModel | e.UnknownRun | e.UnknownOrg | e.AuthenticationFailed
+        error,
+        e.InputError
+        | e.UnknownModel
+        | e.UnknownRun
+        | e.UnknownOrg
+        | e.AuthenticationFailed
+        | e.InvalidEndpoint,
     ):
         return EXIT_USAGE
     return EXIT_FAILURE

@@ -85,9 +85,16 @@ class Provider(Protocol):
         *,
         model_id: str | None = None,
         timeout_s: float | None = None,
+        deadline_s: float | None = None,
         on_chunk: ChunkCallback | None = None,
     ) -> ProviderReply:
-        """Send one request and return the normalized answer (raises ProviderError)."""
+        """Send one request and return the normalized answer (raises ProviderError).
+
+        ``timeout_s`` (default: the provider's own) bounds this attempt from the request
+        to the last byte of the answer, a stream included; ``deadline_s`` is what is left
+        of the whole call's deadline, which ends the attempt sooner when it is shorter.
+        Running out of either raises :class:`~clearance.errors.ProviderTimeout` naming it.
+        """
         ...
 
     async def acomplete(
@@ -97,6 +104,7 @@ class Provider(Protocol):
         *,
         model_id: str | None = None,
         timeout_s: float | None = None,
+        deadline_s: float | None = None,
         on_chunk: ChunkCallback | None = None,
     ) -> ProviderReply:
         """The same, without blocking the event loop."""

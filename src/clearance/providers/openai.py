@@ -2,12 +2,15 @@
 
 One implementation serves every OpenAI-compatible endpoint: OpenRouter,
 OpenAI, vLLM, Ollama, LiteLLM's proxy, Groq, Together and the like, and
-clearance's own reference provider. httpx's exceptions become typed
-:class:`~clearance.errors.ProviderError` subclasses here and nowhere else.
+clearance's own reference provider. httpx's, httpcore's and h11's exceptions become
+typed :class:`~clearance.errors.ProviderError` subclasses here and nowhere else (the
+table is :mod:`clearance.providers.transport_errors`), and each attempt is bounded from
+the request to the last byte (:mod:`clearance.providers.deadline`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import itertools
@@ -20,13 +23,10 @@ from typing import Any
 import httpx
 import orjson
 
-from clearance.errors import (
-    MalformedResponse,
-    ProviderConnectionError,
-    ProviderError,
-    ProviderTimeout,
-)
+from clearance.errors import InvalidEndpoint, MalformedResponse, ProviderError, ProviderTimeout
 from clearance.providers.base import ChatRequest, ChunkCallback, ProviderReply
+from clearance.providers.deadline import Budget, DeadlinePassed, bound_sync_client
+from clearance.providers.transport_errors import classify_transport_error
 from clearance.providers.types import ChatResponse
 from clearance.providers.wire import StreamAssembler, classify_error, parse_completion
 
@@ -58,7 +58,8 @@ class OpenAICompatibleProvider:
             :func:`clearance.providers.keys.read_api_key`, from the variable the
             configuration names); never shown in ``repr``, errors or logs.
         api_key_env: the name of that variable, named in 401/403 errors.
-        timeout_s: default timeout of a request.
+        timeout_s: default bound on one attempt, from the request to the last byte of
+            the answer (a stream included), in seconds.
         headers: extra headers (OpenRouter's ``HTTP-Referer`` / ``X-Title``).
         transport / async_transport: injected transports (``httpx.MockTransport`` in tests).
     """
@@ -79,12 +80,13 @@ class OpenAICompatibleProvider:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
-        self._url = httpx.URL(f"{self.base_url}/chat/completions")
+        self._secret = api_key or None
+        with self._mapped(None):
+            self._url = httpx.URL(f"{self.base_url}/chat/completions")
         """Parsed once: httpx parses a URL given as text on every request."""
         self._headers = {"Content-Type": "application/json", **(headers or {})}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
-        self._secret = api_key or None
         self.api_key_env = api_key_env
         self._transport = transport
         self._async_transport = async_transport
@@ -103,13 +105,15 @@ class OpenAICompatibleProvider:
 
     def _sync(self) -> httpx.Client:
         if self._client is None:
-            self._client = httpx.Client(
+            client = httpx.Client(
                 headers=self._headers,
                 timeout=self.timeout_s,
                 limits=_LIMITS,
                 transport=self._transport,
                 verify=_tls(),
             )
+            bound_sync_client(client)
+            self._client = client
         return self._client
 
     def _async(self) -> httpx.AsyncClient:
@@ -150,21 +154,40 @@ class OpenAICompatibleProvider:
         return text.replace(self._secret, "***") if self._secret else text
 
     @contextlib.contextmanager
-    def _mapped(self, model_id: str | None) -> Iterator[None]:
+    def _mapped(self, model_id: str | None, budget: Budget | None = None) -> Iterator[None]:
+        """Raise the :class:`ProviderError` that a transport exception (or the attempt's
+        budget running out) stands for; anything else (a bug) goes through untouched."""
         try:
             yield
-        except httpx.TimeoutException as error:
-            raise ProviderTimeout(
-                self._scrub(f"no answer in time ({type(error).__name__})"),
-                provider=self.name,
-                model_id=model_id,
-            ) from None
-        except (httpx.TransportError, httpx.StreamError) as error:
-            raise ProviderConnectionError(
-                self._scrub(f"{type(error).__name__}: {error}"),
-                provider=self.name,
-                model_id=model_id,
-            ) from None
+        except ProviderError:
+            raise
+        except DeadlinePassed:
+            raise self._timeout_error(model_id, budget, "DeadlinePassed") from None
+        except Exception as error:
+            found = classify_transport_error(error)
+            if found is None:
+                raise
+            error_class, message = found
+            if error_class is ProviderTimeout:
+                raise self._timeout_error(model_id, budget, type(error).__name__) from None
+            if error_class is InvalidEndpoint:
+                message = f"{message}; base_url is {self.base_url!r}"
+            raise error_class(self._scrub(message), provider=self.name, model_id=model_id) from None
+
+    def _timeout_error(
+        self, model_id: str | None, budget: Budget | None, cause: str
+    ) -> ProviderTimeout:
+        if budget is None:
+            return ProviderTimeout(
+                f"no answer in time ({cause})", provider=self.name, model_id=model_id
+            )
+        return ProviderTimeout(
+            budget.describe(cause),
+            provider=self.name,
+            model_id=model_id,
+            limit=budget.limit,
+            limit_s=budget.limit_s,
+        )
 
     def _decode(self, content: bytes, model_id: str | None) -> Any:
         try:
@@ -201,8 +224,8 @@ class OpenAICompatibleProvider:
 
     # -- calls -----------------------------------------------------------------------------
 
-    def _timeout(self, timeout_s: float | None) -> httpx.Timeout:
-        return _timeout_of(timeout_s if timeout_s is not None else self.timeout_s)
+    def _budget(self, timeout_s: float | None, deadline_s: float | None) -> Budget:
+        return Budget.start(timeout_s if timeout_s is not None else self.timeout_s, deadline_s)
 
     def complete(
         self,
@@ -211,28 +234,37 @@ class OpenAICompatibleProvider:
         *,
         model_id: str | None = None,
         timeout_s: float | None = None,
+        deadline_s: float | None = None,
         on_chunk: ChunkCallback | None = None,
     ) -> ProviderReply:
-        """``POST /chat/completions`` and return the normalized answer."""
+        """``POST /chat/completions`` and return the normalized answer.
+
+        ``timeout_s`` (default: the provider's) bounds the attempt from the request to the
+        last byte; ``deadline_s``, the seconds left of the whole call, cuts it shorter.
+        """
         content = _encode(request.body(model_name))
         client = self._sync()
+        budget = self._budget(timeout_s, deadline_s)
+        timeout = _timeout_of(max(budget.limit_s, 0.001))
         started = time.perf_counter()
-        with self._mapped(model_id):
-            if request.stream:
-                with client.stream(
-                    "POST", self._url, content=content, timeout=self._timeout(timeout_s)
-                ) as response:
-                    if response.status_code >= 400:
-                        raise self._error(response, response.read(), model_id)
-                    assembler = StreamAssembler(self.name, model_id)
-                    for line in response.iter_lines():
-                        assembler.feed_line(line)
-                        if on_chunk is not None and assembler.last_chunk is not None:
-                            on_chunk(assembler.last_chunk)
-                    result = assembler.result()
+        with (
+            self._mapped(model_id, budget),
+            budget.bound(),
+            client.stream("POST", self._url, content=content, timeout=timeout) as response,
+        ):
+            if response.status_code >= 400:
+                raise self._error(response, _read(response, budget), model_id)
+            if not request.stream:
+                body = _read(response, budget)
+            else:
+                assembler = StreamAssembler(self.name, model_id)
+                for line in response.iter_lines():
+                    budget.check()
+                    assembler.feed_line(line)
+                    if on_chunk is not None and assembler.last_chunk is not None:
+                        on_chunk(assembler.last_chunk)
+                result = assembler.result()
                 return ProviderReply(result, time.perf_counter() - started, response.status_code)
-            response = client.post(self._url, content=content, timeout=self._timeout(timeout_s))
-            body = response.content
         wait = time.perf_counter() - started
         return ProviderReply(self._answer(response, body, model_id), wait, response.status_code)
 
@@ -243,30 +275,35 @@ class OpenAICompatibleProvider:
         *,
         model_id: str | None = None,
         timeout_s: float | None = None,
+        deadline_s: float | None = None,
         on_chunk: ChunkCallback | None = None,
     ) -> ProviderReply:
-        """The same as :meth:`complete`, on the async client."""
+        """The same as :meth:`complete`, on the async client (the attempt runs under
+        :func:`asyncio.timeout`)."""
         content = _encode(request.body(model_name))
         client = self._async()
+        budget = self._budget(timeout_s, deadline_s)
+        timeout = _timeout_of(max(budget.limit_s, 0.001))
         started = time.perf_counter()
-        with self._mapped(model_id):
-            if request.stream:
-                async with client.stream(
-                    "POST", self._url, content=content, timeout=self._timeout(timeout_s)
-                ) as response:
-                    if response.status_code >= 400:
-                        raise self._error(response, await response.aread(), model_id)
+        with self._mapped(model_id, budget):
+            async with (
+                asyncio.timeout(budget.left()),
+                client.stream("POST", self._url, content=content, timeout=timeout) as response,
+            ):
+                if response.status_code >= 400:
+                    raise self._error(response, await response.aread(), model_id)
+                if not request.stream:
+                    body = await response.aread()
+                else:
                     assembler = StreamAssembler(self.name, model_id)
                     async for line in response.aiter_lines():
                         assembler.feed_line(line)
                         if on_chunk is not None and assembler.last_chunk is not None:
                             on_chunk(assembler.last_chunk)
                     result = assembler.result()
-                return ProviderReply(result, time.perf_counter() - started, response.status_code)
-            response = await client.post(
-                self._url, content=content, timeout=self._timeout(timeout_s)
-            )
-            body = response.content
+                    return ProviderReply(
+                        result, time.perf_counter() - started, response.status_code
+                    )
         wait = time.perf_counter() - started
         return ProviderReply(self._answer(response, body, model_id), wait, response.status_code)
 
@@ -284,6 +321,15 @@ class OpenAICompatibleProvider:
         return parse_completion(
             decoded, provider=self.name, model_id=model_id, status_code=response.status_code
         )
+
+
+def _read(response: httpx.Response, budget: Budget) -> bytes:
+    """The whole (decoded) body, checking the budget after each chunk."""
+    chunks = []
+    for chunk in response.iter_bytes():
+        budget.check()
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @functools.lru_cache(maxsize=64)

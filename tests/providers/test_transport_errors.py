@@ -1,0 +1,35 @@
+"""The table of transport exceptions: one kind each, and a router rule for each kind."""
+
+from __future__ import annotations
+
+import httpx
+
+from clearance.errors import ProviderError
+from clearance.providers.transport_errors import TRANSPORT_ERRORS, classify_transport_error
+from clearance.router import RULES
+
+
+def test_each_kind_has_a_rule_that_agrees_with_the_error_class() -> None:
+    for _, error_class, _ in TRANSPORT_ERRORS:
+        assert issubclass(error_class, ProviderError)
+        rule = RULES[error_class.kind]
+        assert rule.retry == error_class.retryable, error_class
+        assert rule.fall_back  # another provider's model may not fail the same way
+        assert error_class.fix_template is not None
+
+
+def test_the_message_names_the_exception_and_what_it_said() -> None:
+    found = classify_transport_error(httpx.DecodingError("incorrect header check"))
+    assert found is not None
+    error_class, message = found
+    assert error_class.kind == "protocol"
+    assert message == (
+        "the body does not decode as its declared content-encoding "
+        "(DecodingError: incorrect header check)"
+    )
+    assert classify_transport_error(httpx.ReadTimeout(""))[1].endswith("(ReadTimeout)")  # type: ignore[index]
+
+
+def test_what_is_not_a_transport_failure_is_not_mapped() -> None:
+    assert classify_transport_error(ValueError("a bug")) is None
+    assert classify_transport_error(KeyError("model")) is None
