@@ -274,7 +274,9 @@ def test_a_timeout_is_kept_as_a_failure_and_replays_as_one(setup: Any) -> None:
     result = replayed.outcomes[(STEADY, "ok", 1)]
     assert not result.recording_problem  # not "missing": the recording says what happened
     assert result.result.evidence["kind"] == "timeout"
-    assert result.result.evidence["provider_message"] == "no answer in time (ReadTimeout)"
+    assert result.result.evidence["provider_message"] == (
+        "no complete answer within timeout_s=60 s of the request (ReadTimeout)"
+    )
 
 
 def test_a_model_none_of_whose_items_was_judged_is_named_with_the_cause(setup: Any) -> None:
