@@ -85,7 +85,8 @@ def test_records_are_written_in_batches_with_exact_cost(catalog: Catalog, tmp_pa
     assert row.extra["tool_calls"][0]["valid"] is True
     log.close()
     assert log.written == 20
-    assert not (tmp_path / "spill").exists()
+    assert not list((tmp_path / "spill").glob("ai_calls-*"))  # nothing spilled
+    assert not list((tmp_path / "spill" / "journal").iterdir())  # the journal is deleted
 
 
 def test_close_flushes_what_is_queued(catalog: Catalog, tmp_path: Path) -> None:
@@ -232,3 +233,152 @@ def test_a_flag_for_a_spilled_row_is_spilled_and_applied_on_replay(tmp_path: Pat
         (False, None),
     ]
     catalog.dispose()
+
+
+def dead_letters(folder: Path) -> list[dict[str, object]]:
+    """The dead-letter lines in a spill folder, parsed."""
+    return [
+        json.loads(line)
+        for path in sorted(folder.glob("dead-letters-*.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
+
+
+def stored_ids(catalog: Catalog) -> set[str]:
+    with catalog.connect() as connection:
+        return set(connection.execute(select(t.ai_calls.c.call_id)).scalars())
+
+
+def test_one_bad_row_in_a_batch_of_20_is_set_aside_and_19_are_written(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    # issue 15: on PostgreSQL all 20 were spilled, and their replay failed every time;
+    # SQLite stored the 5,000-character id. Now both set that one row aside.
+    spill = tmp_path / "spill"
+    log = CallLog(catalog, spill_dir=spill, batch_size=20, flush_interval_s=60)
+    good = [record(org_id=f"org-{n}") for n in range(19)]
+    bad = record(org_id="x" * 5000)
+    for item in [*good[:7], bad, *good[7:]]:
+        log.record(item)
+    log.close()
+    assert stored_ids(catalog) == {item.call_id for item in good}
+    assert log.spilled == 0
+    assert not list(spill.glob("ai_calls-*.jsonl"))
+    (letter,) = dead_letters(spill)
+    assert letter["call_id"] == bad.call_id
+    assert letter["source"] == "writer"
+    assert letter["error"] == "ai_calls.org_id is 5000 characters long; the column holds 128"
+    assert letter["row"]["org_id"] == "x" * 5000  # type: ignore[index]
+
+
+def test_a_batch_the_database_refuses_is_bisected_to_the_refused_rows(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    # a value the column type refuses at insert time (not caught before): ExactDecimal
+    # takes Decimal only. Three bad rows among 40, in one batch.
+    spill = tmp_path / "spill"
+    log = CallLog(catalog, spill_dir=spill, batch_size=40, flush_interval_s=60)
+    items = [record() for _ in range(40)]
+    for n in (0, 17, 39):
+        items[n] = record(cost=1.5)
+    for item in items:
+        log.record(item)
+    log.close()
+    refused = {items[n].call_id for n in (0, 17, 39)}
+    assert stored_ids(catalog) == {item.call_id for item in items} - refused
+    letters = dead_letters(spill)
+    assert {letter["call_id"] for letter in letters} == refused
+    assert all("ExactDecimal takes Decimal" in str(letter["error"]) for letter in letters)
+    assert log.spilled == 0
+
+
+def test_replay_of_a_spill_file_with_one_bad_row_loads_the_other_19(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    # a spill file as an older clearance wrote it on PostgreSQL: 19 good rows, 1 too long
+    from clearance.calllog import _row, _Validators
+    from clearance.catalog.callstore import row_to_json
+
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    items = [record(org_id=f"org-{n}") for n in range(19)]
+    bad = record(org_id="x" * 5000)
+    rows = [_row(item, _Validators()) for item in [*items[:3], bad, *items[3:]]]
+    (spill / "ai_calls-4242.jsonl").write_text("".join(row_to_json(r) + "\n" for r in rows))
+    report = replay_spill(catalog, spill)
+    assert (report.rows, report.inserted, report.dead_letters) == (20, 19, 1)
+    assert stored_ids(catalog) == {item.call_id for item in items}
+    assert not (spill / "ai_calls-4242.jsonl").exists()
+    (letter,) = dead_letters(spill)
+    assert (letter["call_id"], letter["source"]) == (bad.call_id, "spill")
+    again = replay_spill(catalog, spill)
+    assert (again.rows, again.inserted) == (0, 0)
+
+
+def test_a_nul_in_a_providers_message_does_not_lose_the_row(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    # PostgreSQL's JSONB refuses \u0000: the row is stored with the text cleaned
+    spill = tmp_path / "spill"
+    log = CallLog(catalog, spill_dir=spill, batch_size=10, flush_interval_s=60)
+    nul = record(status="error", extra={"refusal": "bad\x00byte"})
+    others = [record() for _ in range(4)]
+    for item in [nul, *others]:
+        log.record(item)
+    log.close()
+    assert stored_ids(catalog) == {item.call_id for item in [nul, *others]}
+    assert dead_letters(spill) == []
+    with catalog.connect() as connection:
+        extra = connection.execute(
+            select(t.ai_calls.c.extra).where(t.ai_calls.c.call_id == nul.call_id)
+        ).scalar_one()
+    if catalog.dialect == "postgresql":
+        assert extra == {"refusal": "bad\ufffdbyte", "scrubbed": True}
+    else:
+        assert extra == {"refusal": "bad\x00byte"}
+
+
+def test_a_providers_overlong_finish_reason_is_cut_not_refused(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    log = CallLog(catalog, spill_dir=tmp_path / "spill", batch_size=10, flush_interval_s=60)
+    long = record(finish_reason_raw="stop" * 1000)
+    log.record(long)
+    log.close()
+    with catalog.connect() as connection:
+        row = connection.execute(
+            select(t.ai_calls).where(t.ai_calls.c.call_id == long.call_id)
+        ).one()
+    assert row.finish_reason_raw == ("stop" * 1000)[:64]
+    assert row.extra == {"truncated": {"finish_reason_raw": 4000}}
+
+
+def test_a_dead_letter_keeps_key_like_text_out(catalog: Catalog, tmp_path: Path) -> None:
+    # rows hold no API keys; a key pasted into a caller's text is redacted all the same
+    spill = tmp_path / "spill"
+    key = "sk-proj-abcdefghij0123456789ABCDEFGH"
+    log = CallLog(catalog, spill_dir=spill, batch_size=10, flush_interval_s=60)
+    log.record(record(org_id="y" * 200, extra={"note": f"Bearer {key}"}))
+    log.close()
+    text = "".join(p.read_text() for p in spill.glob("dead-letters-*.jsonl"))
+    assert "y" * 200 in text
+    assert key not in text
+    assert "<redacted>" in text
+
+
+def test_steady_light_traffic_never_waits_longer_than_the_flush_interval(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    # a record every 0.05 s with a 0.2 s interval: the queue never stays empty for an
+    # interval, and a batch of 1,000 never fills; the first rows must be written anyway
+    import time
+
+    log = CallLog(catalog, spill_dir=tmp_path / "spill", batch_size=1000, flush_interval_s=0.2)
+    first = record()
+    log.record(first)
+    deadline = time.monotonic() + 5
+    while first.call_id not in stored_ids(catalog):
+        assert time.monotonic() < deadline, "the first record waited more than 5 s"
+        time.sleep(0.05)
+        log.record(record())
+    log.close()

@@ -1,56 +1,73 @@
-"""The call log: one ``ai_calls`` row per call, written off the call's path.
+"""The call log: one ``ai_calls`` row per call, written off the call's path, none lost.
 
-:meth:`CallLog.record` only puts the record on a queue (well under a
-microsecond of the caller's time). A background thread validates tool calls
-against the schemas sent, turns records into rows and inserts them in batches
-(every ``flush_interval_s`` or ``batch_size`` rows). When the database cannot
-be written, the batch is appended to a JSON Lines spill file instead, and
-``clearance calls replay-spill`` loads it later; rows carry a unique
-``call_id``, so replaying twice inserts nothing twice. :meth:`CallLog.close`
-(also run at interpreter exit) flushes what is queued.
+:meth:`CallLog.record` appends the record to this process's journal (one ``write`` of
+one JSON line, a few microseconds; :mod:`clearance.journal`) and puts it on a queue. A
+background thread validates tool calls against the schemas sent, turns records into
+rows and inserts them in batches (every ``flush_interval_s`` or ``batch_size`` rows),
+then lets the journal forget them. When the database cannot be written, the batch is
+appended to a JSON Lines spill file instead, and ``clearance calls replay-spill`` loads
+it later; rows carry a unique ``call_id``, so replaying twice inserts nothing twice. A
+row the database refuses (a value too long for its column) goes to the dead letters with
+its error, and the rows beside it are written (:mod:`clearance.deadletters`).
+:meth:`CallLog.close` (also run at interpreter exit) flushes what is queued.
 
 A call is flagged for human hand-off after the fact with
 :meth:`CallLog.flag_escalated`, which goes through the same queue, after the rows
 queued before it, so a call whose row is not written yet can be flagged (and a flag
 for a spilled row is spilled after it, and applied when the spill is replayed).
 
-What can still be lost: records queued in a process that is killed outright
-(SIGKILL, power loss) before the next flush, at most ``flush_interval_s`` of
-traffic.
+What a process killed outright (SIGKILL, the OOM killer) leaves: its journal, whose
+records a new process's call log, or ``clearance calls replay-spill``, loads into
+``ai_calls``. A power loss can lose the records of the last ``flush_interval_s`` (the
+journal is fsynced once per interval, not once per call).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import datetime as dt
+import fcntl
 import hashlib
 import itertools
 import json
+import logging
 import os
 import queue
+import socket
 import threading
+import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import insert, select, update
+import orjson
+from sqlalchemy import select, update
 
 from clearance.catalog import tables as t
+from clearance.catalog.callstore import row_to_json
 from clearance.catalog.database import Catalog
-from clearance.errors import CatalogUnavailable
+from clearance.deadletters import DeadLetters, store_rows
+from clearance.identifiers import fit_row
+from clearance.journal import Journal, Segment
 from clearance.providers.base import tool_schemas
 from clearance.providers.types import ToolCall
 
+if TYPE_CHECKING:
+    from clearance.callreplay import ReplayReport
+
 __all__ = [
+    "JOURNAL_FOLDER",
     "CallLog",
     "CallRecord",
     "EscalationOutcome",
+    "ReplayReport",
     "attempt_json",
     "flag_escalation",
     "new_call_id",
@@ -58,6 +75,10 @@ __all__ = [
     "validate_tool_calls",
 ]
 
+log = logging.getLogger("clearance.calllog")
+
+JOURNAL_FOLDER = "journal"
+"""The journals' folder, inside the spill folder."""
 
 _ID_PREFIX = uuid.uuid4().hex[:24]
 _ID_COUNTER = itertools.count()
@@ -249,49 +270,6 @@ def _row(record: CallRecord, validators: _Validators) -> dict[str, Any]:
     return row
 
 
-def _to_json(row: Mapping[str, Any]) -> str:
-    def default(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            return {"$decimal": str(value)}
-        if isinstance(value, dt.datetime):
-            return {"$datetime": value.isoformat()}
-        raise TypeError(f"cannot spill {type(value).__name__}")
-
-    return json.dumps(row, default=default, separators=(",", ":"))
-
-
-def _from_json(line: str) -> dict[str, Any]:
-    def hook(value: dict[str, Any]) -> Any:
-        if value.keys() == {"$decimal"}:
-            return Decimal(value["$decimal"])
-        if value.keys() == {"$datetime"}:
-            return dt.datetime.fromisoformat(value["$datetime"])
-        return value
-
-    row: dict[str, Any] = json.loads(line, object_hook=hook)
-    return row
-
-
-def _insert_new(catalog: Catalog, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Insert the rows whose call_id is not stored yet; returns how many were inserted."""
-    if not rows:
-        return 0
-    with catalog.begin() as connection:
-        ids = [row["call_id"] for row in rows]
-        existing: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            existing.update(
-                connection.execute(
-                    select(t.ai_calls.c.call_id).where(t.ai_calls.c.call_id.in_(chunk))
-                ).scalars()
-            )
-        fresh = [row for row in rows if row["call_id"] not in existing]
-        if fresh:
-            connection.execute(insert(t.ai_calls), fresh)
-    return len(fresh)
-
-
 EscalationOutcome = Literal["flagged", "unknown", "spilled"]
 """What became of a flag: set on the row; no such call; or spilled (the database was
 down, or the row itself is spilled) to be applied by ``clearance calls replay-spill``."""
@@ -331,16 +309,26 @@ class _Escalation:
     reason: str | None
     at: dt.datetime
     outcome: Future[EscalationOutcome]
+    segment: Segment | None = None
+
+
+_Queued = tuple[CallRecord, Segment | None]
 
 
 class CallLog:
-    """Batched, off-path writer of ``ai_calls`` rows with a spill file.
+    """Batched, off-path writer of ``ai_calls`` rows, with a journal and a spill file.
 
     Args:
         catalog: where rows go.
-        spill_dir: where rows go when the catalog cannot be written.
+        spill_dir: where rows go when the catalog cannot be written; the journal is in
+            its ``journal/`` folder, the dead letters beside the spill files.
         batch_size: rows per insert.
-        flush_interval_s: longest a record waits before it is written.
+        flush_interval_s: longest a record waits before it is written; the journal is
+            fsynced this often.
+        journal: append each record to the journal before :meth:`record` returns (off:
+            a process killed outright loses what is queued).
+        recover: first load the journals of processes that are gone (in the writer
+            thread, before this log's own records).
     """
 
     def __init__(
@@ -350,6 +338,8 @@ class CallLog:
         spill_dir: Path,
         batch_size: int = 200,
         flush_interval_s: float = 0.5,
+        journal: bool = True,
+        recover: bool = True,
     ) -> None:
         self.catalog = catalog
         self.spill_dir = spill_dir
@@ -358,12 +348,22 @@ class CallLog:
         self.written = 0
         self.spilled = 0
         self.last_error: str | None = None
-        self._queue: queue.SimpleQueue[CallRecord | _Escalation | threading.Event | None] = (
+        self.recovered: ReplayReport | None = None
+        """What the start-up replay of dead processes' journals did (once it ran)."""
+        self.dead_letters = DeadLetters(spill_dir)
+        self._queue: queue.SimpleQueue[_Queued | _Escalation | threading.Event | None] = (
             queue.SimpleQueue()
         )
         self._spilled_ids: set[str] = set()
         self._validators = _Validators()
         self._closed = False
+        self.journal: Journal | None = None
+        if journal:
+            try:
+                self.journal = Journal(spill_dir / JOURNAL_FOLDER, _journal_header(catalog))
+            except OSError as error:  # a read-only disk: log as before, without the journal
+                log.warning("call journal off, %s cannot be written: %s", spill_dir, error)
+        self._recover = recover
         self._thread = threading.Thread(target=self._run, name="clearance-calllog", daemon=True)
         self._thread.start()
         atexit.register(self.close)
@@ -374,10 +374,15 @@ class CallLog:
         return self.spill_dir / f"ai_calls-{os.getpid()}.jsonl"
 
     def record(self, record: CallRecord) -> None:
-        """Queue a record (returns at once)."""
+        """Journal a record and queue it (returns in microseconds)."""
         if self._closed:
             raise RuntimeError("the call log is closed")
-        self._queue.put(record)
+        segment = None
+        if self.journal is not None:
+            line = journal_line(record)
+            if line is not None:
+                segment = self.journal.append(line)
+        self._queue.put((record, segment))
 
     def flag_escalated(
         self, call_id: str, *, reason: str | None = None
@@ -389,7 +394,12 @@ class CallLog:
         if self._closed:
             raise RuntimeError("the call log is closed")
         outcome: Future[EscalationOutcome] = Future()
-        self._queue.put(_Escalation(call_id, reason, dt.datetime.now(dt.UTC), outcome))
+        at = dt.datetime.now(dt.UTC)
+        segment = None
+        if self.journal is not None:
+            flag = {_ESCALATE: {"call_id": call_id, "reason": reason, "at": at.isoformat()}}
+            segment = self.journal.append(orjson.dumps(flag, option=orjson.OPT_APPEND_NEWLINE))
+        self._queue.put(_Escalation(call_id, reason, at, outcome, segment))
         return outcome
 
     def flush(self, timeout: float = 30.0) -> None:
@@ -399,47 +409,92 @@ class CallLog:
         done.wait(timeout)
 
     def close(self) -> None:
-        """Flush and stop the writer thread."""
+        """Flush and stop the writer thread; delete the journal once all of it is written."""
         if self._closed:
             return
         self._closed = True
         self._queue.put(None)
         self._thread.join(timeout=60)
         atexit.unregister(self.close)
+        if self.journal is not None and not self._thread.is_alive():
+            self.journal.close()  # a writer still busy keeps it; process exit unlocks it
 
     def _run(self) -> None:
-        pending: list[CallRecord] = []
-        while True:
-            item: CallRecord | _Escalation | threading.Event | None
+        if self._recover:
             try:
-                item = self._queue.get(timeout=self.flush_interval_s)
+                from clearance.callreplay import replay
+
+                self.recovered = replay(
+                    self.catalog, self.spill_dir, letters=self.dead_letters, spill_files=False
+                )
+            except Exception as error:  # the database is down: the journals wait
+                log.warning("journals of ended processes not loaded yet: %s", error)
+        pending: list[_Queued] = []
+        interval = self.flush_interval_s
+        due: float | None = None  # when the oldest pending record must be written
+        next_sync = time.monotonic() + interval
+        while True:
+            item: _Queued | _Escalation | threading.Event | None
+            wait = interval if due is None else max(0.0, due - time.monotonic())
+            try:
+                item = self._queue.get(timeout=wait)
             except queue.Empty:
                 item = _TICK  # the interval passed: write what is pending
-            if isinstance(item, CallRecord):
+            now = time.monotonic()
+            if isinstance(item, tuple):
                 pending.append(item)
-                if len(pending) < self.batch_size:
+                if due is None:
+                    due = now + interval
+                if len(pending) < self.batch_size and now < due:
+                    if now >= next_sync:
+                        next_sync = self._sync(now)
                     continue
             if pending:
                 self._write(pending)
                 pending = []
+                due = None
             if isinstance(item, _Escalation):
                 self._escalate(item)
-            elif isinstance(item, threading.Event):
+            elif isinstance(item, threading.Event) and item is not _TICK:
                 item.set()
             elif item is None:
                 return
+            if now >= next_sync:
+                next_sync = self._sync(now)
 
-    def _write(self, records: Iterable[CallRecord]) -> None:
-        rows = [_row(record, self._validators) for record in records]
+    def _sync(self, now: float) -> float:
+        if self.journal is not None:
+            self.journal.sync()
+        return now + self.flush_interval_s
+
+    def _write(self, items: Sequence[_Queued]) -> None:
+        rows: list[dict[str, Any]] = []
         try:
-            self.written += _insert_new(self.catalog, rows)
-            self.last_error = None
-        except CatalogUnavailable as error:
-            self.last_error = error.cause
-            self._spill(rows)
-        except Exception as error:  # a row the database refuses: keep it, never drop it
+            for record, _ in items:
+                try:
+                    row = _row(record, self._validators)
+                except Exception as error:  # a record no row can be made of: set aside
+                    self.dead_letters.add(_raw_row(record), _describe(error), "writer")
+                    continue
+                problem = fit_row(row)
+                if problem is None:
+                    rows.append(row)
+                else:
+                    self.dead_letters.add(row, problem, "writer")
+            stored = store_rows(self.catalog, rows, self.dead_letters, "writer")
+            self.written += stored.inserted
+            self.last_error = stored.error
+            if stored.unwritten:
+                self._spill(stored.unwritten)
+        except Exception as error:  # no spill or dead-letter file: the journal keeps them
             self.last_error = f"{type(error).__name__}: {error}"
-            self._spill(rows)
+            log.error("call log rows neither written nor spilled: %s", self.last_error)
+            return
+        self._settle(segment for _, segment in items)
+
+    def _settle(self, segments: Iterable[Segment | None]) -> None:
+        if self.journal is not None:
+            self.journal.settle(Counter(s for s in segments if s is not None))
 
     def _escalate(self, item: _Escalation) -> None:
         outcome: EscalationOutcome = "spilled"
@@ -456,19 +511,39 @@ class CallLog:
                 self._spill([{_ESCALATE: flag}])
         except OSError as error:
             item.outcome.set_exception(error)
-        else:
-            item.outcome.set_result(outcome)
+            return
+        item.outcome.set_result(outcome)
+        self._settle([item.segment])
 
     def _spill(self, rows: Sequence[Mapping[str, Any]]) -> None:
         self.spill_dir.mkdir(parents=True, exist_ok=True)
-        with self.spill_path.open("a", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(_to_json(row) + "\n")
+        text = "".join(row_to_json(row) + "\n" for row in rows)
+        with _locked_spill_file(self.spill_path) as handle:
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         rows_only = [row["call_id"] for row in rows if "call_id" in row]
         self._spilled_ids.update(rows_only)
         self.spilled += len(rows_only)
+
+
+@contextlib.contextmanager
+def _locked_spill_file(path: Path) -> Any:
+    """The spill file open for appending, locked against a replay reading and deleting it."""
+    while True:
+        handle = path.open("a", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            if os.fstat(handle.fileno()).st_nlink > 0:
+                break
+        except BaseException:
+            handle.close()
+            raise
+        handle.close()  # a replay deleted it while we waited: start a new one
+    try:
+        yield handle
+    finally:
+        handle.close()
 
 
 _TICK = threading.Event()
@@ -477,61 +552,63 @@ _ESCALATE = "$escalate"
 """Key of a spilled escalation flag (a spill line that is not a row)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayReport:
-    """What ``replay_spill`` did."""
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
 
-    files: int
-    rows: int
-    inserted: int
-    already_present: int
-    bad_lines: int
-    escalations: int = 0
-    """Spilled escalation flags applied to their rows."""
+
+def _journal_header(catalog: Catalog) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "catalog": catalog.display_url,
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _journal_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    return repr(value)
+
+
+_JOURNAL_OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+
+
+def journal_line(record: CallRecord) -> bytes | None:
+    """A record as one journal line; None when it cannot be written as JSON at all."""
+    try:
+        return orjson.dumps(record, default=_journal_default, option=_JOURNAL_OPTIONS)
+    except (orjson.JSONEncodeError, TypeError):  # a lone surrogate, an integer past 64 bits
+        pass
+    try:
+        data = dataclasses.asdict(record)
+        return (json.dumps(data, default=_slow_default, separators=(",", ":")) + "\n").encode()
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def _slow_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return _journal_default(value)
+
+
+def _raw_row(record: CallRecord) -> dict[str, Any]:
+    """A record's scalars, for the dead letter of a record no row could be made of."""
+    row = {name: getattr(record, name) for name in _SCALARS}
+    if isinstance(record.started_at, float):
+        row["started_at"] = dt.datetime.fromtimestamp(record.started_at, dt.UTC)
+    return row
 
 
 def replay_spill(catalog: Catalog, spill_dir: Path, *, keep: bool = False) -> ReplayReport:
-    """Load every spill file into ``ai_calls`` and remove it (unless ``keep``).
+    """Load every spill file, and the journals of ended processes, into ``ai_calls``.
 
-    Escalation flags spilled with the rows are applied once every file's rows are in. A
-    line that does not decode (a file cut off mid-write), or a flag whose call is in
-    neither the files nor the database, is counted and kept in a ``.bad`` file beside
-    its file, never dropped silently.
-
-    Raises:
-        CatalogUnavailable: the database is still down; the files are left as they are.
+    See :func:`clearance.callreplay.replay_spill` (this is the same function).
     """
-    files = sorted(spill_dir.glob("ai_calls-*.jsonl")) if spill_dir.is_dir() else []
-    total = inserted = flagged = 0
-    flags: list[tuple[dict[str, Any], str, Path]] = []
-    rejects: dict[Path, list[str]] = {path: [] for path in files}
-    for path in files:
-        rows: list[dict[str, Any]] = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            try:
-                row = _from_json(line)
-            except ValueError:
-                rejects[path].append(line)
-                continue
-            if row.keys() == {_ESCALATE}:
-                flags.append((row[_ESCALATE], line, path))
-            else:
-                rows.append(row)
-        total += len(rows)
-        inserted += _insert_new(catalog, rows)
-    # after every file's rows: a flag may name a row another process spilled
-    for flag, line, path in flags:
-        if flag_escalation(catalog, flag["call_id"], reason=flag["reason"], at=flag["at"]):
-            flagged += 1
-        else:
-            rejects[path].append(line)
-    for path in files:
-        if rejects[path]:
-            with path.with_suffix(".bad").open("a", encoding="utf-8") as handle:
-                handle.write("\n".join(rejects[path]) + "\n")
-        if not keep:
-            path.unlink()
-    bad = sum(map(len, rejects.values()))
-    return ReplayReport(len(files), total, inserted, total - inserted, bad, flagged)
+    from clearance.callreplay import replay_spill as replay
+
+    return replay(catalog, spill_dir, keep=keep)

@@ -1,0 +1,93 @@
+"""``ai_calls`` rows: inserting them once each, and their text form in spill files.
+
+A row's ``call_id`` is unique, so loading the same rows twice (a spill file replayed
+again, a journal replayed after its rows were written) inserts nothing twice:
+:func:`insert_new_calls` skips the ids already stored and, for a race with another
+process loading the same rows, inserts with ``ON CONFLICT (call_id) DO NOTHING`` on
+both SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Insert, insert, select
+
+from clearance.catalog import tables as t
+from clearance.catalog.database import Catalog
+
+__all__ = ["insert_new_calls", "row_from_json", "row_to_json"]
+
+
+def _insert(dialect: str) -> Insert:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(t.ai_calls).on_conflict_do_nothing(index_elements=["call_id"])
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(t.ai_calls).on_conflict_do_nothing(index_elements=["call_id"])
+    return insert(t.ai_calls)
+
+
+def insert_new_calls(catalog: Catalog, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert the rows whose ``call_id`` is not stored yet; returns how many were new.
+
+    Raises:
+        CatalogUnavailable: the database cannot be written.
+        CatalogError: it refused a value of one of the rows (nothing was inserted).
+    """
+    if not rows:
+        return 0
+    with catalog.begin() as connection:
+        ids = [row["call_id"] for row in rows]
+        existing: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            existing.update(
+                connection.execute(
+                    select(t.ai_calls.c.call_id).where(t.ai_calls.c.call_id.in_(chunk))
+                ).scalars()
+            )
+        fresh = [row for row in rows if row["call_id"] not in existing]
+        if fresh:
+            connection.execute(_insert(catalog.dialect), fresh)
+    return len(fresh)
+
+
+def row_to_json(row: Mapping[str, Any]) -> str:
+    """A row as one JSON line (decimals and times tagged, so they load back exactly)."""
+
+    def default(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return {"$decimal": str(value)}
+        if isinstance(value, dt.datetime):
+            return {"$datetime": value.isoformat()}
+        raise TypeError(f"cannot spill {type(value).__name__}")
+
+    return json.dumps(row, default=default, separators=(",", ":"))
+
+
+def row_from_json(line: str) -> dict[str, Any]:
+    """The row :func:`row_to_json` wrote.
+
+    Raises:
+        ValueError: the line is not a JSON object (a file cut off mid-write).
+    """
+
+    def hook(value: dict[str, Any]) -> Any:
+        if value.keys() == {"$decimal"}:
+            return Decimal(value["$decimal"])
+        if value.keys() == {"$datetime"}:
+            return dt.datetime.fromisoformat(value["$datetime"])
+        return value
+
+    row = json.loads(line, object_hook=hook)
+    if not isinstance(row, dict):
+        raise ValueError(f"not a JSON object: {line[:80]!r}")
+    return row
