@@ -164,10 +164,17 @@ def switch_status(
 @calls_app.command("replay-spill")
 @handle_errors
 def replay(
-    keep: Annotated[bool, typer.Option(help="Keep the spill files after loading.")] = False,
+    keep: Annotated[
+        bool, typer.Option(help="Keep the spill and journal files after loading.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
-    """Load call-log rows spilled while the database was down."""
+    """Load call-log rows spilled while the database was down, and the journals of
+    processes that ended without writing theirs (killed, crashed).
+
+    Loading twice inserts nothing twice. A row the database refuses is set aside (see
+    `clearance calls dead-letters`) and the others are loaded.
+    """
     import dataclasses
 
     from clearance.calllog import replay_spill
@@ -178,8 +185,15 @@ def replay(
         emit_json(dataclasses.asdict(report))
         return
     console.print(
-        f"{report.files} spill file(s), {report.rows} rows: {report.inserted} inserted, "
+        f"{report.files} spill file(s), {report.journals} journal file(s) of ended "
+        f"processes, {report.rows} rows: {report.inserted} inserted, "
         f"{report.already_present} already present"
+        + (
+            f", {report.dead_letters} refused by the database and set aside "
+            "(`clearance calls dead-letters`)"
+            if report.dead_letters
+            else ""
+        )
         + (f", {report.escalations} escalation flag(s) applied" if report.escalations else "")
         + (
             f", {report.bad_lines} lines kept in .bad files (unreadable, or flags for calls "
@@ -188,6 +202,59 @@ def replay(
             else ""
         )
     )
+    if report.journals_live:
+        console.print(
+            f"{report.journals_live} journal file(s) left alone: their process is running "
+            "and writes its own rows"
+        )
+    if report.journals_foreign:
+        console.print(
+            f"{report.journals_foreign} journal file(s) left alone: written for another "
+            f"catalog than {escape(catalog.display_url)} (their first line names it; run "
+            "replay-spill with that database, or delete them)"
+        )
+
+
+@calls_app.command("dead-letters")
+@handle_errors
+def dead_letters(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print every dead letter, with its row, as JSON.")
+    ] = False,
+) -> None:
+    """List call-log rows the database refused, set aside so the others were written.
+
+    Each is kept with the database's error in the spill folder's dead-letters-*.jsonl
+    files; a row fixed by hand and put in a file named ai_calls-NAME.jsonl there is
+    loaded by `clearance calls replay-spill`.
+    """
+    import dataclasses
+
+    from clearance.config import load_config
+    from clearance.deadletters import read_dead_letters
+
+    folder = load_config().spill_dir()
+    letters = read_dead_letters(folder)
+    if as_json:
+        emit_json([dataclasses.asdict(letter) for letter in letters])
+        return
+    if not letters:
+        console.print(f"no dead letters in {escape(str(folder))}: the database took every row")
+        return
+    console.print(
+        f"{len(letters)} row(s) the database refused, kept in {escape(str(folder))} "
+        "(the rows beside them were written):"
+    )
+    for letter in letters:
+        org = letter.row.get("org_id")
+        if isinstance(org, str) and len(org) > 40:
+            org = f"{org[:40]}… ({len(org)} characters)"
+        console.print(
+            escape(
+                f"- {letter.at} call {letter.call_id} (from the {letter.source}, org {org}): "
+                f"{letter.error}"
+            )
+        )
 
 
 @calls_app.command("escalate")
@@ -284,7 +351,21 @@ def call(
     ] = None,
     stream: Annotated[bool, typer.Option(help="Ask for a streamed answer.")] = False,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", metavar="SECONDS", help="Seconds per attempt.")
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="Seconds per attempt, from the request to the last byte.",
+        ),
+    ] = None,
+    deadline: Annotated[
+        float | None,
+        typer.Option(
+            "--deadline",
+            metavar="SECONDS",
+            help="Seconds for the whole call, retries and fallbacks included "
+            "(default: router.deadline_s).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -324,6 +405,7 @@ def call(
             model=model,
             stream=stream,
             timeout_s=timeout,
+            deadline_s=deadline,
         )
     except ClearanceError as error:
         router.close()
