@@ -228,8 +228,10 @@ def _read_spill(path: Path, text: str) -> _Source:
             continue
         if row.keys() == {_ESCALATE}:
             source.flags.append((row[_ESCALATE], line))
-        else:
+        elif "call_id" in row:
             source.rows.append(row)
+        else:
+            source.rejects.append(line)  # no row without its id (a hand-edited line)
     return source
 
 
