@@ -114,7 +114,9 @@ class ProviderConfig(_Frozen):
     models_format: Literal["auto", "openai", "openrouter"] = "auto"
     """How to read its ``GET /models`` answer."""
     timeout_s: float = Field(default=60.0, gt=0)
-    """Per-request timeout in seconds."""
+    """Bound on one attempt, in seconds, from the request to the last byte of the answer
+    (a stream included): not a gap between bytes. The call's ``router.deadline_s`` can cut
+    an attempt shorter."""
 
     @field_validator("base_url")
     @classmethod
@@ -191,6 +193,11 @@ class RouterConfig(_Frozen):
     """Cap on one retry delay."""
     max_retry_after_s: float = Field(default=30.0, ge=0)
     """A Retry-After longer than this falls back at once instead of waiting."""
+    deadline_s: float = Field(default=120.0, gt=0)
+    """Bound on one call, in seconds, from ``Router.complete`` to its answer or error:
+    every attempt, backoff and fallback together. An attempt gets the shorter of its
+    ``timeout_s`` and what is left; a backoff that would end past it falls back at once.
+    The default lets two attempts of the default 60 s ``timeout_s`` run in full."""
     policy_cache_ttl_s: float = Field(default=1.0, gt=0, le=60)
     """How long catalog state (models, orgs, prices, chains) is reused before re-reading."""
 
@@ -208,9 +215,17 @@ class CallLogConfig(_Frozen):
     """The ai_calls writer."""
 
     batch_size: int = Field(default=200, ge=1)
+    """Rows per insert."""
     flush_interval_s: float = Field(default=0.5, gt=0)
+    """Longest a record waits before it is written; also how often the journal is
+    fsynced, so a power loss loses at most this much of the last calls."""
     spill_dir: str = ".clearance/spill"
-    """Where rows go when the database cannot be written (relative to the project root)."""
+    """Where rows go when the database cannot be written (relative to the project root);
+    the journal (``journal/``) and the dead letters live there too."""
+    journal: bool = True
+    """Append each call's record to a local journal before the call returns (one
+    ``write``, a few microseconds), so a process killed outright loses no row; off, it
+    loses what is queued (at most ``flush_interval_s`` of calls)."""
 
 
 class ContractsConfig(_Frozen):

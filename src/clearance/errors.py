@@ -11,6 +11,7 @@ family it can act on::
     │   ├── ContractError          a tool contract, flow or lock file that is wrong
     │   ├── MissingApiKey          a provider's api_key_env names a variable that is not set
     │   ├── InvalidModelId         a model id that does not parse
+    │   ├── InvalidIdentifier      an org, session or model id the call log cannot store
     │   ├── InvalidUsage           token counts that contradict each other
     │   ├── RunSpecMismatch        an eval shard joining a run started with other options
     │   └── InvalidShard           a shard number or transition that does not fit the run
@@ -42,8 +43,10 @@ family it can act on::
         │   ├── ContentPolicyViolation   the provider's moderation refused it
         │   ├── BadRequest               any other 4xx (Groq's tool_use_failed among them)
         │   └── ProviderServerError      5xx, or an error inside a 200 answer or a stream
-        ├── ProviderTimeout        no answer in time
+        ├── ProviderTimeout        no complete answer within timeout_s, or before deadline_s
         ├── ProviderConnectionError the provider could not be reached
+        ├── ProviderProtocolError  an answer that breaks HTTP itself (encoding, framing, cut short)
+        ├── InvalidEndpoint        a base URL that HTTP cannot use (not a URL, not http/https)
         └── MalformedResponse      an answer that is not the wire protocol (broken JSON)
 
 Every error carries structured fields (never parse ``str(error)``) and a message
@@ -73,6 +76,8 @@ __all__ = [
     "ContractError",
     "DiscoverySourceError",
     "InputError",
+    "InvalidEndpoint",
+    "InvalidIdentifier",
     "InvalidModelId",
     "InvalidShard",
     "InvalidUsage",
@@ -89,6 +94,7 @@ __all__ = [
     "ProviderConnectionError",
     "ProviderError",
     "ProviderHTTPError",
+    "ProviderProtocolError",
     "ProviderServerError",
     "ProviderTimeout",
     "RateLimited",
@@ -246,6 +252,58 @@ class InvalidModelId(InputError):
             f"invalid model id {text!r}: {reason}",
             fix="write a model as NAME (unique in the catalog) or PROVIDER:NAME",
         )
+
+
+class InvalidIdentifier(InputError):
+    """An org, session or model identifier (or a tier) the call log cannot store.
+
+    Raised by the router before any I/O (no kill switch read, no provider call, no
+    ``ai_calls`` row), with the same limits on SQLite and PostgreSQL: the column sizes of
+    ``ai_calls`` in ``clearance/catalog/tables.py``.
+
+    Attributes:
+        field: which argument: ``org``, ``session``, ``model`` or ``tier``.
+        reason: ``too_long``, ``empty``, ``control_character`` (a C0/C1 control or a lone
+            surrogate, which PostgreSQL or UTF-8 refuse), ``not_text`` or ``unknown_tier``.
+        length: the value's length in characters (0 when it is not text).
+        limit: the most characters its column holds.
+        preview: the value's start, as a Python literal (at most 40 characters of it).
+    """
+
+    def __init__(self, field: str, *, reason: str, length: int, limit: int, preview: str) -> None:
+        self.field = field
+        self.reason = reason
+        self.length = length
+        self.limit = limit
+        self.preview = preview
+        if reason == "too_long":
+            detail = f"is {length} characters long; the call log holds at most {limit}"
+            fix = f"pass a shorter {field} id (a SHA-256 hex digest of a long one is 64)"
+        elif reason == "empty":
+            detail = "is empty"
+            fix = f"pass None when there is no {field}"
+        elif reason == "not_text":
+            detail = "is not text"
+            fix = f"pass the {field} id as a str"
+        elif reason == "unknown_tier":
+            detail = "is not one of strong, mid, cheap"
+            fix = "pass one of strong, mid, cheap, or None"
+        else:
+            detail = "contains a control character or a lone surrogate"
+            fix = "remove it: ids are stored as text, which PostgreSQL and UTF-8 refuse it in"
+        super().__init__(f"{field} {preview} {detail}", fix=fix)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # __init__ takes keyword fields, so the default (cls, args) cannot rebuild it.
+        rebuild = functools.partial(
+            type(self),
+            self.field,
+            reason=self.reason,
+            length=self.length,
+            limit=self.limit,
+            preview=self.preview,
+        )
+        return rebuild, (), self.__dict__
 
 
 class InvalidUsage(InputError):
@@ -564,7 +622,16 @@ class ProviderServerError(ProviderHTTPError):
 
 
 class ProviderTimeout(ProviderError):
-    """No answer within the timeout."""
+    """No complete answer in time: within ``timeout_s`` (one attempt, from the request to
+    the last byte, a stream included) or before ``deadline_s`` (the whole call, across
+    retries and fallbacks).
+
+    Attributes:
+        limit: the bound that ran out: ``timeout_s`` (the attempt) or ``deadline_s`` (the
+            call).
+        limit_s: its value in seconds (for ``deadline_s`` of an attempt cut short by it,
+            the seconds that were left for that attempt), when known.
+    """
 
     kind = "timeout"
     retryable = True
@@ -572,6 +639,28 @@ class ProviderTimeout(ProviderError):
         "the provider did not answer in time: try again, or raise timeout_s of provider "
         "'{provider}' in the configuration (or --timeout)"
     )
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        model_id: str | None,
+        limit: str = "timeout_s",
+        limit_s: float | None = None,
+    ) -> None:
+        self.limit = limit
+        self.limit_s = limit_s
+        super().__init__(message, provider=provider, model_id=model_id)
+
+    def _fix(self, provider: str) -> str | None:
+        if self.limit == "deadline_s":
+            return (
+                "the call ran out of time across its attempts: raise router.deadline_s in the "
+                "configuration (or deadline_s= / --deadline), or lower timeout_s of provider "
+                f"'{provider}' so that a retry or a fallback gets its turn"
+            )
+        return super()._fix(provider)
 
 
 class ProviderConnectionError(ProviderError):
@@ -582,6 +671,37 @@ class ProviderConnectionError(ProviderError):
     fix_template = (
         "is the server running? check base_url of provider '{provider}' "
         "(`clearance config show`) and the network"
+    )
+
+
+class ProviderProtocolError(ProviderError):
+    """An answer that breaks HTTP itself, below the wire protocol: a body that is not in
+    its declared ``content-encoding``, a status line, header or chunk that does not parse,
+    a connection closed before the declared length, a redirect loop.
+
+    Retried, then falls back: a connection cut short is often passing, and a broken answer
+    costs one more request at most ``router.retries_per_model`` times, within the call's
+    ``deadline_s``.
+    """
+
+    kind = "protocol"
+    retryable = True
+    fix_template = (
+        "the answer of provider '{provider}' broke HTTP (see the message): try again; if it "
+        "persists, report it to the provider or a proxy on the way, or give the model a "
+        "fallback chain (clearance policy fallbacks set)"
+    )
+
+
+class InvalidEndpoint(ProviderError):
+    """A base URL that HTTP cannot use: it does not parse, or its scheme is not http or
+    https. Never retried (the same URL fails the same way, before any byte is sent); falls
+    back, since another model's provider has its own URL."""
+
+    kind = "invalid_endpoint"
+    fix_template = (
+        "check base_url of provider '{provider}': an http:// or https:// URL such as "
+        "https://openrouter.ai/api/v1 (`clearance config show`)"
     )
 
 

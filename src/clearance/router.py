@@ -16,7 +16,17 @@ served, failed or refused, is logged as one ``ai_calls`` row off the hot path.
 What is retried and what falls back is decided by the error's kind
 (:data:`RULES`): a 401 is never retried but may fall back to another provider's
 model; a context-length error falls back only to a model with a larger window;
-a 429 is retried (after its ``Retry-After``), then falls back.
+a 429 is retried (after its ``Retry-After``), then falls back. Whatever a provider
+raises becomes a ``ProviderError`` with a kind (transport failures are mapped where they
+happen, in :mod:`clearance.providers.transport_errors`; an eval recording's own error
+goes to the engine untouched), so every call ends in a result or a typed error, and its
+row.
+
+Each attempt is bounded by ``timeout_s``, from the request to the last byte; the whole
+call by ``router.deadline_s`` (or ``deadline_s=``): an attempt gets at most what is
+left of it, a backoff that would end past it is not slept, and a call that reaches it
+ends with a :class:`~clearance.errors.ProviderTimeout` whose ``limit`` is
+``deadline_s``.
 
 The retry/fallback logic is written once, as a generator of steps (call this
 model, sleep this long) driven by :meth:`Router.complete` (sync) and
@@ -71,7 +81,9 @@ from clearance.errors import (
     MissingPrice,
     PolicyRefusal,
     ProviderError,
+    ProviderTimeout,
 )
+from clearance.identifiers import check_identifiers
 from clearance.killswitch import KillSwitch
 from clearance.policy import (
     ModelState,
@@ -110,6 +122,11 @@ RULES: Mapping[str, ErrorRule] = {
     "timeout": ErrorRule(retry=True, fall_back=True),
     "connection": ErrorRule(retry=True, fall_back=True),
     "malformed_response": ErrorRule(retry=True, fall_back=True),
+    # an answer that broke HTTP (a body not in its declared encoding, a connection cut
+    # short): often passing, and a retry costs one request, within the call's deadline
+    "protocol": ErrorRule(retry=True, fall_back=True),
+    # a base URL HTTP cannot use fails the same way every time; another provider's may not
+    "invalid_endpoint": ErrorRule(retry=False, fall_back=True),
     "auth": ErrorRule(retry=False, fall_back=True),
     "payment_required": ErrorRule(retry=False, fall_back=True),
     "model_not_found": ErrorRule(retry=False, fall_back=True),
@@ -200,6 +217,8 @@ class _Call:
     provider: Provider
     model_id: str
     model_name: str
+    deadline_s: float
+    """Seconds left of the call's deadline: the attempt must end by then."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +239,33 @@ class _Outcome:
 
 
 _Steps = Generator[_Call | _Sleep, ProviderReply | ProviderError | None, _Outcome]
+
+
+@dataclass(frozen=True, slots=True)
+class _Deadline:
+    """The whole call's deadline: ``seconds`` after it started."""
+
+    end: float
+    """``time.perf_counter()`` by which the call ends, served or not."""
+    seconds: float
+
+    def left(self) -> float:
+        return self.end - time.perf_counter()
+
+    def error(self, provider: str, model_id: str, attempts: Sequence[Attempt]) -> ProviderTimeout:
+        """The error that ends a call whose deadline passed before its next attempt."""
+        tried = sum(1 for a in attempts if a.outcome != "skipped")
+        last = next((a.error_kind for a in reversed(attempts) if a.outcome == "error"), None)
+        after = f"after {tried} attempt{'' if tried == 1 else 's'}"
+        if last is not None:
+            after += f", the last one a {last} error"
+        return ProviderTimeout(
+            f"the call's deadline_s={self.seconds:g} s passed {after}",
+            provider=provider,
+            model_id=model_id,
+            limit="deadline_s",
+            limit_s=self.seconds,
+        )
 
 
 class Router:
@@ -276,6 +322,7 @@ class Router:
                 spill_dir=config.spill_dir(),
                 batch_size=config.calllog.batch_size,
                 flush_interval_s=config.calllog.flush_interval_s,
+                journal=config.calllog.journal,
             )
         self.calllog = calllog
         self._providers: dict[str, Provider] = dict(providers or {})
@@ -571,6 +618,10 @@ class Router:
 
     # -- the attempt plan (one implementation for sync and async) ---------------------------
 
+    def _deadline(self, t0: float, deadline_s: float | None) -> _Deadline:
+        seconds = self.config.router.deadline_s if deadline_s is None else deadline_s
+        return _Deadline(t0 + seconds, seconds)
+
     def _backoff(self, retry: int, retry_after: float | None) -> float | None:
         """Seconds to wait before retry number ``retry`` (0-based); None: do not wait."""
         cfg = self.config.router
@@ -579,7 +630,9 @@ class Router:
         delay: float = min(cfg.backoff_max_s, cfg.backoff_base_s * 2.0**retry)
         return delay * (0.5 + self._rng.random() / 2)
 
-    def _plan(self, state: _State, decision: RouteDecision, allow_fallback: bool) -> _Steps:
+    def _plan(
+        self, state: _State, decision: RouteDecision, allow_fallback: bool, deadline: _Deadline
+    ) -> _Steps:
         cfg = self.config.router
         strict = self.config.pricing.strict
         chain = [decision.model_id, *decision.fallbacks] if allow_fallback else [decision.model_id]
@@ -590,6 +643,9 @@ class Router:
             if len(attempts) >= cfg.max_attempts:
                 break
             info = state.models[model_id]
+            if deadline.left() <= 0:
+                outcome.error = deadline.error(info.provider, model_id, attempts)
+                return outcome
             if outcome.error is not None:
                 outcome.fallback_reason = outcome.fallback_reason or _kind(outcome.error)
             if too_small is not None and (info.context_length or 0) <= too_small:
@@ -621,8 +677,12 @@ class Router:
             for retry in range(cfg.retries_per_model + 1):
                 if len(attempts) >= cfg.max_attempts:
                     break
+                left = deadline.left()
+                if left <= 0:
+                    outcome.error = deadline.error(info.provider, model_id, attempts)
+                    return outcome
                 started = time.perf_counter()
-                result = yield _Call(provider, model_id, info.name)
+                result = yield _Call(provider, model_id, info.name, left)
                 spent = time.perf_counter() - started
                 if isinstance(result, ProviderReply):
                     attempts.append(
@@ -661,6 +721,8 @@ class Router:
                 delay = self._backoff(retry, retry_after)
                 if delay is None:
                     break  # asked to wait longer than we will: fall back now
+                if delay >= deadline.left():
+                    break  # no time to wait and try again before the deadline: fall back now
                 slept = time.perf_counter()
                 yield _Sleep(delay)
                 outcome.waited_s += time.perf_counter() - slept
@@ -681,24 +743,37 @@ class Router:
         model: str | None = None,
         allow_fallback: bool = True,
         timeout_s: float | None = None,
+        deadline_s: float | None = None,
         on_chunk: ChunkCallback | None = None,
         escalated: bool = False,
         **options: Any,
     ) -> RouterResult:
         """Send one chat call; returns the answer or raises the typed error.
 
+        ``timeout_s`` bounds each attempt from the request to the last byte of the answer,
+        a stream included (default: the provider's ``timeout_s``); ``deadline_s`` bounds
+        the whole call, every attempt, backoff and fallback included (default:
+        ``router.deadline_s``): no attempt outlives it and no backoff sleeps past it.
+
         ``escalated`` flags the call for human hand-off in the call log (to flag it after
         the answer is seen, use :meth:`flag_escalation` with ``result.call_id``).
 
         Raises:
+            InvalidIdentifier: an org, session or model id the log cannot store (no I/O).
             KillSwitchActive / PolicyRefusal: refused before any network I/O.
+            ProviderTimeout: the deadline passed (``.limit == "deadline_s"``), or the last
+                attempt ran out of its ``timeout_s``.
             ProviderError: every attempt failed (the last error; ``.attempts`` lists all).
+                Whatever a provider raises is a ``ProviderError``: a transport failure has
+                its kind, anything else (a bug) the base class, with the original as
+                ``__cause__``; either way the call has its ``ai_calls`` row.
         """
+        check_identifiers(org=org, session=session, model=model, tier=tier)
         context = self._begin(messages, tools, org, session, tier, model, options, escalated)
         if isinstance(context, ClearanceError):
             raise context
         state, decision, request, record, t0 = context
-        steps = self._plan(state, decision, allow_fallback)
+        steps = self._plan(state, decision, allow_fallback, self._deadline(t0, deadline_s))
         result: ProviderReply | ProviderError | None = None
         try:
             step = next(steps)
@@ -713,10 +788,15 @@ class Router:
                             request,
                             model_id=step.model_id,
                             timeout_s=timeout_s,
+                            deadline_s=step.deadline_s,
                             on_chunk=on_chunk,
                         )
                     except ProviderError as error:
                         result = error
+                    except ClearanceError:
+                        raise  # an eval recording's error: for the engine, untouched
+                    except Exception as error:
+                        result = _untyped(error, step)
                 step = steps.send(result)
         except StopIteration as stop:
             outcome: _Outcome = stop.value
@@ -733,16 +813,18 @@ class Router:
         model: str | None = None,
         allow_fallback: bool = True,
         timeout_s: float | None = None,
+        deadline_s: float | None = None,
         on_chunk: ChunkCallback | None = None,
         escalated: bool = False,
         **options: Any,
     ) -> RouterResult:
         """The same as :meth:`complete`, without blocking the event loop on providers."""
+        check_identifiers(org=org, session=session, model=model, tier=tier)
         context = self._begin(messages, tools, org, session, tier, model, options, escalated)
         if isinstance(context, ClearanceError):
             raise context
         state, decision, request, record, t0 = context
-        steps = self._plan(state, decision, allow_fallback)
+        steps = self._plan(state, decision, allow_fallback, self._deadline(t0, deadline_s))
         result: ProviderReply | ProviderError | None = None
         try:
             step = next(steps)
@@ -757,10 +839,15 @@ class Router:
                             request,
                             model_id=step.model_id,
                             timeout_s=timeout_s,
+                            deadline_s=step.deadline_s,
                             on_chunk=on_chunk,
                         )
                     except ProviderError as error:
                         result = error
+                    except ClearanceError:
+                        raise  # an eval recording's error: for the engine, untouched
+                    except Exception as error:
+                        result = _untyped(error, step)
                 step = steps.send(result)
         except StopIteration as stop:
             outcome: _Outcome = stop.value
@@ -934,6 +1021,28 @@ def _kind(error: ClearanceError) -> str:
     if isinstance(error, MissingPrice):
         return "no_price"
     return type(error).__name__
+
+
+def _untyped(error: Exception, step: _Call) -> ProviderError:
+    """A provider raised something that is neither a ClearanceError nor a transport failure
+    (those are mapped where they happen): a bug, in clearance or in a provider object given
+    to the router. The call ends (no retry, no fallback) with this error and its row; the
+    original is its ``__cause__``."""
+    log.error(
+        "provider %s raised %s for %s",
+        step.provider.name,
+        type(error).__name__,
+        step.model_id,
+        exc_info=error,
+    )
+    wrapped = ProviderError(
+        f"the provider raised {type(error).__name__}: {error} (a bug: please report it, "
+        "with the traceback)",
+        provider=step.provider.name,
+        model_id=step.model_id,
+    )
+    wrapped.__cause__ = error
+    return wrapped
 
 
 def _rule(error: ClearanceError) -> ErrorRule:
