@@ -93,6 +93,85 @@ def test_the_state_is_cached_for_at_most_the_ttl(catalog: Catalog) -> None:
         KillSwitch(catalog, cache_ttl_s=5)
 
 
+def test_switches_in_one_scope_change_independently(catalog: Catalog) -> None:
+    """Several switches of one scope: changing, re-wording or clearing one leaves the others."""
+    guard = KillSwitch(catalog, clock=Clock())
+
+    def stored() -> dict[tuple[str, str], tuple[bool, str]]:
+        return {(s.scope, s.target): (s.active, s.reason) for s in list_switches(catalog)}
+
+    def refused(**call: str) -> str | None:
+        guard.invalidate()
+        try:
+            guard.check(**call)
+        except KillSwitchActive as error:
+            return f"{error.scope}:{error.target}:{error.reason}"
+        return None
+
+    set_switch(catalog, "model", target="a", active=True, reason="a is bad")
+    set_switch(catalog, "model", target="b", active=True, reason="b is bad")
+    # the same target name in another scope is another switch
+    set_switch(catalog, "provider", target="a", active=True, reason="provider a down")
+    assert stored() == {
+        ("provider", "a"): (True, "provider a down"),
+        ("model", "a"): (True, "a is bad"),
+        ("model", "b"): (True, "b is bad"),
+    }
+    set_switch(catalog, "model", target="a", active=False, reason="a is fixed")
+    assert stored() == {
+        ("provider", "a"): (True, "provider a down"),
+        ("model", "a"): (False, "a is fixed"),
+        ("model", "b"): (True, "b is bad"),
+    }
+    assert refused(model="a") is None
+    assert refused(model="b") == "model:b:b is bad"
+    assert refused(provider="a") == "provider:a:provider a down"
+    assert guard.killed() == (frozenset({"b"}), frozenset({"a"}))
+
+    # a new reason on one switch, the others unchanged
+    set_switch(catalog, "model", target="b", active=True, reason="b still bad, see #7")
+    assert stored() == {
+        ("provider", "a"): (True, "provider a down"),
+        ("model", "a"): (False, "a is fixed"),
+        ("model", "b"): (True, "b still bad, see #7"),
+    }
+    assert refused(model="b") == "model:b:b still bad, see #7"
+
+    # clearing one: the provider switch named like the cleared model stays on
+    set_switch(catalog, "model", target="b", active=False, reason="b fixed")
+    assert stored() == {
+        ("provider", "a"): (True, "provider a down"),
+        ("model", "a"): (False, "a is fixed"),
+        ("model", "b"): (False, "b fixed"),
+    }
+    assert refused(model="a") is None
+    assert refused(model="b") is None
+    assert refused(provider="a", model="b") == "provider:a:provider a down"
+    assert guard.killed() == (frozenset(), frozenset({"a"}))
+
+    with catalog.connect() as connection:
+        audit = connection.execute(
+            select(t.kill_switch_audit).order_by(t.kill_switch_audit.c.id)
+        ).all()
+    assert [(r.scope, r.target, r.active, r.previous_active) for r in audit] == [
+        ("model", "a", True, None),
+        ("model", "b", True, None),
+        ("provider", "a", True, None),
+        ("model", "a", False, True),
+        ("model", "b", True, True),
+        ("model", "b", False, True),
+    ]
+
+
+def test_the_cache_ttl_must_be_positive_and_at_most_one_second(catalog: Catalog) -> None:
+    """``cache_ttl_s`` is in (0, 1]: 0 (no cache) and negative values are refused."""
+    for bad in (0, 0.0, -0.5, 1.0001, 5):
+        with pytest.raises(InputError, match=r"must be in \(0, 1\]"):
+            KillSwitch(catalog, cache_ttl_s=bad)
+    for good in (1e-6, 0.5, 1.0):
+        assert KillSwitch(catalog, cache_ttl_s=good).cache_ttl_s == good
+
+
 def test_an_unreadable_state_fails_closed_unless_configured_open() -> None:
     down = Catalog("postgresql+psycopg://u:pw@127.0.0.1:1/nothing")
     with pytest.raises(KillSwitchActive) as caught:
@@ -112,7 +191,8 @@ WATCHER = textwrap.dedent(
     from clearance.killswitch import KillSwitch
     guard = KillSwitch(open_catalog(sys.argv[1]), cache_ttl_s=1.0)
     guard.check(model="m")
-    print("ready", flush=True)
+    # the state has been read once: the cache is warm and says "no switch"
+    print("warm", flush=True)
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -130,8 +210,8 @@ def test_a_switch_thrown_in_one_process_stops_another_within_the_cache_time(
 ) -> None:
     catalog = open_catalog(catalog_url)
     with child([sys.executable, "-c", WATCHER, catalog_url], stderr=False) as watcher:
-        assert watcher.readline().strip() == "ready"
-        time.sleep(0.3)  # the watcher's cache is warm and says "no switch"
+        # the watcher has read the state (no switch) and caches it from now on
+        assert watcher.readline(timeout=30).strip() == "warm"
         thrown = time.time()
         set_switch(catalog, "model", target="m", active=True, reason="cross-process test")
         line = watcher.readline().strip()

@@ -28,6 +28,7 @@ from clearance.reference import ReferenceServer
 from clearance.router import Router
 from tests.support.postgres import create_database, drop_database, to_conninfo
 from tests.support.processes import child
+from tests.support.waiting import wait_until
 
 TOOLS = [
     {
@@ -207,8 +208,8 @@ def test_a_kill_switch_stops_a_router_in_another_process(
         env={"PATH": "/usr/bin:/bin"},
         stderr=False,
     ) as other:
-        assert other.readline().strip() == "served"
-        time.sleep(0.3)
+        # one call served: the other router has read the kill switch state (no switch)
+        assert other.readline(timeout=30).strip() == "served"
         thrown = time.time()
         set_switch(catalog, "global", active=True, reason="e2e kill")
         line = other.readline().split()
@@ -274,7 +275,18 @@ def test_a_database_outage_during_calls_loses_no_row(
     assert router.calllog is not None
     router.calllog.flush()
     outage(admin, url, down=True)
-    time.sleep(0.1)  # both caches expire
+    # both caches (0.05 s) expire, so the next calls try the catalog and find it down
+    policy_state = router._state
+    assert policy_state is not None
+    guard = router.killswitch
+    wait_until(
+        lambda: (
+            time.monotonic() - policy_state.read_at >= 0.05
+            and guard._clock() - guard._read_at >= guard.cache_ttl_s
+        ),
+        "the router's policy and kill switch caches expired",
+        timeout=5,
+    )
     for n in range(10, 30):
         call(n)
     router.calllog.flush()
