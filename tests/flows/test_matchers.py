@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clearance.errors import ContractError
-from clearance.flows import Mismatch, compile_matcher, match_arguments
-from clearance.flows.matchers import OptionalMatcher, compile_arguments
+from clearance.flows import Mismatch, compile_matcher, load_flow, match_arguments
+from clearance.flows.matchers import OptionalMatcher, compile_arguments, json_equal
+from tests.flows.helpers import write
 
 
 def m(spec: Any) -> Any:
@@ -163,3 +170,250 @@ def test_malformed_matcher_is_a_contract_error(
     if fix is not None:
         assert error.fix is not None
         assert fix in error.fix
+
+
+# --- json_equal: properties over any JSON value --------------------------------------
+
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def transform(value: Any, leaf: Callable[[Any], Any], *, as_tuple: bool = False) -> Any:
+    """``value`` rebuilt with ``leaf`` applied to every scalar (lists as tuples if asked)."""
+    if isinstance(value, dict):
+        # reversed: key order must not matter
+        return {k: transform(value[k], leaf, as_tuple=as_tuple) for k in reversed(value)}
+    if isinstance(value, list):
+        items = [transform(item, leaf, as_tuple=as_tuple) for item in value]
+        return tuple(items) if as_tuple else items
+    return leaf(value)
+
+
+def ints_as_floats(value: Any) -> Any:
+    exact = isinstance(value, int) and not isinstance(value, bool) and float(value) == value
+    return float(value) if exact else value
+
+
+def bools_as_ints(value: Any) -> Any:
+    return int(value) if isinstance(value, bool) else value
+
+
+def has_bool(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(has_bool(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_bool(v) for v in value)
+    return isinstance(value, bool)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_json_equal_is_reflexive(value: Any) -> None:
+    assert json_equal(value, value)
+    assert json_equal(value, copy.deepcopy(value))
+    assert m({"$exact": value}).matches(copy.deepcopy(value))
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES, JSON_VALUES)
+def test_json_equal_is_symmetric(left: Any, right: Any) -> None:
+    assert json_equal(left, right) == json_equal(right, left)
+    twin = transform(left, ints_as_floats, as_tuple=True)
+    assert json_equal(left, twin) == json_equal(twin, left)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_numbers_compare_by_value_wherever_they_are(value: Any) -> None:
+    """FORMAT.md: "numbers compare by value: 30 matches 30.0" — in objects and lists too."""
+    twin = transform(value, ints_as_floats)
+    assert json_equal(value, twin)
+    assert json_equal(twin, value)
+    assert m({"$exact": value}).matches(twin)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_true_never_equals_1_wherever_it_is(value: Any) -> None:
+    as_ints = transform(value, bools_as_ints)
+    assert json_equal(value, as_ints) is not has_bool(value)
+    assert json_equal(as_ints, value) is not has_bool(value)
+    as_floats = transform(as_ints, ints_as_floats)
+    assert json_equal(value, as_floats) is not has_bool(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_a_tuple_is_a_list_and_key_order_does_not_matter(value: Any) -> None:
+    twin = transform(value, lambda leaf: leaf, as_tuple=True)
+    assert json_equal(value, twin)
+    assert json_equal(twin, value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES, JSON_VALUES, st.text(max_size=4))
+def test_nesting_keeps_the_verdict(left: Any, right: Any, key: str) -> None:
+    verdict = json_equal(left, right)
+    assert json_equal({key: left}, {key: right}) is verdict
+    assert json_equal([left], (right,)) is verdict
+    assert json_equal({key: [left]}, {key: [right]}) is verdict
+    assert json_equal({key: left}, MappingProxyType({key: right})) is verdict
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=4), JSON_VALUES, min_size=1, max_size=4), st.data())
+def test_objects_need_exactly_the_same_keys(value: dict[str, Any], data: st.DataObject) -> None:
+    dropped = data.draw(st.sampled_from(sorted(value)))
+    fewer = {k: v for k, v in value.items() if k != dropped}
+    assert not json_equal(value, fewer)
+    assert not json_equal(fewer, value)
+    assert not json_equal(value, [*value.values()])  # an object is not a list
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "equal"),
+    [
+        (1, True, False),
+        (0, False, False),
+        (1.0, True, False),
+        ({"a": 1}, {"a": True}, False),
+        ([1, 0], [True, False], False),
+        ({"a": [1]}, {"a": [True]}, False),
+        (30, 30.0, True),
+        ({"n": [30]}, {"n": (30.0,)}, True),
+        (2**53 + 1, float(2**53 + 1), False),  # by exact value: the float is 2**53
+        (0.1 + 0.2, 0.3, False),
+        ("1", 1, False),
+        (None, 0, False),
+        ([], {}, False),
+        ([1, 2], [2, 1], False),
+    ],
+)
+def test_json_equal_examples(left: Any, right: Any, equal: bool) -> None:
+    assert json_equal(left, right) is equal
+    assert json_equal(right, left) is equal
+
+
+# --- expected values that no JSON value can equal are refused --------------------------
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    ("spec", "message", "pointer"),
+    [
+        (NAN, "nan is not a JSON number", "/args/x"),
+        (INF, "inf is not a JSON number", "/args/x"),
+        (-INF, "-inf is not a JSON number", "/args/x"),
+        ({"a": [1, NAN]}, "nan is not a JSON number", "/args/x/a/1"),
+        ({"$exact": NAN}, "nan is not a JSON number", "/args/x/$exact"),
+        ({"$exact": {"$k": [INF]}}, "inf is not a JSON number", "/args/x/$exact/$k/0"),
+        ({"$one_of": [1, INF]}, "inf is not a JSON number", "/args/x/$one_of/1"),
+        ({"$subset": {"a/b": NAN}}, "nan is not a JSON number", "/args/x/$subset/a~1b"),
+        ({"$optional": [INF]}, "inf is not a JSON number", "/args/x/$optional/0"),
+        ({"$range": [0, INF]}, "$range bound inf is not a JSON number", "/args/x/$range/1"),
+        ({"$range": [-INF, 0]}, "$range bound -inf is not a JSON number", "/args/x/$range/0"),
+        ({1: "a"}, "object key 1 is not a string", "/args/x"),
+        ({"a": {True: "b"}}, "object key true is not a string", "/args/x/a"),
+        ({"$exact": {"a": {2: 1}}}, "object key 2 is not a string", "/args/x/$exact/a"),
+        ({"$exact": [{None: 1}]}, "object key null is not a string", "/args/x/$exact/0"),
+        ({"$subset": {3: 1}}, "object key 3 is not a string", "/args/x/$subset"),
+    ],
+)
+def test_non_json_expected_values_are_refused(spec: Any, message: str, pointer: str) -> None:
+    with pytest.raises(ContractError) as info:
+        compile_matcher(spec, path="flows/f.yaml", pointer="/args/x", lines={"/args/x": 7})
+    error = info.value
+    assert message in error.message
+    assert error.pointer == pointer
+    assert error.line == 7
+    assert error.fix
+
+
+def test_non_string_argument_names_are_refused() -> None:
+    with pytest.raises(ContractError, match="argument name 5 is not a string") as info:
+        compile_arguments({5: "x"}, path="f.yaml", pointer="/args")
+    assert info.value.pointer == "/args"
+    assert info.value.fix is not None
+    assert "quote" in info.value.fix
+
+
+FLOW = """\
+id: pick_search
+kind: case
+tools: [search_contacts@1.0.0]
+user: Who is Ada?
+steps:
+  - expect:
+      calls:
+        - tool: search_contacts
+          args:
+            query: ada
+            limit: {value}
+"""
+
+
+@pytest.mark.parametrize(
+    ("value", "message", "pointer", "line"),
+    [
+        (".nan", "nan is not a JSON number", "/steps/0/expect/calls/0/args/limit", 11),
+        ("-.inf", "-inf is not a JSON number", "/steps/0/expect/calls/0/args/limit", 11),
+        (
+            "{$exact: {n: [1, .inf]}}",
+            "inf is not a JSON number",
+            "/steps/0/expect/calls/0/args/limit/$exact/n/1",
+            11,
+        ),
+        (
+            "{$range: [1, .inf]}",
+            "$range bound inf is not a JSON number",
+            "/steps/0/expect/calls/0/args/limit/$range/1",
+            11,
+        ),
+        ("{1: 5}", "object key 1 is not a string", "/steps/0/expect/calls/0/args/limit", 11),
+        (
+            "\n              {$exact: {true: 5}}",
+            "object key true is not a string",
+            "/steps/0/expect/calls/0/args/limit/$exact",
+            12,
+        ),
+    ],
+)
+def test_a_flow_file_with_non_json_expectations_does_not_load(
+    tmp_path: Path, value: str, message: str, pointer: str, line: int
+) -> None:
+    path = write(tmp_path, "pick_search.yaml", FLOW.replace("{value}", value))
+    with pytest.raises(ContractError) as info:
+        load_flow(path)
+    error = info.value
+    assert message in error.message
+    assert error.path == str(path)
+    assert error.pointer == pointer
+    assert error.line == line
+    assert str(error).startswith(f"{path}:{line} at {pointer}: ")
+
+
+def test_a_json_flow_file_with_nan_does_not_load(tmp_path: Path) -> None:
+    path = tmp_path / "pick_search.json"
+    path.write_text(
+        '{"id": "pick_search", "kind": "case", "tools": ["search_contacts@1.0.0"],\n'
+        '  "user": "Who is Ada?",\n'
+        '  "steps": [{"expect": {"calls": [{"tool": "search_contacts",\n'
+        '    "args": {"query": "ada", "limit": NaN}}]}}]}\n'
+    )
+    with pytest.raises(ContractError, match="nan is not a JSON number") as info:
+        load_flow(path)
+    assert info.value.pointer == "/steps/0/expect/calls/0/args/limit"
+    assert info.value.path == str(path)

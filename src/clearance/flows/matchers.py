@@ -424,7 +424,7 @@ class _Compiler:
             fields: dict[str, Matcher] = {}
             for key, value in spec.items():
                 if not isinstance(key, str):
-                    raise self.fail(f"object key {key!r} is not a string", pointer)
+                    raise self.key_error(key, pointer)
                 fields[key] = self.compile(
                     value, f"{pointer}/{escape_pointer(key)}", allow_optional=True
                 )
@@ -436,9 +436,33 @@ class _Compiler:
                     for i, item in enumerate(spec)
                 )
             )
-        if isinstance(spec, float) and not math.isfinite(spec):
-            raise self.fail(f"{spec} is not a JSON number", pointer)
+        self.literal(spec, pointer)
         return ExactMatcher(spec)
+
+    def key_error(self, key: object, pointer: str) -> ContractError:
+        return self.fail(
+            f"object key {_show(key)} is not a string",
+            pointer,
+            fix=f"quote the key ({str(key)!r}); JSON object keys are strings",
+        )
+
+    def literal(self, value: object, pointer: str) -> None:
+        """Refuse what no JSON value can be: NaN, ±infinity, non-string object keys."""
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(
+                f"{value} is not a JSON number",
+                pointer,
+                fix="a tool call's arguments are JSON, which has no NaN or infinity; "
+                "use {$range: [min, null]} for an open bound",
+            )
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise self.key_error(key, pointer)
+                self.literal(item, f"{pointer}/{escape_pointer(key)}")
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                self.literal(item, f"{pointer}/{index}")
 
     def matcher(self, key: str, arg: object, pointer: str, *, allow_optional: bool) -> Matcher:
         here = f"{pointer}/{escape_pointer(key)}"
@@ -476,7 +500,7 @@ class _Compiler:
             fields: dict[str, Matcher] = {}
             for name, value in arg.items():
                 if not isinstance(name, str):
-                    raise self.fail(f"object key {name!r} is not a string", here)
+                    raise self.key_error(name, here)
                 fields[name] = self.compile(
                     value, f"{here}/{escape_pointer(name)}", allow_optional=True
                 )
@@ -494,6 +518,7 @@ class _Compiler:
                 )
             return OptionalMatcher(self.compile(arg, here, allow_optional=False))
         if key == "$exact":
+            self.literal(arg, here)
             return ExactMatcher(arg)
         close = difflib.get_close_matches(key, MATCHER_KEYS, n=1)
         raise self.fail(
@@ -515,6 +540,12 @@ class _Compiler:
             elif isinstance(bound, int | float) and not isinstance(bound, bool):
                 if isinstance(bound, float) and math.isnan(bound):
                     raise self.fail("$range bound is NaN", f"{here}/{index}", fix=fix)
+                if isinstance(bound, float) and math.isinf(bound):
+                    raise self.fail(
+                        f"$range bound {bound} is not a JSON number",
+                        f"{here}/{index}",
+                        fix="write null for an open end",
+                    )
                 bounds.append(bound)
             else:
                 raise self.fail(
@@ -546,6 +577,10 @@ def compile_arguments(
     out: dict[str, Matcher] = {}
     for key, value in spec.items():
         if not isinstance(key, str):
-            raise compiler.fail(f"argument name {key!r} is not a string", pointer)
+            raise compiler.fail(
+                f"argument name {_show(key)} is not a string",
+                pointer,
+                fix=f"quote the name ({str(key)!r}); argument names are strings",
+            )
         out[key] = compiler.compile(value, f"{pointer}/{escape_pointer(key)}", allow_optional=True)
     return out
