@@ -16,7 +16,7 @@ from clearance.cli import app
 from clearance.config import load_config
 from clearance.contracts.check import check_contracts
 from clearance.gate.policy import load_policies
-from clearance.scaffold import SCAFFOLD_FILES, init_project, render_workflow
+from clearance.scaffold import SCAFFOLD_FILES, ProviderSpec, init_project, render_workflow
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -215,3 +215,10 @@ def test_every_workflow_step_is_a_github_action_or_a_real_command(project: Path)
         # the subcommand exists and its options parse (--help of the exact command)
         sub = [words[1], *commands[words[1]][:1]]
         run(*sub, "--help")
+
+
+def test_the_toml_holds_any_text_a_model_id_may_have(project: Path) -> None:
+    """JSON's escapes are not TOML's: an astral character or DEL must still load back."""
+    model = 'mine:qwen😀/x"y\x7f'
+    init_project(project, provider=ProviderSpec("mine", "http://127.0.0.1:4000/v1"), models=[model])
+    assert tomllib.loads((project / "clearance.toml").read_text())["evals"]["models"] == [model]

@@ -21,7 +21,6 @@ missing lines are appended.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -98,8 +97,14 @@ def _template(name: str) -> str:
 
 
 def _toml_string(value: str) -> str:
-    # TOML basic strings take JSON's escapes; ensure_ascii keeps them to \uXXXX.
-    return json.dumps(value)
+    """``value`` as a TOML string, escaped by tomli-w (the writer ``config show`` uses).
+
+    JSON's escapes are not TOML's: ``json.dumps`` writes an emoji as a surrogate pair,
+    which TOML refuses, and leaves DEL unescaped, which TOML forbids.
+    """
+    import tomli_w
+
+    return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
 
 
 def _validated_provider(provider: ProviderSpec) -> str:
