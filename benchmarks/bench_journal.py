@@ -38,24 +38,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Current weather for a city",
-            "parameters": {
-                "type": "object",
-                "properties": {
-                    "city": {"type": "string"},
-                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-                },
-                "required": ["city"],
-            },
-        },
-    }
-]
-MESSAGES = [{"role": "user", "content": 'What is the weather in "Oslo" in celsius?'}]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_router import MESSAGES, TOOLS  # noqa: E402  (the router benchmark's call, not a copy)
 
 CHILD = f"""
 import sys
