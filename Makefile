@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := .clearance/demo
 
-.PHONY: demo test lint typecheck check clean bench screenshots wheel
+.PHONY: demo test lint typecheck check clean bench screenshots wheel mutate
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_report.py
 	$(BIN)/python benchmarks/bench_quickstart.py
 	$(BIN)/python benchmarks/bench_cli.py
+
+## mutate: mutation testing of the core modules, each with only its own tests (mutmut);
+## scores and the survivors' diffs on stdout and in .mutants/summary.json (RESULTS.md, Testing)
+mutate: $(STAMP)
+	$(BIN)/python benchmarks/mutate.py
 
 ## screenshots: render the demo's report pages in headless Chromium (apt-get install chromium),
 ## to look at them as a reader would; the tests check the HTML's structure, not pixels
