@@ -14,8 +14,8 @@ exact cost with its pricing source, and the policy decision. Every call,
 served, failed or refused, is logged as one ``ai_calls`` row off the hot path.
 
 What is retried and what falls back is decided by the error's kind
-(:data:`RULES`): a 401 is never retried but may fall back to another provider's
-model; a context-length error falls back only to a model with a larger window;
+(:data:`~clearance.retryplan.RULES`): a 401 is never retried but may fall back to another
+provider's model; a context-length error falls back only to a model with a larger window;
 a 429 is retried (after its ``Retry-After``), then falls back. Whatever a provider
 raises becomes a ``ProviderError`` with a kind (transport failures are mapped where they
 happen, in :mod:`clearance.providers.transport_errors`; an eval recording's own error
@@ -28,8 +28,8 @@ left of it, a backoff that would end past it is not slept, and a call that reach
 ends with a :class:`~clearance.errors.ProviderTimeout` whose ``limit`` is
 ``deadline_s``.
 
-The retry/fallback logic is written once, as a generator of steps (call this
-model, sleep this long) driven by :meth:`Router.complete` (sync) and
+The retry/fallback logic is written once, in :mod:`clearance.retryplan`, as a generator
+of steps (call this model, sleep this long) driven by :meth:`Router.complete` (sync) and
 :meth:`Router.acomplete` (async).
 """
 
@@ -42,10 +42,10 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -75,13 +75,9 @@ from clearance.config import ClearanceConfig, Tier
 from clearance.errors import (
     CatalogUnavailable,
     ClearanceError,
-    ContextLengthExceeded,
     KillSwitchActive,
-    MissingApiKey,
-    MissingPrice,
     PolicyRefusal,
     ProviderError,
-    ProviderTimeout,
 )
 from clearance.identifiers import check_identifiers
 from clearance.killswitch import KillSwitch
@@ -98,63 +94,24 @@ from clearance.pricing import CallCost, Price, PriceRates, Usage, price_call
 from clearance.providers.base import ChatRequest, ChunkCallback, Provider, ProviderReply
 from clearance.providers.keys import read_api_key
 from clearance.providers.types import ChatResponse
+from clearance.retryplan import (
+    RULES,
+    Attempt,
+    Call,
+    Deadline,
+    ErrorRule,
+    ModelInfo,
+    Outcome,
+    Sleep,
+    Steps,
+    error_kind,
+    plan_attempts,
+)
 from clearance.tokencount import billable_usage
 
 __all__ = ["RULES", "Attempt", "ErrorRule", "Router", "RouterResult"]
 
 log = logging.getLogger("clearance.router")
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorRule:
-    """What the router does after an error of one kind."""
-
-    retry: bool
-    """Try the same model again (up to ``router.retries_per_model``)."""
-    fall_back: bool
-    """Move on to the next model of the chain."""
-
-
-#: Error kind (``ProviderError.kind``) to the router's reaction.
-RULES: Mapping[str, ErrorRule] = {
-    "rate_limit": ErrorRule(retry=True, fall_back=True),
-    "server_error": ErrorRule(retry=True, fall_back=True),
-    "timeout": ErrorRule(retry=True, fall_back=True),
-    "connection": ErrorRule(retry=True, fall_back=True),
-    "malformed_response": ErrorRule(retry=True, fall_back=True),
-    # an answer that broke HTTP (a body not in its declared encoding, a connection cut
-    # short): often passing, and a retry costs one request, within the call's deadline
-    "protocol": ErrorRule(retry=True, fall_back=True),
-    # a base URL HTTP cannot use fails the same way every time; another provider's may not
-    "invalid_endpoint": ErrorRule(retry=False, fall_back=True),
-    "auth": ErrorRule(retry=False, fall_back=True),
-    "payment_required": ErrorRule(retry=False, fall_back=True),
-    "model_not_found": ErrorRule(retry=False, fall_back=True),
-    "context_length": ErrorRule(retry=False, fall_back=True),
-    "content_policy": ErrorRule(retry=False, fall_back=False),
-    "bad_request": ErrorRule(retry=False, fall_back=False),
-    "killed": ErrorRule(retry=False, fall_back=True),
-    "no_price": ErrorRule(retry=False, fall_back=True),
-    # The chosen model's provider has no key: the caller's configuration is wrong. (A
-    # fallback whose key is missing is passed over; the error that led to it stands.)
-    "missing_api_key": ErrorRule(retry=False, fall_back=False),
-}
-_DEFAULT_RULE = ErrorRule(retry=False, fall_back=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """One model tried (or passed over) for a call."""
-
-    model_id: str
-    provider: str
-    outcome: Literal["ok", "error", "skipped"]
-    error_kind: str | None = None
-    status_code: int | None = None
-    wait_s: float = 0.0
-    """Seconds spent waiting on the provider for this attempt."""
-    retry_after_s: float | None = None
-    detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,19 +137,12 @@ class RouterResult:
         return self.served_model != self.decision.model_id
 
 
-@dataclass(frozen=True, slots=True)
-class _ModelInfo:
-    provider: str
-    name: str
-    context_length: int | None
-
-
 @dataclass(slots=True)
 class _State:
     """Catalog state reused for up to ``policy_cache_ttl_s``."""
 
     read_at: float
-    models: dict[str, _ModelInfo]
+    models: dict[str, ModelInfo]
     states: dict[str, ModelState]
     orgs: dict[str, OrgPolicy]
     prices: dict[str, Price]
@@ -208,64 +158,6 @@ class _State:
         default_factory=dict
     )
     """Decisions for requests without a session, memoized for this state (they are pure)."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Call:
-    """Step: call this model."""
-
-    provider: Provider
-    model_id: str
-    model_name: str
-    deadline_s: float
-    """Seconds left of the call's deadline: the attempt must end by then."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Sleep:
-    """Step: wait before retrying."""
-
-    seconds: float
-
-
-@dataclass(slots=True)
-class _Outcome:
-    reply: ProviderReply | None = None
-    model_id: str | None = None
-    attempts: list[Attempt] = field(default_factory=list)
-    waited_s: float = 0.0
-    error: ClearanceError | None = None
-    fallback_reason: str | None = None
-
-
-_Steps = Generator[_Call | _Sleep, ProviderReply | ProviderError | None, _Outcome]
-
-
-@dataclass(frozen=True, slots=True)
-class _Deadline:
-    """The whole call's deadline: ``seconds`` after it started."""
-
-    end: float
-    """``time.perf_counter()`` by which the call ends, served or not."""
-    seconds: float
-
-    def left(self) -> float:
-        return self.end - time.perf_counter()
-
-    def error(self, provider: str, model_id: str, attempts: Sequence[Attempt]) -> ProviderTimeout:
-        """The error that ends a call whose deadline passed before its next attempt."""
-        tried = sum(1 for a in attempts if a.outcome != "skipped")
-        last = next((a.error_kind for a in reversed(attempts) if a.outcome == "error"), None)
-        after = f"after {tried} attempt{'' if tried == 1 else 's'}"
-        if last is not None:
-            after += f", the last one a {last} error"
-        return ProviderTimeout(
-            f"the call's deadline_s={self.seconds:g} s passed {after}",
-            provider=provider,
-            model_id=model_id,
-            limit="deadline_s",
-            limit_s=self.seconds,
-        )
 
 
 class Router:
@@ -336,7 +228,7 @@ class Router:
         self._state: _State | None = None
         self._lock = threading.RLock()  # provider() may refresh state() while holding it
         self._warned_unpriced: set[str] = set()
-        self._adhoc: dict[str, _ModelInfo] = {}
+        self._adhoc: dict[str, ModelInfo] = {}
         self._candidates: set[str] = set()
         self._gate_cache = GateCache()
         self._default_rates = PriceRates(
@@ -356,7 +248,7 @@ class Router:
 
         Nothing is written to the catalog; kill switches still apply to it.
         """
-        self._adhoc[model_id] = _ModelInfo(provider, name, None)
+        self._adhoc[model_id] = ModelInfo(provider, name, None)
         self._state = None
 
     def add_candidate(self, model_id: str) -> None:
@@ -417,7 +309,7 @@ class Router:
                 require_decision=self.config.gate.require_decision,
                 cache=self._gate_cache,
             )
-        models = {r.id: _ModelInfo(r.provider, r.name, r.context_length) for r in rows}
+        models = {r.id: ModelInfo(r.provider, r.name, r.context_length) for r in rows}
         for model_id, info in self._adhoc.items():
             models.setdefault(model_id, info)
         for model_id, info in self._adhoc.items():
@@ -618,117 +510,28 @@ class Router:
 
     # -- the attempt plan (one implementation for sync and async) ---------------------------
 
-    def _deadline(self, t0: float, deadline_s: float | None) -> _Deadline:
+    def _deadline(self, t0: float, deadline_s: float | None) -> Deadline:
         seconds = self.config.router.deadline_s if deadline_s is None else deadline_s
-        return _Deadline(t0 + seconds, seconds)
-
-    def _backoff(self, retry: int, retry_after: float | None) -> float | None:
-        """Seconds to wait before retry number ``retry`` (0-based); None: do not wait."""
-        cfg = self.config.router
-        if retry_after is not None:
-            return None if retry_after > cfg.max_retry_after_s else retry_after
-        delay: float = min(cfg.backoff_max_s, cfg.backoff_base_s * 2.0**retry)
-        return delay * (0.5 + self._rng.random() / 2)
+        return Deadline(t0 + seconds, seconds)
 
     def _plan(
-        self, state: _State, decision: RouteDecision, allow_fallback: bool, deadline: _Deadline
-    ) -> _Steps:
-        cfg = self.config.router
-        strict = self.config.pricing.strict
-        chain = [decision.model_id, *decision.fallbacks] if allow_fallback else [decision.model_id]
-        outcome = _Outcome()
-        attempts = outcome.attempts
-        too_small: int | None = None  # context window that was exceeded
-        for model_id in chain:
-            if len(attempts) >= cfg.max_attempts:
-                break
-            info = state.models[model_id]
-            if deadline.left() <= 0:
-                outcome.error = deadline.error(info.provider, model_id, attempts)
-                return outcome
-            if outcome.error is not None:
-                outcome.fallback_reason = outcome.fallback_reason or _kind(outcome.error)
-            if too_small is not None and (info.context_length or 0) <= too_small:
-                attempts.append(
-                    Attempt(
-                        model_id,
-                        info.provider,
-                        "skipped",
-                        "context_length",
-                        detail=f"window {info.context_length} <= {too_small}",
-                    )
-                )
-                continue
-            try:
-                self.killswitch.check(provider=info.provider, model=model_id)
-                if strict and model_id not in state.prices:
-                    raise MissingPrice(model_id, "no_price")
-                provider = self.provider(info.provider)
-            except (KillSwitchActive, MissingPrice, MissingApiKey, ProviderError) as error:
-                attempts.append(
-                    Attempt(model_id, info.provider, "skipped", _kind(error), detail=error.message)
-                )
-                if isinstance(error, MissingApiKey) and outcome.error is not None:
-                    continue  # a fallback without its key: passed over, the first error stands
-                outcome.error = error
-                if _rule(error).fall_back:
-                    continue
-                break
-            for retry in range(cfg.retries_per_model + 1):
-                if len(attempts) >= cfg.max_attempts:
-                    break
-                left = deadline.left()
-                if left <= 0:
-                    outcome.error = deadline.error(info.provider, model_id, attempts)
-                    return outcome
-                started = time.perf_counter()
-                result = yield _Call(provider, model_id, info.name, left)
-                spent = time.perf_counter() - started
-                if isinstance(result, ProviderReply):
-                    attempts.append(
-                        Attempt(
-                            model_id,
-                            info.provider,
-                            "ok",
-                            status_code=result.status_code,
-                            wait_s=result.wait_s,
-                        )
-                    )
-                    outcome.waited_s += result.wait_s
-                    outcome.reply, outcome.model_id = result, model_id
-                    return outcome
-                assert isinstance(result, ProviderError)
-                retry_after = getattr(result, "retry_after", None)
-                attempts.append(
-                    Attempt(
-                        model_id,
-                        info.provider,
-                        "error",
-                        result.kind,
-                        getattr(result, "status_code", None),
-                        spent,
-                        retry_after,
-                        result.message[:300],
-                    )
-                )
-                outcome.waited_s += spent
-                outcome.error = result
-                if isinstance(result, ContextLengthExceeded):
-                    too_small = max(too_small or 0, info.context_length or 0)
-                rule = _rule(result)
-                if not rule.retry or retry == cfg.retries_per_model:
-                    break
-                delay = self._backoff(retry, retry_after)
-                if delay is None:
-                    break  # asked to wait longer than we will: fall back now
-                if delay >= deadline.left():
-                    break  # no time to wait and try again before the deadline: fall back now
-                slept = time.perf_counter()
-                yield _Sleep(delay)
-                outcome.waited_s += time.perf_counter() - slept
-            if outcome.error is not None and not _rule(outcome.error).fall_back:
-                break
-        return outcome
+        self, state: _State, decision: RouteDecision, allow_fallback: bool, deadline: Deadline
+    ) -> Steps:
+        return plan_attempts(
+            (decision.model_id, *decision.fallbacks),
+            state.models,
+            self.config.router,
+            deadline,
+            check_killswitch=self._check_killswitch,
+            provider_for=self.provider,
+            rng=self._rng,
+            strict_pricing=self.config.pricing.strict,
+            priced=state.prices,
+            allow_fallback=allow_fallback,
+        )
+
+    def _check_killswitch(self, provider: str, model_id: str) -> None:
+        self.killswitch.check(provider=provider, model=model_id)
 
     # -- drivers ----------------------------------------------------------------------------
 
@@ -778,7 +581,7 @@ class Router:
         try:
             step = next(steps)
             while True:
-                if isinstance(step, _Sleep):
+                if isinstance(step, Sleep):
                     self._sleep(step.seconds)
                     result = None
                 else:
@@ -799,7 +602,7 @@ class Router:
                         result = _untyped(error, step)
                 step = steps.send(result)
         except StopIteration as stop:
-            outcome: _Outcome = stop.value
+            outcome: Outcome = stop.value
         return self._finish(state, decision, request, record, t0, outcome)
 
     async def acomplete(
@@ -829,7 +632,7 @@ class Router:
         try:
             step = next(steps)
             while True:
-                if isinstance(step, _Sleep):
+                if isinstance(step, Sleep):
                     await self._asleep(step.seconds)
                     result = None
                 else:
@@ -850,7 +653,7 @@ class Router:
                         result = _untyped(error, step)
                 step = steps.send(result)
         except StopIteration as stop:
-            outcome: _Outcome = stop.value
+            outcome: Outcome = stop.value
         return self._finish(state, decision, request, record, t0, outcome)
 
     # -- before and after -------------------------------------------------------------------
@@ -884,7 +687,7 @@ class Router:
             requested = None if model is None else self._resolve_requested(state, model)
             decision = self.decide(RouteRequest(org, requested, tier, session), state)
         except (KillSwitchActive, PolicyRefusal) as error:
-            record.error_kind = _kind(error)
+            record.error_kind = error_kind(error)
             record.latency_ms = (time.perf_counter() - t0) * 1000
             record.extra = {"refusal": error.message}
             self._log(record)
@@ -907,7 +710,7 @@ class Router:
         request: ChatRequest,
         record: CallRecord,
         t0: float,
-        outcome: _Outcome,
+        outcome: Outcome,
     ) -> RouterResult:
         record.attempts = sum(1 for a in outcome.attempts if a.outcome != "skipped")
         record.fallback_reason = outcome.fallback_reason
@@ -919,7 +722,7 @@ class Router:
                 "no attempt was made", provider="-", model_id=decision.model_id
             )
             record.status = "error"
-            record.error_kind = _kind(error)
+            record.error_kind = error_kind(error)
             last = outcome.attempts[-1] if outcome.attempts else None
             record.served_model = None
             record.provider = last.provider if last else None
@@ -1013,17 +816,7 @@ def _chat_request(
 _KNOWN_OPTIONS = frozenset({"tool_choice", "temperature", "max_tokens", "stream"})
 
 
-def _kind(error: ClearanceError) -> str:
-    if isinstance(error, ProviderError | MissingApiKey):
-        return error.kind
-    if isinstance(error, KillSwitchActive):
-        return "killed"
-    if isinstance(error, MissingPrice):
-        return "no_price"
-    return type(error).__name__
-
-
-def _untyped(error: Exception, step: _Call) -> ProviderError:
+def _untyped(error: Exception, step: Call) -> ProviderError:
     """A provider raised something that is neither a ClearanceError nor a transport failure
     (those are mapped where they happen): a bug, in clearance or in a provider object given
     to the router. The call ends (no retry, no fallback) with this error and its row; the
@@ -1043,10 +836,3 @@ def _untyped(error: Exception, step: _Call) -> ProviderError:
     )
     wrapped.__cause__ = error
     return wrapped
-
-
-def _rule(error: ClearanceError) -> ErrorRule:
-    kind = _kind(error)
-    if kind == "bad_request" and getattr(error, "code", None) == "tool_use_failed":
-        return ErrorRule(retry=False, fall_back=True)  # the model's tool-call output, not ours
-    return RULES.get(kind, _DEFAULT_RULE)
