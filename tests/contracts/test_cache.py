@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
+from clearance.contracts.bump import diff_contracts
 from clearance.contracts.cache import ProbeCache, load_suite
 from clearance.contracts.check import check_contracts
-from clearance.contracts.diff import diff_contracts, probe_compatibility
+from clearance.contracts.probe import probe_compatibility
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "contracts"

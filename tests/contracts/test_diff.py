@@ -9,13 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clearance.contracts.diff import (
-    Change,
-    diff_contracts,
-    diff_schemas,
-    format_diff,
-    probe_compatibility,
-)
+from clearance.contracts.bump import diff_contracts, format_diff
+from clearance.contracts.diff import Change, diff_schemas
+from clearance.contracts.probe import probe_compatibility
 from clearance.errors import ContractError
 
 

@@ -281,7 +281,7 @@ def diff(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Classify every change between two versions of a tool, and the bump it needs."""
-    from clearance.contracts.diff import diff_contracts, format_diff
+    from clearance.contracts.bump import diff_contracts, format_diff
     from clearance.contracts.loader import load_contracts
     from clearance.contracts.lock import read_document
 

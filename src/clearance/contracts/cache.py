@@ -35,7 +35,8 @@ from clearance.contracts.model import ContractSet
 from clearance.errors import ContractError
 
 if TYPE_CHECKING:
-    from clearance.contracts.diff import Direction, ProbeResult
+    from clearance.contracts.diff import Direction
+    from clearance.contracts.probe import ProbeResult
 
 __all__ = ["LoadedSuite", "ProbeCache", "load_suite"]
 
@@ -182,7 +183,7 @@ class ProbeCache:
         max_counterexamples: int = 3,
     ) -> ProbeResult:
         """The probe's answer for these schemas and settings: stored, or computed now."""
-        from clearance.contracts.diff import ProbeResult, probe_compatibility
+        from clearance.contracts.probe import ProbeResult, probe_compatibility
 
         settings = {
             "direction": direction,

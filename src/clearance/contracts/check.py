@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from clearance.contracts.diff import diff_contracts
+from clearance.contracts.bump import diff_contracts
 from clearance.contracts.lint import lint_contract
 from clearance.contracts.loader import load_contracts
 from clearance.contracts.lock import Lock, document_hash, read_document, read_lock

@@ -1,13 +1,11 @@
-"""Classify the changes between two versions of a tool contract.
+"""The structural diff: two JSON Schemas walked side by side, each difference classified.
 
-Two opinions are given on every pair of schemas:
-
-- a **structural diff** (:func:`diff_schemas`) walks both JSON Schema 2020-12
-  documents side by side and classifies each difference as breaking or not for
-  the schema's direction; it is the verdict;
-- a **probe** (:func:`probe_compatibility`) generates instances with
-  hypothesis-jsonschema and checks them against the other schema; it is a second
-  opinion, and :func:`diff_contracts` reports where the two disagree.
+:func:`diff_schemas` walks two JSON Schema 2020-12 documents keyword by keyword and
+returns one :class:`Change` per difference, marked breaking or not for the schema's
+:data:`Direction`. It is the verdict on a new version; the other opinions live beside it:
+:mod:`~clearance.contracts.probe` generates instances to confirm a change (a second
+opinion), and :mod:`~clearance.contracts.bump` applies this walk to two versions of a
+tool contract and checks the version number (``diff_contracts``, ``format_diff``).
 
 Direction decides what "breaking" means. An ``input`` schema describes what the
 model produces and the tool consumes: a change is breaking when the new schema
@@ -15,38 +13,40 @@ rejects arguments the old one accepted (narrowing) or changes their meaning. An
 ``output`` schema describes what the tool produces and the product consumes: a
 change is breaking when the new schema allows values the old one did not
 (widening); narrowing is safe.
+
+Why this module is past 600 lines: it is one walk. :class:`_Walker` has one method per
+keyword family (types, enums, bounds, strings, objects, arrays), all feeding one list of
+changes and sharing one ``$ref`` bookkeeping, and the helpers above it serve only the
+walk (the probe borrows the three that read a schema). Splitting it by keyword would put
+one set of rules in several files.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from clearance.contracts.semver import Bump, bump_between, bump_satisfies, parse_version
-from clearance.errors import ContractError
+from clearance.contracts.semver import Bump
 
 if TYPE_CHECKING:
-    from hypothesis.strategies import SearchStrategy
-
-    from clearance.contracts.cache import ProbeCache
+    # Imported from this module before the probe and the bump check had their own;
+    # served lazily by __getattr__ below (they import this module).
+    from clearance.contracts.bump import diff_contracts as diff_contracts
+    from clearance.contracts.bump import format_diff as format_diff
+    from clearance.contracts.probe import ProbeResult as ProbeResult
+    from clearance.contracts.probe import probe_compatibility as probe_compatibility
 
 __all__ = [
     "Change",
     "ChangeKind",
-    "ContractDiff",
     "Direction",
-    "ProbeResult",
-    "diff_contracts",
     "diff_schemas",
-    "format_diff",
-    "probe_compatibility",
 ]
 
 Direction = Literal["input", "output"]
-ActualBump = Literal["major", "minor", "patch", "none", "downgrade"]
 ChangeKind = Literal[
     "property_added_required",
     "property_added_optional",
@@ -97,43 +97,6 @@ class Change:
         if self.breaking:
             return "major"
         return "patch" if self.kind == "description_changed" else "minor"
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeResult:
-    """The second opinion: generated instances checked against the other schema.
-
-    For ``input`` the instances are valid under the old schema and checked against
-    the new; for ``output`` they are valid under the new schema and checked against
-    the old. A counterexample is an instance the checking schema rejects.
-    """
-
-    direction: Direction
-    checked: int
-    """Instances generated and checked."""
-    counterexamples: tuple[Any, ...] = ()
-    """Up to three instances the checking schema rejects."""
-    inconclusive: bool = False
-    reason: str = ""
-    """Why the probe is inconclusive (the generator failed or ran out of time)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ContractDiff:
-    """Everything :func:`diff_contracts` found between two versions of one tool."""
-
-    name: str
-    old_version: str
-    new_version: str
-    changes: tuple[Change, ...]
-    """Pointers are into the contract document (``/input_schema/properties/email``)."""
-    required_bump: Bump
-    actual_bump: ActualBump
-    ok: bool
-    """Whether ``actual_bump`` covers ``required_bump`` (a downgrade never does)."""
-    second_opinion: tuple[ProbeResult, ...] = ()
-    """One probe per schema that changed beyond annotations; empty with ``probe=False``."""
-    disagreements: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -730,386 +693,19 @@ def diff_schemas(
     return walker.changes
 
 
-# --------------------------------------------------------------------------- probe
+# --------------------------------------------------------------------------- moved names
+
+_MOVED = {
+    "ProbeResult": "clearance.contracts.probe",
+    "probe_compatibility": "clearance.contracts.probe",
+    "diff_contracts": "clearance.contracts.bump",
+    "format_diff": "clearance.contracts.bump",
+}
 
 
-class _OutOfTime(Exception):
-    """Raised inside the probe when its time budget is spent."""
-
-
-_JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
-_NOT_PLAIN = frozenset(
-    {
-        "allOf",
-        "anyOf",
-        "oneOf",
-        "not",
-        "if",
-        "then",
-        "else",
-        "enum",
-        "const",
-        "patternProperties",
-        "propertyNames",
-        "dependentRequired",
-        "dependentSchemas",
-        "unevaluatedProperties",
-        "unevaluatedItems",
-        "prefixItems",
-        "contains",
-        "uniqueItems",
-    }
-)
-
-
-def _inline(schema: Any, root: Any, depth: int = 0) -> Any:
-    """A copy of ``schema`` with local ``$ref`` replaced by their targets."""
-    if depth > 24:
-        raise ValueError("the schema is recursive (or its $ref chain is very deep)")
-    if isinstance(schema, Mapping):
-        schema, _ = _deref(schema, root)
-        if not isinstance(schema, Mapping):
-            return schema
-        if "$ref" in schema:
-            raise ValueError(f"cannot follow $ref {schema['$ref']!r} locally")
-        out: dict[str, Any] = {}
-        for key, value in schema.items():
-            if key in ("$defs", "definitions", "enum", "const", "default", "examples"):
-                out[key] = value
-            else:
-                out[key] = _inline(value, root, depth + 1)
-        return out
-    if isinstance(schema, list):
-        return [_inline(item, root, depth + 1) for item in schema]
-    return schema
-
-
-def _probe_strategy(schema: Mapping[str, Any]) -> SearchStrategy[Any]:
-    """hypothesis-jsonschema's ``from_schema`` for the whole instance, as intended.
-
-    The hand-built object strategy below is kept for the hypothesis releases whose API
-    change broke ``from_schema`` on objects (6.170.10 and later, which pyproject now
-    excludes): it is used only when ``from_schema`` cannot even draw one value.
-    """
-    from hypothesis import HealthCheck, given, settings
-    from hypothesis_jsonschema import from_schema
-
-    whole = from_schema(dict(schema))
-    try:
-
-        @settings(
-            database=None, max_examples=1, deadline=None, suppress_health_check=list(HealthCheck)
-        )
-        @given(whole)
-        def draw_one(_: Any) -> None:
-            return None
-
-        draw_one()
-    except AttributeError:  # many(...).more() is gone from this hypothesis
-        return _strategy(_inline(schema, schema))
-    return whole
-
-
-def _strategy(schema: Any) -> SearchStrategy[Any]:
-    """Instances of a ref-free schema (a superset; the caller filters with a validator).
-
-    hypothesis-jsonschema 0.23.1 cannot generate objects with current hypothesis
-    (it calls ``many.more()``, which hypothesis removed), so plain objects and arrays
-    are composed here and only the leaves go to ``from_schema``.
-    """
-    from hypothesis import strategies as st
-    from hypothesis_jsonschema import from_schema
-
-    if schema is True or schema == {}:
-        return _any_json()
-    if schema is False:
-        return st.nothing()
-    if not isinstance(schema, Mapping) or set(schema) & _NOT_PLAIN:
-        return from_schema(schema)
-    types = _types(schema)
-    if types is None or len(types) != 1:
-        options = sorted(types) if types is not None else _JSON_TYPES
-        return st.one_of([_strategy({**schema, "type": t}) for t in options])
-    (kind,) = types
-    if kind == "object":
-        return _object_strategy(schema)
-    if kind == "array":
-        low = schema.get("minItems", 0)
-        low = low if isinstance(low, int) else 0
-        high = schema.get("maxItems", low + 3)
-        high = min(high if isinstance(high, int) else low + 3, low + 3)
-        return st.lists(_strategy(schema.get("items", True)), min_size=low, max_size=high)
-    return from_schema(dict(schema))
-
-
-def _object_strategy(schema: Mapping[str, Any]) -> SearchStrategy[dict[str, Any]]:
-    from hypothesis import strategies as st
-
-    properties = schema.get("properties", {})
-    properties = properties if isinstance(properties, Mapping) else {}
-    required = {r for r in schema.get("required", []) if isinstance(r, str)}
-    extra = schema.get("additionalProperties", True)
-    must = {p: _strategy(properties.get(p, extra)) for p in sorted(required)}
-    may = {p: _strategy(s) for p, s in properties.items() if p not in required}
-    base = st.fixed_dictionaries(must, optional=may)
-    if extra is False:
-        return base
-    names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8)
-    extras = st.dictionaries(
-        names.filter(lambda n: n not in properties), _strategy(extra), max_size=2
-    )
-    return st.tuples(extras, base).map(lambda pair: {**pair[0], **pair[1]})
-
-
-def _any_json() -> SearchStrategy[Any]:
-    from hypothesis import strategies as st
-
-    scalars = st.one_of(
-        st.none(),
-        st.booleans(),
-        st.integers(),
-        st.floats(allow_nan=False, allow_infinity=False),
-        st.text(max_size=8),
-    )
-    return st.recursive(
-        scalars,
-        lambda inner: (
-            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
-        ),
-        max_leaves=5,
-    )
-
-
-def probe_compatibility(
-    old_schema: Mapping[str, Any],
-    new_schema: Mapping[str, Any],
-    *,
-    direction: Direction,
-    max_examples: int = 200,
-    seed: int = 0,
-    time_budget: float = 20.0,
-    max_counterexamples: int = 3,
-) -> ProbeResult:
-    """Look for instances one schema produces and the other rejects.
-
-    For ``input``, instances valid under the old schema are checked against the new
-    one; for ``output``, instances valid under the new schema against the old one.
-    Deterministic for a given ``seed``. Any failure of the generator (a schema
-    hypothesis-jsonschema cannot handle, an unsatisfiable schema, running past
-    ``time_budget`` seconds) makes the result inconclusive rather than raising.
-    """
-    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-    from hypothesis import seed as seeded
-    from jsonschema import Draft202012Validator
-
-    source, target = (old_schema, new_schema) if direction == "input" else (new_schema, old_schema)
-    checker = Draft202012Validator.FORMAT_CHECKER
-    checked = 0
-    counterexamples: list[Any] = []
-    # The probe is a second opinion: whatever goes wrong in the third-party generator
-    # (InvalidArgument, Unsatisfiable, unresolvable $ref, the many.more() breakage)
-    # makes it inconclusive instead of failing the diff.
-    try:
-        Draft202012Validator.check_schema(source)
-        Draft202012Validator.check_schema(target)
-        accepts = Draft202012Validator(source, format_checker=checker).is_valid
-        rejects = Draft202012Validator(target, format_checker=checker).is_valid
-        strategy = _probe_strategy(source).filter(accepts)
-        stop_at = time.monotonic() + time_budget
-
-        @seeded(seed)
-        @settings(
-            database=None,
-            derandomize=False,
-            max_examples=max_examples,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            phases=[Phase.generate],
-            verbosity=Verbosity.quiet,
-            print_blob=False,
-        )
-        @given(strategy)
-        def collect(instance: Any) -> None:
-            nonlocal checked
-            if time.monotonic() > stop_at:
-                raise _OutOfTime
-            checked += 1
-            fresh = not any(_same(instance, seen) for seen in counterexamples)
-            if not rejects(instance) and len(counterexamples) < max_counterexamples and fresh:
-                counterexamples.append(instance)
-            if len(counterexamples) >= max_counterexamples:
-                raise _OutOfTime  # enough evidence: stop drawing
-
-        collect()
-    except _OutOfTime:
-        if not counterexamples:
-            reason = f"generation exceeded {time_budget:g} s after {checked} instances"
-            return ProbeResult(direction, checked, (), inconclusive=True, reason=reason)
-    except Exception as error:
-        reason = (
-            f"hypothesis-jsonschema could not generate instances: {type(error).__name__}: {error}"
-        )
-        return ProbeResult(direction, checked, tuple(counterexamples), True, reason.strip())
-    return ProbeResult(direction, checked, tuple(counterexamples))
-
-
-# --------------------------------------------------------------------------- contracts
-
-_RANK: dict[str, int] = {"none": 0, "patch": 1, "minor": 2, "major": 3}
-
-
-def _actual_bump(old: Any, new: Any) -> ActualBump:
-    """The bump from version ``old`` to ``new``; the parsing is ``semver.parse_version``'s."""
-    versions = []
-    for which, text in (("old", old), ("new", new)):
-        try:
-            versions.append(parse_version(text))
-        except ValueError as error:
-            raise ContractError(
-                str(error),
-                path=f"<{which} contract>",
-                pointer="/version",
-                fix="write the version as MAJOR.MINOR.PATCH, e.g. 1.2.0",
-            ) from None
-    return bump_between(versions[0], versions[1])
-
-
-def _required_bump(changes: Iterable[Change]) -> Bump:
-    return max((c.bump for c in changes), key=_RANK.__getitem__, default="none")
-
-
-def _prefixed(changes: Iterable[Change], prefix: str) -> list[Change]:
-    return [Change(prefix + c.pointer, c.kind, c.breaking, c.detail) for c in changes]
-
-
-def diff_contracts(
-    old_doc: Mapping[str, Any],
-    new_doc: Mapping[str, Any],
-    *,
-    probe: bool = True,
-    probe_examples: int = 200,
-    probe_budget_s: float = 20.0,
-    probe_counterexamples: int = 3,
-    seed: int = 0,
-    probe_cache: ProbeCache | None = None,
-) -> ContractDiff:
-    """Classify the changes between two versions of a tool contract and check the bump.
-
-    The structural diff is the verdict; with ``probe`` the schemas that changed
-    beyond annotations are also probed, and disagreements are listed. With a
-    ``probe_cache``, a pair of schemas probed before with the same settings is
-    answered from it.
-
-    Raises:
-        ContractError: a ``version`` that is not ``MAJOR.MINOR.PATCH``.
-    """
-    changes: list[Change] = []
-    if old_doc.get("name") != new_doc.get("name"):
-        detail = (
-            f"the tool was renamed from {_show(old_doc.get('name'))} to"
-            f" {_show(new_doc.get('name'))}; calls to the old name fail"
-        )
-        changes.append(Change("/name", "other", True, detail))
-    if not _same(old_doc.get("description"), new_doc.get("description")):
-        changes.append(
-            Change("/description", "description_changed", False, "the tool description changed")
-        )
-    if old_doc.get("criticality") != new_doc.get("criticality"):
-        detail = (
-            f"criticality changed from {_show(old_doc.get('criticality'))}"
-            f" to {_show(new_doc.get('criticality'))} (the gate's bar changes)"
-        )
-        changes.append(Change("/criticality", "other", False, detail))
-
-    probes: list[ProbeResult] = []
-    disagreements: list[str] = []
-    sections: tuple[tuple[str, Direction], ...] = (
-        ("input_schema", "input"),
-        ("output_schema", "output"),
-    )
-    for key, direction in sections:
-        old_schema = old_doc.get(key) or {}
-        new_schema = new_doc.get(key) or {}
-        found = diff_schemas(old_schema, new_schema, direction=direction)
-        changes.extend(_prefixed(found, f"/{key}"))
-        if not probe or all(c.kind == "description_changed" for c in found):
-            continue
-        result = (probe_cache.probe if probe_cache is not None else probe_compatibility)(
-            old_schema,
-            new_schema,
-            direction=direction,
-            max_examples=probe_examples,
-            seed=seed,
-            time_budget=probe_budget_s,
-            max_counterexamples=probe_counterexamples,
-        )
-        probes.append(result)
-        disagreements.extend(_disagreements(key, direction, found, result))
-
-    required = _required_bump(changes)
-    actual = _actual_bump(old_doc.get("version"), new_doc.get("version"))
-    ok = actual != "downgrade" and bump_satisfies(actual, required)
-    return ContractDiff(
-        name=str(new_doc.get("name", old_doc.get("name", ""))),
-        old_version=str(old_doc.get("version")),
-        new_version=str(new_doc.get("version")),
-        changes=tuple(changes),
-        required_bump=required,
-        actual_bump=actual,
-        ok=ok,
-        second_opinion=tuple(probes),
-        disagreements=tuple(disagreements),
-    )
-
-
-def _disagreements(
-    key: str, direction: Direction, changes: list[Change], result: ProbeResult
-) -> list[str]:
-    breaking = any(c.breaking for c in changes)
-    if not breaking and result.counterexamples:
-        instance = _show(result.counterexamples[0])
-        if direction == "input":
-            how = "is accepted by the old input schema and rejected by the new"
-        else:
-            how = "is allowed by the new output schema and was not by the old"
-        return [f"{key}: structural diff says compatible, but {instance} {how}"]
-    if breaking and not result.counterexamples and not result.inconclusive:
-        region = "narrowed" if direction == "input" else "widened"
-        return [
-            f"{key}: structural diff says breaking, but the probe found no counterexample"
-            f" in {result.checked} instances (the {region} region may be rare)"
-        ]
-    return []
-
-
-def format_diff(diff: ContractDiff) -> str:
-    """A report for people: the verdict, each change, the probe and disagreements."""
-    verdict = "OK" if diff.ok else "NOT OK"
-    lines = [
-        f"{diff.name} {diff.old_version} → {diff.new_version}: "
-        f"needs a {diff.required_bump} bump, got {diff.actual_bump} — {verdict}"
-    ]
-    if not diff.changes:
-        lines.append("  no changes")
-    for change in diff.changes:
-        level = "BREAKING" if change.breaking else change.bump
-        lines.append(f"  {level:<8}  {change.kind:<29} {change.pointer or '/'}")
-        lines.append(f"            {change.detail}")
-    if diff.second_opinion:
-        lines.append("second opinion (hypothesis-jsonschema):")
-    for result in diff.second_opinion:
-        section = f"{result.direction}_schema"
-        if result.inconclusive:
-            lines.append(f"  {section}: inconclusive: {result.reason}")
-        elif result.counterexamples:
-            shown = "; ".join(_show(c) for c in result.counterexamples)
-            lines.append(
-                f"  {section}: {len(result.counterexamples)} counterexample(s)"
-                f" in {result.checked} instances: {shown}"
-            )
-        else:
-            lines.append(f"  {section}: no counterexample in {result.checked} instances")
-    if diff.disagreements:
-        lines.append("disagreements:")
-        lines.extend(f"  - {text}" for text in diff.disagreements)
-    return "\n".join(lines)
+def __getattr__(name: str) -> Any:
+    """The names that moved to :mod:`.probe` and :mod:`.bump`, for older imports."""
+    home = _MOVED.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
