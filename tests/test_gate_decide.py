@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -442,3 +443,33 @@ def test_raising_a_threshold_never_turns_disable_into_enable(
     assert not (before == "disable" and after == "enable")
     if before == "disable":
         assert after == "disable"
+
+
+# --- regression: cases without judged trials -------------------------------------------------
+
+
+def test_regression_leaves_out_cases_without_judged_trials_and_says_so(
+    policy: GatePolicy,
+) -> None:
+    # 40 paired cases the candidate loses entirely (drop 1 each); two more cases whose
+    # only trials in one model are infra errors or fallback-served: a rate of 0/0 is no
+    # evidence of a drop (nor of a gain), so they leave the comparison and the detail
+    # names them.
+    data = frame(
+        paired(["fail"] * 3, ["pass"] * 3, 40),
+        case_rows("z-cand", ["infra_error"] * 3),
+        case_rows("z-cand", ["pass"] * 3, model_id=BASE),
+        case_rows("z-base", ["pass"] * 3),
+        case_rows("z-base", ["fail"] * 3, model_id=BASE, fallback=True),
+    )
+    found = check(decide(data, policy, model_id=MODEL, baseline_id=BASE), "regression")
+    margin = math.sqrt(2 * math.log(20) / 40)
+    assert found.measured == 1.0
+    assert found.interval == pytest.approx((1 - margin, 1 + margin), abs=1e-12)
+    assert found.verdict == "fail"
+    assert found.cases == tuple(f"p-{i}" for i in sorted(range(40), key=str))
+    assert found.detail == (
+        f"mean drop vs {BASE} +1.000 over 40 paired cases; "
+        f"Hoeffding one-sided 0.95 bounds [{1 - margin:+.3f}, {1 + margin:+.3f}] > 0.05; "
+        "2 of 42 shared cases left out for lack of a judged trial in one model (z-base, z-cand)"
+    )

@@ -24,8 +24,9 @@ The rules, in the order of the checks:
 * ``latency.p95_ms``: 95th percentile (linear interpolation) of judged rows' latency.
 * ``cost.per_successful_task``: USD over every row (infra errors included:
   money spent is spent) divided by the passes, in exact Decimal arithmetic.
-* ``regression``: paired non-inferiority against a baseline model (see
-  :func:`_regression_check` for the bound used).
+* ``regression``: paired non-inferiority against a baseline model on the cases both
+  have judged trials of (see :func:`_regression_check` for the bound used); a case
+  one model has no judged trial of is left out, and the detail says which.
 
 The decision is ``disable`` if any check fails, else ``inconclusive`` if any is
 inconclusive, else ``enable``.
@@ -126,14 +127,6 @@ class GateResult:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    if isinstance(value, float):
-        return math.isnan(value)
-    return isinstance(value, Decimal) and value.is_nan()
-
-
 def _money(value: Decimal) -> str:
     return format(value, "f")
 
@@ -154,6 +147,11 @@ def _per_case(rows: pd.DataFrame) -> list[tuple[str, int, int]]:
             grouped.index, grouped["_pass"], grouped["_judged"], strict=True
         )
     ]
+
+
+def _shown(cases: Sequence[str]) -> str:
+    """The first five case ids, comma-separated, with an ellipsis when there are more."""
+    return ", ".join(cases[:5]) + (", …" if len(cases) > 5 else "")
 
 
 def _failing(per_case: Sequence[tuple[str, int, int]]) -> tuple[str, ...]:
@@ -251,7 +249,6 @@ def _min_trials_check(per_case: Sequence[tuple[str, int, int]], required: int) -
     short = [case for case, _, n in per_case if n < required]
     fewest = min(n for _, _, n in per_case)
     if short:
-        shown = ", ".join(short[:5]) + (", …" if len(short) > 5 else "")
         return Check(
             name,
             "inconclusive",
@@ -259,7 +256,7 @@ def _min_trials_check(per_case: Sequence[tuple[str, int, int]], required: int) -
             None,
             float(required),
             f"{len(short)} of {len(per_case)} cases have fewer than {required} judged "
-            f"trials ({shown})",
+            f"trials ({_shown(short)})",
             cases=tuple(short),
         )
     return Check(
@@ -334,6 +331,10 @@ def _regression_check(
 ) -> Check:
     """Paired non-inferiority on the cases both models have judged trials for.
 
+    A case both models ran but one of them has no judged trial of (every row an infra
+    error or fallback-served) has no rate for that model; it is left out of the pairs
+    and named at the end of the detail.
+
     Per paired case i, ``d_i = rate_base,i − rate_cand,i`` (the drop, in [−1, 1]);
     ``D̂`` is their mean over the n paired cases. The bound is Hoeffding's inequality
     for a mean of n independent variables with range 2: ``P(D̂ − D ≥ t) ≤ exp(−n·t²/2)``,
@@ -353,9 +354,19 @@ def _regression_check(
     """
     name = "regression"
     max_drop = float(rule.max_drop)
-    cand = {case: (c, n) for case, c, n in _per_case(candidate) if n > 0}
-    base = {case: (c, n) for case, c, n in _per_case(baseline) if n > 0}
-    paired = sorted(cand.keys() & base.keys())
+    cand = {case: (c, n) for case, c, n in _per_case(candidate)}
+    base = {case: (c, n) for case, c, n in _per_case(baseline)}
+    # A case both models ran but one has no judged trial of (all infra errors or
+    # fallback-served) has no rate for that model: 0/0 is no evidence of a drop.
+    both = sorted(cand.keys() & base.keys())
+    paired = [case for case in both if min(cand[case][1], base[case][1]) > 0]
+    left_out = [case for case in both if min(cand[case][1], base[case][1]) == 0]
+    note = (
+        f"; {len(left_out)} of {len(both)} shared cases left out for lack of a judged trial "
+        f"in one model ({_shown(left_out)})"
+        if left_out
+        else ""
+    )
     if not paired:
         return Check(
             name,
@@ -363,7 +374,7 @@ def _regression_check(
             None,
             None,
             max_drop,
-            f"no case has judged trials for both this model and {baseline_id}",
+            f"no case has judged trials for both this model and {baseline_id}{note}",
         )
     drops = [base[case][0] / base[case][1] - cand[case][0] / cand[case][1] for case in paired]
     n = len(drops)
@@ -375,11 +386,11 @@ def _regression_check(
         f"Hoeffding one-sided {float(rule.level):g} bounds [{bounds[0]:+.3f}, {bounds[1]:+.3f}]"
     )
     if bounds[1] < max_drop:
-        return Check(name, "pass", mean_drop, bounds, max_drop, f"{text} < {max_drop:g}")
+        return Check(name, "pass", mean_drop, bounds, max_drop, f"{text} < {max_drop:g}{note}")
     worse = tuple(case for case, drop in zip(paired, drops, strict=True) if drop > 0)
     if bounds[0] > max_drop:
         return Check(
-            name, "fail", mean_drop, bounds, max_drop, f"{text} > {max_drop:g}", cases=worse
+            name, "fail", mean_drop, bounds, max_drop, f"{text} > {max_drop:g}{note}", cases=worse
         )
     return Check(
         name,
@@ -387,7 +398,7 @@ def _regression_check(
         mean_drop,
         bounds,
         max_drop,
-        f"{text} straddle {max_drop:g}",
+        f"{text} straddle {max_drop:g}{note}",
         cases=worse,
     )
 
