@@ -42,8 +42,8 @@ from clearance.evaluation.recording import (
     default_record_mode,
     json_body,
     replaying_now,
-    scan_for_secrets,
 )
+from clearance.evaluation.scrub import scan_for_secrets
 from clearance.providers.base import ChatRequest
 from clearance.providers.openai import OpenAICompatibleProvider
 

@@ -13,7 +13,8 @@ import pytest
 
 from clearance.config import load_config
 from clearance.evaluation.cases import load_suites
-from clearance.evaluation.recording import CassetteLibrary, cassette_path, scan_for_secrets
+from clearance.evaluation.recording import CassetteLibrary, cassette_path
+from clearance.evaluation.scrub import scan_for_secrets
 
 ROOT = Path(__file__).resolve().parents[1]
 CASSETTES = ROOT / "evals" / "cassettes"

@@ -110,7 +110,7 @@ class DeadLetters:
         if isinstance(call_id, str) and call_id in self._known:
             self.count += 1  # a journal replayed again: the letter is there already
             return
-        from clearance.evaluation.cassettes import redact_secrets
+        from clearance.evaluation.scrub import redact_secrets
 
         entry = {
             "call_id": call_id,

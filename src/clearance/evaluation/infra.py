@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from clearance.evaluation.cassettes import Scrubber, redact_secrets
 from clearance.evaluation.recording import default_rerecord_command
+from clearance.evaluation.scrub import Scrubber, redact_secrets
 
 __all__ = [
     "InfraCause",

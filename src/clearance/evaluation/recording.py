@@ -100,11 +100,9 @@ from clearance.evaluation.cassettes import (
     CassettePersister,
     CassetteSerializer,
     RecordedFailure,
-    Scrubber,
     cassette_path,
-    redact_secrets,
-    scan_for_secrets,
 )
+from clearance.evaluation.scrub import Scrubber, redact_secrets, scan_for_secrets
 
 __all__ = [
     "MATCHERS",

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from clearance.evaluation.cassettes import Scrubber, redact_secrets
+from clearance.evaluation.scrub import Scrubber, redact_secrets
 
 __all__ = [
     "ArgRow",

@@ -35,7 +35,7 @@ from markupsafe import Markup, escape
 
 from clearance.catalog.database import Catalog
 from clearance.errors import InputError
-from clearance.evaluation.cassettes import Scrubber, redact_secrets
+from clearance.evaluation.scrub import Scrubber, redact_secrets
 from clearance.reports.collect import CaseRef, ModelReport, ReportData, load_failing
 from clearance.reports.figures import FLOWS
 
