@@ -131,8 +131,15 @@ def run(name: str, target: Target, work: Path = WORK) -> dict[str, object]:
     done = _mutmut(tree, "run", "--max-children", str(os.cpu_count() or 2), log=tree / "run.log")
     seconds = time.perf_counter() - started
     if done.returncode != 0:
-        tail = (tree / "run.log").read_text(errors="replace")[-2000:]
-        raise SystemExit(f"mutate: mutmut run failed for {name} (see {tree}/run.log)\n{tail}")
+        tail = (tree / "run.log").read_text(errors="replace")[-1500:]
+        return {
+            "target": name,
+            "module": target.module,
+            "tests": list(target.tests),
+            "error": f"mutmut run failed (see {tree}/run.log):\n{tail}",
+            "score": None,
+            "survivors": [],
+        }
     _mutmut(tree, "export-cicd-stats")
     stats = json.loads((tree / "mutants" / "mutmut-cicd-stats.json").read_text())
     total = int(stats["total"]) - int(stats["skipped"])
@@ -171,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mutating {TARGETS[name].module} ...", flush=True)
         result = run(name, TARGETS[name], args.work.resolve())
         results.append(result)
+        if "error" in result:
+            print(f"  {result['error']}", flush=True)
+            continue
         print(
             f"  {result['killed']}/{result['mutants']} killed = {result['score']} %"
             f"  ({result['seconds']} s)",
@@ -180,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     (args.work / "summary.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print(f"\n{'target':16} {'killed':>7} {'total':>6} {'score':>7}")
     for r in results:
+        if "error" in r:
+            print(f"{r['target']:16} {'failed: see above':>22}")
+            continue
         print(f"{r['target']:16} {r['killed']:>7} {r['mutants']:>6} {r['score']!s:>6}%")
     for r in results:
         survivors = r["survivors"]

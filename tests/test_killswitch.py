@@ -68,15 +68,53 @@ def test_every_change_is_audited_with_the_previous_state(catalog: Catalog) -> No
     assert (state.active, state.changed_by) == (False, "bob")
 
 
-def test_bad_changes_are_refused(catalog: Catalog) -> None:
-    with pytest.raises(InputError, match="needs a reason"):
-        set_switch(catalog, "global", active=True, reason=" ")
-    with pytest.raises(InputError, match="takes no target"):
-        set_switch(catalog, "global", active=True, reason="x", target="a")
-    with pytest.raises(InputError, match="needs a target"):
-        set_switch(catalog, "model", active=True, reason="x")
-    with pytest.raises(InputError, match="unknown kill switch scope"):
-        set_switch(catalog, "planet", active=True, reason="x")  # type: ignore[arg-type]
+def test_bad_changes_are_refused_with_the_fix(catalog: Catalog) -> None:
+    scopes = "--scope global alone, or --scope provider|model|org --target NAME"
+    refused = [
+        (
+            {"scope": "global", "reason": " "},
+            "a kill switch change needs a reason",
+            'add --reason "..."',
+        ),
+        ({"scope": "global", "reason": "x", "target": "a"}, "scope global takes no target", scopes),
+        ({"scope": "model", "reason": "x"}, "scope model needs a target", scopes),
+        (
+            {"scope": "planet", "reason": "x"},
+            "unknown kill switch scope 'planet'",
+            "use one of ('global', 'provider', 'model', 'org')",
+        ),
+    ]
+    for change, message, fix in refused:
+        with pytest.raises(InputError) as caught:
+            set_switch(catalog, active=True, **change)  # type: ignore[arg-type]
+        assert (caught.value.message, caught.value.fix) == (message, fix)
+    assert list_switches(catalog) == []  # nothing was written
+
+
+def test_a_change_returns_the_state_as_stored(catalog: Catalog) -> None:
+    state = set_switch(catalog, "org", target="acme", active=True, reason="unpaid", actor="ops")
+    assert (state.scope, state.target, state.active, state.reason, state.changed_by) == (
+        "org",
+        "acme",
+        True,
+        "unpaid",
+        "ops",
+    )
+    assert state.changed_at.tzinfo is not None
+    assert list_switches(catalog) == [state]
+
+
+def test_switches_are_listed_widest_scope_first_then_by_target(catalog: Catalog) -> None:
+    for scope, target in [("org", "a"), ("model", "b"), ("model", "a"), ("provider", "z")]:
+        set_switch(catalog, scope, target=target, active=True, reason="r")  # type: ignore[arg-type]
+    set_switch(catalog, "global", active=False, reason="r")
+    assert [(s.scope, s.target) for s in list_switches(catalog)] == [
+        ("global", ""),
+        ("provider", "z"),
+        ("model", "a"),
+        ("model", "b"),
+        ("org", "a"),
+    ]
 
 
 def test_the_state_is_cached_for_at_most_the_ttl(catalog: Catalog) -> None:
@@ -176,10 +214,14 @@ def test_an_unreadable_state_fails_closed_unless_configured_open() -> None:
     down = Catalog("postgresql+psycopg://u:pw@127.0.0.1:1/nothing")
     with pytest.raises(KillSwitchActive) as caught:
         KillSwitch(down).check()
-    assert caught.value.scope == "unreadable"
+    assert (caught.value.scope, caught.value.target) == ("unreadable", "")
+    assert caught.value.reason
+    assert caught.value.reason in caught.value.message
     assert "fail_open" in str(caught.value)
     assert "pw" not in str(caught.value)
-    KillSwitch(down, fail_open=True).check()
+    lenient = KillSwitch(down, fail_open=True)
+    lenient.check()
+    assert lenient.killed() == (frozenset(), frozenset())  # nothing known to be off
     down.dispose()
 
 

@@ -15,17 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import insert, select, update
-
-from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog
+from clearance.catalog.switchstore import SwitchRow, active_switches, all_switches, write_switch
 from clearance.errors import CatalogUnavailable, InputError, KillSwitchActive
 
 __all__ = ["SCOPES", "KillSwitch", "Scope", "SwitchState", "set_switch"]
@@ -34,16 +30,8 @@ Scope = Literal["global", "provider", "model", "org"]
 SCOPES: tuple[Scope, ...] = ("global", "provider", "model", "org")
 
 
-@dataclass(frozen=True, slots=True)
-class SwitchState:
-    """One switch as stored."""
-
-    scope: str
-    target: str
-    active: bool
-    reason: str
-    changed_by: str
-    changed_at: dt.datetime
+SwitchState = SwitchRow
+"""One switch as stored."""
 
 
 def set_switch(
@@ -72,26 +60,7 @@ def set_switch(
         raise InputError("a kill switch change needs a reason", fix='add --reason "..."')
     actor = actor or getpass.getuser()
     now = dt.datetime.now(dt.UTC)
-    key = (t.kill_switches.c.scope == scope) & (t.kill_switches.c.target == target)
-    with catalog.begin() as connection:
-        previous = connection.execute(select(t.kill_switches.c.active).where(key)).scalar()
-        values = {"active": active, "reason": reason, "changed_by": actor, "changed_at": now}
-        if previous is None:
-            connection.execute(insert(t.kill_switches).values(scope=scope, target=target, **values))
-        else:
-            connection.execute(update(t.kill_switches).where(key).values(**values))
-        connection.execute(
-            insert(t.kill_switch_audit).values(
-                scope=scope,
-                target=target,
-                active=active,
-                previous_active=previous,
-                reason=reason,
-                actor=actor,
-                host=socket.gethostname(),
-                at=now,
-            )
-        )
+    write_switch(catalog, scope, target, active=active, reason=reason, actor=actor, at=now)
     return SwitchState(scope, target, active, reason, actor, now)
 
 
@@ -126,16 +95,11 @@ class KillSwitch:
 
     def _refresh(self) -> None:
         try:
-            with self.catalog.connect() as connection:
-                rows = connection.execute(
-                    select(
-                        t.kill_switches.c.scope, t.kill_switches.c.target, t.kill_switches.c.reason
-                    ).where(t.kill_switches.c.active.is_(True))
-                ).all()
+            active = active_switches(self.catalog)
         except CatalogUnavailable as error:
             self._error = error.cause
         else:
-            self._active = {(row.scope, row.target): row.reason for row in rows}
+            self._active = active
             self._error = None
         self._read_at = self._clock()
 
@@ -177,10 +141,4 @@ class KillSwitch:
 def list_switches(catalog: Catalog) -> list[SwitchState]:
     """Every switch ever set, active or not, widest scope first."""
     order: dict[str, int] = {scope: index for index, scope in enumerate(SCOPES)}
-    with catalog.connect() as connection:
-        rows = connection.execute(select(t.kill_switches)).all()
-    states = [
-        SwitchState(r.scope, r.target, bool(r.active), r.reason, r.changed_by, r.changed_at)
-        for r in rows
-    ]
-    return sorted(states, key=lambda s: (order.get(s.scope, 9), s.target))
+    return sorted(all_switches(catalog), key=lambda s: (order.get(s.scope, len(SCOPES)), s.target))
