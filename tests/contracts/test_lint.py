@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from clearance.contracts.lint import (
-    PROFILES,
     RULES,
     LintFinding,
     lint_contract,
@@ -16,6 +15,7 @@ from clearance.contracts.lint import (
     lint_schema,
 )
 from clearance.contracts.loader import load_contract
+from clearance.providers.profiles import PROFILES
 
 PORTABLE: dict[str, Any] = {
     "type": "object",

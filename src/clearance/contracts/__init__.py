@@ -8,7 +8,6 @@ a contract; :mod:`~clearance.contracts.semver` holds the version rules.
 from __future__ import annotations
 
 from clearance.contracts.lint import (
-    PROFILES,
     RULES,
     LintFinding,
     LintRule,
@@ -19,6 +18,7 @@ from clearance.contracts.lint import (
 from clearance.contracts.loader import load_contract, load_contracts
 from clearance.contracts.model import ContractSet, Criticality, ToolContract, UnknownContract
 from clearance.contracts.semver import Bump, Version, bump_between, bump_satisfies, parse_version
+from clearance.providers.profiles import PROFILES
 
 __all__ = [
     "PROFILES",

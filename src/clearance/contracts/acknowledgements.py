@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clearance.contracts.lint import PROFILES, RULES, LintFinding
+from clearance.contracts.lint import RULES, LintFinding
+from clearance.providers.profiles import PROFILES
 
 if TYPE_CHECKING:
     from clearance.contracts.loader import _Document

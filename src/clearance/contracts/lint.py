@@ -1,4 +1,4 @@
-"""Provider profiles: find the contract a provider family would refuse, before paying for it.
+"""Lint against provider profiles: find the contract a family would refuse, before paying for it.
 
 Each profile says what one family accepts in a tool's argument schema (the
 ``input_schema``, sent as ``parameters`` / ``input_schema``). The rules are data:
@@ -7,48 +7,34 @@ it rests on. ``error`` means the provider rejects the request (HTTP 400);
 ``warning`` means it is accepted but the keyword is ignored, degraded, or not
 documented as supported (so it may be rejected by some models or snapshots).
 
-Sources (checked 2026; providers change these, so keep the table current):
-
-- openai-strict: "Supported schemas" in the Structured Outputs guide,
-  https://platform.openai.com/docs/guides/structured-outputs#supported-schemas
-  (supported types and per-type keywords; all fields required; additionalProperties
-  false; root an object and not anyOf; 5000 properties, 10 levels of nesting, 1000
-  enum values, 120,000 characters of names/enum/const; "not yet supported:
-  allOf, not, dependentRequired, dependentSchemas, if, then, else"). ``oneOf`` is
-  refused with "'oneOf' is not permitted" (community.openai.com thread 932422).
-  ``minLength``/``maxLength`` are not in the documented list and were refused
-  ("maxLength is not permitted", jina-ai/node-DeepResearch#79) before mid-2025
-  (pydantic/pydantic-ai#4490 says they are accepted since): a warning.
-- gemini: function declarations take ``parameters`` as the Schema object, "a select
-  subset of an OpenAPI 3.0 schema object" (ai.google.dev/api/caching#Schema;
-  googleapis.github.io/js-genai types.Schema lists its fields). Any other field is
-  a 400 "Invalid JSON payload received. Unknown name ... Cannot find field"
-  (zed-industries/zed#44875 for const, nanbingxyz/5ire#42 for additionalProperties,
-  openswarm-ai/openswarm#24 for $schema/exclusiveMinimum/propertyNames); a type
-  list is a 400 "Proto field is not repeating, cannot start list"
-  (zed-industries/zed#53919); an OBJECT without properties is a 400 "properties:
-  should be non-empty for OBJECT type" (agno-agi/agno#2112, pipecat-ai/pipecat-flows#110);
-  ``format`` is limited to enum/date-time for strings on the Gemini Developer API
-  (firebase.google.com/docs/reference/js/ai.schemashared); parameter names must
-  match ``[a-zA-Z_][a-zA-Z0-9_]{0,63}`` (cloud.google.com/vertex-ai FunctionDeclaration).
-  The profile assumes the one translation every Gemini client makes: dropping
-  ``additionalProperties: false`` (so that is a warning; Gemini may add keys).
-- anthropic: ``input_schema`` is JSON Schema 2020-12 (checked when loading);
-  its top level must have ``type: object`` ("tools.N.custom.input_schema.type: Field
-  required", BerriAI/litellm#31527) and no oneOf/allOf/anyOf ("input_schema does not
-  support oneOf, allOf, or anyOf at the top level", anthropics/claude-code#40075).
-  Remote ``$ref`` targets are not fetched.
+What each family accepts (keywords, formats, limits), and the sources it rests
+on, is provider data: it lives in :mod:`clearance.providers.profiles`.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from clearance.contracts.model import ContractSet, ToolContract
+from clearance.providers.profiles import (
+    ANTHROPIC_ROOT_COMBINATORS,
+    DEFAULT_PROFILES,
+    GEMINI_FIELDS,
+    GEMINI_FIXES,
+    GEMINI_FORMATS,
+    GEMINI_PARAMETER_NAME,
+    OPENAI_FORMATS,
+    OPENAI_KEYWORD_ERRORS,
+    OPENAI_KEYWORD_WARNINGS,
+    OPENAI_MAX_DEPTH,
+    OPENAI_MAX_ENUM_VALUES,
+    OPENAI_MAX_PROPERTIES,
+    OPENAI_MAX_STRING_CHARS,
+    PROFILES,
+)
 
 __all__ = [
     "DEFAULT_PROFILES",
@@ -64,9 +50,6 @@ __all__ = [
 
 Severity = Literal["error", "warning"]
 """``error``: the provider rejects the request. ``warning``: ignored, degraded or undocumented."""
-
-PROFILES = ("openai-strict", "gemini", "anthropic")
-DEFAULT_PROFILES = PROFILES
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,84 +86,6 @@ def _rule(rule_id: str, severity: Severity, reason: str, fix: str) -> LintRule:
 
 # The rules ------------------------------------------------------------------------------
 
-_OPENAI_KEYWORD_ERRORS = dict.fromkeys(
-    ("allOf", "not", "dependentRequired", "dependentSchemas", "if", "then", "else"),
-    "OpenAI strict mode does not support it yet (Structured Outputs guide)",
-) | {"oneOf": "OpenAI strict mode refuses it: \"'oneOf' is not permitted\"; use anyOf"}
-_OPENAI_KEYWORD_WARNINGS = dict.fromkeys(
-    (
-        "minLength",
-        "maxLength",
-        "patternProperties",
-        "unevaluatedProperties",
-        "unevaluatedItems",
-        "propertyNames",
-        "minProperties",
-        "maxProperties",
-        "uniqueItems",
-        "contains",
-        "minContains",
-        "maxContains",
-        "prefixItems",
-        "$dynamicRef",
-        "$dynamicAnchor",
-    ),
-    "not in OpenAI's documented strict-mode subset; may be refused or ignored",
-)
-_OPENAI_FORMATS = frozenset(
-    ("date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid")
-)
-_OPENAI_MAX_DEPTH = 10  # was 5 before 2025
-_OPENAI_MAX_PROPERTIES = 5000
-_OPENAI_MAX_ENUM_VALUES = 1000
-_OPENAI_MAX_STRING_CHARS = 120_000
-
-# google-genai / js-genai ``Schema`` fields: anything else is "Unknown name".
-_GEMINI_FIELDS = frozenset(
-    (
-        "type",
-        "format",
-        "title",
-        "description",
-        "nullable",
-        "enum",
-        "maxItems",
-        "minItems",
-        "properties",
-        "required",
-        "minProperties",
-        "maxProperties",
-        "minLength",
-        "maxLength",
-        "pattern",
-        "example",
-        "anyOf",
-        "propertyOrdering",
-        "default",
-        "items",
-        "minimum",
-        "maximum",
-    )
-)
-_GEMINI_FIXES = {
-    "$ref": "inline the referenced schema",
-    "$defs": "inline the definitions where they are used",
-    "definitions": "inline the definitions where they are used",
-    "oneOf": "use anyOf",
-    "allOf": "merge the subschemas into one",
-    "const": "use enum with the one value",
-    "exclusiveMinimum": "use minimum",
-    "exclusiveMaximum": "use maximum",
-    "examples": "use example (one value)",
-    "$schema": "remove it",
-}
-_GEMINI_FORMATS = {
-    "string": frozenset(("enum", "date-time")),
-    "number": frozenset(("float", "double")),
-    "integer": frozenset(("int32", "int64")),
-}
-_GEMINI_PARAMETER_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,63}$")
-
 RULES: tuple[LintRule, ...] = (
     _rule(
         "openai-strict/root-object",
@@ -216,7 +121,7 @@ RULES: tuple[LintRule, ...] = (
         "openai-strict/format",
         "warning",
         "a string format outside the supported list is not enforced or is refused",
-        f"use one of {', '.join(sorted(_OPENAI_FORMATS))}, or drop format",
+        f"use one of {', '.join(sorted(OPENAI_FORMATS))}, or drop format",
     ),
     _rule(
         "openai-strict/limits",
@@ -385,20 +290,20 @@ def _openai_strict(schema: dict[str, Any], base: str, emit: _Emit) -> None:
         if deepest is None or node.depth > deepest.depth:
             deepest = node
         for keyword in sub:
-            if keyword in _OPENAI_KEYWORD_ERRORS:
+            if keyword in OPENAI_KEYWORD_ERRORS:
                 emit(
                     "openai-strict/unsupported-keyword",
                     f"{node.pointer}/{_escape(keyword)}",
-                    f"{keyword!r}: {_OPENAI_KEYWORD_ERRORS[keyword]}",
+                    f"{keyword!r}: {OPENAI_KEYWORD_ERRORS[keyword]}",
                 )
-            elif keyword in _OPENAI_KEYWORD_WARNINGS:
+            elif keyword in OPENAI_KEYWORD_WARNINGS:
                 emit(
                     "openai-strict/undocumented-keyword",
                     f"{node.pointer}/{_escape(keyword)}",
-                    f"{keyword!r}: {_OPENAI_KEYWORD_WARNINGS[keyword]}",
+                    f"{keyword!r}: {OPENAI_KEYWORD_WARNINGS[keyword]}",
                 )
         fmt = sub.get("format")
-        if isinstance(fmt, str) and fmt not in _OPENAI_FORMATS:
+        if isinstance(fmt, str) and fmt not in OPENAI_FORMATS:
             emit(
                 "openai-strict/format",
                 f"{node.pointer}/format",
@@ -440,10 +345,10 @@ def _openai_strict(schema: dict[str, Any], base: str, emit: _Emit) -> None:
                 f"properties not listed in required: {', '.join(missing)}",
             )
     limits = [
-        (properties_total, _OPENAI_MAX_PROPERTIES, "properties"),
-        (deepest.depth if deepest else 0, _OPENAI_MAX_DEPTH, "levels of object nesting"),
-        (enum_total, _OPENAI_MAX_ENUM_VALUES, "enum values"),
-        (chars, _OPENAI_MAX_STRING_CHARS, "characters of names, enum and const values"),
+        (properties_total, OPENAI_MAX_PROPERTIES, "properties"),
+        (deepest.depth if deepest else 0, OPENAI_MAX_DEPTH, "levels of object nesting"),
+        (enum_total, OPENAI_MAX_ENUM_VALUES, "enum values"),
+        (chars, OPENAI_MAX_STRING_CHARS, "characters of names, enum and const values"),
     ]
     for count, limit, what in limits:
         if count > limit:
@@ -455,7 +360,7 @@ def _gemini(schema: dict[str, Any], base: str, emit: _Emit) -> None:
     root_properties = schema.get("properties")
     if isinstance(root_properties, dict):
         for name in root_properties:
-            if not _GEMINI_PARAMETER_NAME.match(name):
+            if not GEMINI_PARAMETER_NAME.match(name):
                 emit(
                     "gemini/parameter-name",
                     f"{base}/properties/{_escape(name)}",
@@ -464,7 +369,7 @@ def _gemini(schema: dict[str, Any], base: str, emit: _Emit) -> None:
     for node in _walk(schema, base):
         sub = node.schema
         for keyword, value in sub.items():
-            if keyword in _GEMINI_FIELDS:
+            if keyword in GEMINI_FIELDS:
                 continue
             pointer = f"{node.pointer}/{_escape(keyword)}"
             if keyword == "additionalProperties" and value is False:
@@ -474,7 +379,7 @@ def _gemini(schema: dict[str, Any], base: str, emit: _Emit) -> None:
                     "additionalProperties: false is dropped for Gemini; it may add keys",
                 )
                 continue
-            hint = _GEMINI_FIXES.get(keyword)
+            hint = GEMINI_FIXES.get(keyword)
             emit(
                 "gemini/unknown-field",
                 pointer,
@@ -508,8 +413,8 @@ def _gemini(schema: dict[str, Any], base: str, emit: _Emit) -> None:
                     "an object without properties (free-form objects are refused)",
                 )
         fmt = sub.get("format")
-        kinds = [t for t in _types(sub) if t in _GEMINI_FORMATS]
-        if isinstance(fmt, str) and kinds and fmt not in _GEMINI_FORMATS[kinds[0]]:
+        kinds = [t for t in _types(sub) if t in GEMINI_FORMATS]
+        if isinstance(fmt, str) and kinds and fmt not in GEMINI_FORMATS[kinds[0]]:
             emit(
                 "gemini/format",
                 f"{node.pointer}/format",
@@ -524,7 +429,7 @@ def _anthropic(schema: dict[str, Any], base: str, emit: _Emit) -> None:
             f"{base}/type" if "type" in schema else base,
             f"the top level must be type: object (it is {schema.get('type')!r})",
         )
-    for keyword in ("oneOf", "allOf", "anyOf"):
+    for keyword in ANTHROPIC_ROOT_COMBINATORS:
         if keyword in schema:
             emit(
                 "anthropic/root-combinator",
