@@ -29,6 +29,7 @@ from clearance.errors import (
     UnplayedRecording,
 )
 from clearance.evaluation.cassettes import encode_sse, render_sse
+from clearance.evaluation.matching import json_body
 from clearance.evaluation.recording import (
     RECORD_MODES,
     CaseCassette,
@@ -40,7 +41,6 @@ from clearance.evaluation.recording import (
     cassette_holds_failure,
     cassette_path,
     default_record_mode,
-    json_body,
     replaying_now,
 )
 from clearance.evaluation.scrub import scan_for_secrets

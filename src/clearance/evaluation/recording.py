@@ -37,6 +37,8 @@ reference server's port changes every run) and the body, compared as parsed JSON
 a trial, each request must match the next recorded one, so retries of one body (429,
 503, then 200) replay in order. vcrpy's ``Cassette.play_response`` would serve any
 unplayed match, in any order; the order is checked here instead, with vcrpy's matchers.
+The matchers, and the messages that say what differs (a request from its recording, a
+fingerprint from the case's), are :mod:`~clearance.evaluation.matching`.
 
 A stale cassette (its fingerprint differs from the one the engine passes) is reported in
 :attr:`CaseCassette.stale_reason` as soon as it is opened; in ``none`` and ``once`` the
@@ -58,6 +60,13 @@ Errors raised by the transport are :class:`~clearance.errors.RecordingError` sub
 not httpx exceptions: :class:`~clearance.providers.openai.OpenAICompatibleProvider` maps
 only httpx's errors, and the router only catches ``ProviderError``, so they reach the
 engine untouched.
+
+Why this module is past 600 lines: :class:`CaseCassette` is one state machine (load,
+then per request replay or record, then finish), about 380 lines sharing per-trial
+cursors, and :class:`RecordingTransport` is the thin shell that drives it through one
+context variable, calling its private steps (``_plan``, ``_record``). Putting them in two
+modules would make those steps public for one caller. The file format is
+:mod:`~clearance.evaluation.cassettes`, secret hygiene :mod:`~clearance.evaluation.scrub`.
 """
 
 from __future__ import annotations
@@ -75,14 +84,9 @@ from typing import Any, Literal, TypeVar
 import httpx
 import orjson
 from vcr.cassette import Cassette
-from vcr.matchers import get_matchers_results
-from vcr.matchers import method as match_method
-from vcr.matchers import path as match_path
-from vcr.matchers import query as match_query
 from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.record_mode import RecordMode as VcrRecordMode
 from vcr.request import Request
-from vcr.util import read_body
 
 from clearance.errors import (
     BrokenCassette,
@@ -101,6 +105,13 @@ from clearance.evaluation.cassettes import (
     CassetteSerializer,
     RecordedFailure,
     cassette_path,
+)
+from clearance.evaluation.matching import (
+    MATCHERS,
+    explain_mismatch,
+    fingerprint_changes,
+    json_body,
+    request_matches,
 )
 from clearance.evaluation.scrub import Scrubber, redact_secrets, scan_for_secrets
 
@@ -140,7 +151,6 @@ _REQUEST_NOISE = frozenset(
 host holds the reference server's port of the day, the user agent httpx's version)."""
 _BODY_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding"})
 """Response headers not stored: the body is stored decoded, whole."""
-_MAX_SHOWN = 120
 _FAILURE_MESSAGE_LIMIT = 500
 """Characters of a provider's message kept in a cassette's header."""
 _E = TypeVar("_E", bound=RecordingError)
@@ -158,123 +168,6 @@ def default_rerecord_command(model_id: str, case_id: str) -> str:
         f"clearance eval --models {shlex.quote(model_id)} --cases {shlex.quote(case_id)}"
         " --record-mode new"
     )
-
-
-# -- matching ------------------------------------------------------------------------------
-
-_NOT_JSON = object()
-_ABSENT = object()
-
-
-def _body_key(request: Any) -> tuple[Any, bytes]:
-    """(parsed body or ``_NOT_JSON``, comparison key), cached on the request.
-
-    The key is the body re-encoded with sorted keys, so ``1``, ``1.0`` and ``true`` differ
-    while key order and white space do not.
-    """
-    cached: tuple[Any, bytes] | None = request.__dict__.get("_clearance_body")
-    if cached is None:
-        raw = request.body
-        if not isinstance(raw, bytes):
-            raw = read_body(request) or b""
-            raw = raw.encode() if isinstance(raw, str) else bytes(raw)
-        cached = (_NOT_JSON, raw)
-        if raw[:1] in (b"{", b"[") or raw.lstrip()[:1] in (b"{", b"["):
-            with contextlib.suppress(orjson.JSONDecodeError):
-                parsed = orjson.loads(raw)
-                cached = (parsed, orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS))
-        request.__dict__["_clearance_body"] = cached
-    return cached
-
-
-def _show(value: Any) -> str:
-    if value is _ABSENT:
-        return "(absent)"
-    try:
-        text = orjson.dumps(value).decode()
-    except TypeError:
-        text = repr(value)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
-
-
-def _escape(token: str | int) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
-def first_difference(recorded: Any, sent: Any, pointer: str = "") -> tuple[str, Any, Any] | None:
-    """``(JSON pointer, recorded value, sent value)`` of the first difference, or ``None``."""
-    if isinstance(recorded, dict) and isinstance(sent, dict):
-        for key in [*recorded, *(k for k in sent if k not in recorded)]:
-            where = f"{pointer}/{_escape(key)}"
-            if key not in sent or key not in recorded:
-                return where, recorded.get(key, _ABSENT), sent.get(key, _ABSENT)
-            found = first_difference(recorded[key], sent[key], where)
-            if found is not None:
-                return found
-        return None
-    if isinstance(recorded, list) and isinstance(sent, list):
-        for index, (old, new) in enumerate(zip(recorded, sent, strict=False)):
-            found = first_difference(old, new, f"{pointer}/{index}")
-            if found is not None:
-                return found
-        if len(recorded) != len(sent):
-            index = min(len(recorded), len(sent))
-            old = recorded[index] if index < len(recorded) else _ABSENT
-            new = sent[index] if index < len(sent) else _ABSENT
-            return f"{pointer}/{index}", old, new
-        return None
-    if type(recorded) is not type(sent) or recorded != sent:
-        return pointer, recorded, sent
-    return None
-
-
-def json_body(r1: Any, r2: Any) -> None:
-    """vcrpy matcher: the bodies hold the same JSON (the same bytes when not JSON).
-
-    vcrpy passes the request being made first and the recorded one second.
-
-    Raises:
-        AssertionError: with the JSON pointer of the first difference and both values.
-    """
-    (sent, sent_key), (recorded, recorded_key) = _body_key(r1), _body_key(r2)
-    if sent_key == recorded_key:
-        return
-    if sent is _NOT_JSON or recorded is _NOT_JSON:
-        raise AssertionError(
-            f"body differs: {len(recorded_key)} bytes recorded"
-            f"{'' if recorded is _NOT_JSON else ' (JSON)'}, {len(sent_key)} bytes sent"
-            f"{'' if sent is _NOT_JSON else ' (JSON)'}"
-        )
-    found = first_difference(recorded, sent) or ("", recorded, sent)
-    pointer, old, new = found
-    raise AssertionError(
-        f"body differs at {pointer or '/ (the whole body)'}: "
-        f"recorded {_show(old)}, sent {_show(new)}"
-    )
-
-
-MATCHERS = (match_method, match_path, match_query, json_body)
-"""vcrpy matchers, in the order they are checked: method, path, query, JSON body."""
-
-
-def _matches(live: Request, recorded: Request) -> bool:
-    """Whether every matcher passes (``get_matchers_results`` runs them all, for the message)."""
-    try:
-        for matcher in MATCHERS:
-            matcher(live, recorded)
-    except AssertionError:
-        return False
-    return True
-
-
-def _mismatch_detail(failures: list[tuple[str, str | None]]) -> str:
-    lines = []
-    for name, message in failures:
-        if name == "json_body":
-            lines.append(message or "body differs")
-        else:
-            lines.append(f"{name} differs (sent != recorded): {message}")
-    return "; ".join(lines)
 
 
 # -- provider failures ---------------------------------------------------------------------
@@ -337,54 +230,6 @@ def cassette_holds_failure(path: Path) -> bool:
 
 
 # -- cassettes ------------------------------------------------------------------------------
-
-
-def _label(key: str) -> str:
-    return key[:-1] if key.endswith("s") and not key.endswith("ss") and len(key) > 3 else key
-
-
-def _show_version(value: Any) -> str:
-    if value is _ABSENT:
-        return "(none)"
-    if isinstance(value, Mapping) and ("version" in value or "hash" in value):
-        digest = str(value.get("hash", ""))[:12]
-        return "/".join(str(p) for p in (value.get("version"), digest) if p not in (None, ""))
-    if isinstance(value, str):
-        return value if len(value) <= 40 else value[:39] + "…"
-    return _show(value)
-
-
-def _is_entry(value: Any) -> bool:
-    return isinstance(value, Mapping) and not ("version" in value or "hash" in value)
-
-
-def fingerprint_changes(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
-    """What changed between two fingerprints, one phrase per changed entry.
-
-    A mapping of mappings (``{"contracts": {"create_event": {"version", "hash"}}}``) is
-    reported per inner key: ``contract create_event changed: 2.0.0/ab12 → 2.1.0/cd34``.
-    """
-    changes: list[str] = []
-
-    def change(label: str, old: Any, new: Any) -> None:
-        if old is _ABSENT:
-            changes.append(f"{label} added ({_show_version(new)})")
-        elif new is _ABSENT:
-            changes.append(f"{label} removed (was {_show_version(old)})")
-        else:
-            changes.append(f"{label} changed: {_show_version(old)} → {_show_version(new)}")
-
-    for key in sorted(set(recorded) | set(current)):
-        old, new = recorded.get(key, _ABSENT), current.get(key, _ABSENT)
-        if old == new:
-            continue
-        if _is_entry(old) and _is_entry(new):
-            for sub in sorted(set(old) | set(new)):
-                if old.get(sub, _ABSENT) != new.get(sub, _ABSENT):
-                    change(f"{_label(key)} {sub}", old.get(sub, _ABSENT), new.get(sub, _ABSENT))
-        else:
-            change(key, old, new)
-    return changes
 
 
 def _to_httpx(response: Mapping[str, Any]) -> httpx.Response:
@@ -621,19 +466,18 @@ class CaseCassette:
         if position < len(indices):
             index = indices[position]
             recorded, response = self._cassette.data[index]
-            if _matches(live, recorded):
+            if request_matches(live, recorded):
                 self._cursor[trial] = position + 1
                 self._cassette.play_counts[index] += 1
                 self.last_replayed = True
                 self._add_time(trial, response.get("elapsed_ms"))
                 return _to_httpx(response)
             if self.mode != "new":
-                _, failures = get_matchers_results(live, recorded, MATCHERS)
                 raise self._error(
                     RecordingMismatch,
                     f"request #{position + 1} of the trial ({request.method} "
                     f"{request.url.path}) differs from the recording: "
-                    f"{_mismatch_detail(failures)}",
+                    f"{explain_mismatch(live, recorded)}",
                     trial,
                 )
             del indices[position:]  # new: keep what matched, record the rest of the trial
