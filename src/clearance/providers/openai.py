@@ -258,6 +258,7 @@ class OpenAICompatibleProvider:
                 body = _read(response, budget)
             else:
                 assembler = StreamAssembler(self.name, model_id)
+                response.encoding = "utf-8"  # SSE is UTF-8 whatever the charset says
                 for line in response.iter_lines():
                     budget.check()
                     assembler.feed_line(line)
@@ -296,6 +297,7 @@ class OpenAICompatibleProvider:
                     body = await response.aread()
                 else:
                     assembler = StreamAssembler(self.name, model_id)
+                    response.encoding = "utf-8"  # SSE is UTF-8 whatever the charset says
                     async for line in response.aiter_lines():
                         assembler.feed_line(line)
                         if on_chunk is not None and assembler.last_chunk is not None:
