@@ -29,8 +29,8 @@ from synthetic_calls import fill_calls  # noqa: E402
 from synthetic_results import fill_results  # noqa: E402
 
 from clearance.catalog.database import Catalog, open_catalog  # noqa: E402
+from clearance.catalog.runstore import ResultStore  # noqa: E402
 from clearance.config import load_config  # noqa: E402
-from clearance.evaluation.results import ResultStore  # noqa: E402
 from clearance.gate import load_policy  # noqa: E402
 from clearance.reports import collect_report, write_report  # noqa: E402
 from clearance.reports.slopage import configured_slo_report, slo_pages  # noqa: E402

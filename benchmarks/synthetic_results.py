@@ -24,7 +24,8 @@ from sqlalchemy import insert
 from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog
 from clearance.catalog.gatestore import Provenance, record_decision
-from clearance.evaluation.results import ItemResult, ResultStore, RunSpec
+from clearance.catalog.runrecords import ItemResult, RunSpec
+from clearance.catalog.runstore import ResultStore
 from clearance.gate.decide import decide
 from clearance.gate.policy import GatePolicy
 

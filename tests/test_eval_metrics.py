@@ -14,6 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clearance.catalog.database import Catalog
+from clearance.catalog.runrecords import ItemResult, RunSpec
+from clearance.catalog.runstore import ResultStore
 from clearance.evaluation.metrics import (
     GroupRate,
     PassHatK,
@@ -21,7 +23,6 @@ from clearance.evaluation.metrics import (
     summarize,
     summary_to_dict,
 )
-from clearance.evaluation.results import ItemResult, ResultStore, RunSpec
 
 # --------------------------------------------------------------------- pass^k
 

@@ -17,13 +17,12 @@ from sqlalchemy import func, select
 
 from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog, open_catalog
-from clearance.errors import CatalogUnavailable, InputError
-from clearance.evaluation.results import (
-    RESULT_COLUMNS,
+from clearance.catalog.runrecords import ItemResult, RunSpec
+from clearance.catalog.runstore import RESULT_COLUMNS, ResultStore
+from clearance.errors import (
+    CatalogUnavailable,
+    InputError,
     InvalidShard,
-    ItemResult,
-    ResultStore,
-    RunSpec,
     RunSpecMismatch,
     UnknownRun,
 )
@@ -314,6 +313,21 @@ def test_runs_newest_first(store: ResultStore) -> None:
     assert [r.run_id for r in store.runs(limit=2)] == ["c", "b"]
     assert store.latest_run_id() == "c"
     assert store.run("missing") is None
+
+
+def test_results_are_counted_per_tool_and_contract_version(store: ResultStore) -> None:
+    assert store.counts_by_contract() == {}
+    store.start_run(spec("a"), shard=None)
+    store.start_run(spec("b"), shard=None)
+    v1 = {"contract_version": "1.2.0"}
+    store.add_results("a", [item("m", "c1", 1, **v1), item("m", "c1", 2, **v1), BARE])
+    store.add_results("b", [item("m", "c1", 1, **v1), item("m", "c2", 1, contract_version="2.0.0")])
+    store.add_results("b", [item("m", "c3", 1)])  # BARE has no tool, c3 no version
+    assert store.counts_by_contract() == {
+        ("weather", "1.2.0"): 3,  # over every run
+        ("weather", "2.0.0"): 1,
+        ("weather", None): 1,
+    }
 
 
 def test_jsonl_export_reads_back_as_the_stored_rows(store: ResultStore, tmp_path: Path) -> None:
