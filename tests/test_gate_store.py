@@ -24,6 +24,7 @@ from clearance.catalog.gatestore import (
     apply_gate,
     gate_states,
     history,
+    judged_decisions,
     latest_decisions,
     mark_stale,
     record_decision,
@@ -217,6 +218,24 @@ def test_history_without_overrides_reaches_past_a_run_of_them(seeded: Catalog) -
         assert [row.override for row in history(connection, A, limit=3)] == [True] * 3
         (gate,) = history(connection, A, limit=3, overrides=False)
         assert (gate.decision, gate.override) == ("disable", False)
+
+
+def test_judged_decisions_are_every_gate_decision_with_its_contract_versions(
+    seeded: Catalog,
+) -> None:
+    with seeded.begin() as connection:
+        decide(connection, A, "disable", contract_versions={"book": "1.0.0"})
+        override(connection, A, "enable", at=T0 + HOUR)
+        decide(connection, B, "enable", at=T0 + HOUR, contract_versions={"book": "2.0.0"})
+        decide(connection, A, "enable", at=T0 + DAY, contract_versions={})
+        rows = judged_decisions(connection)
+    assert [(r.model_id, r.decision, r.override) for r in rows] == [
+        (A, "disable", False),  # not only the latest: every decision, oldest first
+        (B, "enable", False),
+        (A, "enable", False),
+    ]
+    assert [r.contract_versions for r in rows] == [{"book": "1.0.0"}, {"book": "2.0.0"}, {}]
+    assert [r.decided_at for r in rows] == [T0, T0 + HOUR, T0 + DAY]
 
 
 # --- expiry --------------------------------------------------------------------------------

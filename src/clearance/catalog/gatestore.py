@@ -49,6 +49,7 @@ __all__ = [
     "apply_gate",
     "gate_states",
     "history",
+    "judged_decisions",
     "latest_decisions",
     "mark_stale",
     "record_decision",
@@ -249,6 +250,15 @@ def history(
     query = select(d).where(d.c.model_id == model_id).order_by(d.c.id.desc()).limit(limit)
     if not overrides:
         query = query.where(d.c.override.is_(False))
+    return [_row(row) for row in connection.execute(query)]
+
+
+def judged_decisions(connection: Connection) -> list[DecisionRow]:
+    """Every gate decision (overrides left out), oldest first, with the contract versions
+    it was judged on; of the provenance JSON only ``contract_versions`` is read, the other
+    columns are left empty (as with ``provenance=False``)."""
+    d = t.gate_decisions
+    query = select(*_LIGHT, d.c.contract_versions).where(d.c.override.is_(False)).order_by(d.c.id)
     return [_row(row) for row in connection.execute(query)]
 
 

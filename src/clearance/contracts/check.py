@@ -10,7 +10,6 @@ provider-lint findings as warnings.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -412,43 +411,30 @@ def _check_controls(contracts: ContractSet, flows: Sequence[Any], report: CheckR
 
 def _stale(contracts: ContractSet, changed: set[str], catalog: Any, report: CheckReport) -> None:
     """Stored eval results and gate decisions judged against versions that are not current."""
-    from sqlalchemy import func, select
-
-    from clearance.catalog import tables as t
+    from clearance.catalog.gatestore import judged_decisions
+    from clearance.catalog.runstore import ResultStore
 
     latest = {c.name: str(contracts.latest(c.name).version) for c in contracts}
+    counts = ResultStore(catalog).counts_by_contract()
     with catalog.connect() as connection:
-        rows = connection.execute(
-            select(t.eval_results.c.tool, t.eval_results.c.contract_version, func.count())
-            .where(t.eval_results.c.tool.is_not(None))
-            .group_by(t.eval_results.c.tool, t.eval_results.c.contract_version)
-        ).all()
-        decisions = connection.execute(
-            select(
-                t.gate_decisions.c.id,
-                t.gate_decisions.c.model_id,
-                t.gate_decisions.c.contract_versions,
-                t.gate_decisions.c.decided_at,
-            ).where(t.gate_decisions.c.override.is_(False))
-        ).all()
-    for tool, version, count in rows:
+        decisions = judged_decisions(connection)
+    for (tool, version), count in counts.items():
         key = f"{tool}@{version}"
         if (tool in latest and version != latest[tool]) or key in changed:
-            report.stale_results[key] = int(count)
+            report.stale_results[key] = count
     for decision in decisions:
-        versions = decision.contract_versions or {}
+        versions = decision.contract_versions
         stale = {
             tool: version
             for tool, version in versions.items()
             if (tool in latest and version != latest[tool]) or f"{tool}@{version}" in changed
         }
         if stale:
-            decided: dt.datetime = decision.decided_at
             report.stale_decisions.append(
                 {
                     "id": decision.id,
                     "model": decision.model_id,
-                    "decided_at": decided.isoformat(),
+                    "decided_at": decision.decided_at.isoformat(),
                     "stale_contracts": stale,
                 }
             )
