@@ -23,12 +23,13 @@ from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog, open_catalog
 from clearance.catalog.modelstore import set_enabled
 from clearance.catalog.orgstore import set_fallback_chain
+from clearance.catalog.runstore import ResultStore
 from clearance.config import ClearanceConfig, load_config
 from clearance.errors import InputError
 from clearance.evaluation.cases import load_suites, select_cases
 from clearance.evaluation.engine import Evaluation, parse_shard, plan_items
-from clearance.evaluation.results import ResultStore
 from clearance.evaluation.scrub import scan_for_secrets
+from clearance.evaluation.simulator import SimulatorProviders
 from tests.support.evalproject import (
     SLOPPY,
     STEADY,
@@ -66,6 +67,7 @@ def run(
         record_mode=mode,  # type: ignore[arg-type]
         network=network,
         environ={},
+        providers=SimulatorProviders(),
         **options,
     )
     return evaluation.run()
@@ -391,6 +393,7 @@ def test_secrets_never_reach_a_cassette(setup: Any, project: Path) -> None:
         record_mode="all",
         network=network.transport,
         environ={"REF_API_KEY": secret},
+        providers=SimulatorProviders(),
     )
     _set_key_variable(catalog, "REF_API_KEY")  # after the engine registered the provider
     evaluation.run()

@@ -15,9 +15,10 @@ import pandas  # noqa: F401  (see below)
 import pytest
 
 from clearance.catalog.database import open_catalog
+from clearance.catalog.runstore import ResultStore
 from clearance.evaluation.cases import load_suites
 from clearance.evaluation.engine import Evaluation
-from clearance.evaluation.results import ResultStore
+from clearance.evaluation.simulator import SimulatorProviders
 from tests.support.evalproject import STEADY, ScriptedNetwork, make_project
 
 pytest_plugins = ["pytester"]
@@ -44,6 +45,7 @@ def recorded(pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.Monk
             record_mode="all",
             network=ScriptedNetwork().transport,
             environ={},
+            providers=SimulatorProviders(),
         ).run()
     finally:
         catalog.dispose()

@@ -26,11 +26,12 @@ from clearance.catalog.database import Catalog, open_catalog
 from clearance.catalog.gatestore import gate_states, history
 from clearance.catalog.modelstore import get_model
 from clearance.catalog.orgstore import load_policy_snapshot, set_org
+from clearance.catalog.runstore import ResultStore
 from clearance.config import ClearanceConfig
 from clearance.errors import InputError, NoModelAvailable
 from clearance.evaluation.cases import load_suites
 from clearance.evaluation.engine import Evaluation
-from clearance.evaluation.results import ResultStore
+from clearance.evaluation.simulator import SimulatorProviders
 from clearance.gate.policy import GatePolicy, Regression, Threshold
 from clearance.gate.run import (
     GateRun,
@@ -130,6 +131,7 @@ class Project:
             record_mode="all",
             network=httpx.MockTransport(answer),
             environ={},
+            providers=SimulatorProviders(),
             **options,
         ).run()
         return str(outcome.run_id)

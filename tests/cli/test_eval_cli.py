@@ -13,6 +13,7 @@ from clearance.catalog.database import open_catalog
 from clearance.cli import app
 from clearance.evaluation.cases import load_suites
 from clearance.evaluation.engine import Evaluation
+from clearance.evaluation.simulator import SimulatorProviders
 from tests.support.evalproject import SLOPPY, STEADY, ScriptedNetwork, make_project
 
 
@@ -31,6 +32,7 @@ def recorded(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             record_mode="all",
             network=ScriptedNetwork().transport,
             environ={},
+            providers=SimulatorProviders(),
         ).run()
     finally:
         catalog.dispose()
@@ -112,7 +114,14 @@ def _record(project: Path, network: httpx.MockTransport, models: list[str]) -> N
     try:
         suite = load_suites(config, ["contracts", "flows"])
         Evaluation(
-            config, catalog, suite, models, record_mode="all", network=network, environ={}
+            config,
+            catalog,
+            suite,
+            models,
+            record_mode="all",
+            network=network,
+            environ={},
+            providers=SimulatorProviders(),
         ).run()
     finally:
         catalog.dispose()

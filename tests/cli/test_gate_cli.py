@@ -27,6 +27,7 @@ from clearance.catalog.gatestore import latest_decisions
 from clearance.cli import app
 from clearance.evaluation.cases import load_suites
 from clearance.evaluation.engine import Evaluation
+from clearance.evaluation.simulator import SimulatorProviders
 from tests.support.evalproject import SLOPPY, STEADY, make_project
 from tests.test_gate_run import POLICY, answer
 
@@ -70,6 +71,7 @@ class Gated:
                 record_mode="all",
                 network=httpx.MockTransport(answer),
                 environ={},
+                providers=SimulatorProviders(),
             ).run()
         finally:
             catalog.dispose()

@@ -432,13 +432,21 @@ def _gate_demo(config: ClearanceConfig, catalog: Catalog, run_id: str, reports: 
 
 def _eval_demo(config: ClearanceConfig, catalog: Catalog) -> str:
     """Replay the starter suite's recordings of the reference models and summarize."""
+    from clearance.catalog.runstore import ResultStore
     from clearance.evaluation.cases import load_suites
     from clearance.evaluation.engine import Evaluation
     from clearance.evaluation.metrics import summarize
-    from clearance.evaluation.results import ResultStore
+    from clearance.evaluation.simulator import SimulatorProviders
 
     suite = load_suites(config, config.evals.suites)
-    run = Evaluation(config, catalog, suite, list(config.evals.models), record_mode="none").run()
+    run = Evaluation(
+        config,
+        catalog,
+        suite,
+        list(config.evals.models),
+        record_mode="none",
+        providers=SimulatorProviders(),
+    ).run()
     counts = run.counts
     console.print(
         f"run {run.run_id}: {run.planned} items ({len(suite.cases)} cases x "

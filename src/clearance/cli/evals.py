@@ -108,6 +108,7 @@ def eval_command(
     """
     from clearance.evaluation.cases import load_suites, select_cases
     from clearance.evaluation.engine import Evaluation, parse_shard
+    from clearance.evaluation.simulator import SimulatorProviders
 
     config, catalog = load()
     if record_mode is not None and record_mode not in ("none", "once", "new", "all"):
@@ -155,6 +156,7 @@ def eval_command(
         shard=parse_shard(shard),
         run_id=run_id,
         on_outcome=on_outcome,
+        providers=SimulatorProviders(),
     )
     if list_only:
         for item in evaluation.items:
@@ -174,7 +176,7 @@ def eval_command(
     else:
         run = evaluation.run()
     if jsonl is not None:
-        from clearance.evaluation.results import ResultStore
+        from clearance.catalog.runstore import ResultStore
 
         ResultStore(catalog).export_jsonl(run.run_id, jsonl)
     problems = [o for o in run.outcomes.values() if o.recording_problem]
@@ -256,8 +258,8 @@ def _print_run(run: Any) -> None:
 
 
 def _print_summary(run_id: str, catalog: Any) -> None:
+    from clearance.catalog.runstore import ResultStore
     from clearance.evaluation.metrics import summarize
-    from clearance.evaluation.results import ResultStore
 
     frame = ResultStore(catalog).results(run_id)
     if frame.empty:
@@ -341,7 +343,7 @@ def runs_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List stored eval runs, newest first."""
-    from clearance.evaluation.results import ResultStore
+    from clearance.catalog.runstore import ResultStore
 
     _, catalog = load()
     runs = ResultStore(catalog).runs(limit=limit)
@@ -378,8 +380,8 @@ def runs_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Summarize a stored run: pass@1, pass^k, per tool and flow, failures, cost."""
+    from clearance.catalog.runstore import ResultStore
     from clearance.evaluation.metrics import summarize, summary_to_dict
-    from clearance.evaluation.results import ResultStore
 
     _, catalog = load()
     store = ResultStore(catalog)
@@ -404,7 +406,7 @@ def runs_export(
     ],
 ) -> None:
     """Write a run's results as JSON Lines (one object per result)."""
-    from clearance.evaluation.results import ResultStore
+    from clearance.catalog.runstore import ResultStore
 
     _, catalog = load()
     store = ResultStore(catalog)

@@ -6,8 +6,11 @@
   replayed strictly, secrets scrubbed;
 - :mod:`~clearance.evaluation.engine`: the run, concurrent, through the router, with a
   cost cap and shards;
-- :mod:`~clearance.evaluation.results` and :mod:`~clearance.evaluation.metrics`: runs
-  and per-item results in the catalog, and the rates computed from them;
+- :mod:`~clearance.evaluation.simulator`: the reference simulator as the provider factory
+  the CLI and ``pytest evals`` hand the engine (which names no simulator);
+- :mod:`~clearance.evaluation.metrics`: the rates computed from the runs and per-item
+  results the catalog keeps (:mod:`clearance.catalog.runstore`;
+  :mod:`~clearance.evaluation.results` re-exports its names);
 - :mod:`~clearance.evaluation.pytest_plugin`: ``pytest evals``;
 - :mod:`~clearance.evaluation.audit`: tool calls in third-party cassettes, judged.
 

@@ -19,26 +19,31 @@ means some candidate will call its provider, that provider's key is checked befo
 item starts, and a missing one fails the run up front
 (:class:`~clearance.errors.MissingApiKey`, naming the models that need it).
 
+A provider the run starts itself (a simulator) comes from a :class:`ProviderFactory`
+its caller passes: the CLI and ``pytest evals`` wire one in, the engine names none.
+
 :class:`Evaluation` is what ``pytest evals`` and ``clearance eval`` both drive.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import subprocess
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import select
 
-from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog
+from clearance.catalog.runrecords import ItemResult, RunSpec
+from clearance.catalog.runstore import ResultStore
 from clearance.config import ClearanceConfig
 from clearance.errors import (
     ClearanceError,
@@ -60,14 +65,15 @@ from clearance.evaluation.recording import (
     default_record_mode,
     replaying_now,
 )
-from clearance.evaluation.results import ItemResult, ResultStore, RunSpec
 from clearance.flows.scoring import Failure, FlowVerdict, arun_flow
+from clearance.providers.base import Provider
 from clearance.providers.types import ChatResponse
 from clearance.router import Router, RouterResult
 
 __all__ = [
     "EvalItem",
     "Evaluation",
+    "ProviderFactory",
     "RunOutcome",
     "TrialOutcome",
     "parse_shard",
@@ -76,6 +82,37 @@ __all__ = [
 
 _RESULT_BATCH = 500
 _TRANSCRIPT_TEXT_LIMIT = 4_000
+
+
+class ProviderFactory(Protocol):
+    """Providers an eval run starts for itself, and the models they serve.
+
+    How a caller hands the run a provider nobody runs yet (the CLI and ``pytest evals``
+    wire in the simulator this way). The run starts one only to call it: when the record
+    mode may call providers, no ``network`` replaces the real one, and the configuration
+    does not declare the provider (a declared one is running somewhere already).
+    """
+
+    def register_models(self, catalog: Catalog, models: Sequence[str]) -> None:
+        """Put into the catalog the models it serves that ``models`` names, so they resolve.
+
+        Called with the candidates as given, before they are resolved, replaying or not.
+        """
+        ...
+
+    def serves(self, provider: str) -> bool:
+        """Whether it starts ``provider`` (whose API key the run then does not check)."""
+        ...
+
+    def open(
+        self, provider: str, transport: httpx.AsyncBaseTransport
+    ) -> AbstractContextManager[Provider]:
+        """Start ``provider``, its calls sent through ``transport`` (they are recorded).
+
+        The provider entered is the run's: its router closes it when the run ends, and
+        leaving the context then stops whatever was started for it.
+        """
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,7 +385,8 @@ class Evaluation:
         store_results: write the run and its results to the catalog.
         network: the transport recordings are made through (default: real HTTP; tests
             pass an ``httpx.MockTransport``); never used when the record mode is ``none``.
-        reference_seed: seed of the reference simulator started to record ``ref:`` models.
+        providers: providers the run may start itself (see :class:`ProviderFactory`);
+            ``None``: every candidate's provider is declared or in the catalog.
     """
 
     def __init__(
@@ -369,7 +407,7 @@ class Evaluation:
         on_outcome: Callable[[TrialOutcome, Decimal], None] | None = None,
         store_results: bool = True,
         network: httpx.AsyncBaseTransport | None = None,
-        reference_seed: int = 0,
+        providers: ProviderFactory | None = None,
     ) -> None:
         import os
 
@@ -396,7 +434,7 @@ class Evaluation:
         self.on_outcome = on_outcome
         self.store_results = store_results
         self.network = network
-        self.reference_seed = reference_seed
+        self.providers = providers
         if not models:
             raise InputError(
                 "no candidate models",
@@ -421,12 +459,12 @@ class Evaluation:
         return f"clearance eval --models {model_id} --cases {case_id} --record-mode new"
 
     def _resolve_models(self, models: Sequence[str]) -> list[str]:
-        """Catalog ids of the candidates; the reference simulator's models are registered."""
+        """Catalog ids of the candidates (the provider factory registers its models first)."""
         from clearance.catalog.modelstore import resolve_model_id
 
         wanted = [m.strip() for m in models if m.strip()]
-        if any(m.startswith("ref:") or m.startswith("ref/") for m in wanted):
-            self._register_reference()
+        if self.providers is not None:
+            self.providers.register_models(self.catalog, wanted)
         resolved = []
         with self.catalog.connect() as connection:
             for text in wanted:
@@ -434,48 +472,6 @@ class Evaluation:
                 if model_id not in resolved:
                     resolved.append(model_id)
         return resolved
-
-    def _register_reference(self) -> None:
-        """Put the reference simulator's models in the catalog (no network needed).
-
-        Skipped when they are all there already: the shards of one run start together
-        on a shared catalog, and only the first needs to write.
-        """
-        from sqlalchemy.exc import IntegrityError
-
-        from clearance.discovery import parse_model_list
-        from clearance.reference import models_document
-
-        document = parse_model_list(models_document(), source="reference simulator")
-        wanted = {f"ref:{model.name}" for model in document.models}
-        with self.catalog.connect() as connection:
-            present = set(
-                connection.execute(
-                    select(t.models.c.id).where(
-                        t.models.c.provider == "ref", t.models.c.removed_at.is_(None)
-                    )
-                ).scalars()
-            )
-        if wanted <= present:
-            return
-        try:
-            self._write_reference(document)
-        except IntegrityError:  # another shard wrote them at the same moment
-            self._write_reference(document)
-
-    def _write_reference(self, document: Any) -> None:
-        from clearance.catalog.modelstore import ensure_provider, sync_models
-
-        with self.catalog.begin() as connection:
-            known = connection.execute(
-                select(t.providers.c.base_url).where(t.providers.c.name == "ref")
-            ).first()
-            ensure_provider(
-                connection,
-                "ref",
-                base_url=known.base_url if known else "http://reference.invalid/v1",
-            )
-            sync_models(connection, "ref", document, enable_new=False)
 
     def _needs_network(self) -> bool:
         return self.record_mode != "none"
@@ -500,12 +496,26 @@ class Evaluation:
             }
         return list(dict.fromkeys(model_id for model_id, _ in planned))
 
+    def _own_providers(self, router: Router) -> list[str]:
+        """The candidates' providers this run starts itself, through its provider factory.
+
+        Only when it may call providers over the real network, and only those the
+        configuration does not declare (a declared provider is running somewhere).
+        """
+        factory = self.providers
+        if factory is None or not self._needs_network() or self.network is not None:
+            return []
+        owners = router.state().models
+        names = {owners[model_id].provider for model_id in self.models}
+        declared = self.config.provider_names
+        return sorted(name for name in names if name not in declared and factory.serves(name))
+
     def _check_api_keys(self, router: Router, *, served: set[str]) -> None:
         """Fail before any item starts when a model that must record has no key.
 
         Args:
             router: the run's router (it knows where each provider's key variable is named).
-            served: providers the engine serves itself (its own reference simulator).
+            served: providers the run starts itself (:meth:`_own_providers`).
 
         Raises:
             MissingApiKey: for the first provider (by name) whose key is not set, naming
@@ -529,12 +539,10 @@ class Evaluation:
 
     async def arun(self) -> RunOutcome:
         """Run every planned item; results are stored as they come, in batches."""
-        from clearance.providers.openai import OpenAICompatibleProvider
-
         started = time.perf_counter()
         store = ResultStore(self.catalog) if self.store_results else None
         spec = self._spec()
-        server = None
+        started_providers = contextlib.ExitStack()
         inner: httpx.AsyncBaseTransport | None = None
         if self._needs_network():
             inner = self.network or _ShardedTransport(self.concurrency)
@@ -549,24 +557,16 @@ class Evaluation:
             eval_run_id=self.run_id,  # its calls are this run's, never live traffic
         )
         try:
-            needs_reference = any(m.startswith("ref:") for m in self.models)
-            declared = "ref" in self.config.provider_names  # a simulator someone runs
-            own_reference = (
-                self._needs_network() and self.network is None and needs_reference and not declared
-            )
-            self._check_api_keys(router, served={"ref"} if own_reference else set())
+            own = self._own_providers(router)
+            self._check_api_keys(router, served=set(own))
             if store is not None:
                 await asyncio.to_thread(
                     store.start_run, spec, shard=self.shard[0] if self.shard else None
                 )
-            if own_reference:
-                from clearance.reference import ReferenceServer
-
-                server = ReferenceServer(seed=self.reference_seed).start()
-                router.add_provider(
-                    OpenAICompatibleProvider("ref", server.base_url, async_transport=transport),
-                    owned=True,
-                )
+            if self.providers is not None:
+                for name in own:
+                    provider = started_providers.enter_context(self.providers.open(name, transport))
+                    router.add_provider(provider, owned=True)
             for model_id in self.models:
                 router.add_candidate(model_id)
             outcome = await self._run_all(router, store)
@@ -574,8 +574,7 @@ class Evaluation:
             await router.aclose()
             if inner is not None and inner is not self.network:
                 await inner.aclose()
-            if server is not None:
-                server.stop()
+            started_providers.close()
         outcome.elapsed_s = time.perf_counter() - started
         if store is not None:
             await asyncio.to_thread(

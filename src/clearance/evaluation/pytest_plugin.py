@@ -83,6 +83,7 @@ class _Plan:
         from clearance.config import load_config
         from clearance.evaluation.cases import load_suites, select_cases
         from clearance.evaluation.engine import Evaluation, parse_shard
+        from clearance.evaluation.simulator import SimulatorProviders
 
         option = config.getoption
         settings = load_config()
@@ -108,6 +109,7 @@ class _Plan:
             record_mode=option("--clearance-record-mode"),
             shard=parse_shard(option("--clearance-shard")),
             run_id=option("--clearance-run-id"),
+            providers=SimulatorProviders(),
         )
         self.xfail_model_failures = option("--clearance-model-failures") == "xfail"
         self.jsonl = option("--clearance-jsonl")
@@ -229,7 +231,7 @@ def clearance_item(request: pytest.FixtureRequest) -> ItemCheck:
             pytest.exit(f"clearance evals: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
         config.stash[_RUN] = run
         if plan.jsonl:
-            from clearance.evaluation.results import ResultStore
+            from clearance.catalog.runstore import ResultStore
 
             ResultStore(plan.catalog).export_jsonl(run.run_id, Path(plan.jsonl))
     item = request.param
