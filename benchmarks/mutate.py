@@ -38,10 +38,16 @@ class Target:
     """The source file mutated, relative to the repository."""
     tests: tuple[str, ...]
     """The only tests run against its mutants."""
+    also: tuple[str, ...] = ()
+    """Other source files mutated with it (the store that holds the module's SQL)."""
 
 
 TARGETS: dict[str, Target] = {
-    "killswitch": Target("src/clearance/killswitch.py", ("tests/test_killswitch.py",)),
+    "killswitch": Target(
+        "src/clearance/killswitch.py",
+        ("tests/test_killswitch.py",),
+        also=("src/clearance/catalog/switchstore.py",),
+    ),
     "pricing": Target("src/clearance/pricing.py", ("tests/test_pricing.py",)),
     "policy": Target("src/clearance/policy.py", ("tests/test_policy.py",)),
     "gate.stats": Target("src/clearance/gate/stats.py", ("tests/test_gate_stats.py",)),
@@ -63,7 +69,7 @@ def _config(target: Target) -> str:
     return (
         "\n[tool.mutmut]\n"
         'source_paths = ["src"]\n'
-        f"only_mutate = [{json.dumps(target.module)}]\n"
+        f"only_mutate = [{', '.join(json.dumps(m) for m in (target.module, *target.also))}]\n"
         f"pytest_add_cli_args_test_selection = [{quoted}]\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
         f"also_copy = [{', '.join(json.dumps(p) for p in _ALSO_COPY)}]\n"
@@ -71,7 +77,7 @@ def _config(target: Target) -> str:
 
 
 def _prepare(name: str, target: Target, work: Path) -> Path:
-    missing = [p for p in (target.module, *target.tests) if not (ROOT / p).exists()]
+    missing = [p for p in (target.module, *target.also, *target.tests) if not (ROOT / p).exists()]
     if missing:
         raise SystemExit(f"mutate: target {name}: {', '.join(missing)} not found")
     tree = work / name
