@@ -55,7 +55,6 @@ that names the bad value, where it came from and how to fix it.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -126,6 +125,19 @@ class ClearanceError(Exception):
         self.message = message
         self.fix = fix
         super().__init__(message if fix is None else f"{message}\n  fix: {fix}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by state, not by re-calling ``__init__``: each subclass has its own
+        signature, so the default (``cls(*args)``) fails on ``pickle.loads`` and an error
+        could not cross a process pool."""
+        return _rebuild, (type(self), self.args, dict(self.__dict__))
+
+
+def _rebuild(cls: type[ClearanceError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class InputError(ClearanceError):
@@ -234,13 +246,6 @@ class MissingApiKey(InputError):
             fix=f"export {variable}=<key>, or, if the server needs no key, {no_key}",
         )
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        # __init__ takes keyword fields, so the default (cls, args) cannot rebuild it.
-        rebuild = functools.partial(
-            type(self), self.provider, self.variable, source=self.source, models=self.models
-        )
-        return rebuild, (), self.__dict__
-
 
 class InvalidModelId(InputError):
     """A model id that does not parse."""
@@ -292,18 +297,6 @@ class InvalidIdentifier(InputError):
             detail = "contains a control character or a lone surrogate"
             fix = "remove it: ids are stored as text, which PostgreSQL and UTF-8 refuse it in"
         super().__init__(f"{field} {preview} {detail}", fix=fix)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # __init__ takes keyword fields, so the default (cls, args) cannot rebuild it.
-        rebuild = functools.partial(
-            type(self),
-            self.field,
-            reason=self.reason,
-            length=self.length,
-            limit=self.limit,
-            preview=self.preview,
-        )
-        return rebuild, (), self.__dict__
 
 
 class InvalidUsage(InputError):
@@ -820,22 +813,6 @@ class RecordedProviderFailure(RecordingError):
         super().__init__(
             message, model_id=model_id, case_id=case_id, path=path, trial=trial, fix=fix
         )
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # __init__ takes keyword fields, so the default (cls, args) cannot rebuild it.
-        rebuild = functools.partial(
-            type(self),
-            self._reason,
-            failure_kind=self.failure_kind,
-            status_code=self.status_code,
-            detail=self.detail,
-            model_id=self.model_id,
-            case_id=self.case_id,
-            path=self.path,
-            trial=self.trial,
-            fix=self.fix,
-        )
-        return rebuild, (), self.__dict__
 
 
 class RunSpecMismatch(InputError):
