@@ -48,10 +48,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
-from sqlalchemy import select, update
 
-from clearance.catalog import tables as t
-from clearance.catalog.callstore import row_to_json
+from clearance.catalog.callstore import CALL_COLUMNS, mark_escalated, row_to_json
 from clearance.catalog.database import Catalog
 from clearance.deadletters import DeadLetters, store_rows
 from clearance.identifiers import fit_row
@@ -233,9 +231,7 @@ def validate_tool_calls(
 
 
 _SCALARS = [
-    column.name
-    for column in t.ai_calls.columns
-    if column.name not in ("id", "tool_calls", "tool_calls_valid", "extra")
+    name for name in CALL_COLUMNS if name not in ("id", "tool_calls", "tool_calls_valid", "extra")
 ]
 
 
@@ -286,19 +282,8 @@ def flag_escalation(
     Raises:
         CatalogUnavailable: the database cannot be written.
     """
-    with catalog.begin() as connection:
-        row = connection.execute(
-            select(t.ai_calls.c.id, t.ai_calls.c.extra).where(t.ai_calls.c.call_id == call_id)
-        ).first()
-        if row is None:
-            return False
-        extra = dict(row.extra or {})
-        when = at or dt.datetime.now(dt.UTC)
-        extra["escalation"] = {"reason": reason, "at": when.isoformat()}
-        connection.execute(
-            update(t.ai_calls).where(t.ai_calls.c.id == row.id).values(escalated=True, extra=extra)
-        )
-    return True
+    when = at or dt.datetime.now(dt.UTC)
+    return mark_escalated(catalog, call_id, {"reason": reason, "at": when.isoformat()})
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,14 @@
-"""``ai_calls`` rows: inserting them once each, and their text form in spill files.
+"""``ai_calls`` rows: their columns, inserting them once each, flagging one for hand-off,
+and their text form in spill files.
 
 A row's ``call_id`` is unique, so loading the same rows twice (a spill file replayed
 again, a journal replayed after its rows were written) inserts nothing twice:
 :func:`insert_new_calls` skips the ids already stored and, for a race with another
 process loading the same rows, inserts with ``ON CONFLICT (call_id) DO NOTHING`` on
-both SQLite and PostgreSQL.
+both SQLite and PostgreSQL. :func:`mark_escalated` sets a stored call's ``escalated``
+flag and its ``extra["escalation"]`` in one transaction. What a row holds, and when a
+call is flagged, are :mod:`clearance.calllog`'s; the aggregates over the rows are
+:mod:`clearance.catalog.callstats`'.
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Insert, insert, select
+from sqlalchemy import Insert, insert, select, update
 
 from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog
 
-__all__ = ["insert_new_calls", "row_from_json", "row_to_json"]
+__all__ = ["CALL_COLUMNS", "insert_new_calls", "mark_escalated", "row_from_json", "row_to_json"]
+
+CALL_COLUMNS: tuple[str, ...] = tuple(column.name for column in t.ai_calls.columns)
+"""The names of ``ai_calls``' columns, in table order (``id`` first)."""
 
 
 def _insert(dialect: str) -> Insert:
@@ -58,6 +65,26 @@ def insert_new_calls(catalog: Catalog, rows: Sequence[Mapping[str, Any]]) -> int
         if fresh:
             connection.execute(_insert(catalog.dialect), fresh)
     return len(fresh)
+
+
+def mark_escalated(catalog: Catalog, call_id: str, escalation: Mapping[str, Any]) -> bool:
+    """Set the call's ``escalated`` flag and its ``extra["escalation"]`` (replacing an earlier
+    one, keeping the rest of ``extra``), in one transaction; False when no row has this id.
+
+    Raises:
+        CatalogUnavailable: the database cannot be written.
+    """
+    c = t.ai_calls.c
+    with catalog.begin() as connection:
+        row = connection.execute(select(c.id, c.extra).where(c.call_id == call_id)).first()
+        if row is None:
+            return False
+        extra = dict(row.extra or {})
+        extra["escalation"] = dict(escalation)
+        connection.execute(
+            update(t.ai_calls).where(c.id == row.id).values(escalated=True, extra=extra)
+        )
+    return True
 
 
 def row_to_json(row: Mapping[str, Any]) -> str:
