@@ -395,3 +395,139 @@ def test_a_gate_that_cannot_settle_within_max_n_says_so() -> None:
     assert trials_to_settle(801, 1000, 0.8) is None  # ≈ 430,000: past the default max_n
     with pytest.raises(InputError, match="threshold"):
         trials_to_settle(1, 2, 1.5)
+
+
+@pytest.mark.parametrize(
+    ("args", "options", "message", "fix"),
+    [
+        ((-1, 10, 0.5), {}, "invalid counts: -1 successes out of 10 trials", "0 <= successes <= n"),
+        ((11, 10, 0.5), {}, "invalid counts: 11 successes out of 10 trials", "0 <= successes <= n"),
+        ((0, -1, 0.5), {}, "invalid counts: 0 successes out of -1 trials", "0 <= successes <= n"),
+        ((2.5, 10, 0.5), {}, "invalid successes 2.5: not a whole number", "successes as an int"),
+        ((5, 10.0, 0.5), {}, "invalid n 10.0: not a whole number", "n as an int"),
+        ((True, 10, 0.5), {}, "invalid successes True: not a whole number", "successes as an int"),
+        ((5, 10, 0.4), {"max_n": 2.5}, "invalid max_n 2.5: not a whole number", "max_n as an int"),
+        ((5, 10, 0.4), {"max_n": -1}, "invalid max_n -1", "max_n >= 0"),
+        ((5, 10, -0.1), {}, "invalid threshold -0.1", "threshold in [0, 1]"),
+        ((5, 10, 1.01), {}, "invalid threshold 1.01", "threshold in [0, 1]"),
+        ((5, 10, math.nan), {}, "invalid threshold nan", "threshold in [0, 1]"),
+        ((5, 10, 0.4), {"deff": 0.0}, "invalid design effect 0.0", "finite design effect > 0"),
+        ((5, 10, 0.4), {"deff": -2.0}, "invalid design effect -2.0", "finite design effect > 0"),
+        ((5, 10, 0.4), {"deff": math.inf}, "invalid design effect inf", "finite design effect"),
+        ((5, 10, 0.4), {"deff": math.nan}, "invalid design effect nan", "finite design effect"),
+        ((5, 10, 0.4), {"level": 0.5}, "invalid one-sided confidence level 0.5", "0.5 and 1"),
+        ((5, 10, 0.4), {"method": "wald"}, "unknown interval method 'wald'", "'wilson' or"),
+    ],
+)
+def test_trials_to_settle_refuses_what_is_outside_its_domain(
+    args: tuple[object, ...], options: dict[str, object], message: str, fix: str
+) -> None:
+    with pytest.raises(InputError) as raised:
+        trials_to_settle(*args, **options)  # type: ignore[arg-type]
+    assert raised.value.message == message
+    assert raised.value.fix is not None
+    assert fix in raised.value.fix
+
+
+def test_trials_to_settle_takes_the_edges_of_its_domain() -> None:
+    # Thresholds 0 and 1 are bars a rate can meet: 0/10 "below" 1 is settled at once
+    # (upper bound < 1), 10/10 "above" 0 too (lower bound > 0).
+    assert trials_to_settle(0, 10, 1.0) == 0
+    assert trials_to_settle(10, 10, 0.0) == 0
+    # max_n = 0 asks only whether it is settled now.
+    assert trials_to_settle(17, 20, 0.8, max_n=0) is None
+    assert trials_to_settle(95, 100, 0.8, max_n=0) == 0
+    # A design effect below 1 (negative within-case correlation) shrinks the need.
+    plain = trials_to_settle(17, 20, 0.8)
+    assert plain is not None
+    shrunk = trials_to_settle(17, 20, 0.8, deff=0.5)
+    assert shrunk is not None
+    assert shrunk < plain
+
+
+# --- the intra-class correlation with exactly two cases -----------------------------------
+
+
+def test_icc_of_two_equal_cases_by_hand() -> None:
+    # (3 of 4) and (1 of 4): k = 2, N = 8, S = 4. Σy²/m = 9/4 + 1/4 = 5/2.
+    # MSB = (5/2 − 16/8) / 1 = 1/2; MSW = (4 − 5/2) / (8 − 2) = 1/4; m₀ = (8 − 32/8) / 1 = 4.
+    # ICC = (1/2 − 1/4) / (1/2 + 3·1/4) = 1/5; deff = 1 + 3/5 = 8/5; n_eff = 8 / (8/5) = 5.
+    rated = clustered_rate([(3, 4), (1, 4)])
+    assert (rated.n_cases, rated.n_trials, rated.successes, rated.icc_estimated) == (
+        2,
+        8,
+        4,
+        True,
+    )
+    assert rated.icc == pytest.approx(0.2, abs=1e-15)
+    assert rated.design_effect == pytest.approx(1.6, abs=1e-15)
+    assert rated.effective_n == pytest.approx(5.0, abs=1e-14)
+
+
+def test_icc_of_two_unequal_cases_by_hand() -> None:
+    # (2 of 2) and (1 of 4): k = 2, N = 6, S = 3. Σy²/m = 4/2 + 1/4 = 9/4.
+    # MSB = 9/4 − 9/6 = 3/4; MSW = (3 − 9/4) / (6 − 2) = 3/16;
+    # m₀ = 6 − (4 + 16)/6 = 8/3 (the ANOVA size), m̃ = 20/6 = 10/3 (Kish's, for the deff).
+    # ICC = (3/4 − 3/16) / (3/4 + (5/3)·(3/16)) = (9/16) / (17/16) = 9/17;
+    # deff = 1 + (7/3)·(9/17) = 38/17; n_eff = 6 · 17/38 = 51/19.
+    rated = clustered_rate([(2, 2), (1, 4)])
+    assert rated.icc == pytest.approx(9 / 17, abs=1e-15)
+    assert rated.design_effect == pytest.approx(38 / 17, abs=1e-15)
+    assert rated.effective_n == pytest.approx(51 / 19, abs=1e-14)
+    assert rated.icc_estimated
+
+
+def test_two_cases_that_disagree_completely_have_icc_one() -> None:
+    # (2 of 2) and (0 of 2): MSW = 0, so ICC = MSB / MSB = 1, estimated (not the fallback).
+    rated = clustered_rate([(2, 2), (0, 2)])
+    assert (rated.icc, rated.icc_estimated, rated.design_effect, rated.effective_n) == (
+        1.0,
+        True,
+        2.0,
+        2.0,
+    )
+
+
+# --- the confidence level's domain ----------------------------------------------------------
+
+
+ONE_SIDED_CALLS: tuple[Callable[[float], object], ...] = (
+    lambda level: lower_bound(3, 10, level=level),
+    lambda level: upper_bound(3, 10, level=level),
+    lambda level: clustered_interval([(3, 10)], level=level, one_sided=True),
+    lambda level: trials_to_settle(3, 10, 0.5, level=level),
+)
+
+
+@pytest.mark.parametrize("level", [0.5, 0.4999, 1.0])
+def test_one_sided_levels_must_lie_strictly_above_one_half(level: float) -> None:
+    # A one-sided bound at level 0.5 leaves half the mass in its tail: z = 0, no bound at all.
+    for call in ONE_SIDED_CALLS:
+        with pytest.raises(InputError) as raised:
+            call(level)
+        assert raised.value.message == f"invalid one-sided confidence level {level!r}"
+        assert raised.value.fix == "pass a level strictly between 0.5 and 1, such as 0.95"
+
+
+def test_a_one_sided_level_just_above_one_half_collapses_on_the_rate() -> None:
+    # z = Φ⁻¹(0.5 + ε) ≈ ε·sqrt(2π) → 0, and Wilson's bounds tend to the observed rate.
+    level = 0.5 + 1e-9
+    low, high = lower_bound(3, 10, level=level), upper_bound(3, 10, level=level)
+    assert low < 0.3 < high
+    assert (low, high) == pytest.approx((0.3, 0.3), abs=1e-8)
+    z = 1e-9 * math.sqrt(2 * math.pi)
+    assert (low, high) == pytest.approx(wilson_by_hand(3, 10, z), abs=1e-15)
+
+
+def test_two_sided_levels_may_go_down_to_zero_exclusive() -> None:
+    # Level 0.5 two-sided is allowed and means z = Φ⁻¹(0.75); level 0 is not an interval.
+    z_75 = 0.6744897501960817
+    interval = wilson_interval(3, 10, level=0.5)
+    assert (interval.low, interval.high) == pytest.approx(wilson_by_hand(3, 10, z_75), abs=1e-12)
+    assert lower_bound(3, 10, level=0.5, one_sided=False) == interval.low
+    assert wilson_interval(3, 10, level=0.3).low < 0.3
+    for level in (0.0, -0.1, 1.0):
+        with pytest.raises(InputError) as raised:
+            wilson_interval(3, 10, level=level)
+        assert raised.value.message == f"invalid two-sided confidence level {level!r}"
+        assert raised.value.fix == "pass a level strictly between 0.0 and 1, such as 0.95"

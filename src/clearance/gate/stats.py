@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from statistics import NormalDist
-from typing import Literal
+from typing import Literal, SupportsIndex
 
 from clearance.errors import InputError
 
@@ -101,6 +101,15 @@ def _check_counts(successes: int, n: int) -> None:
         raise InputError(
             f"invalid counts: {successes} successes out of {n} trials",
             fix="pass 0 <= successes <= n",
+        )
+
+
+def _check_whole(what: str, count: object) -> None:
+    # SupportsIndex: int and numpy integers, not float, Fraction or str; bool is an int
+    # by inheritance only, and as a count it is always a slip.
+    if isinstance(count, bool) or not isinstance(count, SupportsIndex):
+        raise InputError(
+            f"invalid {what} {count!r}: not a whole number", fix=f"pass {what} as an int"
         )
 
 
@@ -405,7 +414,15 @@ def trials_to_settle(
     Returns:
         0 when already settled; None when there is no data, the observed rate equals the
         threshold, or more than ``max_n`` additional trials would be needed.
+
+    Raises:
+        InputError: counts that are not whole numbers with ``0 <= successes <= n``; a
+            ``level`` not strictly between 0.5 and 1; an unknown ``method``; a
+            ``threshold`` outside [0, 1]; a ``deff`` that is not a finite number > 0; a
+            ``max_n`` that is not a whole number >= 0.
     """
+    for what, count in (("successes", successes), ("n", n), ("max_n", max_n)):
+        _check_whole(what, count)
     _check_counts(successes, n)
     _check_method(method)
     tail = _tail(level, one_sided=True)
@@ -413,8 +430,10 @@ def trials_to_settle(
         raise InputError(
             f"invalid threshold {threshold!r}", fix="pass a pass-rate threshold in [0, 1]"
         )
-    if not deff > 0.0:
-        raise InputError(f"invalid design effect {deff!r}", fix="pass a design effect > 0")
+    if not 0.0 < deff < math.inf:
+        raise InputError(f"invalid design effect {deff!r}", fix="pass a finite design effect > 0")
+    if max_n < 0:
+        raise InputError(f"invalid max_n {max_n!r}", fix="pass max_n >= 0 (additional trials)")
     if n == 0 or Fraction(successes, n) == Fraction(threshold):
         return None
     rate = successes / n
