@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -473,3 +473,540 @@ def test_regression_leaves_out_cases_without_judged_trials_and_says_so(
         f"Hoeffding one-sided 0.95 bounds [{1 - margin:+.3f}, {1 + margin:+.3f}] > 0.05; "
         "2 of 42 shared cases left out for lack of a judged trial in one model (z-base, z-cand)"
     )
+
+
+# --- a worked example: every check's case list, detail and JSON ------------------------------
+
+Z_90_ONE_SIDED = 1.2815515655446004  # Φ⁻¹(0.9): the one-sided z at confidence 0.9
+
+WORKED = GatePolicy.model_validate(
+    {
+        "version": 1,
+        "name": "worked",
+        "confidence": 0.9,
+        "criticality": {
+            "critical": {"min_lower_bound": 0.9},
+            "standard": {"min_lower_bound": 0.5},
+        },
+        "flows": {"min_lower_bound": 0.2},
+        "pass_hat_k": {"k": 2, "min": 0.5},
+        "min_trials_per_case": 2,
+        "max_infra_error_share": 0.25,
+        "latency": {"p95_ms_max": 2000},
+        "cost": {"per_successful_task_max_usd": "0.01"},
+        "regression": {"max_drop": 0.05, "level": 0.9},
+    }
+)
+P, F, INFRA = "pass", "fail", "infra_error"
+
+
+def wilson(x: float, n: float, z: float = Z_90_ONE_SIDED) -> tuple[float, float]:
+    """Wilson's score bounds from the closed form (z for a one-sided bound at 0.9)."""
+    p = x / n
+    center = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, center - half), min(1.0, center + half)
+
+
+def worked() -> pd.DataFrame:
+    """Ten cases of two judged trials, each all-pass or all-fail (so ICC 1, design effect 2:
+    a case counts once), and a baseline that passes every case but has no judged trial of f-3."""
+    return frame(
+        case_rows("c-1", [P, P], criticality="critical"),
+        case_rows("c-2", [F, F], criticality="critical"),
+        case_rows("c-3", [F, F], criticality="critical"),
+        case_rows("c-4", [P, INFRA, P], criticality="critical"),
+        case_rows("s-1", [P, P]),
+        case_rows("s-2", [P, P]),
+        case_rows("s-3", [F, F]),
+        *(case_rows(f"f-{i}", [P, P], kind="flow") for i in (1, 2, 3)),
+        *(
+            case_rows(case, [P, P], model_id=BASE)
+            for case in ("c-1", "c-2", "c-3", "c-4", "s-1", "s-2", "s-3", "f-1", "f-2")
+        ),
+        case_rows("f-3", [INFRA, INFRA], model_id=BASE),
+    )
+
+
+def settle_by_hand(rate: float, n: int, deff: float, threshold: float) -> int:
+    """More trials until the one-sided 0.9 Wilson lower bound, at ``rate`` on n / deff
+    effective trials, reaches ``threshold`` (the rate above it), counted one by one."""
+    extra = 0
+    while wilson(rate * (n + extra) / deff, (n + extra) / deff)[0] < threshold:
+        extra += 1
+    return extra
+
+
+def test_worked_example_json() -> None:
+    # critical: 2 of 4 cases pass, counted once each → Wilson on 2/4: [0.230, 0.770] < 0.9.
+    # standard: 2 of 3 → [0.321, 0.894] straddles 0.5. flows: 3 of 3 → lower 3/(3 + z²).
+    # pass^2: c-1, c-4, s-1, s-2, f-1..3 are 1, c-2, c-3, s-3 are 0 → 7/10.
+    # cost: 21 rows × 0.001 = 0.021 over 14 passes = 0.0015 exactly.
+    # regression: f-3 left out; drops 1 on c-2, c-3, s-3, 0 elsewhere → 3/9, Hoeffding
+    # margin sqrt(2 ln 10 / 9) at level 0.9.
+    critical, standard, flows = wilson(2, 4), wilson(2, 3), wilson(3, 3)
+    more = settle_by_hand(2 / 3, 6, 2.0, 0.5)
+    assert more == 24
+    margin = math.sqrt(2 * math.log(10) / 9)
+    drop = (1 / 3 - margin, 1 / 3 + margin)
+    critical_detail = (
+        "4/8 passed over 4 cases (rate 0.500, design effect 2.00); "
+        f"one-sided 0.9 bounds [{critical[0]:.3f}, {critical[1]:.3f}] < 0.9"
+    )
+    assert critical_detail.endswith("[0.230, 0.770] < 0.9")
+
+    def row(
+        name: str, verdict: str, measured: Any, threshold: Any, detail: str, **more: Any
+    ) -> Any:
+        return {
+            "name": name,
+            "verdict": verdict,
+            "measured": measured,
+            "interval": more.get("interval"),
+            "threshold": threshold,
+            "detail": detail,
+            "more_trials": more.get("more_trials"),
+            "cases": more.get("cases", []),
+        }
+
+    result = decide(worked(), WORKED, model_id=MODEL, baseline_id=BASE)
+    data = json.loads(json.dumps(result.to_json(), allow_nan=False))
+    assert data == {
+        "model_id": MODEL,
+        "decision": "disable",
+        "policy_hash": None,
+        "reasons": [f"criticality.critical: {critical_detail}"],
+        "checks": [
+            row(
+                "infra_error_share",
+                "pass",
+                pytest.approx(1 / 21),
+                0.25,
+                "1/21 rows were infra errors or fallback-served (share 0.048) ≤ 0.25",
+            ),
+            row(
+                "min_trials_per_case",
+                "pass",
+                2.0,
+                2.0,
+                "every case has at least 2 judged trials (fewest 2)",
+            ),
+            row(
+                "criticality.critical",
+                "fail",
+                0.5,
+                0.9,
+                critical_detail,
+                interval=pytest.approx(list(critical), abs=1e-12),
+                cases=["c-2", "c-3"],
+            ),
+            row(
+                "criticality.standard",
+                "inconclusive",
+                pytest.approx(2 / 3),
+                0.5,
+                "4/6 passed over 3 cases (rate 0.667, design effect 2.00); "
+                f"one-sided 0.9 bounds [{standard[0]:.3f}, {standard[1]:.3f}] straddle 0.5; "
+                "about 24 more trials (12 more cases at 2 trials each) would settle it",
+                interval=pytest.approx(list(standard), abs=1e-12),
+                more_trials=more,
+                cases=["s-3"],
+            ),
+            row(
+                "flows",
+                "pass",
+                1.0,
+                0.2,
+                "6/6 passed over 3 cases (rate 1.000, design effect 2.00); "
+                f"one-sided 0.9 bounds [{flows[0]:.3f}, 1.000] ≥ 0.2",
+                interval=[pytest.approx(3 / (3 + Z_90_ONE_SIDED**2), abs=1e-12), 1.0],
+            ),
+            row("pass_hat_k", "pass", pytest.approx(0.7), 0.5, "pass^2 0.700 over 10 cases ≥ 0.5"),
+            row(
+                "latency.p95_ms",
+                "pass",
+                1000.0,
+                2000.0,
+                "p95 latency 1000 ms over 20 judged calls ≤ 2000 ms",
+            ),
+            row(
+                "cost.per_successful_task",
+                "pass",
+                "0.0015",
+                "0.01",
+                "USD 0.021 / 14 passes = 0.0015 ≤ 0.01",
+            ),
+            row(
+                "regression",
+                "inconclusive",
+                pytest.approx(1 / 3),
+                0.05,
+                f"mean drop vs {BASE} +0.333 over 9 paired cases; Hoeffding one-sided 0.9 "
+                f"bounds [{drop[0]:+.3f}, {drop[1]:+.3f}] straddle 0.05; "
+                "1 of 10 shared cases left out for lack of a judged trial in one model (f-3)",
+                interval=pytest.approx(list(drop), abs=1e-12),
+                cases=["c-2", "c-3", "s-3"],
+            ),
+        ],
+    }
+
+
+# --- each check's case list and wording --------------------------------------------------------
+
+
+def test_infra_share_names_the_cases_hit_sorted_once_and_allows_the_limit_itself() -> None:
+    # 10 rows, 1 infra error: share 0.1 exactly at a limit of 0.1 passes ("must not exceed").
+    at_limit = WORKED.model_copy(update={"max_infra_error_share": 0.1})
+    rows = frame(case_rows("a", [P] * 4), case_rows("b", [P, P, P, P, INFRA, P]))
+    found = check(decide(rows, at_limit, model_id=MODEL), "infra_error_share")
+    assert (found.verdict, found.measured, found.cases) == ("pass", 0.1, ())
+    assert found.detail == "1/10 rows were infra errors or fallback-served (share 0.100) ≤ 0.1"
+    # Over it: the cases with an infra error or a fallback-served row, each once, sorted.
+    rows = frame(
+        case_rows("z", [INFRA, INFRA, P]),
+        case_rows("m", [P, P, P]),
+        case_rows("b", [F, P], fallback=True),
+    )
+    found = check(decide(rows, at_limit, model_id=MODEL), "infra_error_share")
+    assert (found.verdict, found.cases, found.threshold) == ("inconclusive", ("b", "z"), 0.1)
+    assert found.measured == pytest.approx(4 / 8)
+    assert found.detail == "4/8 rows were infra errors or fallback-served (share 0.500) > 0.1"
+    assert found.interval is None
+
+
+def test_infra_share_skips_without_a_limit_or_rows() -> None:
+    unlimited = WORKED.model_copy(update={"max_infra_error_share": None})
+    found = check(decide(worked(), unlimited, model_id=MODEL), "infra_error_share")
+    assert (found.verdict, found.threshold, found.detail) == (
+        "skipped",
+        None,
+        "max_infra_error_share not in the policy",
+    )
+    empty = decide(frame(case_rows("a", [P], model_id=BASE)), WORKED, model_id=MODEL)
+    found = check(empty, "infra_error_share")
+    assert (found.verdict, found.threshold, found.detail) == ("skipped", 0.25, "no rows")
+
+
+def test_min_trials_lists_every_short_case_and_shows_five() -> None:
+    three = WORKED.model_copy(update={"min_trials_per_case": 3})
+    rows = frame(
+        *(case_rows(f"s{i}", [P, P]) for i in range(7)),
+        case_rows("ok", [P, P, P]),
+        case_rows("infra", [P, P, INFRA]),  # 2 judged trials: short too
+    )
+    result = decide(rows, three, model_id=MODEL)
+    found = check(result, "min_trials_per_case")
+    assert found.verdict == "inconclusive"
+    assert found.cases == ("infra", "s0", "s1", "s2", "s3", "s4", "s5", "s6")
+    assert (found.measured, found.threshold) == (2.0, 3.0)
+    assert found.detail == (
+        "8 of 9 cases have fewer than 3 judged trials (infra, s0, s1, s2, s3, …)"
+    )
+    assert result.reasons[0] == f"min_trials_per_case: {found.detail}"
+    # Exactly five short cases: all shown, no ellipsis; exactly the minimum is enough.
+    rows = frame(*(case_rows(f"s{i}", [P, P]) for i in range(5)), case_rows("ok", [P, P, P]))
+    found = check(decide(rows, three, model_id=MODEL), "min_trials_per_case")
+    assert found.detail == "5 of 6 cases have fewer than 3 judged trials (s0, s1, s2, s3, s4)"
+    found = check(
+        decide(frame(case_rows("ok", [P, P, P])), three, model_id=MODEL), "min_trials_per_case"
+    )
+    assert (found.verdict, found.cases, found.measured) == ("pass", (), 3.0)
+    assert found.detail == "every case has at least 3 judged trials (fewest 3)"
+
+
+def test_min_trials_without_cases_is_inconclusive() -> None:
+    found = check(
+        decide(frame(case_rows("a", [P], model_id=BASE)), WORKED, model_id=MODEL),
+        "min_trials_per_case",
+    )
+    assert (found.verdict, found.measured, found.threshold, found.detail) == (
+        "inconclusive",
+        None,
+        2.0,
+        "no cases were run",
+    )
+
+
+def test_a_failing_rate_names_the_cases_with_a_judged_failure_only() -> None:
+    # Each case all-pass or all-fail (ICC 1, design effect 2): Wilson on 1 of 4 cases
+    # gives an upper bound of about 0.58 < 0.9. "a" passed every judged trial and "d" was
+    # never judged: neither is behind the failure.
+    rows = frame(
+        case_rows("c", [F, F], criticality="critical"),
+        case_rows("a", [P, P, INFRA], criticality="critical"),
+        case_rows("b", [F, F], criticality="critical"),
+        case_rows("e", [F, F], criticality="critical"),
+        case_rows("d", [INFRA, INFRA], criticality="critical"),
+    )
+    found = check(decide(rows, WORKED, model_id=MODEL), "criticality.critical")
+    low, high = wilson(1, 4)
+    assert found.verdict == "fail"
+    assert found.cases == ("b", "c", "e")
+    assert found.interval == pytest.approx((low, high), abs=1e-12)
+    assert found.more_trials is None
+    assert found.detail == (
+        "2/8 passed over 4 cases (rate 0.250, design effect 2.00); "
+        f"one-sided 0.9 bounds [{low:.3f}, {high:.3f}] < 0.9"
+    )
+
+
+def test_a_rate_at_exactly_the_threshold_passes() -> None:
+    # One trial per case: no clustering (design effect 1), so the lower bound is Wilson's on
+    # 10/10 at z = Φ⁻¹(0.9), 10 / (10 + z²); a threshold equal to it passes ("at or above").
+    rows = frame(*(case_rows(f"a{i}", [P]) for i in range(10)))
+    found = check(decide(rows, WORKED, model_id=MODEL), "criticality.standard")
+    assert found.interval is not None
+    low = found.interval[0]
+    assert low == pytest.approx(10 / (10 + Z_90_ONE_SIDED**2), abs=1e-12)
+    exact = WORKED.model_copy(
+        update={"criticality": updated(WORKED.criticality, standard=Threshold(min_lower_bound=low))}
+    )
+    found = check(decide(rows, exact, model_id=MODEL), "criticality.standard")
+    assert found.verdict == "pass"
+    assert found.detail == (
+        "10/10 passed over 10 cases (rate 1.000, design effect 1.00); "
+        f"one-sided 0.9 bounds [{low:.3f}, 1.000] ≥ {low:g}"
+    )
+
+
+def test_an_undecided_rate_asks_for_whole_new_cases() -> None:
+    # 4 cases of 3 trials (each all-pass or all-fail; ICC 1, design effect 3): 3 of 4
+    # pass, Wilson on 3/4 straddles 0.5. The 8 extra trials come as new cases of 3 trials:
+    # 3 cases, rounded up.
+    rows = frame(
+        *(case_rows(f"p{i}", [P, P, P]) for i in range(3)),
+        case_rows("f", [F, F, F, INFRA]),
+    )
+    found = check(decide(rows, WORKED, model_id=MODEL), "criticality.standard")
+    assert settle_by_hand(3 / 4, 12, 3.0, 0.5) == found.more_trials == 8
+    assert found.verdict == "inconclusive"
+    assert found.cases == ("f",)
+    low, high = wilson(3, 4)
+    assert low < 0.5 <= high
+    assert found.detail == (
+        "9/12 passed over 4 cases (rate 0.750, design effect 3.00); "
+        f"one-sided 0.9 bounds [{low:.3f}, {high:.3f}] straddle 0.5; "
+        "about 8 more trials (3 more cases at 3 trials each) would settle it"
+    )
+
+
+def test_a_failing_pass_hat_k_names_the_cases_it_averaged_that_failed() -> None:
+    # k = 2: "a" 1/3 (2 of 3 passed), "b" 0, "c" 1; "short" has one judged trial, so it is
+    # not in the mean (nor behind the verdict) though it failed. Mean 4/9 < 0.5.
+    rows = frame(
+        case_rows("b", [F, F]),
+        case_rows("a", [P, F, P]),
+        case_rows("c", [P, P]),
+        case_rows("short", [F, INFRA]),
+    )
+    found = check(decide(rows, WORKED, model_id=MODEL), "pass_hat_k")
+    assert (found.verdict, found.cases, found.threshold) == ("fail", ("a", "b"), 0.5)
+    assert found.measured == pytest.approx(4 / 9)
+    assert found.detail == "pass^2 0.444 over 3 cases < 0.5"
+    at_min = WORKED.model_copy(update={"pass_hat_k": updated(WORKED.pass_hat_k, min=4 / 9)})
+    found = check(decide(rows, at_min, model_id=MODEL), "pass_hat_k")
+    assert (found.verdict, found.cases) == ("pass", ())
+    assert found.detail == f"pass^2 0.444 over 3 cases ≥ {4 / 9:g}"
+
+
+def test_pass_hat_k_wording_when_it_cannot_be_computed() -> None:
+    rows = frame(case_rows("a", [P, INFRA]))
+    found = check(decide(rows, WORKED, model_id=MODEL), "pass_hat_k")
+    assert (found.verdict, found.measured, found.threshold, found.detail) == (
+        "inconclusive",
+        None,
+        0.5,
+        "no case has 2 judged trials",
+    )
+    off = WORKED.model_copy(update={"pass_hat_k": None})
+    found = check(decide(rows, off, model_id=MODEL), "pass_hat_k")
+    assert (found.verdict, found.threshold, found.detail) == (
+        "skipped",
+        None,
+        "pass_hat_k not in the policy",
+    )
+
+
+def test_latency_wording_and_rows_it_leaves_out() -> None:
+    # Judged latencies 100, 200, 300 (p95 by linear interpolation: 200 + 0.9 × 100 = 290);
+    # a judged row without a latency and an infra error's latency are left out.
+    rows = frame(
+        case_rows("a", [P], latency=100.0),
+        case_rows("b", [F], latency=300.0),
+        case_rows("c", [P], latency=200.0),
+        case_rows("d", [P], latency=None),
+        case_rows("e", [INFRA], latency=90_000.0),
+    )
+    bar = WORKED.model_copy(update={"latency": updated(WORKED.latency, p95_ms_max=289.5)})
+    found = check(decide(rows, bar, model_id=MODEL), "latency.p95_ms")
+    assert (found.verdict, found.threshold, found.cases) == ("fail", 289.5, ())
+    assert found.measured == pytest.approx(290.0)
+    assert found.detail == "p95 latency 290 ms over 3 judged calls > 289.5 ms"
+    found = check(decide(rows, WORKED, model_id=MODEL), "latency.p95_ms")
+    assert found.detail == "p95 latency 290 ms over 3 judged calls ≤ 2000 ms"
+    only_infra = frame(case_rows("e", [INFRA], latency=90_000.0), case_rows("d", [P], latency=None))
+    found = check(decide(only_infra, WORKED, model_id=MODEL), "latency.p95_ms")
+    assert (found.verdict, found.measured, found.threshold, found.detail) == (
+        "inconclusive",
+        None,
+        2000.0,
+        "no judged row has a latency",
+    )
+    off = WORKED.model_copy(update={"latency": None})
+    found = check(decide(rows, off, model_id=MODEL), "latency.p95_ms")
+    assert (found.verdict, found.detail) == ("skipped", "latency not in the policy")
+
+
+def test_cost_wording_at_and_over_the_limit() -> None:
+    # 4 rows at 0.0025 = 0.01 over 2 passes = 0.005, exactly the limit: passes.
+    rows = frame(case_rows("a", [P, F, P, INFRA], cost=Decimal("0.0025")))
+    at_limit = WORKED.model_copy(
+        update={"cost": updated(WORKED.cost, per_successful_task_max_usd=Decimal("0.005"))}
+    )
+    found = check(decide(rows, at_limit, model_id=MODEL), "cost.per_successful_task")
+    assert (found.verdict, found.measured, found.threshold) == ("pass", "0.0050", "0.005")
+    assert found.detail == "USD 0.0100 / 2 passes = 0.0050 ≤ 0.005"
+    under = WORKED.model_copy(
+        update={"cost": updated(WORKED.cost, per_successful_task_max_usd=Decimal("0.0049"))}
+    )
+    found = check(decide(rows, under, model_id=MODEL), "cost.per_successful_task")
+    assert (found.verdict, found.measured, found.threshold) == ("fail", "0.0050", "0.0049")
+    assert found.detail == "USD 0.0100 / 2 passes = 0.0050 > 0.0049"
+
+
+def test_cost_wording_without_prices_passes_or_rows() -> None:
+    unpriced = frame(case_rows("a", [P, P], cost=None))
+    found = check(decide(unpriced, WORKED, model_id=MODEL), "cost.per_successful_task")
+    assert (found.verdict, found.measured, found.threshold, found.detail) == (
+        "inconclusive",
+        None,
+        "0.01",
+        "no row has a cost",
+    )
+    nothing_passed = frame(case_rows("a", [F, INFRA], cost=Decimal("0.002")))
+    found = check(decide(nothing_passed, WORKED, model_id=MODEL), "cost.per_successful_task")
+    assert (found.verdict, found.measured, found.detail) == (
+        "fail",
+        None,
+        "USD 0.004 spent and nothing passed",
+    )
+    found = check(
+        decide(frame(case_rows("a", [P], model_id=BASE)), WORKED, model_id=MODEL),
+        "cost.per_successful_task",
+    )
+    assert (found.verdict, found.threshold, found.detail) == ("skipped", "0.01", "no rows")
+    off = WORKED.model_copy(update={"cost": None})
+    found = check(decide(unpriced, off, model_id=MODEL), "cost.per_successful_task")
+    assert (found.verdict, found.threshold, found.detail) == (
+        "skipped",
+        None,
+        "cost not in the policy",
+    )
+
+
+def test_partly_priced_cost_is_a_lower_bound_and_says_so() -> None:
+    rows = frame(case_rows("a", [P, P, F], cost=Decimal("0.003")), case_rows("b", [P], cost=None))
+    found = check(decide(rows, WORKED, model_id=MODEL), "cost.per_successful_task")
+    assert found.measured == "0.003"
+    assert found.detail == (
+        "USD 0.009 / 3 passes = 0.003 (1 unpriced rows left out: a lower bound) ≤ 0.01"
+    )
+
+
+def test_regression_names_only_the_cases_that_dropped() -> None:
+    # Per case drop = baseline rate − candidate rate: "down" 1 − 0 = 1, "slip" 1 − 1/2,
+    # "same" 0, "up" −1. Mean 1/8 over 4 pairs; margin sqrt(2 ln 10 / 4) ≈ 1.07 at 0.9.
+    rows = frame(
+        case_rows("up", [P, P]),
+        case_rows("up", [F, F], model_id=BASE),
+        case_rows("slip", [P, F]),
+        case_rows("slip", [P, P], model_id=BASE),
+        case_rows("same", [P, F]),
+        case_rows("same", [F, P], model_id=BASE),
+        case_rows("down", [F, F]),
+        case_rows("down", [P, P], model_id=BASE),
+        case_rows("mine-only", [F, F]),
+        case_rows("theirs-only", [P, P], model_id=BASE),
+    )
+    found = check(decide(rows, WORKED, model_id=MODEL, baseline_id=BASE), "regression")
+    margin = math.sqrt(2 * math.log(10) / 4)
+    assert found.verdict == "inconclusive"
+    assert found.cases == ("down", "slip")
+    assert found.measured == pytest.approx(1 / 8)
+    assert found.interval == pytest.approx((1 / 8 - margin, 1 / 8 + margin), abs=1e-12)
+    assert found.detail == (
+        f"mean drop vs {BASE} +0.125 over 4 paired cases; Hoeffding one-sided 0.9 bounds "
+        f"[{1 / 8 - margin:+.3f}, {1 / 8 + margin:+.3f}] straddle 0.05"
+    )
+
+
+def test_regression_pass_wording_lists_no_cases() -> None:
+    # 200 paired cases, the candidate better on 40 (drop −1) and equal elsewhere: mean −0.2,
+    # margin sqrt(2 ln 10 / 200) ≈ 0.152 → upper −0.048 < 0.05.
+    rows = frame(
+        many("eq", 160, [P, P]),
+        many("eq", 160, [P, P], model_id=BASE),
+        many("up", 40, [P, P]),
+        many("up", 40, [F, F], model_id=BASE),
+    )
+    found = check(decide(rows, WORKED, model_id=MODEL, baseline_id=BASE), "regression")
+    margin = math.sqrt(2 * math.log(10) / 200)
+    assert (found.verdict, found.cases) == ("pass", ())
+    assert found.measured == pytest.approx(-0.2)
+    assert found.detail == (
+        f"mean drop vs {BASE} -0.200 over 200 paired cases; Hoeffding one-sided 0.9 bounds "
+        f"[{-0.2 - margin:+.3f}, {-0.2 + margin:+.3f}] < 0.05"
+    )
+
+
+def test_regression_wording_without_pairs_or_baseline() -> None:
+    rows = frame(
+        case_rows("a", [P, P]),
+        case_rows("a", [INFRA, INFRA], model_id=BASE),
+        case_rows("b", [P, P], model_id=BASE),
+    )
+    found = check(decide(rows, WORKED, model_id=MODEL, baseline_id=BASE), "regression")
+    assert (found.verdict, found.measured, found.interval, found.threshold) == (
+        "inconclusive",
+        None,
+        None,
+        0.05,
+    )
+    assert found.detail == (
+        f"no case has judged trials for both this model and {BASE}; "
+        "1 of 1 shared cases left out for lack of a judged trial in one model (a)"
+    )
+    found = check(decide(rows, WORKED, model_id=MODEL), "regression")
+    assert (found.verdict, found.threshold, found.detail) == ("skipped", None, "no baseline given")
+    off = WORKED.model_copy(update={"regression": None})
+    found = check(decide(rows, off, model_id=MODEL, baseline_id=BASE), "regression")
+    assert (found.verdict, found.detail) == ("skipped", "regression not in the policy")
+
+
+def test_sections_left_out_say_so() -> None:
+    bare = WORKED.model_copy(update={"criticality": None, "flows": None})
+    result = decide(worked(), bare, model_id=MODEL)
+    details = {c.name: (c.verdict, c.threshold, c.detail) for c in result.checks}
+    assert details["criticality.critical"] == ("skipped", None, "critical not in the policy")
+    assert details["criticality.standard"] == ("skipped", None, "standard not in the policy")
+    assert details["flows"] == ("skipped", None, "flows not in the policy")
+    only_flows = frame(case_rows("f", [P, P], kind="flow"))
+    found = check(decide(only_flows, WORKED, model_id=MODEL), "criticality.standard")
+    assert (found.verdict, found.threshold, found.detail) == ("skipped", 0.5, "no judged trials")
+
+
+def test_reasons_are_the_inconclusive_checks_when_none_fails() -> None:
+    # The worked example without its failing critical cases: 2 of 2 critical cases pass,
+    # too few to reach 0.9 (lower bound 2 / (2 + z²) ≈ 0.55), so critical, standard and
+    # regression are inconclusive, in the order of the checks.
+    rows = worked()
+    rows = rows[~rows["case_id"].isin(["c-2", "c-3"])]
+    result = decide(rows, WORKED, model_id=MODEL, baseline_id=BASE)
+    assert result.decision == "inconclusive"
+    unsure = [c for c in result.checks if c.verdict == "inconclusive"]
+    assert [c.name for c in unsure] == [
+        "criticality.critical",
+        "criticality.standard",
+        "regression",
+    ]
+    assert result.reasons == tuple(f"{c.name}: {c.detail}" for c in unsure)

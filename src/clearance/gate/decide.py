@@ -275,7 +275,8 @@ def _pass_hat_k_check(per_case: Sequence[tuple[str, int, int]], policy: GatePoli
         return Check(name, "skipped", None, None, None, "pass_hat_k not in the policy")
     k = policy.pass_hat_k.k
     minimum = float(policy.pass_hat_k.min)
-    values = [pass_hat_k(n, c, k) for _, c, n in per_case if n >= k]
+    counted = [(case, c, n) for case, c, n in per_case if n >= k]
+    values = [pass_hat_k(n, c, k) for _, c, n in counted]
     if not values:
         return Check(name, "inconclusive", None, None, minimum, f"no case has {k} judged trials")
     value = math.fsum(values) / len(values)
@@ -283,7 +284,7 @@ def _pass_hat_k_check(per_case: Sequence[tuple[str, int, int]], policy: GatePoli
     if value >= minimum:
         return Check(name, "pass", value, None, minimum, f"{text} ≥ {minimum:g}")
     return Check(
-        name, "fail", value, None, minimum, f"{text} < {minimum:g}", cases=_failing(per_case)
+        name, "fail", value, None, minimum, f"{text} < {minimum:g}", cases=_failing(counted)
     )
 
 
