@@ -38,11 +38,12 @@ Definitions (a call is one ``ai_calls`` row with ``since <= started_at < until``
   between the closest ranks (PostgreSQL's ``percentile_cont``, pandas' default
   ``quantile``).
 
-On PostgreSQL the sums and percentiles are SQL (``SUM(CAST(cost AS NUMERIC))``,
-``percentile_cont(q) WITHIN GROUP``). SQLite has neither, so the aggregates of
-:mod:`clearance.slo.sqlite_aggregates` (an exact decimal sum, ``percentile_cont``
-with PostgreSQL's arithmetic) are registered on the connection before the first
-query; both back ends give identical figures.
+The SQL is :mod:`clearance.catalog.callstats`' (this module turns its rows into
+groups and figures). On PostgreSQL the sums and percentiles are SQL
+(``SUM(CAST(cost AS NUMERIC))``, ``percentile_cont(q) WITHIN GROUP``). SQLite has
+neither, so the aggregates of :mod:`clearance.catalog.sqlite_aggregates` (an exact
+decimal sum, ``percentile_cont`` with PostgreSQL's arithmetic) are registered on the
+connection before the first query; both back ends give identical figures.
 """
 
 from __future__ import annotations
@@ -54,13 +55,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Numeric, and_, cast, func, or_, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Connection
 
-from clearance.catalog import tables as t
+from clearance.catalog import callstats
 from clearance.errors import InputError
 from clearance.slo.objectives import Dimension
-from clearance.slo.sqlite_aggregates import percentile_function, register
 
 __all__ = [
     "QUANTILES",
@@ -71,10 +70,7 @@ __all__ = [
     "GroupStats",
     "aggregate_calls",
     "breakdown_calls",
-    "chosen_model",
-    "group_keys",
     "group_of",
-    "model_of_call",
     "ranked",
     "to_decimal",
 ]
@@ -84,16 +80,6 @@ QUANTILES = (0.5, 0.95)
 
 Counts = tuple[tuple[str, int], ...]
 """``(name, count)`` pairs, largest count first (ties by name)."""
-
-_C = t.ai_calls.c
-model_of_call: ColumnElement[Any] = func.coalesce(_C.served_model, _C.requested_model)
-chosen_model: ColumnElement[Any] = func.coalesce(
-    _C.fallback_from, _C.served_model, _C.requested_model
-)
-"""The model the policy chose for a call: what the fallback rate is counted against."""
-_OK = _C.status == "ok"
-_ESTIMATED = _C.pricing_source == "estimated"
-_DEFAULT_PRICED = or_(_C.pricing_source == "default", and_(_ESTIMATED, _C.price_id.is_(None)))
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -129,16 +115,13 @@ class CallFilter:
                 fix="give --since earlier than --until",
             )
 
-    def conditions(self, model: ColumnElement[Any] = model_of_call) -> list[ColumnElement[bool]]:
-        """The WHERE conditions for ``ai_calls`` (``model``: what ``self.model`` matches)."""
-        found = [_C.started_at >= self.since, _C.started_at < self.until]
-        if not self.include_evals:
-            found.append(_C.eval_run_id.is_(None))
-        if self.org is not None:
-            found.append(_C.org_id == self.org)
-        if self.model is not None:
-            found.append(model == self.model)
-        return found
+    def conditions(self) -> list[Any]:
+        """The WHERE conditions on ``ai_calls`` that select these calls.
+
+        Kept for ``benchmarks/bench_slo.py``, which builds its own query; the conditions
+        are :func:`clearance.catalog.callstats.where_window`'s.
+        """
+        return list(callstats.where_window(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,54 +268,15 @@ class Breakdown:
         }
 
 
-# --- dialects ----------------------------------------------------------------------------
-
-
-def _prepare(connection: Connection) -> bool:
-    """Register the SQLite aggregates on this connection; True on PostgreSQL (SQL has them)."""
-    if connection.dialect.name != "sqlite":
-        return True
-    pooled = connection.connection
-    if not pooled.info.get("clearance_slo"):  # info lives as long as the DBAPI connection
-        register(pooled.driver_connection, QUANTILES)
-        pooled.info["clearance_slo"] = True
-    return False
-
-
-def _spend(native: bool, *where: ColumnElement[bool]) -> ColumnElement[Any]:
-    """Exact sum of ``cost`` (over the rows matching ``where``, if given)."""
-    if native:
-        total = func.sum(cast(_C.cost, Numeric()))
-        return total.filter(and_(*where)) if where else total
-    return func.clearance_decimal_sum(_C.cost).filter(_C.cost.is_not(None), *where)
-
-
-def _percentile(native: bool, fraction: float) -> ColumnElement[Any]:
-    served = and_(_OK, _C.latency_ms.is_not(None))
-    if native:
-        return func.percentile_cont(fraction).within_group(_C.latency_ms).filter(served)
-    aggregate: Any = getattr(func, percentile_function(fraction))
-    found: ColumnElement[Any] = aggregate(_C.latency_ms).filter(served)
-    return found
-
-
 # --- queries -------------------------------------------------------------------------------
 
 
-def group_keys(
-    group_by: Sequence[Dimension], model: ColumnElement[Any] = model_of_call
-) -> list[ColumnElement[Any]]:
-    return [
-        (model if dimension == "model" else _C.org_id).label(dimension) for dimension in group_by
-    ]
-
-
 def group_of(row: Any, group_by: tuple[Dimension, ...]) -> Group:
-    mapping = row._mapping
+    """The group of a store row (anything with ``model`` and ``org``)."""
     return Group(
         group_by,
-        model=mapping["model"] if "model" in group_by else None,
-        org=mapping["org"] if "org" in group_by else None,
+        model=row.model if "model" in group_by else None,
+        org=row.org if "org" in group_by else None,
     )
 
 
@@ -341,53 +285,33 @@ def aggregate_calls(
 ) -> tuple[GroupStats, ...]:
     """Every group's figures over the window, in one query; groups sorted by label."""
     by = tuple(group_by)
-    native = _prepare(connection)
-    keys = group_keys(by)
-    count = func.count()
-    query = select(
-        *keys,
-        count.label("calls"),
-        count.filter(_OK).label("ok"),
-        count.filter(_C.status == "error").label("errors"),
-        count.filter(_C.status == "refused").label("refused"),
-        func.sum(_C.tool_calls).label("tool_calls"),
-        func.sum(_C.tool_calls_valid).label("tool_calls_valid"),
-        count.filter(and_(_OK, _C.escalated.is_(True))).label("escalated"),
-        _spend(native).label("spend"),
-        count.filter(_ESTIMATED).label("estimated"),
-        _spend(native, _ESTIMATED).label("estimated_spend"),
-        count.filter(_DEFAULT_PRICED).label("default_priced"),
-        count.filter(and_(_OK, _C.cost.is_(None))).label("unpriced"),
-        count.filter(and_(_OK, _C.latency_ms.is_not(None))).label("latency_n"),
-        *(_percentile(native, q).label(f"p{round(q * 100)}") for q in QUANTILES),
-    ).where(*calls.conditions())
-    if keys:
-        query = query.group_by(*keys)
     routed = _routed(connection, calls, by)
-    stats = [
-        GroupStats(
-            group=group_of(row, by),
-            calls=row.calls,
-            ok=row.ok,
-            errors=row.errors,
-            refused=row.refused,
-            fallbacks=routed.get(group_of(row, by), (0, 0))[1],
-            tool_calls=int(row.tool_calls or 0),
-            tool_calls_valid=int(row.tool_calls_valid or 0),
-            escalated=row.escalated,
-            spend_usd=to_decimal(row.spend),
-            default_priced=row.default_priced,
-            unpriced=row.unpriced,
-            latency_n=row.latency_n,
-            p50_latency_ms=_float(row.p50),
-            p95_latency_ms=_float(row.p95),
-            routed=routed.get(group_of(row, by), (0, 0))[0],
-            estimated=row.estimated,
-            estimated_spend_usd=to_decimal(row.estimated_spend),
+    stats = []
+    for row in callstats.window_totals(connection, calls, by, QUANTILES):
+        group = group_of(row, by)
+        p50, p95 = row.percentiles
+        stats.append(
+            GroupStats(
+                group=group,
+                calls=row.calls,
+                ok=row.ok,
+                errors=row.errors,
+                refused=row.refused,
+                fallbacks=routed.get(group, (0, 0))[1],
+                tool_calls=row.tool_calls,
+                tool_calls_valid=row.tool_calls_valid,
+                escalated=row.escalated,
+                spend_usd=row.spend,
+                default_priced=row.default_priced,
+                unpriced=row.unpriced,
+                latency_n=row.latency_n,
+                p50_latency_ms=p50,
+                p95_latency_ms=p95,
+                routed=routed.get(group, (0, 0))[0],
+                estimated=row.estimated,
+                estimated_spend_usd=row.estimated_spend,
+            )
         )
-        for row in connection.execute(query)
-        if row.calls  # an ungrouped query over nothing still returns one row
-    ]
     seen = {stat.group for stat in stats}
     # a model that served nothing itself (every call it was routed went to a fallback)
     stats += [
@@ -403,18 +327,9 @@ def _routed(
 ) -> dict[Group, tuple[int, int]]:
     """Group (by the model the policy chose) -> (served calls routed to it, of those the
     ones a fallback answered)."""
-    keys = group_keys(by, chosen_model)
-    query = select(
-        *keys,
-        func.count().label("routed"),
-        func.count().filter(_C.fallback_from.is_not(None)).label("fallbacks"),
-    ).where(*calls.conditions(chosen_model), _OK)
-    if keys:
-        query = query.group_by(*keys)
     return {
-        group_of(row, by): (int(row.routed), int(row.fallbacks))
-        for row in connection.execute(query)
-        if row.routed
+        group_of(row, by): (row.routed, row.fallbacks)
+        for row in callstats.routed_counts(connection, calls, by)
     }
 
 
@@ -448,34 +363,19 @@ def breakdown_calls(
     costs one scan of the window and little else. Groups without any are left out.
     """
     by = tuple(group_by)
-    keys = group_keys(by)
-    details = (_C.status, _C.error_kind)
-    failed = (
-        select(*keys, *details, func.count().label("n"))
-        .where(*calls.conditions(), _C.status != "ok")
-        .group_by(*keys, *details)
-    )
-    chosen = group_keys(by, chosen_model)
-    answered = (_C.fallback_reason, _C.served_model)
-    fell_back = (
-        select(*chosen, *answered, func.count().label("n"))
-        .where(*calls.conditions(chosen_model), _OK, _C.fallback_from.is_not(None))
-        .group_by(*chosen, *answered)
-    )
     tallies: dict[Group, tuple[Counter[str], ...]] = {}
 
     def tally(row: Any) -> tuple[Counter[str], ...]:
         return tallies.setdefault(group_of(row, by), (Counter(), Counter(), Counter(), Counter()))
 
-    for row in connection.execute(failed):
-        errors, refusals = tally(row)[2:]
-        (refusals if row.status == "refused" else errors)[row.error_kind or "(no kind logged)"] += (
-            row.n
-        )
-    for row in connection.execute(fell_back):
-        reasons, answerers = tally(row)[:2]
-        reasons[row.fallback_reason or "(no reason logged)"] += row.n
-        answerers[row.served_model or "(no model logged)"] += row.n
+    for failed in callstats.failure_counts(connection, calls, by):
+        errors, refusals = tally(failed)[2:]
+        kind = failed.error_kind or "(no kind logged)"
+        (refusals if failed.status == "refused" else errors)[kind] += failed.n
+    for fell_back in callstats.fallback_counts(connection, calls, by):
+        reasons, answerers = tally(fell_back)[:2]
+        reasons[fell_back.fallback_reason or "(no reason logged)"] += fell_back.n
+        answerers[fell_back.served_model or "(no model logged)"] += fell_back.n
     return tuple(
         Breakdown(group, *(ranked(counter) for counter in counters))
         for group, counters in sorted(tallies.items(), key=lambda item: item[0].sort_key)
@@ -493,10 +393,6 @@ def to_decimal(value: Any) -> Decimal:
     if value is None:
         return Decimal(0)
     return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
 
 
 def ranked(counter: Counter[str]) -> Counts:

@@ -3,7 +3,9 @@
 One query per breached objective ranks the window's offending calls per group (the
 latest failures or fallbacks, the slowest, the costliest, those with an invalid
 tool call) and reads the few kept; for tool calls it also samples the validation
-errors behind the rate. Groups are those of :mod:`clearance.slo.aggregate`.
+errors behind the rate. Groups are those of :mod:`clearance.slo.aggregate`; the
+queries are :mod:`clearance.catalog.callstats`' (this module says which calls a metric
+points at and what to show of each).
 """
 
 from __future__ import annotations
@@ -11,35 +13,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Float, and_, cast, func, or_, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Connection
 
-from clearance.catalog import tables as t
-from clearance.slo.aggregate import (
-    CallFilter,
-    Counts,
-    Group,
-    chosen_model,
-    group_keys,
-    group_of,
-    model_of_call,
-    ranked,
-    to_decimal,
-)
+from clearance.catalog import callstats
+from clearance.catalog.callstats import Offence, OffendingRow
+from clearance.slo.aggregate import CallFilter, Counts, Group, group_of, ranked, to_decimal
 from clearance.slo.objectives import Metric
 
 __all__ = ["TOOL_ERROR_SAMPLE", "ExampleCall", "Offenders", "offending_calls", "slower_than"]
 
 TOOL_ERROR_SAMPLE = 200
 """Calls with an invalid tool call read per group for the validation errors behind a breach."""
-
-_C = t.ai_calls.c
-_OK = _C.status == "ok"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,54 +83,23 @@ def offending_calls(
     if not wanted:
         return {}
     by = wanted[0].by
-    model = chosen_model if metric == "fallback_rate" else model_of_call
-    keys = group_keys(by, model)
-    condition, order = _offence(metric, threshold)
+    offence, above = _offence(metric, threshold)
     take = sample if metric == "tool_success_rate" else limit
-    partition = keys or None
-    # Rank narrow rows (id, group, rank), then read the few kept in full: sorting a
-    # million wide rows (JSON included) costs SQLite several times more.
-    ranking = (
-        select(
-            _C.id,
-            *keys,
-            func.row_number().over(partition_by=partition, order_by=order).label("rank"),
-        )
-        .where(*calls.conditions(model), condition, *_group_filter(wanted, model))
-        .subquery()
+    rows = callstats.offending_rows(
+        connection, calls, by, wanted, offence, above=above, per_group=take
     )
-    kept = select(ranking).where(ranking.c.rank <= take).subquery()
-    query = (
-        select(
-            *(kept.c[dimension] for dimension in by),
-            kept.c.rank,
-            _C.call_id,
-            _C.started_at,
-            _C.error_kind,
-            _C.fallback_reason,
-            _C.served_model,
-            _C.latency_ms,
-            _C.cost,
-            _C.pricing_source,
-            _C.tool_calls,
-            _C.tool_calls_valid,
-            _C.extra,
-        )
-        .join_from(kept, t.ai_calls, kept.c.id == _C.id)
-        .order_by(kept.c.rank)
-    )
-    found: dict[Group, list[Any]] = {}
-    for row in connection.execute(query):
+    found: dict[Group, list[OffendingRow]] = {}
+    for row in rows:
         found.setdefault(group_of(row, by), []).append(row)
     result: dict[Group, Offenders] = {}
     for group in wanted:
-        rows = found.get(group, [])
+        kept = found.get(group, [])
         reasons: Counts = ()
         if metric == "tool_success_rate":
             reasons = ranked(
                 Counter(
                     verdict.get("error", "invalid")
-                    for row in rows
+                    for row in kept
                     for verdict in _tool_verdicts(row.extra)
                     if not verdict.get("valid")
                 )
@@ -149,10 +107,10 @@ def offending_calls(
         result[group] = Offenders(
             examples=tuple(
                 ExampleCall(row.call_id, row.started_at, _detail(metric, row))
-                for row in rows[:limit]
+                for row in kept[:limit]
             ),
             reasons=reasons,
-            sampled=len(rows) if metric == "tool_success_rate" else 0,
+            sampled=len(kept) if metric == "tool_success_rate" else 0,
         )
     return result
 
@@ -165,62 +123,32 @@ def slower_than(
     if not wanted:
         return {}
     by = wanted[0].by
-    keys = group_keys(by)
-    query = select(*keys, func.count().label("n")).where(
-        *calls.conditions(),
-        _OK,
-        _C.latency_ms > float(threshold_ms),
-        *_group_filter(wanted),
-    )
-    if keys:
-        query = query.group_by(*keys)
-    found = {group_of(row, by): int(row.n) for row in connection.execute(query)}
+    found = {
+        group_of(row, by): row.n
+        for row in callstats.slower_counts(connection, calls, by, wanted, float(threshold_ms))
+    }
     return {group: found.get(group, 0) for group in wanted}
 
 
-def _offence(
-    metric: Metric, threshold: Decimal | None
-) -> tuple[ColumnElement[bool], list[ColumnElement[Any]]]:
-    latest: list[ColumnElement[Any]] = [_C.started_at.desc(), _C.id.desc()]
+def _offence(metric: Metric, threshold: Decimal | None) -> tuple[Offence, float | None]:
+    """The calls behind a metric, and the bound they pass (a latency or a cost per call)."""
     if metric == "error_rate":
-        return _C.status == "error", latest
+        return "failed", None
     if metric == "fallback_rate":
-        return and_(_OK, _C.fallback_from.is_not(None)), latest
+        return "fell_back", None
     if metric == "escalation_rate":
-        return and_(_OK, _C.escalated.is_(True)), latest
+        return "escalated", None
     if metric == "tool_success_rate":
-        return _C.tool_calls_valid < _C.tool_calls, latest
+        return "invalid_tool_calls", None
+    bound = None if threshold is None else float(threshold)
     if metric in ("p50_latency_ms", "p95_latency_ms"):
-        slow = and_(_OK, _C.latency_ms.is_not(None))
-        if threshold is not None:
-            slow = and_(slow, _C.latency_ms > float(threshold))
-        return slow, [_C.latency_ms.desc(), _C.id.desc()]
-    # costs: the costliest first (the float cast only picks examples; figures stay exact);
-    # for a bound per message, only the messages that cost more than it
-    priced = and_(_OK, _C.cost.is_not(None))
-    if metric == "avg_cost_per_message_usd" and threshold is not None:
-        priced = and_(priced, cast(_C.cost, Float) > float(threshold))
-    return priced, [cast(_C.cost, Float).desc(), _C.id.desc()]
+        return "slow", bound
+    # costs: the costliest first; for a bound per message, only the messages that cost
+    # more than it (a spend budget bounds the window, not a call)
+    return "costly", bound if metric == "avg_cost_per_message_usd" else None
 
 
-def _group_filter(
-    groups: Sequence[Group], model: ColumnElement[Any] = model_of_call
-) -> list[ColumnElement[bool]]:
-    """Narrow the scan to the values the groups name (a superset; exact groups are kept)."""
-    found: list[ColumnElement[bool]] = []
-    for dimension, column in (("model", model), ("org", _C.org_id)):
-        if dimension not in groups[0].by:
-            continue
-        values = {g.model if dimension == "model" else g.org for g in groups}
-        named = [v for v in values if v is not None]
-        either = [column.in_(named)] if named else []
-        if None in values:
-            either.append(column.is_(None))
-        found.append(or_(*either))
-    return found
-
-
-def _detail(metric: Metric, row: Any) -> str:
+def _detail(metric: Metric, row: OffendingRow) -> str:
     if metric == "error_rate":
         return row.error_kind or "(no kind logged)"
     if metric == "fallback_rate":

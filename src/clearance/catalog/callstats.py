@@ -1,0 +1,604 @@
+"""Aggregates of ``ai_calls`` computed in the database, and the calls behind them.
+
+Over a time window, per group of calls (their model, their org, or both), for the SLOs
+(:mod:`clearance.slo.aggregate` defines each figure; this module only computes it):
+
+* :func:`window_totals`: one scan of the window: counts, exact spend, latency
+  percentiles;
+* :func:`routed_counts`: served calls per model the policy chose, and how many of those
+  a fallback answered;
+* :func:`failure_counts` and :func:`fallback_counts`: the exceptional rows only, by
+  error kind, by fallback reason and answering model;
+* :func:`slower_counts`: served calls slower than a bound;
+* :func:`offending_rows`: the few calls of each group that show a kind of offence
+  (:data:`Offence`), most telling first.
+
+For an eval run's report, :func:`run_call_pricing`: the run's logged calls per served
+model, by how they were priced.
+
+The store knows columns, not objectives. A window is any object with the fields of
+:class:`CallWindow` (:class:`clearance.slo.CallFilter` is one); a group comes back as
+its ``model`` and ``org`` values (``None``: not grouped by it, or NULL), for the caller
+to turn into its own type. Group ``model`` is ``served_model``, else
+``requested_model``; the fallback figures group by the model the policy chose
+(``fallback_from``, else the group model).
+
+On PostgreSQL the sums and percentiles are SQL (``SUM(CAST(cost AS NUMERIC))``,
+``percentile_cont(q) WITHIN GROUP``). SQLite has neither, so the aggregates of
+:mod:`clearance.catalog.sqlite_aggregates` are registered on the connection before the
+first query; both back ends give identical figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import Connection, Float, Numeric, and_, cast, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from clearance.catalog import tables as t
+from clearance.catalog.sqlite_aggregates import percentile_function, register
+
+__all__ = [
+    "CallWindow",
+    "EstimatedCost",
+    "FailureCount",
+    "FallbackCount",
+    "GroupCount",
+    "GroupTotals",
+    "GroupValues",
+    "Offence",
+    "OffendingRow",
+    "PricingCount",
+    "RoutedCount",
+    "RunCallPricing",
+    "failure_counts",
+    "fallback_counts",
+    "offending_rows",
+    "routed_counts",
+    "run_call_pricing",
+    "slower_counts",
+    "where_window",
+    "window_totals",
+]
+
+_C = t.ai_calls.c
+_MODEL: ColumnElement[Any] = func.coalesce(_C.served_model, _C.requested_model)
+_CHOSEN: ColumnElement[Any] = func.coalesce(_C.fallback_from, _C.served_model, _C.requested_model)
+_OK = _C.status == "ok"
+_ESTIMATED = _C.pricing_source == "estimated"
+_DEFAULT_PRICED = or_(_C.pricing_source == "default", and_(_ESTIMATED, _C.price_id.is_(None)))
+
+
+# --- what callers pass -----------------------------------------------------------------------
+
+
+class CallWindow(Protocol):
+    """Which calls count: ``since <= started_at < until``, optionally one org or model; live
+    traffic only unless ``include_evals``."""
+
+    @property
+    def since(self) -> dt.datetime: ...
+    @property
+    def until(self) -> dt.datetime: ...
+    @property
+    def org(self) -> str | None: ...
+    @property
+    def model(self) -> str | None:
+        """Matched against the group model (or the chosen model, for fallback figures)."""
+
+    @property
+    def include_evals(self) -> bool:
+        """Also count calls made by eval runs (``eval_run_id`` set)."""
+
+
+class GroupValues(Protocol):
+    """A group the caller asks about: its model and org values (``None``: NULL, or not
+    grouped by it)."""
+
+    @property
+    def model(self) -> str | None: ...
+    @property
+    def org(self) -> str | None: ...
+
+
+Offence = Literal["failed", "fell_back", "escalated", "invalid_tool_calls", "slow", "costly"]
+"""Which calls :func:`offending_rows` reads, most telling first:
+
+* ``failed``: ``status = 'error'``, latest first;
+* ``fell_back``: served calls a fallback answered, latest first, grouped by the model
+  the policy chose;
+* ``escalated``: served calls flagged for hand-off, latest first;
+* ``invalid_tool_calls``: calls with an invalid tool call, latest first;
+* ``slow``: served calls with a latency (above the bound, if given), slowest first;
+* ``costly``: served calls with a cost (above the bound, if given), costliest first.
+"""
+
+
+# --- what the store returns ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTotals:
+    """One group's figures over a window (a group with at least one call)."""
+
+    model: str | None
+    org: str | None
+    calls: int
+    ok: int
+    errors: int
+    refused: int
+    tool_calls: int
+    tool_calls_valid: int
+    escalated: int
+    """Served calls flagged for hand-off."""
+    spend: Decimal
+    """Exact sum of ``cost`` over every call (USD; 0 when none is priced)."""
+    estimated: int
+    """Calls with ``pricing_source = 'estimated'``."""
+    estimated_spend: Decimal
+    """Their part of ``spend`` (USD)."""
+    default_priced: int
+    """``pricing_source = 'default'``, or ``'estimated'`` without a ``price_id``."""
+    unpriced: int
+    """Served calls without a cost."""
+    latency_n: int
+    """Served calls with a latency: the percentiles' sample."""
+    percentiles: tuple[float | None, ...]
+    """``percentile_cont`` of the served calls' ``latency_ms``, one per quantile asked."""
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedCount:
+    """Served calls the policy routed to a group's model, and those a fallback answered."""
+
+    model: str | None
+    org: str | None
+    routed: int
+    fallbacks: int
+
+
+@dataclass(frozen=True, slots=True)
+class FailureCount:
+    """Failed or refused calls of a group with one ``status`` and ``error_kind``."""
+
+    model: str | None
+    org: str | None
+    status: str
+    error_kind: str | None
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackCount:
+    """Fallback-served calls routed to a group's model, by reason and answering model."""
+
+    model: str | None
+    org: str | None
+    fallback_reason: str | None
+    served_model: str | None
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCount:
+    """How many calls of a group matched."""
+
+    model: str | None
+    org: str | None
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class OffendingRow:
+    """One call read by :func:`offending_rows` (``rank``: 1 for the most telling)."""
+
+    model: str | None
+    org: str | None
+    rank: int
+    call_id: str
+    started_at: dt.datetime
+    error_kind: str | None
+    fallback_reason: str | None
+    served_model: str | None
+    latency_ms: float | None
+    cost: Decimal | None
+    pricing_source: str | None
+    tool_calls: int
+    tool_calls_valid: int
+    extra: Any
+    """The ``extra`` JSON as the driver returns it (a dict, or its text)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PricingCount:
+    """A run's calls served by one model with one ``pricing_source``."""
+
+    served_model: str
+    pricing_source: str | None
+    without_price_id: bool
+    """No catalog ``price_id`` (priced by the default, or not priced)."""
+    calls: int
+
+
+@dataclass(frozen=True, slots=True)
+class EstimatedCost:
+    """The cost of one of a run's calls priced from estimated tokens."""
+
+    served_model: str
+    cost: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RunCallPricing:
+    """An eval run's logged calls, as :func:`run_call_pricing` reads them."""
+
+    counts: tuple[PricingCount, ...]
+    estimated_costs: tuple[EstimatedCost, ...]
+    """Few (answers without usage), so read one by one for the caller to sum exactly."""
+
+
+# --- dialects --------------------------------------------------------------------------------
+
+
+def _prepare(connection: Connection, quantiles: Collection[float]) -> bool:
+    """Register the SQLite aggregates on this connection; True on PostgreSQL (SQL has them)."""
+    if connection.dialect.name != "sqlite":
+        return True
+    pooled = connection.connection
+    known: set[float] | None = pooled.info.get("clearance_aggregates")
+    if known is None or not known.issuperset(quantiles):
+        register(pooled.driver_connection, quantiles)
+        # info lives as long as the DBAPI connection
+        pooled.info["clearance_aggregates"] = (known or set()) | set(quantiles)
+    return False
+
+
+def _spend(native: bool, *where: ColumnElement[bool]) -> ColumnElement[Any]:
+    """Exact sum of ``cost`` (over the rows matching ``where``, if given)."""
+    if native:
+        total = func.sum(cast(_C.cost, Numeric()))
+        return total.filter(and_(*where)) if where else total
+    return func.clearance_decimal_sum(_C.cost).filter(_C.cost.is_not(None), *where)
+
+
+def _percentile(native: bool, fraction: float) -> ColumnElement[Any]:
+    served = and_(_OK, _C.latency_ms.is_not(None))
+    if native:
+        return func.percentile_cont(fraction).within_group(_C.latency_ms).filter(served)
+    aggregate: Any = getattr(func, percentile_function(fraction))
+    found: ColumnElement[Any] = aggregate(_C.latency_ms).filter(served)
+    return found
+
+
+# --- windows and groups ----------------------------------------------------------------------
+
+
+def where_window(window: CallWindow, *, chosen: bool = False) -> list[ColumnElement[bool]]:
+    """The WHERE conditions on ``ai_calls`` that select the window's calls.
+
+    ``chosen``: ``window.model`` matches the model the policy chose, not the group model.
+    """
+    found = [_C.started_at >= window.since, _C.started_at < window.until]
+    if not window.include_evals:
+        found.append(_C.eval_run_id.is_(None))
+    if window.org is not None:
+        found.append(_C.org_id == window.org)
+    if window.model is not None:
+        found.append((_CHOSEN if chosen else _MODEL) == window.model)
+    return found
+
+
+def _keys(by: Sequence[str], model: ColumnElement[Any] = _MODEL) -> list[ColumnElement[Any]]:
+    return [(model if dimension == "model" else _C.org_id).label(dimension) for dimension in by]
+
+
+def _values(row: Any, by: Sequence[str]) -> tuple[str | None, str | None]:
+    mapping = row._mapping
+    return (
+        mapping["model"] if "model" in by else None,
+        mapping["org"] if "org" in by else None,
+    )
+
+
+def _only(
+    groups: Sequence[GroupValues], by: Sequence[str], model: ColumnElement[Any] = _MODEL
+) -> list[ColumnElement[bool]]:
+    """Narrow the scan to the values the groups name (a superset; exact groups are kept)."""
+    found: list[ColumnElement[bool]] = []
+    for dimension, column in (("model", model), ("org", _C.org_id)):
+        if dimension not in by:
+            continue
+        values = {g.model if dimension == "model" else g.org for g in groups}
+        named = [v for v in values if v is not None]
+        either = [column.in_(named)] if named else []
+        if None in values:
+            either.append(column.is_(None))
+        found.append(or_(*either))
+    return found
+
+
+def _decimal(value: Any) -> Decimal:
+    if value is None:
+        return Decimal(0)
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+# --- the SLO figures -------------------------------------------------------------------------
+
+
+def window_totals(
+    connection: Connection, window: CallWindow, by: Sequence[str], quantiles: Sequence[float]
+) -> list[GroupTotals]:
+    """Every group's figures over the window, in one query (groups in no particular order)."""
+    native = _prepare(connection, quantiles)
+    keys = _keys(by)
+    count = func.count()
+    query = select(
+        *keys,
+        count.label("calls"),
+        count.filter(_OK).label("ok"),
+        count.filter(_C.status == "error").label("errors"),
+        count.filter(_C.status == "refused").label("refused"),
+        func.sum(_C.tool_calls).label("tool_calls"),
+        func.sum(_C.tool_calls_valid).label("tool_calls_valid"),
+        count.filter(and_(_OK, _C.escalated.is_(True))).label("escalated"),
+        _spend(native).label("spend"),
+        count.filter(_ESTIMATED).label("estimated"),
+        _spend(native, _ESTIMATED).label("estimated_spend"),
+        count.filter(_DEFAULT_PRICED).label("default_priced"),
+        count.filter(and_(_OK, _C.cost.is_(None))).label("unpriced"),
+        count.filter(and_(_OK, _C.latency_ms.is_not(None))).label("latency_n"),
+        *(_percentile(native, q).label(f"q{index}") for index, q in enumerate(quantiles)),
+    ).where(*where_window(window))
+    if keys:
+        query = query.group_by(*keys)
+    return [
+        GroupTotals(
+            *_values(row, by),
+            calls=row.calls,
+            ok=row.ok,
+            errors=row.errors,
+            refused=row.refused,
+            tool_calls=int(row.tool_calls or 0),
+            tool_calls_valid=int(row.tool_calls_valid or 0),
+            escalated=row.escalated,
+            spend=_decimal(row.spend),
+            estimated=row.estimated,
+            estimated_spend=_decimal(row.estimated_spend),
+            default_priced=row.default_priced,
+            unpriced=row.unpriced,
+            latency_n=row.latency_n,
+            percentiles=tuple(_float(row._mapping[f"q{i}"]) for i in range(len(quantiles))),
+        )
+        for row in connection.execute(query)
+        if row.calls  # an ungrouped query over nothing still returns one row
+    ]
+
+
+def routed_counts(
+    connection: Connection, window: CallWindow, by: Sequence[str]
+) -> list[RoutedCount]:
+    """Per group of the model the policy chose: served calls routed to it, and of those the
+    ones a fallback answered (groups with a served call only)."""
+    keys = _keys(by, _CHOSEN)
+    query = select(
+        *keys,
+        func.count().label("routed"),
+        func.count().filter(_C.fallback_from.is_not(None)).label("fallbacks"),
+    ).where(*where_window(window, chosen=True), _OK)
+    if keys:
+        query = query.group_by(*keys)
+    return [
+        RoutedCount(*_values(row, by), routed=int(row.routed), fallbacks=int(row.fallbacks))
+        for row in connection.execute(query)
+        if row.routed
+    ]
+
+
+def failure_counts(
+    connection: Connection, window: CallWindow, by: Sequence[str]
+) -> list[FailureCount]:
+    """The window's failed and refused calls, counted per group, status and error kind."""
+    keys = _keys(by)
+    details = (_C.status, _C.error_kind)
+    query = (
+        select(*keys, *details, func.count().label("n"))
+        .where(*where_window(window), _C.status != "ok")
+        .group_by(*keys, *details)
+    )
+    return [
+        FailureCount(*_values(row, by), status=row.status, error_kind=row.error_kind, n=row.n)
+        for row in connection.execute(query)
+    ]
+
+
+def fallback_counts(
+    connection: Connection, window: CallWindow, by: Sequence[str]
+) -> list[FallbackCount]:
+    """The window's fallback-served calls, counted per group of the model the policy chose,
+    fallback reason and the model that answered."""
+    keys = _keys(by, _CHOSEN)
+    answered = (_C.fallback_reason, _C.served_model)
+    query = (
+        select(*keys, *answered, func.count().label("n"))
+        .where(*where_window(window, chosen=True), _OK, _C.fallback_from.is_not(None))
+        .group_by(*keys, *answered)
+    )
+    return [
+        FallbackCount(
+            *_values(row, by),
+            fallback_reason=row.fallback_reason,
+            served_model=row.served_model,
+            n=row.n,
+        )
+        for row in connection.execute(query)
+    ]
+
+
+def slower_counts(
+    connection: Connection,
+    window: CallWindow,
+    by: Sequence[str],
+    groups: Sequence[GroupValues],
+    above_ms: float,
+) -> list[GroupCount]:
+    """How many served calls of each of ``groups`` took longer than ``above_ms`` (groups
+    with none are left out)."""
+    keys = _keys(by)
+    query = select(*keys, func.count().label("n")).where(
+        *where_window(window), _OK, _C.latency_ms > above_ms, *_only(groups, by)
+    )
+    if keys:
+        query = query.group_by(*keys)
+    return [GroupCount(*_values(row, by), n=int(row.n)) for row in connection.execute(query)]
+
+
+def _offence(
+    offence: Offence, above: float | None
+) -> tuple[ColumnElement[bool], list[ColumnElement[Any]]]:
+    latest: list[ColumnElement[Any]] = [_C.started_at.desc(), _C.id.desc()]
+    if offence == "failed":
+        return _C.status == "error", latest
+    if offence == "fell_back":
+        return and_(_OK, _C.fallback_from.is_not(None)), latest
+    if offence == "escalated":
+        return and_(_OK, _C.escalated.is_(True)), latest
+    if offence == "invalid_tool_calls":
+        return _C.tool_calls_valid < _C.tool_calls, latest
+    if offence == "slow":
+        slow = and_(_OK, _C.latency_ms.is_not(None))
+        if above is not None:
+            slow = and_(slow, _C.latency_ms > above)
+        return slow, [_C.latency_ms.desc(), _C.id.desc()]
+    # the costliest first (the float cast only picks examples; figures stay exact)
+    priced = and_(_OK, _C.cost.is_not(None))
+    if above is not None:
+        priced = and_(priced, cast(_C.cost, Float) > above)
+    return priced, [cast(_C.cost, Float).desc(), _C.id.desc()]
+
+
+def offending_rows(
+    connection: Connection,
+    window: CallWindow,
+    by: Sequence[str],
+    groups: Sequence[GroupValues],
+    offence: Offence,
+    *,
+    above: float | None = None,
+    per_group: int = 5,
+) -> list[OffendingRow]:
+    """Up to ``per_group`` calls of each of ``groups`` that show ``offence``, in one query.
+
+    Ordered by rank (the most telling of every group first); ``above``: the bound of
+    ``slow`` (ms) and ``costly`` (USD), ignored by the others.
+    """
+    if not groups:
+        return []
+    model = _CHOSEN if offence == "fell_back" else _MODEL
+    keys = _keys(by, model)
+    condition, order = _offence(offence, above)
+    partition = keys or None
+    # Rank narrow rows (id, group, rank), then read the few kept in full: sorting a
+    # million wide rows (JSON included) costs SQLite several times more.
+    ranking = (
+        select(
+            _C.id,
+            *keys,
+            func.row_number().over(partition_by=partition, order_by=order).label("rank"),
+        )
+        .where(*where_window(window, chosen=offence == "fell_back"), condition)
+        .where(*_only(groups, by, model))
+        .subquery()
+    )
+    kept = select(ranking).where(ranking.c.rank <= per_group).subquery()
+    query = (
+        select(
+            *(kept.c[dimension] for dimension in by),
+            kept.c.rank,
+            _C.call_id,
+            _C.started_at,
+            _C.error_kind,
+            _C.fallback_reason,
+            _C.served_model,
+            _C.latency_ms,
+            _C.cost,
+            _C.pricing_source,
+            _C.tool_calls,
+            _C.tool_calls_valid,
+            _C.extra,
+        )
+        .join_from(kept, t.ai_calls, kept.c.id == _C.id)
+        .order_by(kept.c.rank)
+    )
+    return [
+        OffendingRow(
+            *_values(row, by),
+            rank=row.rank,
+            call_id=row.call_id,
+            started_at=row.started_at,
+            error_kind=row.error_kind,
+            fallback_reason=row.fallback_reason,
+            served_model=row.served_model,
+            latency_ms=row.latency_ms,
+            cost=row.cost,
+            pricing_source=row.pricing_source,
+            tool_calls=row.tool_calls,
+            tool_calls_valid=row.tool_calls_valid,
+            extra=row.extra,
+        )
+        for row in connection.execute(query)
+    ]
+
+
+# --- an eval run's calls ---------------------------------------------------------------------
+
+
+def run_call_pricing(
+    connection: Connection,
+    run_id: str,
+    *,
+    started_at: dt.datetime,
+    ended_at: dt.datetime,
+    models: Sequence[str],
+) -> RunCallPricing:
+    """The calls an eval run made, served by one of ``models``, by how they were priced.
+
+    The run's calls are those tagged with its id; for a run logged before ``ai_calls``
+    knew its run (no call carries its id), the untagged calls of ``[started_at,
+    ended_at]`` (untagged calls are live traffic otherwise).
+    """
+    c = t.ai_calls.c
+    own = c.eval_run_id == run_id
+    if connection.execute(select(c.id).where(own).limit(1)).first() is None:
+        own = and_(c.eval_run_id.is_(None), c.started_at >= started_at, c.started_at <= ended_at)
+    served = c.served_model.in_(list(models))
+    no_price = c.price_id.is_(None)
+    query = (
+        select(c.served_model, c.pricing_source, no_price, func.count())
+        .where(own)
+        .where(served)
+        .group_by(c.served_model, c.pricing_source, no_price)
+    )
+    counts = tuple(
+        PricingCount(str(model_id), source, bool(without), int(count))
+        for model_id, source, without, count in connection.execute(query)
+    )
+    estimated = (
+        select(c.served_model, c.cost)
+        .where(own)
+        .where(served)
+        .where(c.pricing_source == "estimated", c.cost.is_not(None))
+    )
+    costs = tuple(
+        EstimatedCost(str(model_id), cost) for model_id, cost in connection.execute(estimated)
+    )
+    return RunCallPricing(counts, costs)
