@@ -11,6 +11,9 @@ the answer reported no usage, counted from the call log).
 
 Evidence (transcripts) is not read here: the failing cases are listed by
 reference, and :func:`load_failing` reads one page of them at a time.
+
+The SQL is the stores': :mod:`clearance.catalog.reportstore` (models' metadata,
+evidence) and :mod:`clearance.catalog.callstats` (the run's logged calls).
 """
 
 from __future__ import annotations
@@ -22,11 +25,11 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd  # type: ignore[import-untyped,unused-ignore]
-from sqlalchemy import and_, func, or_, select
 
-from clearance.catalog import tables as t
+from clearance.catalog.callstats import run_call_pricing
 from clearance.catalog.database import Catalog
 from clearance.catalog.gatestore import DecisionRow, GateState, gate_states, history, state_of
+from clearance.catalog.reportstore import flagged_evidence, models_metadata, trial_evidence
 from clearance.config import ClearanceConfig
 from clearance.errors import ClearanceError, InputError
 from clearance.evaluation.infra import InfraGroup, group_infra
@@ -183,14 +186,11 @@ def _now() -> dt.datetime:
 
 def simulated_models(connection: Any, model_ids: Sequence[str]) -> set[str]:
     """Those of ``model_ids`` that clearance's reference provider serves (SIMULATORS)."""
-    rows = connection.execute(
-        select(t.models.c.id, t.models.c.source_metadata).where(t.models.c.id.in_(model_ids))
-    )
     found = set()
-    for model_id, metadata in rows:
+    for model_id, metadata in models_metadata(connection, model_ids).items():
         description = str((metadata or {}).get("description") or "")
         if "SIMULATOR" in description:
-            found.add(str(model_id))
+            found.add(model_id)
     return found
 
 
@@ -208,42 +208,31 @@ def _call_counts(connection: Any, run: RunRecord, model_ids: Sequence[str]) -> d
     """served model -> the calls the run made, by how they were priced.
 
     Default-priced: ``pricing_source = 'default'``, or ``'estimated'`` without a catalog
-    ``price_id`` (tokens estimated, then priced at the default).
+    ``price_id`` (tokens estimated, then priced at the default). Which calls are the run's:
+    :func:`~clearance.catalog.callstats.run_call_pricing`.
     """
-    c = t.ai_calls.c
-    end = run.ended_at or _now()
-    # the run's own calls; a run logged before ai_calls knew its run (none carries its id):
-    # the untagged calls of its time window (untagged calls are live traffic otherwise)
-    own = c.eval_run_id == run.run_id
-    if connection.execute(select(c.id).where(own).limit(1)).first() is None:
-        own = and_(c.eval_run_id.is_(None), c.started_at >= run.started_at, c.started_at <= end)
-    query = (
-        select(c.served_model, c.pricing_source, c.price_id.is_(None), func.count())
-        .where(own)
-        .where(c.served_model.in_(list(model_ids)))
-        .group_by(c.served_model, c.pricing_source, c.price_id.is_(None))
+    pricing = run_call_pricing(
+        connection,
+        run.run_id,
+        started_at=run.started_at,
+        ended_at=run.ended_at or _now(),
+        models=model_ids,
     )
     out: dict[str, _Logged] = {}
-    for model_id, source, no_price, count in connection.execute(query):
-        seen = out.get(str(model_id), _Logged())
-        estimated = source == "estimated"
-        out[str(model_id)] = _Logged(
-            seen.calls + int(count),
-            seen.default_priced
-            + (int(count) if source == "default" or (estimated and no_price) else 0),
-            seen.estimated + (int(count) if estimated else 0),
+    for count in pricing.counts:
+        seen = out.get(count.served_model, _Logged())
+        estimated = count.pricing_source == "estimated"
+        default = count.pricing_source == "default" or (estimated and count.without_price_id)
+        out[count.served_model] = _Logged(
+            seen.calls + count.calls,
+            seen.default_priced + (count.calls if default else 0),
+            seen.estimated + (count.calls if estimated else 0),
             seen.estimated_spend,
         )
     # estimated costs are few (answers without usage): summed here, exactly
-    estimated_costs = (
-        select(c.served_model, c.cost)
-        .where(own)
-        .where(c.served_model.in_(list(model_ids)))
-        .where(c.pricing_source == "estimated", c.cost.is_not(None))
-    )
-    for model_id, cost in connection.execute(estimated_costs):
-        seen = out[str(model_id)]
-        out[str(model_id)] = replace(seen, estimated_spend=seen.estimated_spend + cost)
+    for cost in pricing.estimated_costs:
+        seen = out[cost.served_model]
+        out[cost.served_model] = replace(seen, estimated_spend=seen.estimated_spend + cost.cost)
     return out
 
 
@@ -322,18 +311,7 @@ _INFRA_EVIDENCE_LIMIT = 20_000
 
 def _infra_evidence(catalog: Catalog, run_id: str) -> dict[int, Mapping[str, Any]]:
     """Result id -> evidence of the run's infra-error and fallback-served rows."""
-    r = t.eval_results.c
-    query = (
-        select(r.id, r.evidence)
-        .where(r.run_id == run_id, or_(r.verdict == "infra_error", r.fallback_served))
-        .limit(_INFRA_EVIDENCE_LIMIT)
-    )
-    with catalog.connect() as connection:
-        return {
-            int(row_id): evidence
-            for row_id, evidence in connection.execute(query)
-            if isinstance(evidence, Mapping)
-        }
+    return flagged_evidence(catalog, run_id, limit=_INFRA_EVIDENCE_LIMIT)
 
 
 def _infra(
@@ -601,19 +579,9 @@ def load_failing(catalog: Catalog, model_id: str, refs: Sequence[CaseRef]) -> li
     """The evidence of ``refs`` (one page of a model's failing cases), in their order."""
     if not refs:
         return []
-    r = t.eval_results.c
-    wanted = {(ref.run_id, ref.case_id, ref.trial) for ref in refs}
-    query = select(r.run_id, r.case_id, r.trial, r.evidence).where(
-        r.model_id == model_id,
-        r.run_id.in_(sorted({ref.run_id for ref in refs})),
-        r.case_id.in_(sorted({ref.case_id for ref in refs})),
+    found = trial_evidence(
+        catalog, model_id, {(ref.run_id, ref.case_id, ref.trial) for ref in refs}
     )
-    found: dict[tuple[str, str, int], Any] = {}
-    with catalog.connect() as connection:
-        for run_id, case_id, trial, evidence in connection.execute(query):
-            key = (str(run_id), str(case_id), int(trial))
-            if key in wanted:
-                found[key] = evidence
     return [
         failing_case(
             ref.case_id,
