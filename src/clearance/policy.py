@@ -36,6 +36,10 @@ inputs are never changed. The rules:
 7. ``fallbacks`` is the chosen model's chain from ``snapshot.fallbacks`` without
    the model itself, duplicates, and models not available or not permitted
    (each dropped one adds a ``fallback`` rejection).
+
+The records it decides on (:class:`ModelState`, :class:`OrgPolicy`, :class:`SessionPin`,
+:class:`PolicySnapshot`) are defined in :mod:`clearance.catalog.policyrecords`, so the
+catalog's stores build them without importing this module, and re-exported here.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from clearance.catalog.policyrecords import ModelState, OrgPolicy, PolicySnapshot, SessionPin
 from clearance.config import Tier
 from clearance.errors import NoModelAvailable, UnknownOrg
 
@@ -91,66 +96,6 @@ DecisionReason = Literal[
     "platform_default",
     "fallback_chain",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class ModelState:
-    """What the platform knows about one catalog model."""
-
-    model_id: str
-    enabled: bool
-    """Platform-enabled (the catalog flag)."""
-    removed: bool = False
-    """Gone from the provider's model list."""
-    killed: bool = False
-    """A kill switch is thrown at model or provider scope."""
-    gate_allows: bool = True
-    """The gate's effective decision (or a person's override) allows the model."""
-    gate_detail: str | None = None
-    """Why the gate does not allow it (one sentence with the fix), for the rejection."""
-
-
-@dataclass(frozen=True, slots=True)
-class OrgPolicy:
-    """One org's model settings."""
-
-    org_id: str
-    enabled_models: tuple[str, ...] | None
-    """Models the org may use; ``None`` when the setting was never written."""
-    default_model_id: str | None
-    """The org's default model."""
-    legacy_model: str | None
-    """The legacy single-model field, used when ``default_model_id`` is unset."""
-
-
-@dataclass(frozen=True, slots=True)
-class SessionPin:
-    """The model a session was last served with."""
-
-    session_id: str
-    model_id: str
-    org_id: str | None
-    """The org the pin was written for; ``None`` for a session with no org."""
-
-
-@dataclass(frozen=True, slots=True)
-class PolicySnapshot:
-    """The state the policy decides on, loaded from the catalog and configuration."""
-
-    models: Mapping[str, ModelState]
-    """Catalog model id to its state."""
-    orgs: Mapping[str, OrgPolicy]
-    """Org id to its settings."""
-    pins: Mapping[str, SessionPin]
-    """Session id to its pin."""
-    tiers: Mapping[Tier, str]
-    """Tier name to model id."""
-    fallbacks: Mapping[str, tuple[str, ...]]
-    """Model id to its fallback chain, best first."""
-    platform_default: str | None = None
-    """The model used when nothing more specific applies."""
-    unknown_org: Literal["platform_default", "refuse"] = "platform_default"
-    """What to do for an org id with no settings."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from clearance.catalog import tables as t
 from clearance.catalog.modelstore import get_model
-from clearance.policy import ModelState
+from clearance.catalog.policyrecords import ModelState
 
 __all__ = [
     "DecisionRow",

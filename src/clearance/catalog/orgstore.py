@@ -10,9 +10,9 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from clearance.catalog import tables as t
 from clearance.catalog.gatestore import GateCache, apply_gate
+from clearance.catalog.policyrecords import ModelState, OrgPolicy, PolicySnapshot, SessionPin
 from clearance.config import ClearanceConfig, Tier
 from clearance.modelid import parse_model_id
-from clearance.policy import ModelState, OrgPolicy, PolicySnapshot, SessionPin
 
 __all__ = [
     "Canonical",
