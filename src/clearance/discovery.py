@@ -16,19 +16,23 @@ OpenRouter conventions kept here:
 - ``internal_reasoning`` of ``0`` means reasoning tokens are billed as
   completion tokens (the common case), so no separate reasoning rate is kept;
 - ``overrides`` with ``min_prompt_tokens`` become price tiers.
+
+The records it produces (:class:`DiscoveredModel`, :class:`ModelList`) are defined in
+:mod:`clearance.catalog.modellist`, so the catalog stores them without importing this
+module, and re-exported here.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
+from clearance.catalog.modellist import DiscoveredModel, ModelList, PricingStatus
 from clearance.errors import DiscoverySourceError, SourceFormatError
 from clearance.pricing import Price, PriceRates, PriceTier
 
@@ -47,37 +51,7 @@ __all__ = [
     "read_models_file",
 ]
 
-PricingStatus = Literal["priced", "dynamic", "unknown"]
 ModelsFormat = Literal["auto", "openai", "openrouter"]
-
-
-@dataclass(frozen=True, slots=True)
-class DiscoveredModel:
-    """One entry of a provider's model list."""
-
-    name: str
-    """The provider's model id (``anthropic/claude-sonnet-4``)."""
-    display_name: str | None
-    context_length: int | None
-    max_completion_tokens: int | None
-    capabilities: dict[str, Any]
-    """``tools``, ``tool_choice``, ``structured_outputs``, ``reasoning``, ``vision``
-    (``None`` when the list does not say), and ``supported_parameters``."""
-    price: Price | None
-    """Its price, with ``model_id`` set to :attr:`name` until it is stored."""
-    pricing_status: PricingStatus
-    pricing_note: str | None
-    raw: dict[str, Any] = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class ModelList:
-    """A parsed model list and where it came from."""
-
-    source: str
-    format: Literal["openai", "openrouter", "clearance-models"]
-    """How it was read (``clearance-models``: from a catalog snapshot)."""
-    models: tuple[DiscoveredModel, ...]
 
 
 def parse_decimal(value: Any, *, source: str, pointer: str) -> Decimal:

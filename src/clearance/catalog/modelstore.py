@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from clearance.catalog import tables as t
+from clearance.catalog.modellist import DiscoveredModel, ModelList
 from clearance.catalog.pricestore import add_price_versions
-from clearance.discovery import DiscoveredModel, ModelList
 from clearance.errors import UnknownModel
 from clearance.modelid import parse_model_id
 
