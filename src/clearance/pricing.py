@@ -16,7 +16,15 @@ kind::
 
 A price may have tiers (OpenRouter's ``overrides``, LiteLLM's ``above_200k``):
 the tier with the largest ``min_prompt_tokens`` not above the call's prompt
-tokens replaces the base rates.
+tokens replaces the base rates, for every token of the call (Gemini 2.5 Pro and
+Claude's long-context rates bill the whole request at the higher rate). A tier
+is a whole :class:`PriceRates`: an optional rate it leaves ``None`` falls back to
+the tier's own prompt or completion rate, not to the base price's; an importer
+that wants the base's cache rate in a tier copies it in.
+
+Every rate is checked when a price is built: a rate that is missing (prompt,
+completion and the fees), not a ``Decimal``, not finite or negative raises
+:class:`InvalidPrice`, which names the field and how to fix it.
 
 Arithmetic runs in a decimal context that traps inexact results, so a cost is
 either exact or an error, never silently rounded.
@@ -29,16 +37,18 @@ request and answer text (:func:`clearance.tokencount.estimate_usage`), the
 from __future__ import annotations
 
 import decimal
+import functools
 import warnings
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from clearance.errors import InvalidUsage, MissingPrice, PricingError
+from clearance.errors import InputError, InvalidUsage, MissingPrice, PricingError
 
 __all__ = [
     "CallCost",
     "DefaultPriceWarning",
+    "InvalidPrice",
     "Price",
     "PriceRates",
     "PriceTier",
@@ -222,9 +232,78 @@ def _reported_cost(value: Any) -> Decimal | None:
         raise InvalidUsage("reported_cost", str(value), "not a decimal number") from None
 
 
-def _check_rate(name: str, value: Decimal | None) -> None:
-    if value is not None and (not value.is_finite() or value < 0):
-        raise ValueError(f"price {name}={value}: a rate is a finite USD amount >= 0")
+class InvalidPrice(InputError, ValueError):
+    """A price that cannot bill a call: a rate missing, not a ``Decimal``, not finite or < 0
+    (or a tier that is not a whole-number start and a :class:`PriceRates`).
+
+    Also a ``ValueError``, which the price constructors raised before it existed.
+
+    Attributes:
+        field: the rate refused (``prompt``, ``completion``, ``cache_read``, ``cache_write``,
+            ``reasoning``, ``per_request``, ``per_image``, ``per_web_search``), or a tier's
+            ``min_prompt_tokens``, or the ``rates`` of a price or tier.
+        value: the value refused, as it was given.
+        reason: what is wrong with it.
+    """
+
+    fix: str  # always given (ClearanceError's is optional)
+
+    def __init__(self, field: str, value: object, reason: str, *, fix: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"price {field}={value!r}: {reason}", fix=fix)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # __init__ takes a keyword field, so the default (cls, args) cannot rebuild it.
+        rebuild = functools.partial(type(self), self.field, self.value, self.reason, fix=self.fix)
+        return rebuild, (), self.__dict__
+
+
+_FEE_UNITS = {
+    "per_request": "USD per request",
+    "per_image": "USD per input image",
+    "per_web_search": "USD per web search",
+}
+
+
+def _check_rate(name: str, value: object) -> None:
+    """Refuse a rate or fee that cannot bill: missing, not a Decimal, not finite, or < 0."""
+    unit = _FEE_UNITS.get(name, "USD per token")
+    if value is None:
+        raise InvalidPrice(
+            name,
+            None,
+            "missing",
+            fix=f"give the {name} rate in {unit} (Decimal(0) if it is free); a model "
+            "whose price is unknown has no Price, and is billed at the default price",
+        )
+    if not isinstance(value, Decimal):
+        raise InvalidPrice(
+            name,
+            value,
+            f"a rate is a Decimal, not {type(value).__name__}",
+            fix=f"pass Decimal(text) in {unit}, read from the price list's text "
+            "(a float is not exact)",
+        )
+    if not value.is_finite():
+        raise InvalidPrice(
+            name, value, "not a finite amount", fix=f"give a finite amount in {unit}"
+        )
+    if value < 0:
+        raise InvalidPrice(
+            name,
+            value,
+            "negative",
+            fix=f"give an amount >= 0 in {unit}; a negative placeholder (OpenRouter's -1: "
+            "priced per request) means the model has no fixed price, so store none",
+        )
+
+
+def _check_optional_rate(name: str, value: object) -> None:
+    """As :func:`_check_rate`, except that ``None`` (bill at the base rate of its side) passes."""
+    if value is not None:
+        _check_rate(name, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,9 +319,9 @@ class PriceRates:
     def __post_init__(self) -> None:
         _check_rate("prompt", self.prompt)
         _check_rate("completion", self.completion)
-        _check_rate("cache_read", self.cache_read)
-        _check_rate("cache_write", self.cache_write)
-        _check_rate("reasoning", self.reasoning)
+        _check_optional_rate("cache_read", self.cache_read)
+        _check_optional_rate("cache_write", self.cache_write)
+        _check_optional_rate("reasoning", self.reasoning)
 
     def as_strings(self) -> dict[str, str | None]:
         """The rates as exact decimal strings (for JSON columns)."""
@@ -259,16 +338,34 @@ class PriceRates:
 
     @classmethod
     def from_strings(cls, data: dict[str, Any]) -> PriceRates:
-        """Inverse of :meth:`as_strings`."""
+        """Inverse of :meth:`as_strings`.
 
-        def dec(name: str) -> Decimal | None:
+        Raises:
+            InvalidPrice: ``prompt`` or ``completion`` is missing, or a rate is not a
+                decimal string of a finite amount >= 0.
+        """
+
+        def dec(name: str) -> Any:
             value = data.get(name)
-            return None if value is None else Decimal(value)
+            if not isinstance(value, str):
+                return value  # None (no rate) passes; anything else is refused by __init__
+            try:
+                return Decimal(value)
+            except decimal.InvalidOperation:
+                raise InvalidPrice(
+                    name,
+                    value,
+                    "not a decimal number",
+                    fix="write the rate in USD per token as a decimal string, like '0.000003'",
+                ) from None
 
-        prompt, completion = dec("prompt"), dec("completion")
-        if prompt is None or completion is None:
-            raise ValueError("a tier needs prompt and completion rates")
-        return cls(prompt, completion, dec("cache_read"), dec("cache_write"), dec("reasoning"))
+        return cls(
+            dec("prompt"),
+            dec("completion"),
+            dec("cache_read"),
+            dec("cache_write"),
+            dec("reasoning"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +374,28 @@ class PriceTier:
 
     min_prompt_tokens: int
     rates: PriceRates
+
+    def __post_init__(self) -> None:
+        minimum = self.min_prompt_tokens
+        if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 0:
+            raise InvalidPrice(
+                "min_prompt_tokens",
+                minimum,
+                "a tier starts at a whole number of prompt tokens >= 0",
+                fix="give the first prompt size the tier bills (200001 for a rate "
+                "'above 200k tokens')",
+            )
+        _check_price_rates(self.rates)
+
+
+def _check_price_rates(rates: object) -> None:
+    if not isinstance(rates, PriceRates):
+        raise InvalidPrice(
+            "rates",
+            rates,
+            "not a PriceRates",
+            fix="pass PriceRates(prompt, completion, ...) with Decimal rates in USD per token",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,9 +418,18 @@ class Price:
     """Row id in the catalog's ``prices`` table."""
 
     def __post_init__(self) -> None:
+        _check_price_rates(self.rates)
         _check_rate("per_request", self.per_request)
         _check_rate("per_image", self.per_image)
         _check_rate("per_web_search", self.per_web_search)
+        for tier in self.tiers:
+            if not isinstance(tier, PriceTier):
+                raise InvalidPrice(
+                    "tiers",
+                    tier,
+                    "not a PriceTier",
+                    fix="pass each tier as PriceTier(min_prompt_tokens, PriceRates(...))",
+                )
         ordered = tuple(sorted(self.tiers, key=lambda tier: tier.min_prompt_tokens))
         if ordered != self.tiers:
             object.__setattr__(self, "tiers", ordered)
