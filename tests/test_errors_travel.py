@@ -31,6 +31,9 @@ EXAMPLES: dict[str, Any] = {
         "org", reason="too_long", length=300, limit=200, preview="'aaaa…'"
     ),
     "InvalidUsage": errors.InvalidUsage("cached_tokens", 12, "more than prompt_tokens"),
+    "InvalidPrice": errors.InvalidPrice(
+        "completion", Decimal("-1"), "is negative", fix="give a rate >= 0 in USD per token"
+    ),
     "RunSpecMismatch": errors.RunSpecMismatch("run-1", {"trials": (3, 5)}),
     "InvalidShard": errors.InvalidShard("run-1", 4, "out of range", fix="use 0..3"),
     "CatalogError": errors.CatalogError("broken"),

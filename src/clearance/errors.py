@@ -13,6 +13,7 @@ family it can act on::
     │   ├── InvalidModelId         a model id that does not parse
     │   ├── InvalidIdentifier      an org, session or model id the call log cannot store
     │   ├── InvalidUsage           token counts that contradict each other
+    │   ├── InvalidPrice           a rate missing, not a Decimal, negative or not finite
     │   ├── RunSpecMismatch        an eval shard joining a run started with other options
     │   └── InvalidShard           a shard number or transition that does not fit the run
     ├── CatalogError               the catalog database
@@ -78,6 +79,7 @@ __all__ = [
     "InvalidEndpoint",
     "InvalidIdentifier",
     "InvalidModelId",
+    "InvalidPrice",
     "InvalidShard",
     "InvalidUsage",
     "KillSwitchActive",
@@ -379,6 +381,29 @@ class DiscoverySourceError(ClearanceError):
 
 class PricingError(ClearanceError):
     """A call could not be priced."""
+
+
+class InvalidPrice(InputError, ValueError):
+    """A price that cannot bill a call: a rate missing, not a ``Decimal``, not finite or < 0
+    (or a tier that is not a whole-number start and a :class:`PriceRates`).
+
+    Also a ``ValueError``, which the price constructors raised before it existed.
+
+    Attributes:
+        field: the rate refused (``prompt``, ``completion``, ``cache_read``, ``cache_write``,
+            ``reasoning``, ``per_request``, ``per_image``, ``per_web_search``), or a tier's
+            ``min_prompt_tokens``, or the ``rates`` of a price or tier.
+        value: the value refused, as it was given.
+        reason: what is wrong with it.
+    """
+
+    fix: str  # always given (ClearanceError's is optional)
+
+    def __init__(self, field: str, value: object, reason: str, *, fix: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"price {field}={value!r}: {reason}", fix=fix)
 
 
 class MissingPrice(PricingError):

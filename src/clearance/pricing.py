@@ -37,13 +37,12 @@ request and answer text (:func:`clearance.tokencount.estimate_usage`), the
 from __future__ import annotations
 
 import decimal
-import functools
 import warnings
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from clearance.errors import InputError, InvalidUsage, MissingPrice, PricingError
+from clearance.errors import InvalidPrice, InvalidUsage, MissingPrice, PricingError
 
 __all__ = [
     "CallCost",
@@ -230,34 +229,6 @@ def _reported_cost(value: Any) -> Decimal | None:
         return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     except decimal.InvalidOperation:
         raise InvalidUsage("reported_cost", str(value), "not a decimal number") from None
-
-
-class InvalidPrice(InputError, ValueError):
-    """A price that cannot bill a call: a rate missing, not a ``Decimal``, not finite or < 0
-    (or a tier that is not a whole-number start and a :class:`PriceRates`).
-
-    Also a ``ValueError``, which the price constructors raised before it existed.
-
-    Attributes:
-        field: the rate refused (``prompt``, ``completion``, ``cache_read``, ``cache_write``,
-            ``reasoning``, ``per_request``, ``per_image``, ``per_web_search``), or a tier's
-            ``min_prompt_tokens``, or the ``rates`` of a price or tier.
-        value: the value refused, as it was given.
-        reason: what is wrong with it.
-    """
-
-    fix: str  # always given (ClearanceError's is optional)
-
-    def __init__(self, field: str, value: object, reason: str, *, fix: str) -> None:
-        self.field = field
-        self.value = value
-        self.reason = reason
-        super().__init__(f"price {field}={value!r}: {reason}", fix=fix)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # __init__ takes a keyword field, so the default (cls, args) cannot rebuild it.
-        rebuild = functools.partial(type(self), self.field, self.value, self.reason, fix=self.fix)
-        return rebuild, (), self.__dict__
 
 
 _FEE_UNITS = {
