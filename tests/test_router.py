@@ -461,6 +461,29 @@ def test_session_is_pinned_and_tool_calls_are_checked_in_the_log(harness: Harnes
     assert row.extra["tool_calls"][1]["error"] == "schema_violation"
 
 
+def test_ad_hoc_models_and_candidates_join_the_policy_state(harness: Harness) -> None:
+    with harness.catalog.begin() as connection:
+        set_enabled(connection, "p:b", False)
+    router, scripted = harness.router({"b": ok(), "adhoc": ok()})
+    with pytest.raises(NoModelAvailable):
+        router.complete(USER, model="p:b", allow_fallback=False)
+    with pytest.raises(NoModelAvailable):
+        router.complete(USER, model="adhoc")  # unknown until it is added
+    router.add_candidate("p:b")  # an eval's candidate: served although disabled
+    router.add_adhoc_model("p:adhoc", "p", "adhoc")
+    assert router.complete(USER, model="p:b").served_model == "p:b"
+    # a bare name resolves against the ad hoc models too
+    result = router.complete(USER, model="adhoc")
+    assert (result.served_model, result.decision.reason) == ("p:adhoc", "requested")
+    assert router.state().models["p:adhoc"].provider == "p"
+    assert scripted.calls == ["b", "adhoc"]
+    set_switch(harness.catalog, "provider", target="p", active=True, reason="outage")
+    router.refresh()
+    states = router.state().states
+    assert states["p:adhoc"].killed  # added by hand, still under the kill switch
+    assert states["p:b"].killed
+
+
 def test_acomplete_follows_the_same_rules(harness: Harness) -> None:
     with harness.catalog.begin() as connection:
         set_fallback_chain(connection, "p:a", ["p:b"])

@@ -36,7 +36,6 @@ of steps (call this model, sleep this long) driven by :meth:`Router.complete` (s
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import os
 import random
@@ -46,8 +45,6 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import select
 
 if TYPE_CHECKING:
     import httpx
@@ -59,17 +56,10 @@ from clearance.calllog import (
     flag_escalation,
     new_call_id,
 )
-from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog
 from clearance.catalog.gatestore import GateCache
-from clearance.catalog.orgstore import (
-    Canonical,
-    configured_policy,
-    fallback_chains,
-    model_states,
-    org_policy,
-    write_pin,
-)
+from clearance.catalog.modelstore import ModelRow
+from clearance.catalog.orgstore import read_pins, read_policy_state, write_pin
 from clearance.catalog.pricestore import load_prices
 from clearance.config import ClearanceConfig, Tier
 from clearance.errors import (
@@ -139,15 +129,19 @@ class RouterResult:
 
 @dataclass(slots=True)
 class _State:
-    """Catalog state reused for up to ``policy_cache_ttl_s``."""
+    """Catalog state reused for up to ``policy_cache_ttl_s``.
+
+    The policy part is one :func:`~clearance.catalog.orgstore.read_policy_state`, the
+    same read the CLI decides on; pins are read per session, when first needed.
+    """
 
     read_at: float
     models: dict[str, ModelInfo]
-    states: dict[str, ModelState]
-    orgs: dict[str, OrgPolicy]
+    states: Mapping[str, ModelState]
+    orgs: Mapping[str, OrgPolicy]
     prices: dict[str, Price]
-    fallbacks: dict[str, tuple[str, ...]]
-    tiers: dict[Tier, str]
+    fallbacks: Mapping[str, tuple[str, ...]]
+    tiers: Mapping[Tier, str]
     platform_default: str | None
     providers: dict[str, tuple[str | None, str | None]]
     canonical: Callable[[str], str]
@@ -283,66 +277,46 @@ class Router:
     # -- catalog state ----------------------------------------------------------------------
 
     def _read_state(self) -> _State:
-        killed_models, killed_providers = self.killswitch.killed()
-        with self.catalog.connect() as connection:
-            rows = connection.execute(
-                select(
-                    t.models.c.id,
-                    t.models.c.provider,
-                    t.models.c.name,
-                    t.models.c.enabled,
-                    t.models.c.removed_at,
-                    t.models.c.context_length,
-                )
-            ).all()
-            org_rows = connection.execute(select(t.org_settings)).all()
-            provider_rows = connection.execute(
-                select(t.providers.c.name, t.providers.c.base_url, t.providers.c.api_key_env)
-            ).all()
-            prices = load_prices(connection, self.config.pricing.source_priority)
-            stored_chains = fallback_chains(connection)
-            states = model_states(
-                connection,
-                rows,
-                killed_models,
-                killed_providers,
-                require_decision=self.config.gate.require_decision,
-                cache=self._gate_cache,
-            )
-        models = {r.id: ModelInfo(r.provider, r.name, r.context_length) for r in rows}
-        for model_id, info in self._adhoc.items():
-            models.setdefault(model_id, info)
-        for model_id, info in self._adhoc.items():
-            states.setdefault(
+        killed = self.killswitch.killed()
+        adhoc = [
+            ModelRow(
                 model_id,
-                ModelState(
-                    model_id,
-                    enabled=True,
-                    killed=model_id in killed_models or info.provider in killed_providers,
-                ),
+                info.provider,
+                info.name,
+                enabled=True,
+                removed=False,
+                context_length=info.context_length,
             )
-        for model_id in self._candidates & states.keys():
-            # A candidate is evaluated precisely because the gate has not cleared it.
-            states[model_id] = dataclasses.replace(
-                states[model_id], enabled=True, gate_allows=True, gate_detail=None
+            for model_id, info in self._adhoc.items()
+        ]
+        with self.catalog.connect() as connection:
+            policy = read_policy_state(
+                connection,
+                self.config,
+                killed=killed,
+                adhoc_models=adhoc,
+                candidates=self._candidates,
+                gate_cache=self._gate_cache,
             )
-        orgs = {r.org_id: org_policy(r) for r in org_rows}
-        providers = {r.name: (r.base_url, r.api_key_env) for r in provider_rows}
-        canonical = Canonical(models, set(providers) | self.config.provider_names)
-        fallbacks, tiers, platform_default = configured_policy(
-            self.config, canonical, stored_chains
-        )
+            prices = load_prices(connection, self.config.pricing.source_priority)
+        snapshot = policy.snapshot
         return _State(
             read_at=time.monotonic(),
-            models=models,
-            states=states,
-            orgs=orgs,
+            models={
+                model_id: ModelInfo(row.provider, row.name, row.context_length)
+                for model_id, row in policy.models.items()
+            },
+            states=snapshot.models,
+            orgs=snapshot.orgs,
             prices=prices,
-            fallbacks=fallbacks,
-            tiers=tiers,
-            platform_default=platform_default,
-            providers=providers,
-            canonical=canonical,
+            fallbacks=snapshot.fallbacks,
+            tiers=snapshot.tiers,
+            platform_default=snapshot.platform_default,
+            providers={
+                name: (entry.base_url, entry.api_key_env)
+                for name, entry in policy.providers.items()
+            },
+            canonical=policy.canonical,
         )
 
     def state(self) -> _State:
@@ -398,15 +372,11 @@ class Router:
         if session_id not in state.pins:
             try:
                 with self.catalog.connect() as connection:
-                    row = connection.execute(
-                        select(t.session_pins).where(t.session_pins.c.session_id == session_id)
-                    ).first()
+                    pins = read_pins(connection, [session_id])
             except CatalogUnavailable as error:
                 log.warning("session pin of %s unreadable: %s", session_id, error.cause)
                 return None
-            state.pins[session_id] = (
-                None if row is None else SessionPin(row.session_id, row.model_id, row.org_id)
-            )
+            state.pins[session_id] = pins.get(session_id)
         return state.pins[session_id]
 
     def decide(self, request: RouteRequest, state: _State | None = None) -> RouteDecision:

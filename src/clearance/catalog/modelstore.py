@@ -6,7 +6,7 @@ import datetime as dt
 import difflib
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -18,12 +18,14 @@ from clearance.modelid import parse_model_id
 
 __all__ = [
     "ModelEntry",
+    "ModelRow",
     "ProviderEntry",
     "SyncReport",
     "ensure_provider",
     "get_model",
     "list_models",
     "list_providers",
+    "model_rows",
     "resolve_model_id",
     "set_enabled",
     "source_metadata",
@@ -54,6 +56,25 @@ class ModelEntry:
         """Whether the provider says it accepts ``tools`` (``None``: it does not say)."""
         value = self.capabilities.get("tools")
         return None if value is None else bool(value)
+
+
+class ModelRow(NamedTuple):
+    """The few columns of a model that routing reads (a :class:`ModelEntry` without the
+    metadata).
+
+    A named tuple, as the row it is: a router reads one per model every
+    ``policy_cache_ttl_s``, and a tuple is built at a fraction of a frozen dataclass's cost.
+    """
+
+    id: str
+    provider: str
+    name: str
+    """The provider's own name for the model (what is sent)."""
+    enabled: bool
+    """The platform flag as stored (the gate's effective decision is applied elsewhere)."""
+    removed: bool
+    """Gone from the provider's model list."""
+    context_length: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +311,21 @@ def list_models(
     if not include_removed:
         query = query.where(t.models.c.removed_at.is_(None))
     return [_entry(row) for row in connection.execute(query)]
+
+
+_ROWS = select(
+    t.models.c.id,
+    t.models.c.provider,
+    t.models.c.name,
+    t.models.c.enabled,
+    t.models.c.removed_at.is_not(None).label("removed"),
+    t.models.c.context_length,
+)
+
+
+def model_rows(connection: Connection) -> list[ModelRow]:
+    """Every catalog model's routing columns, removed ones included, in no set order."""
+    return [ModelRow._make(row) for row in connection.execute(_ROWS)]
 
 
 def source_metadata(connection: Connection, provider: str) -> dict[str, dict[str, Any]]:
