@@ -186,7 +186,7 @@ def demo(
         typer.echo("note: --reports is now --out (the old name will be removed)", err=True)
         out = reports
     from clearance.catalog.modelstore import ensure_provider, list_models, sync_models
-    from clearance.catalog.orgstore import load_policy_snapshot, set_org
+    from clearance.catalog.orgstore import read_policy_state, set_org
     from clearance.catalog.pricestore import import_litellm, load_prices
     from clearance.discovery import read_model_list
     from clearance.litellm_table import read_litellm_table
@@ -261,7 +261,7 @@ def demo(
         RouteRequest(org_id="nobody-knows"),
     ]
     with catalog.connect() as connection:
-        snapshot = load_policy_snapshot(connection, config, org_ids=["acme", "legacy-co"])
+        snapshot = read_policy_state(connection, config, org_ids=["acme", "legacy-co"]).snapshot
     for request in requests:
         decision = resolve_model(request, snapshot)
         asked = (

@@ -10,7 +10,6 @@ from rich.table import Table
 
 from clearance.cli._common import EXIT_USAGE, console, emit_json, fail, handle_errors, load
 from clearance.cli._options import App, split_list
-from clearance.errors import UnknownModel
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -50,7 +49,7 @@ def resolve(
     as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
 ) -> None:
     """Show which model serves a request, why, and what was rejected."""
-    from clearance.catalog.orgstore import load_policy_snapshot, write_pin
+    from clearance.catalog.orgstore import read_policy_state, write_pin
     from clearance.config import TIERS
     from clearance.policy import RouteRequest, resolve_model
 
@@ -58,21 +57,18 @@ def resolve(
         fail(f"--tier {tier!r} is not one of {', '.join(TIERS)}", code=EXIT_USAGE)
     config, catalog = load()
     with catalog.begin() as connection:
-        requested = None
-        if model is not None:
-            try:
-                requested = _model(connection, config, model)
-            except UnknownModel:
-                requested = model  # the decision reports it as unknown_model
-        snapshot = load_policy_snapshot(
+        # the read the router decides on, so the answer is the router's
+        state = read_policy_state(
             connection,
             config,
             org_ids=[org] if org else [],
             session_ids=[session] if session else [],
         )
+        # an unknown model stays as written: the decision reports it as unknown_model
+        requested = None if model is None else state.canonical(model)
         decision = resolve_model(
             RouteRequest(org_id=org, model=requested, tier=tier, session_id=session),
-            snapshot,
+            state.snapshot,
         )
         if write_pin_ and decision.pin is not None and session is not None:
             write_pin(connection, session, decision.pin, org)
