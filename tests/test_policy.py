@@ -488,6 +488,197 @@ def test_decision_is_frozen() -> None:
         decision.model_id = OTHER  # type: ignore[misc]
 
 
+# -- what the user reads: rejection details ---------------------------------------------------
+
+STALE = "its gate decision of 2026-11-01 is stale (contract changed); re-run `clearance gate`"
+
+
+@pytest.mark.parametrize(
+    ("state", "reason", "detail"),
+    [
+        (None, "unknown_model", "Model 'p:other' is not in the catalog."),
+        (
+            ModelState(OTHER, enabled=False),
+            "disabled_on_platform",
+            "Model 'p:other' is not enabled on the platform.",
+        ),
+        (
+            ModelState(OTHER, enabled=True, removed=True),
+            "removed_by_provider",
+            "Model 'p:other' is no longer listed by its provider.",
+        ),
+        (
+            ModelState(OTHER, enabled=True, killed=True),
+            "killed",
+            "A kill switch is thrown for model 'p:other' or its provider.",
+        ),
+        (
+            ModelState(OTHER, enabled=True, gate_allows=False),
+            "gate_refused",
+            "The gate refuses model 'p:other': the gate's latest decision does not allow it.",
+        ),
+        (
+            ModelState(OTHER, enabled=True, gate_allows=False, gate_detail=STALE),
+            "gate_refused",
+            f"The gate refuses model 'p:other': {STALE}.",
+        ),
+        # The gate disabled it: the gate's reason is the one that helps, not "disabled".
+        (
+            ModelState(OTHER, enabled=False, gate_allows=False, gate_detail=STALE),
+            "gate_refused",
+            f"The gate refuses model 'p:other': {STALE}.",
+        ),
+    ],
+)
+def test_unavailable_model_rejection_says_why_in_one_sentence(
+    state: ModelState | None, reason: str, detail: str
+) -> None:
+    states = models()
+    if state is None:
+        del states[OTHER]
+    else:
+        states[OTHER] = state
+    decision = resolve_model(
+        RouteRequest(org_id="acme", model=OTHER), snapshot(model_states=states)
+    )
+    assert (decision.model_id, decision.reason) == (DEFAULT, "org_default")
+    assert [(r.model_id, r.role, r.reason, r.detail) for r in decision.rejected] == [
+        (OTHER, "requested", reason, detail)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("acme", "reason", "detail"),
+    [
+        (
+            org(enabled=(DEFAULT,)),
+            "not_enabled_for_org",
+            "Model 'p:other' is not in the enabled-model list of org 'acme'.",
+        ),
+        (
+            org(enabled=None),
+            "not_enabled_for_org",
+            "Org 'acme' has no enabled-model list, so it may use only its default model "
+            "('p:default'), not 'p:other'.",
+        ),
+        (
+            org(enabled=()),
+            "org_enabled_list_empty",
+            "Org 'acme' has an empty enabled-model list, so it may use only its default model "
+            "('p:default'), not 'p:other'.",
+        ),
+    ],
+)
+def test_org_refusal_says_what_the_org_may_use(acme: OrgPolicy, reason: str, detail: str) -> None:
+    decision = resolve_model(
+        RouteRequest(org_id="acme", model=OTHER), snapshot(orgs=(acme,), fallbacks={})
+    )
+    assert (decision.model_id, decision.reason) == (DEFAULT, "org_default")
+    assert [(r.model_id, r.role, r.reason, r.detail) for r in decision.rejected] == [
+        (OTHER, "requested", reason, detail)
+    ]
+
+
+def test_org_without_list_or_default_is_told_it_may_use_only_the_platform_default() -> None:
+    snap = snapshot(orgs=(org(enabled=None, default=None),), fallbacks={PLATFORM: (OTHER,)})
+    decision = resolve_model(RouteRequest(org_id="acme", model=OTHER), snap)
+    assert (decision.model_id, decision.reason) == (PLATFORM, "platform_default")
+    assert decision.fallbacks == ()  # the chosen model's chain is filtered the same way
+    only_platform = (
+        "Org 'acme' has no enabled-model list, so it may use only the platform default "
+        "('p:platform'), not 'p:other'."
+    )
+    assert [(r.model_id, r.role, r.detail) for r in decision.rejected] == [
+        (OTHER, "requested", only_platform),
+        (OTHER, "fallback", only_platform),
+    ]
+
+
+def test_unmapped_tier_rejection_names_the_setting_to_fix() -> None:
+    decision = resolve_model(RouteRequest(org_id="acme", tier="cheap"), snapshot())
+    assert [(r.model_id, r.detail) for r in decision.rejected] == [
+        ("cheap", "Tier 'cheap' is mapped to no model in policy.tiers.")
+    ]
+
+
+# -- the org default is permitted wherever it appears -----------------------------------------
+
+
+def test_org_default_in_another_models_chain_is_kept_even_off_its_list() -> None:
+    acme = org(enabled=(OTHER,), default=DEFAULT)
+    snap = snapshot(orgs=(acme,), fallbacks={OTHER: (DEFAULT, FB1)})
+    decision = resolve_model(RouteRequest(org_id="acme", model=OTHER), snap)
+    assert (decision.model_id, decision.reason) == (OTHER, "requested")
+    assert decision.fallbacks == (DEFAULT,)
+    assert reasons(decision) == [(FB1, "fallback", "not_enabled_for_org")]
+    chain, rejections = fallback_chain(OTHER, snap, acme)
+    assert chain == (DEFAULT,)
+    assert [(r.model_id, r.role, r.reason) for r in rejections] == [
+        (FB1, "fallback", "not_enabled_for_org")
+    ]
+
+
+def test_session_pinned_to_the_org_default_keeps_it_even_off_its_list() -> None:
+    snap = snapshot(
+        orgs=(org(enabled=(OTHER,), default=DEFAULT),),
+        pins=(SessionPin("s1", DEFAULT, "acme"),),
+        fallbacks={},
+    )
+    decision = resolve_model(RouteRequest(org_id="acme", session_id="s1"), snap)
+    assert (decision.model_id, decision.reason, decision.pin) == (DEFAULT, "session_pin", None)
+    assert decision.rejected == ()
+
+
+def test_org_without_list_or_default_may_request_or_stay_pinned_to_the_platform_default() -> None:
+    snap = snapshot(
+        orgs=(org(enabled=None, default=None),), pins=(SessionPin("s1", PLATFORM, "acme"),)
+    )
+    decision = resolve_model(RouteRequest(org_id="acme", model=PLATFORM), snap)
+    assert (decision.model_id, decision.reason, decision.rejected) == (PLATFORM, "requested", ())
+    decision = resolve_model(RouteRequest(org_id="acme", session_id="s1"), snap)
+    assert (decision.model_id, decision.reason, decision.pin) == (PLATFORM, "session_pin", None)
+    assert decision.rejected == ()
+
+
+def test_unavailable_legacy_default_is_rejected_as_the_legacy_default() -> None:
+    snap = snapshot(
+        model_states=models(legacy=ModelState(LEGACY, enabled=True, killed=True)),
+        orgs=(org(enabled=(FB1,), default=None, legacy=LEGACY),),
+        fallbacks={LEGACY: (FB1,)},
+    )
+    decision = resolve_model(RouteRequest(org_id="acme"), snap)
+    assert (decision.model_id, decision.reason) == (FB1, "fallback_chain")
+    assert reasons(decision) == [(LEGACY, "legacy_default", "killed")]
+
+
+def test_the_org_defaults_chain_skips_models_the_org_may_not_use() -> None:
+    snap = snapshot(
+        model_states=models(default=ModelState(DEFAULT, enabled=False)),
+        fallbacks={DEFAULT: (STRONG, FB1)},
+    )
+    decision = resolve_model(RouteRequest(org_id="acme"), snap)
+    assert (decision.model_id, decision.reason) == (FB1, "fallback_chain")
+    assert reasons(decision) == [
+        (DEFAULT, "org_default", "disabled_on_platform"),
+        (STRONG, "fallback", "not_enabled_for_org"),
+    ]
+
+
+def test_org_without_list_never_reaches_the_platform_default_through_its_chain() -> None:
+    snap = snapshot(
+        model_states=models(default=ModelState(DEFAULT, enabled=False)),
+        orgs=(org(enabled=None),),
+        fallbacks={DEFAULT: (PLATFORM,)},
+    )
+    with pytest.raises(NoModelAvailable) as info:
+        resolve_model(RouteRequest(org_id="acme"), snap)
+    assert [(r.model_id, r.role, r.reason) for r in info.value.rejections] == [
+        (DEFAULT, "org_default", "disabled_on_platform"),
+        (PLATFORM, "fallback", "not_enabled_for_org"),
+        (PLATFORM, "platform_default", "not_enabled_for_org"),
+    ]
+
+
 # -- property ---------------------------------------------------------------------------------
 
 _IDS = ("m:a", "m:b", "m:c", "m:d", "m:e")
