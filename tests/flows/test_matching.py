@@ -1,15 +1,18 @@
-"""Optimal pairing of calls with expectations: beats greedy, keeps order when asked."""
+"""Optimal pairing of calls with expectations: beats greedy, keeps order when asked, and
+breaks ties in order (the repeat of a call is the extra one)."""
 
 from __future__ import annotations
 
 import random
 from typing import Any
 
-from clearance.flows import ExpectedCall, assign
+import pytest
+
+from clearance.flows import ExpectedCall, Step, assign, score_turn
 from clearance.flows.matchers import compile_arguments
 from clearance.flows.matching import Assignment
 from clearance.providers.types import ToolCall
-from tests.flows.helpers import call
+from tests.flows.helpers import SCHEMAS, call, response
 
 
 def expect(tool: str, args: dict[str, Any], *, extra: bool = False) -> ExpectedCall:
@@ -43,6 +46,15 @@ def test_optimal_beats_greedy_on_a_crafted_case() -> None:
     assert result.total_mismatches == 0
     assert result.unmatched_expected == ()
     assert result.unmatched_actual == ()
+
+
+def test_unpaired_calls_and_expectations_have_no_partner() -> None:
+    expected = [expect("search", {}), expect("create", {})]
+    result = assign(expected, [call("create", index=0), call("noise", index=1)], any_order=True)
+    assert result.actual_for(1) == 0
+    assert result.expected_for(0) == 1
+    assert result.actual_for(0) is None
+    assert result.expected_for(1) is None
 
 
 def test_fewest_mismatches_when_nothing_matches_fully() -> None:
@@ -93,6 +105,51 @@ def test_in_order_picks_the_best_alignment() -> None:
     result = assign(expected, actual, any_order=False)
     assert result.fully_matched == 2
     assert [(p.expected, p.actual) for p in result.pairs] == [(0, 1), (1, 2)]
+
+
+@pytest.mark.parametrize("any_order", [True, False])
+def test_the_repeat_of_a_call_is_the_extra_one(any_order: bool) -> None:
+    expected = [expect("search", {"q": "ada"}), expect("create", {"name": "ada"})]
+    actual = [
+        call("search", {"q": "ada"}, index=0),
+        call("search", {"q": "ada"}, index=1),
+        call("create", {"name": "ada"}, index=2),
+    ]
+    result = assign(expected, actual, any_order=any_order)
+    assert [(p.expected, p.actual, p.full) for p in result.pairs] == [(0, 0, True), (1, 2, True)]
+    assert result.unmatched_actual == (1,)
+    # One expectation, the same call twice: the first call is the match.
+    twice = assign(expected[:1], actual[:2], any_order=any_order)
+    assert [(p.expected, p.actual) for p in twice.pairs] == [(0, 0)]
+    assert twice.unmatched_actual == (1,)
+
+
+@pytest.mark.parametrize("any_order", [True, False])
+def test_the_first_of_identical_expectations_is_the_one_met(any_order: bool) -> None:
+    expected = [expect("search", {"q": "ada"}), expect("search", {"q": "ada"}), expect("x", {})]
+    result = assign(
+        expected, [call("search", {"q": "ada"}), call("x", index=1)], any_order=any_order
+    )
+    assert [(p.expected, p.actual) for p in result.pairs] == [(0, 0), (2, 1)]
+    assert result.unmatched_expected == (1,)
+
+
+def test_a_repeated_call_is_reported_as_the_extra_call() -> None:
+    # What the user reads: the evidence names the repeat, not the call that was right.
+    step = Step(calls=(expect("search_contacts", {"query": "ada"}),), any_order=True)
+    first = call("search_contacts", {"query": "ada"}, id="call_a", index=0)
+    repeat = call("search_contacts", {"query": "ada"}, id="call_b", index=1)
+    verdict = score_turn(
+        step,
+        response(None, first, repeat),
+        tool_schemas=SCHEMAS,
+        offered={"search_contacts"},
+        forbidden=frozenset(),
+    )
+    assert [(f.code, f.evidence["call_id"], f.evidence["index"]) for f in verdict.failures] == [
+        ("extra_call", "call_b", 1)
+    ]
+    assert verdict.assignment.expected_for(0) == 0  # the first call gets the scripted result
 
 
 def test_invalid_json_pairs_but_never_matches_fully() -> None:

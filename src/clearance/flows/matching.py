@@ -8,6 +8,12 @@ fewest argument mismatches in all. Greedy pairing in arrival order gets this wro
 exact: dynamic programming over subsets when one side has at most
 :data:`EXACT_LIMIT` calls, the Hungarian algorithm beyond. With ``any_order=False``
 the pairs must keep the order on both sides (a sequence alignment).
+
+Between equally good assignments the exact searches take the first option in order
+(pair now rather than leave over, the earliest partner first): of two identical calls
+the repeat is the extra one and the first gets the scripted result, and of two
+identical expectations the first is met. (The Hungarian fallback keeps the objective,
+not necessarily this tie-break.)
 """
 
 from __future__ import annotations
@@ -128,11 +134,13 @@ def _in_order(table: _Table, n: int, m: int) -> list[tuple[int, int]]:
     def best(i: int, j: int) -> tuple[_Score, tuple[tuple[int, int], ...]]:
         if i == n or j == m:
             return (0, 0, 0), ()
-        options = [best(i + 1, j), best(i, j + 1)]
+        options = []
         found = table[i][j]
         if found is not None:
             score, rest = best(i + 1, j + 1)
             options.append((_add(score, _gain(found)), ((i, j), *rest)))
+        # On a tie the first option wins: pair now, else keep call j for a later expectation.
+        options += [best(i + 1, j), best(i, j + 1)]
         return max(options, key=lambda option: option[0])
 
     result = list(best(0, 0)[1])
@@ -152,16 +160,15 @@ def _subset_dp(table: _Table, n: int, m: int) -> list[tuple[int, int]]:
     def best(r: int, used: int) -> tuple[_Score, tuple[tuple[int, int], ...]]:
         if r == rows:
             return (0, 0, 0), ()
-        choice = best(r + 1, used)  # row r stays unpaired
+        options = []
         for c in range(cols):
             found = cell(r, c)
             if found is None or used & (1 << c):
                 continue
             score, rest = best(r + 1, used | (1 << c))
-            candidate = (_add(score, _gain(found)), ((r, c), *rest))
-            if candidate[0] > choice[0]:
-                choice = candidate
-        return choice
+            options.append((_add(score, _gain(found)), ((r, c), *rest)))
+        options.append(best(r + 1, used))  # row r stays unpaired: only if strictly better
+        return max(options, key=lambda option: option[0])
 
     pairs = best(0, 0)[1]
     best.cache_clear()
