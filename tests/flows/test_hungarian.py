@@ -3,7 +3,16 @@
 ``hungarian()`` is checked against an exhaustive search over random square and rectangular
 matrices (integer and float costs, many ties). ``_hungarian_assign()`` folds the lexicographic
 objective (full matches, then pairs, then fewest mismatches) into one integer cost; the cases
-below are built so that each weight decides which pairing wins, so a wrong weight fails one.
+below are built so that each weight decides which pairing wins, so a weight too small fails one.
+
+The weights are deliberately generous, so larger ones (and some smaller ones) keep the same
+optimum and cannot be told apart by any test. ``W1`` only has to exceed the mismatches of any
+assignment. ``W2 = W1·(q+1)`` (``q`` the smaller side) could be ``W1·(q-1)``: an assignment with
+one more full match has at most ``q-1`` fewer pairs, and when it has exactly ``q-1`` fewer its
+single pair is the full one, with no mismatch, while the other has at least ``q``. Even
+``W2 = W1`` seems to hold (swapping an alternating path that costs a full match gains at most
+one pair; 60 000 random tables found no counterexample); ``W2 = W1 // 2`` does not (below).
+A wrong-tool cost only has to be >= 0, since such pairs are dropped afterwards.
 """
 
 from __future__ import annotations
@@ -136,6 +145,17 @@ def test_fewest_mismatches_decide_between_equal_pairings() -> None:
     assert _pairs(table) == [(0, 0), (1, 1)]
     table = [[_mismatches(3), _mismatches(1)], [_mismatches(1), _mismatches(2)]]
     assert _pairs(table) == [(0, 1), (1, 0)]
+
+
+def test_two_full_matches_outweigh_a_third_pair() -> None:
+    # Found by random search: with W2 = W1 // 2 the three-pair assignment wins.
+    table: list[list[Cell]] = [
+        [_mismatches(1), WRONG_TOOL, WRONG_TOOL],
+        [WRONG_TOOL, WRONG_TOOL, _mismatches(15)],
+        [_mismatches(1), _mismatches(8), FULL],
+        [FULL, _mismatches(15), WRONG_TOOL],
+    ]
+    assert _pairs(table) == [(2, 2), (3, 0)]
 
 
 def test_a_wrong_tool_is_never_paired_even_to_free_a_full_match() -> None:
