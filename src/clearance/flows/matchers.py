@@ -82,16 +82,13 @@ def _is_number(value: object) -> bool:
 
 def json_equal(left: object, right: object) -> bool:
     """Equality as JSON means it: numbers by value, booleans apart from numbers."""
-    if isinstance(left, bool) or isinstance(right, bool):
-        return isinstance(left, bool) and isinstance(right, bool) and left == right
-    if _is_number(left) and _is_number(right):
+    if _is_number(left) and _is_number(right):  # never a bool: see _is_number
         return bool(left == right)
     if isinstance(left, Mapping) and isinstance(right, Mapping):
         return left.keys() == right.keys() and all(json_equal(left[k], right[k]) for k in left)
     if isinstance(left, list | tuple) and isinstance(right, list | tuple):
         return len(left) == len(right) and all(map(json_equal, left, right))
-    if _is_number(left) or _is_number(right):
-        return False
+    # Anything else is equal only to a value of its own type: true is not 1, 1 is not "1".
     return type(left) is type(right) and left == right
 
 
