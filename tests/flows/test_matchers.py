@@ -417,3 +417,187 @@ def test_a_json_flow_file_with_nan_does_not_load(tmp_path: Path) -> None:
         load_flow(path)
     assert info.value.pointer == "/steps/0/expect/calls/0/args/limit"
     assert info.value.path == str(path)
+
+
+# --- what the user reads: the whole error, fix included --------------------------------------
+
+RANGE_FIX = "write {$range: [min, max]}, with null for an open end"
+
+
+@pytest.mark.parametrize(
+    ("spec", "where", "message", "fix"),
+    [
+        ({"$regx": "a"}, "/$regx", "unknown matcher '$regx'", "did you mean '$regex'?"),
+        (
+            {"$nope": 1},
+            "/$nope",
+            "unknown matcher '$nope'",
+            "use one of $any, $regex, $range, $one_of, $subset, $text, $optional, $exact, "
+            "or {$exact: ...} for a literal",
+        ),
+        (
+            {"$regex": "(unclosed"},
+            "/$regex",
+            "invalid regular expression '(unclosed': missing ), unterminated subpattern "
+            "at position 0",
+            "write a Python `re` pattern; quote it in YAML",
+        ),
+        ({"$regex": 5}, "/$regex", "$regex takes a string, not 5", None),
+        ({"$range": [1]}, "/$range", "$range takes [min, max], not [1]", RANGE_FIX),
+        ({"$range": [float("nan"), 1]}, "/$range/0", "$range bound is NaN", RANGE_FIX),
+        (
+            {"$range": [0, float("inf")]},
+            "/$range/1",
+            "$range bound inf is not a JSON number",
+            "write null for an open end",
+        ),
+        ({"$range": [1, "a"]}, "/$range/1", "$range bound 'a' is not a number or null", RANGE_FIX),
+        (
+            {"$range": [5, 1]},
+            "/$range",
+            "$range minimum 5 is above its maximum 1",
+            "put the smaller bound first",
+        ),
+        ({"$any": False}, "/$any", "$any takes true, not false", "write {$any: true}"),
+        ({"$one_of": []}, "/$one_of", "$one_of takes a non-empty list, not []", None),
+        ({"$subset": [1]}, "/$subset", "$subset takes an object, not [1]", None),
+        ({"$text": 1}, "/$text", "$text takes a string, not 1", None),
+        (
+            {"$one_of": [{"$optional": 1}]},
+            "/$one_of/0/$optional",
+            "$optional only makes sense for an argument or an object key",
+            "move $optional up to the argument, or remove it",
+        ),
+        (
+            {"$regex": "a", "b": 1},
+            "/$regex",
+            "an object with the key '$regex' mixed with other keys is neither a matcher nor "
+            "a plain value",
+            "a matcher is an object with a single $ key; write {$exact: {...}} for a literal "
+            "object with $ keys",
+        ),
+        (
+            float("nan"),
+            "",
+            "nan is not a JSON number",
+            "a tool call's arguments are JSON, which has no NaN or infinity; "
+            "use {$range: [min, null]} for an open bound",
+        ),
+        (
+            {1: "a"},
+            "",
+            "object key 1 is not a string",
+            "quote the key ('1'); JSON object keys are strings",
+        ),
+        # A value JSON cannot show (keys of mixed types) is shown as Python writes it.
+        ({"$text": {1: "a", "b": 2}}, "/$text", "$text takes a string, not {1: 'a', 'b': 2}", None),
+        # Long values are cut to 80 characters.
+        (
+            {"$regex": ["x" * 100]},
+            "/$regex",
+            f'$regex takes a string, not ["{"x" * 75}...',
+            None,
+        ),
+    ],
+)
+def test_contract_error_reads_in_full(spec: Any, where: str, message: str, fix: str | None) -> None:
+    with pytest.raises(ContractError) as info:
+        compile_matcher(spec, path="flows/f.yaml", pointer="/args/x", lines={"/args": 7})
+    error = info.value
+    assert error.pointer == f"/args/x{where}"
+    assert error.line == 7
+    assert error.fix == fix
+    expected = f"flows/f.yaml:7 at /args/x{where}: {message}"
+    assert str(error) == (expected if fix is None else f"{expected}\n  fix: {fix}")
+
+
+@pytest.mark.parametrize(
+    ("spec", "text", "fix"),
+    [
+        ([1], "args must be an object, not [1]", None),
+        (
+            {5: "x"},
+            "argument name 5 is not a string",
+            "quote the name ('5'); argument names are strings",
+        ),
+    ],
+)
+def test_bad_args_read_in_full(spec: Any, text: str, fix: str | None) -> None:
+    with pytest.raises(ContractError) as info:
+        compile_arguments(spec, path="f.yaml", pointer="/steps/0/args")
+    assert info.value.pointer == "/steps/0/args"
+    assert info.value.fix == fix
+    assert info.value.message == f"f.yaml at /steps/0/args: {text}"
+
+
+# --- what the report shows: descriptions and mismatches ---------------------------------------
+
+
+def test_composite_descriptions_spell_out_every_part() -> None:
+    assert m({"a": 1, "b": [1, {"$text": "Ada"}]}).describe() == (
+        "{a: 1, b: [1, text like 'Ada' (case and spacing ignored)]}"
+    )
+    assert m({"$subset": {"id": "c_42", "n": {"$optional": 1}}}).describe() == (
+        "an object containing {id: 'c_42', n: optional: 1}"
+    )
+    assert m({"$range": [None, 2.5]}).describe() == "a number in [-inf, 2.5]"
+    # Objects are shown with sorted keys, whatever the order in the file.
+    assert m({"$exact": {"b": 1, "a": [True, None]}}).describe() == '{"a": [true, null], "b": 1}'
+
+
+def test_long_expected_values_are_cut_in_descriptions() -> None:
+    assert m("x" * 78).describe() == "'" + "x" * 78 + "'"  # 80 characters: kept
+    assert m("x" * 79).describe() == "'" + "x" * 76 + "..."  # 81: cut to 80
+    assert len(m("x" * 79).describe()) == 80
+
+
+@pytest.mark.parametrize(
+    ("spec", "value", "expected"),
+    [
+        ({"a": 1}, "x", "{a: 1}"),
+        ({"$subset": {"a": 1}}, [1], "an object containing {a: 1}"),
+        ([1, 2], [1], "[1, 2]"),
+        ([1, 2], {"0": 1}, "[1, 2]"),
+    ],
+)
+def test_a_value_of_the_wrong_shape_is_one_mismatch_at_its_pointer(
+    spec: Any, value: Any, expected: str
+) -> None:
+    assert m(spec).mismatches(value, "/filter") == [
+        Mismatch("/filter", expected, value, "mismatch")
+    ]
+
+
+def test_mismatches_inside_lists_and_optionals_point_at_the_item() -> None:
+    assert m([1, {"a": 2}]).mismatches([1, {"a": 3}], "/xs") == [
+        Mismatch("/xs/1/a", "2", 3, "mismatch")
+    ]
+    assert m({"$optional": {"a": 1}}).mismatches({"a": 2}, "/o") == [
+        Mismatch("/o/a", "1", 2, "mismatch")
+    ]
+
+
+def test_a_nested_plain_object_needs_exactly_its_keys_even_when_extra_arguments_are_allowed() -> (
+    None
+):
+    expected = compile_arguments({"filter": {"city": "London"}}, path="f.yaml", pointer="/args")
+    found = match_arguments(
+        expected, {"filter": {"city": "London", "x": 1}, "y": 2}, allow_extra=True
+    )
+    assert found == [Mismatch("/filter/x", "no such argument", 1, "unexpected")]
+
+
+def test_range_bounds_may_be_fractions() -> None:
+    matcher = m({"$range": [0.5, 2.5]})
+    assert [matcher.matches(v) for v in (0.5, 1, 2.5, 0.4, 2.6)] == [True, True, True, False, False]
+
+
+def test_optional_belongs_to_object_keys_not_to_list_items() -> None:
+    page = m({"q": "ada", "page": {"$optional": 1}})
+    assert page.matches({"q": "ada"})
+    assert page.matches({"q": "ada", "page": 1})
+    assert not page.matches({"q": "ada", "page": 2})
+    with pytest.raises(ContractError) as info:
+        m([{"$optional": 1}])
+    assert info.value.pointer == "/args/x/0/$optional"
+    assert info.value.fix == "move $optional up to the argument, or remove it"
