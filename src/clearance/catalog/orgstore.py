@@ -19,6 +19,7 @@ from clearance.catalog import tables as t
 from clearance.catalog.gatestore import GateCache, apply_gate
 from clearance.catalog.modelstore import ModelRow, ProviderEntry, list_providers, model_rows
 from clearance.catalog.policyrecords import ModelState, OrgPolicy, PolicySnapshot, SessionPin
+from clearance.catalog.switchstore import killed_targets
 from clearance.config import ClearanceConfig, Tier
 from clearance.modelid import parse_model_id
 
@@ -197,7 +198,7 @@ def read_policy_state(
             candidates); kill switches and removal still apply.
         gate_cache: reuses the gate rows when ``gate_decisions`` has not changed.
     """
-    killed_models, killed_providers = _active_kills(connection) if killed is None else killed
+    killed_models, killed_providers = killed_targets(connection) if killed is None else killed
     rows = model_rows(connection)
     states = apply_gate(
         connection,
@@ -261,19 +262,6 @@ def load_policy_snapshot(
     return read_policy_state(
         connection, config, org_ids=list(org_ids), session_ids=list(session_ids)
     ).snapshot
-
-
-def _active_kills(connection: Connection) -> tuple[set[str], set[str]]:
-    """The (models, providers) whose kill switch is on."""
-    killed_models: set[str] = set()
-    killed_providers: set[str] = set()
-    for scope, target in connection.execute(
-        select(t.kill_switches.c.scope, t.kill_switches.c.target).where(
-            t.kill_switches.c.active.is_(True), t.kill_switches.c.scope.in_(["model", "provider"])
-        )
-    ):
-        (killed_models if scope == "model" else killed_providers).add(target)
-    return killed_models, killed_providers
 
 
 def _configured_policy(

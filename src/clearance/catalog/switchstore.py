@@ -10,12 +10,12 @@ import datetime as dt
 import socket
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog
 
-__all__ = ["SwitchRow", "active_switches", "all_switches", "write_switch"]
+__all__ = ["SwitchRow", "active_switches", "all_switches", "killed_targets", "write_switch"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +76,18 @@ def active_switches(catalog: Catalog) -> dict[tuple[str, str], str]:
             select(c.scope, c.target, c.reason).where(c.active.is_(True))
         ).all()
     return {(row.scope, row.target): row.reason for row in rows}
+
+
+def killed_targets(connection: Connection) -> tuple[set[str], set[str]]:
+    """The (models, providers) whose kill switch is on, read on ``connection`` (the policy
+    state reads them in the same transaction as the rest of its snapshot)."""
+    c = t.kill_switches.c
+    killed_models: set[str] = set()
+    killed_providers: set[str] = set()
+    query = select(c.scope, c.target).where(c.active.is_(True), c.scope.in_(["model", "provider"]))
+    for scope, target in connection.execute(query):
+        (killed_models if scope == "model" else killed_providers).add(target)
+    return killed_models, killed_providers
 
 
 def all_switches(catalog: Catalog) -> list[SwitchRow]:
