@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -951,7 +952,7 @@ def test_regression_pass_wording_lists_no_cases() -> None:
     )
     found = check(decide(rows, WORKED, model_id=MODEL, baseline_id=BASE), "regression")
     margin = math.sqrt(2 * math.log(10) / 200)
-    assert (found.verdict, found.cases) == ("pass", ())
+    assert (found.verdict, found.cases, found.threshold) == ("pass", (), 0.05)
     assert found.measured == pytest.approx(-0.2)
     assert found.detail == (
         f"mean drop vs {BASE} -0.200 over 200 paired cases; Hoeffding one-sided 0.9 bounds "
@@ -1010,3 +1011,112 @@ def test_reasons_are_the_inconclusive_checks_when_none_fails() -> None:
         "regression",
     ]
     assert result.reasons == tuple(f"{c.name}: {c.detail}" for c in unsure)
+
+
+def test_six_short_cases_are_shown_as_five_and_an_ellipsis() -> None:
+    three = WORKED.model_copy(update={"min_trials_per_case": 3})
+    rows = frame(*(case_rows(f"s{i}", [P, P]) for i in range(6)))
+    found = check(decide(rows, three, model_id=MODEL), "min_trials_per_case")
+    assert found.detail == "6 of 6 cases have fewer than 3 judged trials (s0, s1, s2, s3, s4, …)"
+    assert found.cases == ("s0", "s1", "s2", "s3", "s4", "s5")
+
+
+def test_the_policy_interval_method_is_used_for_bounds_and_for_the_hint() -> None:
+    # Ten cases of one trial each, all passing (no clustering). Clopper–Pearson's one-sided
+    # lower bound at 0.9 for n/n is 0.1^(1/n): 0.794 for n = 10 < 0.85, and it reaches 0.85
+    # at n ≥ ln 0.1 / ln 0.85 ≈ 14.2, so 5 more trials. Wilson's, n / (n + z²), is already
+    # 0.859 at n = 10: under Wilson the same rows pass.
+    rows = frame(*(case_rows(f"a{i:02}", [P]) for i in range(10)))
+    bar = updated(WORKED.criticality, standard=Threshold(min_lower_bound=0.85))
+    exact = WORKED.model_copy(update={"interval": "clopper-pearson", "criticality": bar})
+    found = check(decide(rows, exact, model_id=MODEL), "criticality.standard")
+    assert found.interval == pytest.approx((0.1 ** (1 / 10), 1.0), abs=1e-12)
+    assert math.ceil(math.log(0.1) / math.log(0.85)) - 10 == found.more_trials == 5
+    assert found.verdict == "inconclusive"
+    assert found.detail.endswith(
+        "straddle 0.85; about 5 more trials (5 more cases at 1 trials each) would settle it"
+    )
+    wilson_policy = WORKED.model_copy(update={"criticality": bar})
+    found = check(decide(rows, wilson_policy, model_id=MODEL), "criticality.standard")
+    assert found.verdict == "pass"
+    assert found.interval == pytest.approx((10 / (10 + Z_90_ONE_SIDED**2), 1.0), abs=1e-12)
+
+
+def test_an_upper_bound_at_exactly_the_threshold_is_not_a_fail() -> None:
+    # Fail needs the upper bound strictly below the threshold: 2 of 10 (one trial each)
+    # has an upper bound of about 0.40 < 0.5; a threshold at exactly that bound is undecided.
+    rows = frame(*(case_rows(f"a{i}", [P if i < 2 else F]) for i in range(10)))
+    found = check(decide(rows, WORKED, model_id=MODEL), "criticality.standard")
+    assert found.verdict == "fail"
+    assert found.interval is not None
+    high = found.interval[1]
+    assert high == pytest.approx(wilson(2, 10)[1], abs=1e-12)
+    at = WORKED.model_copy(
+        update={
+            "criticality": updated(WORKED.criticality, standard=Threshold(min_lower_bound=high))
+        }
+    )
+    found = check(decide(rows, at, model_id=MODEL), "criticality.standard")
+    assert found.verdict == "inconclusive"
+
+
+def test_a_rate_on_the_threshold_gets_no_hint() -> None:
+    # 5 of 10 against 0.5: no number of trials at that rate settles it.
+    rows = frame(*(case_rows(f"a{i}", [P if i < 5 else F]) for i in range(10)))
+    found = check(decide(rows, WORKED, model_id=MODEL), "criticality.standard")
+    low, high = wilson(5, 10)
+    assert (found.verdict, found.more_trials) == ("inconclusive", None)
+    assert found.cases == ("a5", "a6", "a7", "a8", "a9")
+    assert found.detail == (
+        "5/10 passed over 10 cases (rate 0.500, design effect 1.00); "
+        f"one-sided 0.9 bounds [{low:.3f}, {high:.3f}] straddle 0.5"
+    )
+
+
+def test_tiny_costs_are_written_out_not_in_exponent_form() -> None:
+    rows = frame(case_rows("a", [P, P], cost=Decimal("0.00000001")))
+    found = check(decide(rows, WORKED, model_id=MODEL), "cost.per_successful_task")
+    assert found.measured == "0.00000001"
+    assert found.detail == "USD 0.00000002 / 2 passes = 0.00000001 ≤ 0.01"
+
+
+def test_regression_bounds_at_exactly_max_drop_stay_undecided() -> None:
+    # 200 paired cases of one trial each (one judged trial is enough to pair). Equal rates:
+    # drop 0 ± sqrt(2 ln 10 / 200). Pass needs the upper bound strictly below max_drop.
+    margin = math.sqrt(2 * math.log(10) / 200)
+    equal = frame(many("e", 200, [P]), many("e", 200, [P], model_id=BASE))
+    found = check(decide(equal, WORKED, model_id=MODEL, baseline_id=BASE), "regression")
+    assert found.interval == pytest.approx((-margin, margin), abs=1e-12)
+    assert found.detail.startswith(f"mean drop vs {BASE} +0.000 over 200 paired cases;")
+    assert found.interval is not None
+    upper = found.interval[1]
+    at_upper = WORKED.model_copy(update={"regression": updated(WORKED.regression, max_drop=upper)})
+    found = check(decide(equal, at_upper, model_id=MODEL, baseline_id=BASE), "regression")
+    assert found.verdict == "inconclusive"
+    # Every case lost: drop 1 ± margin. Fail needs the lower bound strictly above max_drop.
+    lost = frame(many("e", 200, [F]), many("e", 200, [P], model_id=BASE))
+    found = check(decide(lost, WORKED, model_id=MODEL, baseline_id=BASE), "regression")
+    assert (found.verdict, found.threshold, len(found.cases)) == ("fail", 0.05, 200)
+    assert found.interval is not None
+    lower = found.interval[0]
+    assert lower == pytest.approx(1 - margin, abs=1e-12)
+    at_lower = WORKED.model_copy(update={"regression": updated(WORKED.regression, max_drop=lower)})
+    found = check(decide(lost, at_lower, model_id=MODEL, baseline_id=BASE), "regression")
+    assert (found.verdict, found.threshold) == ("inconclusive", lower)
+
+
+def exactly(message: str) -> str:
+    """A ``match`` pattern for exactly this message."""
+    return f"^{re.escape(message)}$"
+
+
+def test_bad_frames_are_refused_with_exact_messages() -> None:
+    missing = exactly("the results frame lacks the column(s) latency_ms, cost")
+    with pytest.raises(ValueError, match=missing):
+        decide(worked().drop(columns=["cost", "latency_ms"]), WORKED, model_id=MODEL)
+    with pytest.raises(ValueError, match=exactly("unknown verdict(s) ['maybe', 'perhaps']")):
+        decide(frame(case_rows("a", ["maybe", P, "perhaps"])), WORKED, model_id=MODEL)
+    rows = frame(case_rows("a", [P, P]))
+    rows.loc[1, "verdict"] = None
+    with pytest.raises(ValueError, match=exactly("unknown verdict(s) ['<missing>']")):
+        decide(rows, WORKED, model_id=MODEL)
