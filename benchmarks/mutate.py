@@ -48,7 +48,11 @@ TARGETS: dict[str, Target] = {
         ("tests/test_killswitch.py",),
         also=("src/clearance/catalog/switchstore.py",),
     ),
-    "pricing": Target("src/clearance/pricing.py", ("tests/test_pricing.py",)),
+    "pricing": Target(
+        "src/clearance/pricing.py",
+        ("tests/test_pricing.py",),
+        also=("src/clearance/catalog/pricerecords.py",),
+    ),
     "policy": Target("src/clearance/policy.py", ("tests/test_policy.py",)),
     "gate.stats": Target("src/clearance/gate/stats.py", ("tests/test_gate_stats.py",)),
     "gate.decide": Target("src/clearance/gate/decide.py", ("tests/test_gate_decide.py",)),

@@ -47,13 +47,9 @@ NEUTRAL = frozenset(
 run time: ``errors`` names ``policy.Rejection`` for the type checker only)."""
 
 KNOWN_EXCEPTIONS: dict[tuple[str, str], frozenset[Kind]] = {
-    # Known exceptions, to go when Price, PriceRates and PriceTier move into catalog/
-    # (pricing.py is being changed elsewhere): the price store builds and stores Prices,
-    # and reads LiteLLM's table through litellm_table (which imports discovery and
-    # pricing); the discovered-model record names Price for the type checker.
-    ("clearance.catalog.pricestore", "clearance.pricing"): frozenset({"module"}),
+    # Known exception, to go when the price store takes plain values: it reads LiteLLM's
+    # table through litellm_table (which imports discovery and pricing).
     ("clearance.catalog.pricestore", "clearance.litellm_table"): frozenset({"module"}),
-    ("clearance.catalog.modellist", "clearance.pricing"): frozenset({"typing"}),
 }
 """(catalog module, module outside the catalog) -> the kinds of import allowed."""
 

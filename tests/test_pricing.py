@@ -493,6 +493,32 @@ def test_invalid_price_survives_pickling() -> None:
     )
 
 
+def test_a_price_survives_pickling_under_its_old_and_new_names() -> None:
+    # The records live in clearance.catalog.pricerecords; pricing re-exports the same
+    # classes, so a price pickled when they lived in pricing still loads.
+    from clearance.catalog import pricerecords
+
+    assert (Price, PriceRates, PriceTier) == (
+        pricerecords.Price,
+        pricerecords.PriceRates,
+        pricerecords.PriceTier,
+    )
+    tiered = Price(
+        "test:tiered",
+        PriceRates(PROMPT, COMPLETION, cache_read=D("0.0000005")),
+        per_request=D("0.001"),
+        tiers=(PriceTier(200_001, PriceRates(D("0.000004"), D("0.000016"))),),
+    )
+    copy = pickle.loads(pickle.dumps(tiered))
+    assert copy == tiered
+    assert type(copy) is Price
+    old = pickle.dumps(tiered, protocol=0).replace(
+        b"clearance.catalog.pricerecords", b"clearance.pricing"
+    )
+    assert b"clearance.pricing" in old
+    assert pickle.loads(old) == tiered
+
+
 # A tier in the catalog's JSON column, as PriceRates.as_strings writes it.
 _STORED_TIER = {
     "min_prompt_tokens": 200_001,

@@ -4,18 +4,17 @@
 into a :class:`ModelList`; :func:`~clearance.catalog.modelstore.sync_models` writes one
 into the catalog; :mod:`clearance.discovery` re-exports them.
 
-This module imports nothing above it at run time (no SQL, no HTTP): the store below and
-discovery above both use it. A model's price is typed with :class:`clearance.pricing.Price`,
-imported for the type checker only, until the price records move into the catalog too.
+This module imports nothing above it (no SQL, no HTTP): the store below and discovery
+above both use it. A model's price is a :class:`~clearance.catalog.pricerecords.Price`,
+the catalog's own price record.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from clearance.pricing import Price
+from clearance.catalog.pricerecords import Price
 
 __all__ = ["DiscoveredModel", "ModelList", "PricingStatus"]
 

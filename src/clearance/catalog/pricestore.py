@@ -23,7 +23,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from clearance.catalog import tables as t
 from clearance.litellm_table import LiteLLMTable
-from clearance.pricing import Price, PriceRates, PriceTier
+from clearance.catalog.pricerecords import Price, PriceRates, PriceTier
 
 __all__ = [
     "LiteLLMImportReport",
