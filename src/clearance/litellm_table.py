@@ -5,22 +5,37 @@ into :class:`Decimal`, so every imported price equals the file's literal.
 Tiered keys (``input_cost_per_token_above_200k_tokens``) become price tiers
 from 200,001 prompt tokens ("above" is strict). Batch, priority and flex rates
 are other products, not the standard price, and are left out.
+
+:func:`import_litellm` matches the table's keys to the catalog's models
+(:meth:`LiteLLMTable.match`) and hands the matched prices to the price store.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from clearance.catalog.modelstore import model_rows
+from clearance.catalog.pricestore import add_litellm_prices
 from clearance.discovery import loads_exact, parse_decimal
 from clearance.errors import SourceFormatError
 from clearance.pricing import Price, PriceRates, PriceTier
 
-__all__ = ["LiteLLMEntry", "LiteLLMTable", "read_litellm_table"]
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+__all__ = [
+    "LiteLLMEntry",
+    "LiteLLMImportReport",
+    "LiteLLMTable",
+    "import_litellm",
+    "read_litellm_table",
+]
 
 PRICED_MODES = frozenset({"chat", "completion", "responses"})
 #: Gateway org prefix -> LiteLLM provider names that sell that org's models at list price.
@@ -184,3 +199,59 @@ def read_litellm_table(path: Path) -> LiteLLMTable:
     except OSError as exc:
         raise SourceFormatError(f"cannot read: {exc.strerror}", source=str(path)) from None
     return parse_litellm_table(loads_exact(raw, source=str(path)), source=str(path))
+
+
+@dataclass(slots=True)
+class LiteLLMImportReport:
+    """What ``prices import-litellm`` did."""
+
+    source: str
+    entries: int
+    matched: list[tuple[str, str]] = field(default_factory=list)
+    """(catalog model id, LiteLLM key)."""
+    unmatched_models: int = 0
+    prices_added: int = 0
+    prices_unchanged: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "source": self.source,
+            "entries": self.entries,
+            "matched": len(self.matched),
+            "catalog_models_without_entry": self.unmatched_models,
+            "prices_added": self.prices_added,
+            "prices_unchanged": self.prices_unchanged,
+            "skipped_entries": self.skipped,
+        }
+
+
+def import_litellm(
+    connection: Connection,
+    table: LiteLLMTable,
+    *,
+    aliases: Mapping[str, str] | None = None,
+    now: dt.datetime | None = None,
+) -> LiteLLMImportReport:
+    """Add LiteLLM prices for the catalog models the table names (as ``source="litellm"``).
+
+    Args:
+        connection: in the caller's transaction.
+        table: the parsed table.
+        aliases: catalog model id -> LiteLLM key, for names no rule matches.
+        now: the versions' ``effective_at``.
+    """
+    report = LiteLLMImportReport(table.source, len(table.entries), skipped=dict(table.skipped))
+    prices: dict[str, tuple[Price, str]] = {}
+    for row in model_rows(connection):
+        entry = table.match(row.provider, row.name, aliases)
+        if entry is None:
+            report.unmatched_models += 1
+            continue
+        report.matched.append((row.id, entry.key))
+        prices[row.id] = (entry.price, entry.key)
+    report.prices_added, report.prices_unchanged = add_litellm_prices(
+        connection, prices, source=table.source, now=now
+    )
+    return report

@@ -24,7 +24,6 @@ from clearance.catalog.modelstore import (
 )
 from clearance.catalog.pricestore import (
     PriceVersion,
-    import_litellm,
     latest_versions,
     load_price,
     load_prices,
@@ -37,7 +36,7 @@ from clearance.catalog_snapshot import (
     restore_snapshot,
 )
 from clearance.discovery import loads_exact, parse_model_list, read_model_list
-from clearance.litellm_table import read_litellm_table
+from clearance.litellm_table import import_litellm, read_litellm_table
 from clearance.pricing import Price, PriceRates, PriceTier, Usage, compute_cost
 from tests.conftest import LITELLM_TABLE, OPENROUTER_MODELS
 from tests.support.postgres import create_database, drop_database

@@ -21,10 +21,10 @@ from clearance.catalog.modelstore import (
     set_enabled,
     sync_models,
 )
-from clearance.catalog.pricestore import import_litellm, load_price, load_prices
+from clearance.catalog.pricestore import load_price, load_prices
 from clearance.discovery import parse_model_list, read_model_list
 from clearance.errors import UnknownModel
-from clearance.litellm_table import read_litellm_table
+from clearance.litellm_table import import_litellm, read_litellm_table
 from tests.conftest import LITELLM_TABLE, OPENROUTER_MODELS
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

@@ -15,21 +15,19 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
 from clearance.catalog import tables as t
-from clearance.litellm_table import LiteLLMTable
 from clearance.catalog.pricerecords import Price, PriceRates, PriceTier
 
 __all__ = [
-    "LiteLLMImportReport",
     "PriceVersion",
+    "add_litellm_prices",
     "add_price_versions",
-    "import_litellm",
     "latest_versions",
     "load_price",
     "load_prices",
@@ -317,58 +315,28 @@ def load_price(connection: Connection, model_id: str, priority: Sequence[str]) -
     return load_prices(connection, priority, [model_id]).get(model_id)
 
 
-@dataclass(slots=True)
-class LiteLLMImportReport:
-    """What ``prices import-litellm`` did."""
-
-    source: str
-    entries: int
-    matched: list[tuple[str, str]] = field(default_factory=list)
-    """(catalog model id, LiteLLM key)."""
-    unmatched_models: int = 0
-    prices_added: int = 0
-    prices_unchanged: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary."""
-        return {
-            "source": self.source,
-            "entries": self.entries,
-            "matched": len(self.matched),
-            "catalog_models_without_entry": self.unmatched_models,
-            "prices_added": self.prices_added,
-            "prices_unchanged": self.prices_unchanged,
-            "skipped_entries": self.skipped,
-        }
-
-
-def import_litellm(
+def add_litellm_prices(
     connection: Connection,
-    table: LiteLLMTable,
+    prices: Mapping[str, tuple[Price, str]],
     *,
-    aliases: Mapping[str, str] | None = None,
+    source: str,
     now: dt.datetime | None = None,
-) -> LiteLLMImportReport:
-    """Add LiteLLM prices for the catalog models the table names (as ``source="litellm"``).
+) -> tuple[int, int]:
+    """Store LiteLLM's prices for catalog models; returns (versions added, unchanged).
+
+    The versions are stored as ``source="litellm"``, each recording where it came from as
+    ``SOURCE#KEY``. Which entry prices which catalog model is decided by the caller
+    (:func:`clearance.litellm_table.import_litellm` matches the names).
 
     Args:
         connection: in the caller's transaction.
-        table: the parsed table.
-        aliases: catalog model id -> LiteLLM key, for names no rule matches.
+        prices: catalog model id -> (its price, the LiteLLM key it was read under).
+        source: the table's file or URL.
         now: the versions' ``effective_at``.
     """
-    report = LiteLLMImportReport(table.source, len(table.entries), skipped=dict(table.skipped))
-    rows = connection.execute(select(t.models.c.id, t.models.c.provider, t.models.c.name))
-    priced: list[tuple[str, Price, str | None]] = []
-    for row in rows:
-        entry = table.match(row.provider, row.name, aliases)
-        if entry is None:
-            report.unmatched_models += 1
-            continue
-        report.matched.append((row.id, entry.key))
-        priced.append((row.id, entry.price, f"{table.source}#{entry.key}"))
-    report.prices_added, report.prices_unchanged = add_price_versions(
-        connection, priced, source="litellm", now=now
+    return add_price_versions(
+        connection,
+        ((model_id, price, f"{source}#{key}") for model_id, (price, key) in prices.items()),
+        source="litellm",
+        now=now,
     )
-    return report

@@ -187,9 +187,9 @@ def demo(
         out = reports
     from clearance.catalog.modelstore import ensure_provider, list_models, sync_models
     from clearance.catalog.orgstore import read_policy_state, set_org
-    from clearance.catalog.pricestore import import_litellm, load_prices
+    from clearance.catalog.pricestore import load_prices
     from clearance.discovery import read_model_list
-    from clearance.litellm_table import read_litellm_table
+    from clearance.litellm_table import import_litellm, read_litellm_table
     from clearance.policy import RouteRequest, resolve_model
     from clearance.pricing import DefaultPriceWarning, Usage, price_call
 

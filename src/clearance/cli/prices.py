@@ -38,8 +38,7 @@ def import_litellm_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Add LiteLLM's prices for the catalog's models as a second price source."""
-    from clearance.catalog.pricestore import import_litellm
-    from clearance.litellm_table import read_litellm_table
+    from clearance.litellm_table import import_litellm, read_litellm_table
 
     config, catalog = load()
     table = read_litellm_table(file)
