@@ -62,6 +62,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from clearance.policy import Rejection
+    from clearance.retryplan import Attempt
 
 __all__ = [
     "AuthenticationFailed",
@@ -121,7 +122,7 @@ class ClearanceError(Exception):
         attempts: for a routed call that failed, every attempt made (router ``Attempt``s).
     """
 
-    attempts: tuple[object, ...] = ()
+    attempts: tuple[Attempt, ...] = ()
 
     def __init__(self, message: str, *, fix: str | None = None) -> None:
         self.message = message
@@ -499,17 +500,25 @@ class ProviderError(ClearanceError):
         kind: a stable name for the failure (``rate_limit``, ``auth``, ``timeout``, ...).
         provider: the provider's name.
         model_id: the catalog model id called.
-        retryable: whether trying the same model again may succeed.
+        retryable: whether the router tries the same model again (read from the rules of
+            :mod:`clearance.retryplan`, keyed by ``kind``).
         detail: what went wrong in the provider's own words (clearance's, for a timeout or
             an unreachable provider), without the provider, model and status the message
             puts first; secrets masked as in the message.
     """
 
     kind = "provider_error"
-    retryable = False
     fix_template: str | None = None
     """What to do about it, with ``{provider}`` for the provider's name (``None``: nothing
     general to say; the message is specific)."""
+
+    @property
+    def retryable(self) -> bool:
+        """Whether the router tries the same model again after this error: its kind's rule
+        in :data:`clearance.retryplan.RULES`, the one place that decides it."""
+        from clearance.retryplan import rule_for  # the rules sit above the errors
+
+        return rule_for(self).retry
 
     def __init__(self, message: str, *, provider: str, model_id: str | None) -> None:
         self.provider = provider
@@ -564,7 +573,6 @@ class RateLimited(ProviderHTTPError):
     """429: too many requests; retry after ``retry_after``, then fall back."""
 
     kind = "rate_limit"
-    retryable = True
     fix_template = (
         "wait and try again, lower the load (eval --concurrency), or let the router fall "
         "back (clearance policy fallbacks set)"
@@ -632,7 +640,6 @@ class ProviderServerError(ProviderHTTPError):
     """5xx, or an error reported inside a 200 answer or a stream."""
 
     kind = "server_error"
-    retryable = True
     fix_template = (
         "the provider failed after clearance's retries: try again later, or give the model "
         "a fallback chain (clearance policy fallbacks set)"
@@ -652,7 +659,6 @@ class ProviderTimeout(ProviderError):
     """
 
     kind = "timeout"
-    retryable = True
     fix_template = (
         "the provider did not answer in time: try again, or raise timeout_s of provider "
         "'{provider}' in the configuration (or --timeout)"
@@ -685,7 +691,6 @@ class ProviderConnectionError(ProviderError):
     """The provider could not be reached (DNS, refused, reset)."""
 
     kind = "connection"
-    retryable = True
     fix_template = (
         "is the server running? check base_url of provider '{provider}' "
         "(`clearance config show`) and the network"
@@ -703,7 +708,6 @@ class ProviderProtocolError(ProviderError):
     """
 
     kind = "protocol"
-    retryable = True
     fix_template = (
         "the answer of provider '{provider}' broke HTTP (see the message): try again; if it "
         "persists, report it to the provider or a proxy on the way, or give the model a "
@@ -731,7 +735,6 @@ class MalformedResponse(ProviderError):
     """
 
     kind = "malformed_response"
-    retryable = True
 
     def __init__(self, message: str, *, provider: str, model_id: str | None, body: str) -> None:
         self.body = body[:2000]

@@ -9,13 +9,35 @@ from clearance.providers.transport_errors import TRANSPORT_ERRORS, classify_tran
 from clearance.router import RULES
 
 
-def test_each_kind_has_a_rule_that_agrees_with_the_error_class() -> None:
+def test_each_kind_has_a_rule_and_the_error_reports_it() -> None:
     for _, error_class, _ in TRANSPORT_ERRORS:
         assert issubclass(error_class, ProviderError)
         rule = RULES[error_class.kind]
-        assert rule.retry == error_class.retryable, error_class
+        error = error_class("x", provider="p", model_id=None)
+        assert error.retryable is rule.retry, error_class  # one source: the rules
         assert rule.fall_back  # another provider's model may not fail the same way
         assert error_class.fix_template is not None
+    retried = {c.kind: RULES[c.kind].retry for _, c, _ in TRANSPORT_ERRORS}
+    # a passing failure is worth one more request; a base URL HTTP cannot use never is
+    assert retried == {
+        "timeout": True,
+        "invalid_endpoint": False,
+        "connection": True,
+        "protocol": True,
+    }
+
+
+def test_retryable_follows_the_rules_for_every_provider_error() -> None:
+    from clearance import errors
+
+    http = {"provider": "p", "model_id": None, "status_code": 400}
+    assert errors.RateLimited("x", **http).retryable
+    assert errors.ProviderServerError("x", **http).retryable
+    assert errors.MalformedResponse("x", provider="p", model_id=None, body="").retryable
+    assert not errors.AuthenticationFailed("x", **http).retryable
+    assert not errors.ContextLengthExceeded("x", **http).retryable
+    assert not errors.BadRequest("x", code="tool_use_failed", **http).retryable
+    assert not errors.ProviderError("a bug", provider="p", model_id=None).retryable
 
 
 def test_the_message_names_the_exception_and_what_it_said() -> None:
