@@ -53,7 +53,7 @@ TARGETS: dict[str, Target] = {
         ("tests/test_pricing.py",),
         also=("src/clearance/catalog/pricerecords.py",),
     ),
-    "policy": Target("src/clearance/policy.py", ("tests/test_policy.py",)),
+    "modelpolicy": Target("src/clearance/modelpolicy.py", ("tests/test_modelpolicy.py",)),
     "gate.stats": Target("src/clearance/gate/stats.py", ("tests/test_gate_stats.py",)),
     "gate.decide": Target("src/clearance/gate/decide.py", ("tests/test_gate_decide.py",)),
     "flows.matching": Target(

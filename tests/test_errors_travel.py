@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import clearance.errors as errors
-from clearance.policy import Rejection
+from clearance.modelpolicy import Rejection
 from clearance.router import Attempt
 
 HTTP = {"provider": "openrouter", "model_id": "openrouter:a/b", "status_code": 400}

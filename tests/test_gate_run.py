@@ -41,7 +41,7 @@ from clearance.gate.run import (
     refresh_staleness,
     run_gate,
 )
-from clearance.policy import RouteRequest, resolve_model
+from clearance.modelpolicy import RouteRequest, resolve_model
 from tests.support.evalproject import SLOPPY, STEADY, _completion, scripted
 
 FLAKY = "ref:ref/flaky"

@@ -36,7 +36,7 @@ from clearance.catalog.orgstore import load_policy_snapshot
 from clearance.config import ClearanceConfig, load_config
 from clearance.discovery import parse_model_list
 from clearance.errors import NoModelAvailable, UnknownModel
-from clearance.policy import ModelState, RouteRequest, resolve_model
+from clearance.modelpolicy import ModelState, RouteRequest, resolve_model
 from clearance.providers.openai import OpenAICompatibleProvider
 from clearance.router import Router
 

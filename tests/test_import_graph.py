@@ -14,8 +14,8 @@ all three, as each is a dependency on the module imported; the cycle rule counts
 the first, the only ones that run while a module is being imported.
 
 An edge goes to the module imported: ``from clearance.catalog import tables`` to
-``clearance.catalog.tables``, ``from clearance.policy import resolve_model`` to
-``clearance.policy``. The packages above it, which Python also runs, are left out: they
+``clearance.catalog.tables``, ``from clearance.modelpolicy import resolve_model`` to
+``clearance.modelpolicy``. The packages above it, which Python also runs, are left out: they
 are a line of docstring (``clearance.catalog``) or import lazily (``clearance``).
 """
 

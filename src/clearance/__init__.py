@@ -74,14 +74,14 @@ _EXPORTS: dict[str, str] = {
     "price_call": "clearance.pricing",
     "price_call_strict": "clearance.pricing",
     # policy
-    "ModelState": "clearance.policy",
-    "OrgPolicy": "clearance.policy",
-    "PolicySnapshot": "clearance.policy",
-    "Rejection": "clearance.policy",
-    "RouteDecision": "clearance.policy",
-    "RouteRequest": "clearance.policy",
-    "SessionPin": "clearance.policy",
-    "resolve_model": "clearance.policy",
+    "ModelState": "clearance.modelpolicy",
+    "OrgPolicy": "clearance.modelpolicy",
+    "PolicySnapshot": "clearance.modelpolicy",
+    "Rejection": "clearance.modelpolicy",
+    "RouteDecision": "clearance.modelpolicy",
+    "RouteRequest": "clearance.modelpolicy",
+    "SessionPin": "clearance.modelpolicy",
+    "resolve_model": "clearance.modelpolicy",
     "BrokenCassette": "clearance.errors",
     "MissingRecording": "clearance.errors",
     "RecordedProviderFailure": "clearance.errors",
@@ -309,7 +309,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from clearance.gate.policy import GatePolicy, load_policy
     from clearance.gate.run import GateRun, run_gate
     from clearance.modelid import ModelId, parse_model_id
-    from clearance.policy import (
+    from clearance.modelpolicy import (
         ModelState,
         OrgPolicy,
         PolicySnapshot,

@@ -61,7 +61,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from clearance.policy import Rejection
+    from clearance.modelpolicy import Rejection
     from clearance.retryplan import Attempt
 
 __all__ = [

@@ -71,7 +71,7 @@ from clearance.errors import (
 )
 from clearance.identifiers import check_identifiers
 from clearance.killswitch import KillSwitch
-from clearance.policy import (
+from clearance.modelpolicy import (
     ModelState,
     OrgPolicy,
     PolicySnapshot,

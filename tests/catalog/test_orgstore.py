@@ -30,7 +30,7 @@ from clearance.catalog.orgstore import (
 )
 from clearance.config import ClearanceConfig, load_config
 from clearance.discovery import parse_model_list
-from clearance.policy import ModelState, OrgPolicy, RouteRequest, SessionPin, resolve_model
+from clearance.modelpolicy import ModelState, OrgPolicy, RouteRequest, SessionPin, resolve_model
 
 NAMES = ["openai/gpt-4o", "openai/gpt-4o-mini", "anthropic/claude-sonnet-4", "x/removed"]
 

@@ -25,7 +25,7 @@ from clearance.cli import app
 from clearance.config import load_config
 from clearance.discovery import parse_model_list
 from clearance.killswitch import set_switch
-from clearance.policy import RouteRequest
+from clearance.modelpolicy import RouteRequest
 from clearance.router import Router
 
 A, B, C, D, E = (f"p:m/{n}" for n in "abcde")

@@ -151,7 +151,7 @@ def test_the_engine_and_the_stores_import_nothing_above_them() -> None:
     code = (
         "import sys\n"
         "import clearance.catalog.runstore, clearance.catalog.runrecords\n"
-        "above = ('clearance.evaluation', 'clearance.contracts', 'clearance.policy')\n"
+        "above = ('clearance.evaluation', 'clearance.contracts', 'clearance.modelpolicy')\n"
         "print(sorted(m for m in sys.modules if m.startswith(above)))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -156,7 +156,7 @@ class PolicyState:
     """
 
     snapshot: PolicySnapshot
-    """What :func:`~clearance.policy.resolve_model` decides on; ``orgs`` and ``pins``
+    """What :func:`~clearance.modelpolicy.resolve_model` decides on; ``orgs`` and ``pins``
     hold the orgs and sessions that were asked for."""
     models: Mapping[str, ModelRow]
     """Model id to its provider, name and context window: every catalog model, removed

@@ -4,7 +4,7 @@
 catalog's tables; :class:`PolicySnapshot` gathers them with the configured tiers,
 fallback chains and default. The stores build them
 (:func:`~clearance.catalog.orgstore.read_policy_state`) and
-:func:`~clearance.policy.resolve_model` decides on them; :mod:`clearance.policy`
+:func:`~clearance.modelpolicy.resolve_model` decides on them; :mod:`clearance.modelpolicy`
 re-exports them.
 
 This module imports nothing above it (no SQL, no resolver): the stores below and the

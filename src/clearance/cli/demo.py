@@ -57,7 +57,7 @@ def _router_demo(config: ClearanceConfig, catalog: Catalog, base_url: str) -> No
     from clearance.catalog.orgstore import set_fallback_chain
     from clearance.errors import KillSwitchActive
     from clearance.killswitch import set_switch
-    from clearance.policy import RouteRequest
+    from clearance.modelpolicy import RouteRequest
     from clearance.router import Router
 
     weather = {
@@ -190,7 +190,7 @@ def demo(
     from clearance.catalog.pricestore import load_prices
     from clearance.discovery import read_model_list
     from clearance.litellm_table import import_litellm, read_litellm_table
-    from clearance.policy import RouteRequest, resolve_model
+    from clearance.modelpolicy import RouteRequest, resolve_model
     from clearance.pricing import DefaultPriceWarning, Usage, price_call
 
     missing = [str(path) for path in (models_file, litellm_file) if not path.is_file()]

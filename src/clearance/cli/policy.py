@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from clearance.config import ClearanceConfig
-    from clearance.policy import OrgPolicy
+    from clearance.modelpolicy import OrgPolicy
 
 app = App(help="Ask the model policy which model serves a request.", no_args_is_help=True)
 orgs_app = App(help="Org settings: enabled models and default model.", no_args_is_help=True)
@@ -51,7 +51,7 @@ def resolve(
     """Show which model serves a request, why, and what was rejected."""
     from clearance.catalog.orgstore import read_policy_state, write_pin
     from clearance.config import TIERS
-    from clearance.policy import RouteRequest, resolve_model
+    from clearance.modelpolicy import RouteRequest, resolve_model
 
     if tier is not None and tier not in TIERS:
         fail(f"--tier {tier!r} is not one of {', '.join(TIERS)}", code=EXIT_USAGE)

@@ -272,7 +272,7 @@ def _baseline(
     """The regression baseline's model id (``None``: no regression check can be made)."""
     from clearance.catalog.modelstore import resolve_model_id
     from clearance.catalog.orgstore import get_org
-    from clearance.policy import org_default
+    from clearance.modelpolicy import org_default
 
     if policy.regression is None:
         return None

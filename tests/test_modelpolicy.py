@@ -1,4 +1,4 @@
-"""Tests for clearance.policy: the model-policy resolver."""
+"""Tests for clearance.modelpolicy: the model-policy resolver."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from clearance.config import Tier
 from clearance.errors import NoModelAvailable, UnknownOrg
-from clearance.policy import (
+from clearance.modelpolicy import (
     ModelState,
     OrgPolicy,
     PolicySnapshot,
