@@ -397,26 +397,56 @@ def test_a_gate_that_cannot_settle_within_max_n_says_so() -> None:
         trials_to_settle(1, 2, 1.5)
 
 
+COUNTS_FIX = "pass 0 <= successes <= n"
+THRESHOLD_FIX = "pass a pass-rate threshold in [0, 1]"
+DEFF_FIX = "pass a finite design effect > 0"
+
+
 @pytest.mark.parametrize(
     ("args", "options", "message", "fix"),
     [
-        ((-1, 10, 0.5), {}, "invalid counts: -1 successes out of 10 trials", "0 <= successes <= n"),
-        ((11, 10, 0.5), {}, "invalid counts: 11 successes out of 10 trials", "0 <= successes <= n"),
-        ((0, -1, 0.5), {}, "invalid counts: 0 successes out of -1 trials", "0 <= successes <= n"),
-        ((2.5, 10, 0.5), {}, "invalid successes 2.5: not a whole number", "successes as an int"),
-        ((5, 10.0, 0.5), {}, "invalid n 10.0: not a whole number", "n as an int"),
-        ((True, 10, 0.5), {}, "invalid successes True: not a whole number", "successes as an int"),
-        ((5, 10, 0.4), {"max_n": 2.5}, "invalid max_n 2.5: not a whole number", "max_n as an int"),
-        ((5, 10, 0.4), {"max_n": -1}, "invalid max_n -1", "max_n >= 0"),
-        ((5, 10, -0.1), {}, "invalid threshold -0.1", "threshold in [0, 1]"),
-        ((5, 10, 1.01), {}, "invalid threshold 1.01", "threshold in [0, 1]"),
-        ((5, 10, math.nan), {}, "invalid threshold nan", "threshold in [0, 1]"),
-        ((5, 10, 0.4), {"deff": 0.0}, "invalid design effect 0.0", "finite design effect > 0"),
-        ((5, 10, 0.4), {"deff": -2.0}, "invalid design effect -2.0", "finite design effect > 0"),
-        ((5, 10, 0.4), {"deff": math.inf}, "invalid design effect inf", "finite design effect"),
-        ((5, 10, 0.4), {"deff": math.nan}, "invalid design effect nan", "finite design effect"),
-        ((5, 10, 0.4), {"level": 0.5}, "invalid one-sided confidence level 0.5", "0.5 and 1"),
-        ((5, 10, 0.4), {"method": "wald"}, "unknown interval method 'wald'", "'wilson' or"),
+        ((-1, 10, 0.5), {}, "invalid counts: -1 successes out of 10 trials", COUNTS_FIX),
+        ((11, 10, 0.5), {}, "invalid counts: 11 successes out of 10 trials", COUNTS_FIX),
+        ((0, -1, 0.5), {}, "invalid counts: 0 successes out of -1 trials", COUNTS_FIX),
+        (
+            (2.5, 10, 0.5),
+            {},
+            "invalid successes 2.5: not a whole number",
+            "pass successes as an int",
+        ),
+        ((5, 10.0, 0.5), {}, "invalid n 10.0: not a whole number", "pass n as an int"),
+        (
+            (True, 10, 0.5),
+            {},
+            "invalid successes True: not a whole number",
+            "pass successes as an int",
+        ),
+        (
+            (5, 10, 0.4),
+            {"max_n": 2.5},
+            "invalid max_n 2.5: not a whole number",
+            "pass max_n as an int",
+        ),
+        ((5, 10, 0.4), {"max_n": -1}, "invalid max_n -1", "pass max_n >= 0 (additional trials)"),
+        ((5, 10, -0.1), {}, "invalid threshold -0.1", THRESHOLD_FIX),
+        ((5, 10, 1.01), {}, "invalid threshold 1.01", THRESHOLD_FIX),
+        ((5, 10, math.nan), {}, "invalid threshold nan", THRESHOLD_FIX),
+        ((5, 10, 0.4), {"deff": 0.0}, "invalid design effect 0.0", DEFF_FIX),
+        ((5, 10, 0.4), {"deff": -2.0}, "invalid design effect -2.0", DEFF_FIX),
+        ((5, 10, 0.4), {"deff": math.inf}, "invalid design effect inf", DEFF_FIX),
+        ((5, 10, 0.4), {"deff": math.nan}, "invalid design effect nan", DEFF_FIX),
+        (
+            (5, 10, 0.4),
+            {"level": 0.5},
+            "invalid one-sided confidence level 0.5",
+            "pass a level strictly between 0.5 and 1, such as 0.95",
+        ),
+        (
+            (5, 10, 0.4),
+            {"method": "wald"},
+            "unknown interval method 'wald'",
+            "use 'wilson' or 'clopper-pearson'",
+        ),
     ],
 )
 def test_trials_to_settle_refuses_what_is_outside_its_domain(
@@ -424,9 +454,7 @@ def test_trials_to_settle_refuses_what_is_outside_its_domain(
 ) -> None:
     with pytest.raises(InputError) as raised:
         trials_to_settle(*args, **options)  # type: ignore[arg-type]
-    assert raised.value.message == message
-    assert raised.value.fix is not None
-    assert fix in raised.value.fix
+    assert (raised.value.message, raised.value.fix) == (message, fix)
 
 
 def test_trials_to_settle_takes_the_edges_of_its_domain() -> None:
@@ -434,6 +462,10 @@ def test_trials_to_settle_takes_the_edges_of_its_domain() -> None:
     # (upper bound < 1), 10/10 "above" 0 too (lower bound > 0).
     assert trials_to_settle(0, 10, 1.0) == 0
     assert trials_to_settle(10, 10, 0.0) == 0
+    # A bar of 1 is out of reach of any rate below it; once the upper bound is under 1 that
+    # is settled, even for one trial (0/1) or a rate of 1/2 (the numerator alone is 1).
+    assert trials_to_settle(0, 1, 1.0) == 0
+    assert trials_to_settle(1, 2, 1.0) == 0
     # max_n = 0 asks only whether it is settled now.
     assert trials_to_settle(17, 20, 0.8, max_n=0) is None
     assert trials_to_settle(95, 100, 0.8, max_n=0) == 0
@@ -531,3 +563,107 @@ def test_two_sided_levels_may_go_down_to_zero_exclusive() -> None:
             wilson_interval(3, 10, level=level)
         assert raised.value.message == f"invalid two-sided confidence level {level!r}"
         assert raised.value.fix == "pass a level strictly between 0.0 and 1, such as 0.95"
+
+
+def settle_by_scan(
+    successes: int, n: int, threshold: float, z: float, deff: float, limit: int
+) -> int | None:
+    """The first extra trial count that settles, by trying each in turn (Wilson closed form)."""
+    rate = successes / n
+    for extra in range(limit + 1):
+        n_eff = (n + extra) / deff
+        low, high = wilson_by_hand(rate * n_eff, n_eff, z)
+        if (low >= threshold) if rate > threshold else (high < threshold):
+            return extra
+    return None
+
+
+@pytest.mark.parametrize(
+    ("successes", "n", "threshold"),
+    [
+        (17, 20, 0.8),
+        (9, 10, 0.7),
+        (3, 10, 0.5),
+        (40, 50, 0.7),
+        (12, 40, 0.2),
+        (1, 2, 0.3),
+        (0, 2, 0.5),  # 1 more (at deff 1)
+        (1, 3, 0.7),  # 2 more
+        (1, 2, 0.8),  # 3 more
+    ],
+)
+@pytest.mark.parametrize("deff", [1.0, 2.5])
+def test_trials_to_settle_is_the_first_count_found_one_by_one(
+    successes: int, n: int, threshold: float, deff: float
+) -> None:
+    need = settle_by_scan(successes, n, threshold, Z_90_TWO_SIDED, deff, 3000)
+    assert need is not None
+    assert trials_to_settle(successes, n, threshold, deff=deff) == need
+    # max_n is a ceiling: reached exactly it answers, one short it gives up.
+    assert trials_to_settle(successes, n, threshold, deff=deff, max_n=need) == need
+    if need > 0:
+        assert trials_to_settle(successes, n, threshold, deff=deff, max_n=need - 1) is None
+
+
+def test_a_bound_exactly_on_the_threshold() -> None:
+    # Settled above means the lower bound at or above the threshold; settled below means
+    # the upper bound strictly under it (as the gate reads them).
+    low = lower_bound(17, 20)
+    assert trials_to_settle(17, 20, low) == 0
+    assert trials_to_settle(17, 20, math.nextafter(low, 1.0)) == 1
+    high = upper_bound(3, 10)
+    assert trials_to_settle(3, 10, high) == 1
+    assert trials_to_settle(3, 10, math.nextafter(high, 1.0)) == 0
+
+
+def test_wilson_with_a_single_trial_is_the_closed_form() -> None:
+    # n = 1 is a sample, not "no data": x = 1 gives [1 / (1 + z²), 1], x = 0 its mirror.
+    assert wilson_interval(1, 1).low == pytest.approx(1 / (1 + Z_95_TWO_SIDED**2), abs=1e-12)
+    assert wilson_interval(1, 1).high == 1.0
+    assert wilson_interval(0, 1).high == pytest.approx(Z_95_TWO_SIDED**2 / (1 + Z_95_TWO_SIDED**2))
+    assert wilson_interval(0, 1).low == 0.0
+
+
+def test_a_single_pass_in_all_is_enough_to_estimate_the_icc() -> None:
+    # (1 of 2) and (0 of 2): Σy²/m = 1/2, MSB = (1/2 − 1/4) / 1 = 1/4, MSW = (1 − 1/2) / 2 = 1/4:
+    # the cases differ no more than chance, ICC 0 (estimated, not the fallback 1).
+    rated = clustered_rate([(1, 2), (0, 2)])
+    assert (rated.icc, rated.icc_estimated, rated.design_effect, rated.effective_n) == (
+        0.0,
+        True,
+        1.0,
+        4.0,
+    )
+
+
+def test_clustered_rate_refusals_say_how_to_fix_them() -> None:
+    with pytest.raises(InputError) as raised:
+        clustered_rate([(1, 2), (3, 2)])
+    assert (raised.value.message, raised.value.fix) == (
+        "invalid counts for case #1: 3 passes out of 2",
+        "give each case as (passes, trials) with 0 <= passes <= trials",
+    )
+    with pytest.raises(InputError) as raised:
+        clustered_rate([(0, 0), (0, 0)])
+    assert (raised.value.message, raised.value.fix) == (
+        "no trials to rate: every case has zero trials",
+        "rate at least one case with at least one trial",
+    )
+    with pytest.raises(InputError) as raised:
+        clustered_rate([(0, -1)])
+    assert raised.value.message == "invalid counts for case #0: 0 passes out of -1"
+
+
+def test_the_incomplete_beta_function_matches_its_closed_forms() -> None:
+    # The Beta(a, b) CDF that Clopper–Pearson inverts: 0 at 0 and 1 at 1, and in closed
+    # form I_x(a, 1) = xᵃ, I_x(1, b) = 1 − (1 − x)ᵇ, I_x(2, 2) = 3x² − 2x³ (on both sides
+    # of the mean, where the continued fraction is used directly or through the symmetry).
+    from clearance.gate.stats import _regularized_beta  # the kernel behind every quantile
+
+    for a, b in [(1.0, 1.0), (3.0, 7.0), (0.5, 2.5)]:
+        assert _regularized_beta(0.0, a, b) == 0.0
+        assert _regularized_beta(1.0, a, b) == 1.0
+    for x in (0.01, 0.2, 0.5, 0.8, 0.99):
+        assert _regularized_beta(x, 4.0, 1.0) == pytest.approx(x**4, abs=1e-13)
+        assert _regularized_beta(x, 1.0, 6.0) == pytest.approx(1 - (1 - x) ** 6, abs=1e-13)
+        assert _regularized_beta(x, 2.0, 2.0) == pytest.approx(3 * x**2 - 2 * x**3, abs=1e-13)
