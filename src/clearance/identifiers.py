@@ -2,8 +2,8 @@
 
 PostgreSQL refuses a value longer than its ``VARCHAR(n)`` column and any U+0000, and
 UTF-8 cannot carry a lone surrogate; SQLite stores all three. So the limits are the
-``ai_calls`` column sizes in :mod:`clearance.catalog.tables`, applied before a database
-sees a value:
+``ai_calls`` column sizes (:data:`clearance.catalog.callstore.TEXT_LIMITS`), applied
+before a database sees a value:
 
 * :func:`check_identifiers`: the router's first step. An org, session or model id the
   log cannot store (or a tier that is not one) is the caller's mistake,
@@ -22,26 +22,18 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import String
-
-from clearance.catalog import tables as t
+from clearance.catalog.callstore import TEXT_LIMITS
 from clearance.config import TIERS
 from clearance.errors import InvalidIdentifier
 
 __all__ = ["IDENTIFIER_LIMITS", "check_identifiers", "fit_row", "scrub"]
 
 
-def _length(column: Any) -> int:
-    length = column.type.length
-    assert isinstance(length, int)
-    return length
-
-
 #: Most characters of each identifier the router takes, from the ``ai_calls`` columns.
 IDENTIFIER_LIMITS: Mapping[str, int] = {
-    "org": _length(t.ai_calls.c.org_id),
-    "session": _length(t.ai_calls.c.session_id),
-    "model": _length(t.ai_calls.c.requested_model),
+    "org": TEXT_LIMITS["org_id"],
+    "session": TEXT_LIMITS["session_id"],
+    "model": TEXT_LIMITS["requested_model"],
 }
 _ORG, _SESSION, _MODEL = (IDENTIFIER_LIMITS[k] for k in ("org", "session", "model"))
 
@@ -95,7 +87,7 @@ def check_identifiers(
             "tier",
             reason="unknown_tier",
             length=len(tier) if isinstance(tier, str) else 0,
-            limit=_length(t.ai_calls.c.tier),
+            limit=TEXT_LIMITS["tier"],
             preview=_preview(tier),
         )
 
@@ -111,11 +103,7 @@ _FREE_TEXT = frozenset(
         "policy_reason",
     }
 )
-_TEXT_COLUMNS = tuple(
-    (column.name, column.type.length)
-    for column in t.ai_calls.columns
-    if type(column.type) is String and column.type.length is not None
-)
+_TEXT_COLUMNS = tuple(TEXT_LIMITS.items())
 
 
 def fit_row(row: dict[str, Any]) -> str | None:

@@ -7,7 +7,13 @@ import datetime as dt
 from sqlalchemy import select
 
 from clearance.catalog import tables as t
-from clearance.catalog.callstore import CALL_COLUMNS, insert_new_calls, mark_escalated
+from clearance.catalog.callstore import (
+    CALL_COLUMNS,
+    TEXT_LIMITS,
+    count_by_status,
+    insert_new_calls,
+    mark_escalated,
+)
 from clearance.catalog.database import Catalog
 
 AT = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -46,3 +52,29 @@ def test_mark_escalated_of_an_unknown_call_changes_nothing(catalog: Catalog) -> 
     insert_new_calls(catalog, [row("a")])
     assert mark_escalated(catalog, "nope", {"reason": None, "at": "t"}) is False
     assert stored(catalog, "a") == (False, None)
+
+
+def test_text_limits_are_the_bounded_text_columns() -> None:
+    assert TEXT_LIMITS["org_id"] == t.ai_calls.c.org_id.type.length  # type: ignore[attr-defined]
+    assert {"org_id", "session_id", "requested_model", "tier", "status"} <= set(TEXT_LIMITS)
+    assert "extra" not in TEXT_LIMITS  # JSON, not bounded text
+
+
+def test_count_by_status_keeps_live_and_eval_calls_apart(catalog: Catalog) -> None:
+    assert count_by_status(catalog) == []
+    insert_new_calls(
+        catalog,
+        [
+            row("a", eval_run_id=None),
+            row("b", eval_run_id=None),
+            row("c", eval_run_id=None, status="error"),
+            row("d", eval_run_id="run-1"),
+            row("e", eval_run_id="run-1", status="refused"),
+        ],
+    )
+    assert count_by_status(catalog) == [
+        (False, "ok", 1),
+        (False, "refused", 1),
+        (True, "error", 1),
+        (True, "ok", 2),
+    ]

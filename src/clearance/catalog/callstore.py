@@ -19,12 +19,28 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Insert, insert, select, update
+from sqlalchemy import Insert, String, func, insert, select, update
 
 from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog
 
-__all__ = ["CALL_COLUMNS", "insert_new_calls", "mark_escalated", "row_from_json", "row_to_json"]
+__all__ = [
+    "CALL_COLUMNS",
+    "TEXT_LIMITS",
+    "count_by_status",
+    "insert_new_calls",
+    "mark_escalated",
+    "row_from_json",
+    "row_to_json",
+]
+
+TEXT_LIMITS: Mapping[str, int] = {
+    column.name: column.type.length
+    for column in t.ai_calls.columns
+    if type(column.type) is String and column.type.length is not None
+}
+"""Most characters each bounded text column of ``ai_calls`` holds (what the router checks
+identifiers against and fits free text to, before the database would refuse a row)."""
 
 CALL_COLUMNS: tuple[str, ...] = tuple(column.name for column in t.ai_calls.columns)
 """The names of ``ai_calls``' columns, in table order (``id`` first)."""
@@ -118,3 +134,14 @@ def row_from_json(line: str) -> dict[str, Any]:
     if not isinstance(row, dict):
         raise ValueError(f"not a JSON object: {line[:80]!r}")
     return row
+
+
+def count_by_status(catalog: Catalog) -> list[tuple[bool, str, int]]:
+    """``(live, status, calls)`` for every status, live calls (no eval run) and eval calls
+    apart: eval calls first, then by status."""
+    c = t.ai_calls.c
+    live = c.eval_run_id.is_(None).label("live")
+    with catalog.connect() as connection:
+        rows = connection.execute(select(live, c.status, func.count()).group_by(live, c.status))
+        found = [(bool(r[0]), str(r[1]), int(r[2])) for r in rows]
+    return sorted(found)

@@ -51,9 +51,8 @@ def _override(catalog: Catalog, config: ClearanceConfig, model_ids: list[str], w
 
 def _router_demo(config: ClearanceConfig, catalog: Catalog, base_url: str) -> None:
     """Route calls through the gate, kill switch, policy, fallback, pricing and the call log."""
-    from sqlalchemy import func, select
 
-    from clearance.catalog import tables
+    from clearance.catalog.callstore import count_by_status
     from clearance.catalog.orgstore import set_fallback_chain
     from clearance.errors import KillSwitchActive
     from clearance.killswitch import set_switch
@@ -115,18 +114,11 @@ def _router_demo(config: ClearanceConfig, catalog: Catalog, base_url: str) -> No
         set_switch(catalog, "global", active=False, reason="demo over", actor="demo")
     finally:
         router.close()
-    c = tables.ai_calls.c
-    with catalog.connect() as connection:
-        rows = connection.execute(
-            select(c.eval_run_id.is_(None).label("live"), c.status, func.count()).group_by(
-                "live", c.status
-            )
-        ).all()
     console.print(
         "call log: "
         + ", ".join(
             f"{count} {'live' if live else 'eval'} {status}"
-            for live, status, count in sorted(rows, key=lambda r: (bool(r[0]), r[1]))
+            for live, status, count in count_by_status(catalog)
         )
         + " (eval traffic is the replayed evals' calls, never counted by the SLOs)"
     )
