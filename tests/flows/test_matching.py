@@ -125,7 +125,7 @@ def test_the_repeat_of_a_call_is_the_extra_one(any_order: bool) -> None:
 
 
 @pytest.mark.parametrize("any_order", [True, False])
-def test_the_first_of_identical_expectations_is_the_one_met(any_order: bool) -> None:
+def test_the_second_of_identical_expectations_is_the_one_left_unpaired(any_order: bool) -> None:
     expected = [expect("search", {"q": "ada"}), expect("search", {"q": "ada"}), expect("x", {})]
     result = assign(
         expected, [call("search", {"q": "ada"}), call("x", index=1)], any_order=any_order
@@ -184,6 +184,16 @@ def test_hungarian_fallback_agrees_with_exact_search() -> None:
         actuals = [p.actual for p in fallback.pairs]
         assert len(actuals) == len(set(actuals))
         assert greedy(expected, actual) <= exact.fully_matched
+
+
+def test_the_exact_limit_is_inclusive() -> None:
+    # Two equally good assignments: the exact search gives the first expectation its
+    # earliest partner; the Hungarian fallback happens to choose the other one.
+    expected = [expect("t", {"x": 2}), expect("t", {"x": 2})]
+    actual = [call("t", {"x": 3}, index=0), call("t", {"x": 2}, index=1)]
+    at_limit = assign(expected, actual, any_order=True, exact_limit=2)
+    assert at_limit == assign(expected, actual, any_order=True)
+    assert [(p.expected, p.actual, p.full) for p in at_limit.pairs] == [(0, 0, False), (1, 1, True)]
 
 
 def test_large_turns_use_the_fallback() -> None:

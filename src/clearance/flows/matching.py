@@ -10,10 +10,10 @@ exact: dynamic programming over subsets when one side has at most
 the pairs must keep the order on both sides (a sequence alignment).
 
 Between equally good assignments the exact searches take the first option in order
-(pair now rather than leave over, the earliest partner first): of two identical calls
-the repeat is the extra one and the first gets the scripted result, and of two
-identical expectations the first is met. (The Hungarian fallback keeps the objective,
-not necessarily this tie-break.)
+(pair now rather than leave over, the earliest partner first): when one of two
+identical calls is left over it is the repeat (the first gets the scripted result), and
+when one of two identical expectations is left unpaired it is the second. (The
+Hungarian fallback keeps the objective, not necessarily this tie-break.)
 """
 
 from __future__ import annotations
