@@ -13,7 +13,18 @@
 from __future__ import annotations
 
 from clearance.gate.decide import Check, GateResult, decide
-from clearance.gate.policy import GatePolicy, load_policies, load_policy, policy_hash
+from clearance.gate.policy import (
+    Cost,
+    Criticality,
+    GatePolicy,
+    Latency,
+    PassHatK,
+    Regression,
+    Threshold,
+    load_policies,
+    load_policy,
+    policy_hash,
+)
 from clearance.gate.stats import (
     ClusteredRate,
     Interval,
@@ -30,10 +41,16 @@ from clearance.gate.stats import (
 __all__ = [
     "Check",
     "ClusteredRate",
+    "Cost",
+    "Criticality",
     "GatePolicy",
     "GateResult",
     "Interval",
+    "Latency",
     "Method",
+    "PassHatK",
+    "Regression",
+    "Threshold",
     "clopper_pearson_interval",
     "clustered_interval",
     "clustered_rate",

@@ -18,6 +18,7 @@ from clearance.reports.collect import (
 )
 from clearance.reports.figures import FLOWS, Cell, Change, FlakyCase, TrendPoint
 from clearance.reports.render import ReportFiles, environment, model_slug, write_report
+from clearance.reports.turns import FlowScripts
 
 __all__ = [
     "FLOWS",
@@ -27,6 +28,7 @@ __all__ = [
     "CostFigures",
     "FlakyCase",
     "FlowRow",
+    "FlowScripts",
     "InfraGroup",
     "ModelReport",
     "ReportData",
