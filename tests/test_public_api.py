@@ -6,7 +6,8 @@ repetition, the ``if TYPE_CHECKING:`` imports a type checker reads, is checked h
 against it. Complete means: every error a caller may catch is exported, and every
 clearance class that an exported function or class names in its signature or its
 attributes is importable from a public namespace (checked by walking the annotations,
-with an allow-list that says why where not).
+with an allow-list that says why where not). ``tests/typing/api.py``, which mypy checks,
+uses the API as a program would.
 """
 
 from __future__ import annotations
@@ -344,3 +345,8 @@ def test_the_walk_sees_through_unions_containers_and_postponed_annotations() -> 
     assert clearance.Catalog in set(
         _classes_in(simulator["SimulatorProviders.register_models(catalog)"])
     )
+
+
+def test_the_typed_api_file_imports() -> None:
+    """tests/typing/api.py is for mypy; importing it checks its names exist at run time."""
+    importlib.import_module("tests.typing.api")
