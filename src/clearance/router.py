@@ -30,7 +30,9 @@ ends with a :class:`~clearance.errors.ProviderTimeout` whose ``limit`` is
 
 The retry/fallback logic is written once, in :mod:`clearance.retryplan`, as a generator
 of steps (call this model, sleep this long) driven by :meth:`Router.complete` (sync) and
-:meth:`Router.acomplete` (async).
+:meth:`Router.acomplete` (async). The catalog state calls are decided on is
+:mod:`clearance.routerstate`'s; the request, row and result of one call are filled in by
+:mod:`clearance.routercall`.
 """
 
 from __future__ import annotations
@@ -43,24 +45,15 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import httpx
 
-from clearance.calllog import (
-    CallLog,
-    CallRecord,
-    EscalationOutcome,
-    flag_escalation,
-    new_call_id,
-)
+from clearance.calllog import CallLog, CallRecord, EscalationOutcome, flag_escalation, new_call_id
 from clearance.catalog.database import Catalog
 from clearance.catalog.gatestore import GateCache
-from clearance.catalog.modelstore import ModelRow
-from clearance.catalog.orgstore import read_pins, read_policy_state, write_pin
-from clearance.catalog.pricestore import load_prices
+from clearance.catalog.orgstore import write_pin
 from clearance.config import ClearanceConfig, Tier
 from clearance.errors import (
     CatalogUnavailable,
@@ -71,87 +64,35 @@ from clearance.errors import (
 )
 from clearance.identifiers import check_identifiers
 from clearance.killswitch import KillSwitch
-from clearance.modelpolicy import (
-    ModelState,
-    OrgPolicy,
-    PolicySnapshot,
-    RouteDecision,
-    RouteRequest,
-    SessionPin,
-    resolve_model,
-)
+from clearance.modelpolicy import RouteDecision, RouteRequest, SessionPin
 from clearance.pricing import CallCost, Price, PriceRates, Usage, price_call
 from clearance.providers.base import ChatRequest, ChunkCallback, Provider, ProviderReply
 from clearance.providers.keys import read_api_key
-from clearance.providers.types import ChatResponse
 from clearance.retryplan import (
     RULES,
     Attempt,
-    Call,
     Deadline,
     ErrorRule,
     ModelInfo,
     Outcome,
     Sleep,
     Steps,
-    error_kind,
     plan_attempts,
 )
+from clearance.routercall import (
+    RouterResult,
+    chat_request,
+    record_answer,
+    record_failure,
+    record_refusal,
+    untyped_error,
+)
+from clearance.routerstate import RouterState, read_state
 from clearance.tokencount import billable_usage
 
 __all__ = ["RULES", "Attempt", "ErrorRule", "Router", "RouterResult"]
 
 log = logging.getLogger("clearance.router")
-
-
-@dataclass(frozen=True, slots=True)
-class RouterResult:
-    """A served call."""
-
-    call_id: str
-    response: ChatResponse
-    served_model: str
-    decision: RouteDecision
-    attempts: tuple[Attempt, ...]
-    cost: CallCost
-    latency_s: float
-    """Wall time of the whole call, clearance included."""
-    overhead_s: float
-    """clearance's own time: latency minus time waiting on providers and backoff."""
-    fallback_reason: str | None = None
-    """The error kind that first moved the call off the chosen model."""
-
-    @property
-    def fallback_served(self) -> bool:
-        """Whether a model other than the policy's choice answered."""
-        return self.served_model != self.decision.model_id
-
-
-@dataclass(slots=True)
-class _State:
-    """Catalog state reused for up to ``policy_cache_ttl_s``.
-
-    The policy part is one :func:`~clearance.catalog.orgstore.read_policy_state`, the
-    same read the CLI decides on; pins are read per session, when first needed.
-    """
-
-    read_at: float
-    models: dict[str, ModelInfo]
-    states: Mapping[str, ModelState]
-    orgs: Mapping[str, OrgPolicy]
-    prices: dict[str, Price]
-    fallbacks: Mapping[str, tuple[str, ...]]
-    tiers: Mapping[Tier, str]
-    platform_default: str | None
-    providers: dict[str, tuple[str | None, str | None]]
-    canonical: Callable[[str], str]
-    pins: dict[str, SessionPin | None] = field(default_factory=dict)
-    requested: dict[str, str] = field(default_factory=dict)
-    """Requested model text -> catalog id, memoized for this state."""
-    decisions: dict[tuple[str | None, str | None, str | None], RouteDecision] = field(
-        default_factory=dict
-    )
-    """Decisions for requests without a session, memoized for this state (they are pure)."""
 
 
 class Router:
@@ -219,7 +160,7 @@ class Router:
         self._require_api_keys = require_api_keys
         self._async_transport = async_transport
         self._rng = rng or random.Random()
-        self._state: _State | None = None
+        self._state: RouterState | None = None
         self._lock = threading.RLock()  # provider() may refresh state() while holding it
         self._warned_unpriced: set[str] = set()
         self._adhoc: dict[str, ModelInfo] = {}
@@ -276,50 +217,7 @@ class Router:
 
     # -- catalog state ----------------------------------------------------------------------
 
-    def _read_state(self) -> _State:
-        killed = self.killswitch.killed()
-        adhoc = [
-            ModelRow(
-                model_id,
-                info.provider,
-                info.name,
-                enabled=True,
-                removed=False,
-                context_length=info.context_length,
-            )
-            for model_id, info in self._adhoc.items()
-        ]
-        with self.catalog.connect() as connection:
-            policy = read_policy_state(
-                connection,
-                self.config,
-                killed=killed,
-                adhoc_models=adhoc,
-                candidates=self._candidates,
-                gate_cache=self._gate_cache,
-            )
-            prices = load_prices(connection, self.config.pricing.source_priority)
-        snapshot = policy.snapshot
-        return _State(
-            read_at=time.monotonic(),
-            models={
-                model_id: ModelInfo(row.provider, row.name, row.context_length)
-                for model_id, row in policy.models.items()
-            },
-            states=snapshot.models,
-            orgs=snapshot.orgs,
-            prices=prices,
-            fallbacks=snapshot.fallbacks,
-            tiers=snapshot.tiers,
-            platform_default=snapshot.platform_default,
-            providers={
-                name: (entry.base_url, entry.api_key_env)
-                for name, entry in policy.providers.items()
-            },
-            canonical=policy.canonical,
-        )
-
-    def state(self) -> _State:
+    def state(self) -> RouterState:
         """The catalog state, re-read when older than ``router.policy_cache_ttl_s``.
 
         When the catalog cannot be read, the last state read keeps serving (and the
@@ -336,7 +234,14 @@ class Router:
                 state = self._state
                 if state is None or time.monotonic() - state.read_at >= ttl:
                     try:
-                        state = self._read_state()
+                        state = read_state(
+                            self.catalog,
+                            self.config,
+                            killed=self.killswitch.killed(),
+                            adhoc=self._adhoc,
+                            candidates=self._candidates,
+                            gate_cache=self._gate_cache,
+                        )
                     except CatalogUnavailable as error:
                         if state is None:
                             raise
@@ -368,48 +273,13 @@ class Router:
         self._state = None
         self.killswitch.invalidate()
 
-    def _pin(self, state: _State, session_id: str) -> SessionPin | None:
-        if session_id not in state.pins:
-            try:
-                with self.catalog.connect() as connection:
-                    pins = read_pins(connection, [session_id])
-            except CatalogUnavailable as error:
-                log.warning("session pin of %s unreadable: %s", session_id, error.cause)
-                return None
-            state.pins[session_id] = pins.get(session_id)
-        return state.pins[session_id]
-
-    def decide(self, request: RouteRequest, state: _State | None = None) -> RouteDecision:
+    def decide(self, request: RouteRequest, state: RouterState | None = None) -> RouteDecision:
         """The policy decision for a request, on the cached catalog state.
 
         The resolver is pure, so a decision for a request without a session is reused
         until the state is re-read.
         """
-        state = state or self.state()
-        if request.session_id is None:
-            key = (request.org_id, request.model, request.tier)
-            found = state.decisions.get(key)
-            if found is None:
-                found = state.decisions[key] = self._decide(state, request)
-            return found
-        return self._decide(state, request)
-
-    def _decide(self, state: _State, request: RouteRequest) -> RouteDecision:
-        pins: dict[str, SessionPin] = {}
-        if request.session_id is not None:
-            pin = self._pin(state, request.session_id)
-            if pin is not None:
-                pins[request.session_id] = pin
-        snapshot = PolicySnapshot(
-            models=state.states,
-            orgs=state.orgs,
-            pins=pins,
-            tiers=state.tiers,
-            fallbacks=state.fallbacks,
-            platform_default=state.platform_default,
-            unknown_org=self.config.policy.unknown_org,
-        )
-        return resolve_model(request, snapshot)
+        return (state or self.state()).decide(request, self.catalog)
 
     def provider(self, name: str) -> Provider:
         """The provider called ``name`` (built from configuration or catalog on first use).
@@ -485,7 +355,7 @@ class Router:
         return Deadline(t0 + seconds, seconds)
 
     def _plan(
-        self, state: _State, decision: RouteDecision, allow_fallback: bool, deadline: Deadline
+        self, state: RouterState, decision: RouteDecision, allow_fallback: bool, deadline: Deadline
     ) -> Steps:
         return plan_attempts(
             (decision.model_id, *decision.fallbacks),
@@ -569,7 +439,7 @@ class Router:
                     except ClearanceError:
                         raise  # an eval recording's error: for the engine, untouched
                     except Exception as error:
-                        result = _untyped(error, step)
+                        result = untyped_error(error, step)
                 step = steps.send(result)
         except StopIteration as stop:
             outcome: Outcome = stop.value
@@ -620,7 +490,7 @@ class Router:
                     except ClearanceError:
                         raise  # an eval recording's error: for the engine, untouched
                     except Exception as error:
-                        result = _untyped(error, step)
+                        result = untyped_error(error, step)
                 step = steps.send(result)
         except StopIteration as stop:
             outcome: Outcome = stop.value
@@ -638,7 +508,7 @@ class Router:
         model: str | None,
         options: Mapping[str, Any],
         escalated: bool,
-    ) -> tuple[_State, RouteDecision, ChatRequest, CallRecord, float] | ClearanceError:
+    ) -> tuple[RouterState, RouteDecision, ChatRequest, CallRecord, float] | ClearanceError:
         t0 = time.perf_counter()
         record = CallRecord(
             call_id=new_call_id(),
@@ -654,28 +524,20 @@ class Router:
         try:
             self.killswitch.check(org=org)
             state = self.state()
-            requested = None if model is None else self._resolve_requested(state, model)
-            decision = self.decide(RouteRequest(org, requested, tier, session), state)
+            requested = None if model is None else state.catalog_id(model)
+            decision = state.decide(RouteRequest(org, requested, tier, session), self.catalog)
         except (KillSwitchActive, PolicyRefusal) as error:
-            record.error_kind = error_kind(error)
-            record.latency_ms = (time.perf_counter() - t0) * 1000
-            record.extra = {"refusal": error.message}
+            record_refusal(record, error, t0)
             self._log(record)
             return error
-        request = _chat_request(messages, tools, options)
+        request = chat_request(messages, tools, options)
         record.requested_model = requested if model is not None else decision.model_id
         record.policy_reason = decision.reason
         return state, decision, request, record, t0
 
-    def _resolve_requested(self, state: _State, model: str) -> str:
-        found = state.requested.get(model)
-        if found is None:
-            found = state.requested[model] = state.canonical(model)
-        return found
-
     def _finish(
         self,
-        state: _State,
+        state: RouterState,
         decision: RouteDecision,
         request: ChatRequest,
         record: CallRecord,
@@ -688,19 +550,8 @@ class Router:
             record.fallback_from = decision.model_id
         record.attempt_log = outcome.attempts
         if outcome.reply is None or outcome.model_id is None:
-            error = outcome.error or ProviderError(
-                "no attempt was made", provider="-", model_id=decision.model_id
-            )
-            record.status = "error"
-            record.error_kind = error_kind(error)
-            last = outcome.attempts[-1] if outcome.attempts else None
-            record.served_model = None
-            record.provider = last.provider if last else None
-            latency = time.perf_counter() - t0
-            record.latency_ms = latency * 1000
-            record.overhead_us = (latency - outcome.waited_s) * 1e6
+            error = record_failure(record, outcome, decision.model_id, t0)
             self._log(record)
-            error.attempts = tuple(outcome.attempts)
             raise error
         model_id = outcome.model_id
         response = outcome.reply.response
@@ -710,41 +561,23 @@ class Router:
             self._write_pin(state, record.session_id, decision.pin, record.org_id)
         latency = time.perf_counter() - t0
         overhead = latency - outcome.waited_s
-        info = state.models[model_id]
-        record.status = "ok"
-        record.served_model = model_id
-        record.provider = info.provider
-        record.finish_reason = response.finish_reason
-        record.finish_reason_raw = response.finish_reason_raw
-        record.prompt_tokens = usage.prompt_tokens
-        record.completion_tokens = usage.completion_tokens
-        record.cached_tokens = usage.cached_tokens
-        record.cache_write_tokens = usage.cache_write_tokens
-        record.reasoning_tokens = usage.reasoning_tokens
-        record.cost = cost.cost
-        record.computed_cost = cost.computed
-        record.reported_cost = cost.reported
-        record.pricing_source = cost.pricing_source
-        record.price_id = cost.price.price_id if cost.price is not None else None
-        record.latency_ms = latency * 1000
-        record.overhead_us = overhead * 1e6
-        if response.tool_calls:
-            record.tool_calls = response.tool_calls
-            record.tools = request.tools
-        self._log(record)
-        return RouterResult(
-            call_id=record.call_id,
-            response=response,
-            served_model=model_id,
-            decision=decision,
-            attempts=tuple(outcome.attempts),
+        result = record_answer(
+            record,
+            request,
+            response,
+            model_id=model_id,
+            provider=state.models[model_id].provider,
+            usage=usage,
             cost=cost,
-            latency_s=latency,
-            overhead_s=overhead,
-            fallback_reason=outcome.fallback_reason,
+            latency=latency,
+            overhead=overhead,
+            decision=decision,
+            outcome=outcome,
         )
+        self._log(record)
+        return result
 
-    def _price(self, model_id: str, usage: Usage, state: _State) -> CallCost:
+    def _price(self, model_id: str, usage: Usage, state: RouterState) -> CallCost:
         price = state.prices.get(model_id)
         if price is None and model_id not in self._warned_unpriced:
             self._warned_unpriced.add(model_id)
@@ -752,7 +585,7 @@ class Router:
         default = price or Price(model_id, self._default_rates, source="default")
         return price_call(model_id, usage, price, default=default, warn=False)
 
-    def _write_pin(self, state: _State, session: str, model_id: str, org: str | None) -> None:
+    def _write_pin(self, state: RouterState, session: str, model_id: str, org: str | None) -> None:
         state.pins[session] = SessionPin(session, model_id, org)
         try:
             with self.catalog.begin() as connection:
@@ -763,46 +596,3 @@ class Router:
     def _log(self, record: CallRecord) -> None:
         if self.calllog is not None:
             self.calllog.record(record)
-
-
-def _chat_request(
-    messages: Sequence[Mapping[str, Any]],
-    tools: Sequence[Mapping[str, Any]] | None,
-    options: Mapping[str, Any],
-) -> ChatRequest:
-    if not options:
-        return ChatRequest(messages, tools)
-    return ChatRequest(
-        messages=messages,
-        tools=tools,
-        tool_choice=options.get("tool_choice"),
-        temperature=options.get("temperature"),
-        max_tokens=options.get("max_tokens"),
-        stream=bool(options.get("stream", False)),
-        extra={k: v for k, v in options.items() if k not in _KNOWN_OPTIONS},
-    )
-
-
-_KNOWN_OPTIONS = frozenset({"tool_choice", "temperature", "max_tokens", "stream"})
-
-
-def _untyped(error: Exception, step: Call) -> ProviderError:
-    """A provider raised something that is neither a ClearanceError nor a transport failure
-    (those are mapped where they happen): a bug, in clearance or in a provider object given
-    to the router. The call ends (no retry, no fallback) with this error and its row; the
-    original is its ``__cause__``."""
-    log.error(
-        "provider %s raised %s for %s",
-        step.provider.name,
-        type(error).__name__,
-        step.model_id,
-        exc_info=error,
-    )
-    wrapped = ProviderError(
-        f"the provider raised {type(error).__name__}: {error} (a bug: please report it, "
-        "with the traceback)",
-        provider=step.provider.name,
-        model_id=step.model_id,
-    )
-    wrapped.__cause__ = error
-    return wrapped
