@@ -22,7 +22,11 @@ item starts, and a missing one fails the run up front
 A provider the run starts itself (a simulator) comes from a :class:`ProviderFactory`
 its caller passes: the CLI and ``pytest evals`` wire one in, the engine names none.
 
-:class:`Evaluation` is what ``pytest evals`` and ``clearance eval`` both drive.
+:class:`Evaluation` is what ``pytest evals`` and ``clearance eval`` both drive. It sets
+a run up and runs it; the parts live beside it: the items and shards in
+:mod:`~clearance.evaluation.plan`, one pair's trials in :mod:`~clearance.evaluation.trials`,
+each trial's stored row and evidence in :mod:`~clearance.evaluation.evidence`, and what
+the run comes to in :mod:`~clearance.evaluation.outcomes` (all re-exported here).
 """
 
 from __future__ import annotations
@@ -35,7 +39,6 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -45,18 +48,12 @@ from clearance.catalog.database import Catalog
 from clearance.catalog.runrecords import ItemResult, RunSpec
 from clearance.catalog.runstore import ResultStore
 from clearance.config import ClearanceConfig
-from clearance.errors import (
-    ClearanceError,
-    InputError,
-    PolicyRefusal,
-    ProviderError,
-    RecordedProviderFailure,
-    RecordingError,
-)
+from clearance.errors import InputError
 from clearance.evaluation.cases import EvalCase, SuiteSet, case_digest
-from clearance.evaluation.infra import redact, unjudged_reason
+from clearance.evaluation.evidence import ResultRows
+from clearance.evaluation.outcomes import RunOutcome, TrialOutcome
+from clearance.evaluation.plan import EvalItem, parse_shard, plan_items
 from clearance.evaluation.recording import (
-    CaseCassette,
     CassetteLibrary,
     RecordingTransport,
     RecordMode,
@@ -65,10 +62,9 @@ from clearance.evaluation.recording import (
     default_record_mode,
     replaying_now,
 )
-from clearance.flows.scoring import Failure, FlowVerdict, arun_flow
+from clearance.evaluation.trials import TrialRunner
 from clearance.providers.base import Provider
-from clearance.providers.types import ChatResponse
-from clearance.router import Router, RouterResult
+from clearance.router import Router
 
 __all__ = [
     "EvalItem",
@@ -81,7 +77,6 @@ __all__ = [
 ]
 
 _RESULT_BATCH = 500
-_TRANSCRIPT_TEXT_LIMIT = 4_000
 
 
 class ProviderFactory(Protocol):
@@ -113,174 +108,6 @@ class ProviderFactory(Protocol):
         leaving the context then stops whatever was started for it.
         """
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class EvalItem:
-    """One (model, case, trial): one pytest item, one stored result."""
-
-    model_id: str
-    case: EvalCase
-    trial: int
-
-    @property
-    def key(self) -> tuple[str, str, int]:
-        """(model, case id, trial)."""
-        return self.model_id, self.case.id, self.trial
-
-    @property
-    def label(self) -> str:
-        """A readable id: ``ref:ref/steady-cancel_meeting-t1``."""
-        return f"{self.model_id}-{self.case.id}-t{self.trial}"
-
-
-@dataclass(frozen=True, slots=True)
-class TrialOutcome:
-    """What one item came to: the stored row, and what a person needs to see why."""
-
-    item: EvalItem
-    result: ItemResult
-    failures: tuple[Failure, ...] = ()
-    error: ClearanceError | None = None
-    """The infrastructure error (provider, policy, recording), when there was one."""
-    verdict: FlowVerdict | None = field(default=None, repr=False)
-
-    @property
-    def recording_problem(self) -> bool:
-        """Whether a recording was missing, stale, broken or mismatched (fails loudly).
-
-        A recording that holds a provider failure is not one: it is an infrastructure
-        error (:class:`~clearance.errors.RecordedProviderFailure`).
-        """
-        return isinstance(self.error, RecordingError) and not isinstance(
-            self.error, RecordedProviderFailure
-        )
-
-    def explain(self) -> str:
-        """A readable account of a failure or an infrastructure error."""
-        item = self.item
-        head = f"{item.model_id} / {item.case.id} / trial {item.trial}: {self.result.verdict}"
-        lines = [head]
-        if self.error is not None:
-            lines.append(f"  {type(self.error).__name__}: {self.error.message}")
-            if self.error.fix:
-                lines.append(f"  fix: {self.error.fix}")
-        for failure in self.failures:
-            turn = f" (turn {failure.turn})" if failure.turn is not None else ""
-            evidence = ", ".join(f"{k}={_short(v)}" for k, v in failure.evidence.items())
-            lines.append(f"  {failure.code}{turn}: {evidence}")
-        return "\n".join(lines)
-
-
-@dataclass(slots=True)
-class RunOutcome:
-    """A finished (or stopped) run of one shard."""
-
-    run_id: str
-    outcomes: dict[tuple[str, str, int], TrialOutcome] = field(repr=False)
-    planned: int
-    spend: Decimal
-    status: str
-    """``complete``, or ``stopped`` when the cost cap was reached."""
-    note: str | None = None
-    elapsed_s: float = 0.0
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """Items per verdict (``not_run``: left out by a stop)."""
-        counts = {"pass": 0, "fail": 0, "infra_error": 0}
-        for outcome in self.outcomes.values():
-            counts[outcome.result.verdict] += 1
-        counts["not_run"] = self.planned - len(self.outcomes)
-        return counts
-
-    def per_model(self) -> dict[str, dict[str, Any]]:
-        """Per model: items per verdict, spend, and the share of judged items passed.
-
-        A progress figure for this shard's run; rates to decide on (pass@1, pass^k)
-        come from the stored rows (:mod:`clearance.evaluation.metrics`).
-        """
-        models: dict[str, dict[str, Any]] = {}
-        for outcome in self.outcomes.values():
-            tally = models.setdefault(
-                outcome.item.model_id,
-                {"pass": 0, "fail": 0, "infra_error": 0, "spend": Decimal(0)},
-            )
-            tally[outcome.result.verdict] += 1
-            if outcome.result.cost is not None:
-                tally["spend"] += outcome.result.cost
-        for tally in models.values():
-            judged = tally["pass"] + tally["fail"]
-            tally["judged"] = judged
-            tally["passed_share"] = round(tally["pass"] / judged, 4) if judged else None
-        return models
-
-    def unjudged_models(self) -> dict[str, str]:
-        """Models every run item of which failed on infrastructure, and why, in words.
-
-        ``{"mock:gpt-mock": "mock:gpt-mock: all 3 items failed on infrastructure (HTTP 500
-        from provider: upstream broke); nothing was judged"}``. Items a stop left unrun
-        are not counted; a model none of whose items ran is not named.
-        """
-        rows: dict[str, list[tuple[str, Any, str | None, bool]]] = {}
-        judged: set[str] = set()
-        for outcome in self.outcomes.values():
-            result = outcome.result
-            if result.verdict != "infra_error" and not result.fallback_served:
-                judged.add(result.model_id)
-                continue
-            row = (result.case_id, result.evidence, result.failure_code, result.fallback_served)
-            rows.setdefault(result.model_id, []).append(row)
-        return {
-            model_id: unjudged_reason(model_id, found)
-            for model_id, found in sorted(rows.items())
-            if model_id not in judged
-        }
-
-
-def _short(value: Any, limit: int = 160) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def parse_shard(text: str | None) -> tuple[int, int] | None:
-    """``"2/8"`` → (2, 8); ``None`` → ``None``.
-
-    Raises:
-        InputError: not ``I/N`` with 1 ≤ I ≤ N.
-    """
-    if text is None or text == "":
-        return None
-    index, _, total = text.partition("/")
-    try:
-        i, n = int(index), int(total)
-    except ValueError:
-        i, n = 0, 0
-    if not 1 <= i <= n:
-        raise InputError(
-            f"--shard {text!r} is not I/N with 1 <= I <= N",
-            fix="write the shard as I/N, e.g. --shard 2/8 for the second of eight",
-        )
-    return i, n
-
-
-def plan_items(
-    models: Sequence[str],
-    cases: Sequence[EvalCase],
-    trials: int,
-    shard: tuple[int, int] | None = None,
-) -> list[EvalItem]:
-    """Every (model, case, trial) of this shard.
-
-    (model, case) pairs are dealt to shards in turn, in (model, case id) order, so every
-    runner with the same models and cases computes the same split, shards differ by at
-    most one pair, and the trials of one pair (one cassette) stay together.
-    """
-    pairs = sorted(((m, c) for m in models for c in cases), key=lambda p: (p[0], p[1].id))
-    if shard is not None:
-        index, total = shard
-        pairs = pairs[index - 1 :: total]
-    return [EvalItem(m, c, k) for m, c in pairs for k in range(1, trials + 1)]
 
 
 def _git_commit(root: Any) -> str | None:
@@ -323,44 +150,6 @@ class _ShardedTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         for pool in self._pools:
             await pool.aclose()
-
-
-class _FallbackServed(Exception):
-    def __init__(self, result: RouterResult) -> None:
-        self.result = result
-
-
-@dataclass(slots=True)
-class _Tally:
-    """The calls of one trial."""
-
-    calls: int = 0
-    wall_ms: float = 0.0
-    overhead_ms: float = 0.0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: Decimal = Decimal(0)
-    served: str | None = None
-    provider_ms: Callable[[], float | None] = field(default=lambda: None, repr=False)
-    """The provider's time for the trial as recorded (replayed or just recorded)."""
-
-    @property
-    def latency_ms(self) -> float:
-        """What the trial's calls took: the provider's recorded time plus clearance's own
-        (so a replay reports the latency the model had); the wall time when unknown."""
-        provider = self.provider_ms()
-        return self.wall_ms if provider is None else provider + self.overhead_ms
-
-    def add(self, result: RouterResult) -> None:
-        self.calls += 1
-        self.wall_ms += result.latency_s * 1000
-        self.overhead_ms += result.overhead_s * 1000
-        usage = result.response.usage
-        if usage is not None:
-            self.prompt_tokens += usage.prompt_tokens
-            self.completion_tokens += usage.completion_tokens
-        self.cost += result.cost.cost
-        self.served = result.served_model
 
 
 async def _no_sleep_when_replaying(seconds: float) -> None:
@@ -443,9 +232,10 @@ class Evaluation:
             )
         self.models = self._resolve_models(models)
         self.items = plan_items(self.models, self.cases, self.trials, shard)
-        self._root = config.root.resolve()
         self._cassettes = config.cassettes_dir()
-        self._names: dict[tuple[str, str], str] = {}
+        self._rows = ResultRows(
+            shard[0] if shard else None, self._cassettes, config.root.resolve(), self.environ
+        )
         self.library = CassetteLibrary(
             config.cassettes_dir(),
             self.record_mode,
@@ -616,6 +406,13 @@ class Evaluation:
         stop = asyncio.Event()
         semaphore = asyncio.Semaphore(self.concurrency)
         groups: dict[tuple[str, str], list[EvalItem]] = {}
+        runner = TrialRunner(
+            router,
+            self.library,
+            self._rows,
+            allow_fallback=self.config.evals.allow_fallback,
+            timeout_s=self.config.evals.timeout_s,
+        )
         for item in self.items:
             groups.setdefault((item.model_id, item.case.id), []).append(item)
 
@@ -639,7 +436,7 @@ class Evaluation:
             async with semaphore:
                 if stop.is_set():
                     return
-                await self._run_pair(router, items, record, spent, stop)
+                await runner.run_pair(items, record, spent, stop)
             if len(pending) >= _RESULT_BATCH:
                 await flush()
 
@@ -653,232 +450,3 @@ class Evaluation:
                 f"{done} of {len(self.items)} items run; the rest were not started"
             )
         return outcome
-
-    async def _run_pair(
-        self,
-        router: Router,
-        items: list[EvalItem],
-        record: Callable[[TrialOutcome], None],
-        spent: Callable[[Decimal], None],
-        stop: asyncio.Event,
-    ) -> None:
-        first = items[0]
-        try:
-            cassette = self.library.open(
-                first.model_id, first.case.id, fingerprint=first.case.fingerprint
-            )
-        except RecordingError as error:
-            for item in items:
-                record(self._infra(item, error, None, _Tally()))
-            return
-        last: TrialOutcome | None = None
-        for item in items:
-            if stop.is_set():
-                break
-            with cassette.use(item.trial):
-                last = await self._run_trial(router, item, spent, cassette)
-            record(last)
-        try:
-            if not cassette.interactions_recorded:
-                cassette.finish()
-            else:  # writing and fsyncing the file must not stall the other pairs
-                await asyncio.to_thread(cassette.finish)
-        except RecordingError as error:
-            if last is not None and not stop.is_set():
-                # The recording holds more than the suite asked for: the last trial's
-                # verdict cannot be trusted to match what was recorded.
-                fixed = self._infra(last.item, error, last.verdict, _Tally())
-                record(fixed)
-
-    async def _run_trial(
-        self,
-        router: Router,
-        item: EvalItem,
-        spent: Callable[[Decimal], None],
-        cassette: CaseCassette,
-    ) -> TrialOutcome:
-        tally = _Tally(provider_ms=lambda: cassette.provider_ms(item.trial))
-        case = item.case
-
-        async def model(
-            messages: list[dict[str, Any]], tools: list[dict[str, Any]]
-        ) -> ChatResponse:
-            result = await router.acomplete(
-                messages,
-                tools,
-                model=item.model_id,
-                allow_fallback=self.config.evals.allow_fallback,
-                timeout_s=self.config.evals.timeout_s,
-            )
-            tally.add(result)
-            spent(result.cost.cost)
-            if result.fallback_served:
-                raise _FallbackServed(result)
-            return result.response
-
-        try:
-            verdict = await arun_flow(
-                case.flow, model, tool_schemas=case.schemas, descriptions=case.descriptions
-            )
-        except _FallbackServed as served:
-            result = served.result
-            failed = _last_failed(result.attempts, item.model_id)
-            cassette.mark_failure(
-                item.trial,
-                "fallback_served",
-                status_code=failed.status_code if failed is not None else None,
-                message=f"{result.served_model} answered instead ({result.fallback_reason})"
-                + (f": {failed.detail}" if failed is not None and failed.detail else ""),
-            )
-            return self._fallback(item, result, tally)
-        except ProviderError as error:
-            cassette.mark_failure(
-                item.trial,
-                error.kind,
-                status_code=getattr(error, "status_code", None),
-                message=error.detail,
-            )
-            return self._infra(item, error, None, tally)
-        except (PolicyRefusal, RecordingError) as error:
-            return self._infra(item, error, None, tally)
-        return self._judged(item, verdict, tally)
-
-    # -- results ----------------------------------------------------------------------------
-
-    def _row(self, item: EvalItem, tally: _Tally, **values: Any) -> ItemResult:
-        case = item.case
-        return ItemResult(
-            model_id=item.model_id,
-            case_id=case.id,
-            case_kind=case.kind,
-            tool=case.tool,
-            contract_version=case.contract_version,
-            criticality=case.criticality,
-            trial=item.trial,
-            shard=self.shard[0] if self.shard else None,
-            latency_ms=round(tally.latency_ms, 3) if tally.calls else None,
-            prompt_tokens=tally.prompt_tokens if tally.calls else None,
-            completion_tokens=tally.completion_tokens if tally.calls else None,
-            cost=tally.cost if tally.calls else None,
-            served_model=tally.served,
-            cassette=self._cassette_name(item),
-            **values,
-        )
-
-    def _cassette_name(self, item: EvalItem) -> str:
-        """The cassette's path, from the project root when it is inside it."""
-        key = (item.model_id, item.case.id)
-        name = self._names.get(key)
-        if name is None:
-            path = cassette_path(self._cassettes, item.model_id, item.case.id)
-            try:
-                name = str(path.relative_to(self._root))
-            except ValueError:
-                name = str(path)
-            self._names[key] = name
-        return name
-
-    def _judged(self, item: EvalItem, verdict: FlowVerdict, tally: _Tally) -> TrialOutcome:
-        evidence: dict[str, Any] = {
-            "turns": [
-                {"passed": turn.passed, "failures": [f.code for f in turn.failures]}
-                for turn in verdict.turns
-            ]
-        }
-        if not verdict.passed:
-            evidence["failures"] = [_failure_json(f) for f in verdict.failures]
-            evidence["transcript"] = _transcript(verdict.transcript)
-        row = self._row(
-            item,
-            tally,
-            verdict="pass" if verdict.passed else "fail",
-            failure_code=verdict.failures[0].code if verdict.failures else None,
-            evidence=evidence,
-            turns_passed=verdict.turns_passed,
-            turns_total=verdict.turns_total,
-            fallback_served=False,
-        )
-        return TrialOutcome(item, row, verdict.failures, None, verdict)
-
-    def _infra(
-        self,
-        item: EvalItem,
-        error: ClearanceError,
-        verdict: FlowVerdict | None,
-        tally: _Tally,
-    ) -> TrialOutcome:
-        evidence: dict[str, Any] = {
-            "kind": getattr(error, "kind", type(error).__name__),
-            "error": type(error).__name__,
-            "message": error.message,
-            "fix": error.fix,
-        }
-        if isinstance(error, RecordedProviderFailure):
-            evidence["kind"] = error.failure_kind
-            evidence["from_recording"] = True
-        if isinstance(error, ProviderError | RecordedProviderFailure):
-            evidence["provider_message"] = redact(error.detail, self.environ)
-        status = getattr(error, "status_code", None)
-        if status is not None:
-            evidence["status_code"] = status
-        if error.attempts:
-            evidence["attempts"] = [_attempt_json(a) for a in error.attempts]
-        row = self._infra_row(item, tally, evidence, fallback_served=False)
-        return TrialOutcome(item, row, (), error, verdict)
-
-    def _infra_row(
-        self, item: EvalItem, tally: _Tally, evidence: dict[str, Any], *, fallback_served: bool
-    ) -> ItemResult:
-        return self._row(
-            item,
-            tally,
-            verdict="infra_error",
-            failure_code="infra_error",
-            evidence=evidence,
-            turns_passed=None,
-            turns_total=None,
-            fallback_served=fallback_served,
-        )
-
-    def _fallback(self, item: EvalItem, result: RouterResult, tally: _Tally) -> TrialOutcome:
-        evidence: dict[str, Any] = {
-            "kind": "fallback_served",
-            "message": f"{result.served_model} answered instead of {item.model_id} "
-            f"({result.fallback_reason}): the answer does not count for the candidate",
-            "served_model": result.served_model,
-            "fallback_reason": result.fallback_reason,
-            "attempts": [_attempt_json(a) for a in result.attempts],
-        }
-        return TrialOutcome(item, self._infra_row(item, tally, evidence, fallback_served=True))
-
-
-def _last_failed(attempts: Sequence[Any], model_id: str) -> Any:
-    """The candidate's last failed attempt (``None`` when it never failed)."""
-    failed = [a for a in attempts if a.model_id == model_id and a.outcome == "error"]
-    return failed[-1] if failed else None
-
-
-def _attempt_json(attempt: Any) -> dict[str, Any]:
-    return {
-        "model_id": attempt.model_id,
-        "outcome": attempt.outcome,
-        "error_kind": attempt.error_kind,
-        "status_code": attempt.status_code,
-        "detail": attempt.detail,
-    }
-
-
-def _failure_json(failure: Failure) -> dict[str, Any]:
-    return {"code": failure.code, "turn": failure.turn, "evidence": failure.evidence}
-
-
-def _transcript(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The messages exchanged, long texts cut (the report shows them as untrusted text)."""
-    out = []
-    for message in messages:
-        copy = dict(message)
-        content = copy.get("content")
-        if isinstance(content, str) and len(content) > _TRANSCRIPT_TEXT_LIMIT:
-            copy["content"] = content[:_TRANSCRIPT_TEXT_LIMIT] + f"… [{len(content)} chars]"
-        out.append(copy)
-    return out

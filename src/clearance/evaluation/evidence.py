@@ -1,0 +1,221 @@
+"""What is stored of each trial: its ``eval_results`` row, with the evidence a person reads.
+
+:class:`ResultRows` turns how a trial ended into its :class:`TrialOutcome`: judged by its
+flow (the turns, and for a failure the failures and the transcript, long texts cut), or
+an infrastructure error (the error, the provider's message with secrets redacted, every
+attempt), or answered by a fallback model (which never counts for the candidate).
+:class:`Tally` adds up the trial's calls for the row: latency, tokens, cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from clearance.catalog.runrecords import ItemResult
+from clearance.errors import ClearanceError, ProviderError, RecordedProviderFailure
+from clearance.evaluation.infra import redact
+from clearance.evaluation.outcomes import TrialOutcome
+from clearance.evaluation.plan import EvalItem
+from clearance.evaluation.recording import cassette_path
+from clearance.flows.scoring import Failure, FlowVerdict
+from clearance.router import RouterResult
+
+__all__ = ["ResultRows", "Tally"]
+
+_TRANSCRIPT_TEXT_LIMIT = 4_000
+
+
+@dataclass(slots=True)
+class Tally:
+    """The calls of one trial: what its row says they took and cost."""
+
+    calls: int = 0
+    wall_ms: float = 0.0
+    overhead_ms: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: Decimal = Decimal(0)
+    served: str | None = None
+    provider_ms: Callable[[], float | None] = field(default=lambda: None, repr=False)
+    """The provider's time for the trial as recorded (replayed or just recorded)."""
+
+    @property
+    def latency_ms(self) -> float:
+        """What the trial's calls took: the provider's recorded time plus clearance's own
+        (so a replay reports the latency the model had); the wall time when unknown."""
+        provider = self.provider_ms()
+        return self.wall_ms if provider is None else provider + self.overhead_ms
+
+    def add(self, result: RouterResult) -> None:
+        """Count one call the trial made."""
+        self.calls += 1
+        self.wall_ms += result.latency_s * 1000
+        self.overhead_ms += result.overhead_s * 1000
+        usage = result.response.usage
+        if usage is not None:
+            self.prompt_tokens += usage.prompt_tokens
+            self.completion_tokens += usage.completion_tokens
+        self.cost += result.cost.cost
+        self.served = result.served_model
+
+
+class ResultRows:
+    """The rows of one run's trials, and the outcomes that carry them.
+
+    Args:
+        shard: the shard's index (``None``: the run is not sharded).
+        cassettes: the folder the run's cassettes are in (each row names its cassette).
+        root: the project root (a cassette inside it is named from there).
+        environ: the secrets to redact from providers' messages.
+    """
+
+    def __init__(
+        self, shard: int | None, cassettes: Path, root: Path, environ: Mapping[str, str]
+    ) -> None:
+        self._shard = shard
+        self._cassettes = cassettes
+        self._root = root
+        self._environ = environ
+        self._names: dict[tuple[str, str], str] = {}
+
+    def _row(self, item: EvalItem, tally: Tally, **values: Any) -> ItemResult:
+        case = item.case
+        return ItemResult(
+            model_id=item.model_id,
+            case_id=case.id,
+            case_kind=case.kind,
+            tool=case.tool,
+            contract_version=case.contract_version,
+            criticality=case.criticality,
+            trial=item.trial,
+            shard=self._shard,
+            latency_ms=round(tally.latency_ms, 3) if tally.calls else None,
+            prompt_tokens=tally.prompt_tokens if tally.calls else None,
+            completion_tokens=tally.completion_tokens if tally.calls else None,
+            cost=tally.cost if tally.calls else None,
+            served_model=tally.served,
+            cassette=self._cassette_name(item),
+            **values,
+        )
+
+    def _cassette_name(self, item: EvalItem) -> str:
+        """The cassette's path, from the project root when it is inside it."""
+        key = (item.model_id, item.case.id)
+        name = self._names.get(key)
+        if name is None:
+            path = cassette_path(self._cassettes, item.model_id, item.case.id)
+            try:
+                name = str(path.relative_to(self._root))
+            except ValueError:
+                name = str(path)
+            self._names[key] = name
+        return name
+
+    def judged(self, item: EvalItem, verdict: FlowVerdict, tally: Tally) -> TrialOutcome:
+        """A trial its flow judged: the turns, and for a failure what failed and the
+        transcript."""
+        evidence: dict[str, Any] = {
+            "turns": [
+                {"passed": turn.passed, "failures": [f.code for f in turn.failures]}
+                for turn in verdict.turns
+            ]
+        }
+        if not verdict.passed:
+            evidence["failures"] = [_failure_json(f) for f in verdict.failures]
+            evidence["transcript"] = _transcript(verdict.transcript)
+        row = self._row(
+            item,
+            tally,
+            verdict="pass" if verdict.passed else "fail",
+            failure_code=verdict.failures[0].code if verdict.failures else None,
+            evidence=evidence,
+            turns_passed=verdict.turns_passed,
+            turns_total=verdict.turns_total,
+            fallback_served=False,
+        )
+        return TrialOutcome(item, row, verdict.failures, None, verdict)
+
+    def infra(
+        self,
+        item: EvalItem,
+        error: ClearanceError,
+        verdict: FlowVerdict | None,
+        tally: Tally,
+    ) -> TrialOutcome:
+        """A trial that ended on an infrastructure error (``verdict``: the flow's, when
+        the error came after it was judged)."""
+        evidence: dict[str, Any] = {
+            "kind": getattr(error, "kind", type(error).__name__),
+            "error": type(error).__name__,
+            "message": error.message,
+            "fix": error.fix,
+        }
+        if isinstance(error, RecordedProviderFailure):
+            evidence["kind"] = error.failure_kind
+            evidence["from_recording"] = True
+        if isinstance(error, ProviderError | RecordedProviderFailure):
+            evidence["provider_message"] = redact(error.detail, self._environ)
+        status = getattr(error, "status_code", None)
+        if status is not None:
+            evidence["status_code"] = status
+        if error.attempts:
+            evidence["attempts"] = [_attempt_json(a) for a in error.attempts]
+        row = self._infra_row(item, tally, evidence, fallback_served=False)
+        return TrialOutcome(item, row, (), error, verdict)
+
+    def _infra_row(
+        self, item: EvalItem, tally: Tally, evidence: dict[str, Any], *, fallback_served: bool
+    ) -> ItemResult:
+        return self._row(
+            item,
+            tally,
+            verdict="infra_error",
+            failure_code="infra_error",
+            evidence=evidence,
+            turns_passed=None,
+            turns_total=None,
+            fallback_served=fallback_served,
+        )
+
+    def fallback(self, item: EvalItem, result: RouterResult, tally: Tally) -> TrialOutcome:
+        """A trial a fallback model answered: stored as an infrastructure error, never as
+        the candidate's answer."""
+        evidence: dict[str, Any] = {
+            "kind": "fallback_served",
+            "message": f"{result.served_model} answered instead of {item.model_id} "
+            f"({result.fallback_reason}): the answer does not count for the candidate",
+            "served_model": result.served_model,
+            "fallback_reason": result.fallback_reason,
+            "attempts": [_attempt_json(a) for a in result.attempts],
+        }
+        return TrialOutcome(item, self._infra_row(item, tally, evidence, fallback_served=True))
+
+
+def _attempt_json(attempt: Any) -> dict[str, Any]:
+    return {
+        "model_id": attempt.model_id,
+        "outcome": attempt.outcome,
+        "error_kind": attempt.error_kind,
+        "status_code": attempt.status_code,
+        "detail": attempt.detail,
+    }
+
+
+def _failure_json(failure: Failure) -> dict[str, Any]:
+    return {"code": failure.code, "turn": failure.turn, "evidence": failure.evidence}
+
+
+def _transcript(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The messages exchanged, long texts cut (the report shows them as untrusted text)."""
+    out = []
+    for message in messages:
+        copy = dict(message)
+        content = copy.get("content")
+        if isinstance(content, str) and len(content) > _TRANSCRIPT_TEXT_LIMIT:
+            copy["content"] = content[:_TRANSCRIPT_TEXT_LIMIT] + f"… [{len(content)} chars]"
+        out.append(copy)
+    return out

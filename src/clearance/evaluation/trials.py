@@ -1,0 +1,163 @@
+"""Running one (model, case) pair: its trials in order, on one cassette, each judged by its flow.
+
+:class:`TrialRunner` opens the pair's cassette, plays each trial's flow against the
+model through the run's router (every call counted and its cost reported as it is
+spent), and hands how each trial ended to :class:`~clearance.evaluation.evidence.ResultRows`.
+A trial that a fallback model answered, or that ended on a provider failure, is marked so
+in the cassette (:meth:`~clearance.evaluation.recording.CaseCassette.mark_failure`), so
+that the next recording run records it again.
+
+How many pairs run at once, the cost cap and storing the results are the engine's
+(:mod:`clearance.evaluation.engine`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from clearance.errors import PolicyRefusal, ProviderError, RecordingError
+from clearance.evaluation.evidence import ResultRows, Tally
+from clearance.evaluation.outcomes import TrialOutcome
+from clearance.evaluation.plan import EvalItem
+from clearance.evaluation.recording import CaseCassette, CassetteLibrary
+from clearance.flows.scoring import arun_flow
+from clearance.providers.types import ChatResponse
+from clearance.router import Router, RouterResult
+
+__all__ = ["TrialRunner"]
+
+
+class _FallbackServed(Exception):
+    def __init__(self, result: RouterResult) -> None:
+        self.result = result
+
+
+class TrialRunner:
+    """Runs the trials of (model, case) pairs of one run.
+
+    Args:
+        router: the run's router (every model call goes through it).
+        library: the run's cassettes.
+        rows: what each trial's ending is stored as.
+        allow_fallback / timeout_s: passed to every call (``[evals]``).
+    """
+
+    def __init__(
+        self,
+        router: Router,
+        library: CassetteLibrary,
+        rows: ResultRows,
+        *,
+        allow_fallback: bool,
+        timeout_s: float | None,
+    ) -> None:
+        self._router = router
+        self._library = library
+        self._rows = rows
+        self._allow_fallback = allow_fallback
+        self._timeout_s = timeout_s
+
+    async def run_pair(
+        self,
+        items: list[EvalItem],
+        record: Callable[[TrialOutcome], None],
+        spent: Callable[[Decimal], None],
+        stop: asyncio.Event,
+    ) -> None:
+        """Run the trials of one (model, case), in order, until ``stop`` is set.
+
+        Args:
+            items: the pair's items, in trial order.
+            record: called with each trial's outcome.
+            spent: called with the cost of each call, as it is made.
+            stop: set when the run stops (the cost cap): no further trial starts.
+        """
+        first = items[0]
+        try:
+            cassette = self._library.open(
+                first.model_id, first.case.id, fingerprint=first.case.fingerprint
+            )
+        except RecordingError as error:
+            for item in items:
+                record(self._rows.infra(item, error, None, Tally()))
+            return
+        last: TrialOutcome | None = None
+        for item in items:
+            if stop.is_set():
+                break
+            with cassette.use(item.trial):
+                last = await self._run_trial(item, spent, cassette)
+            record(last)
+        try:
+            if not cassette.interactions_recorded:
+                cassette.finish()
+            else:  # writing and fsyncing the file must not stall the other pairs
+                await asyncio.to_thread(cassette.finish)
+        except RecordingError as error:
+            if last is not None and not stop.is_set():
+                # The recording holds more than the suite asked for: the last trial's
+                # verdict cannot be trusted to match what was recorded.
+                fixed = self._rows.infra(last.item, error, last.verdict, Tally())
+                record(fixed)
+
+    async def _run_trial(
+        self,
+        item: EvalItem,
+        spent: Callable[[Decimal], None],
+        cassette: CaseCassette,
+    ) -> TrialOutcome:
+        tally = Tally(provider_ms=lambda: cassette.provider_ms(item.trial))
+        case = item.case
+        router = self._router
+
+        async def model(
+            messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+        ) -> ChatResponse:
+            result = await router.acomplete(
+                messages,
+                tools,
+                model=item.model_id,
+                allow_fallback=self._allow_fallback,
+                timeout_s=self._timeout_s,
+            )
+            tally.add(result)
+            spent(result.cost.cost)
+            if result.fallback_served:
+                raise _FallbackServed(result)
+            return result.response
+
+        try:
+            verdict = await arun_flow(
+                case.flow, model, tool_schemas=case.schemas, descriptions=case.descriptions
+            )
+        except _FallbackServed as served:
+            result = served.result
+            failed = _last_failed(result.attempts, item.model_id)
+            cassette.mark_failure(
+                item.trial,
+                "fallback_served",
+                status_code=failed.status_code if failed is not None else None,
+                message=f"{result.served_model} answered instead ({result.fallback_reason})"
+                + (f": {failed.detail}" if failed is not None and failed.detail else ""),
+            )
+            return self._rows.fallback(item, result, tally)
+        except ProviderError as error:
+            cassette.mark_failure(
+                item.trial,
+                error.kind,
+                status_code=getattr(error, "status_code", None),
+                message=error.detail,
+            )
+            return self._rows.infra(item, error, None, tally)
+        except (PolicyRefusal, RecordingError) as error:
+            return self._rows.infra(item, error, None, tally)
+        return self._rows.judged(item, verdict, tally)
+
+
+def _last_failed(attempts: Sequence[Any], model_id: str) -> Any:
+    """The candidate's last failed attempt (``None`` when it never failed)."""
+    failed = [a for a in attempts if a.model_id == model_id and a.outcome == "error"]
+    return failed[-1] if failed else None
