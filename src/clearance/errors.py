@@ -1,5 +1,9 @@
 """Every error clearance raises, under one root.
 
+One module past 600 lines, on purpose: the tree below is read as one (a caller chooses
+from it what to catch), and each class is a few lines: its meaning, its fields, its
+``fix=``; split into files, the picture and the classes would drift apart.
+
 The hierarchy keeps the caller's mistakes apart from the catalog's state, from
 provider failures and from policy refusals, so a caller can catch exactly the
 family it can act on::

@@ -1,5 +1,9 @@
 """Aggregates of ``ai_calls`` computed in the database, and the calls behind them.
 
+One module just past 600 lines, on purpose: it is the one home of the aggregate queries
+on ``ai_calls``, and they share its window and grouping clauses and its dialect shims
+(exact sums and percentiles on PostgreSQL and SQLite alike).
+
 Over a time window, per group of calls (their model, their org, or both), for the SLOs
 (:mod:`clearance.slo.aggregate` defines each figure; this module only computes it):
 

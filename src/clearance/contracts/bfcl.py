@@ -1,5 +1,9 @@
 """Importing the Berkeley Function Calling Leaderboard (BFCL v4) as contracts and cases.
 
+One module past 600 lines, on purpose for now: it is one importer of one outside format,
+read, converted and written in a single pass, with its conversion decisions written once
+below; issue 19 reworks it, and will split it where that rework draws the seams.
+
 BFCL ships each category as two JSON Lines files (named ``.json``): the questions
 (``BFCL_v4_<category>.json``: ``id``, ``question``, ``function``) and, under
 ``possible_answer/``, the ground truth (``id``, ``ground_truth``). Each BFCL
