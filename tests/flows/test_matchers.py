@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from clearance.errors import ContractError
 from clearance.flows import Mismatch, compile_matcher, load_flow, match_arguments
-from clearance.flows.matchers import OptionalMatcher, compile_arguments, json_equal
+from clearance.flows.matchers import OptionalMatcher, compile_arguments, json_equal, line_for
 from tests.flows.helpers import write
 
 
@@ -601,3 +602,32 @@ def test_optional_belongs_to_object_keys_not_to_list_items() -> None:
         m([{"$optional": 1}])
     assert info.value.pointer == "/args/x/0/$optional"
     assert info.value.fix == "move $optional up to the argument, or remove it"
+
+
+def _returns_within(seconds: float, function: Callable[[], Any]) -> Any:
+    """``function()``, failing (not hanging) the test if it does not end in time."""
+    outcome: list[tuple[Any, BaseException | None]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((function(), None))
+        except Exception as exc:  # re-raised in the test's thread below
+            outcome.append((None, exc))
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert outcome, f"did not end within {seconds} s"
+    result, error = outcome[0]
+    if error is not None:
+        raise error
+    return result
+
+
+def test_a_pointer_without_a_leading_slash_ends_at_the_root() -> None:
+    # It used to loop forever: "args".rsplit("/", 1)[0] is "args" again.
+    assert _returns_within(5, lambda: line_for({"": 1}, "args/x")) == 1
+    assert _returns_within(5, lambda: line_for({}, "args")) is None
+    with pytest.raises(ContractError) as info:
+        _returns_within(5, lambda: compile_matcher({"$bad": 1}, path="f.yaml", pointer="args"))
+    assert (info.value.pointer, info.value.line) == ("args/$bad", None)

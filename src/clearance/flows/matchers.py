@@ -391,7 +391,7 @@ def line_for(lines: Mapping[str, int], pointer: str) -> int | None:
             return lines[pointer]
         if not pointer:
             return None
-        pointer = pointer.rsplit("/", 1)[0]
+        pointer = pointer.rpartition("/")[0]  # "" (the root) once no "/" is left
 
 
 @dataclass(frozen=True, slots=True)
