@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog, open_catalog
+from clearance.catalog.switchstore import killed_targets
 from clearance.errors import InputError, KillSwitchActive
 from clearance.killswitch import KillSwitch, list_switches, set_switch
 from tests.support.processes import child
@@ -247,6 +248,7 @@ WATCHER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_switch_thrown_in_one_process_stops_another_within_the_cache_time(
     catalog_url: str,
 ) -> None:
@@ -263,3 +265,19 @@ def test_a_switch_thrown_in_one_process_stops_another_within_the_cache_time(
     seen = float(line.split()[1])
     # cache time (1 s) plus a margin for process scheduling on a loaded 2-core machine
     assert seen - thrown <= 1.0 + 1.0
+
+
+def test_the_policy_state_reads_the_killed_models_and_providers(catalog: Catalog) -> None:
+    """``killed_targets``: what the policy snapshot takes from the switches, read on the
+    snapshot's own connection: only switches that are on, only model and provider scopes."""
+    set_switch(catalog, "model", target="m1", active=True, reason="r")
+    set_switch(catalog, "model", target="m2", active=True, reason="r")
+    set_switch(catalog, "model", target="m2", active=False, reason="fixed")
+    set_switch(catalog, "provider", target="p1", active=True, reason="r")
+    set_switch(catalog, "org", target="acme", active=True, reason="r")
+    set_switch(catalog, "global", active=True, reason="r")
+    with catalog.connect() as connection:
+        assert killed_targets(connection) == ({"m1"}, {"p1"})
+    set_switch(catalog, "provider", target="p1", active=False, reason="back")
+    with catalog.connect() as connection:
+        assert killed_targets(connection) == ({"m1"}, set())
