@@ -886,9 +886,10 @@ def test_cost_wording_without_prices_passes_or_rows() -> None:
     )
     nothing_passed = frame(case_rows("a", [F, INFRA], cost=Decimal("0.002")))
     found = check(decide(nothing_passed, WORKED, model_id=MODEL), "cost.per_successful_task")
-    assert (found.verdict, found.measured, found.detail) == (
+    assert (found.verdict, found.measured, found.threshold, found.detail) == (
         "fail",
         None,
+        "0.01",
         "USD 0.004 spent and nothing passed",
     )
     found = check(
