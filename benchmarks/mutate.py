@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +69,14 @@ TARGETS: dict[str, Target] = {
 _ALSO_COPY = ("tests", "contracts", "gates", "evals", "README.md")
 
 
+# mutmut runs pytest in its own process, one mutant per fork: never through xdist workers
+# (``-n 0`` also overrides an ``-n auto`` in the project's addopts).
+_PYTEST_ARGS = ", ".join(
+    json.dumps(a)
+    for a in ("-p", "no:cacheprovider", "-q", *(("-n", "0") if find_spec("xdist") else ()))
+)
+
+
 def _config(target: Target) -> str:
     quoted = ", ".join(json.dumps(t) for t in target.tests)
     return (
@@ -75,7 +84,7 @@ def _config(target: Target) -> str:
         'source_paths = ["src"]\n'
         f"only_mutate = [{', '.join(json.dumps(m) for m in (target.module, *target.also))}]\n"
         f"pytest_add_cli_args_test_selection = [{quoted}]\n"
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
+        f"pytest_add_cli_args = [{_PYTEST_ARGS}]\n"
         f"also_copy = [{', '.join(json.dumps(p) for p in _ALSO_COPY)}]\n"
     )
 
