@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
 
-## test: the whole suite (catalog tests on SQLite and on a throwaway PostgreSQL), then the
-## eval suite replaying the shipped recordings offline (model failures are data: xfail)
+## test: the whole suite on every core (the store tests on SQLite and on a throwaway
+## PostgreSQL, slow tests included), then the eval suite replaying the shipped recordings
+## offline (model failures are data: xfail), in one process as a user runs it
 test: $(STAMP)
 	$(BIN)/python -m pytest
 	$(BIN)/python -m pytest evals --clearance-record-mode=none --clearance-model-failures=xfail

@@ -243,6 +243,7 @@ def server() -> Iterator[ReferenceServer]:
         yield running
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loader", ["replay-spill", "next process"])
 def test_every_call_a_killed_process_returned_is_in_ai_calls(
     catalog_url: str, server: ReferenceServer, tmp_path: Path, loader: str

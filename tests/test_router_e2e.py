@@ -195,6 +195,7 @@ WATCHER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_kill_switch_stops_a_router_in_another_process(
     catalog_url: str, server: ReferenceServer, tmp_path: Path
 ) -> None:

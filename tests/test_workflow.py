@@ -54,6 +54,7 @@ def checkout(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_the_pull_request_job_passes_on_this_repository(checkout: Path, tmp_path: Path) -> None:
     job = _workflow()["jobs"]["gate"]
     summary = tmp_path / "step-summary.md"

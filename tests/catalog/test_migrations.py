@@ -62,6 +62,7 @@ def test_first_use_migrates_an_empty_database(tmp_path: Path) -> None:
     catalog.dispose()
 
 
+@pytest.mark.slow
 def test_two_processes_migrating_one_new_sqlite_file_at_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     code = (

@@ -6,6 +6,7 @@ independently of) clearance's own loaders.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from pathlib import Path
@@ -56,9 +57,24 @@ def _load(path: Path) -> dict[str, Any]:
     return document
 
 
-TOOLS = {path: _load(path) for path in TOOL_FILES}
-FLOWS = {path: _load(path) for path in FLOW_FILES}
-BY_KEY = {f"{doc['name']}@{doc['version']}": doc for doc in TOOLS.values()}
+# Parsed on first use, not at import: collecting the suite parses no YAML (35 files,
+# a quarter of a second of every collection in each xdist worker).
+@functools.cache
+def tool_docs() -> dict[Path, dict[str, Any]]:
+    """Every tool contract, by path."""
+    return {path: _load(path) for path in TOOL_FILES}
+
+
+@functools.cache
+def flow_docs() -> dict[Path, dict[str, Any]]:
+    """Every flow and case file, by path."""
+    return {path: _load(path) for path in FLOW_FILES}
+
+
+@functools.cache
+def by_key() -> dict[str, dict[str, Any]]:
+    """Every tool contract, by ``name@version``."""
+    return {f"{doc['name']}@{doc['version']}": doc for doc in tool_docs().values()}
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -112,11 +128,11 @@ def _walk_matchers(value: Any) -> list[str]:
 
 
 def test_suite_size() -> None:
-    names = Counter(doc["name"] for doc in TOOLS.values())
+    names = Counter(doc["name"] for doc in tool_docs().values())
     assert len(names) >= 12
     assert sum(1 for count in names.values() if count >= 2) >= 3
-    flows = [doc for doc in FLOWS.values() if doc["kind"] == "flow"]
-    cases = [doc for doc in FLOWS.values() if doc["kind"] == "case"]
+    flows = [doc for doc in flow_docs().values() if doc["kind"] == "flow"]
+    cases = [doc for doc in flow_docs().values() if doc["kind"] == "case"]
     assert len(flows) >= 10
     assert all(2 <= len(doc["steps"]) <= 5 for doc in flows)
     assert len(cases) >= 4
@@ -124,7 +140,7 @@ def test_suite_size() -> None:
 
 @pytest.mark.parametrize("path", TOOL_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_tool_contract(path: Path) -> None:
-    doc = TOOLS[path]
+    doc = tool_docs()[path]
     assert set(doc) == TOOL_KEYS
     assert NAME.match(doc["name"])
     assert doc["name"] == path.parent.name
@@ -154,7 +170,7 @@ def test_tool_contract(path: Path) -> None:
 
 def test_destructive_and_money_tools_are_critical() -> None:
     critical = {"delete_contact", "cancel_event", "send_email", "create_deal", "update_deal_stage"}
-    for doc in TOOLS.values():
+    for doc in tool_docs().values():
         if doc["name"] in critical:
             assert doc["criticality"] == "critical", doc["name"]
         if doc["name"].startswith(("search_", "get_", "list_", "check_")):
@@ -162,7 +178,7 @@ def test_destructive_and_money_tools_are_critical() -> None:
 
 
 def _pair(name: str, old: str, new: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    return BY_KEY[f"{name}@{old}"], BY_KEY[f"{name}@{new}"]
+    return by_key()[f"{name}@{old}"], by_key()[f"{name}@{new}"]
 
 
 def test_major_bump_is_breaking() -> None:
@@ -201,7 +217,7 @@ def test_patch_bump_is_description_only() -> None:
 
 @pytest.mark.parametrize("path", FLOW_FILES, ids=lambda p: p.stem)
 def test_flow(path: Path) -> None:
-    doc = FLOWS[path]
+    doc = flow_docs()[path]
     assert set(doc) <= FLOW_KEYS
     assert {"id", "kind", "tools", "user", "steps"} <= set(doc)
     assert FLOW_ID.match(doc["id"])
@@ -209,8 +225,8 @@ def test_flow(path: Path) -> None:
     assert doc["kind"] in ("flow", "case")
     offered = {}
     for ref in doc["tools"]:
-        assert ref in BY_KEY, f"{path.name}: {ref} is not in contracts/tools"
-        offered[ref.partition("@")[0]] = BY_KEY[ref]
+        assert ref in by_key(), f"{path.name}: {ref} is not in contracts/tools"
+        offered[ref.partition("@")[0]] = by_key()[ref]
     assert len(offered) == len(doc["tools"]), "one version per tool in a flow"
     forbidden = set(doc.get("forbidden_tools", []))
     if doc["kind"] == "case":
@@ -252,7 +268,7 @@ def test_flow(path: Path) -> None:
 @pytest.mark.parametrize("path", FLOW_FILES, ids=lambda p: p.stem)
 def test_negative_controls_fail(path: Path) -> None:
     """Neither a model that never calls nor one that calls every offered tool passes."""
-    doc = FLOWS[path]
+    doc = flow_docs()[path]
     steps = doc["steps"]
     expects_calls = any(step["expect"]["calls"] for step in steps)
     if not expects_calls:
@@ -276,7 +292,7 @@ def test_negative_controls_fail(path: Path) -> None:
 def test_suite_uses_every_matcher_and_feature() -> None:
     used: set[str] = set()
     any_order = irrelevance = final = forbidden = False
-    for doc in FLOWS.values():
+    for doc in flow_docs().values():
         steps = doc["steps"]
         for step in steps:
             any_order = any_order or bool(step["expect"].get("any_order"))
@@ -297,7 +313,7 @@ def test_suite_uses_every_matcher_and_feature() -> None:
 def test_lookup_then_act_uses_returned_ids() -> None:
     """In a chain, an id that a scripted result returned is expected verbatim in a later call."""
     chained = 0
-    for doc in FLOWS.values():
+    for doc in flow_docs().values():
         returned: set[str] = set()
         for step in doc["steps"]:
             for call in step["expect"]["calls"]:
