@@ -38,6 +38,9 @@ from tests.support.evalproject import (
     make_project,
 )
 
+# Above the stores: their own tests run this SQL on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_dialect
+
 
 @pytest.fixture
 def setup(project: Path, catalog_url: str) -> tuple[ClearanceConfig, Catalog]:

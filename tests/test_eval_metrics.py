@@ -24,6 +24,9 @@ from clearance.evaluation.metrics import (
     summary_to_dict,
 )
 
+# Above the stores: their own tests run this SQL on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_dialect
+
 # --------------------------------------------------------------------- pass^k
 
 

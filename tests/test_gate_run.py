@@ -44,6 +44,9 @@ from clearance.gate.run import (
 from clearance.modelpolicy import RouteRequest, resolve_model
 from tests.support.evalproject import SLOPPY, STEADY, _completion, scripted
 
+# Above the stores: their own tests run this SQL on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_dialect
+
 FLAKY = "ref:ref/flaky"
 RIGHT = {"ref/steady", "ref/flaky"}
 NOW = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)  # decisions must be in force

@@ -32,6 +32,9 @@ from clearance.killswitch import set_switch
 from clearance.providers.openai import OpenAICompatibleProvider
 from clearance.router import Router
 
+# Above the stores: their own tests run this SQL on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_dialect
+
 Handler = Callable[[dict[str, Any], int], httpx.Response]
 SECRET = "sk-test-do-not-log-0123456789"
 WEATHER = {

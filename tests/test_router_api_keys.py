@@ -23,6 +23,9 @@ from clearance.reference import models_document
 from clearance.router import Router
 from tests.support.keyserver import SECRET, CountingServer, counting_server
 
+# Above the stores: their own tests run this SQL on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_dialect
+
 USER = [{"role": "user", "content": "hi"}]
 PROVIDERS = {"mock": "MOCK_API_KEY", "other": "OTHER_API_KEY", "third": "THIRD_API_KEY"}
 

@@ -36,6 +36,9 @@ from clearance.providers.openai import OpenAICompatibleProvider
 from clearance.router import RULES, Router, RouterResult
 from tests.support.hostile import Answer, HostileServer, hostile_server, http_answer
 
+# Above the stores: their own tests run this SQL on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_dialect
+
 USER = [{"role": "user", "content": "weather in Oslo?"}]
 COMPLETION = {
     "id": "cmpl-1",

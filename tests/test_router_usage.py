@@ -26,6 +26,9 @@ from clearance.discovery import parse_model_list
 from clearance.providers.openai import OpenAICompatibleProvider
 from clearance.router import Router
 
+# Above the stores: their own tests run this SQL on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_dialect
+
 REALDATA = Path(__file__).parent / "data" / "realdata" / "cassettes" / "openllmetry"
 STREAMED = REALDATA / "test_open_ai_function_calls_tools_streaming_parallel.yaml"
 MODELS = [

@@ -18,6 +18,9 @@ from clearance.catalog.callstore import row_to_json
 from clearance.catalog.database import open_catalog
 from clearance.cli import app
 
+# Above the stores: their own tests run this SQL on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_dialect
+
 
 @pytest.fixture
 def cli(project: Path, catalog_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:

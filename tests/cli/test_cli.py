@@ -19,6 +19,9 @@ from clearance.catalog.migrate import HEAD
 from clearance.cli import app
 from tests.conftest import LITELLM_TABLE, OPENROUTER_MODELS
 
+# Above the stores: their own tests run this SQL on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_dialect
+
 
 @pytest.fixture
 def cli(project: Path, catalog_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
@@ -149,6 +152,8 @@ def test_import_litellm(cli: Any) -> None:
     assert document["matches"]["openrouter:openai/gpt-4o"] == "gpt-4o"
 
 
+# The only test to set an org's enabled models and default at once on PostgreSQL.
+@pytest.mark.each_dialect
 def test_orgs_and_policy_resolve(cli: Any) -> None:
     synced(cli)
     for name in ("openai/gpt-4o", "openai/gpt-4o-mini"):
@@ -270,6 +275,8 @@ def test_sync_from_an_unreachable_url_changes_nothing(cli: Any) -> None:
     assert "nothing was changed" in result.stderr
 
 
+# `clearance db upgrade` and `db current` against a PostgreSQL URL, as an operator runs them.
+@pytest.mark.each_dialect
 def test_db_and_config_commands(cli: Any) -> None:
     assert f"revision {HEAD}" in cli("db", "upgrade").stdout
     assert f"already at revision {HEAD}" in cli("db", "upgrade").stdout

@@ -24,6 +24,9 @@ from clearance.cli._options import split_list
 from clearance.config import ClearanceConfig, load_config
 from tests.conftest import OPENROUTER_MODELS
 
+# Above the stores: their own tests run this SQL on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_dialect
+
 REPO = Path(__file__).resolve().parents[2]
 
 # A metavar names what to type: upper case, maybe two forms (URL|FILE) or a shape (I/N);

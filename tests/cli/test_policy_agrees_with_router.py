@@ -28,6 +28,9 @@ from clearance.killswitch import set_switch
 from clearance.modelpolicy import RouteRequest
 from clearance.router import Router
 
+# Above the stores: their own tests run this SQL on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_dialect
+
 A, B, C, D, E = (f"p:m/{n}" for n in "abcde")
 CONFIG = """
 [gate]

@@ -20,6 +20,9 @@ from clearance.catalog.database import Catalog, open_catalog
 from clearance.cli import app
 from tests.test_slo import T0, seed
 
+# Above the stores: their own tests run this SQL on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_dialect
+
 SINCE = ("--since", T0.isoformat(), "--window", "1h")
 STRICT = """\
 version: 1
@@ -106,6 +109,7 @@ def test_json_holds_the_whole_report(seeded: Catalog) -> None:
     assert document["policy"]["path"].endswith("gates/slo.yaml")
 
 
+@pytest.mark.each_dialect
 def test_no_breach_exits_0_and_filters_narrow_the_calls(seeded: Catalog, tmp_path: Path) -> None:
     lenient = tmp_path / "lenient.yaml"
     lenient.write_text(LENIENT)
@@ -267,6 +271,8 @@ def test_slo_report_keeps_logged_text_as_text(seeded: Catalog, tmp_path: Path) -
     assert kind in page.one("table", class_="why").words()
 
 
+# The only tests to reach some of callstats' groupings and filters on PostgreSQL.
+@pytest.mark.each_dialect
 def test_by_regroups_the_check(seeded: Catalog) -> None:
     document = json.loads(run("slo", "check", *SINCE, "--by", "org", "--json", code=1).stdout)
     assert sorted({g["group"]["label"] for g in document["groups"]}) == [

@@ -18,6 +18,9 @@ from clearance.contracts.check import build_lock, check_contracts
 from clearance.contracts.lock import read_lock, write_lock
 from clearance.errors import ContractError
 
+# Above the stores: their own tests run this SQL on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_dialect
+
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "contracts"
 BFCL = SHIPPED / "bfcl"

@@ -47,6 +47,9 @@ from clearance.reports.render import MONEY_DIGITS, money_exact, money_text
 from clearance.reports.turns import FlowScripts
 from tests.support.html import Node, assert_self_contained, parse
 
+# Above the stores: their own tests run this SQL on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_dialect
+
 GOOD = "p:good"
 BAD = "p:bad"
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -437,6 +440,8 @@ def expected_verdict(pairs: list[tuple[int, int]], bar: float) -> tuple[str, str
 # --- the index ---------------------------------------------------------------------------
 
 
+# The only test to read results without their evidence (runstore.results) on PostgreSQL.
+@pytest.mark.each_dialect
 def test_the_index_has_a_verdict_row_per_model_and_a_cell_per_tool(built: Built) -> None:
     data = collect(built)
     assert data.run is not None

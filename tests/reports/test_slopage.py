@@ -9,11 +9,16 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from clearance.catalog.database import Catalog
 from clearance.reports.slopage import render_slo_page
 from clearance.slo import check_slos
 from tests.support.html import Node, assert_self_contained, parse
 from tests.test_slo import HOUR, ok, policy, seed
+
+# Above the stores: their own tests run this SQL on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_dialect
 
 DOWN, UP = "p:down", "p:up"
 OBJECTIVES = """\
