@@ -14,8 +14,9 @@ Families with many members of their own are exported by their subpackage:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from clearance._lazy import homes, lazy_exports
 
 __version__ = "0.1.0.dev0"
 
@@ -153,27 +154,14 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "clearance.slo.check": ("SloReport", "check_slos"),
 }
 
-_HOME: dict[str, str] = {name: module for module, names in _EXPORTS.items() for name in names}
+# Hidden from type checkers, which read the imports at the end instead: the ``Any`` its
+# ``__getattr__`` returns would let a misspelt or missing name through unnoticed.
+_HOME = homes(_EXPORTS)
 
 __all__ = sorted(_HOME)
 
-
-# Hidden from type checkers, which read the imports at the end instead: the ``Any`` it
-# returns would let a misspelt or missing name through unnoticed.
 if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> Any:
-        """Import an exported name on first use; it is an ordinary global from then on."""
-        module = _HOME.get(name)
-        if module is None:
-            raise AttributeError(f"module 'clearance' has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    __getattr__, __dir__ = lazy_exports("clearance", _HOME, globals())
 
 
 # For type checkers and IDEs, which follow only static imports: the same names, from the

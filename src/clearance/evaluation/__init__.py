@@ -22,8 +22,9 @@ store of runs and results, the rates, and the audit. Names are imported on first
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from clearance._lazy import homes, lazy_exports
 
 # The one list of exports, module -> names; ``__all__`` and ``__getattr__`` derive from it.
 # The TYPE_CHECKING block at the end repeats it for type checkers, checked by a test (why:
@@ -79,27 +80,14 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_HOME: dict[str, str] = {name: module for module, names in _EXPORTS.items() for name in names}
+# Hidden from type checkers, which read the imports at the end instead: the ``Any`` its
+# ``__getattr__`` returns would let a misspelt or missing name through unnoticed.
+_HOME = homes(_EXPORTS)
 
 __all__ = sorted(_HOME)
 
-
-# Hidden from type checkers, which read the imports at the end instead: the ``Any`` it
-# returns would let a misspelt or missing name through unnoticed.
 if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> Any:
-        """Import an exported name on first use; it is an ordinary global from then on."""
-        module = _HOME.get(name)
-        if module is None:
-            raise AttributeError(f"module 'clearance.evaluation' has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    __getattr__, __dir__ = lazy_exports("clearance.evaluation", _HOME, globals())
 
 
 if TYPE_CHECKING:  # pragma: no cover
