@@ -133,7 +133,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     # the router: what it takes, returns and checks first
     "clearance.router": ("Router", "RouterResult"),
     "clearance.retryplan": ("Attempt",),
-    "clearance.providers.types": ("ChatResponse", "FinishReason", "ToolCall"),
+    "clearance.providers.types": ("ChatResponse", "FinishReason", "NativeTurn", "ToolCall"),
     "clearance.killswitch": ("KillSwitch",),
     "clearance.calllog": ("CallLog", "CallRecord", "EscalationOutcome", "flag_escalation"),
     # evaluation (clearance.evaluation exports the whole engine)
@@ -297,6 +297,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from clearance.pricing import price_call_strict as price_call_strict
     from clearance.providers.types import ChatResponse as ChatResponse
     from clearance.providers.types import FinishReason as FinishReason
+    from clearance.providers.types import NativeTurn as NativeTurn
     from clearance.providers.types import ToolCall as ToolCall
     from clearance.reports.collect import ReportData as ReportData
     from clearance.reports.collect import collect_report as collect_report

@@ -19,7 +19,7 @@ import orjson
 from clearance.errors import ContractError
 from clearance.flows.matching import Assignment, Pair, assign
 from clearance.flows.model import Flow, Step
-from clearance.providers.types import ChatResponse, ToolCall
+from clearance.providers.types import NATIVE_KEY, ChatResponse, ToolCall
 
 __all__ = [
     "FAILURE_CODES",
@@ -308,8 +308,14 @@ def tool_definition(
 
 
 def assistant_message(response: ChatResponse) -> dict[str, Any]:
-    """The model's answer as an assistant message, its tool calls in OpenAI wire form."""
+    """The model's answer as an assistant message, its tool calls in OpenAI wire form.
+
+    A native protocol's turn rides along under :data:`NATIVE_KEY`, so that its provider
+    gets back its own blocks (thinking signatures, Gemini's ``thoughtSignature``)
+    unchanged; the OpenAI-compatible provider leaves that key out of what it sends."""
     message: dict[str, Any] = {"role": "assistant", "content": response.content}
+    if response.native is not None:
+        message[NATIVE_KEY] = response.native.as_message_field()
     if response.tool_calls:
         message["tool_calls"] = [
             {

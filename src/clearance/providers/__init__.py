@@ -1,14 +1,27 @@
 """Providers: the chat-completions backends the router calls."""
 
 from clearance.providers.base import ChatRequest, ChunkCallback, Provider, ProviderReply
-from clearance.providers.types import FINISH_REASONS, ChatResponse, FinishReason, ToolCall
+from clearance.providers.types import (
+    FINISH_REASONS,
+    NATIVE_KEY,
+    PROTOCOLS,
+    ChatResponse,
+    FinishReason,
+    NativeTurn,
+    Protocol,
+    ToolCall,
+)
 
 __all__ = [
     "FINISH_REASONS",
+    "NATIVE_KEY",
+    "PROTOCOLS",
     "ChatRequest",
     "ChatResponse",
     "ChunkCallback",
     "FinishReason",
+    "NativeTurn",
+    "Protocol",
     "Provider",
     "ProviderReply",
     "ToolCall",

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from clearance.providers.types import ChatResponse
+from clearance.providers.types import NATIVE_KEY, ChatResponse
 
 __all__ = ["ChatRequest", "ChunkCallback", "Provider", "ProviderReply", "tool_schemas"]
 
@@ -31,8 +31,17 @@ class ChatRequest:
     """Further body fields passed through as they are (``seed``, ``response_format``, ...)."""
 
     def body(self, model_name: str) -> dict[str, Any]:
-        """The JSON body for ``POST /chat/completions``."""
-        body: dict[str, Any] = {"model": model_name, "messages": list(self.messages)}
+        """The JSON body for ``POST /chat/completions`` (a native turn kept on an assistant
+        message, :data:`~clearance.providers.types.NATIVE_KEY`, is left out)."""
+        body: dict[str, Any] = {
+            "model": model_name,
+            "messages": [
+                message
+                if NATIVE_KEY not in message
+                else {k: v for k, v in message.items() if k != NATIVE_KEY}
+                for message in self.messages
+            ],
+        }
         if self.tools:
             body["tools"] = list(self.tools)
         if self.tool_choice is not None:

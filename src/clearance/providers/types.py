@@ -7,7 +7,26 @@ from typing import Any, Literal
 
 from clearance.pricing import Usage
 
-__all__ = ["FINISH_REASONS", "ChatResponse", "FinishReason", "ToolCall"]
+__all__ = [
+    "FINISH_REASONS",
+    "NATIVE_KEY",
+    "PROTOCOLS",
+    "ChatResponse",
+    "FinishReason",
+    "NativeTurn",
+    "Protocol",
+    "ToolCall",
+]
+
+Protocol = Literal["openai", "anthropic", "gemini"]
+"""A wire protocol: OpenAI chat completions, Anthropic Messages, Google Gemini."""
+PROTOCOLS: tuple[Protocol, ...] = ("openai", "anthropic", "gemini")
+
+NATIVE_KEY = "clearance_native"
+"""The key of an assistant message (OpenAI form) that carries the turn as its provider
+sent it (:meth:`NativeTurn.as_message_field`), so that the next request gives a
+native provider back its own blocks unchanged (Anthropic ``thinking`` signatures,
+Gemini ``thoughtSignature`` parts). The OpenAI-compatible provider never sends it."""
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "error", "other"]
 FINISH_REASONS: tuple[FinishReason, ...] = (
@@ -50,6 +69,24 @@ class ToolCall:
 
 
 @dataclass(frozen=True, slots=True)
+class NativeTurn:
+    """An assistant turn exactly as a native protocol sent it, to be sent back unchanged.
+
+    Anthropic's ``thinking`` and ``redacted_thinking`` blocks must come back with their
+    signatures, and Gemini's ``thoughtSignature`` parts likewise; rebuilding them from
+    the normalized answer would lose them, so the provider keeps the decoded content.
+    """
+
+    protocol: Protocol
+    content: tuple[Any, ...]
+    """Anthropic content blocks, or Gemini parts, as decoded from the answer."""
+
+    def as_message_field(self) -> dict[str, Any]:
+        """The value stored under :data:`NATIVE_KEY` in an assistant message."""
+        return {"protocol": self.protocol, "content": list(self.content)}
+
+
+@dataclass(frozen=True, slots=True)
 class ChatResponse:
     """One chat completion, from a plain answer or an assembled stream."""
 
@@ -70,3 +107,18 @@ class ChatResponse:
     """Response-level oddities (``stop_with_tool_calls``, ``keepalive_comments``, ...)."""
     raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     """The decoded body (for a stream: None)."""
+    system_fingerprint: str | None = None
+    """OpenAI's ``system_fingerprint``: the backend configuration that served it."""
+    native: NativeTurn | None = field(default=None, repr=False, compare=False)
+    """The turn in the provider's own form (native protocols only), for sending back."""
+
+    @property
+    def snapshot(self) -> str | None:
+        """The provider-reported identity of what answered: ``model`` (Anthropic's
+        ``model``, Gemini's ``modelVersion``), with OpenAI's ``system_fingerprint`` after
+        an ``@`` when there is one. ``None`` when the provider named nothing."""
+        if self.model is None:
+            return None if self.system_fingerprint is None else f"@{self.system_fingerprint}"
+        if self.system_fingerprint is None:
+            return self.model
+        return f"{self.model}@{self.system_fingerprint}"

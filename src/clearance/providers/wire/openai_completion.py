@@ -102,7 +102,12 @@ def parse_completion(
         refusal=refusal if type(refusal) is str and refusal else None,
         quirks=tuple(quirks),
         raw=body if type(body) is dict else dict(body),
+        system_fingerprint=_text(body.get("system_fingerprint")),
     )
+
+
+def _text(value: Any) -> str | None:
+    return value if type(value) is str and value else None
 
 
 def _message_tool_call(index: int, call: Mapping[str, Any]) -> ToolCall:

@@ -56,6 +56,7 @@ class StreamAssembler:
         "_content",
         "_done",
         "_event",
+        "_fingerprint",
         "_finish_raw",
         "_model",
         "_model_id",
@@ -82,6 +83,7 @@ class StreamAssembler:
         self._model: str | None = None
         self._response_id: str | None = None
         self._served_by: str | None = None
+        self._fingerprint: str | None = None
         self._quirks: list[str] = []
         self._done = False
         self._event: str | None = None
@@ -178,6 +180,9 @@ class StreamAssembler:
             self._response_id = response_id
         if self._served_by is None and type(served_by) is str and served_by:
             self._served_by = served_by
+        fingerprint = chunk.get("system_fingerprint")
+        if self._fingerprint is None and type(fingerprint) is str and fingerprint:
+            self._fingerprint = fingerprint
 
     def _choice(self, choice: Mapping[str, Any], chunk: Mapping[str, Any]) -> None:
         finish = choice.get("finish_reason")
@@ -300,6 +305,7 @@ class StreamAssembler:
             refusal="".join(self._refusal) or None,
             quirks=tuple(quirks),
             raw=None,
+            system_fingerprint=self._fingerprint,
         )
 
     def _built_call(self, index: int, call: _CallBuilder) -> ToolCall:
