@@ -105,6 +105,8 @@ class CallRecord:
     tier: str | None = None
     requested_model: str | None = None
     served_model: str | None = None
+    model_snapshot: str | None = None
+    """What the provider said answered (:attr:`ChatResponse.snapshot`)."""
     provider: str | None = None
     error_kind: str | None = None
     finish_reason: str | None = None

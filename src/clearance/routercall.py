@@ -159,6 +159,7 @@ def record_answer(
     record.price_id = cost.price.price_id if cost.price is not None else None
     record.latency_ms = latency * 1000
     record.overhead_us = overhead * 1e6
+    record.model_snapshot = _fit_snapshot(response.snapshot)
     if response.tool_calls:
         record.tool_calls = response.tool_calls
         record.tools = request.tools
@@ -195,3 +196,13 @@ def untyped_error(error: Exception, step: Call) -> ProviderError:
     )
     wrapped.__cause__ = error
     return wrapped
+
+
+def _fit_snapshot(snapshot: str | None) -> str | None:
+    """The snapshot, cut to its column (a provider's text is untrusted)."""
+    if snapshot is None or len(snapshot) <= _SNAPSHOT_CHARS:
+        return snapshot
+    return snapshot[:_SNAPSHOT_CHARS]
+
+
+_SNAPSHOT_CHARS = 255
