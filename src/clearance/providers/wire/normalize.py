@@ -7,7 +7,8 @@ onto the closed :data:`~clearance.providers.types.FinishReason` set.
 into a :class:`ToolCall`, decoding the arguments and naming each repair in its
 ``quirks`` (the vocabulary is listed in :mod:`clearance.providers.wire`).
 :func:`build_tool_call` is the same, for a format module that already saw quirks
-of its own (a streamed call without an index).
+of its own (a streamed call without an index). :func:`build_object_tool_call` reads a
+call whose arguments come as a JSON object by design (Anthropic's ``tool_use.input``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ import orjson
 
 from clearance.providers.types import FinishReason, ToolCall
 
-__all__ = ["build_tool_call", "normalize_finish_reason", "normalize_tool_call"]
+__all__ = [
+    "build_object_tool_call",
+    "build_tool_call",
+    "normalize_finish_reason",
+    "normalize_tool_call",
+]
 
 # ---------------------------------------------------------------------------------------------
 # Finish reasons
@@ -38,6 +44,9 @@ _FINISH_REASONS: dict[str, FinishReason] = {
     "max_output_tokens": "length",
     "model_length": "length",
     "model_context_window_exceeded": "length",
+    # Anthropic's pause_turn: a long server-tool turn paused, to be sent back to continue;
+    # neither finished nor cut short, so said explicitly rather than by the fallback
+    "pause_turn": "other",
     "tool_calls": "tool_calls",
     "tool_call": "tool_calls",
     "function_call": "tool_calls",
@@ -121,6 +130,35 @@ def build_tool_call(
     if arg_quirks:
         quirks = (*quirks, *arg_quirks)
     return ToolCall(index, call_id, name, arguments, raw, quirks)
+
+
+def build_object_tool_call(
+    index: int, raw_id: Any, name: Any, raw_input: Any, extra: tuple[str, ...] = ()
+) -> ToolCall:
+    """A tool call whose arguments are sent as a JSON object (Anthropic's ``tool_use``
+    ``input``), where an object is the rule and so no ``object_arguments`` quirk.
+
+    ``arguments`` and ``raw_arguments`` are that object. Anything else is read as
+    :func:`build_tool_call` reads it, and marked: a JSON string holding an object gets
+    ``string_arguments``, a string that is no JSON object its decoding quirk
+    (``truncated_json`` for a streamed input cut off), a missing input
+    ``empty_arguments``.
+    """
+    if type(raw_input) is dict:
+        shell = build_tool_call(index, raw_id, name, _EMPTY_OBJECT_TEXT, extra)
+        return ToolCall(index, shell.id, shell.name, raw_input, raw_input, shell.quirks)
+    call = build_tool_call(index, raw_id, name, raw_input, extra)
+    if (
+        isinstance(raw_input, str)
+        and call.arguments is not None
+        and "empty_arguments" not in call.quirks
+    ):
+        quirks = (*call.quirks, "string_arguments")
+        return ToolCall(index, call.id, call.name, call.arguments, raw_input, quirks)
+    return call
+
+
+_EMPTY_OBJECT_TEXT = "{}"
 
 
 _ArgumentsResult = tuple[
