@@ -9,9 +9,10 @@ before a database sees a value:
   log cannot store (or a tier that is not one) is the caller's mistake,
   :class:`~clearance.errors.InvalidIdentifier`, raised before any I/O.
 * :func:`fit_row`: the log writer's last step before an insert. Free text the router
-  took from a provider (a raw finish reason, an error kind) is cut to its column with
-  the cut noted in ``extra["truncated"]``; an identifier column that does not fit is
-  the row's problem, and the row goes to the dead letters, on SQLite as on PostgreSQL.
+  took from a provider (a raw finish reason, an error kind, the model snapshot) is cut
+  to its column with the cut noted in ``extra["truncated"]``; an identifier column that
+  does not fit is the row's problem, and the row goes to the dead letters, on SQLite as
+  on PostgreSQL.
 * :func:`scrub`: what the writer retries a refused row with, once: its ``extra`` JSON
   without U+0000 and lone surrogates (PostgreSQL's JSONB refuses both).
 """
@@ -98,6 +99,7 @@ _FREE_TEXT = frozenset(
         "error_kind",
         "finish_reason",
         "finish_reason_raw",
+        "model_snapshot",  # the identity the provider reported: its text, not the caller's
         "pricing_source",
         "fallback_reason",
         "policy_reason",
