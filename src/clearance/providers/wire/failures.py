@@ -67,6 +67,12 @@ _CODE_CLASSES: dict[str, type[ProviderHTTPError]] = {
     "moderation_blocked": ContentPolicyViolation,
     "responsibleaipolicyviolation": ContentPolicyViolation,
     "overloaded_error": ProviderServerError,
+    # Anthropic: 402 billing_error; 504 timeout_error (its side timed out: worth a retry);
+    # a 429 rate_limit_error whose error.details.error_code says the month's spend cap is
+    # reached, which no retry fixes before the month ends
+    "billing_error": PaymentRequired,
+    "timeout_error": ProviderServerError,
+    "enforced_spend_limit_reached": PaymentRequired,
     "server_error": ProviderServerError,
     "internal_error": ProviderServerError,
     "api_error": ProviderServerError,
@@ -96,6 +102,12 @@ _CONTENT_MARKERS = (
     "moderation",
     "flagged",
     "safety system",
+)
+_SPEND_LIMIT_MARKERS = (
+    # Anthropic's 400 invalid_request_error when an organization's or workspace's own spend
+    # limit is reached: "You have reached your specified [workspace] API usage limits"
+    "reached your specified api usage limits",
+    "reached your specified workspace api usage limits",
 )
 _MODERATION_KEYS = ("flagged", "reasons", "flagged_input")
 _SECRET = re.compile(
@@ -136,6 +148,8 @@ def classify_error(
     decoded = _decode_error_body(body)
     error = _error_object(decoded)
     raw_code = error.get("code")
+    if raw_code is None:
+        raw_code = _detail_code(error)
     error_type = error.get("type")
     metadata = error.get("metadata")
     if not isinstance(metadata, Mapping):
@@ -165,6 +179,16 @@ def classify_error(
     return cls(where + _truncate(text, _MESSAGE_LIMIT), **fields)
 
 
+def _detail_code(error: Mapping[str, Any]) -> str | None:
+    """Anthropic's ``error.details.error_code`` (``enforced_spend_limit_reached``)."""
+    details = error.get("details")
+    if isinstance(details, Mapping):
+        code = details.get("error_code")
+        if isinstance(code, str) and code:
+            return code
+    return None
+
+
 def _choose_class(
     status: int, raw_code: Any, error_type: Any, text: str, metadata: Mapping[str, Any]
 ) -> type[ProviderHTTPError]:
@@ -184,6 +208,8 @@ def _choose_class(
             return ContextLengthExceeded
         if any(marker in lowered for marker in _CONTENT_MARKERS):
             return ContentPolicyViolation
+        if any(marker in lowered for marker in _SPEND_LIMIT_MARKERS):
+            return PaymentRequired
     if 400 <= status < 500:
         return BadRequest
     return ProviderServerError
