@@ -56,6 +56,7 @@ _LIMITS = {
     "criticality": 16,
     "failure_code": 32,
     "served_model": 300,
+    "model_snapshot": 255,
 }
 
 
@@ -176,6 +177,11 @@ class ItemResult:
     cost: Decimal | None = None
     """USD, exact; ``None``: unpriced."""
     served_model: str | None = None
+    model_snapshot: str | None = None
+    """What the provider said answered (``model[@system_fingerprint]``, Anthropic's
+    ``model``, Gemini's ``modelVersion``), as on ``ai_calls``: that of the trial's last
+    call, the one ``served_model`` names. A trial whose calls reported different ones
+    also lists each call's, in order, in ``evidence["snapshots"]``."""
     fallback_served: bool = False
     """Another model answered: counted as an infra error by the metrics."""
     cassette: str | None = None

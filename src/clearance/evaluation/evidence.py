@@ -4,7 +4,15 @@
 flow (the turns, and for a failure the failures and the transcript, long texts cut), or
 an infrastructure error (the error, the provider's message with secrets redacted, every
 attempt), or answered by a fallback model (which never counts for the candidate).
-:class:`Tally` adds up the trial's calls for the row: latency, tokens, cost.
+:class:`Tally` adds up the trial's calls for the row: latency, tokens, cost, and the model
+snapshot each answer reported (a replay reports the one its cassette's body holds).
+
+A row's ``model_snapshot`` is the last call's, as its ``served_model`` is: one snapshot
+the provider really reported, so that the gate counts results per snapshot and the SLO
+check compares a live call's snapshot with them by equality. A flow whose turns were
+answered by different snapshots (a provider rolling a new one out mid-run) keeps every
+call's, in order, in ``evidence["snapshots"]``, for the person reading it: its verdict is
+evidence for the mix, which no single snapshot names.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from clearance.router import RouterResult
 __all__ = ["ResultRows", "Tally"]
 
 _TRANSCRIPT_TEXT_LIMIT = 4_000
+_SNAPSHOT_CHARS = 255
+"""The ``model_snapshot`` column's size (a provider's text is cut to fit)."""
 
 
 @dataclass(slots=True)
@@ -40,6 +50,8 @@ class Tally:
     completion_tokens: int = 0
     cost: Decimal = Decimal(0)
     served: str | None = None
+    snapshots: list[str | None] = field(default_factory=list)
+    """Each call's model snapshot as its provider reported it, in order (``None``: none)."""
     provider_ms: Callable[[], float | None] = field(default=lambda: None, repr=False)
     """The provider's time for the trial as recorded (replayed or just recorded)."""
 
@@ -61,6 +73,18 @@ class Tally:
             self.completion_tokens += usage.completion_tokens
         self.cost += result.cost.cost
         self.served = result.served_model
+        snapshot = result.response.snapshot
+        self.snapshots.append(snapshot if snapshot is None else snapshot[:_SNAPSHOT_CHARS])
+
+    @property
+    def snapshot(self) -> str | None:
+        """The last call's snapshot: what answered the call ``served`` names."""
+        return self.snapshots[-1] if self.snapshots else None
+
+    @property
+    def mixed(self) -> bool:
+        """Whether the trial's calls reported different snapshots (or some none)."""
+        return len(set(self.snapshots)) > 1
 
 
 class ResultRows:
@@ -82,8 +106,12 @@ class ResultRows:
         self._environ = environ
         self._names: dict[tuple[str, str], str] = {}
 
-    def _row(self, item: EvalItem, tally: Tally, **values: Any) -> ItemResult:
+    def _row(
+        self, item: EvalItem, tally: Tally, evidence: dict[str, Any], **values: Any
+    ) -> ItemResult:
         case = item.case
+        if tally.mixed:
+            evidence["snapshots"] = list(tally.snapshots)
         return ItemResult(
             model_id=item.model_id,
             case_id=case.id,
@@ -98,7 +126,9 @@ class ResultRows:
             completion_tokens=tally.completion_tokens if tally.calls else None,
             cost=tally.cost if tally.calls else None,
             served_model=tally.served,
+            model_snapshot=tally.snapshot,
             cassette=self._cassette_name(item),
+            evidence=evidence,
             **values,
         )
 
@@ -130,9 +160,9 @@ class ResultRows:
         row = self._row(
             item,
             tally,
+            evidence,
             verdict="pass" if verdict.passed else "fail",
             failure_code=verdict.failures[0].code if verdict.failures else None,
-            evidence=evidence,
             turns_passed=verdict.turns_passed,
             turns_total=verdict.turns_total,
             fallback_served=False,
@@ -173,9 +203,9 @@ class ResultRows:
         return self._row(
             item,
             tally,
+            evidence,
             verdict="infra_error",
             failure_code="infra_error",
-            evidence=evidence,
             turns_passed=None,
             turns_total=None,
             fallback_served=fallback_served,
