@@ -16,17 +16,22 @@ each format has its own modules, prefixed with the format's name:
 - :mod:`~clearance.providers.wire.openai_completion`: the OpenAI
   chat-completions format, one whole answer (:func:`parse_completion`, usage);
 - :mod:`~clearance.providers.wire.openai_stream`: the same format streamed
-  (:class:`StreamAssembler`, :func:`parse_sse`).
+  (:class:`StreamAssembler`, :func:`parse_sse`);
+- :mod:`~clearance.providers.wire.anthropic_messages`: the Anthropic Messages
+  format, the request body written from the canonical (OpenAI-shaped) request
+  (:func:`anthropic_request`, :func:`anthropic_tool_schemas`) and one whole answer
+  (:func:`parse_anthropic_message`);
+- :mod:`~clearance.providers.wire.anthropic_stream`: the same format streamed
+  (:class:`AnthropicStreamAssembler`, :func:`parse_anthropic_sse`).
 
 Flat ``<format>_<concept>`` modules rather than one sub-package per format
 (``wire/openai/``): a format is two modules (whole answer, stream), too few
 for a package of its own, and ``wire.openai`` would read like
 :mod:`clearance.providers.openai`, the httpx provider that calls these
-functions. Another format (Anthropic Messages, Gemini) adds
-``anthropic_completion.py`` and ``anthropic_stream.py`` beside these, reusing
-:mod:`normalize` and :mod:`failures`, which already know the other formats'
-finish reasons and error bodies. The names below are the package's API: import
-them from here.
+functions. A native format writes its request body too (the OpenAI one is
+the canonical request itself), and reuses :mod:`normalize` and :mod:`failures`,
+which know every format's finish reasons and error bodies. The names below are
+the package's API: import them from here.
 
 Every repair or oddity is named in a ``quirks`` tuple, never dropped silently:
 
@@ -37,7 +42,9 @@ Every repair or oddity is named in a ``quirks`` tuple, never dropped silently:
   a number...), ``non_finite_number`` (``NaN`` / ``Infinity`` literals, kept as
   floats), ``missing_id`` / ``empty_id`` (``call_<index>`` made up),
   ``non_string_id``, ``missing_name``, ``missing_index`` (a streamed call that
-  came without its own ``index``, or that reused the index of another call);
+  came without its own ``index``, or that reused the index of another call),
+  ``string_arguments`` (a JSON string where a format sends an object, such as
+  Anthropic's ``tool_use.input``);
 - on a :class:`ChatResponse`: ``stop_with_tool_calls``,
   ``missing_finish_reason``, ``tool_calls_without_calls``, ``keepalive_comments``
   (SSE comment lines such as ``: OPENROUTER PROCESSING``),
@@ -45,7 +52,10 @@ Every repair or oddity is named in a ``quirks`` tuple, never dropped silently:
   ``multiple_choices`` (only the first is read), ``content_parts`` (content sent
   as a list of parts), ``legacy_function_call``, ``malformed_usage`` and
   ``inconsistent_usage`` (a usage object that :meth:`Usage.from_openai` refuses,
-  repaired by clamping each part to its whole).
+  repaired by clamping each part to its whole); Anthropic answers add
+  ``redacted_thinking``, ``unknown_block:<type>``, ``malformed_block``,
+  ``unknown_type:<type>``, and in a stream ``unknown_event:<type>``,
+  ``unknown_delta:<type>`` and ``orphan_delta`` (see their modules).
 
 An error answer is never returned as a clean stop: an error body, also inside
 an HTTP 200 answer, on a choice or as a stream chunk, raises the
@@ -54,16 +64,27 @@ picks; a body that is not a chat completion raises
 :class:`~clearance.errors.MalformedResponse`.
 """
 
+from clearance.providers.wire.anthropic_messages import (
+    anthropic_request,
+    anthropic_tool_schemas,
+    parse_anthropic_message,
+)
+from clearance.providers.wire.anthropic_stream import AnthropicStreamAssembler, parse_anthropic_sse
 from clearance.providers.wire.failures import classify_error
 from clearance.providers.wire.normalize import normalize_finish_reason, normalize_tool_call
 from clearance.providers.wire.openai_completion import parse_completion
 from clearance.providers.wire.openai_stream import StreamAssembler, parse_sse
 
 __all__ = [
+    "AnthropicStreamAssembler",
     "StreamAssembler",
+    "anthropic_request",
+    "anthropic_tool_schemas",
     "classify_error",
     "normalize_finish_reason",
     "normalize_tool_call",
+    "parse_anthropic_message",
+    "parse_anthropic_sse",
     "parse_completion",
     "parse_sse",
 ]
