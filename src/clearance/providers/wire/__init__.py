@@ -55,7 +55,11 @@ Every repair or oddity is named in a ``quirks`` tuple, never dropped silently:
   repaired by clamping each part to its whole); Anthropic answers add
   ``redacted_thinking``, ``unknown_block:<type>``, ``malformed_block``,
   ``unknown_type:<type>``, and in a stream ``unknown_event:<type>``,
-  ``unknown_delta:<type>`` and ``orphan_delta`` (see their modules).
+  ``unknown_delta:<type>`` and ``orphan_delta`` (see their modules); Gemini answers
+  add ``unknown_part:<key>`` (a part other than text or a function call, kept in the
+  native turn), ``malformed_part``, ``prompt_blocked`` (``promptFeedback.blockReason``),
+  ``multiple_candidates``, ``partial_function_call`` and ``response_array`` (see
+  :mod:`~clearance.providers.wire.gemini_content`).
 
 An error answer is never returned as a clean stop: an error body, also inside
 an HTTP 200 answer, on a choice or as a stream chunk, raises the
@@ -71,20 +75,31 @@ from clearance.providers.wire.anthropic_messages import (
 )
 from clearance.providers.wire.anthropic_stream import AnthropicStreamAssembler, parse_anthropic_sse
 from clearance.providers.wire.failures import classify_error
+from clearance.providers.wire.gemini_content import (
+    gemini_request,
+    gemini_tool_schemas,
+    parse_gemini_response,
+)
+from clearance.providers.wire.gemini_stream import GeminiStreamAssembler, parse_gemini_sse
 from clearance.providers.wire.normalize import normalize_finish_reason, normalize_tool_call
 from clearance.providers.wire.openai_completion import parse_completion
 from clearance.providers.wire.openai_stream import StreamAssembler, parse_sse
 
 __all__ = [
     "AnthropicStreamAssembler",
+    "GeminiStreamAssembler",
     "StreamAssembler",
     "anthropic_request",
     "anthropic_tool_schemas",
     "classify_error",
+    "gemini_request",
+    "gemini_tool_schemas",
     "normalize_finish_reason",
     "normalize_tool_call",
     "parse_anthropic_message",
     "parse_anthropic_sse",
     "parse_completion",
+    "parse_gemini_response",
+    "parse_gemini_sse",
     "parse_sse",
 ]
