@@ -577,6 +577,7 @@ def test_worked_example_json() -> None:
         "decision": "disable",
         "policy_hash": None,
         "reasons": [f"criticality.critical: {critical_detail}"],
+        "snapshots": {},  # the hand-built frame has no model_snapshot column
         "checks": [
             row(
                 "infra_error_share",

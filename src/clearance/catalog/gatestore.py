@@ -16,7 +16,8 @@ obeys:
    gate run never silently undoes what a person decided;
 2. otherwise its latest gate decision counts when it is ``enable``, not
    expired and not stale (a contract or flow it was judged on changed since:
-   :func:`mark_stale`);
+   :func:`mark_stale`; or, where its policy says so, live traffic was served by a
+   model snapshot it was not taken on: :func:`mark_stale_decision`);
 3. a model with neither is allowed only when ``require_decision`` is false.
 
 The ``models.enabled`` flag and ``models.gate_status`` mirror the effective
@@ -52,6 +53,7 @@ __all__ = [
     "judged_decisions",
     "latest_decisions",
     "mark_stale",
+    "mark_stale_decision",
     "record_decision",
     "record_override",
     "state_of",
@@ -86,6 +88,8 @@ class Provenance:
     recordings: Mapping[str, str] = field(default_factory=dict)
     """Cassette path to the SHA-256 of its bytes (empty for a live run)."""
     baseline_model: str | None = None
+    snapshots: Mapping[str, int] = field(default_factory=dict)
+    """The model snapshots the judged results were answered by, to how many results."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,9 @@ class DecisionRow:
     expires_at: dt.datetime | None
     stale_reason: str | None
     stale_at: dt.datetime | None
+    snapshots: dict[str, int] | None = None
+    """``{model snapshot: results}`` the decision was taken on; ``None``: not recorded
+    (a decision from before snapshots were kept, or an override)."""
 
     def expired(self, now: dt.datetime) -> bool:
         """Whether the row's expiry has passed at ``now``."""
@@ -154,7 +161,14 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-_HEAVY = ("checks", "eval_run_ids", "contract_versions", "contract_hashes", "recordings")
+_HEAVY = (
+    "checks",
+    "eval_run_ids",
+    "contract_versions",
+    "contract_hashes",
+    "recordings",
+    "snapshots",
+)
 """JSON columns only a person reads; :func:`gate_states` (read by every router once per
 ``policy_cache_ttl_s``) leaves them out."""
 _LIGHT = [c for c in t.gate_decisions.c if c.name not in _HEAVY]
@@ -183,7 +197,14 @@ def _row(row: Any, provenance: bool = True) -> DecisionRow:
         expires_at=row.expires_at,
         stale_reason=row.stale_reason,
         stale_at=row.stale_at,
+        snapshots=_snapshots(values.get("snapshots")),
     )
+
+
+def _snapshots(value: Any) -> dict[str, int] | None:
+    if not isinstance(value, Mapping):
+        return None
+    return {str(name): int(count) for name, count in value.items()}
 
 
 def latest_decisions(
@@ -458,6 +479,7 @@ def record_decision(
             contract_hashes=dict(provenance.contract_hashes),
             recordings=dict(provenance.recordings),
             baseline_model=provenance.baseline_model,
+            snapshots=dict(provenance.snapshots),
             decided_by=decided_by,
             host=host,
             decided_at=now,
@@ -573,3 +595,30 @@ def mark_stale(
         ).values():
             _mirror(connection, effective)
     return marks
+
+
+def mark_stale_decision(
+    connection: Connection, decision_id: int, reason: str, *, now: dt.datetime | None = None
+) -> StaleMark | None:
+    """Mark one gate decision stale for ``reason``, unless it is stale already.
+
+    The row keeps the reason and the time (``stale_reason``, ``stale_at``), as
+    :func:`mark_stale`'s marks do, and the model's mirrored state follows. A decision
+    marked meanwhile by another process keeps its first reason.
+
+    Returns:
+        The mark, or ``None`` when the decision was stale already (or is no gate decision).
+    """
+    now = now or _now()
+    d = t.gate_decisions
+    changed = connection.execute(
+        update(d)
+        .where(d.c.id == decision_id, d.c.override.is_(False), d.c.stale_reason.is_(None))
+        .values(stale_reason=reason, stale_at=now)
+    )
+    if changed.rowcount != 1:
+        return None
+    model_id = connection.execute(select(d.c.model_id).where(d.c.id == decision_id)).scalar_one()
+    effective = gate_states(connection, require_decision=True, now=now, model_ids=[model_id])
+    _mirror(connection, effective[model_id])
+    return StaleMark(decision_id, model_id, reason)

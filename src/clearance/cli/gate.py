@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,6 +25,18 @@ decisions_app = App(
 )
 
 _STYLE = {"enable": "green", "disable": "red", "inconclusive": "yellow"}
+_SHOWN_SNAPSHOTS = 3
+
+
+def _snapshots(snapshots: Mapping[str, int] | None) -> str:
+    """``gpt-4o@fp_a (12), gpt-4o@fp_b (3)``: what results were taken on (not escaped)."""
+    if snapshots is None:
+        return "not recorded"
+    if not snapshots:
+        return "none reported"
+    shown = [f"{name} ({count})" for name, count in list(snapshots.items())[:_SHOWN_SNAPSHOTS]]
+    more = len(snapshots) - _SHOWN_SNAPSHOTS
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 def _print_run(run: GateRun) -> None:
@@ -34,7 +47,7 @@ def _print_run(run: GateRun) -> None:
         f"{escape(', '.join(run.run_ids))}"
     )
     table = Table(box=box.SIMPLE_HEAD)
-    for column in ("model", "required", "decision", "checks not passed"):
+    for column in ("model", "required", "decision", "checks not passed", "snapshots"):
         table.add_column(column)
     for verdict in run.verdicts:
         decision = verdict.result.decision
@@ -48,6 +61,7 @@ def _print_run(run: GateRun) -> None:
             "yes" if verdict.required else "no",
             f"[{_STYLE[decision]}]{decision}[/]",
             escape(", ".join(flagged) or "-"),
+            escape(_snapshots(verdict.result.snapshots)),
         )
     console.print(table)
     for verdict in run.verdicts:
@@ -273,3 +287,5 @@ def decisions_show(
                 f"{(row.policy_hash or '?')[:12]}; {len(row.contract_hashes)} contract/case "
                 f"hashes; {len(row.recordings)} recordings"
             )
+        if not row.override:
+            console.print(f"  model snapshots: {escape(_snapshots(row.snapshots))}")

@@ -1,10 +1,12 @@
 """Release gates: pass rates turned into enable / disable / inconclusive decisions.
 
 - :mod:`~clearance.gate.decide`: one model's eval results judged against a policy:
-  ``enable``, ``disable`` or ``inconclusive``, with every check as data;
+  ``enable``, ``disable`` or ``inconclusive``, with every check as data and the model
+  snapshots the results were taken on;
 - :mod:`~clearance.gate.policy`: the gate policy files in ``gates/`` (thresholds per
   criticality, flows, pass^k, trials, infrastructure errors, latency, cost, the
-  regression rule), validated, each with the hash of its bytes;
+  regression rule, what an unverified model snapshot does), validated, each with the
+  hash of its bytes;
 - :mod:`~clearance.gate.stats`: confidence intervals and bounds for pass rates
   (Wilson, Clopper–Pearson), the clustering of trials within a case, and how many
   more trials would settle an inconclusive gate.
@@ -12,14 +14,16 @@
 
 from __future__ import annotations
 
-from clearance.gate.decide import Check, GateResult, decide
+from clearance.gate.decide import Check, GateResult, decide, result_snapshots
 from clearance.gate.policy import (
     Cost,
     Criticality,
     GatePolicy,
     Latency,
+    OnUnverified,
     PassHatK,
     Regression,
+    SnapshotRule,
     Threshold,
     load_policies,
     load_policy,
@@ -48,8 +52,10 @@ __all__ = [
     "Interval",
     "Latency",
     "Method",
+    "OnUnverified",
     "PassHatK",
     "Regression",
+    "SnapshotRule",
     "Threshold",
     "clopper_pearson_interval",
     "clustered_interval",
@@ -59,6 +65,7 @@ __all__ = [
     "load_policy",
     "lower_bound",
     "policy_hash",
+    "result_snapshots",
     "trials_to_settle",
     "upper_bound",
     "wilson_interval",

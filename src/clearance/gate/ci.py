@@ -14,6 +14,7 @@ that could start markup or break out of a table cell or code fence.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import xml.etree.ElementTree as ET
@@ -122,6 +123,8 @@ def _verdict_suite(root: ET.Element, verdict: ModelVerdict, run: GateRun) -> Non
     }
     if verdict.state is not None:
         values["effective"] = f"{verdict.state.label}: {verdict.state.detail}"
+    if verdict.result.snapshots:
+        values["snapshots"] = json.dumps(dict(verdict.result.snapshots), ensure_ascii=False)
     for key, value in values.items():
         _element(properties, "property", name=key, value=value)
     for check in verdict.result.checks:
@@ -259,6 +262,20 @@ def _model_section(verdict: ModelVerdict) -> list[str]:
     return lines
 
 
+def _snapshot_section(run: GateRun) -> list[str]:
+    """The model snapshots each decision was taken on (nothing when none reported one)."""
+    judged = [verdict for verdict in run.verdicts if verdict.result.snapshots]
+    if not judged:
+        return []
+    lines = ["### Model snapshots the results were taken on", ""]
+    for verdict in judged:
+        shown = ", ".join(
+            f"{_md(name)} ({count})" for name, count in verdict.result.snapshots.items()
+        )
+        lines.append(f"- {_md(verdict.model_id)}: {shown}")
+    return [*lines, ""]
+
+
 def markdown_summary(run: GateRun) -> str:
     """The gate run as GitHub-flavoured Markdown, for ``$GITHUB_STEP_SUMMARY``.
 
@@ -300,6 +317,7 @@ def markdown_summary(run: GateRun) -> str:
                 )
             )
         lines.append("")
+    lines += _snapshot_section(run)
     for verdict in run.verdicts:
         if verdict.result.decision != "enable":
             lines += _model_section(verdict)

@@ -29,13 +29,15 @@ The rules, in the order of the checks:
   one model has no judged trial of is left out, and the detail says which.
 
 The decision is ``disable`` if any check fails, else ``inconclusive`` if any is
-inconclusive, else ``enable``.
+inconclusive, else ``enable``. It records the model snapshots it was taken on
+(:func:`result_snapshots`: the judged results per ``model_snapshot``), which
+``clearance slo check`` compares with the snapshots serving live traffic.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -46,7 +48,7 @@ from clearance.evaluation.metrics import cost_sum, mark_judged, pass_hat_k
 from clearance.gate.policy import GatePolicy, Regression, Threshold
 from clearance.gate.stats import clustered_interval, clustered_rate, trials_to_settle
 
-__all__ = ["Check", "CheckVerdict", "Decision", "GateResult", "decide"]
+__all__ = ["Check", "CheckVerdict", "Decision", "GateResult", "decide", "result_snapshots"]
 
 CheckVerdict = Literal["pass", "fail", "inconclusive", "skipped"]
 """Outcome of one check; ``skipped`` when the policy does not ask for it or no rows apply."""
@@ -100,6 +102,9 @@ class GateResult:
     """SHA-256 of the policy file's bytes (``None`` for a policy built in code)."""
     reasons: tuple[str, ...] = field(default=())
     """``name: detail`` of the failing checks (or, when none fails, the inconclusive ones)."""
+    snapshots: Mapping[str, int] = field(default_factory=dict)
+    """The model snapshots the judged results were answered by, to how many results
+    (:func:`result_snapshots`); provider text, so untrusted."""
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON-ready data (intervals as lists; money is already a string)."""
@@ -108,6 +113,7 @@ class GateResult:
             "decision": self.decision,
             "policy_hash": self.policy_hash,
             "reasons": list(self.reasons),
+            "snapshots": dict(self.snapshots),
             "checks": [
                 {
                     "name": check.name,
@@ -414,6 +420,23 @@ def _validate(frame: pd.DataFrame) -> None:
         raise ValueError(f"unknown verdict(s) {sorted(map(str, unknown)) or ['<missing>']}")
 
 
+def result_snapshots(frame: pd.DataFrame, model_id: str) -> dict[str, int]:
+    """``{model snapshot: judged results}`` of ``model_id``, most results first (ties by name).
+
+    Judged as every figure is (:func:`~clearance.evaluation.metrics.mark_judged`): an
+    infrastructure error or a fallback's answer is not the model's. Results without a
+    snapshot (the provider named none, or stored before snapshots were kept) are left
+    out; a frame without the ``model_snapshot`` column gives ``{}``.
+    """
+    if "model_snapshot" not in frame.columns:
+        return {}
+    mine = frame[frame["model_id"] == model_id]
+    judged = mark_judged(mine[["verdict", "fallback_served"]])["_judged"].to_numpy(dtype=bool)
+    counts = mine["model_snapshot"][judged].dropna().astype(str).value_counts()
+    ordered = sorted(counts.items(), key=lambda item: (-int(item[1]), item[0]))
+    return {str(name): int(count) for name, count in ordered}
+
+
 # --- the decision --------------------------------------------------------------------------
 
 
@@ -480,4 +503,5 @@ def decide(
         checks=tuple(checks),
         policy_hash=policy.source_hash,
         reasons=reasons,
+        snapshots=result_snapshots(frame, model_id),
     )

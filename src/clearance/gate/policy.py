@@ -40,7 +40,14 @@ from clearance.yamlfile import (
     validate_file,
 )
 
-__all__ = ["GatePolicy", "load_policies", "load_policy", "policy_hash"]
+__all__ = [
+    "GatePolicy",
+    "OnUnverified",
+    "SnapshotRule",
+    "load_policies",
+    "load_policy",
+    "policy_hash",
+]
 
 SKIPPED_FILES = frozenset({"slo.yaml", "slo.yml"})
 """Files in ``gates/`` that hold another format (the SLO policy) and are not gate policies."""
@@ -131,6 +138,20 @@ class Regression(_Frozen):
     """Confidence level of the non-inferiority test."""
 
 
+OnUnverified = Literal["warn", "stale"]
+"""What live traffic served by a snapshot no enabling decision was taken on does to that
+decision: ``warn`` (``clearance slo check`` reports it) or ``stale`` (it also marks the
+decision stale, so the router stops serving the model until it is verified again)."""
+
+
+class SnapshotRule(_Frozen):
+    """What an unverified model snapshot in live traffic does to a decision."""
+
+    on_unverified: OnUnverified = "warn"
+    """``warn``: reported by ``clearance slo check`` (exit 1); ``stale``: the decision is
+    also marked stale, naming the snapshot."""
+
+
 class GatePolicy(_Frozen):
     """One gate policy, as loaded by :func:`load_policy`.
 
@@ -164,6 +185,8 @@ class GatePolicy(_Frozen):
     """A decision older than this many days no longer counts (``null``: never expires)."""
     required_models: tuple[Annotated[str, Field(min_length=1)], ...] = ()
     """Models ``clearance gate`` must see pass; empty means every candidate evaluated."""
+    snapshots: SnapshotRule = SnapshotRule()
+    """What live traffic on a model snapshot the decision was not taken on does to it."""
     path: Path | None = None
     """The file it was read from."""
     source_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
@@ -295,6 +318,7 @@ _FIXES: dict[str, str] = {
     "(omit cost to not check)",
     "baseline": "write org_default or a model id",
     "required_models": "write a list of model ids, e.g. [openrouter:openai/gpt-4o]",
+    "on_unverified": "write warn (report it) or stale (also mark the decision stale)",
 }
 
 

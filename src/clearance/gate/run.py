@@ -468,6 +468,7 @@ def run_gate(
                 contract_hashes=hashes,
                 recordings=_recordings(config, [str(c) for c in rows["cassette"].dropna()]),
                 baseline_model=verdict.baseline_id,
+                snapshots=result.snapshots,
             )
             with catalog.begin() as connection:
                 state = record_decision(
