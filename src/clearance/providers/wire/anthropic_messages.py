@@ -418,7 +418,7 @@ def _tool(index: int, tool: Any) -> Any:
     parameters = function.get("parameters")
     out: dict[str, Any] = {"name": name}
     description = function.get("description")
-    if description:
+    if description is not None:
         out["description"] = description
     out["input_schema"] = lower_parameters(
         parameters if isinstance(parameters, Mapping) else _NO_PARAMETERS, "anthropic"
