@@ -152,7 +152,7 @@ class AnthropicStreamAssembler:
         kind = event.get("type")
         if type(kind) is not str:
             kind = self._event
-        if kind == "error" or event.get("error") is not None:
+        if kind == "error" or self._event == "error" or event.get("error") is not None:
             body = event if "error" in event else {"error": event}
             raise classify_error(200, body, None, provider=self._provider, model_id=self._model_id)
         self.last_chunk = event
