@@ -3,10 +3,11 @@
 :func:`classify_error` picks the :class:`~clearance.errors.ProviderHTTPError`
 subclass for an error answer (from the error code or type in the body, then
 the status), reads how long to wait from ``Retry-After``, ``Retry-After-Ms``,
-``X-RateLimit-Reset`` or OpenRouter's upstream headers, and masks anything
-that looks like an API key in the message and the body it keeps. It reads the
-error shapes of every format (OpenAI's and OpenRouter's ``error`` object,
-Anthropic's error types, Google's one-element list), so each format module
+``X-RateLimit-Reset``, OpenRouter's upstream headers or Google's ``RetryInfo``
+detail, and masks anything that looks like an API key in the message and the
+body it keeps. It reads the error shapes of every format (OpenAI's and
+OpenRouter's ``error`` object, Anthropic's error types, Google's ``status`` and
+``ErrorInfo`` reason, also in a one-element list), so each format module
 calls it rather than classifying its own errors. Named ``failures``, not
 ``errors``, to stay apart from :mod:`clearance.errors`, where the classes
 live; :mod:`clearance.providers.transport_errors` handles failures below HTTP.
@@ -73,6 +74,12 @@ _CODE_CLASSES: dict[str, type[ProviderHTTPError]] = {
     "billing_error": PaymentRequired,
     "timeout_error": ProviderServerError,
     "enforced_spend_limit_reached": PaymentRequired,
+    # Google's canonical statuses (error.status) and ErrorInfo reasons; RESOURCE_EXHAUSTED,
+    # PERMISSION_DENIED and UNAUTHENTICATED are above. A bad key is a 400 INVALID_ARGUMENT
+    # whose ErrorInfo reason is API_KEY_INVALID.
+    "api_key_invalid": AuthenticationFailed,
+    "unavailable": ProviderServerError,
+    "deadline_exceeded": ProviderServerError,
     "server_error": ProviderServerError,
     "internal_error": ProviderServerError,
     "api_error": ProviderServerError,
@@ -94,6 +101,7 @@ _CONTEXT_MARKERS = (
     "prompt is too long",
     "input is too long",
     "reduce the length of the messages",
+    "exceeds the maximum number of tokens",  # Gemini: "The input token count (N) exceeds..."
 )
 _CONTENT_MARKERS = (
     "content_filter",
@@ -158,13 +166,19 @@ def classify_error(
     if status < 400:
         status = _status_like(raw_code) or 0
     code: str | None = None
-    if raw_code is not None and raw_code != "":
+    google = _google_names(error)
+    if google:
+        code = google[0]  # Google's error.code repeats the HTTP status; these name the failure
+    elif raw_code is not None and raw_code != "":
         code = str(raw_code)
     elif isinstance(error_type, str) and error_type:
         code = error_type
     text = _redact(_error_text(error, decoded, metadata))
 
-    cls = _choose_class(status, raw_code, error_type, text, metadata)
+    cls = _choose_class(status, (*google, raw_code, error_type), text, metadata)
+    retry_after = _retry_after(headers, metadata)
+    if retry_after is None:
+        retry_after = _google_retry_delay(error)
     where = "" if status_code >= 400 else "error inside a 200 answer: "
     fields: dict[str, Any] = {
         "provider": provider,
@@ -172,7 +186,7 @@ def classify_error(
         "status_code": status_code,
         "body": _redact_value(decoded),
         "code": code,
-        "retry_after": _retry_after(headers, metadata),
+        "retry_after": retry_after,
     }
     if issubclass(cls, AuthenticationFailed):
         fields["api_key_env"] = api_key_env
@@ -189,12 +203,42 @@ def _detail_code(error: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _google_names(error: Mapping[str, Any]) -> tuple[str, ...]:
+    """Google's names for an error, most specific first: the ``ErrorInfo`` reason in
+    ``error.details`` (``API_KEY_INVALID``), then ``error.status`` (``NOT_FOUND``)."""
+    status = error.get("status")
+    if not isinstance(status, str) or not status:
+        return ()
+    details = error.get("details")
+    for detail in details if isinstance(details, list) else ():
+        if isinstance(detail, Mapping) and str(detail.get("@type", "")).endswith("ErrorInfo"):
+            reason = detail.get("reason")
+            if isinstance(reason, str) and reason:
+                return reason, status
+    return (status,)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
+
+
+def _google_retry_delay(error: Mapping[str, Any]) -> float | None:
+    """Seconds from Google's ``RetryInfo`` detail (``"retryDelay": "58s"``), if it sent one."""
+    details = error.get("details")
+    for detail in details if isinstance(details, list) else ():
+        if isinstance(detail, Mapping) and str(detail.get("@type", "")).endswith("RetryInfo"):
+            delay = detail.get("retryDelay")
+            found = _DURATION.match(delay) if isinstance(delay, str) else None
+            if found is not None:
+                return float(found[1])
+    return None
+
+
 def _choose_class(
-    status: int, raw_code: Any, error_type: Any, text: str, metadata: Mapping[str, Any]
+    status: int, names: tuple[Any, ...], text: str, metadata: Mapping[str, Any]
 ) -> type[ProviderHTTPError]:
     if any(key in metadata for key in _MODERATION_KEYS):
         return ContentPolicyViolation
-    for name in (raw_code, error_type):
+    for name in names:
         if isinstance(name, str):
             named = _CODE_CLASSES.get(name.lower())
             if named is not None:
