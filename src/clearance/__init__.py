@@ -94,7 +94,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "clearance.catalog.database": ("Catalog", "open_catalog"),
     "clearance.catalog.modelstore": ("ModelEntry", "SyncReport"),
     "clearance.catalog.pricestore": ("PriceVersion",),
-    "clearance.catalog.gatestore": ("DecisionRow", "GateState"),
+    "clearance.catalog.gatestore": ("DecisionRow", "GateState", "StaleMark"),
     # catalog snapshots (clearance models export / sync --from)
     "clearance.catalog_snapshot": (
         "CatalogSnapshot",
@@ -180,6 +180,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from clearance.catalog.database import open_catalog as open_catalog
     from clearance.catalog.gatestore import DecisionRow as DecisionRow
     from clearance.catalog.gatestore import GateState as GateState
+    from clearance.catalog.gatestore import StaleMark as StaleMark
     from clearance.catalog.modelstore import ModelEntry as ModelEntry
     from clearance.catalog.modelstore import SyncReport as SyncReport
     from clearance.catalog.pricestore import PriceVersion as PriceVersion

@@ -1,7 +1,7 @@
 """Aggregates of ``ai_calls`` computed in the database, and the calls behind them.
 
-One module just past 600 lines, on purpose: it is the one home of the aggregate queries
-on ``ai_calls``, and they share its window and grouping clauses and its dialect shims
+One module past 600 lines, on purpose: it is the one home of the aggregate queries on
+``ai_calls``, and they share its window and grouping clauses and its dialect shims
 (exact sums and percentiles on PostgreSQL and SQLite alike).
 
 Over a time window, per group of calls (their model, their org, or both), for the SLOs
@@ -15,7 +15,10 @@ Over a time window, per group of calls (their model, their org, or both), for th
   error kind, by fallback reason and answering model;
 * :func:`slower_counts`: served calls slower than a bound;
 * :func:`offending_rows`: the few calls of each group that show a kind of offence
-  (:data:`Offence`), most telling first.
+  (:data:`Offence`), most telling first;
+* :func:`snapshot_counts`: served calls per model and the model snapshot its provider
+  reported, with the first and last of each (what ``clearance slo check`` compares with
+  the snapshots a gate decision was taken on).
 
 For an eval run's report, :func:`run_call_pricing`: the run's logged calls per served
 model, by how they were priced.
@@ -60,12 +63,14 @@ __all__ = [
     "PricingCount",
     "RoutedCount",
     "RunCallPricing",
+    "SnapshotCount",
     "failure_counts",
     "fallback_counts",
     "offending_rows",
     "routed_counts",
     "run_call_pricing",
     "slower_counts",
+    "snapshot_counts",
     "where_window",
     "window_totals",
 ]
@@ -216,6 +221,19 @@ class OffendingRow:
     tool_calls_valid: int
     extra: Any
     """The ``extra`` JSON as the driver returns it (a dict, or its text)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotCount:
+    """A window's served calls of one model that reported one model snapshot."""
+
+    served_model: str
+    model_snapshot: str | None
+    """As the provider reported it (``None``: it reported none)."""
+    calls: int
+    first_at: dt.datetime
+    """The first of those calls' ``started_at``."""
+    last_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -561,6 +579,36 @@ def offending_rows(
         )
         for row in connection.execute(query)
     ]
+
+
+def snapshot_counts(
+    connection: Connection, window: CallWindow, models: Sequence[str]
+) -> list[SnapshotCount]:
+    """The window's served calls of ``models``, counted per model and reported snapshot,
+    with the first and last call of each: one ``GROUP BY`` over the window, read through
+    the ``(served_model, started_at)`` index. Ordered by model, then snapshot."""
+    if not models:
+        return []
+    query = (
+        select(
+            _C.served_model,
+            _C.model_snapshot,
+            func.count().label("calls"),
+            func.min(_C.started_at).label("first_at"),
+            func.max(_C.started_at).label("last_at"),
+        )
+        .where(*where_window(window), _OK, _C.served_model.in_(sorted(set(models))))
+        .group_by(_C.served_model, _C.model_snapshot)
+    )
+    found = [
+        SnapshotCount(
+            str(row.served_model), row.model_snapshot, int(row.calls), row.first_at, row.last_at
+        )
+        for row in connection.execute(query)
+    ]
+    return sorted(
+        found, key=lambda c: (c.served_model, c.model_snapshot is None, c.model_snapshot or "")
+    )
 
 
 # --- an eval run's calls ---------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """``clearance slo check`` and ``slo report``: the objectives of ``gates/slo.yaml`` on live
-traffic, as an alarm (exit code) and as a page."""
+traffic, and the model snapshots serving it, as an alarm (exit code) and as a page."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from clearance.catalog.database import Catalog
     from clearance.config import ClearanceConfig
-    from clearance.slo import SloReport, SloResult
+    from clearance.slo import SloReport, SloResult, SnapshotCheck
 
 __all__ = ["app", "check", "report_page"]
 
@@ -139,6 +139,8 @@ def _print(report: SloReport) -> None:
                 f"  call {escape(example.call_id)} at {example.started_at:%Y-%m-%d %H:%M:%S}: "
                 f"{escape(example.detail)}"
             )
+    if report.snapshots is not None and report.snapshots.models:
+        _print_snapshots(report.snapshots)
     counts = report.status_counts()
     waiting = counts["insufficient_data"] + counts["no_data"]
     if waiting:
@@ -150,6 +152,64 @@ def _print(report: SloReport) -> None:
         console.print(f"[red]{counts['breach']} objective(s) breached[/]")
     else:
         console.print(f"[green]no objective breached[/] ({counts['ok']} met)")
+    if report.unverified:
+        console.print(f"[red]{len(report.unverified)} unverified model snapshot(s)[/]")
+
+
+def _verified(snapshots: dict[str, int] | None) -> str:
+    if not snapshots:
+        return "no snapshot"
+    shown = ", ".join(f"{name} ({count})" for name, count in list(snapshots.items())[:3])
+    return shown + (f" and {len(snapshots) - 3} more" if len(snapshots) > 3 else "")
+
+
+def _print_snapshots(check: SnapshotCheck) -> None:
+    """The gated models' live calls by model snapshot (when a model has an enabling
+    decision); every unverified one, and what was done about it. Snapshots are a
+    provider's text: escaped."""
+    calls = sum(model.calls for model in check.models)
+    found = check.unverified
+    console.print(
+        f"model snapshots: {len(check.models)} model(s) with an enabling decision served "
+        f"{calls:,} live call(s); "
+        + (f"[bold red]{len(found)} unverified snapshot(s)[/]" if found else "none unverified")
+    )
+    marked = {mark.decision_id for mark in check.marked}
+    for model in check.models:
+        for item in model.unverified:
+            console.print(
+                f"[bold red]unverified snapshot[/] [bold]{escape(item.model_id)}[/]: "
+                f"{escape(item.snapshot)} served {item.calls:,} call(s) from "
+                f"{item.first_seen:%Y-%m-%d %H:%M} to {item.last_seen:%Y-%m-%d %H:%M} UTC; "
+                f"decision #{model.decision_id} was taken on "
+                f"{escape(_verified(dict(model.verified or {})))}"
+            )
+        if not model.unverified:
+            continue
+        model_id = escape(model.model_id)
+        if model.decision_id in marked:
+            console.print(
+                f"  decision #{model.decision_id} marked stale (its policy says "
+                f"on_unverified: stale): the router no longer serves {model_id}; "
+                f"re-run `clearance eval --models {model_id}` and `clearance gate`"
+            )
+        elif model.stale_reason is not None:
+            console.print(f"  decision #{model.decision_id} is stale already")
+        else:
+            console.print(
+                f"  its policy says on_unverified: {model.on_unverified or 'warn'}: re-verify "
+                f"with `clearance eval --models {model_id}` and `clearance gate`"
+            )
+    if check.unknown_calls:
+        console.print(
+            f"{check.unknown_calls:,} live call(s) reported no snapshot: counted as unknown, "
+            "not flagged"
+        )
+    for model_id in check.unrecorded:
+        console.print(
+            f"{escape(model_id)}: its enabling decision records no snapshot (taken before "
+            "snapshots were kept), so it verifies none; gate it again to record them"
+        )
 
 
 _WINDOW = typer.Option(
@@ -226,17 +286,36 @@ def check(
     by: Annotated[str | None, _BY] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Judge the objectives of gates/slo.yaml on the live calls of a window.
+    """Judge the objectives of gates/slo.yaml on the live calls of a window, and the model
+    snapshots that served them against those the gate decisions were taken on.
 
     Exit 0 when no objective is breached (insufficient_data and no_data are not
-    breaches), 1 on any breach, 2 on a bad objectives file or argument.
+    breaches) and no live call was served by an unverified model snapshot, 1 on either,
+    2 on a bad objectives file or argument. A gate policy with
+    ``snapshots: {on_unverified: stale}`` also has the decision marked stale.
     """
-    report, _, _ = _judge(window, since, until, org, model, file, include_evals, by)
+    report, config, catalog = _judge(window, since, until, org, model, file, include_evals, by)
+    if report.unverified:
+        report = _enforce(report, config, catalog)
     if as_json:
         emit_json(report.to_json())
     else:
         _print(report)
-    raise typer.Exit(1 if report.breached else 0)
+    raise typer.Exit(report.exit_code)
+
+
+def _enforce(report: SloReport, config: ClearanceConfig, catalog: Catalog) -> SloReport:
+    """What each flagged decision's gate policy says of an unverified snapshot, done."""
+    from dataclasses import replace
+
+    from clearance.gate.run import snapshot_rules
+    from clearance.slo import enforce_snapshots
+
+    assert report.snapshots is not None
+    rules = snapshot_rules(config)
+    with catalog.begin() as connection:
+        done = enforce_snapshots(connection, report.snapshots, rules, now=report.checked_at)
+    return replace(report, snapshots=done)
 
 
 @app.command("report")

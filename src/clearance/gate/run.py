@@ -18,14 +18,14 @@ import getpass
 import hashlib
 import shlex
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clearance.errors import InputError, UnknownModel
+from clearance.errors import ConfigError, InputError, UnknownModel
 from clearance.gate.decide import GateResult, decide
-from clearance.gate.policy import GatePolicy, load_policies, load_policy
+from clearance.gate.policy import GatePolicy, OnUnverified, load_policies, load_policy
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]
@@ -43,6 +43,7 @@ __all__ = [
     "find_policy",
     "refresh_staleness",
     "run_gate",
+    "snapshot_rules",
 ]
 
 
@@ -141,8 +142,6 @@ def find_policy(config: ClearanceConfig, name_or_path: str | None = None) -> Gat
     Raises:
         ConfigError: a policy file that does not validate, or no policy by that name.
     """
-    from clearance.errors import ConfigError
-
     wanted = name_or_path or config.gate.policy
     as_path = Path(wanted)
     if as_path.suffix in (".yaml", ".yml"):
@@ -213,6 +212,37 @@ def current_hashes(config: ClearanceConfig) -> tuple[dict[str, str], dict[str, s
             if contract.name not in latest or contract.version > latest[contract.name]:
                 latest[contract.name] = contract.version
     return current, {name: str(version) for name, version in latest.items()}
+
+
+def snapshot_rules(config: ClearanceConfig) -> Callable[[str | None], OnUnverified]:
+    """What a gate policy, by the name a decision recorded, says an unverified model
+    snapshot does (``snapshots.on_unverified``).
+
+    The policies are read from the gates folder on the first question. A name not there
+    (the policy was renamed or removed since it decided, or there is no folder) gets the
+    configured policy's rule; with no configured policy either, ``warn``.
+
+    Raises:
+        ConfigError: a policy file in the folder does not validate (on the first call).
+    """
+    rules: dict[str, OnUnverified] = {}
+    fallback: list[OnUnverified] = []
+
+    def rule(name: str | None) -> OnUnverified:
+        if not fallback:
+            folder = config.root / config.gate.root
+            if folder.is_dir():
+                for policy in load_policies(folder).values():
+                    rules[policy.name] = policy.snapshots.on_unverified
+            try:
+                fallback.append(find_policy(config).snapshots.on_unverified)
+            except ConfigError:
+                fallback.append("warn")
+        if name is not None and name in rules:
+            return rules[name]
+        return fallback[0]
+
+    return rule
 
 
 def refresh_staleness(config: ClearanceConfig, catalog: Catalog) -> list[StaleMark]:

@@ -8,8 +8,12 @@
 - :mod:`~clearance.slo.examples`: the calls behind a breach, by call id;
 - :mod:`~clearance.slo.sqlite_aggregates`: the exact decimal sum and ``percentile_cont``
   that SQLite lacks;
+- :mod:`~clearance.slo.snapshots`: the gated models' live calls by model snapshot, and
+  the snapshots no enabling decision was taken on (what a gate policy's
+  ``snapshots.on_unverified`` does about them);
 - :mod:`~clearance.slo.check`: every objective judged per group (ok, breach,
-  insufficient_data, no_data) with its evidence, as an :class:`SloReport`.
+  insufficient_data, no_data) with its evidence, and the snapshots, as an
+  :class:`SloReport`.
 """
 
 from __future__ import annotations
@@ -48,6 +52,15 @@ from clearance.slo.objectives import (
     regroup,
     slo_path,
 )
+from clearance.slo.snapshots import (
+    ModelSnapshots,
+    SnapshotCheck,
+    SnapshotUse,
+    UnverifiedSnapshot,
+    check_snapshots,
+    enforce_snapshots,
+    stale_reason,
+)
 from clearance.slo.sqlite_aggregates import decimal_sum, percentile_cont
 
 __all__ = [
@@ -64,17 +77,23 @@ __all__ = [
     "GroupStats",
     "Metric",
     "MetricInfo",
+    "ModelSnapshots",
     "Objective",
     "Offenders",
     "SloPolicy",
     "SloReport",
     "SloResult",
     "SloStatus",
+    "SnapshotCheck",
+    "SnapshotUse",
+    "UnverifiedSnapshot",
     "aggregate_calls",
     "breakdown_calls",
     "check_slos",
+    "check_snapshots",
     "check_window",
     "decimal_sum",
+    "enforce_snapshots",
     "format_duration",
     "load_slo_policy",
     "offending_calls",
@@ -83,5 +102,6 @@ __all__ = [
     "regroup",
     "slo_path",
     "slower_than",
+    "stale_reason",
     "window_bounds",
 ]

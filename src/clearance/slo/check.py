@@ -17,6 +17,11 @@ Statuses:
 
 Comparisons are exact: a rate is compared as the fraction ``numerator /
 denominator``, money as Decimal, a latency as the exact value of its float.
+
+Beside the objectives, the report holds the live traffic of each gated model by model
+snapshot (:mod:`clearance.slo.snapshots`): a snapshot no enabling decision was taken on
+is an unverified snapshot, and fails the check as a breach does
+(:attr:`SloReport.exit_code`).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from clearance.slo.aggregate import (
 )
 from clearance.slo.examples import ExampleCall, Offenders, offending_calls, slower_than
 from clearance.slo.objectives import Objective, SloPolicy, format_duration
+from clearance.slo.snapshots import SnapshotCheck, UnverifiedSnapshot, check_snapshots
 
 __all__ = [
     "Evidence",
@@ -144,6 +150,8 @@ class SloReport:
     breakdowns: tuple[Breakdown, ...]
     """The reasons behind each group's rates (groups with none are left out)."""
     checked_at: dt.datetime
+    snapshots: SnapshotCheck | None = None
+    """Each gated model's live calls by model snapshot (``None``: not checked)."""
 
     @property
     def window(self) -> dt.timedelta:
@@ -159,6 +167,16 @@ class SloReport:
     def breached(self) -> bool:
         """Whether any objective is breached in any group."""
         return any(r.status == "breach" for r in self.results)
+
+    @property
+    def unverified(self) -> tuple[UnverifiedSnapshot, ...]:
+        """Live traffic served by model snapshots no enabling decision was taken on."""
+        return () if self.snapshots is None else self.snapshots.unverified
+
+    @property
+    def exit_code(self) -> int:
+        """``clearance slo check``'s: 1 on a breach or an unverified snapshot, else 0."""
+        return 1 if self.breached or self.unverified else 0
 
     @property
     def calls(self) -> int:
@@ -209,6 +227,8 @@ class SloReport:
             "results": [result.to_json() for result in self.results],
             "groups": [group.to_json() for group in self.groups],
             "breakdowns": [breakdown.to_json() for breakdown in self.breakdowns],
+            "exit_code": self.exit_code,
+            "snapshots": None if self.snapshots is None else self.snapshots.to_json(),
         }
 
 
@@ -268,12 +288,15 @@ def check_slos(
     *,
     examples: int = 5,
     now: dt.datetime | None = None,
+    snapshots: bool = True,
 ) -> SloReport:
     """Judge every objective of ``policy`` on the calls ``calls`` selects.
 
     Two scans of the window (the figures, the reasons), then for each breached
     objective one more for its example calls (two for a latency bound, which also
-    counts the calls slower than it). ``examples=0`` skips those.
+    counts the calls slower than it). ``examples=0`` skips those. With ``snapshots``,
+    one more reads the gated models' live calls by model snapshot
+    (:func:`~clearance.slo.snapshots.check_snapshots`).
     """
     by = policy.group_by
     stats = aggregate_calls(connection, calls, by)
@@ -315,6 +338,7 @@ def check_slos(
         groups=stats,
         breakdowns=tuple(breakdowns.values()),
         checked_at=now or dt.datetime.now(dt.UTC),
+        snapshots=check_snapshots(connection, calls) if snapshots else None,
     )
 
 
