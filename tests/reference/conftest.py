@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -124,3 +125,81 @@ def client(server: ReferenceServer) -> Iterator[httpx.Client]:
 def chat(client: httpx.Client, document: dict[str, Any]) -> httpx.Response:
     """POST /chat/completions."""
     return client.post("/chat/completions", json=document)
+
+
+# -- the native protocols ---------------------------------------------------------------
+
+ANTHROPIC = {"anthropic-version": "2023-06-01"}
+"""The header every Messages request carries."""
+
+
+def anthropic_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """OpenAI function tools as Anthropic tools (``input_schema``)."""
+    return [
+        {
+            "name": t["function"]["name"],
+            "description": t["function"]["description"],
+            "input_schema": t["function"]["parameters"],
+        }
+        for t in tools
+    ]
+
+
+def gemini_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """OpenAI function tools as one Gemini tool of ``functionDeclarations``."""
+    declarations = [
+        {
+            "name": t["function"]["name"],
+            "description": t["function"]["description"],
+            "parametersJsonSchema": t["function"]["parameters"],
+        }
+        for t in tools
+    ]
+    return [{"functionDeclarations": declarations}]
+
+
+def messages_body(
+    model: str, text: str, *, tools: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A Messages request body with one user message."""
+    document: dict[str, Any] = {
+        "model": model,
+        "max_tokens": 1024,
+        "messages": [{"role": "user", "content": text}],
+    }
+    if tools is not None:
+        document["tools"] = anthropic_tools(tools)
+    return {**document, **extra}
+
+
+def generate_body(
+    text: str, *, tools: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A generateContent request body with one user turn."""
+    document: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": text}]}]}
+    if tools is not None:
+        document["tools"] = gemini_tools(tools)
+    return {**document, **extra}
+
+
+@pytest.fixture(scope="module")
+def native(server: ReferenceServer) -> Iterator[httpx.Client]:
+    """An httpx client on the server's origin, for the native routes."""
+    with httpx.Client(base_url=server.origin, timeout=5) as http:
+        yield http
+
+
+def sse(text: str) -> list[tuple[str | None, Any]]:
+    """The (event name, decoded data) of each server-sent event."""
+    events = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        if not block.strip():
+            continue
+        name, data = None, None
+        for line in block.split("\n"):
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                data = json.loads(line.removeprefix("data: "))
+        events.append((name, data))
+    return events

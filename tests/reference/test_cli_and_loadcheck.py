@@ -31,6 +31,20 @@ def test_serve_prints_the_base_url_serves_and_stops_on_ctrl_c() -> None:
             assert http.get("/models").status_code == 401
             document = http.get("/models", headers={"Authorization": "Bearer k3y"}).json()
             assert document["simulator"] is True
+            # the same port and key serve the native protocols, as their clients send it
+            messages = {"model": "ref-steady", "max_tokens": 64, "messages": []}
+            messages["messages"] = [{"role": "user", "content": "hi"}]
+            anthropic = {"x-api-key": "k3y", "anthropic-version": "2023-06-01"}
+            assert http.post("/messages", json=messages, headers=anthropic).status_code == 200
+        assert "Gemini at " + base_url.removesuffix("/v1") + "/v1beta" in banner
+        with httpx.Client(base_url=base_url.removesuffix("/v1"), timeout=5) as http:
+            contents = {"contents": [{"parts": [{"text": "hi"}]}]}
+            gemini = http.post(
+                "/v1beta/models/ref-3-steady:generateContent",
+                json=contents,
+                headers={"x-goog-api-key": "k3y"},
+            )
+            assert gemini.status_code == 200
         server.process.send_signal(signal.SIGINT)
         code = server.wait(timeout=10)
         assert code == 0, server.stderr()

@@ -1,7 +1,8 @@
-"""``clearance reference``: the reference provider, an OpenAI-compatible SIMULATOR.
+"""``clearance reference``: the reference provider, a SIMULATOR on three wire protocols.
 
 Its ``ref/*`` models are deterministic programs, not language models; they
-exist for demos, tests and load tests of the router and the eval suite.
+exist for demos, tests and load tests of the router and the eval suite. One port
+serves them on OpenAI chat completions, Anthropic Messages and Gemini.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from clearance.cli._options import App
 __all__ = ["app", "serve"]
 
 app = App(
-    help="The reference provider: an OpenAI-compatible simulator of model behaviour.",
+    help="The reference provider: a simulator of model behaviour (OpenAI, Anthropic and "
+    "Gemini protocols on one port).",
     no_args_is_help=True,
 )
 
 
 @app.callback()
 def reference() -> None:
-    """The reference provider: an OpenAI-compatible SIMULATOR (never a real model)."""
+    """The reference provider: a SIMULATOR on three protocols (never a real model)."""
 
 
 @app.command("serve")
@@ -47,11 +49,16 @@ def serve(
         typer.Option(
             "--api-key-env",
             metavar="VAR",
-            help="Require Authorization: Bearer <the value of this variable>.",
+            help="Require this variable's value as each protocol sends a key "
+            "(Authorization: Bearer, x-api-key, x-goog-api-key).",
         ),
     ] = None,
 ) -> None:
-    """Serve the reference simulator on 127.0.0.1 and print its base URL; Ctrl-C stops it."""
+    """Serve the reference simulator on 127.0.0.1 and print its base URL; Ctrl-C stops it.
+
+    The first line is the OpenAI-compatible base URL (``http://127.0.0.1:PORT/v1``),
+    which is also an Anthropic client's; a Gemini client's is ``.../v1beta``.
+    """
     from clearance.providers.keys import environment_secret
     from clearance.reference import ReferenceServer
 
@@ -76,13 +83,16 @@ def serve(
             f"cannot listen on 127.0.0.1:{port}: {error.strerror or error}",
             fix="pick another --port, or 0 for a free one",
         )
-    auth = f"; wants Authorization: Bearer ${api_key_env}" if api_key_env else ""
+    auth = f"; wants the key in ${api_key_env}" if api_key_env else ""
     # The base URL first (scripts read that line), then what it is, in one write: the
     # server already answers, so a Ctrl-C may come at once and must not cut the notice.
     typer.echo(
         f"{server.base_url}\n"
         f"reference provider: a SIMULATOR of model behaviour, not a real model "
         f"(seed {seed}, sloppy rate {sloppy_rate}{auth}). "
+        f"OpenAI chat completions and Anthropic Messages at {server.base_url} "
+        f"(models ref/steady, ref-steady), Gemini at {server.base_url_for('gemini')} "
+        f"(ref-2.5-steady, ref-3-steady). "
         f"Models: GET {server.base_url}/models. Ctrl-C stops it."
     )
     server.serve_forever()

@@ -1,4 +1,4 @@
-"""The reference provider: an OpenAI-compatible SIMULATOR of model behaviour.
+"""The reference provider: a SIMULATOR of model behaviour, on three wire protocols.
 
 Nothing here is a language model. Each ``ref/*`` model is a small
 deterministic program that reads the request's ``messages`` and ``tools`` and
@@ -9,6 +9,11 @@ with faulty tool calls (``ref/sloppy``), with failures on a schedule
 ``ref/context-small``, ``ref/stream-error``, ...). It exists for demos, tests
 and load tests of clearance's router and eval suite, and says so in its
 ``/v1/models`` answer (``"simulator": true``).
+
+One port serves every model on OpenAI chat completions (``ref/steady``), Anthropic
+Messages (``ref-steady``) and Gemini (``ref-2.5-steady``, ``ref-3-steady``), each in
+its own shapes, streams and errors (see :mod:`clearance.reference.app` and
+:mod:`clearance.reference.names`): a behaviour answers the same on every protocol.
 
 Every answer is a function of (seed, request), and for ``ref/flaky`` and
 ``ref/sloppy`` of how often this server saw the request before (a sampled

@@ -32,7 +32,7 @@ from clearance.reference.tools import is_id_name
 from clearance.reference.verbs import READ, VERB_STEMS, past_tense
 from clearance.reference.wire import Answer, OutCall
 
-__all__ = ["compose", "digest", "final_text", "text_reply"]
+__all__ = ["compose", "digest", "final_text", "text_reply", "thinking_text"]
 
 _ECHO = re.compile(
     r"\b(?:say|reply with|respond with|answer with|repeat|output)\b\s*:?\s*[\"“]([^\"”]+)[\"”]",
@@ -61,6 +61,17 @@ def text_reply(prompt: str) -> str:
         return "Simulated answer (reference simulator, not a real model) to an empty prompt."
     excerpt = " ".join(words[:12]) + (" ..." if len(words) > 12 else "")
     return f'Simulated answer (reference simulator, not a real model) to: "{excerpt}"'
+
+
+def thinking_text(answer: Answer) -> str:
+    """What a simulated model "thought" before an answer (Anthropic's thinking blocks,
+    Gemini's thought parts): a plan, plainly marked as simulated."""
+    if answer.tool_calls:
+        names = ", ".join(dict.fromkeys(call.name for call in answer.tool_calls))
+        plan = f"the request calls for {names}, so I will call it now"
+    else:
+        plan = "I have what I need, so I will answer"
+    return f"Simulated reasoning (reference simulator, not a real model): {plan}."
 
 
 def _leaves(value: Any, path: str, out: list[str]) -> None:
@@ -173,7 +184,13 @@ def compose(
     fault = None
     chance = digest(seed, "sloppy" if attempt <= 1 else f"sloppy:{attempt}", request.key)
     if sloppy_rate > 0 and share(chance) < sloppy_rate:
-        sent, fault = inject_fault(calls, request.tools, progress.prompt, int(chance[13:21], 16))
+        sent, fault = inject_fault(
+            calls,
+            request.tools,
+            progress.prompt,
+            int(chance[13:21], 16),
+            malformed=request.arguments_as_text,
+        )
     prefix = digest(seed, "call", request.key)[:12]
     out = tuple(
         OutCall(f"call_{prefix}_{index}", name, arguments)

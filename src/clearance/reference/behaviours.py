@@ -9,6 +9,10 @@ and streamed counted apart, so the n-th of each carry the same fault), so
 that repeated trials of one case differ the way a sampled model's do. Both
 stay reproducible: a fresh server with the same seed, sent the same requests
 in the same order, answers the same.
+
+What happens is decided here, whatever the protocol; how it looks on the wire is the
+request's :class:`~clearance.reference.dialect.Dialect`'s business (OpenAI chat
+completions by default, or Anthropic Messages, or Gemini).
 """
 
 from __future__ import annotations
@@ -17,20 +21,11 @@ import math
 from dataclasses import dataclass, replace
 
 from clearance.reference.answers import compose, digest, share, text_reply
-from clearance.reference.catalog import CREATED, ReferenceModel, find_model
+from clearance.reference.catalog import ReferenceModel, find_model
+from clearance.reference.dialect import OPENAI, Dialect
 from clearance.reference.request import ChatRequest
 from clearance.reference.text import message_text
-from clearance.reference.wire import (
-    PROVIDER,
-    Answer,
-    Reply,
-    completion_body,
-    error_reply,
-    event,
-    openrouter_error,
-    pieces,
-    stream_events,
-)
+from clearance.reference.wire import Reply, pieces
 
 __all__ = ["FlakySchedule", "Simulator", "status_reply"]
 
@@ -85,11 +80,12 @@ class FlakySchedule:
             raise ValueError("FlakySchedule delays must not be negative")
 
 
-def status_reply(status: int, *, retry_after_s: int = 1, note: str = "") -> Reply:
-    """An OpenRouter-style error reply (``Retry-After`` on a 429)."""
+def status_reply(
+    status: int, *, retry_after_s: int = 1, note: str = "", dialect: Dialect = OPENAI
+) -> Reply:
+    """A simulated provider failure (OpenRouter-style unless another ``dialect`` is given)."""
     message = _STATUS_MESSAGES.get(status, f"HTTP {status} (simulated)") + note
-    headers = (("retry-after", str(retry_after_s)),) if status == 429 else ()
-    return Reply.json(status, openrouter_error(status, message), headers)
+    return dialect.failure(status, message, retry_after_s=retry_after_s)
 
 
 def _attempt_header(attempt: int) -> tuple[tuple[str, str], ...]:
@@ -120,44 +116,38 @@ class Simulator:
         self.flaky = flaky if flaky is not None else FlakySchedule()
         self.slow_s = slow_s
         self._attempts: dict[str, int] = {}  # for ref/flaky and ref/sloppy, by request key
-        self._memo: dict[tuple[str, bool, bool, bool, int], Reply] = {}
+        self._memo: dict[tuple[str, bool, bool, bool, int, Dialect], Reply] = {}
 
-    def chat(self, request: ChatRequest) -> Reply:
-        """The reply to a checked chat request."""
+    def chat(self, request: ChatRequest, dialect: Dialect = OPENAI) -> Reply:
+        """The reply to a checked chat request, in ``dialect``'s shapes."""
         model = find_model(request.model)
         if model is None:
-            return error_reply(
-                404,
-                f"The model {request.model!r} does not exist on the reference provider; "
-                "GET /v1/models lists the simulated models",
-                "model_not_found",
-                param="model",
-            )
-        return self._behave(model, request)
+            return dialect.unknown_model(request.model)
+        return self._behave(model, request, dialect)
 
-    def _behave(self, model: ReferenceModel, request: ChatRequest) -> Reply:
+    def _behave(self, model: ReferenceModel, request: ChatRequest, dialect: Dialect) -> Reply:
         behaviour = model.behaviour
         if behaviour == "status" and model.status is not None:
-            return status_reply(model.status, note=f" [{model.id} always answers {model.status}]")
+            note = f" [{model.id} always answers {model.status}]"
+            return status_reply(model.status, note=note, dialect=dialect)
         if behaviour == "hang":
             return Reply(0, delay_s=math.inf)
         if behaviour == "flaky":
-            return self._flaky(request)
+            return self._flaky(request, dialect)
         if behaviour == "context-small" and request.prompt_tokens > model.context_length:
-            message = (
-                f"This model's maximum context length is {model.context_length} tokens. "
-                f"However, your messages resulted in {request.prompt_tokens} tokens. "
-                "Please reduce the length of the messages."
-            )
-            return error_reply(400, message, "context_length_exceeded", param="messages")
+            return dialect.too_long(request.prompt_tokens, model.context_length)
         if behaviour in ("error-in-200", "stream-error"):
-            return self._broken(model, request)
+            return self._broken(model, request, dialect)
         if behaviour == "sloppy":
             attempt = self._attempt(request, by_stream=True)
             return self.answer(
-                request, sloppy=True, attempt=attempt, headers=_attempt_header(attempt)
+                request,
+                sloppy=True,
+                attempt=attempt,
+                headers=_attempt_header(attempt),
+                dialect=dialect,
             )
-        reply = self.answer(request)
+        reply = self.answer(request, dialect=dialect)
         return _delayed(reply, self.slow_s) if behaviour == "slow" else reply
 
     def _attempt(self, request: ChatRequest, *, by_stream: bool = False) -> int:
@@ -172,8 +162,12 @@ class Simulator:
         return attempt
 
     def response_id(self, request: ChatRequest) -> str:
-        """The answer's id: a digest of seed and request."""
-        return "chatcmpl-ref-" + digest(self.seed, "id", request.key)[:24]
+        """The OpenAI-style answer id: a digest of seed and request."""
+        return "chatcmpl-ref-" + self._tag(request)[:24]
+
+    def _tag(self, request: ChatRequest) -> str:
+        """The digest of seed and request that an answer's ids are drawn from."""
+        return digest(self.seed, "id", request.key)
 
     def answer(
         self,
@@ -182,14 +176,15 @@ class Simulator:
         sloppy: bool = False,
         attempt: int = 1,
         headers: tuple[tuple[str, str], ...] = (),
+        dialect: Dialect = OPENAI,
     ) -> Reply:
         """A successful answer, plain or streamed (``x-reference-fault`` names a fault).
 
-        Answers are pure functions of (seed, request, and for ``ref/sloppy`` the
+        Answers are pure functions of (seed, request, dialect, and for ``ref/sloppy`` the
         attempt), so the last few thousand are kept: a load test that replays its
         prompts costs the server almost nothing.
         """
-        memo = (request.key, request.stream, request.include_usage, sloppy, attempt)
+        memo = (request.key, request.stream, request.include_usage, sloppy, attempt, dialect)
         reply = self._memo.get(memo)
         if reply is None:
             answer = compose(
@@ -198,31 +193,17 @@ class Simulator:
                 sloppy_rate=self.sloppy_rate if sloppy else 0.0,
                 attempt=attempt,
             )
-            fault = (("x-reference-fault", answer.fault),) if answer.fault is not None else ()
-            reply = self._deliver(request, answer, fault)
+            reply = dialect.success(request, answer, self._tag(request))
+            if answer.fault is not None:
+                reply = replace(
+                    reply, headers=(*reply.headers, ("x-reference-fault", answer.fault))
+                )
             if len(self._memo) >= _MEMO_SIZE:
                 del self._memo[next(iter(self._memo))]
             self._memo[memo] = reply
         return replace(reply, headers=(*headers, *reply.headers)) if headers else reply
 
-    def _deliver(
-        self, request: ChatRequest, answer: Answer, headers: tuple[tuple[str, str], ...]
-    ) -> Reply:
-        rid = self.response_id(request)
-        if request.stream:
-            events = stream_events(
-                rid,
-                request.model,
-                answer,
-                request.prompt_tokens,
-                include_usage=request.include_usage,
-            )
-            return Reply(200, headers=headers, content_type="text/event-stream", events=events)
-        return Reply.json(
-            200, completion_body(rid, request.model, answer, request.prompt_tokens), headers
-        )
-
-    def _flaky(self, request: ChatRequest) -> Reply:
+    def _flaky(self, request: ChatRequest, dialect: Dialect) -> Reply:
         schedule = self.flaky
         attempt = self._attempt(request)
         headers = _attempt_header(attempt)
@@ -230,39 +211,28 @@ class Simulator:
         if failing and attempt <= len(schedule.failures):
             status = schedule.failures[attempt - 1]
             reply = status_reply(
-                status, retry_after_s=schedule.retry_after_s, note=f" [ref/flaky attempt {attempt}]"
+                status,
+                retry_after_s=schedule.retry_after_s,
+                note=f" [ref/flaky attempt {attempt}]",
+                dialect=dialect,
             )
             return replace(reply, headers=(*reply.headers, *headers))
         first_success = len(schedule.failures) + 1 if failing else 1
         timing = share(digest(self.seed, "flaky-timing", request.key))
-        reply = self.answer(request, headers=headers)
+        reply = self.answer(request, headers=headers, dialect=dialect)
         if timing < schedule.hang_rate:
             return _delayed(reply, schedule.hang_s) if attempt == first_success else reply
         if timing < schedule.hang_rate + schedule.slow_rate:
             return _delayed(reply, schedule.slow_s)
         return reply
 
-    def _broken(self, model: ReferenceModel, request: ChatRequest) -> Reply:
+    def _broken(self, model: ReferenceModel, request: ChatRequest, dialect: Dialect) -> Reply:
         """``ref/error-in-200`` and ``ref/stream-error``: an error inside a 200 answer."""
-        error = openrouter_error(502, _STATUS_MESSAGES[502] + f" [{model.id}]")
-        if not request.stream:
-            return Reply.json(200, error)
-        base = {
-            "id": self.response_id(request),
-            "object": "chat.completion.chunk",
-            "created": CREATED,
-            "model": request.model,
-            "provider": PROVIDER,
-        }
-        events = []
-        if model.behaviour == "stream-error":
+        first = None
+        if request.stream and model.behaviour == "stream-error":
             prompt = next(
                 (message_text(m) for m in reversed(request.messages) if m.get("role") == "user"), ""
             )
             first = pieces(text_reply(prompt))[0]
-            delta = {"role": "assistant", "content": first}
-            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}
-            events.append(event({**base, "choices": [choice]}))
-        failed = {"index": 0, "delta": {"content": ""}, "logprobs": None, "finish_reason": "error"}
-        events.append(event({**base, **error, "choices": [failed]}))
-        return Reply(200, content_type="text/event-stream", events=tuple(events))
+        message = _STATUS_MESSAGES[502] + f" [{model.id}]"
+        return dialect.broken(request, self._tag(request), first, message)

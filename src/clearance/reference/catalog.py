@@ -174,11 +174,11 @@ def find_model(model_id: str) -> ReferenceModel | None:
     return _BY_ID.get(model_id)
 
 
-def _entry(model: ReferenceModel) -> dict[str, Any]:
+def _entry(model: ReferenceModel, name: str) -> dict[str, Any]:
     return {
-        "id": model.id,
-        "canonical_slug": model.id,
-        "name": f"Reference simulator: {model.id.removeprefix('ref/')}",
+        "id": name,
+        "canonical_slug": name,
+        "name": f"Reference simulator: {name.removeprefix('ref/')}",
         "created": CREATED,
         "description": (
             "SIMULATOR, not a real model: clearance's reference provider answers with a "
@@ -210,6 +210,16 @@ def _entry(model: ReferenceModel) -> dict[str, Any]:
     }
 
 
-def models_document() -> dict[str, Any]:
-    """The ``GET /v1/models`` answer: OpenRouter's format, plus ``"simulator": true``."""
-    return {"data": [_entry(model) for model in REFERENCE_MODELS], "simulator": True}
+def models_document(protocol: str = "openai") -> dict[str, Any]:
+    """The ``GET /v1/models`` answer: OpenRouter's format, plus ``"simulator": true``.
+
+    Args:
+        protocol: whose names to list (see :mod:`clearance.reference.names`): the
+            OpenAI-compatible route's answer by default; ``anthropic`` or ``gemini``
+            give the same entries (prices included) under that protocol's names, for a
+            catalog to register the models a native provider serves.
+    """
+    from clearance.reference.names import native_names  # names reads this table
+
+    entries = [_entry(model, name) for name, model in native_names(protocol)]
+    return {"data": entries, "simulator": True}

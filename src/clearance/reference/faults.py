@@ -15,8 +15,9 @@ The kinds, in their cycle order:
     another offered tool is called (the next one in ``tools``), with arguments
     filled for it.
 
-A fault that cannot apply (no required argument, a single tool) passes to the
-next kind in the cycle; ``invented_tool`` and ``malformed_json`` always apply.
+A fault that cannot apply (no required argument, a single tool, JSON that the wire
+carries as an object) passes to the next kind in the cycle; ``invented_tool`` always
+applies, and ``malformed_json`` does wherever arguments travel as text.
 The fault touches the first call only.
 """
 
@@ -107,9 +108,22 @@ def _wrong_tool(call: PlannedCall, tools: Sequence[ToolSpec], text: str) -> tupl
 
 
 def inject_fault(
-    calls: Sequence[PlannedCall], tools: Sequence[ToolSpec], text: str, start: int
+    calls: Sequence[PlannedCall],
+    tools: Sequence[ToolSpec],
+    text: str,
+    start: int,
+    *,
+    malformed: bool = True,
 ) -> tuple[list[tuple[str, str]], str]:
     """Break the first call: the kind ``FAULT_KINDS[start % 5]``, or the next that applies.
+
+    Args:
+        calls: the calls planned.
+        tools: the tools offered.
+        text: the request's text (what ``wrong_tool`` fills its arguments from).
+        start: where in the cycle to start.
+        malformed: whether ``malformed_json`` can apply: not on a wire that carries
+            arguments as a JSON object (Anthropic, Gemini), which cannot be cut.
 
     Returns:
         (name, arguments JSON text) for every call, and the kind applied.
@@ -120,7 +134,9 @@ def inject_fault(
     for offset in range(len(FAULT_KINDS)):
         kind = FAULT_KINDS[(start + offset) % len(FAULT_KINDS)]
         broken: tuple[str, str] | None
-        if kind == "wrong_type":
+        if kind == "malformed_json" and not malformed:
+            broken = None
+        elif kind == "wrong_type":
             broken = _wrong_type(first, tool)
         elif kind == "missing_required":
             broken = _missing_required(first, tool)

@@ -16,7 +16,7 @@ from typing import Any
 from clearance.reference.tools import ToolSpec
 from clearance.reference.wire import Reply, error_reply
 
-__all__ = ["ROLES", "ChatRequest", "parse_chat_request", "prompt_tokens"]
+__all__ = ["ROLES", "ChatRequest", "canonical", "parse_chat_request", "prompt_tokens", "tool_specs"]
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _CHOICES = frozenset({"auto", "none", "required"})
@@ -41,16 +41,20 @@ class ChatRequest:
     not, gets the same answer (and counts as the same request for ``ref/flaky``)."""
     prompt_tokens: int
     """The simulator's estimate: ``len(JSON of messages and tools) // 4``, at least 1."""
+    arguments_as_text: bool = True
+    """Whether the wire carries a call's arguments as JSON text (OpenAI), so that they can
+    be malformed; Anthropic and Gemini carry an object, so ``ref/sloppy`` never breaks
+    the JSON there (it picks another fault)."""
 
 
-def _canonical(value: Any) -> str:
+def canonical(value: Any) -> str:
     """Compact JSON, keys in the order sent (the same request is the same bytes)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def prompt_tokens(messages: Any, tools: Any) -> int:
     """``len(compact JSON of messages, plus of tools) // 4``, at least 1."""
-    size = len(_canonical(messages)) + (len(_canonical(tools)) if tools else 0)
+    size = len(canonical(messages)) + (len(canonical(tools)) if tools else 0)
     return max(1, size // 4)
 
 
@@ -110,14 +114,29 @@ _UNKEYED = frozenset({"messages", "tools", "stream", "stream_options"})
 
 
 def _key(body: Mapping[str, Any], messages_json: str, tools_json: str) -> str:
-    rest = _canonical({k: v for k, v in body.items() if k not in _UNKEYED})
-    canonical = f"{rest}\n{messages_json}\n{tools_json}"
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    rest = canonical({k: v for k, v in body.items() if k not in _UNKEYED})
+    whole = f"{rest}\n{messages_json}\n{tools_json}"
+    return hashlib.sha256(whole.encode()).hexdigest()
 
 
 @functools.lru_cache(maxsize=1_024)
 def _tools_cached(tools_json: str) -> tuple[ToolSpec, ...] | Reply:
     return _tools(json.loads(tools_json))
+
+
+def tool_specs(tools: list[dict[str, Any]]) -> tuple[ToolSpec, ...]:
+    """The specs of checked OpenAI function tools (cached by their JSON, as requests are).
+
+    A native request's tools, once checked and written as OpenAI function tools, go
+    through here so that every protocol reads tools the same way.
+
+    Raises:
+        ValueError: a tool is not a function tool with a name (the caller checks first).
+    """
+    specs = _tools_cached(canonical(tools)) if tools else ()
+    if isinstance(specs, Reply):
+        raise ValueError(f"not OpenAI function tools: {specs.body.decode()}")
+    return specs
 
 
 def parse_chat_request(body: Any) -> ChatRequest | Reply:
@@ -140,9 +159,9 @@ def parse_chat_request(body: Any) -> ChatRequest | Reply:
                 f"messages[{index}] must be an object with a role in {sorted(ROLES)}",
                 param=f"messages[{index}].role",
             )
-    messages_json = _canonical(messages)
+    messages_json = canonical(messages)
     raw_tools = body.get("tools")
-    tools_json = _canonical(raw_tools) if raw_tools is not None else ""
+    tools_json = canonical(raw_tools) if raw_tools is not None else ""
     tools = _tools_cached(tools_json) if tools_json else ()
     if isinstance(tools, Reply):
         return tools

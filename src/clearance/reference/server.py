@@ -18,16 +18,19 @@ LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class ReferenceServer:
-    """An OpenAI-compatible SIMULATOR of model behaviour on ``http://127.0.0.1:PORT/v1``.
+    """A SIMULATOR of model behaviour on ``http://127.0.0.1:PORT``, in three protocols.
 
     None of its models is a language model: each is a deterministic program
-    that reads the request's messages and tools (see ``GET /v1/models``).
+    that reads the request's messages and tools (see ``GET /v1/models``). One port
+    serves OpenAI chat completions (:attr:`base_url`), Anthropic Messages and Gemini
+    (:meth:`base_url_for`; see :mod:`clearance.reference.app` for the routes).
 
     Args:
         host: a loopback address.
         port: 0 picks a free port (read it from :attr:`port` / :attr:`base_url`).
         seed: every answer is a function of (seed, request).
-        api_key: when set, ``/v1`` routes want ``Authorization: Bearer <api_key>``.
+        api_key: when set, every route but ``/health`` wants it, as each protocol sends
+            it (``Authorization: Bearer``, ``x-api-key``, ``x-goog-api-key``).
         sloppy_rate: the share of ``ref/sloppy`` tool-call answers that carry a fault.
         flaky: ``ref/flaky``'s schedule (:class:`FlakySchedule`'s defaults if None).
         slow_ms: ``ref/slow``'s delay, in milliseconds.
@@ -77,10 +80,32 @@ class ReferenceServer:
         return self._port
 
     @property
+    def origin(self) -> str:
+        """``http://HOST:PORT``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._port}"
+
+    @property
     def base_url(self) -> str:
         """``http://HOST:PORT/v1``: the base URL an OpenAI client wants."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self._port}/v1"
+        return f"{self.origin}/v1"
+
+    def base_url_for(self, protocol: str) -> str:
+        """The base URL a client of ``protocol`` wants: ``/v1`` for OpenAI's and
+        Anthropic's (``/v1/chat/completions``, ``/v1/messages``), ``/v1beta`` for Gemini's.
+
+        Raises:
+            ValueError: an unknown protocol.
+        """
+        if protocol in ("openai", "anthropic"):
+            return self.base_url
+        if protocol == "gemini":
+            return f"{self.origin}/v1beta"
+        raise ValueError(f"unknown protocol {protocol!r}: openai, anthropic or gemini")
+
+    def requests(self) -> dict[str, int]:
+        """How many requests each route got so far (``{"POST /v1/messages": 3, ...}``)."""
+        return self.app.requests()
 
     @property
     def pending(self) -> int:
