@@ -5,9 +5,10 @@ per model in it: the gate's verdict on that run (the recorded decision when the
 gate judged this run, else what the configured policy says of it, marked as a dry
 run), the decision before it and what moved since, the tool × model cells with
 their intervals, pass^k, flows, trends over earlier runs, failures grouped by
-code, flaky cases, infra errors and fallbacks apart, and cost and latency (with
+code, flaky cases, infra errors and fallbacks apart, cost and latency (with
 calls priced by the default price, and calls priced from estimated tokens because
-the answer reported no usage, counted from the call log).
+the answer reported no usage, counted from the call log), and the model snapshots
+its judged trials were answered by.
 
 Evidence (transcripts) is not read here: the failing cases are listed by
 reference, and :func:`load_failing` reads one page of them at a time.
@@ -35,7 +36,7 @@ from clearance.errors import ClearanceError, InputError
 from clearance.evaluation.infra import InfraGroup, group_infra
 from clearance.evaluation.metrics import ModelSummary, mark_judged, summarize
 from clearance.evaluation.results import ResultStore, RunRecord
-from clearance.gate.decide import decide
+from clearance.gate.decide import decide, result_snapshots
 from clearance.gate.policy import GatePolicy
 from clearance.reports.drilldown import FailingCase, failing_case
 from clearance.reports.figures import (
@@ -152,6 +153,11 @@ class ModelReport:
     cost: CostFigures
     history: tuple[DecisionRow, ...]
     dry_run_error: str | None = None
+    snapshots: Mapping[str, int] = field(default_factory=dict)
+    """The model snapshots its judged trials in the run were answered by, to how many
+    (provider text: untrusted), as the gate counts them."""
+    snapshot_unknown: int = 0
+    """Judged trials whose answer named no snapshot."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,6 +520,7 @@ def collect_report(
         flaky_ids = {case.case_id for case in flaky}
         refs = _failing(rows)
         model_summary = summary.model(model_id)
+        snapshots = result_snapshots(frame, model_id)
         counted = logged.get(model_id, _Logged())
         entries.append(
             ModelReport(
@@ -558,6 +565,8 @@ def collect_report(
                 ),
                 history=histories[model_id],
                 dry_run_error=problem,
+                snapshots=snapshots,
+                snapshot_unknown=int(rows["_judged"].sum()) - sum(snapshots.values()),
             )
         )
     tools = sorted({name for (_, name) in current_cells if name != FLOWS})
