@@ -605,6 +605,9 @@ def read_answer(
         if isinstance(call, Mapping):
             calls.append(_tool_call(len(calls), call, response_id, quirks))
             continue
+        if "text" in part or "functionCall" in part:
+            _quirk(quirks, "malformed_part")  # a known kind, but not as Gemini writes it
+            continue
         kind = next((key for key in part if key not in _PART_METADATA), None)
         if kind is not None:
             _quirk(quirks, f"unknown_part:{kind}")
