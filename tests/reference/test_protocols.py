@@ -19,7 +19,8 @@ from clearance.providers.base import ChatRequest
 from clearance.providers.factory import make_provider
 from clearance.providers.types import ChatResponse
 from clearance.reference import FlakySchedule, ReferenceServer
-from tests.reference.conftest import TOOLS
+from clearance.reference.lowered import read_lowered
+from tests.reference.conftest import CREATE_EVENT, TOOLS
 
 ASK = 'What is the weather in "Oslo"? Also, what is the weather in "Paris"?'
 MODELS = {"openai": "ref/steady", "anthropic": "ref-steady", "gemini": "ref-3-steady"}
@@ -119,3 +120,43 @@ def test_flaky_failures_reach_each_client_as_the_same_typed_errors(
             assert provider.complete(model, request).response.content
         finally:
             provider.close()
+
+
+def test_formats_a_lowering_moved_into_descriptions_are_still_read() -> None:
+    """Gemini's lowering sends ``format: email`` as "Format: email." in the description;
+    the simulator reads it back, as a careful model does, so the calls stay the same."""
+    ask = 'Schedule "Roadmap review" on 2026-12-08 for 45 minutes with sam@ourco.example'
+    request = ChatRequest(messages=[{"role": "user", "content": ask}], tools=[CREATE_EVENT])
+    calls = {}
+    with ReferenceServer() as server:
+        for protocol, model in MODELS.items():
+            provider = make_provider(protocol, "ref", server.base_url_for(protocol), api_key="k")
+            try:
+                (call,) = provider.complete(model, request).response.tool_calls
+            finally:
+                provider.close()
+            calls[protocol] = (call.name, call.arguments)
+    assert calls["openai"][1] is not None
+    assert calls["openai"][1]["attendees"] == ["sam@ourco.example"]
+    assert calls["gemini"] == calls["anthropic"] == calls["openai"]
+
+
+def test_read_lowered_restores_types_and_stated_formats() -> None:
+    lowered = {
+        "type": "OBJECT",
+        "properties": {
+            "to": {"type": "STRING", "description": "Format: email."},
+            "day": {"type": "STRING", "description": "The day (format: date)"},
+            "tags": {"type": "ARRAY", "items": {"type": "STRING", "description": "A tag"}},
+            "when": {"type": "STRING", "format": "date-time", "description": "Format: date."},
+        },
+    }
+    assert read_lowered(lowered) == {
+        "type": "object",
+        "properties": {
+            "to": {"type": "string", "description": "Format: email.", "format": "email"},
+            "day": {"type": "string", "description": "The day (format: date)", "format": "date"},
+            "tags": {"type": "array", "items": {"type": "string", "description": "A tag"}},
+            "when": {"type": "string", "format": "date-time", "description": "Format: date."},
+        },
+    }

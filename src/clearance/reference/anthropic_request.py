@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from clearance.reference.anthropic_wire import AnthropicDialect, anthropic_error
+from clearance.reference.lowered import read_lowered
 from clearance.reference.names import anthropic_snapshot, find_anthropic
 from clearance.reference.promptcache import PromptCache
 from clearance.reference.request import ChatRequest, canonical, tool_specs
@@ -160,7 +161,7 @@ def _tools(raw: Any) -> list[dict[str, Any]]:
         function = {
             "name": name,
             "description": description if isinstance(description, str) else "",
-            "parameters": schema,
+            "parameters": read_lowered(schema),
         }
         tools.append({"type": "function", "function": function})
     return tools

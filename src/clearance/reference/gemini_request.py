@@ -6,8 +6,8 @@ system message, a ``model`` turn's ``functionCall`` parts an assistant's
 ``tool_calls`` (a call without an id gets one made up), each ``functionResponse`` a
 ``tool`` message answering its call (by id, else the first unanswered call of that
 name), and ``thought`` parts are dropped. Fields are read in either spelling the API
-takes (``functionDeclarations`` or ``function_declarations``), and OpenAPI-style
-schemas (``"type": "STRING"``) as JSON Schema.
+takes (``functionDeclarations`` or ``function_declarations``), and lowered schemas
+as the JSON Schema they came from (:mod:`clearance.reference.lowered`).
 
 A body the real API would refuse gets its 400 ``INVALID_ARGUMENT``, and so does a
 function call sent back with a ``thoughtSignature`` other than the one the simulator
@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from clearance.reference.gemini_wire import GeminiDialect, gemini_error
+from clearance.reference.lowered import read_lowered
 from clearance.reference.names import Generation, find_gemini
 from clearance.reference.request import ChatRequest, canonical, tool_specs
 from clearance.reference.signing import call_signature, same_signature
@@ -62,25 +63,6 @@ def _field(value: Any, name: str) -> Any:
     return value.get(snake)
 
 
-def json_schema(schema: Any) -> Any:
-    """An OpenAPI-style schema (``"type": "OBJECT"``) as JSON Schema (``"object"``)."""
-    if isinstance(schema, list):
-        return [json_schema(item) for item in schema]
-    if not isinstance(schema, Mapping):
-        return schema
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key == "type" and isinstance(value, str):
-            out[key] = value.lower()
-        elif key == "properties" and isinstance(value, Mapping):
-            out[key] = {name: json_schema(item) for name, item in value.items()}
-        elif key in ("items", "anyOf", "oneOf", "allOf", "additionalProperties"):
-            out[key] = json_schema(value)
-        else:
-            out[key] = value
-    return out
-
-
 def _tools(raw: Any) -> list[dict[str, Any]]:
     if raw is None:
         return []
@@ -101,8 +83,7 @@ def _tools(raw: Any) -> list[dict[str, Any]]:
                     ".name: Name cannot be empty.\n"
                 )
             schema = _field(declaration, "parametersJsonSchema")
-            if schema is None:
-                schema = json_schema(_field(declaration, "parameters"))
+            schema = read_lowered(_field(declaration, "parameters") if schema is None else schema)
             description = _field(declaration, "description")
             function: dict[str, Any] = {
                 "name": name,
