@@ -96,6 +96,31 @@ def test_written_text_is_sorted_exact_and_reads_back_to_the_same_snapshot() -> N
     assert dumps_snapshot(read) == text
 
 
+def test_a_providers_protocol_is_written_and_read_back_and_defaults_to_openai() -> None:
+    native = dataclasses.replace(
+        snapshot(),
+        providers=(
+            dataclasses.replace(
+                snapshot().providers[0],
+                name="claude",
+                base_url="https://api.anthropic.com/v1",
+                models_format="anthropic",
+                protocol="anthropic",
+            ),
+        ),
+    )
+    text = dumps_snapshot(native)
+    written = json.loads(text)["providers"][0]
+    assert (written["protocol"], written["models_format"]) == ("anthropic", "anthropic")
+    read = parse_snapshot(json.loads(text, parse_float=Decimal), source="s.json")
+    assert read.providers[0].protocol == "anthropic"
+    assert read.renamed("sonnet").providers[0].protocol == "anthropic"
+    assert json.loads(dumps_snapshot(snapshot()))["providers"][0]["protocol"] == "openai"
+    older = document()  # written before providers had a protocol
+    del older["providers"][0]["protocol"]
+    assert parse_snapshot(older, source="old.json").providers[0].protocol == "openai"
+
+
 def test_a_snapshot_file_is_recognized_beside_model_lists(tmp_path: Path) -> None:
     file = tmp_path / "models.snapshot.json"
     file.write_text(dumps_snapshot(snapshot()))
@@ -141,7 +166,12 @@ P = f"{M}/prices/manual"
         ("/version", "1", "expected an integer version"),
         ("/providers", {}, "expected a list"),
         ("/providers/0/name", "Not Valid", "provider name"),
-        ("/providers/0/models_format", "anthropic", "not one of auto, openai, openrouter"),
+        (
+            "/providers/0/models_format",
+            "claude",
+            "not one of auto, openai, openrouter, anthropic, gemini",
+        ),
+        ("/providers/0/protocol", "claude", "not one of openai, anthropic, gemini"),
         (f"{M}/name", " llama3", "without surrounding space"),
         (f"{M}/id", "vllm:other", "does not match"),
         (f"{M}/context_length", -1, "non-negative integer"),

@@ -107,6 +107,39 @@ def test_bad_values_are_explained(tmp_path: Path) -> None:
         load_config(environ={}, cwd=tmp_path)
 
 
+def test_a_provider_speaks_openai_unless_it_declares_another_protocol(tmp_path: Path) -> None:
+    write(
+        tmp_path / "clearance.toml",
+        '[[providers]]\nname = "or"\nbase_url = "https://openrouter.ai/api/v1"\n'
+        '[[providers]]\nname = "anthropic"\nbase_url = "https://api.anthropic.com/v1"\n'
+        'protocol = "anthropic"\nmodels_format = "anthropic"\n'
+        '[[providers]]\nname = "google"\n'
+        'base_url = "https://generativelanguage.googleapis.com/v1beta"\nprotocol = "gemini"\n',
+    )
+    config = load_config(environ={}, cwd=tmp_path)
+    assert [p.protocol for p in config.providers] == ["openai", "anthropic", "gemini"]
+    assert config.provider("anthropic").models_format == "anthropic"
+    assert config.provider("google").models_format == "auto"
+
+
+def test_an_unknown_protocol_names_the_file_the_field_and_the_three_values(
+    tmp_path: Path,
+) -> None:
+    file = write(
+        tmp_path / "clearance.toml",
+        '[[providers]]\nname = "claude"\nbase_url = "https://api.anthropic.com/v1"\n'
+        'protocol = "messages"\n',
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(environ={}, cwd=tmp_path)
+    error = caught.value
+    assert error.source == str(file)
+    assert error.key == "providers.0.protocol"
+    assert "'openai', 'anthropic' or 'gemini'" in str(error)
+    assert "'messages'" in str(error)
+    assert error.fix == "set providers.0.protocol to one of them"
+
+
 def test_duplicate_providers(tmp_path: Path) -> None:
     write(
         tmp_path / "clearance.toml",

@@ -24,6 +24,12 @@ Example::
     name = "openrouter"
     base_url = "https://openrouter.ai/api/v1"
     api_key_env = "OPENROUTER_API_KEY"
+
+    [[providers]]
+    name = "anthropic"
+    protocol = "anthropic"
+    base_url = "https://api.anthropic.com/v1"
+    api_key_env = "ANTHROPIC_API_KEY"
 """
 
 from __future__ import annotations
@@ -103,16 +109,24 @@ class _Frozen(BaseModel):
 
 
 class ProviderConfig(_Frozen):
-    """One OpenAI-compatible provider. The API key itself never appears here."""
+    """One provider and the wire protocol it speaks. The API key itself never appears here."""
 
     name: str = Field(pattern=PROVIDER_NAME_PATTERN)
     """Short name; the prefix of its models' ids (``openrouter:...``)."""
     base_url: str
-    """Base URL of the OpenAI-compatible API, e.g. ``https://openrouter.ai/api/v1``."""
+    """Base URL of its API, version included: ``https://openrouter.ai/api/v1`` (OpenAI
+    protocol), ``https://api.anthropic.com/v1``, or
+    ``https://generativelanguage.googleapis.com/v1beta`` (Gemini)."""
+    protocol: Literal["openai", "anthropic", "gemini"] = "openai"
+    """The wire protocol it speaks: ``openai`` (chat completions: OpenRouter, OpenAI, vLLM,
+    Ollama, LiteLLM's proxy...), ``anthropic`` (the Messages API) or ``gemini`` (Google's
+    ``generateContent``). It picks the provider class, the auth headers, and how
+    ``models sync`` reads the model list."""
     api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     """Name of the environment variable that holds the API key."""
-    models_format: Literal["auto", "openai", "openrouter"] = "auto"
-    """How to read its ``GET /models`` answer."""
+    models_format: Literal["auto", "openai", "openrouter", "anthropic", "gemini"] = "auto"
+    """How to read its model list; ``auto`` follows :attr:`protocol` (``anthropic``,
+    ``gemini``), else the answer's shape (OpenRouter's prices, or OpenAI's plain list)."""
     timeout_s: float = Field(default=60.0, gt=0)
     """Bound on one attempt, in seconds, from the request to the last byte of the answer
     (a stream included): not a gap between bytes. The call's ``router.deadline_s`` can cut

@@ -1,9 +1,12 @@
 """Reading a provider's model list (``GET {base_url}/models``).
 
-Two formats are understood: OpenRouter's (``pricing`` as USD-per-token
-decimal strings, context lengths, supported parameters) and OpenAI's plain
+Four formats are understood: OpenRouter's (``pricing`` as USD-per-token
+decimal strings, context lengths, supported parameters), OpenAI's plain
 list (``id``, ``owned_by``), which vLLM, Ollama and LiteLLM's proxy also
-serve. A file may also be a catalog snapshot (``clearance models export``, read
+serve, and the paginated native lists of Anthropic and Gemini, read by
+:mod:`clearance.native_models` (without prices: LiteLLM's table gives theirs). The
+format is the provider's protocol's (``anthropic``, ``gemini``), else the one the
+answer's shape shows. A file may also be a catalog snapshot (``clearance models export``, read
 by :mod:`clearance.catalog_snapshot`). Prices go from their decimal strings
 straight into :class:`Decimal`;
 the JSON is parsed with ``parse_float=Decimal`` so a number never passes
@@ -24,9 +27,10 @@ module, and re-exported here.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+import dataclasses
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,10 +38,21 @@ import httpx
 
 from clearance.catalog.modellist import DiscoveredModel, ModelList, PricingStatus
 from clearance.errors import DiscoverySourceError, SourceFormatError
+from clearance.exactjson import jsonable, loads_exact, parse_count, parse_decimal
+from clearance.native_models import (
+    PAGE_SIZE,
+    NativeFormat,
+    auth_headers,
+    models_url,
+    native_format,
+    page_params,
+    read_page,
+)
 from clearance.pricing import Price, PriceRates, PriceTier
 
 if TYPE_CHECKING:
     from clearance.catalog_snapshot import CatalogSnapshot
+    from clearance.providers.types import Protocol as WireProtocol
 
 __all__ = [
     "DiscoveredModel",
@@ -51,60 +66,10 @@ __all__ = [
     "read_models_file",
 ]
 
-ModelsFormat = Literal["auto", "openai", "openrouter"]
-
-
-def parse_decimal(value: Any, *, source: str, pointer: str) -> Decimal:
-    """A decimal from a JSON string or number, never through float.
-
-    Raises:
-        SourceFormatError: not a number, or a float (the JSON was parsed lossily).
-    """
-    if isinstance(value, bool | float):
-        raise SourceFormatError(
-            f"{value!r} is a {type(value).__name__}, not an exact decimal",
-            source=source,
-            pointer=pointer,
-            fix="parse the JSON with parse_float=Decimal, or write prices as strings",
-        )
-    if isinstance(value, Decimal | int):
-        result = Decimal(value)
-    elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except InvalidOperation:
-            raise SourceFormatError(
-                f"{value!r} is not a decimal number", source=source, pointer=pointer
-            ) from None
-    else:
-        raise SourceFormatError(
-            f"expected a decimal string, found {type(value).__name__}",
-            source=source,
-            pointer=pointer,
-        )
-    if not result.is_finite():
-        raise SourceFormatError(f"{value!r} is not finite", source=source, pointer=pointer)
-    return result
-
-
-def _optional_int(value: Any, *, source: str, pointer: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        raise SourceFormatError(
-            f"expected an integer, found {value!r}", source=source, pointer=pointer
-        )
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise SourceFormatError(
-            f"{value!r} is not an integer", source=source, pointer=pointer
-        ) from None
-    if number != number.to_integral_value() or number < 0:
-        raise SourceFormatError(
-            f"{value!r} is not a non-negative integer", source=source, pointer=pointer
-        )
-    return int(number)
+ModelsFormat = Literal["auto", "openai", "openrouter", "anthropic", "gemini"]
+_ID_POINTERS = {"anthropic": "/data/{}/id", "gemini": ""}  # Gemini skips entries: no index
+MAX_PAGES = 100
+"""Pages read from one paginated list before giving up (100,000 models at 1,000 a page)."""
 
 
 _RATE_KEYS = {
@@ -174,7 +139,7 @@ def _openrouter_price(
         where = f"{pointer}/overrides/{index}"
         if not isinstance(override, Mapping):
             raise SourceFormatError("override is not an object", source=source, pointer=where)
-        minimum = _optional_int(
+        minimum = parse_count(
             override.get("min_prompt_tokens"), source=source, pointer=f"{where}/min_prompt_tokens"
         )
         if minimum is None:
@@ -232,12 +197,12 @@ def _entry(
         )
     top = entry.get("top_provider")
     top = top if isinstance(top, Mapping) else {}
-    context = _optional_int(
+    context = parse_count(
         entry.get("context_length", entry.get("max_model_len")),
         source=source,
         pointer=f"{pointer}/context_length",
     )
-    max_completion = _optional_int(
+    max_completion = parse_count(
         top.get("max_completion_tokens"),
         source=source,
         pointer=f"{pointer}/top_provider/max_completion_tokens",
@@ -262,24 +227,29 @@ def _entry(
     )
 
 
-def jsonable(value: Any) -> Any:
-    """The entry with Decimals back as strings, for a JSON column."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    return value
-
-
 def parse_model_list(document: Any, *, source: str, fmt: ModelsFormat = "auto") -> ModelList:
-    """Parse a decoded ``/models`` answer (``{"data": [...]}`` or a bare list).
+    """Parse a decoded model list: ``{"data": [...]}`` or a bare list (OpenAI, OpenRouter),
+    or one whole page of Anthropic's or Gemini's (``auto`` tells them apart by shape).
 
     Raises:
         SourceFormatError: the document or an entry does not have the expected shape;
-            names the JSON pointer. Duplicate ids are an error too.
+            names the JSON pointer. Duplicate ids are an error too, and so is a native
+            page that says more pages follow (syncing it would mark their models removed).
     """
+    if fmt == "auto":
+        fmt = native_format(document) or "auto"
+    if fmt == "anthropic" or fmt == "gemini":
+        page = read_page(fmt, document, source=source)
+        if page.next_cursor is not None:
+            raise SourceFormatError(
+                "this is one page of a longer list (it names the next page), so the models "
+                "on later pages would be marked removed",
+                source=source,
+                fix="sync from the provider (`clearance models sync --provider NAME`), which "
+                "reads every page, or save every page's models into one list",
+            )
+        _no_duplicates(page.models, source, _ID_POINTERS[fmt])
+        return ModelList(source=source, format=fmt, models=page.models, skipped=page.skipped)
     entries = document.get("data") if isinstance(document, Mapping) else document
     if not isinstance(entries, Sequence) or isinstance(entries, str | bytes):
         raise SourceFormatError(
@@ -294,31 +264,22 @@ def parse_model_list(document: Any, *, source: str, fmt: ModelsFormat = "auto") 
             else "openai"
         )
     models = [_entry(entry, index, fmt, source) for index, entry in enumerate(entries)]
+    _no_duplicates(models, source, "/data/{}/id")
+    return ModelList(source=source, format=fmt, models=tuple(models))
+
+
+def _no_duplicates(models: Sequence[DiscoveredModel], source: str, pointer: str) -> None:
+    """Refuse a model id listed twice; ``pointer`` is the id's with ``{}`` for the index
+    (empty for a list read from several pages)."""
     seen: set[str] = set()
     for index, model in enumerate(models):
         if model.name in seen:
             raise SourceFormatError(
-                f"model id {model.name!r} appears twice", source=source, pointer=f"/data/{index}/id"
+                f"model id {model.name!r} appears twice",
+                source=source,
+                pointer=pointer.format(index),
             )
         seen.add(model.name)
-    return ModelList(source=source, format=fmt, models=tuple(models))
-
-
-def loads_exact(text: str | bytes, *, source: str) -> Any:
-    """Decode JSON with every non-integer number as a :class:`Decimal`.
-
-    Raises:
-        SourceFormatError: not JSON; names the line and column.
-    """
-    try:
-        return json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise SourceFormatError(
-            f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-            source=source,
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise SourceFormatError(f"not UTF-8 text: {exc.reason}", source=source) from None
 
 
 def read_model_list(path: Path, *, fmt: ModelsFormat = "auto") -> ModelList:
@@ -371,9 +332,8 @@ def _body_from_cassette(raw: bytes, source: str) -> bytes:
     interactions = document.get("interactions") if isinstance(document, Mapping) else None
     for index, interaction in enumerate(interactions or []):
         request = interaction.get("request", {})
-        if request.get("method") == "GET" and str(request.get("uri", "")).rstrip("/").endswith(
-            "/models"
-        ):
+        uri = str(request.get("uri", "")).partition("?")[0].rstrip("/")
+        if request.get("method") == "GET" and uri.endswith("/models"):
             body = interaction.get("response", {}).get("body", {})
             text = body.get("string")
             if isinstance(text, str):
@@ -394,25 +354,68 @@ def fetch_model_list(
     api_key: str | None = None,
     api_key_env: str | None = None,
     fmt: ModelsFormat = "auto",
+    protocol: WireProtocol = "openai",
+    provider: str | None = None,
     timeout_s: float = 30.0,
     transport: httpx.BaseTransport | None = None,
 ) -> ModelList:
-    """``GET {base_url}/models`` and parse the answer.
+    """``GET`` a provider's model list, every page of it, and parse it.
 
-    ``api_key`` is sent as a bearer token; ``api_key_env``, the variable it was read
-    from, is named when the answer is 401 or 403.
+    The request follows ``protocol``, or ``fmt`` when it names one (``openai`` or
+    ``openrouter`` for a native provider's OpenAI-compatible endpoint):
+    ``{base_url}/models`` with a bearer key for OpenAI's; Anthropic's with ``x-api-key``
+    and ``anthropic-version``, Gemini's with ``x-goog-api-key``, each page after the
+    first asked for by the cursor the last one gave (:mod:`clearance.native_models`).
+    ``api_key_env``, the variable the key was read from, is named when the answer is 401
+    or 403; ``provider`` is named in every error. The list's ``source`` is the URL.
 
     Raises:
         DiscoverySourceError: network failure or an HTTP error status.
-        SourceFormatError: the answer is not a model list.
+        SourceFormatError: the answer is not a model list; names the provider, the page
+            and the JSON pointer.
     """
-    url = base_url.rstrip("/") + "/models"
-    headers = {"Accept": "application/json"}
-    if api_key:
-        headers["Authorization"] = f"Bearer {api_key}"
+    style: WireProtocol = "openai" if fmt == "openai" or fmt == "openrouter" else protocol
+    if fmt == "anthropic" or fmt == "gemini":
+        style = fmt
+    elif fmt == "auto" and style != "openai":
+        fmt = style
+    if style == "openai":
+        url = base_url.rstrip("/") + "/models"
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        params: dict[str, str] = {}
+    else:
+        url = models_url(style, base_url)
+        headers = auth_headers(style, api_key)
+        params = page_params(style, None)
+    label = f"{url} (provider {provider})" if provider else url  # what errors name
+    with httpx.Client(
+        timeout=timeout_s,
+        transport=transport,
+        headers={"Accept": "application/json", **headers},
+    ) as client:
+        fetch = functools.partial(_get, client, url, api_key=api_key, api_key_env=api_key_env)
+        document = loads_exact(fetch(params).content, source=label)
+        native = fmt if fmt == "anthropic" or fmt == "gemini" else None
+        if fmt == "auto":
+            native = native_format(document)
+        if native is None:
+            found = parse_model_list(document, source=label, fmt=fmt)
+        else:
+            found = _read_pages(native, document, fetch, label)
+    return dataclasses.replace(found, source=url)
+
+
+def _get(
+    client: httpx.Client,
+    url: str,
+    params: Mapping[str, str],
+    *,
+    api_key: str | None,
+    api_key_env: str | None,
+) -> httpx.Response:
+    """One page; a failure or an error status as a :class:`DiscoverySourceError`."""
     try:
-        with httpx.Client(timeout=timeout_s, transport=transport) as client:
-            response = client.get(url, headers=headers)
+        response = client.get(url, params=params)
     except httpx.HTTPError as exc:
         raise DiscoverySourceError(url, f"{type(exc).__name__}: {exc}") from None
     if response.status_code >= 400:
@@ -420,4 +423,40 @@ def fetch_model_list(
         status = response.status_code
         key = f" (key from {api_key_env})" if api_key_env and status in (401, 403) else ""
         raise DiscoverySourceError(url, f"HTTP {status}{key}: {snippet}", status_code=status)
-    return parse_model_list(loads_exact(response.content, source=url), source=url, fmt=fmt)
+    return response
+
+
+def _read_pages(
+    fmt: NativeFormat,
+    first: Any,
+    fetch: Callable[[Mapping[str, str]], httpx.Response],
+    label: str,
+) -> ModelList:
+    """Every page of a native list, from its decoded first page on."""
+    models: list[DiscoveredModel] = []
+    skipped: list[str] = []
+    cursors: set[str] = set()
+    document, source = first, label
+    for number in range(1, MAX_PAGES + 1):
+        page = read_page(fmt, document, source=source)
+        models.extend(page.models)
+        skipped.extend(page.skipped)
+        cursor = page.next_cursor
+        if cursor is None:
+            _no_duplicates(models, label, _ID_POINTERS[fmt] if number == 1 else "")
+            return ModelList(label, fmt, tuple(models), tuple(skipped))
+        if cursor in cursors:
+            raise SourceFormatError(
+                f"page {number} hands back the cursor {cursor!r} of an earlier page: the "
+                "list would never end",
+                source=source,
+                pointer="/nextPageToken" if fmt == "gemini" else "/last_id",
+            )
+        cursors.add(cursor)
+        source = f"{label}, page {number + 1}"
+        document = loads_exact(fetch(page_params(fmt, cursor)).content, source=source)
+    raise SourceFormatError(
+        f"the list goes on past {MAX_PAGES} pages of {PAGE_SIZE} models",
+        source=label,
+        fix="check the base URL: no provider lists that many models",
+    )

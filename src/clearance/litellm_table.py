@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clearance.catalog.modelstore import model_rows
+from clearance.catalog.modelstore import list_providers, model_rows
 from clearance.catalog.pricestore import add_litellm_prices
-from clearance.discovery import loads_exact, parse_decimal
 from clearance.errors import SourceFormatError
+from clearance.exactjson import loads_exact, parse_decimal
 from clearance.pricing import Price, PriceRates, PriceTier
 
 if TYPE_CHECKING:
@@ -47,6 +47,11 @@ _ORG_PROVIDERS: dict[str, set[str]] = {
     "deepseek": {"deepseek"},
     "x-ai": {"xai"},
     "cohere": {"cohere_chat", "cohere"},
+}
+#: Native protocol -> (its LiteLLM key for a model NAME, the litellm_provider it is under).
+_NATIVE_KEYS: dict[str, tuple[str, str]] = {
+    "anthropic": ("{}", "anthropic"),
+    "gemini": ("gemini/{}", "gemini"),
 }
 _TIER_KEY = re.compile(r"^input_cost_per_token_above_(\d+)k_tokens$")
 
@@ -73,17 +78,33 @@ class LiteLLMTable:
     skipped: dict[str, int]
 
     def match(
-        self, provider: str, name: str, aliases: Mapping[str, str] | None = None
+        self,
+        provider: str,
+        name: str,
+        aliases: Mapping[str, str] | None = None,
+        protocol: str = "openai",
     ) -> LiteLLMEntry | None:
         """The entry for catalog model ``PROVIDER:NAME``, by exact keys only.
 
-        Tried in order: an explicit alias (``pricing.litellm_keys``), ``PROVIDER/NAME``,
-        ``NAME``, and for a gateway name ``ORG/MODEL`` the key ``MODEL`` when that
-        entry's ``litellm_provider`` is ORG's own (``openai/gpt-4o`` → ``gpt-4o``).
-        No fuzzy matching: a wrong price is worse than none.
+        An explicit alias (``pricing.litellm_keys``) comes first. A provider that speaks
+        a native protocol is then matched on that protocol's own keys only, listed under
+        its own ``litellm_provider``: Anthropic's ``NAME`` (``claude-sonnet-4-5-20250929``)
+        and Gemini's ``gemini/NAME`` (``gemini/gemini-2.5-pro``), whatever the provider is
+        called (Vertex AI's and Bedrock's entries for the same models are other price
+        lists). For the OpenAI protocol: ``PROVIDER/NAME``, ``NAME``, and for a gateway
+        name ``ORG/MODEL`` the key ``MODEL`` when that entry's ``litellm_provider`` is
+        ORG's own (``openai/gpt-4o`` → ``gpt-4o``). No fuzzy matching: a wrong price is
+        worse than none.
         """
         if aliases and f"{provider}:{name}" in aliases:
             return self.entries.get(aliases[f"{provider}:{name}"])
+        native = _NATIVE_KEYS.get(protocol)
+        if native is not None:
+            key, litellm_provider = native
+            entry = self.entries.get(key.format(name))
+            return (
+                entry if entry is not None and entry.litellm_provider == litellm_provider else None
+            )
         entry = self.entries.get(f"{provider}/{name}") or self.entries.get(name)
         if entry is not None:
             return entry
@@ -232,20 +253,28 @@ def import_litellm(
     table: LiteLLMTable,
     *,
     aliases: Mapping[str, str] | None = None,
+    providers: Collection[str] | None = None,
     now: dt.datetime | None = None,
 ) -> LiteLLMImportReport:
     """Add LiteLLM prices for the catalog models the table names (as ``source="litellm"``).
+
+    Each model is matched by its provider's protocol (:meth:`LiteLLMTable.match`).
 
     Args:
         connection: in the caller's transaction.
         table: the parsed table.
         aliases: catalog model id -> LiteLLM key, for names no rule matches.
+        providers: only these providers' models (default: every model in the catalog).
         now: the versions' ``effective_at``.
     """
     report = LiteLLMImportReport(table.source, len(table.entries), skipped=dict(table.skipped))
+    protocols = {entry.name: entry.protocol for entry in list_providers(connection)}
     prices: dict[str, tuple[Price, str]] = {}
     for row in model_rows(connection):
-        entry = table.match(row.provider, row.name, aliases)
+        if providers is not None and row.provider not in providers:
+            continue
+        protocol = protocols.get(row.provider, "openai")
+        entry = table.match(row.provider, row.name, aliases, protocol)
         if entry is None:
             report.unmatched_models += 1
             continue

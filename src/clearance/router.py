@@ -87,7 +87,7 @@ from clearance.routercall import (
     record_refusal,
     untyped_error,
 )
-from clearance.routerstate import RouterState, read_state
+from clearance.routerstate import ProviderSettings, RouterState, configured_settings, read_state
 from clearance.tokencount import billable_usage
 
 __all__ = ["RULES", "Attempt", "ErrorRule", "Router", "RouterResult"]
@@ -282,22 +282,24 @@ class Router:
         return (state or self.state()).decide(request, self.catalog)
 
     def provider(self, name: str) -> Provider:
-        """The provider called ``name`` (built from configuration or catalog on first use).
+        """The provider called ``name`` (built from configuration or catalog on first use),
+        of the class its wire protocol names (:mod:`clearance.providers.factory`).
 
         Raises:
             ProviderError: no base URL is known for it.
             MissingApiKey: its key variable is not set (unless ``require_api_keys`` is off).
+            ConfigError: the catalog gives it a protocol clearance does not speak.
         """
         found = self._providers.get(name)
         if found is not None:
             return found
-        from clearance.providers.openai import OpenAICompatibleProvider
+        from clearance.providers.factory import make_provider
 
         with self._lock:
             found = self._providers.get(name)
             if found is not None:
                 return found
-            base_url, key_env, timeout, source = self._declared(name)
+            base_url, key_env, protocol, timeout, source = self._declared(name)
             if not base_url:
                 raise ProviderError(
                     "no base URL is known for this provider; declare it under [[providers]]",
@@ -311,13 +313,15 @@ class Router:
                 source=source,
                 required=self._require_api_keys,
             )
-            made = OpenAICompatibleProvider(
+            made = make_provider(
+                protocol,
                 name,
                 base_url,
                 api_key=api_key,
                 api_key_env=key_env,
                 timeout_s=timeout,
                 async_transport=self._async_transport,
+                source=source,
             )
             self._providers[name] = made
             self._own_providers.append(made)
@@ -337,16 +341,14 @@ class Router:
         """
         if name in self._providers:
             return
-        _, key_env, _, source = self._declared(name)
+        _, key_env, _, _, source = self._declared(name)
         read_api_key(name, key_env, environ=self._environ, source=source, models=tuple(models))
 
-    def _declared(self, name: str) -> tuple[str | None, str | None, float, str | None]:
-        """(base URL, key variable, timeout, where they were declared: None = the catalog)."""
+    def _declared(self, name: str) -> ProviderSettings:
+        """How provider ``name`` is reached: as configured, else as the catalog holds it."""
         if name in self.config.provider_names:
-            declared = self.config.provider(name)
-            return declared.base_url, declared.api_key_env, declared.timeout_s, self.config.source
-        base_url, key_env = self.state().providers.get(name, (None, None))
-        return base_url, key_env, 60.0, None
+            return configured_settings(self.config, name)
+        return self.state().provider_settings(name)
 
     # -- the attempt plan (one implementation for sync and async) ---------------------------
 

@@ -2,10 +2,11 @@
 
 :func:`read_state` reads it: the policy part is one
 :func:`~clearance.catalog.orgstore.read_policy_state` (the same read the CLI decides on),
-plus the prices and the providers' addresses. :class:`RouterState` holds it and answers
-the two questions every call asks, memoized for as long as it lives: the catalog id of a
-requested model (:meth:`RouterState.catalog_id`) and the policy's decision
-(:meth:`RouterState.decide`), for which a session's pin is read when first needed.
+plus the prices and the providers (address, key variable, wire protocol).
+:class:`RouterState` holds it and answers the two questions every call asks, memoized
+for as long as it lives: the catalog id of a requested model
+(:meth:`RouterState.catalog_id`) and the policy's decision (:meth:`RouterState.decide`),
+for which a session's pin is read when first needed.
 
 When the state is re-read, and what happens when the catalog cannot be read, is the
 router's (:meth:`clearance.router.Router.state`); so is storing a session's pin after
@@ -18,11 +19,11 @@ import logging
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from clearance.catalog.database import Catalog
 from clearance.catalog.gatestore import GateCache
-from clearance.catalog.modelstore import ModelRow
+from clearance.catalog.modelstore import ModelRow, ProviderEntry
 from clearance.catalog.orgstore import read_pins, read_policy_state
 from clearance.catalog.pricestore import load_prices
 from clearance.config import ClearanceConfig, Tier
@@ -39,9 +40,38 @@ from clearance.modelpolicy import (
 from clearance.pricing import Price
 from clearance.retryplan import ModelInfo
 
-__all__ = ["RouterState", "read_state"]
+__all__ = ["ProviderSettings", "RouterState", "configured_settings", "read_state"]
 
 log = logging.getLogger("clearance.router")  # the router's log: its messages stay where they were
+
+
+class ProviderSettings(NamedTuple):
+    """How the router reaches a provider it builds, and where that was declared."""
+
+    base_url: str | None
+    api_key_env: str | None
+    protocol: str
+    """``openai``, ``anthropic`` or ``gemini`` (the catalog holds text: the provider
+    factory refuses another value, naming the provider)."""
+    timeout_s: float
+    source: str | None
+    """The configuration file that declares it; ``None``: the catalog."""
+
+
+def configured_settings(config: ClearanceConfig, name: str) -> ProviderSettings:
+    """Provider ``name`` as ``[[providers]]`` declares it.
+
+    Raises:
+        ConfigError: the configuration declares no such provider.
+    """
+    declared = config.provider(name)
+    return ProviderSettings(
+        declared.base_url,
+        declared.api_key_env,
+        declared.protocol,
+        declared.timeout_s,
+        config.source,
+    )
 
 
 @dataclass(slots=True)
@@ -61,7 +91,9 @@ class RouterState:
     tiers: Mapping[Tier, str]
     platform_default: str | None
     unknown_org: Literal["platform_default", "refuse"]
-    providers: dict[str, tuple[str | None, str | None]]
+    providers: Mapping[str, ProviderEntry]
+    """The catalog's providers by name: base URL, key variable and wire protocol (what a
+    provider the configuration does not declare is built from)."""
     canonical: Callable[[str], str]
     pins: dict[str, SessionPin | None] = field(default_factory=dict)
     requested: dict[str, str] = field(default_factory=dict)
@@ -77,6 +109,14 @@ class RouterState:
         if found is None:
             found = self.requested[model] = self.canonical(model)
         return found
+
+    def provider_settings(self, name: str) -> ProviderSettings:
+        """Provider ``name`` as the catalog holds it (no URL when it holds none): for a
+        provider the configuration does not declare."""
+        entry = self.providers.get(name)
+        if entry is None:
+            return ProviderSettings(None, None, "openai", 60.0, None)
+        return ProviderSettings(entry.base_url, entry.api_key_env, entry.protocol, 60.0, None)
 
     def decide(self, request: RouteRequest, catalog: Catalog) -> RouteDecision:
         """The policy decision for a request on this state.
@@ -179,8 +219,6 @@ def read_state(
         tiers=snapshot.tiers,
         platform_default=snapshot.platform_default,
         unknown_org=snapshot.unknown_org,
-        providers={
-            name: (entry.base_url, entry.api_key_env) for name, entry in policy.providers.items()
-        },
+        providers=policy.providers,
         canonical=policy.canonical,
     )

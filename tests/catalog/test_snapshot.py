@@ -19,6 +19,7 @@ from clearance.catalog.modelstore import (
     ensure_provider,
     get_model,
     list_models,
+    list_providers,
     source_metadata,
     sync_models,
 )
@@ -279,3 +280,40 @@ def test_export_leaves_out_removed_models_unless_asked(catalog: Catalog) -> None
         ("llama3", False),
         ("old-model", True),
     ]
+
+
+def test_each_providers_protocol_survives_export_and_restore(
+    catalog: Catalog, fresh: Catalog
+) -> None:
+    with catalog.begin() as connection:
+        ensure_provider(
+            connection,
+            "claude",
+            base_url="https://api.anthropic.com/v1",
+            api_key_env="ANTHROPIC_API_KEY",
+            models_format="anthropic",
+            protocol="anthropic",
+        )
+        ensure_provider(
+            connection,
+            "gemini",
+            base_url="https://generativelanguage.googleapis.com/v1beta",
+            protocol="gemini",
+        )
+        ensure_provider(connection, "vllm", base_url="http://gpu-1:8000/v1")
+    document = exported(catalog)
+    assert {p["name"]: p["protocol"] for p in document["providers"]} == {
+        "claude": "anthropic",
+        "gemini": "gemini",
+        "vllm": "openai",
+    }
+    restore(fresh, document)
+    with fresh.connect() as connection:
+        restored = {entry.name: entry for entry in list_providers(connection)}
+    assert {name: entry.protocol for name, entry in restored.items()} == {
+        "claude": "anthropic",
+        "gemini": "gemini",
+        "vllm": "openai",
+    }
+    assert restored["claude"].models_format == "anthropic"
+    assert without_time(exported(fresh)) == without_time(document)

@@ -17,6 +17,7 @@ from clearance.catalog.modelstore import (
     ensure_provider,
     get_model,
     list_models,
+    list_providers,
     resolve_model_id,
     set_enabled,
     sync_models,
@@ -243,3 +244,30 @@ def test_two_syncs_in_one_transaction(
         first = sync_models(connection, "openrouter", model_list, enable_new=False, now=T0)
         second = sync_models(connection, "openrouter", model_list, enable_new=False, now=T1)
     assert len(first.added) == len(second.updated) == 321
+
+
+def test_a_providers_protocol_is_stored_kept_and_replaced(catalog: Catalog) -> None:
+    with catalog.begin() as connection:
+        ensure_provider(
+            connection,
+            "claude",
+            base_url="https://api.anthropic.com/v1",
+            api_key_env="ANTHROPIC_API_KEY",
+            protocol="anthropic",
+        )
+        ensure_provider(connection, "vllm", base_url="http://gpu-1:8000/v1")
+        (claude, vllm) = list_providers(connection)
+        assert (claude.name, claude.protocol, claude.api_key_env) == (
+            "claude",
+            "anthropic",
+            "ANTHROPIC_API_KEY",
+        )
+        assert vllm.protocol == "openai"  # the column's default
+        # a sync from a file knows no address: the row keeps its settings
+        ensure_provider(connection, "claude")
+        assert list_providers(connection, ["claude"])[0].protocol == "anthropic"
+        # a declared provider's settings replace the row's
+        ensure_provider(
+            connection, "claude", base_url="https://api.anthropic.com/v1", protocol="openai"
+        )
+        assert list_providers(connection, ["claude"])[0].protocol == "openai"

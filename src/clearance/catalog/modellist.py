@@ -45,6 +45,9 @@ class ModelList:
     """A parsed model list and where it came from."""
 
     source: str
-    format: Literal["openai", "openrouter", "clearance-models"]
+    format: Literal["openai", "openrouter", "anthropic", "gemini", "clearance-models"]
     """How it was read (``clearance-models``: from a catalog snapshot)."""
     models: tuple[DiscoveredModel, ...]
+    skipped: tuple[str, ...] = ()
+    """The models the list holds that are left out, by name: Gemini's that cannot
+    ``generateContent`` (embeddings, Imagen, Veo...)."""

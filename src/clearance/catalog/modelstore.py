@@ -85,6 +85,9 @@ class ProviderEntry:
     base_url: str | None
     api_key_env: str | None
     models_format: str
+    protocol: str = "openai"
+    """The wire protocol it speaks: ``openai``, ``anthropic`` or ``gemini`` (the column
+    holds text; :func:`clearance.providers.factory.make_provider` refuses another)."""
 
 
 @dataclass(slots=True)
@@ -131,16 +134,22 @@ def ensure_provider(
     base_url: str | None = None,
     api_key_env: str | None = None,
     models_format: str = "auto",
+    protocol: str = "openai",
     now: dt.datetime | None = None,
     replace: bool = False,
 ) -> None:
-    """Create the provider row, or refresh its URL and key variable name.
+    """Create the provider row, or refresh its URL, key variable name and protocol.
 
     An existing row keeps its settings when ``base_url`` is ``None``, unless
     ``replace`` (a snapshot restores the settings exactly, a missing URL included).
     """
     row = connection.execute(select(t.providers.c.name).where(t.providers.c.name == name)).first()
-    values = {"base_url": base_url, "api_key_env": api_key_env, "models_format": models_format}
+    values = {
+        "base_url": base_url,
+        "api_key_env": api_key_env,
+        "models_format": models_format,
+        "protocol": protocol,
+    }
     if row is None:
         connection.execute(
             insert(t.providers).values(name=name, created_at=now or _now(), **values)
@@ -154,11 +163,12 @@ def list_providers(
 ) -> list[ProviderEntry]:
     """The catalog's providers (all, or ``names``), sorted by name."""
     p = t.providers.c
-    query = select(p.name, p.base_url, p.api_key_env, p.models_format).order_by(p.name)
+    query = select(p.name, p.base_url, p.api_key_env, p.models_format, p.protocol)
+    query = query.order_by(p.name)
     if names is not None:
         query = query.where(p.name.in_(list(names)))
     return [
-        ProviderEntry(row.name, row.base_url, row.api_key_env, row.models_format)
+        ProviderEntry(row.name, row.base_url, row.api_key_env, row.models_format, row.protocol)
         for row in connection.execute(query)
     ]
 

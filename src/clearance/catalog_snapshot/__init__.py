@@ -14,6 +14,7 @@ prices. Format version 1::
           "base_url": "http://gpu-1:8000/v1",
           "api_key_env": "VLLM_API_KEY",
           "models_format": "openai",
+          "protocol": "openai",
           "models": [
             {
               "id": "vllm:llama3",
@@ -53,7 +54,9 @@ it: a reference-simulator model is marked as one). Rates are USD per token and
 fees USD, always exact decimal strings. ``prices``
 holds, per price source (``provider``, ``litellm``, ``manual``), the newest
 version; only ``manual`` ones carry ``reason``, ``set_by`` and ``host``.
-``api_key_env`` is a variable's name: a key never enters a snapshot. Keys are
+``protocol`` is the wire protocol the provider speaks (``openai``, ``anthropic`` or
+``gemini``; a snapshot written before it existed reads as ``openai``). ``api_key_env``
+is a variable's name: a key never enters a snapshot. Keys are
 sorted and so are providers and models, so a re-export diffs cleanly.
 """
 

@@ -69,6 +69,8 @@ class ProviderSnapshot:
     models_format: str
     models: tuple[ModelSnapshot, ...]
     """Sorted by name."""
+    protocol: str = "openai"
+    """The wire protocol it speaks: ``openai``, ``anthropic`` or ``gemini``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +172,7 @@ def snapshot_document(snapshot: CatalogSnapshot) -> dict[str, Any]:
                 "base_url": provider.base_url,
                 "api_key_env": provider.api_key_env,
                 "models_format": provider.models_format,
+                "protocol": provider.protocol,
                 "models": [_model_document(provider.name, model) for model in provider.models],
             }
             for provider in snapshot.providers

@@ -25,10 +25,11 @@ from clearance.discovery import PricingStatus, jsonable, parse_decimal
 from clearance.errors import SourceFormatError
 from clearance.modelid import is_valid_provider_name
 from clearance.pricing import Price, PriceRates, PriceTier
+from clearance.providers.types import PROTOCOLS
 
 __all__ = ["parse_snapshot"]
 
-_MODELS_FORMATS = ("auto", "openai", "openrouter")
+_MODELS_FORMATS = ("auto", "openai", "openrouter", "anthropic", "gemini")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FIX = (
     "correct the value, or export the snapshot again with `clearance models export`; "
@@ -239,7 +240,7 @@ class _Reader:
             value,
             pointer,
             required=["name", "models"],
-            optional=["base_url", "api_key_env", "models_format"],
+            optional=["base_url", "api_key_env", "models_format", "protocol"],
         )
         name = document["name"]
         if not isinstance(name, str) or not is_valid_provider_name(name):
@@ -276,6 +277,9 @@ class _Reader:
                 _MODELS_FORMATS,
             ),
             models=tuple(sorted(models, key=lambda m: m.name)),
+            protocol=self.choice(
+                document.get("protocol", "openai"), f"{pointer}/protocol", PROTOCOLS
+            ),
         )
 
 

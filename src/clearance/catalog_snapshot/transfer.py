@@ -64,6 +64,7 @@ def export_snapshot(
                 entry.api_key_env,
                 entry.models_format,
                 tuple(sorted(models, key=lambda m: m.name)),
+                entry.protocol,
             )
         )
     return CatalogSnapshot(source="catalog", exported_at=exported_at, providers=tuple(out))
@@ -95,6 +96,7 @@ def restore_snapshot(
             base_url=provider.base_url,
             api_key_env=provider.api_key_env,
             models_format=provider.models_format,
+            protocol=provider.protocol,
             now=now,
             replace=True,
         )

@@ -25,19 +25,26 @@ if TYPE_CHECKING:
     from clearance.catalog_snapshot import CatalogSnapshot
     from clearance.config import ClearanceConfig
     from clearance.discovery import ModelList
+    from clearance.litellm_table import LiteLLMTable
+    from clearance.providers.types import Protocol
 
 app = App(help="Discover, list, enable and disable models.", no_args_is_help=True)
 
-Format = Literal["auto", "openai", "openrouter"]
+Format = Literal["auto", "openai", "openrouter", "anthropic", "gemini"]
+FORMATS: tuple[Format, ...] = ("auto", "openai", "openrouter", "anthropic", "gemini")
 
 
 def _name_for_source(source: str, model_list: ModelList | None) -> str:
     """A provider name for ``--from`` without ``--as``: the URL's host, or the file's format."""
     if source.startswith(("http://", "https://")):
         host = urlparse(source).hostname or "remote"
-        for known in ("openrouter", "openai", "groq", "together", "mistral", "deepseek"):
+        for known in ("openrouter", "openai", "anthropic", "groq", "together", "mistral"):
             if known in host:
                 return known
+        if "deepseek" in host:
+            return "deepseek"
+        if host.endswith("generativelanguage.googleapis.com"):
+            return "gemini"
         return "local" if host in ("127.0.0.1", "localhost", "::1") else host.split(".")[-2]
     return model_list.format if model_list is not None else "imported"
 
@@ -70,8 +77,24 @@ def sync(
         ),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", metavar="FORMAT", help="auto, openai or openrouter.")
+        str,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="auto (the provider's protocol's, else the answer's shape), openai, "
+            "openrouter, anthropic or gemini.",
+        ),
     ] = "auto",
+    litellm: Annotated[
+        Path | None,
+        typer.Option(
+            "--litellm",
+            metavar="FILE",
+            help="Also price the provider's models from LiteLLM's "
+            "model_prices_and_context_window.json (Anthropic's and Gemini's lists carry "
+            "no prices), in the same transaction.",
+        ),
+    ] = None,
     enable_new: Annotated[
         bool | None,
         typer.Option(
@@ -90,15 +113,18 @@ def sync(
 
     if (provider is None) == (source is None):
         fail("give exactly one of --provider NAME or --from URL|FILE", code=EXIT_USAGE)
-    if fmt not in ("auto", "openai", "openrouter"):
-        fail(f"--format {fmt!r} is not one of auto, openai, openrouter", code=EXIT_USAGE)
-    models_format: Format = fmt  # type: ignore[assignment]
+    if fmt not in FORMATS:
+        fail(f"--format {fmt!r} is not one of {', '.join(FORMATS)}", code=EXIT_USAGE)
+    models_format: Format = fmt
     config, catalog = load()
+    table = None if litellm is None else _litellm_table(litellm)  # a bad file fails first
     base_url: str | None
     api_key_env: str | None = None
+    protocol: Protocol | None = None  # None: the catalog's, else the list's format's
     if provider is not None:
         declared = config.provider(provider)
         name, base_url, api_key_env = declared.name, declared.base_url, declared.api_key_env
+        protocol = declared.protocol
         if models_format == "auto":
             models_format = declared.models_format
         api_key = read_api_key(name, api_key_env, source=config.source)  # before any I/O
@@ -107,6 +133,8 @@ def sync(
             api_key=api_key,
             api_key_env=api_key_env,
             fmt=models_format,
+            protocol=protocol,
+            provider=name,
             timeout_s=declared.timeout_s,
         )
     else:
@@ -118,6 +146,12 @@ def sync(
             base_url = None
             found = read_models_file(Path(source), fmt=models_format)
             if isinstance(found, CatalogSnapshot):
+                if table is not None:
+                    fail(
+                        "--litellm prices a /models answer; a snapshot restores its own prices",
+                        fix="leave --litellm out, or run `clearance prices import-litellm FILE`",
+                        code=EXIT_USAGE,
+                    )
                 _restore(found, as_name, fmt, enable_new, as_json, config, catalog)
                 return
             model_list = found
@@ -125,6 +159,9 @@ def sync(
         if as_name is None and name in config.provider_names:
             declared = config.provider(name)
             base_url, api_key_env = declared.base_url, declared.api_key_env
+            protocol = declared.protocol
+    if protocol is None:
+        protocol = _protocol_of(model_list.format)
     if not is_valid_provider_name(name):
         fail(
             f"provider name {name!r} is not valid",
@@ -139,26 +176,72 @@ def sync(
             base_url=base_url,
             api_key_env=api_key_env,
             models_format=model_list.format,
+            protocol=protocol,
         )
         report = sync_models(connection, name, model_list, enable_new=enable)
+        priced = None
+        if table is not None:
+            from clearance.litellm_table import import_litellm
+
+            priced = import_litellm(
+                connection, table, aliases=config.pricing.litellm_keys, providers=[name]
+            )
+    from_litellm = {} if priced is None else dict(priced.matched)
+    unpriced = [model_id for model_id in report.unpriced if model_id not in from_litellm]
     if as_json:
-        emit_json(report.to_dict())
+        document: dict[str, Any] = {
+            **report.to_dict(),
+            "protocol": protocol,
+            "skipped": list(model_list.skipped),
+        }
+        if priced is not None:
+            document["litellm"] = {**priced.to_dict(), "matches": from_litellm}
+            document["unpriced"] = len(unpriced)
+        emit_json(document)
         return
     console.print(
-        f"synced [bold]{escape(name)}[/] from {escape(model_list.source)} ({model_list.format}): "
+        f"synced [bold]{escape(name)}[/] ({protocol} protocol) from "
+        f"{escape(model_list.source)} ({model_list.format}): "
         f"{len(report.added)} new, {len(report.updated)} updated, {len(report.removed)} removed; "
         f"{report.prices_added} new price versions, {report.prices_unchanged} unchanged"
     )
+    if model_list.skipped:
+        console.print(
+            f"{len(model_list.skipped)} models left out: they cannot generate content "
+            "(embeddings, image and video models)"
+        )
     if report.dynamic:
         console.print(
             "dynamic pricing (priced per request, so calls use the default price): "
             + ", ".join(escape(m) for m in report.dynamic)
         )
-    if report.unpriced:
-        console.print(f"{len(report.unpriced)} models have no price in this list")
+    if priced is not None:
+        console.print(
+            f"{len(from_litellm)} models priced from LiteLLM's table {escape(str(litellm))} "
+            f"({priced.prices_added} new price versions, {priced.prices_unchanged} unchanged)"
+        )
+    if unpriced:
+        where = "in this list" if priced is None else "in this list or LiteLLM's table"
+        console.print(
+            f"{len(unpriced)} models have no price {where} (calls to them are priced at the "
+            "default): "
+            + ", ".join(escape(m) for m in unpriced[:10])
+            + (", ..." if len(unpriced) > 10 else "")
+        )
     if report.added:
         state = "enabled" if enable else "not enabled (a gate or a person enables them)"
         console.print(f"new models are {state}")
+
+
+def _litellm_table(path: Path) -> LiteLLMTable:
+    from clearance.litellm_table import read_litellm_table
+
+    return read_litellm_table(path)
+
+
+def _protocol_of(fmt: str) -> Protocol:
+    """The protocol of a provider first met through a list of this format."""
+    return "anthropic" if fmt == "anthropic" else "gemini" if fmt == "gemini" else "openai"
 
 
 def _row(model: ModelEntry, prices: dict[str, str]) -> list[str]:
@@ -233,6 +316,58 @@ def list_(
         table.add_column(column)
     for model in models:
         table.add_row(*(escape(cell) for cell in _row(model, per_million)))
+    console.print(table)
+
+
+@app.command("providers")
+@handle_errors
+def providers_(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Show the providers: declared in the configuration or kept in the catalog.
+
+    Each with the settings the router calls it with (the configuration's win over the
+    catalog's): its wire protocol, base URL and the variable holding its key.
+    """
+    from clearance.catalog.modelstore import list_providers
+
+    config, catalog = load()
+    with catalog.connect() as connection:
+        stored = {entry.name: entry for entry in list_providers(connection)}
+    rows: list[dict[str, Any]] = []
+    for name in sorted(stored.keys() | config.provider_names):
+        entry = stored.get(name)
+        if name in config.provider_names:
+            declared = config.provider(name)
+            settings: tuple[str, str | None, str | None] = (
+                declared.protocol,
+                declared.base_url,
+                declared.api_key_env,
+            )
+            where = "configuration and catalog" if entry is not None else "configuration"
+        else:
+            assert entry is not None
+            settings = (entry.protocol, entry.base_url, entry.api_key_env)
+            where = "catalog"
+        rows.append(
+            {
+                "name": name,
+                "protocol": settings[0],
+                "base_url": settings[1],
+                "api_key_env": settings[2],
+                "models_format": None if entry is None else entry.models_format,
+                "declared_in": where,
+            }
+        )
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title=f"{len(rows)} providers")
+    for column in ("provider", "protocol", "base URL", "key variable", "declared in"):
+        table.add_column(column)
+    for row in rows:
+        cells = (row["name"], row["protocol"], row["base_url"] or "?", row["api_key_env"] or "-")
+        table.add_row(*(escape(cell) for cell in (*cells, row["declared_in"])))
     console.print(table)
 
 

@@ -337,8 +337,16 @@ def call(
         typer.Option(
             "--base-url",
             metavar="URL",
-            help="Send --model to this OpenAI-compatible URL (an ad-hoc provider for this "
-            "call only). Kill switches and the org policy still apply.",
+            help="Send --model to this URL (an ad-hoc provider for this call only, speaking "
+            "--protocol). Kill switches and the org policy still apply.",
+        ),
+    ] = None,
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            "--protocol",
+            metavar="PROTOCOL",
+            help="The wire protocol --base-url speaks: openai (default), anthropic or gemini.",
         ),
     ] = None,
     org: Annotated[str | None, typer.Option("--org", metavar="ORG", help="The org asking.")] = None,
@@ -375,12 +383,21 @@ def call(
     kill switch, the org policy and, for a model in the catalog, the gate still decide.
     """
     from clearance.config import TIERS
+    from clearance.providers.types import PROTOCOLS
     from clearance.router import Router
 
     if tier is not None and tier not in TIERS:
         fail(f"--tier {tier!r} is not one of {', '.join(TIERS)}", code=EXIT_USAGE)
     if provider and base_url:
         fail("give --provider or --base-url, not both", code=EXIT_USAGE)
+    if protocol is not None and not base_url:
+        fail(
+            "--protocol goes with --base-url",
+            fix="a configured provider's protocol is its `protocol` key under [[providers]]",
+            code=EXIT_USAGE,
+        )
+    if protocol is not None and protocol not in PROTOCOLS:
+        fail(f"--protocol {protocol!r} is not one of {', '.join(PROTOCOLS)}", code=EXIT_USAGE)
     config, catalog = load()
     messages: list[dict[str, Any]] = [{"role": "user", "content": message}]
     if system:
@@ -388,7 +405,7 @@ def call(
     router = Router(config, catalog)
     try:
         if base_url or provider:
-            model = _direct_model(router, model, provider, base_url)
+            model = _direct_model(router, model, provider, base_url, protocol or "openai")
         elif model is not None:
             # a typo must not be served by the default model: an unknown id is an error
             # (with the catalog's close names), where the router would fall back quietly
@@ -485,7 +502,7 @@ def _attempt(attempt: Any) -> dict[str, Any]:
 
 
 def _direct_model(
-    router: Any, model: str | None, provider: str | None, base_url: str | None
+    router: Any, model: str | None, provider: str | None, base_url: str | None, protocol: str
 ) -> str:
     """The model id for a call to one provider; a model the catalog lacks is ad hoc.
 
@@ -493,13 +510,13 @@ def _direct_model(
     so a smoke test never enables a model for anyone else. A model the catalog has keeps
     its catalog state (a disabled one is refused).
     """
-    from clearance.providers.openai import OpenAICompatibleProvider
+    from clearance.providers.factory import make_provider
 
     if model is None:
         fail("--model is needed with --provider or --base-url", code=EXIT_USAGE)
     name = provider or "direct"
     if base_url:
-        router.add_provider(OpenAICompatibleProvider(name, base_url), owned=True)
+        router.add_provider(make_provider(protocol, name, base_url), owned=True)
     model_name = model.removeprefix(f"{name}:")
     model_id = f"{name}:{model_name}"
     if model_id not in router.state().models:
