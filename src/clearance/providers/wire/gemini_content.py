@@ -138,23 +138,22 @@ def gemini_request(model_name: str, request: ChatRequest) -> dict[str, Any]:
     return body
 
 
-class _Calls:
-    """The tool calls made so far: id -> (function name, whether its id is Gemini's)."""
-
-    __slots__ = ("by_id",)
-
-    def __init__(self) -> None:
-        self.by_id: dict[str, tuple[str, bool]] = {}
+_Calls = dict[str, tuple[str, bool]]
+"""The tool calls made so far: id -> (function name, whether the id is the call's own)."""
 
 
 def _contents(messages: Sequence[Mapping[str, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
     system: list[Any] = []
     contents: list[dict[str, Any]] = []
-    calls = _Calls()
+    calls: _Calls = {}
     for position, message in enumerate(messages):
         role = message.get("role")
         if role == "user":
-            _append(contents, "user", _user_parts(message.get("content"), position))
+            content = message.get("content")
+            if type(content) is str:  # the common case, without a call
+                _append(contents, "user", [{"text": content}])
+            else:
+                _append(contents, "user", _user_parts(content, position))
         elif role == "assistant":
             _append(contents, "model", _model_parts(message, position, calls))
         elif role == "tool":
@@ -244,7 +243,7 @@ def _model_parts(message: Mapping[str, Any], position: int, calls: _Calls) -> li
     tool_calls = message.get("tool_calls") or ()
     native = message.get(NATIVE_KEY)
     native_parts = None
-    if isinstance(native, Mapping) and native.get("protocol") == "gemini":
+    if native is not None and isinstance(native, Mapping) and native.get("protocol") == "gemini":
         content = native.get("content")
         if isinstance(content, list) and content:
             native_parts = content
@@ -257,39 +256,39 @@ def _model_parts(message: Mapping[str, Any], position: int, calls: _Calls) -> li
         for made in sent:
             own_id, own_name = made.get("id"), made.get("name")
             if isinstance(own_id, str) and own_id and isinstance(own_name, str):
-                calls.by_id[own_id] = (own_name, True)
+                calls[own_id] = (own_name, True)
         for index, call in enumerate(tool_calls):
             call_id, name = _call_id_and_name(call, position, index)
             own = index < len(sent) and sent[index].get("id") == call_id
             if not name and index < len(sent):
                 name = str(sent[index].get("name") or "")
-            calls.by_id[call_id] = (name, own)
+            calls[call_id] = (name, own)
         return list(native_parts)
 
     parts: list[Any] = []
     text = message.get("content")
-    if isinstance(text, list):
+    if type(text) is list:
         text = "".join(
             part.get("text", "")
             for part in text
             if isinstance(part, Mapping) and isinstance(part.get("text"), str)
         )
-    if isinstance(text, str) and text:
+    if type(text) is str and text:
         parts.append({"text": text})
     for index, call in enumerate(tool_calls):
         call_id, name = _call_id_and_name(call, position, index)
         function = call.get("function")
-        arguments = function.get("arguments") if isinstance(function, Mapping) else None
+        arguments = function.get("arguments") if type(function) is dict else None
         declared: dict[str, Any] = {"name": name, "args": _arguments_object(arguments)}
         if call_id:
             declared["id"] = call_id
         parts.append({"functionCall": declared, "thoughtSignature": SKIP_SIGNATURE})
-        calls.by_id[call_id] = (name, bool(call_id))
+        calls[call_id] = (name, bool(call_id))
     return parts
 
 
 def _call_id_and_name(call: Any, position: int, index: int) -> tuple[str, str]:
-    if not isinstance(call, Mapping):
+    if type(call) is not dict and not isinstance(call, Mapping):
         raise InputError(
             f"messages[{position}].tool_calls[{index}] is not an object",
             fix="send each tool call as {id, type: function, function: {name, arguments}}",
@@ -297,23 +296,22 @@ def _call_id_and_name(call: Any, position: int, index: int) -> tuple[str, str]:
     function = call.get("function")
     name = function.get("name") if isinstance(function, Mapping) else None
     call_id = call.get("id")
-    return (call_id if isinstance(call_id, str) else ""), (name if isinstance(name, str) else "")
+    return (call_id if type(call_id) is str else ""), (name if type(name) is str else "")
 
 
 def _arguments_object(arguments: Any) -> dict[str, Any]:
     """A call's arguments as the object ``args`` must be (``{}`` when none decode)."""
+    if type(arguments) is str:
+        value = _loads(arguments)
+        return value if type(value) is dict else {}
     if isinstance(arguments, Mapping):
         return dict(arguments)
-    if isinstance(arguments, str) and arguments.strip():
-        value = _loads(arguments)
-        if isinstance(value, dict):
-            return value
     return {}
 
 
 def _function_response(message: Mapping[str, Any], position: int, calls: _Calls) -> dict[str, Any]:
     call_id = message.get("tool_call_id")
-    found = calls.by_id.get(call_id) if isinstance(call_id, str) else None
+    found = calls.get(call_id) if type(call_id) is str else None
     if found is not None and found[0]:
         name, own_id = found
     else:
@@ -336,17 +334,17 @@ def _function_response(message: Mapping[str, Any], position: int, calls: _Calls)
 def _result_object(content: Any) -> dict[str, Any]:
     """A tool result as the object ``response`` must be: a JSON object as it is, anything
     else wrapped as ``{"result": value}``."""
-    if isinstance(content, list):
+    if type(content) is list:
         content = "".join(
             part.get("text", "")
             for part in content
             if isinstance(part, Mapping) and isinstance(part.get("text"), str)
         )
-    if isinstance(content, str):
+    if type(content) is str:
         value = _loads(content)
         if value is not _NOT_JSON:
             content = value
-    if isinstance(content, dict):
+    if type(content) is dict:
         return content
     if isinstance(content, Mapping):
         return dict(content)
@@ -367,7 +365,26 @@ def _loads(text: str) -> Any:
         return _NOT_JSON
 
 
+_DECLARED: dict[bytes, tuple[dict[str, Any], ...]] = {}
+_DECLARED_SIZE = 1024
+
+
 def _tools(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The tools as Gemini declares them, cached by their JSON: a suite sends the same
+    tools on every call. The declarations are shared between calls: do not change them."""
+    try:
+        key = orjson.dumps(tools)
+    except TypeError:  # not plain JSON (a caller's own Mapping): built each time
+        return _declared(tools)
+    found = _DECLARED.get(key)
+    if found is None:
+        if len(_DECLARED) >= _DECLARED_SIZE:
+            _DECLARED.clear()
+        found = _DECLARED[key] = tuple(_declared(tools))
+    return list(found)
+
+
+def _declared(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     declarations: list[dict[str, Any]] = []
     native: list[dict[str, Any]] = []
     for position, tool in enumerate(tools):
@@ -504,7 +521,7 @@ _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
 
 def is_gemini_error(body: Any) -> bool:
     """Whether a decoded body is an error: ``{"error": ...}``, or Google's one-element list."""
-    if isinstance(body, Mapping):
+    if type(body) is dict or isinstance(body, Mapping):
         return body.get("error") is not None
     if isinstance(body, list) and len(body) == 1 and isinstance(body[0], Mapping):
         return body[0].get("error") is not None
@@ -578,13 +595,13 @@ def read_answer(
             quirks=tuple(quirks),
             raw=raw,
         )
-    if type(candidates) is not list or not isinstance(candidates[0], Mapping):
+    if type(candidates) is not list or not _is_object(candidates[0]):
         raise malformed("`candidates` is not a list of objects", body, provider, model_id)
     if len(candidates) > 1:
         quirks.append("multiple_candidates")
     candidate = candidates[0]
     content = candidate.get("content")
-    parts = content.get("parts") if isinstance(content, Mapping) else None
+    parts = content.get("parts") if _is_object(content) else None
     if parts is None:
         parts = []
     elif type(parts) is not list:
@@ -602,7 +619,7 @@ def read_answer(
             (thoughts if part.get("thought") is True else texts).append(text)
             continue
         call = part.get("functionCall")
-        if isinstance(call, Mapping):
+        if call is not None and _is_object(call):
             calls.append(_tool_call(len(calls), call, response_id, quirks))
             continue
         if "text" in part or "functionCall" in part:
@@ -663,7 +680,7 @@ def _usage(raw: Any, quirks: list[str]) -> Usage | None:
     prompt clamped to it (``inconsistent_usage``)."""
     if raw is None:
         return None
-    if not isinstance(raw, Mapping):
+    if not _is_object(raw):
         _quirk(quirks, "malformed_usage")
         return None
     prompt = _count(raw.get("promptTokenCount"), quirks)
@@ -688,6 +705,11 @@ def _count(value: Any, quirks: list[str]) -> int:
     if value is not None:
         _quirk(quirks, "malformed_usage")
     return 0
+
+
+def _is_object(value: Any) -> bool:
+    """A JSON object (a ``dict`` first: the ABC check costs more on every part)."""
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _text(value: Any) -> str | None:
