@@ -53,6 +53,11 @@ of function calls with ``STOP`` (it has no reason of its own for it): that reads
 ``cachedContentTokenCount`` the cached part of it, ``candidatesTokenCount`` plus
 ``thoughtsTokenCount`` the completion (thinking is billed as output), with
 ``thoughtsTokenCount`` its reasoning part.
+
+One module past 600 lines, on purpose: the request and the answer are the two halves of
+one exchange, and what a request sends back (the native parts, an id only when the call
+carried one) is decided by how the answer was read; the rules above read as one. The
+stream, which ends in :func:`read_answer`, is its own module.
 """
 
 from __future__ import annotations
