@@ -96,12 +96,41 @@ def test_a_model_name_with_colons_belongs_to_the_declared_provider(project: Path
     assert config.providers[0].api_key_env is None  # Ollama needs no key
 
 
+def test_a_native_provider_is_declared_with_its_protocol(project: Path) -> None:
+    run(
+        "init",
+        "--provider",
+        "claude",
+        "--base-url",
+        "https://api.anthropic.com/v1",
+        "--api-key-env",
+        "ANTHROPIC_API_KEY",
+        "--protocol",
+        "anthropic",
+        "--model",
+        "claude-sonnet-4-5-20250929",
+    )
+    text = (project / "clearance.toml").read_text()
+    assert tomllib.loads(text)["providers"][0]["protocol"] == "anthropic"
+    config = load_config(cwd=project, environ={})
+    (provider,) = config.providers
+    assert (provider.name, provider.protocol) == ("claude", "anthropic")
+    assert config.evals.models == ("claude:claude-sonnet-4-5-20250929",)
+    # an OpenAI-compatible provider is the default: its block names no protocol
+    openai = init_project(project / "o", provider=ProviderSpec("mine", "http://127.0.0.1:4000/v1"))
+    assert openai.files["clearance.toml"] == "written"
+    written = tomllib.loads((project / "o" / "clearance.toml").read_text())
+    assert "protocol" not in written["providers"][0]
+    assert load_config(cwd=project / "o", environ={}).providers[0].protocol == "openai"
+
+
 def test_the_toml_never_holds_a_key_and_without_a_provider_shows_a_commented_one(
     project: Path,
 ) -> None:
     run("init")
     text = (project / "clearance.toml").read_text()
     assert "# [[providers]]" in text
+    assert '# protocol = "openai"' in text  # the commented example names the choice
     assert "api_key =" not in text.replace("# api_key_env", "")
     assert tomllib.loads(text)["evals"]["models"] == []
     assert "default_model" not in tomllib.loads(text)["policy"]
@@ -149,6 +178,11 @@ def test_an_existing_lock_is_kept_and_the_team_is_told_to_relock(project: Path) 
             "--api-key-env",
         ),
         (["--provider", "mine"], "--provider and --base-url go together"),
+        (["--protocol", "anthropic"], "--provider and --base-url go together"),
+        (
+            ["--provider", "mine", "--base-url", "http://x/v1", "--protocol", "claude"],
+            "--protocol: is not one of 'openai', 'anthropic' or 'gemini'",
+        ),
         (["--model", "gpt-mock"], "--model 'gpt-mock' names no provider"),
         (["--install-from", 'x" && curl evil'], "--install-from"),
     ],

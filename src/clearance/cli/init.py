@@ -28,7 +28,16 @@ def init_command(
     base_url: Annotated[
         str | None,
         typer.Option(
-            "--base-url", metavar="URL", help="Its OpenAI-compatible base URL, e.g. http://host/v1."
+            "--base-url", metavar="URL", help="Its base URL, version included: http://host/v1."
+        ),
+    ] = None,
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            "--protocol",
+            metavar="PROTOCOL",
+            help="The wire protocol it speaks: openai (default: any OpenAI-compatible API), "
+            "anthropic or gemini.",
         ),
     ] = None,
     api_key_env: Annotated[
@@ -65,15 +74,15 @@ def init_command(
 
     models = split_list(model)
     spec = None
-    if provider is not None or base_url is not None or api_key_env is not None:
+    if provider is not None or base_url is not None or api_key_env is not None or protocol:
         if provider is None or base_url is None:
             fail(
-                "--provider and --base-url go together (--api-key-env is optional)",
+                "--provider and --base-url go together (--api-key-env and --protocol are optional)",
                 fix="clearance init --provider mine --base-url http://127.0.0.1:4000/v1 "
                 "--api-key-env MINE_API_KEY",
                 code=EXIT_USAGE,
             )
-        spec = ProviderSpec(provider, base_url, api_key_env)
+        spec = ProviderSpec(provider, base_url, api_key_env, protocol or "openai")
     report = init_project(
         folder, provider=spec, models=models, install_from=install_from, force=force
     )

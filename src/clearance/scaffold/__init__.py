@@ -61,18 +61,24 @@ _COMMENTED_PROVIDER = """\
 # [[providers]]
 # name = "mine"                            # lower case: the prefix of its model ids
 # base_url = "http://127.0.0.1:4000/v1"    # LiteLLM's proxy; vLLM: http://127.0.0.1:8000/v1
-# api_key_env = "MINE_API_KEY"             # the variable's NAME (omit if no key is needed)"""
+# api_key_env = "MINE_API_KEY"             # the variable's NAME (omit if no key is needed)
+# protocol = "openai"                      # or "anthropic" (base_url
+#                                          # https://api.anthropic.com/v1), or "gemini"
+#                                          # (https://generativelanguage.googleapis.com/v1beta)"""
 
 FileState = Literal["written", "replaced", "unchanged", "kept"]
 
 
 @dataclass(frozen=True, slots=True)
 class ProviderSpec:
-    """The provider ``init`` declares: an OpenAI-compatible endpoint and its key's variable."""
+    """The provider ``init`` declares: its endpoint, its key's variable and its protocol."""
 
     name: str
     base_url: str
     api_key_env: str | None = None
+    protocol: str = "openai"
+    """The wire protocol it speaks: ``openai``, ``anthropic`` or ``gemini`` (checked when
+    the configuration is rendered)."""
 
 
 @dataclass(slots=True)
@@ -111,26 +117,39 @@ def _validated_provider(provider: ProviderSpec) -> str:
     from clearance.config import ProviderConfig
 
     try:
-        checked = ProviderConfig(
-            name=provider.name, base_url=provider.base_url, api_key_env=provider.api_key_env
+        checked = ProviderConfig.model_validate(
+            {
+                "name": provider.name,
+                "base_url": provider.base_url,
+                "api_key_env": provider.api_key_env,
+                "protocol": provider.protocol,
+            }
         )
     except ValidationError as error:
         from clearance.config import plain_validation_error
 
         first = error.errors(include_url=False)[0]
-        option = {"name": "--provider", "base_url": "--base-url", "api_key_env": "--api-key-env"}
+        option = {
+            "name": "--provider",
+            "base_url": "--base-url",
+            "api_key_env": "--api-key-env",
+            "protocol": "--protocol",
+        }
         where = option.get(str(first["loc"][0]) if first["loc"] else "", "--provider")
         message, _ = plain_validation_error(first)
         raise InputError(
             f"{where}: {message}",
             fix="a provider name is lower case (letters, digits, _.-); a base URL starts "
-            "with http:// or https://; api_key_env is a variable NAME such as MINE_API_KEY",
+            "with http:// or https://; api_key_env is a variable NAME such as MINE_API_KEY; "
+            "a protocol is openai, anthropic or gemini",
         ) from None
     lines = [
         "[[providers]]",
         f"name = {_toml_string(checked.name)}",
         f"base_url = {_toml_string(checked.base_url)}",
     ]
+    if checked.protocol != "openai":
+        lines.append(f"protocol = {_toml_string(checked.protocol)}")
     if checked.api_key_env:
         lines.append(f"api_key_env = {_toml_string(checked.api_key_env)}")
     return "\n".join(lines)
