@@ -7,12 +7,16 @@ no recorded answer of these endpoints could be copied.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clearance.discovery import fetch_model_list, parse_model_list, read_model_list
 from clearance.errors import DiscoverySourceError, SourceFormatError
@@ -333,3 +337,67 @@ def test_an_explicit_format_wins_over_the_protocol() -> None:
     assert [m.name for m in model_list.models] == ["gemini-2.5-pro"]
     assert str(seen[0].url) == f"{GEMINI}/openai/models"
     assert seen[0].headers["authorization"] == "Bearer AIza-test"
+
+
+# -- properties and saved answers -------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    names=st.lists(
+        st.from_regex(r"[a-z][a-z0-9.-]{0,20}", fullmatch=True),
+        min_size=1,
+        max_size=25,
+        unique=True,
+    ),
+    cuts=st.lists(st.integers(min_value=1, max_value=24), max_size=6),
+    fmt=st.sampled_from(["anthropic", "gemini"]),
+)
+def test_however_a_list_is_cut_into_pages_the_same_models_come_back_in_order(
+    names: list[str], cuts: list[int], fmt: str
+) -> None:
+    bounds = sorted({0, len(names), *(c for c in cuts if c < len(names))})
+    chunks = [names[start:end] for start, end in itertools.pairwise(bounds)]
+    pages: dict[str | None, Any] = {}
+    cursor: str | None = None  # what asks for the page being built
+    for number, chunk in enumerate(chunks):
+        more = number < len(chunks) - 1
+        if fmt == "anthropic":
+            pages[cursor] = {
+                "data": [{"type": "model", "id": name} for name in chunk],
+                "has_more": more,
+                "first_id": chunk[0],
+                "last_id": chunk[-1],
+            }
+            cursor = chunk[-1]  # the next page starts after this page's last id
+        else:
+            listed = [
+                {"name": f"models/{name}", "supportedGenerationMethods": ["generateContent"]}
+                for name in chunk
+            ]
+            pages[cursor] = {"models": listed, **({"nextPageToken": f"t{number}"} if more else {})}
+            cursor = f"t{number}"
+    server = Pages("after_id" if fmt == "anthropic" else "pageToken", pages)
+    base = ANTHROPIC if fmt == "anthropic" else GEMINI
+    model_list = fetch_model_list(base, protocol=fmt, transport=server.transport)  # type: ignore[arg-type]
+    assert [model.name for model in model_list.models] == names
+    assert len(server.requests) == len(chunks)
+
+
+def test_a_cassette_of_a_gemini_list_request_with_a_query_is_read(tmp_path: Path) -> None:
+    body = (HANDWRITTEN / "gemini-models-page2.json").read_text()
+    cassette = {
+        "interactions": [
+            {
+                "request": {"method": "GET", "uri": f"{GEMINI}/models?pageSize=1000"},
+                "response": {"body": {"string": body}, "status": {"code": 200}},
+            }
+        ],
+        "version": 1,
+    }
+    file = tmp_path / "gemini_models.yaml"
+    file.write_text(yaml.safe_dump(cassette))
+    model_list = read_model_list(file)
+    assert model_list.format == "gemini"
+    assert [m.name for m in model_list.models] == ["gemini-2.5-flash-lite", "gemini-2.0-flash"]
+    assert model_list.skipped == ("imagen-4.0-generate-001",)
