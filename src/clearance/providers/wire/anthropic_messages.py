@@ -57,7 +57,7 @@ from clearance.providers.types import NATIVE_KEY, ChatResponse, NativeTurn, Tool
 from clearance.providers.wire.failures import body_text, classify_error
 from clearance.providers.wire.normalize import (
     build_object_tool_call,
-    build_tool_call,
+    decode_arguments,
     normalize_finish_reason,
 )
 
@@ -154,18 +154,28 @@ def _messages(
     system_plain: str | None = None
     system_count = 0
     turns: list[_Turn] = []
+    blocks: list[Any]
+    plain: str | None
     for index, message in enumerate(messages):
-        if not isinstance(message, Mapping):
+        if not (type(message) is dict or isinstance(message, Mapping)):
             raise InputError(
                 f"messages[{index}] is a {type(message).__name__}, not a message object",
                 fix="write each message as {'role': ..., 'content': ...}",
             )
         role = message.get("role")
         if role == "user":
-            blocks, plain = _content(index, "user", message.get("content"))
-            if not blocks:
-                raise _bad(index, "user", "has no content", "give the user message some text")
-            _turn(turns, "user").add(blocks, plain)
+            content = message.get("content")
+            if type(content) is str and content:  # the usual case, without the detour
+                blocks, plain = [{"type": "text", "text": content}], content
+            else:
+                blocks, plain = _content(index, "user", content)
+                if not blocks:
+                    raise _bad(index, "user", "has no content", "give the user message some text")
+            last = turns[-1] if turns else None
+            if last is None or last.role != "user":
+                last = _Turn("user")
+                turns.append(last)
+            last.add(blocks, plain)
         elif role == "assistant":
             blocks, plain, ids = _assistant(index, message)
             if not blocks:
@@ -178,7 +188,10 @@ def _messages(
         elif role in _SYSTEM_ROLES:
             blocks, plain = _content(index, str(role), message.get("content"))
             for position, block in enumerate(blocks):
-                if not (isinstance(block, Mapping) and block.get("type") == "text"):
+                if not (
+                    (type(block) is dict or isinstance(block, Mapping))
+                    and block.get("type") == "text"
+                ):
                     raise _bad(
                         index,
                         str(role),
@@ -239,7 +252,7 @@ def _content(index: int, role: str, content: Any) -> tuple[list[Any], str | None
 
 
 def _part(index: int, role: str, position: int, part: Any) -> Any:
-    kind = part.get("type") if isinstance(part, Mapping) else None
+    kind = part.get("type") if (type(part) is dict or isinstance(part, Mapping)) else None
     if not isinstance(kind, str):
         raise _bad(
             index,
@@ -260,7 +273,7 @@ def _part(index: int, role: str, position: int, part: Any) -> Any:
 
 
 def _image(index: int, role: str, position: int, image: Any) -> dict[str, Any]:
-    url = image.get("url") if isinstance(image, Mapping) else image
+    url = image.get("url") if (type(image) is dict or isinstance(image, Mapping)) else image
     if not isinstance(url, str) or not url:
         raise _bad(
             index, role, f"content[{position}] has no image URL", "set image_url.url to the image"
@@ -282,7 +295,9 @@ def _image(index: int, role: str, position: int, image: Any) -> dict[str, Any]:
 def _assistant(index: int, message: Mapping[str, Any]) -> tuple[list[Any], str | None, set[str]]:
     """An assistant message's blocks, its plain text, and the ids of its tool calls."""
     native = message.get(NATIVE_KEY)
-    if isinstance(native, Mapping) and native.get("protocol") == "anthropic":
+    if (type(native) is dict or isinstance(native, Mapping)) and native.get(
+        "protocol"
+    ) == "anthropic":
         content = native.get("content")
         if not isinstance(content, list | tuple):
             raise _bad(
@@ -294,12 +309,16 @@ def _assistant(index: int, message: Mapping[str, Any]) -> tuple[list[Any], str |
         native_ids = {
             block["id"]
             for block in content
-            if isinstance(block, Mapping)
+            if (type(block) is dict or isinstance(block, Mapping))
             and block.get("type") == "tool_use"
             and isinstance(block.get("id"), str)
         }
         return list(content), None, native_ids
-    blocks, plain = _content(index, "assistant", message.get("content"))
+    content = message.get("content")
+    if type(content) is str:
+        blocks, plain = ([{"type": "text", "text": content}], content) if content else ([], None)
+    else:
+        blocks, plain = _content(index, "assistant", content)
     calls = message.get("tool_calls")
     if not calls:
         return blocks, plain, set()
@@ -314,13 +333,13 @@ def _assistant(index: int, message: Mapping[str, Any]) -> tuple[list[Any], str |
 
 
 def _tool_use(index: int, position: int, call: Any) -> dict[str, Any]:
-    where = f"tool_calls[{position}]"
-    function = call.get("function") if isinstance(call, Mapping) else None
-    if not isinstance(function, Mapping):
+    function = call.get("function") if (type(call) is dict or isinstance(call, Mapping)) else None
+    where = "tool_calls[{}]"
+    if not (type(function) is dict or isinstance(function, Mapping)):
         raise _bad(
             index,
             "assistant",
-            f"{where} is not a function call",
+            f"{where.format(position)} is not a function call",
             "write it as {'id': ..., 'type': 'function', 'function': {'name', 'arguments'}}",
         )
     call_id, name = call.get("id"), function.get("name")
@@ -328,19 +347,20 @@ def _tool_use(index: int, position: int, call: Any) -> dict[str, Any]:
         raise _bad(
             index,
             "assistant",
-            f"{where} has no id",
+            f"{where.format(position)} has no id",
             "give each call the id its tool message answers (tool_call_id)",
         )
     if not isinstance(name, str) or not name:
-        raise _bad(index, "assistant", f"{where} has no function name", "name the tool called")
+        problem = f"{where.format(position)} has no function name"
+        raise _bad(index, "assistant", problem, "name the tool called")
     arguments = function.get("arguments")
     if type(arguments) is not dict:
-        arguments = build_tool_call(position, call_id, name, arguments, ()).arguments
+        arguments = decode_arguments(arguments)[0]
         if arguments is None:
             raise _bad(
                 index,
                 "assistant",
-                f"{where} has arguments that are not a JSON object",
+                f"{where.format(position)} has arguments that are not a JSON object",
                 "Anthropic's tool_use input is an object: send the arguments as a JSON object "
                 "(or leave the call out of the history)",
             )
@@ -401,7 +421,7 @@ def _tool_result(index: int, message: Mapping[str, Any], turns: list[_Turn]) -> 
 
 
 def _tool(index: int, tool: Any) -> Any:
-    if not isinstance(tool, Mapping):
+    if not (type(tool) is dict or isinstance(tool, Mapping)):
         raise InputError(
             f"tools[{index}] is a {type(tool).__name__}, not a tool",
             fix="write it as {'type': 'function', 'function': {'name', 'parameters'}}",
@@ -409,8 +429,14 @@ def _tool(index: int, tool: Any) -> Any:
     if tool.get("type") != "function":
         return tool  # an Anthropic tool (a server tool, or {name, input_schema}), as written
     function = tool.get("function")
-    name = function.get("name") if isinstance(function, Mapping) else None
-    if not isinstance(function, Mapping) or not isinstance(name, str) or not name:
+    name = (
+        function.get("name") if (type(function) is dict or isinstance(function, Mapping)) else None
+    )
+    if (
+        not (type(function) is dict or isinstance(function, Mapping))
+        or not isinstance(name, str)
+        or not name
+    ):
         raise InputError(
             f"tools[{index}] is a function tool without a function name",
             fix="write it as {'type': 'function', 'function': {'name', 'parameters'}}",
@@ -421,7 +447,10 @@ def _tool(index: int, tool: Any) -> Any:
     if description is not None:
         out["description"] = description
     out["input_schema"] = lower_parameters(
-        parameters if isinstance(parameters, Mapping) else _NO_PARAMETERS, "anthropic"
+        parameters
+        if (type(parameters) is dict or isinstance(parameters, Mapping))
+        else _NO_PARAMETERS,
+        "anthropic",
     )
     strict = function.get("strict")
     if strict is not None:
@@ -434,10 +463,10 @@ def _tool_choice(choice: str | Mapping[str, Any]) -> dict[str, Any]:
         found = _TOOL_CHOICES.get(choice)
         if found is not None:
             return dict(found)
-    elif isinstance(choice, Mapping):
+    elif type(choice) is dict or isinstance(choice, Mapping):
         kind = choice.get("type")
         function = choice.get("function")
-        if kind == "function" and isinstance(function, Mapping):
+        if kind == "function" and (type(function) is dict or isinstance(function, Mapping)):
             name = function.get("name")
             if isinstance(name, str) and name:
                 return {"type": "tool", "name": name}
@@ -457,10 +486,10 @@ def anthropic_tool_schemas(body: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(tools, list | tuple):
         return schemas
     for tool in tools:
-        if not isinstance(tool, Mapping):
+        if not (type(tool) is dict or isinstance(tool, Mapping)):
             continue
         name, schema = tool.get("name"), tool.get("input_schema")
-        if isinstance(name, str) and isinstance(schema, Mapping):
+        if isinstance(name, str) and (type(schema) is dict or isinstance(schema, Mapping)):
             schemas[name] = schema
     return schemas
 
@@ -492,10 +521,11 @@ def parse_anthropic_message(
         MalformedResponse: the body is not a message (no ``content`` list).
     """
     if status_code >= 400 or (
-        isinstance(body, Mapping) and (body.get("type") == "error" or body.get("error"))
+        (type(body) is dict or isinstance(body, Mapping))
+        and (body.get("type") == "error" or body.get("error"))
     ):
         raise classify_error(status_code, body, None, provider=provider, model_id=model_id)
-    if not isinstance(body, Mapping):
+    if not (type(body) is dict or isinstance(body, Mapping)):
         raise _malformed("the answer is not a JSON object", body, provider, model_id)
     content = body.get("content")
     if type(content) is not list:
@@ -509,7 +539,9 @@ def parse_anthropic_message(
     calls: list[ToolCall] = []
     after_text = False  # the last block was text: the next text continues it
     for block in content:
-        block_type = block.get("type") if isinstance(block, Mapping) else None
+        block_type = (
+            block.get("type") if (type(block) is dict or isinstance(block, Mapping)) else None
+        )
         if block_type == "text":
             text = block.get("text")
             if type(text) is str:
@@ -585,7 +617,7 @@ def read_anthropic_usage(raw: Any, quirks: list[str]) -> Usage | None:
     not a non-negative integer is read as 0 (quirk ``malformed_usage``); thinking tokens
     above the output are clamped (``inconsistent_usage``).
     """
-    if not isinstance(raw, Mapping):
+    if not (type(raw) is dict or isinstance(raw, Mapping)):
         quirks.append("malformed_usage")
         return None
     bad: list[bool] = []
@@ -596,16 +628,24 @@ def read_anthropic_usage(raw: Any, quirks: list[str]) -> Usage | None:
         nested = raw.get("cache_creation")
         written = (
             sum(_count(value, bad) for value in nested.values())
-            if isinstance(nested, Mapping)
+            if (type(nested) is dict or isinstance(nested, Mapping))
             else 0
         )
     else:
         written = _count(written_raw, bad)
     output = _count(raw.get("output_tokens"), bad)
     details = raw.get("output_tokens_details")
-    thinking = _count(details.get("thinking_tokens"), bad) if isinstance(details, Mapping) else 0
+    thinking = (
+        _count(details.get("thinking_tokens"), bad)
+        if (type(details) is dict or isinstance(details, Mapping))
+        else 0
+    )
     server = raw.get("server_tool_use")
-    searches = _count(server.get("web_search_requests"), bad) if isinstance(server, Mapping) else 0
+    searches = (
+        _count(server.get("web_search_requests"), bad)
+        if (type(server) is dict or isinstance(server, Mapping))
+        else 0
+    )
     if bad:
         quirks.append("malformed_usage")
     if thinking > output:

@@ -26,6 +26,7 @@ from clearance.providers.types import FinishReason, ToolCall
 __all__ = [
     "build_object_tool_call",
     "build_tool_call",
+    "decode_arguments",
     "normalize_finish_reason",
     "normalize_tool_call",
 ]
@@ -145,6 +146,8 @@ def build_object_tool_call(
     ``empty_arguments``.
     """
     if type(raw_input) is dict:
+        if type(raw_id) is str and raw_id and type(name) is str and name:
+            return ToolCall(index, raw_id, name, raw_input, raw_input, extra)  # the usual case
         shell = build_tool_call(index, raw_id, name, _EMPTY_OBJECT_TEXT, extra)
         return ToolCall(index, shell.id, shell.name, raw_input, raw_input, shell.quirks)
     call = build_tool_call(index, raw_id, name, raw_input, extra)
@@ -166,6 +169,12 @@ _ArgumentsResult = tuple[
     str | dict[str, Any] | list[Any] | int | float | bool | None,
     tuple[str, ...],
 ]
+
+
+def decode_arguments(raw: Any) -> _ArgumentsResult:
+    """Tool-call arguments as sent, decoded as :func:`normalize_tool_call` decodes them:
+    (the JSON object, or ``None`` when they are none; the raw value kept; the quirks)."""
+    return _decode_arguments(raw)
 
 
 _NOT_ORJSON: Any = object()
