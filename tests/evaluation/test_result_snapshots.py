@@ -12,7 +12,9 @@ import httpx
 import pytest
 
 from clearance.catalog.database import Catalog, open_catalog
+from clearance.catalog.runrecords import ItemResult
 from clearance.catalog.runstore import ResultStore
+from clearance.errors import InputError
 from clearance.config import ClearanceConfig
 from clearance.evaluation.cases import load_suites, select_cases
 from clearance.evaluation.engine import Evaluation
@@ -103,3 +105,27 @@ def test_a_replay_reports_the_snapshot_its_cassette_body_holds(
     cassette.write_text(json.dumps(data))
     again = run(config, catalog, NoNetwork(), "none")
     assert stored(catalog, again.run_id)["ok"] == ("ref/steady-2026-01-01@fp_<script>", None)
+
+
+@pytest.mark.each_dialect
+def test_the_store_keeps_the_snapshot_through_results_and_the_jsonl_export(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    from tests.test_eval_results import item, spec
+
+    store = ResultStore(catalog)
+    store.start_run(spec(), shard=None)
+    rows = [
+        item("ref:ref/steady", "c1", 1, model_snapshot="gpt-4o-2024-08-06@fp_<x>"),
+        item("ref:ref/steady", "c1", 2),
+    ]
+    store.add_results("run-1", rows)
+    frame = store.results("run-1")
+    assert list(frame["model_snapshot"]) == ["gpt-4o-2024-08-06@fp_<x>", None]
+    assert [ItemResult.from_row(row) for row in frame.to_dict("records")] == rows
+    out = tmp_path / "run.jsonl"
+    store.export_jsonl("run-1", out)
+    lines = [json.loads(line) for line in out.read_text().splitlines()[1:]]
+    assert [ItemResult.from_json(line) for line in lines] == rows
+    with pytest.raises(InputError, match="model_snapshot"):
+        item("m", "c", 1, model_snapshot="x" * 256)  # the column holds 255

@@ -75,6 +75,26 @@ def test_the_model_page_and_the_overview_show_the_snapshots_as_text(
     assert overview.words() == f"on m@fp_a (2), {HOSTILE} (1)"
 
 
+def test_a_failing_trial_answered_by_several_snapshots_lists_them_call_by_call(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    clock = Clock()
+    add_models(catalog, BAD)
+    (item,) = Trials(BAD, "flow_x", "F", "final_answer_mismatch").items(None)
+    evidence = {**dict(item.evidence or {}), "snapshots": ["m@fp_a", None, HOSTILE]}
+    items = [replace(item, evidence=evidence, model_snapshot=HOSTILE)]
+    run(ResultStore(catalog, clock=clock), clock, "r-m", NOW_START, items, [BAD])
+    data = collect_report(ClearanceConfig(root=tmp_path), catalog, policy=POLICY)
+    write_report(data, tmp_path / "report", catalog=catalog)
+    page = parse(tmp_path / "report" / "models" / f"{model_slug(BAD)}.html")
+    listed = page.one("div", data_case="flow_x").one("p", class_="snapshots")
+    assert listed.words() == (
+        "Its calls were answered by different model snapshots, in order: "
+        f"m@fp_a, none reported, {HOSTILE}."
+    )
+    assert not page.all("script")
+
+
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 A, B = "p:a", "p:b"
 

@@ -190,6 +190,9 @@ class FailingCase:
     transcript: tuple[Mapping[str, Any], ...] = field(default=())
     failed_trials: int = 1
     trials: int = 1
+    snapshots: tuple[str | None, ...] = ()
+    """Each call's model snapshot, when the trial's calls reported different ones
+    (``evidence["snapshots"]``); empty otherwise."""
 
 
 _SUMMARY_KEYS = ("message", "reason", "detail")
@@ -378,6 +381,7 @@ def failing_case(
         problems.append(
             Problem(str(evidence.get("kind", "evidence")), None, _summary("", evidence))
         )
+    snapshots = evidence.get("snapshots")
     return FailingCase(
         case_id,
         case_kind,
@@ -387,4 +391,7 @@ def failing_case(
         transcript,
         failed_trials,
         trials,
+        tuple(None if s is None else str(s) for s in snapshots)
+        if isinstance(snapshots, list)
+        else (),
     )
