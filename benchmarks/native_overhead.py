@@ -39,6 +39,7 @@ import httpx
 
 from clearance.providers.anthropic import AnthropicProvider
 from clearance.providers.base import ChatRequest
+from clearance.providers.gemini import GeminiProvider
 from clearance.providers.http import HttpProvider, encode_json
 from clearance.providers.openai import OpenAICompatibleProvider
 
@@ -279,6 +280,34 @@ def anthropic_answers() -> tuple[bytes, bytes]:
     return json.dumps(message).encode(), _sse(events)
 
 
+def gemini_answers() -> tuple[bytes, bytes]:
+    """The answer as a Gemini GenerateContentResponse, whole and streamed (every chunk a
+    whole response: text in pieces, each call whole, usage in every chunk)."""
+    head = {"modelVersion": "gemini-2.5-flash", "responseId": "R1"}
+    usage = {
+        "promptTokenCount": PROMPT,
+        "candidatesTokenCount": COMPLETION,
+        "totalTokenCount": PROMPT + COMPLETION,
+    }
+    calls: list[dict[str, Any]] = [
+        {"functionCall": {"id": call_id, "name": name, "args": json.loads("".join(parts))}}
+        for call_id, name, parts in CALLS
+    ]
+    calls[0]["thoughtSignature"] = "CiQBjz1rX5" * 8  # gemini-3 signs the first call
+
+    def chunk(parts: list[dict[str, Any]], finish: str | None = None) -> dict[str, Any]:
+        candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+        if finish is not None:
+            candidate["finishReason"] = finish
+        return {"candidates": [candidate], "usageMetadata": usage, **head}
+
+    whole = chunk([{"text": "".join(TEXT)}, *calls], "STOP")
+    events: list[tuple[str | None, Any]] = [(None, chunk([{"text": piece}])) for piece in TEXT]
+    events += [(None, chunk([call])) for call in calls]
+    events.append((None, chunk([{"text": ""}], "STOP")))
+    return json.dumps(whole).encode(), _sse(events)
+
+
 @dataclass(frozen=True)
 class Entry:
     """One protocol under test."""
@@ -292,6 +321,7 @@ class Entry:
 PROTOCOLS: dict[str, Entry] = {
     "openai": Entry(OpenAICompatibleProvider, openai_answers, "gpt-4o"),
     "anthropic": Entry(AnthropicProvider, anthropic_answers, "claude-sonnet-4-5"),
+    "gemini": Entry(GeminiProvider, gemini_answers, "gemini-2.5-flash"),
 }
 """The OpenAI-compatible path first: the ratios are taken against it."""
 
@@ -308,7 +338,8 @@ class Case:
         self.whole_body, self.sse_body = entry.answers()
 
         def answer(request: httpx.Request) -> httpx.Response:
-            streamed = b'"stream":true' in request.content
+            # the stream is asked in the body (OpenAI, Anthropic) or the URL (Gemini)
+            streamed = b'"stream":true' in request.content or "alt=sse" in str(request.url)
             body = self.sse_body if streamed else self.whole_body
             kind = "text/event-stream" if streamed else "application/json"
             return httpx.Response(200, headers={"content-type": kind}, content=body)
