@@ -168,6 +168,8 @@ def test_partial_function_call_arguments_are_flagged() -> None:
         ("PROHIBITED_CONTENT", False, "content_filter", ()),
         ("SPII", False, "content_filter", ()),
         ("BLOCKLIST", False, "content_filter", ()),
+        ("IMAGE_PROHIBITED_CONTENT", False, "content_filter", ()),
+        ("IMAGE_RECITATION", False, "content_filter", ()),
         ("MALFORMED_FUNCTION_CALL", False, "other", ()),
         ("UNEXPECTED_TOOL_CALL", False, "other", ()),
         ("FINISH_REASON_UNSPECIFIED", False, "other", ()),

@@ -59,6 +59,10 @@ _FINISH_REASONS: dict[str, FinishReason] = {
     "prohibited_content": "content_filter",
     "spii": "content_filter",
     "image_safety": "content_filter",
+    # Gemini's image refusals; its MALFORMED_FUNCTION_CALL, UNEXPECTED_TOOL_CALL and
+    # TOO_MANY_TOOL_CALLS (a call that failed to come out) stay "other", the raw reason kept
+    "image_prohibited_content": "content_filter",
+    "image_recitation": "content_filter",
     "refusal": "content_filter",
     "sensitive": "content_filter",
     "guardrail_intervened": "content_filter",
