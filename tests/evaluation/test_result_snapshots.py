@@ -14,8 +14,8 @@ import pytest
 from clearance.catalog.database import Catalog, open_catalog
 from clearance.catalog.runrecords import ItemResult
 from clearance.catalog.runstore import ResultStore
-from clearance.errors import InputError
 from clearance.config import ClearanceConfig
+from clearance.errors import InputError
 from clearance.evaluation.cases import load_suites, select_cases
 from clearance.evaluation.engine import Evaluation
 from clearance.evaluation.simulator import SimulatorProviders
