@@ -456,6 +456,18 @@ def test_function_tools_become_anthropic_tools_with_lowered_schemas() -> None:
     assert anthropic_tool_schemas({}) == {}
 
 
+def test_tools_changed_in_place_are_converted_again() -> None:
+    tool = json.loads(json.dumps(WEATHER))
+    first = _body({"role": "user", "content": "Hi"}, tools=[tool])["tools"]
+    tool["function"]["description"] = "Changed."
+    tool["function"]["parameters"]["properties"]["unit"] = {"type": "string"}
+    second = _body({"role": "user", "content": "Hi"}, tools=[tool])["tools"]
+    assert first[0]["description"] == "Weather for a city."
+    assert second[0]["description"] == "Changed."
+    assert set(second[0]["input_schema"]["properties"]) == {"city", "unit"}
+    assert second is not _body({"role": "user", "content": "Hi"}, tools=[tool])["tools"]
+
+
 @pytest.mark.parametrize(
     "tool", ["get_weather", {"type": "function"}, {"type": "function", "function": {"name": ""}}]
 )

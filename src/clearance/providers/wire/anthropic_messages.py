@@ -49,6 +49,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
+
 from clearance.errors import InputError, MalformedResponse
 from clearance.pricing import Usage
 from clearance.providers.base import ChatRequest
@@ -135,7 +137,7 @@ def anthropic_request(model_name: str, request: ChatRequest) -> dict[str, Any]:
     if system is not None:
         body["system"] = system
     if request.tools:
-        body["tools"] = [_tool(index, tool) for index, tool in enumerate(request.tools)]
+        body["tools"] = _tools(request.tools)
     if request.tool_choice is not None:
         body["tool_choice"] = _tool_choice(request.tool_choice)
     if request.temperature is not None:
@@ -418,6 +420,25 @@ def _tool_result(index: int, message: Mapping[str, Any], turns: list[_Turn]) -> 
     turn.plain = None
     turn.results.append(block)
     turn.result_ids.add(call_id)
+
+
+_CONVERTED: dict[bytes, tuple[Any, ...]] = {}
+_CONVERTED_SIZE = 1024
+
+
+def _tools(tools: Sequence[Any]) -> list[Any]:
+    """The tools as Anthropic takes them, cached by their JSON: a suite sends the same
+    tools on every call. The tool objects are shared between calls: do not change them."""
+    try:
+        key = orjson.dumps(tools)
+    except TypeError:  # not plain JSON (a caller's own Mapping): converted each time
+        return [_tool(index, tool) for index, tool in enumerate(tools)]
+    found = _CONVERTED.get(key)
+    if found is None:
+        if len(_CONVERTED) >= _CONVERTED_SIZE:
+            _CONVERTED.clear()
+        found = _CONVERTED[key] = tuple(_tool(index, tool) for index, tool in enumerate(tools))
+    return list(found)
 
 
 def _tool(index: int, tool: Any) -> Any:
