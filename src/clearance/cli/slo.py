@@ -237,7 +237,9 @@ _BY = typer.Option(
     help="Group by model, org, model+org or all (default: the file's group_by).",
 )
 _EVALS = typer.Option(
-    "--include-evals", help="Also count the calls eval runs made (not live traffic)."
+    "--include-evals",
+    help="Also count the calls eval runs made (not live traffic) in the objectives; model "
+    "snapshots are checked on live calls alone.",
 )
 
 
