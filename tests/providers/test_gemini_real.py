@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
+from jsonschema import Draft202012Validator
 
 from clearance.errors import ModelNotFound
 from clearance.flows.scoring import assistant_message
@@ -252,8 +253,34 @@ def test_every_request_names_its_tools(path: Path) -> None:
         schemas = gemini_tool_schemas(exchange.request)
         assert list(schemas) == [d["name"] for d in declared], exchange.where
         for declaration in declared:
-            own = declaration.get("parameters_json_schema", declaration.get("parameters"))
-            assert schemas[declaration["name"]] == own, exchange.where
+            if "parameters_json_schema" in declaration:
+                assert schemas[declaration["name"]] == declaration["parameters_json_schema"]
+            else:  # the OpenAPI subset, its upper-case types read as JSON Schema's
+                assert schemas[declaration["name"]] == _lower_types(declaration["parameters"])
+            Draft202012Validator.check_schema(schemas[declaration["name"]])
+
+
+def _lower_types(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {
+            key: value.lower() if key == "type" else _lower_types(value)
+            for key, value in schema.items()
+        }
+    return schema
+
+
+@pytest.mark.parametrize("path", FILES, ids=_name)
+def test_every_recorded_call_satisfies_the_schema_its_request_sent(path: Path) -> None:
+    """What the cassette audit does with these schemas: each call Gemini made is judged
+    against the schema sent, upper-case OpenAPI spellings included."""
+    for exchange in _exchanges(path):
+        if exchange.status >= 400:
+            continue
+        schemas = gemini_tool_schemas(exchange.request)
+        for call in _parse(exchange).tool_calls:
+            assert call.name in schemas, exchange.where
+            errors = list(Draft202012Validator(schemas[call.name]).iter_errors(call.arguments))
+            assert errors == [], (exchange.where, call.name, errors)
 
 
 @pytest.mark.parametrize("path", FILES, ids=_name)
@@ -545,9 +572,39 @@ def test_schemas_in_every_spelling_and_tools_as_one_object() -> None:
         }
     }
     upper = _exchange("openinference/test_generate_content_with_automatic_tool_calling.yaml", 0)
-    schema = gemini_tool_schemas(upper.request)["get_weather"]
-    assert schema["type"] == "OBJECT"
-    assert schema["properties"]["location"] == {"type": "STRING"}
+    recorded = upper.request["tools"][0]["functionDeclarations"][0]["parameters"]
+    assert recorded["type"] == "OBJECT"
+    assert recorded["properties"]["location"] == {"type": "STRING"}
+    assert gemini_tool_schemas(upper.request)["get_weather"] == {
+        "properties": {
+            "location": {"type": "string"},
+            "unit": {"default": "fahrenheit", "type": "string"},
+        },
+        "required": ["location"],
+        "type": "object",
+    }
+    nullable = {
+        "tools": [
+            {
+                "function_declarations": [
+                    {
+                        "name": "g",
+                        "parameters": {
+                            "type": "OBJECT",
+                            "properties": {
+                                "unit": {"type": "STRING", "enum": ["C", "F"], "nullable": True},
+                                "tags": {"type": "ARRAY", "items": {"type": "STRING"}},
+                            },
+                        },
+                    }
+                ]
+            }
+        ]
+    }
+    assert gemini_tool_schemas(nullable)["g"]["properties"] == {
+        "unit": {"type": ["string", "null"], "enum": ["C", "F", None]},
+        "tags": {"type": "array", "items": {"type": "string"}},
+    }
     camel = {
         "tools": [
             {"functionDeclarations": [{"name": "f", "parametersJsonSchema": {"type": "object"}}]}

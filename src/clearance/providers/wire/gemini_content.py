@@ -481,13 +481,16 @@ def _response_format(value: Any) -> dict[str, Any]:
 
 
 def gemini_tool_schemas(body: Mapping[str, Any]) -> dict[str, Any]:
-    """Function name -> parameters schema, from a native request body's ``tools``.
+    """Function name -> parameters schema (JSON Schema), from a native request body's
+    ``tools``, for checking the calls that come back.
 
     Reads every spelling a recorded body uses: ``functionDeclarations`` or
-    ``function_declarations``, and ``parameters`` (Gemini's OpenAPI subset),
-    ``parametersJsonSchema`` or ``parameters_json_schema`` (JSON Schema); ``tools`` as
-    a list, or as one tool object (pydantic-ai's old client). A function declared with
-    no schema maps to ``{"type": "object"}``.
+    ``function_declarations``; ``parametersJsonSchema`` or ``parameters_json_schema``
+    (JSON Schema, as sent), or ``parameters``, Gemini's OpenAPI subset, read as the JSON
+    Schema it stands for (``"type": "STRING"`` as ``"string"``, ``nullable: true`` as a
+    type that also allows ``null``), so that a validator can use it; ``tools`` as a
+    list, or as one tool object (pydantic-ai's old client). A function declared with no
+    schema maps to ``{"type": "object"}``.
     """
     tools = body.get("tools") if isinstance(body, Mapping) else None
     if isinstance(tools, Mapping):
@@ -500,19 +503,54 @@ def gemini_tool_schemas(body: Mapping[str, Any]) -> dict[str, Any]:
         for declaration in declarations if isinstance(declarations, list) else ():
             if not isinstance(declaration, Mapping) or not isinstance(declaration.get("name"), str):
                 continue
-            schema = next(
-                (
-                    declaration[key]
-                    for key in _SCHEMA_KEYS
-                    if isinstance(declaration.get(key), Mapping)
-                ),
-                None,
-            )
-            schemas[declaration["name"]] = schema if schema is not None else {"type": "object"}
+            schema: Any = {"type": "object"}
+            for key in _SCHEMA_KEYS:
+                if isinstance(declaration.get(key), Mapping):
+                    schema = declaration[key]
+                    if key == "parameters":
+                        schema = _as_json_schema(schema)
+                    break
+            schemas[declaration["name"]] = schema
     return schemas
 
 
 _SCHEMA_KEYS = ("parametersJsonSchema", "parameters_json_schema", "parameters")
+_OPENAPI_TYPES = {
+    "STRING": "string",
+    "NUMBER": "number",
+    "INTEGER": "integer",
+    "BOOLEAN": "boolean",
+    "ARRAY": "array",
+    "OBJECT": "object",
+    "NULL": "null",
+}
+
+
+def _as_json_schema(schema: Any) -> Any:
+    """Gemini's OpenAPI-subset ``Schema`` as the JSON Schema it stands for."""
+    if isinstance(schema, list):
+        return [_as_json_schema(item) for item in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "type" and isinstance(value, str):
+            out[key] = _OPENAPI_TYPES.get(value, value)
+        elif key == "properties" and isinstance(value, Mapping):
+            out[key] = {name: _as_json_schema(sub) for name, sub in value.items()}
+        elif key in ("items", "anyOf"):
+            out[key] = _as_json_schema(value)
+        elif key != "nullable":
+            out[key] = value
+    if schema.get("nullable") is True:
+        if isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+        if isinstance(out.get("enum"), list) and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    elif "nullable" in schema:
+        out["nullable"] = schema["nullable"]
+    return out
+
 
 # ---------------------------------------------------------------------------------------------
 # The answer
