@@ -7,15 +7,28 @@ import datetime as dt
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import httpx
+import pytest
+import yaml
 from sqlalchemy import select
 
 from clearance.calllog import CallLog, CallRecord, journal_line, new_call_id, replay_spill
 from clearance.catalog import tables as t
 from clearance.catalog.callstore import row_from_json, row_to_json
 from clearance.catalog.database import Catalog, open_catalog
+from clearance.catalog.modelstore import ensure_provider, sync_models
+from clearance.config import load_config
+from clearance.discovery import parse_model_list
+from clearance.providers.anthropic import AnthropicProvider
+from clearance.providers.base import Provider
+from clearance.providers.gemini import GeminiProvider
+from clearance.providers.openai import OpenAICompatibleProvider
+from clearance.router import Router
 
 SNAPSHOT = "gpt-4o-2024-08-06@fp_7f6be3efb0"
+REALDATA = Path(__file__).parent / "data" / "realdata" / "cassettes"
 
 
 def record(**fields: object) -> CallRecord:
@@ -129,3 +142,75 @@ def test_a_dead_letter_holds_the_snapshot_and_loads_back_with_it(
     letter_file.unlink()
     assert replay_spill(catalog, spill).inserted == 1
     assert snapshots(catalog) == {bad.call_id: "gemini-2.5-flash-preview-05-20"}
+
+
+def _recorded_answer(relative: str) -> dict[str, Any]:
+    """The first answer of a real cassette (tests/data/realdata; see its MANIFEST)."""
+    document = yaml.safe_load((REALDATA / relative).read_text(encoding="utf-8"))
+    answer: dict[str, Any] = document["interactions"][0]["response"]["parsed_body"]
+    return answer
+
+
+OPENAI_ANSWER = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "model": "gpt-4o-2024-08-06",
+    "system_fingerprint": "fp_7f6be3efb0",
+    "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}
+    ],
+    "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+}
+
+
+@pytest.mark.any_dialect  # the writer's SQL runs on both above; this is the router's record
+@pytest.mark.parametrize(
+    ("protocol", "model", "answer", "expected"),
+    [
+        ("openai", "gpt-4o", OPENAI_ANSWER, SNAPSHOT),
+        (
+            "anthropic",
+            "claude-sonnet-4-5",
+            _recorded_answer("anthropic/pydantic-ai/test_anthropic_cache_real_api.yaml"),
+            "claude-sonnet-4-5-20250929",  # Anthropic's `model`: the dated snapshot
+        ),
+        (
+            "gemini",
+            "gemini-2.5-flash",
+            _recorded_answer("gemini/pydantic-ai/test_google_model_max_tokens.yaml"),
+            "gemini-2.5-flash",  # Gemini's `modelVersion`
+        ),
+    ],
+)
+def test_each_protocol_s_reported_identity_reaches_the_call_s_row(
+    catalog: Catalog,
+    tmp_path: Path,
+    protocol: str,
+    model: str,
+    answer: dict[str, Any],
+    expected: str,
+) -> None:
+    classes: dict[str, type[Any]] = {
+        "openai": OpenAICompatibleProvider,
+        "anthropic": AnthropicProvider,
+        "gemini": GeminiProvider,
+    }
+    with catalog.begin() as connection:
+        ensure_provider(connection, "p", base_url="https://p.example/v1", protocol=protocol)
+        listed = parse_model_list({"data": [{"id": model}]}, source="t")
+        sync_models(connection, "p", listed, enable_new=True)
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=answer))
+    provider: Provider = classes[protocol](
+        "p", "https://p.example/v1", api_key="k", transport=transport, async_transport=transport
+    )
+    (tmp_path / "clearance.toml").write_text("[gate]\nrequire_decision = false\n")
+    config = load_config(environ={}, cwd=tmp_path)
+    router = Router(config, catalog, providers={"p": provider})
+    try:
+        result = router.complete([{"role": "user", "content": "hi"}], model=f"p:{model}")
+        assert result.response.snapshot == expected
+        assert router.calllog is not None
+        router.calllog.flush()
+    finally:
+        router.close()
+    assert list(snapshots(catalog).values()) == [expected]
