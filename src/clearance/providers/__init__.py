@@ -1,6 +1,7 @@
 """Providers: the chat-completions backends the router calls."""
 
 from clearance.providers.base import ChatRequest, ChunkCallback, Provider, ProviderReply
+from clearance.providers.lowering import Loss, Lowered, lower_parameters, lower_schema
 from clearance.providers.types import (
     FINISH_REASONS,
     NATIVE_KEY,
@@ -20,9 +21,13 @@ __all__ = [
     "ChatResponse",
     "ChunkCallback",
     "FinishReason",
+    "Loss",
+    "Lowered",
     "NativeTurn",
     "Protocol",
     "Provider",
     "ProviderReply",
     "ToolCall",
+    "lower_parameters",
+    "lower_schema",
 ]

@@ -32,6 +32,18 @@ Sources (checked 2026; providers change these, so keep the table current):
   match ``[a-zA-Z_][a-zA-Z0-9_]{0,63}`` (cloud.google.com/vertex-ai FunctionDeclaration).
   The profile assumes the one translation every Gemini client makes: dropping
   ``additionalProperties: false`` (so that is a warning; Gemini may add keys).
+  Refusals found by field reports: a schema without ``type`` (and no anyOf) is a 400
+  "type: must be specified when not using one_of, any_of or all_of fields"
+  (danny-avila/LibreChat#6971); an ARRAY without ``items`` is "items: missing field"
+  (kkrishnan90/gemini-desktop#7); a ``required`` name missing from ``properties`` is
+  "required[0]: property is not defined" (iBUHub/AIStudioToAPI#154); ``enum`` is "only
+  allowed for STRING type" (decolua/9router#359); ``properties`` is "only allowed for
+  OBJECT type" (anomalyco/opencode#43495); the parameters must be an OBJECT
+  (diegosouzapw/OmniRoute#3360). ``title`` is accepted but makes Gemini 2.5 Flash answer
+  MALFORMED_FUNCTION_CALL (googleapis/python-genai#1732, PrefectHQ/fastmcp#3860), so
+  lowering drops it. A free-form object is sent with one placeholder property, the
+  workaround clients use for "should be non-empty for OBJECT type"
+  (NoeFabris/opencode-antigravity-auth#316, lobehub/lobehub#5002).
 - anthropic: ``input_schema`` is JSON Schema 2020-12 (checked when loading);
   its top level must have ``type: object`` ("tools.N.custom.input_schema.type: Field
   required", BerriAI/litellm#31527) and no oneOf/allOf/anyOf ("input_schema does not
@@ -44,13 +56,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from clearance.providers.types import Protocol
+
 __all__ = [
     "ANTHROPIC_ROOT_COMBINATORS",
     "DEFAULT_PROFILES",
+    "GEMINI_ANY_TYPES",
     "GEMINI_FIELDS",
     "GEMINI_FIXES",
     "GEMINI_FORMATS",
+    "GEMINI_NOISE",
     "GEMINI_PARAMETER_NAME",
+    "GEMINI_PLACEHOLDER",
     "OPENAI_FORMATS",
     "OPENAI_KEYWORD_ERRORS",
     "OPENAI_KEYWORD_WARNINGS",
@@ -59,12 +76,19 @@ __all__ = [
     "OPENAI_MAX_PROPERTIES",
     "OPENAI_MAX_STRING_CHARS",
     "PROFILES",
+    "PROFILE_PROTOCOLS",
 ]
 
 PROFILES = ("openai-strict", "gemini", "anthropic")
 """The provider families a schema can be checked against."""
 DEFAULT_PROFILES = PROFILES
 """The families checked when none is named: all of them."""
+PROFILE_PROTOCOLS: Mapping[str, tuple[Protocol, bool]] = {
+    "openai-strict": ("openai", True),
+    "gemini": ("gemini", False),
+    "anthropic": ("anthropic", False),
+}
+"""Profile -> (the wire protocol, OpenAI strict mode): what a schema is lowered for."""
 
 # openai-strict ---------------------------------------------------------------------------
 
@@ -156,6 +180,30 @@ GEMINI_FORMATS: Mapping[str, frozenset[str]] = {
     "integer": frozenset(("int32", "int64")),
 }
 """The ``format`` values Gemini accepts, by JSON Schema type."""
+GEMINI_NOISE: Mapping[str, str] = {
+    "title": "title is not sent: it makes Gemini 2.5 Flash answer MALFORMED_FUNCTION_CALL",
+    "$schema": "$schema is not a Gemini Schema field",
+    "$id": "$id is not a Gemini Schema field",
+    "$comment": "$comment is not a Gemini Schema field",
+    "$anchor": "$anchor is not a Gemini Schema field",
+    "$dynamicAnchor": "$dynamicAnchor is not a Gemini Schema field",
+    "$vocabulary": "$vocabulary is not a Gemini Schema field",
+    "$defs": "the definitions are inlined where they are used",
+    "definitions": "the definitions are inlined where they are used",
+    "deprecated": "deprecated is not a Gemini Schema field",
+    "readOnly": "readOnly is not a Gemini Schema field",
+    "writeOnly": "writeOnly is not a Gemini Schema field",
+    "contentMediaType": "contentMediaType is not a Gemini Schema field",
+    "contentEncoding": "contentEncoding is not a Gemini Schema field",
+    "contentSchema": "contentSchema is not a Gemini Schema field",
+}
+"""Annotations lowering drops for Gemini (they refuse nothing), each with the reason."""
+GEMINI_ANY_TYPES = ("string", "number", "boolean")
+"""What a value of any type is sent as (``anyOf`` these, nullable): Gemini needs a type,
+and an array or object needs items or properties."""
+GEMINI_PLACEHOLDER = "_unused"
+"""The one optional property a free-form object is sent with (Gemini refuses an OBJECT
+without properties)."""
 GEMINI_PARAMETER_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,63}$")
 """The names Gemini accepts for a function's parameters."""
 
