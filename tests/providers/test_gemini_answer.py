@@ -337,6 +337,14 @@ def test_thoughts_and_answer_are_never_joined() -> None:
     assert response.native.content == ({"text": "hmm ok", "thought": True}, {"text": "Yes!"})
 
 
+def test_a_streamed_integer_past_64_bits_stays_exact() -> None:
+    big = 2**64 + 1
+    text = _sse([_answer([{"functionCall": {"name": "f", "args": {"n": big}}}])])
+    (call,) = parse_gemini_sse(text, **P).tool_calls
+    assert call.arguments == {"n": big}
+    assert type(call.arguments["n"]) is int
+
+
 def test_the_assembler_reports_each_chunk_and_ignores_sse_noise() -> None:
     assembler = GeminiStreamAssembler("gemini", "m")
     seen = []

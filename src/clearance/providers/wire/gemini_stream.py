@@ -20,6 +20,7 @@ an empty plain piece with no text part to continue is dropped (it holds nothing)
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,8 @@ from clearance.providers.wire.gemini_content import is_gemini_error, malformed, 
 __all__ = ["GeminiStreamAssembler", "parse_gemini_sse"]
 
 _PLAIN_TEXT = frozenset(("text", "thought"))
+_LONG_DIGITS = re.compile(r"\d{19}")
+_UNREAD: Any = object()
 
 
 class GeminiStreamAssembler:
@@ -108,10 +111,16 @@ class GeminiStreamAssembler:
         payload = payload.strip()
         if not payload or payload == "[DONE]":
             return
-        try:
-            chunk = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            try:  # orjson refuses some JSON the standard library reads (NaN, huge integers)
+        chunk: Any = _UNREAD
+        # orjson is faster, but reads an integer past 64 bits as a float and refuses NaN:
+        # the standard library reads those exactly
+        if _LONG_DIGITS.search(payload) is None:
+            try:  # noqa: SIM105 - cheaper than contextlib.suppress on every line
+                chunk = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                pass
+        if chunk is _UNREAD:
+            try:
                 chunk = json.loads(payload)
             except (ValueError, RecursionError):
                 raise MalformedResponse(
