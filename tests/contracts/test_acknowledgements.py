@@ -16,9 +16,10 @@ from clearance.contracts.acknowledgements import (
     Acknowledgement,
     read_acknowledgements,
 )
-from clearance.contracts.check import check_contracts
-from clearance.contracts.lint import LintFinding, lint_contracts
+from clearance.contracts.check import build_lock, check_contracts
+from clearance.contracts.lint import LintFinding, lint_contracts, lower_contracts
 from clearance.contracts.loader import load_contracts
+from clearance.contracts.lock import write_lock
 from clearance.errors import ContractError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,32 +48,83 @@ def finding(
     return LintFinding(key, profile, "warning", pointer, "m", "f", rule)
 
 
-def test_the_shipped_starter_suite_has_no_unacknowledged_lint_finding() -> None:
+# Two tools whose parameter names Gemini refuses: lowering cannot rename a parameter, so
+# the lint of the schema as sent keeps them (4 findings of one rule in 2 contracts).
+BAD_NAMES = """\
+name: {name}
+version: 1.0.0
+description: A tool whose parameter names Gemini refuses.
+criticality: standard
+input_schema:
+  type: object
+  properties:
+    first-name: {{type: string}}
+    last.name: {{type: string}}
+  required: [first-name]
+  additionalProperties: false
+output_schema: {{type: object}}
+"""
+
+
+def with_bad_names(root: Path) -> Path:
+    """``root`` with two tools Gemini refuses as sent, and its lock rewritten."""
+    for name in ("tag_contact", "untag_contact"):
+        path = root / "tools" / name / "1.0.0.yaml"
+        path.parent.mkdir(parents=True)
+        path.write_text(BAD_NAMES.format(name=name))
+    write_lock(root, build_lock(root))
+    return root
+
+
+def test_the_shipped_starter_suite_is_sent_with_no_lint_finding_and_its_losses_as_facts() -> None:
     report = check_contracts(SHIPPED, lint_profiles=PROFILES, probe=False)
-    lint = [f for f in report.findings if f.code == "lint"]
-    assert len(lint) >= 80
+    assert [f for f in report.findings if f.code == "lint"] == []
     assert report.warnings == []
-    assert report.acknowledged == lint
-    assert all(f.acknowledgement and f.rule for f in lint)
+    assert report.acknowledged == []
+    assert read_acknowledgements(SHIPPED) == ()  # the file is comments only
+    # the former lint warnings are now facts about what is sent
+    lost = {(r.profile, loss.keyword) for r in report.lowering for loss in r.lowered.losses}
+    assert lost == {
+        ("openai-strict", "type"),  # optional arguments sent required and nullable
+        ("openai-strict", "minLength"),
+        ("openai-strict", "maxLength"),
+        ("openai-strict", "minProperties"),
+        ("gemini", "additionalProperties"),
+        ("gemini", "format"),
+    }
+    assert all(r.profile != "anthropic" for r in report.lowering)
 
 
-def test_the_shipped_bfcl_import_acknowledges_only_what_cannot_fail_a_request() -> None:
-    acknowledged = {a.rule for a in read_acknowledgements(SHIPPED / "bfcl")}
-    assert acknowledged == {"openai-strict/additional-properties", "openai-strict/all-required"}
+def test_the_shipped_bfcl_import_needs_no_acknowledgement_once_lowered() -> None:
+    assert read_acknowledgements(SHIPPED / "bfcl") == ()
+    assert lint_contracts(load_contracts(SHIPPED / "bfcl"), PROFILES, as_sent=True) == []
 
 
-def test_every_acknowledged_gemini_format_has_a_pattern_gemini_takes() -> None:
-    """The reason the starter suite gives for gemini/format holds for every finding."""
+def test_every_format_gemini_is_not_sent_has_a_pattern_gemini_takes() -> None:
+    """What the starter suite's acknowledgements file says of the gemini losses holds."""
     contracts = load_contracts(SHIPPED)
-    formats = [f for f in lint_contracts(contracts, ("gemini",)) if f.rule == "gemini/format"]
-    assert formats
-    for found in formats:
-        node: object = {"input_schema": contracts.resolve(found.contract_key).input_schema}
-        for token in found.pointer.strip("/").split("/")[:-1]:
+    formats = [
+        (report.contract_key, loss)
+        for report in lower_contracts(contracts, ("gemini",))
+        for loss in report.lowered.losses
+        if loss.keyword == "format"
+    ]
+    assert len(formats) == 14
+    for key, loss in formats:
+        node: object = contracts.resolve(key).input_schema
+        for token in loss.path.strip("/").split("/"):
             assert isinstance(node, dict)
             node = node[token]
         assert isinstance(node, dict)
-        assert "pattern" in node, found
+        assert "pattern" in node, (key, loss)
+        # ...and Gemini is sent the pattern, with the format said in the description
+        sent = next(
+            r.lowered.schema for r in lower_contracts([contracts.resolve(key)], ("gemini",))
+        )
+        for token in loss.path.strip("/").split("/"):
+            sent = sent[token]
+        assert sent["pattern"] == node["pattern"]
+        assert f"format: {node['format']}" in sent["description"].lower()
 
 
 def test_an_acknowledgement_covers_its_rule_tools_and_pointers(tmp_path: Path) -> None:
@@ -147,19 +199,22 @@ def test_a_wrong_file_names_the_line_the_pointer_and_the_fix(
 
 
 def test_check_reports_a_wrong_file_as_an_error(suite: Path) -> None:
-    write(suite, "acknowledge:\n  gemni: []\n")
+    write(with_bad_names(suite), "acknowledge:\n  gemni: []\n")
     report = check_contracts(suite, lint_profiles=PROFILES, probe=False)
     (error,) = report.errors
     assert error.code == "invalid_file"
     assert error.subject.endswith(ACKNOWLEDGEMENTS_FILE)
-    assert len(report.warnings) >= 80  # nothing acknowledged
+    assert len(report.warnings) == 4  # nothing acknowledged
 
 
 def test_an_acknowledgement_that_matches_nothing_is_a_warning(suite: Path) -> None:
-    path = suite / ACKNOWLEDGEMENTS_FILE
-    path.write_text(
-        path.read_text()
-        + "  anthropic:\n    - {rule: anthropic/remote-ref, reason: none are remote}\n"
+    write(
+        suite,
+        """
+        acknowledge:
+          anthropic:
+            - {rule: anthropic/remote-ref, reason: none are remote}
+        """,
     )
     report = check_contracts(suite, lint_profiles=PROFILES, probe=False)
     (unused,) = report.warnings
@@ -174,43 +229,64 @@ def test_the_cli_groups_warnings_by_rule_and_verbose_lists_them_all(
     suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    (suite / ACKNOWLEDGEMENTS_FILE).unlink()
+    with_bad_names(suite)
     runner = CliRunner()
     args = ["contracts", "check", "--root", str(suite), "--no-probe", "--no-stale"]
     grouped = runner.invoke(app, args)
     assert grouped.exit_code == 0, grouped.stdout
     lines = grouped.stdout.splitlines()
     warnings = [line for line in lines if line.startswith("warning")]
-    rules = {"all-required", "undocumented-keyword", "additional-properties", "format"}
-    assert len(warnings) == len(rules)  # one line per rule
-    assert any("[lint gemini/format] 14 findings in 11 contracts, e.g. " in w for w in warnings)
+    assert len(warnings) == 1  # one line per rule
+    assert "[lint gemini/parameter-name] 4 findings in 2 contracts, e.g. " in warnings[0]
     assert "(--verbose lists every warning)" in lines
-    assert lines[-1].endswith("0 errors, 86 warnings")
+    assert lines[-1].endswith("0 errors, 4 warnings")
+    # what lowering changes is stated as facts, one line per profile, not as warnings
+    facts = [line for line in lines if line.startswith("lowering")]
+    assert [line.split("]")[0] for line in facts] == ["lowering [openai-strict", "lowering [gemini"]
+    assert "(additionalProperties 22, format 14)" in facts[1]
 
     verbose = runner.invoke(app, [*args, "--verbose"])
-    assert len([line for line in verbose.stdout.splitlines() if line.startswith("warning")]) == 86
+    assert len([line for line in verbose.stdout.splitlines() if line.startswith("warning")]) == 4
 
 
 def test_the_cli_counts_acknowledged_findings_and_json_keeps_them(
     suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    write(
+        with_bad_names(suite),
+        """
+        acknowledge:
+          gemini:
+            - rule: gemini/parameter-name
+              tools: ["*tag_contact"]
+              reason: these tools are never offered to Gemini
+        """,
+    )
     runner = CliRunner()
     args = ["contracts", "check", "--root", str(suite), "--no-probe", "--no-stale"]
     quiet = runner.invoke(app, args)
     assert quiet.exit_code == 0, quiet.stdout
-    assert quiet.stdout.splitlines()[:-1] == []
-    assert quiet.stdout.splitlines()[-1].endswith("0 errors, 0 warnings, 86 acknowledged by design")
+    assert [line for line in quiet.stdout.splitlines() if line.startswith("warning")] == []
+    assert quiet.stdout.splitlines()[-1].endswith("0 errors, 0 warnings, 4 acknowledged by design")
 
     verbose = runner.invoke(app, [*args, "-v"]).stdout.splitlines()
     headers = [line for line in verbose if line.startswith("acknowledged")]
-    assert len(headers) == 4
-    assert any(line.startswith("acknowledged [gemini/format] 14 findings: ") for line in headers)
-    assert len([line for line in verbose if line.startswith("    ")]) == 86
+    assert headers == [
+        "acknowledged [gemini/parameter-name] 4 findings: these tools are never offered to Gemini"
+    ]
 
     document = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
-    assert (document["errors"], document["warnings"], document["acknowledged"]) == (0, 0, 86)
+    assert (document["errors"], document["warnings"], document["acknowledged"]) == (0, 0, 4)
     lint = [f for f in document["findings"] if f["code"] == "lint"]
-    assert len(lint) == 86
+    assert len(lint) == 4
     assert all(f["acknowledged"] and f["acknowledgement"] and f["rule"] for f in lint)
-    assert {f["pointer"].split("/")[1] for f in lint} == {"input_schema"}
+    assert {f["pointer"] for f in lint} == {
+        "/input_schema/properties/first-name",
+        "/input_schema/properties/last.name",
+    }
+    # every loss is in the JSON, per contract and profile
+    lowering = {(r["contract"], r["profile"]): r["losses"] for r in document["lowering"]}
+    assert {"path": "/properties/email", "keyword": "format", "action": "dropped"}.items() <= (
+        lowering[("create_contact@1.0.0", "gemini")][0].items()
+    )

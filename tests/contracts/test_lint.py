@@ -158,7 +158,7 @@ def test_openai_strict_accepts_nullable_optionals_and_refs() -> None:
     ("prop", "rule", "severity", "pointer", "message"),
     [
         (
-            {"const": "x"},
+            {"type": "string", "const": "x"},
             "gemini/unknown-field",
             "error",
             "/const",
@@ -219,6 +219,34 @@ def test_openai_strict_accepts_nullable_optionals_and_refs() -> None:
             "error",
             "/additionalProperties",
             "Gemini's Schema has no field 'additionalProperties'",
+        ),
+        (
+            {"description": "any value"},
+            "gemini/untyped",
+            "error",
+            "",
+            "a schema without a type (Gemini needs one, or anyOf)",
+        ),
+        (
+            {"type": "array", "maxItems": 3},
+            "gemini/array-items",
+            "error",
+            "",
+            "an array without items (a schema for its items)",
+        ),
+        (
+            {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a", "b"]},
+            "gemini/required-undefined",
+            "error",
+            "/required",
+            "required names properties does not declare: b",
+        ),
+        (
+            {"type": "integer", "enum": ["1", "2"]},
+            "gemini/enum-not-string",
+            "error",
+            "/enum",
+            "enum on type 'integer': Gemini takes enum on a string only",
         ),
     ],
 )

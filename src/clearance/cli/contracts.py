@@ -14,7 +14,9 @@ from clearance.cli._options import App, split_list
 
 if TYPE_CHECKING:
     from clearance.catalog.database import Catalog
-    from clearance.contracts.check import CheckFinding
+    from clearance.contracts.check import CheckFinding, CheckReport
+    from clearance.contracts.lint import LoweringReport
+    from clearance.providers.lowering import Loss
 
 app = App(help="Versioned tool contracts and multi-turn flows.", no_args_is_help=True)
 
@@ -192,6 +194,7 @@ def check(
         _print_warnings(report.warnings, verbose=verbose)
         if verbose:
             _print_acknowledged(report.acknowledged)
+        _print_losses(report, verbose=verbose)
         for key, count in sorted(report.stale_results.items()):
             console.print(f"stale: {count} eval results recorded against {escape(key)}")
         for decision in report.stale_decisions:
@@ -258,6 +261,33 @@ def _print_warnings(warnings: list[CheckFinding], *, verbose: bool) -> None:
         console.print("(--verbose lists every warning)")
 
 
+def _print_losses(report: CheckReport, *, verbose: bool) -> None:
+    """Per profile, what lowering does not send as written (facts, not findings)."""
+    from collections import Counter
+
+    by_profile: dict[str, list[tuple[str, Loss]]] = {}
+    for lowered in report.lowering:
+        for loss in lowered.lowered.losses:
+            by_profile.setdefault(lowered.profile, []).append((lowered.contract_key, loss))
+    for profile, items in by_profile.items():
+        usable = [(key, loss) for key, loss in items if loss.loosens]
+        kinds = Counter(loss.keyword for _, loss in usable)
+        listed = ", ".join(f"{keyword} {count}" for keyword, count in kinds.most_common())
+        console.print(
+            f"lowering {_bracketed(profile)}: {len(usable)} constraints not sent, which a "
+            f"model may exploit, in {len({key for key, _ in usable})} contracts"
+            + (f" ({escape(listed)})" if listed else "")
+            + f"; {len(items) - len(usable)} other changes; "
+            f"`clearance contracts lower --provider {profile}` lists them"
+        )
+        if verbose:
+            for key, loss in items:
+                console.print(
+                    f"    {escape(key)} {escape(loss.path or '/')} {escape(loss.keyword)} "
+                    f"{loss.action}: {escape(loss.detail)}"
+                )
+
+
 def _print_acknowledged(findings: list[CheckFinding]) -> None:
     """Acknowledged findings under the reason given for them, one group per rule."""
     for rule, group in _groups(findings).items():
@@ -316,23 +346,19 @@ def diff(
         raise SystemExit(EXIT_FAILURE)
 
 
-@app.command("lint")
-@handle_errors
-def lint(
-    root: RootOption = None,
-    profile: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--profile",
-            metavar="PROFILE,...",
-            help="openai-strict, gemini, anthropic; repeat or separate with commas (default: all).",
-        ),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Find schema features a provider family does not accept, before money is spent."""
-    from clearance.contracts.lint import PROFILES, lint_contracts
-    from clearance.contracts.loader import load_contracts
+ProfileOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--profile",
+        "--provider",
+        metavar="PROFILE,...",
+        help="openai-strict, gemini, anthropic; repeat or separate with commas (default: all).",
+    ),
+]
+
+
+def _profiles(profile: list[str] | None) -> tuple[str, ...]:
+    from clearance.providers.profiles import PROFILES
 
     profiles = tuple(split_list(profile) or PROFILES)
     unknown = [p for p in profiles if p not in PROFILES]
@@ -341,7 +367,33 @@ def lint(
             f"unknown profile(s) {', '.join(unknown)}; known: {', '.join(PROFILES)}",
             code=EXIT_USAGE,
         )
-    findings = lint_contracts(load_contracts(_root(root)), profiles)
+    return profiles
+
+
+@app.command("lint")
+@handle_errors
+def lint(
+    root: RootOption = None,
+    profile: ProfileOption = None,
+    as_written: Annotated[
+        bool,
+        typer.Option(
+            "--as-written",
+            help="Lint each schema as the contract writes it, not as it is sent (lowered).",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Find schema features a provider family does not accept, before money is spent.
+
+    Each schema is linted as it is sent: lowered for the provider, so what is left is what
+    lowering cannot fix (`clearance contracts lower` lists what lowering changes).
+    """
+    from clearance.contracts.lint import lint_contracts
+    from clearance.contracts.loader import load_contracts
+
+    profiles = _profiles(profile)
+    findings = lint_contracts(load_contracts(_root(root)), profiles, as_sent=not as_written)
     if as_json:
         emit_json(
             [
@@ -364,9 +416,105 @@ def lint(
                 f"[{colour}]{f.severity}[/] {escape(f.contract_key)} "
                 f"{_bracketed(f.profile)} {escape(f.pointer)}: {escape(f.message)}"
             )
-        console.print(f"{len(findings)} findings")
+        what = "as written" if as_written else "as sent (lowered)"
+        console.print(f"{len(findings)} findings, each schema {what}")
     if any(f.severity == "error" for f in findings):
         raise SystemExit(EXIT_FAILURE)
+
+
+@app.command("lower")
+@handle_errors
+def lower(
+    contract: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[CONTRACT]...", help="NAME (its latest version) or NAME@VERSION; default: all."
+        ),
+    ] = None,
+    root: RootOption = None,
+    profile: ProfileOption = None,
+    schema: Annotated[
+        bool, typer.Option("--schema", help="Show each schema as it is sent, too.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """What each provider is sent in place of each contract's schema, and what it lost.
+
+    Every keyword dropped or changed on the way is listed with what a model may now get
+    away with; arguments are still validated against the contract, and a model that uses
+    the freedom fails with dropped_constraint. Exit 1 when a provider would still refuse
+    a lowered schema (what lowering cannot fix, e.g. a Gemini parameter name).
+    """
+    from clearance.contracts.lint import lower_contracts
+    from clearance.contracts.loader import load_contracts
+
+    profiles = _profiles(profile)
+    contracts = load_contracts(_root(root))
+    chosen = [contracts.resolve(ref) for ref in contract] if contract else list(contracts)
+    reports = lower_contracts(chosen, profiles)
+    refused = [f for r in reports for f in r.refused]
+    if as_json:
+        emit_json(
+            [
+                {
+                    "contract": r.contract_key,
+                    "profile": r.profile,
+                    "protocol": r.lowered.protocol,
+                    "strict": r.lowered.strict,
+                    "losses": [loss.as_dict() for loss in r.lowered.losses],
+                    "refused": [
+                        {"rule": f.rule, "pointer": f.pointer, "message": f.message, "fix": f.fix}
+                        for f in r.refused
+                    ],
+                    **({"schema": r.lowered.schema} if schema else {}),
+                }
+                for r in reports
+            ]
+        )
+    else:
+        _print_lowering(reports, show_schema=schema)
+    if refused:
+        raise SystemExit(EXIT_FAILURE)
+
+
+def _print_lowering(reports: list[LoweringReport], *, show_schema: bool) -> None:
+    import json
+
+    table = Table(title="what each provider is sent, and what it lost")
+    for column in ("contract", "provider", "where", "keyword", "action", "what the model may do"):
+        table.add_column(column, overflow="fold")
+    losses = loosening = 0
+    for report in reports:
+        for loss in report.lowered.losses:
+            losses += 1
+            loosening += loss.loosens
+            table.add_row(
+                escape(report.contract_key),
+                report.profile,
+                escape(loss.path or "/"),
+                escape(loss.keyword),
+                loss.action,
+                escape(loss.detail),
+                style=None if loss.loosens else "dim",
+            )
+    if losses:
+        console.print(table)
+    for report in reports:
+        for finding in report.refused:
+            console.print(
+                f"[red]refused[/] {escape(report.contract_key)} {_bracketed(report.profile)} "
+                f"{escape(finding.pointer)}: {escape(finding.message)}"
+            )
+        if show_schema:
+            console.print(f"{escape(report.contract_key)} {_bracketed(report.profile)}:")
+            console.print(escape(json.dumps(report.lowered.schema, indent=2, ensure_ascii=False)))
+    contracts = len({r.contract_key for r in reports})
+    refused = sum(len(r.refused) for r in reports)
+    console.print(
+        f"{contracts} contracts for {', '.join(dict.fromkeys(r.profile for r in reports))}: "
+        f"{losses} losses ({loosening} a model can use; the others are dimmed), "
+        f"{refused} refusals lowering cannot fix"
+    )
 
 
 @app.command("import-bfcl")

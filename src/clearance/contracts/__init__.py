@@ -1,8 +1,9 @@
 """Tool contracts: versioned schemas of the tools a product offers to models.
 
 The file format is ``contracts/FORMAT.md``. :func:`load_contracts` reads and checks
-a contracts folder; :func:`lint_contract` says which provider families would refuse
-a contract; :mod:`~clearance.contracts.semver` holds the version rules.
+a contracts folder; :func:`lower_contract` says what each provider family is sent in
+place of a contract's schema and what that loses, and :func:`lint_contract` what a family
+would refuse; :mod:`~clearance.contracts.semver` holds the version rules.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from clearance.contracts.lint import (
     RULES,
     LintFinding,
     LintRule,
+    LoweringReport,
     lint_contract,
     lint_contracts,
     lint_schema,
+    lower_contract,
+    lower_contracts,
 )
 from clearance.contracts.loader import load_contract, load_contracts
 from clearance.contracts.model import ContractSet, Criticality, ToolContract, UnknownContract
@@ -28,6 +32,7 @@ __all__ = [
     "Criticality",
     "LintFinding",
     "LintRule",
+    "LoweringReport",
     "ToolContract",
     "UnknownContract",
     "Version",
@@ -38,5 +43,7 @@ __all__ = [
     "lint_schema",
     "load_contract",
     "load_contracts",
+    "lower_contract",
+    "lower_contracts",
     "parse_version",
 ]

@@ -4,8 +4,10 @@ It fails when a contract or flow file is invalid; when a contract changed while
 its version did not; when a new version's bump is smaller than its changes
 require; when the lock does not match the files; and when a flow is passed by a
 negative control (so it cannot tell a good model from a bad one). It also says
-which stored eval results and gate decisions a change makes stale, and lists
-provider-lint findings as warnings.
+which stored eval results and gate decisions a change makes stale. For each provider
+profile linted, it lowers every contract (:mod:`clearance.providers.lowering`) and
+reports what the lowering drops or changes as facts (:attr:`CheckReport.lowering`), and
+the lint of the schema *as sent* as warnings: what lowering cannot fix.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from clearance.contracts.bump import diff_contracts
-from clearance.contracts.lint import lint_contract
+from clearance.contracts.lint import LoweringReport, lower_contract
 from clearance.contracts.loader import load_contracts
 from clearance.contracts.lock import Lock, document_hash, read_document, read_lock
 from clearance.contracts.model import ContractSet, ToolContract
@@ -78,6 +80,9 @@ class CheckReport:
     """Second-opinion probes computed in this check."""
     probes_cached: int = 0
     """Second-opinion probes answered from ``.clearance/cache/probes.json``."""
+    lowering: list[LoweringReport] = field(default_factory=list)
+    """Each contract lowered for each linted profile that lost something: facts about
+    what is sent, not findings."""
 
     @property
     def ok(self) -> bool:
@@ -131,6 +136,14 @@ class CheckReport:
             "stale_results": self.stale_results,
             "stale_decisions": self.stale_decisions,
             "probes": {"run": self.probes_run, "cached": self.probes_cached},
+            "lowering": [
+                {
+                    "contract": r.contract_key,
+                    "profile": r.profile,
+                    "losses": [loss.as_dict() for loss in r.lowered.losses],
+                }
+                for r in self.lowering
+            ],
         }
 
 
@@ -191,7 +204,8 @@ def check_contracts(
 
     Args:
         root: the contracts folder.
-        lint_profiles: provider families whose schema rules are reported as warnings.
+        lint_profiles: provider families each contract is lowered for: the losses are
+            reported as facts, the lint of the lowered schema as warnings.
         catalog: when given, stored eval results and gate decisions a change makes stale
             are looked up in it.
         probe: run the hypothesis second opinion on version diffs.
@@ -238,7 +252,8 @@ def check_contracts(
 def _lint(
     root: Path, contracts: ContractSet, profiles: tuple[str, ...], report: CheckReport
 ) -> None:
-    """Provider-lint findings as warnings; those acknowledged by design are marked."""
+    """Each contract lowered for each profile: the losses kept as facts, the lint of the
+    schema as sent as warnings (those acknowledged by design are marked)."""
     from clearance.contracts.acknowledgements import read_acknowledgements
 
     try:
@@ -248,22 +263,26 @@ def _lint(
         acknowledgements = ()
     used: set[int] = set()
     for contract in contracts:
-        for finding in lint_contract(contract, profiles=profiles):
-            index = next((i for i, a in enumerate(acknowledgements) if a.covers(finding)), None)
-            if index is not None:
-                used.add(index)
-            report.findings.append(
-                CheckFinding(
-                    "warning",
-                    "lint",
-                    contract.key,
-                    f"{finding.profile}: {finding.pointer}: {finding.message}",
-                    finding.fix,
-                    rule=finding.rule,
-                    pointer=finding.pointer,
-                    acknowledgement=None if index is None else acknowledgements[index].reason,
+        for profile in profiles:
+            lowered = lower_contract(contract, profile)
+            if lowered.lowered.losses:
+                report.lowering.append(lowered)
+            for finding in lowered.findings:
+                index = next((i for i, a in enumerate(acknowledgements) if a.covers(finding)), None)
+                if index is not None:
+                    used.add(index)
+                report.findings.append(
+                    CheckFinding(
+                        "warning",
+                        "lint",
+                        contract.key,
+                        f"{finding.profile} (as sent): {finding.pointer}: {finding.message}",
+                        finding.fix,
+                        rule=finding.rule,
+                        pointer=finding.pointer,
+                        acknowledgement=None if index is None else acknowledgements[index].reason,
+                    )
                 )
-            )
     for index, acknowledgement in enumerate(acknowledgements):
         if index not in used and acknowledgement.profile in profiles:
             report.add(
@@ -272,7 +291,8 @@ def _lint(
                 acknowledgement.where,
                 f"the acknowledgement of {acknowledgement.rule} for "
                 f"{', '.join(acknowledgement.tools)} matches no finding",
-                "remove it (the contracts it was for were fixed or removed)",
+                "remove it (the contracts it was for were fixed or removed, or lowering "
+                "now sends them in a form the provider takes)",
             )
 
 

@@ -7,6 +7,13 @@ it rests on. ``error`` means the provider rejects the request (HTTP 400);
 ``warning`` means it is accepted but the keyword is ignored, degraded, or not
 documented as supported (so it may be rejected by some models or snapshots).
 
+A schema is not sent as written: :mod:`clearance.providers.lowering` lowers it for each
+protocol and names what that loses. :func:`lower_contract` lints the schema *as sent*,
+so what is left is what lowering cannot fix (a Gemini parameter name, strict mode's
+size limits); :func:`lint_schema` on the contract's own schema says what a provider
+would refuse if it were sent unlowered (the lowering tests hold every lowered schema to
+no error).
+
 What each family accepts (keywords, formats, limits), and the sources it rests
 on, is provider data: it lives in :mod:`clearance.providers.profiles`.
 """
@@ -19,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from clearance.contracts.model import ContractSet, ToolContract
+from clearance.providers.lowering import Lowered, lower_for_profile
 from clearance.providers.profiles import (
     ANTHROPIC_ROOT_COMBINATORS,
     DEFAULT_PROFILES,
@@ -42,10 +50,13 @@ __all__ = [
     "RULES",
     "LintFinding",
     "LintRule",
+    "LoweringReport",
     "Severity",
     "lint_contract",
     "lint_contracts",
     "lint_schema",
+    "lower_contract",
+    "lower_contracts",
 ]
 
 Severity = Literal["error", "warning"]
@@ -151,8 +162,27 @@ RULES: tuple[LintRule, ...] = (
     _rule(
         "gemini/enum-not-string",
         "error",
-        "Gemini enums are lists of strings",
-        "use string values, or drop enum and describe the values",
+        "Gemini enums are lists of strings, on a string: 'enum only allowed for STRING type'",
+        "use string values on type string, or drop enum and describe the values",
+    ),
+    _rule(
+        "gemini/untyped",
+        "error",
+        "Gemini needs a type: 'type: must be specified when not using one_of, any_of or "
+        "all_of fields'",
+        "give it a type, or list the types it may take under anyOf",
+    ),
+    _rule(
+        "gemini/array-items",
+        "error",
+        "a Gemini ARRAY needs items: 'items: missing field'",
+        "say what its items are",
+    ),
+    _rule(
+        "gemini/required-undefined",
+        "error",
+        "a name in required that properties does not declare: 'property is not defined'",
+        "declare the property, or take it out of required",
     ),
     _rule(
         "gemini/empty-object",
@@ -269,6 +299,10 @@ def _walk(schema: Any, pointer: str, depth: int = 0) -> Iterator[_Node]:
             yield from _walk(sub, f"{pointer}/{key}", depth)
 
 
+_TYPELESS_OK = ("anyOf", "oneOf", "allOf", "$ref")
+"""A Gemini schema may go without a type when it has these (the last two are refused
+as unknown fields on their own)."""
+
 _Emit = Callable[[str, str, str], None]
 """(rule id, pointer, message) -> None."""
 
@@ -366,6 +400,7 @@ def _gemini(schema: dict[str, Any], base: str, emit: _Emit) -> None:
                     f"{base}/properties/{_escape(name)}",
                     f"parameter name {name!r} is not accepted by Gemini",
                 )
+    reachable = set(_gemini_nodes(schema, base))
     for node in _walk(schema, base):
         sub = node.schema
         for keyword, value in sub.items():
@@ -399,6 +434,14 @@ def _gemini(schema: dict[str, Any], base: str, emit: _Emit) -> None:
                 f"{node.pointer}/enum",
                 f"enum {enum!r} has values that are not strings",
             )
+        elif isinstance(enum, list) and _types(sub) not in ([], ["string"]):
+            emit(
+                "gemini/enum-not-string",
+                f"{node.pointer}/enum",
+                f"enum on type {sub.get('type')!r}: Gemini takes enum on a string only",
+            )
+        if node.pointer in reachable:  # not under a field Gemini lacks (reported itself)
+            _gemini_shape(sub, node.pointer, emit)
         if "object" in _types(sub) and not sub.get("properties"):
             if node.pointer == base:
                 emit(
@@ -420,6 +463,49 @@ def _gemini(schema: dict[str, Any], base: str, emit: _Emit) -> None:
                 f"{node.pointer}/format",
                 f"format {fmt!r} on a {kinds[0]} is not one Gemini supports",
             )
+
+
+def _gemini_shape(sub: dict[str, Any], pointer: str, emit: _Emit) -> None:
+    """What Gemini's Schema needs of a subschema it reads: a type, items, declared names."""
+    if not _types(sub) and not any(k in sub for k in _TYPELESS_OK):
+        emit(
+            "gemini/untyped",
+            pointer,
+            "a schema without a type (Gemini needs one, or anyOf)",
+        )
+    if "array" in _types(sub) and not isinstance(sub.get("items"), dict):
+        emit(
+            "gemini/array-items",
+            f"{pointer}/items" if "items" in sub else pointer,
+            "an array without items (a schema for its items)",
+        )
+    required = sub.get("required")
+    if isinstance(required, list):
+        listed = sub.get("properties")
+        names: dict[str, Any] = listed if isinstance(listed, dict) else {}
+        undefined = [n for n in required if n not in names]
+        if undefined:
+            emit(
+                "gemini/required-undefined",
+                f"{pointer}/required",
+                f"required names properties does not declare: {', '.join(map(str, undefined))}",
+            )
+
+
+def _gemini_nodes(schema: Any, pointer: str) -> Iterator[str]:
+    """Pointers of the subschemas Gemini reads: through properties, items and anyOf."""
+    if not isinstance(schema, dict):
+        return
+    yield pointer
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        for name, sub in properties.items():
+            yield from _gemini_nodes(sub, f"{pointer}/properties/{_escape(name)}")
+    yield from _gemini_nodes(schema.get("items"), f"{pointer}/items")
+    branches = schema.get("anyOf")
+    if isinstance(branches, list):
+        for index, sub in enumerate(branches):
+            yield from _gemini_nodes(sub, f"{pointer}/anyOf/{index}")
 
 
 def _anthropic(schema: dict[str, Any], base: str, emit: _Emit) -> None:
@@ -492,17 +578,68 @@ def lint_schema(
 
 
 def lint_contract(
-    contract: ToolContract, profiles: Sequence[str] = DEFAULT_PROFILES
+    contract: ToolContract,
+    profiles: Sequence[str] = DEFAULT_PROFILES,
+    *,
+    as_sent: bool = False,
 ) -> list[LintFinding]:
-    """Check a contract's ``input_schema`` against each profile, in the order given."""
+    """Check a contract's ``input_schema`` against each profile, in the order given.
+
+    ``as_sent``: lint the schema lowered for each profile (:func:`lower_contract`), which
+    leaves what lowering cannot fix; else the schema as the contract writes it.
+    """
     findings: list[LintFinding] = []
     for profile in profiles:
-        findings.extend(lint_schema(contract.input_schema, profile, contract_key=contract.key))
+        if as_sent:
+            findings.extend(lower_contract(contract, profile).findings)
+        else:
+            findings.extend(lint_schema(contract.input_schema, profile, contract_key=contract.key))
     return findings
 
 
 def lint_contracts(
-    contracts: ContractSet | Iterable[ToolContract], profiles: Sequence[str] = DEFAULT_PROFILES
+    contracts: ContractSet | Iterable[ToolContract],
+    profiles: Sequence[str] = DEFAULT_PROFILES,
+    *,
+    as_sent: bool = False,
 ) -> list[LintFinding]:
     """Check every contract; findings in (name, version, profile) order."""
-    return [finding for c in contracts for finding in lint_contract(c, profiles)]
+    return [finding for c in contracts for finding in lint_contract(c, profiles, as_sent=as_sent)]
+
+
+# What is sent ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LoweringReport:
+    """One contract lowered for one provider profile: what is sent, what it lost, and
+    what the provider would still refuse or ignore."""
+
+    contract_key: str
+    profile: str
+    lowered: Lowered
+    findings: tuple[LintFinding, ...]
+    """The lint of the lowered schema (pointers into it): what lowering cannot fix."""
+
+    @property
+    def refused(self) -> tuple[LintFinding, ...]:
+        """The findings the provider rejects the request for (``error``)."""
+        return tuple(f for f in self.findings if f.severity == "error")
+
+
+def lower_contract(contract: ToolContract, profile: str) -> LoweringReport:
+    """The contract's ``input_schema`` lowered for ``profile``, its losses and its lint.
+
+    Raises:
+        InputError: an unknown profile.
+    """
+    lowered = lower_for_profile(contract.input_schema, profile)
+    findings = lint_schema(lowered.schema, profile, contract_key=contract.key)
+    return LoweringReport(contract.key, profile, lowered, tuple(findings))
+
+
+def lower_contracts(
+    contracts: ContractSet | Iterable[ToolContract], profiles: Sequence[str] = DEFAULT_PROFILES
+) -> list[LoweringReport]:
+    """Every contract lowered for every profile, in (name, version, profile) order."""
+    return [lower_contract(c, profile) for c in contracts for profile in profiles]
