@@ -11,6 +11,7 @@ import pytest
 from clearance.errors import ContractError
 from clearance.flows import (
     FAILURE_CODES,
+    FAILURE_MEANINGS,
     ExpectedCall,
     Failure,
     Flow,
@@ -379,12 +380,16 @@ def test_every_failure_code_is_produced_somewhere() -> None:
         "invented_tool",
         "invalid_json",
         "schema_violation",
+        "dropped_constraint",
         "argument_mismatch",
         "no_final_answer",
         "final_answer_mismatch",
         "turn_limit",
         "forbidden_tool",
     }
+    # each with its meaning, one line a report can show
+    assert set(FAILURE_MEANINGS) == set(FAILURE_CODES)
+    assert all(meaning.strip() for meaning in FAILURE_MEANINGS.values())
 
 
 def test_a_tool_without_schema_is_a_contract_error(tmp_path: Path) -> None:

@@ -63,7 +63,10 @@ from clearance.evaluation.recording import (
     replaying_now,
 )
 from clearance.evaluation.trials import TrialRunner
+from clearance.modelid import parse_model_id
 from clearance.providers.base import Provider
+from clearance.providers.types import PROTOCOLS
+from clearance.providers.types import Protocol as WireProtocol
 from clearance.router import Router
 
 __all__ = [
@@ -263,6 +266,23 @@ class Evaluation:
                     resolved.append(model_id)
         return resolved
 
+    def _protocols(self) -> Callable[[str], WireProtocol]:
+        """model id -> the wire protocol its provider speaks: as ``[[providers]]`` declares
+        it, else as the catalog holds it (the simulator's ``ref-gemini``...), else openai."""
+        from clearance.catalog.modelstore import list_providers
+
+        with self.catalog.connect() as connection:
+            known = {entry.name: entry.protocol for entry in list_providers(connection)}
+        for declared in self.config.providers:
+            known[declared.name] = getattr(declared, "protocol", "openai")
+
+        def protocol_of(model_id: str) -> WireProtocol:
+            provider = parse_model_id(model_id, known).provider
+            found = known.get(provider or "", "openai")
+            return next((p for p in PROTOCOLS if p == found), "openai")
+
+        return protocol_of
+
     def _needs_network(self) -> bool:
         return self.record_mode != "none"
 
@@ -412,6 +432,7 @@ class Evaluation:
             self._rows,
             allow_fallback=self.config.evals.allow_fallback,
             timeout_s=self.config.evals.timeout_s,
+            protocol_of=self._protocols(),
         )
         for item in self.items:
             groups.setdefault((item.model_id, item.case.id), []).append(item)

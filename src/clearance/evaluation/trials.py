@@ -24,7 +24,7 @@ from clearance.evaluation.outcomes import TrialOutcome
 from clearance.evaluation.plan import EvalItem
 from clearance.evaluation.recording import CaseCassette, CassetteLibrary
 from clearance.flows.scoring import arun_flow
-from clearance.providers.types import ChatResponse
+from clearance.providers.types import ChatResponse, Protocol
 from clearance.router import Router, RouterResult
 
 __all__ = ["TrialRunner"]
@@ -43,6 +43,9 @@ class TrialRunner:
         library: the run's cassettes.
         rows: what each trial's ending is stored as.
         allow_fallback / timeout_s: passed to every call (``[evals]``).
+        protocol_of: the wire protocol a candidate is called over (its provider was sent
+            the contracts' schemas lowered for it, which the scoring has to know);
+            ``openai`` for every one when not given.
     """
 
     def __init__(
@@ -53,12 +56,14 @@ class TrialRunner:
         *,
         allow_fallback: bool,
         timeout_s: float | None,
+        protocol_of: Callable[[str], Protocol] | None = None,
     ) -> None:
         self._router = router
         self._library = library
         self._rows = rows
         self._allow_fallback = allow_fallback
         self._timeout_s = timeout_s
+        self._protocol_of = protocol_of
 
     async def run_pair(
         self,
@@ -131,7 +136,11 @@ class TrialRunner:
 
         try:
             verdict = await arun_flow(
-                case.flow, model, tool_schemas=case.schemas, descriptions=case.descriptions
+                case.flow,
+                model,
+                tool_schemas=case.schemas,
+                descriptions=case.descriptions,
+                protocol=self._protocol_of(item.model_id) if self._protocol_of else "openai",
             )
         except _FallbackServed as served:
             result = served.result

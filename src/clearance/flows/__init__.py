@@ -4,6 +4,7 @@
 - :mod:`~clearance.flows.matchers` compiles argument matchers (``$regex``, ``$range``...);
 - :mod:`~clearance.flows.matching` pairs a turn's calls with its expectations optimally;
 - :mod:`~clearance.flows.scoring` judges turns and drives a flow against a model callable;
+- :mod:`~clearance.flows.dropped` tells a violation of a constraint the model was not shown;
 - :mod:`~clearance.flows.controls` holds the negative controls that find broken flows.
 """
 
@@ -35,6 +36,7 @@ from clearance.flows.model import (
 )
 from clearance.flows.scoring import (
     FAILURE_CODES,
+    FAILURE_MEANINGS,
     Failure,
     FailureCode,
     FlowVerdict,
@@ -47,6 +49,7 @@ from clearance.flows.scoring import (
 
 __all__ = [
     "FAILURE_CODES",
+    "FAILURE_MEANINGS",
     "Assignment",
     "ControlReport",
     "ExpectedCall",

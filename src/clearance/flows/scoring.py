@@ -17,12 +17,14 @@ from typing import Any, Literal, get_args
 import orjson
 
 from clearance.errors import ContractError
+from clearance.flows.dropped import explain
 from clearance.flows.matching import Assignment, Pair, assign
 from clearance.flows.model import Flow, Step
-from clearance.providers.types import NATIVE_KEY, ChatResponse, ToolCall
+from clearance.providers.types import NATIVE_KEY, ChatResponse, Protocol, ToolCall
 
 __all__ = [
     "FAILURE_CODES",
+    "FAILURE_MEANINGS",
     "AsyncModel",
     "Failure",
     "FailureCode",
@@ -47,6 +49,7 @@ FailureCode = Literal[
     "invented_tool",
     "invalid_json",
     "schema_violation",
+    "dropped_constraint",
     "argument_mismatch",
     "no_final_answer",
     "final_answer_mismatch",
@@ -55,6 +58,23 @@ FailureCode = Literal[
 ]
 FAILURE_CODES: tuple[FailureCode, ...] = get_args(FailureCode)
 """Every code, in the order above."""
+FAILURE_MEANINGS: Mapping[FailureCode, str] = {
+    "wrong_tool": "a call to another tool than the one expected",
+    "missing_call": "an expected call was not made",
+    "extra_call": "a call no expectation asked for",
+    "invented_tool": "a call to a tool that was not offered",
+    "invalid_json": "arguments that are not a JSON object",
+    "schema_violation": "arguments the contract's input schema refuses",
+    "dropped_constraint": "arguments the contract's input schema refuses for a constraint the "
+    "model was not shown: its provider was sent the schema lowered, without that keyword or "
+    "with it weakened (the evidence names the keyword, its path and the lowering)",
+    "argument_mismatch": "arguments valid for the schema that the case's matchers refuse",
+    "no_final_answer": "no text answer where one was expected",
+    "final_answer_mismatch": "a final answer an assertion of the flow refuses",
+    "turn_limit": "the flow needed more model turns than it allows",
+    "forbidden_tool": "a call to a tool the flow forbids",
+}
+"""What each code means, one line each (reports show it)."""
 
 Model = Callable[[list[dict[str, Any]], list[dict[str, Any]]], ChatResponse]
 """A model under test: (messages, tools), both in OpenAI wire form → its answer."""
@@ -160,6 +180,45 @@ def _pointer(parts: Sequence[object]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+def _violations(
+    schema: Mapping[str, Any],
+    arguments: Mapping[str, Any],
+    where: dict[str, Any],
+    protocol: Protocol,
+) -> list[Failure]:
+    """One failure per violation: ``dropped_constraint`` when the lowering for
+    ``protocol`` explains it, else ``schema_violation``."""
+    violations = schema_violations(schema, arguments)
+    if not violations:
+        return []
+    if protocol == "openai":  # the OpenAI-compatible provider sends the schema as written
+        return [Failure("schema_violation", {**where, **v}) for v in violations]
+    # the same errors, in the same order, as schema_violations lists them
+    errors = sorted(_validator(schema).iter_errors(arguments), key=lambda e: list(e.path))
+    failures = []
+    for violation, loss in zip(
+        violations, explain(schema, arguments, errors, protocol), strict=True
+    ):
+        if loss is None:
+            failures.append(Failure("schema_violation", {**where, **violation}))
+            continue
+        failures.append(
+            Failure(
+                "dropped_constraint",
+                {
+                    **where,
+                    **violation,
+                    "protocol": protocol,
+                    "keyword": loss.keyword,
+                    "keyword_path": loss.path,
+                    "lowering": loss.action,
+                    "detail": loss.detail,
+                },
+            )
+        )
+    return failures
+
+
 def score_turn(
     step: Step,
     response: ChatResponse | None,
@@ -167,6 +226,7 @@ def score_turn(
     tool_schemas: Mapping[str, Mapping[str, Any]],
     offered: set[str],
     forbidden: set[str] | frozenset[str],
+    protocol: Protocol = "openai",
 ) -> TurnVerdict:
     """Judge one model turn against its step.
 
@@ -176,6 +236,9 @@ def score_turn(
         tool_schemas: tool name → input JSON Schema (a tool without one is not validated).
         offered: the tool names offered this turn.
         forbidden: tool names never to be called.
+        protocol: the wire protocol the model was called over. Its provider was sent
+            each schema lowered for it; a violation of a constraint that lowering took
+            away is ``dropped_constraint``, not ``schema_violation``.
 
     Forbidden and invented calls are reported as such and left out of the matching;
     a call whose arguments are not JSON is reported as ``invalid_json`` (never also as
@@ -205,8 +268,7 @@ def score_turn(
         schema = tool_schemas.get(call.name)
         if schema is None:
             continue
-        for violation in schema_violations(schema, call.arguments):
-            failures.append(Failure("schema_violation", {**where, **violation}))
+        failures.extend(_violations(schema, call.arguments, where, protocol))
 
     local = assign(step.calls, [calls[k] for k in candidates], any_order=step.any_order)
     assignment = Assignment(
@@ -364,6 +426,7 @@ def run_flow(
     tool_schemas: Mapping[str, Mapping[str, Any]],
     descriptions: Mapping[str, str] | None = None,
     stop_on_failure: bool = True,
+    protocol: Protocol = "openai",
 ) -> FlowVerdict:
     """Play ``flow`` against ``model``, turn by turn, and judge it.
 
@@ -380,12 +443,17 @@ def run_flow(
         tool_schemas: tool name → input JSON Schema, for every tool the flow offers.
         descriptions: tool name → description shown to the model (optional).
         stop_on_failure: stop at the first failed turn (the script no longer fits).
+        protocol: the wire protocol ``model`` is called over (see :func:`score_turn`).
 
     Raises:
         ContractError: a tool the flow offers has no schema in ``tool_schemas``.
     """
     play = play_flow(
-        flow, tool_schemas=tool_schemas, descriptions=descriptions, stop_on_failure=stop_on_failure
+        flow,
+        tool_schemas=tool_schemas,
+        descriptions=descriptions,
+        stop_on_failure=stop_on_failure,
+        protocol=protocol,
     )
     try:
         messages, tools = next(play)
@@ -403,10 +471,15 @@ async def arun_flow(
     tool_schemas: Mapping[str, Mapping[str, Any]],
     descriptions: Mapping[str, str] | None = None,
     stop_on_failure: bool = True,
+    protocol: Protocol = "openai",
 ) -> FlowVerdict:
     """The same as :func:`run_flow` with a model that is awaited."""
     play = play_flow(
-        flow, tool_schemas=tool_schemas, descriptions=descriptions, stop_on_failure=stop_on_failure
+        flow,
+        tool_schemas=tool_schemas,
+        descriptions=descriptions,
+        stop_on_failure=stop_on_failure,
+        protocol=protocol,
     )
     try:
         messages, tools = next(play)
@@ -449,6 +522,7 @@ def play_flow(
     tool_schemas: Mapping[str, Mapping[str, Any]],
     descriptions: Mapping[str, str] | None = None,
     stop_on_failure: bool = True,
+    protocol: Protocol = "openai",
 ) -> Generator[_Request, ChatResponse, FlowVerdict]:
     """The flow as a generator: yields each (messages, tools) to send, takes the answer.
 
@@ -487,6 +561,7 @@ def play_flow(
             tool_schemas=tool_schemas,
             offered=offered,
             forbidden=flow.forbidden_tools,
+            protocol=protocol,
         )
         verdict = dataclasses.replace(
             verdict,
