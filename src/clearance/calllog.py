@@ -203,6 +203,13 @@ class _Validators:
 _ANY_OBJECT: dict[str, Any] = {"type": "object"}
 
 
+def _unusable_schema_errors() -> tuple[type[Exception], ...]:
+    from jsonschema.exceptions import UnknownType
+    from referencing.exceptions import Unresolvable
+
+    return (UnknownType, Unresolvable)
+
+
 def validate_tool_calls(
     calls: Sequence[ToolCall], schemas: Mapping[str, Any], validators: _Validators | None = None
 ) -> list[dict[str, Any]]:
@@ -222,7 +229,15 @@ def validate_tool_calls(
         elif call.arguments is None:
             verdict["error"] = "invalid_json"
         else:
-            error = validators.first_error(schemas[call.name] or _ANY_OBJECT, call)
+            try:
+                error = validators.first_error(schemas[call.name] or _ANY_OBJECT, call)
+            except _unusable_schema_errors() as unusable:  # evaluated only on an error
+                # The schema sent is no JSON Schema a validator can use (an OpenAPI type
+                # such as ``STRING``, a $ref to nowhere): the call cannot be judged.
+                verdict["error"] = "unusable_schema"
+                verdict["message"] = str(unusable).split("\n", 1)[0][:300]
+                verdicts.append(verdict)
+                continue
             if error is None:
                 verdict["valid"] = True
             else:

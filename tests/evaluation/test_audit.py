@@ -6,6 +6,7 @@ The per-cassette expectations below were read by hand from the YAML files.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -39,14 +40,25 @@ def _calls(report: AuditReport, cassette: str) -> list[CallVerdict]:
 
 
 def test_every_cassette_is_read(report: AuditReport) -> None:
-    assert report.files == 35
-    assert len(report.cassettes) == 35
+    # 35 OpenAI-compatible cassettes, 18 of Anthropic's Messages API, 19 of Gemini's API
+    assert report.files == 72
+    assert len(report.cassettes) == 72
     assert report.unreadable == ()
 
 
+def _openai(report: AuditReport) -> AuditReport:
+    """The report on the OpenAI-compatible cassettes alone."""
+    native = ("anthropic/", "gemini/")
+    return replace(
+        report, cassettes=tuple(c for c in report.cassettes if not c.cassette.startswith(native))
+    )
+
+
 def test_totals(report: AuditReport) -> None:
+    report = _openai(report)
     # 67 POSTs to .../chat/completions; llm-openrouter's GET /models interactions are skipped.
     assert len(report.exchanges()) == 67
+    assert {e.protocol for e in report.exchanges()} == {"openai"}
     assert sum(c.skipped for c in report.cassettes) == 3
     calls = report.calls()
     assert len(calls) == 42
@@ -55,9 +67,9 @@ def test_totals(report: AuditReport) -> None:
     assert sum(row.responses for row in rows) == 67
     assert sum(row.tool_calls for row in rows) == 42
     for row in rows:
-        assert row.valid + row.invalid_json + row.schema_violation + row.unknown_tool == (
-            row.tool_calls
-        )
+        assert row.valid + row.invalid_json + row.schema_violation + row.unknown_tool + (
+            row.unusable_schema
+        ) == (row.tool_calls)
 
 
 def test_streaming_and_hosts(report: AuditReport) -> None:
@@ -269,10 +281,11 @@ def test_cli_out_writes_the_json_report_beside_the_table(tmp_path: Path) -> None
     out = tmp_path / "audit.json"
     result = CliRunner().invoke(_app(), ["audit", str(CASSETTES), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "67 chat-completions response(s), 42 tool call(s), 42 valid" in result.output
+    assert "146 model response(s), 93 tool call(s), 92 valid" in result.output
     assert f"report written to {out}" in result.output
     document = json.loads(out.read_text(encoding="utf-8"))
-    assert (document["files"], document["responses"], document["tool_calls"]) == (35, 67, 42)
+    assert (document["files"], document["responses"], document["tool_calls"]) == (72, 146, 93)
+    assert (document["schema_violation"], document["unusable_schema"]) == (1, 0)
     rows = {row["model"]: row for row in document["by_model"]}
     assert rows["gemini-2.5-pro-preview-05-06"]["quirks"] == {"empty_id": 1}
     assert rows["openai/gpt-oss-120b"]["errors"] == {"bad_request": 1}
@@ -315,3 +328,67 @@ def test_cli_missing_folder_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(_app(), ["audit", str(tmp_path / "nowhere")])
     assert result.exit_code == 2
     assert "nowhere" in result.output
+
+
+# ------------------------------------------------------------ native protocols
+
+
+def test_anthropic_messages_cassettes_are_audited_natively() -> None:
+    report = audit_cassettes(CASSETTES / "anthropic")
+    assert (report.files, len(report.exchanges()), report.unreadable) == (18, 39, ())
+    # the one interaction skipped is POST /v1/messages/count_tokens: no model answer
+    assert sum(c.skipped for c in report.cassettes) == 1
+    by_protocol = {e.protocol for e in report.exchanges()}
+    assert by_protocol == {"anthropic", "gemini"}  # one history replayed to Gemini and back
+    assert sum(e.streamed for e in report.exchanges()) == 6
+    calls = report.calls()
+    assert (len(calls), sum(c.verdict == "valid" for c in calls)) == (24, 23)
+    # a real schema violation: Claude called stock_lookup with a key its schema forbids
+    (bad,) = [c for c in calls if c.verdict != "valid"]
+    assert (bad.name, bad.verdict, bad.raw_arguments) == (
+        "stock_lookup",
+        "schema_violation",
+        {"ticker": "AAPL"},
+    )
+    assert "'ticker' was unexpected" in (bad.message or "")
+    errors = {e.cassette.split("/")[-1]: e.error_kind for e in report.exchanges() if e.error_kind}
+    assert errors == {
+        "test_anthropic_explicit_effort_xhigh_unsupported_model_errors.yaml": "bad_request",
+        "test_model_name_suggestion[anthropic].yaml": "model_not_found",
+    }
+    redacted = _exchanges(
+        report, "pydantic-ai/test_anthropic_model_thinking_part_redacted_stream.yaml"
+    )
+    assert redacted[0].response_quirks == ("redacted_thinking",)
+
+
+def test_gemini_api_cassettes_are_audited_natively() -> None:
+    report = audit_cassettes(CASSETTES / "gemini")
+    assert (report.files, len(report.exchanges()), report.unreadable) == (19, 40, ())
+    assert sum(c.skipped for c in report.cassettes) == 2  # cachedContents, not model answers
+    protocols = [e.protocol for e in report.exchanges()]
+    assert (protocols.count("gemini"), protocols.count("anthropic")) == (38, 2)
+    assert sum(e.streamed for e in report.exchanges()) == 11
+    calls = report.calls()
+    # every call judged against the schema sent, Gemini's OpenAPI types (STRING...) read as
+    # JSON Schema's: none is left unjudged
+    assert (len(calls), sum(c.verdict == "valid" for c in calls)) == (27, 27)
+    quirks = [q for c in calls for q in c.quirks]
+    assert (quirks.count("missing_id"), quirks.count("empty_arguments")) == (21, 9)
+    (error,) = [e for e in report.exchanges() if e.error_kind]
+    assert error.error_kind == "model_not_found"
+    assert error.request_model == "gemini-3.6-flahs"  # the model named in the URL path
+
+
+def test_a_schema_no_validator_can_use_leaves_the_call_unjudged(tmp_path: Path) -> None:
+    from clearance.calllog import validate_tool_calls
+    from clearance.providers.wire import normalize_tool_call
+
+    call = normalize_tool_call(0, "c1", "weather", '{"city": "Paris"}')
+    bad_type = {"type": "object", "properties": {"city": {"type": "STRING"}}}
+    bad_ref = {"$ref": "#/$defs/nowhere"}
+    for schema in (bad_type, bad_ref):
+        (verdict,) = validate_tool_calls([call], {"weather": schema})
+        assert verdict["valid"] is False
+        assert verdict["error"] == "unusable_schema"
+        assert verdict["message"]

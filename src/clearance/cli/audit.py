@@ -28,11 +28,11 @@ def _table(report: AuditReport) -> Table:
     table = Table(
         title=f"tool calls in {escape(str(report.directory))}",
         caption="json: not a JSON object; schema: breaks the schema sent; "
-        "unk: a tool not offered; rej: refused by the provider",
+        "unk: a tool not offered; nosch: no usable schema was sent; rej: refused by the provider",
         box=box.SIMPLE_HEAD,
     )
     table.add_column("model", overflow="fold", min_width=24)
-    for column in ("resp", "calls", "ok", "json", "schema", "unk", "rej"):
+    for column in ("resp", "calls", "ok", "json", "schema", "unk", "nosch", "rej"):
         table.add_column(column, justify="right")
     table.add_column("quirks", overflow="fold", max_width=23)
     table.add_column("errors", overflow="fold", min_width=19)
@@ -51,6 +51,7 @@ def _table(report: AuditReport) -> Table:
                     row.invalid_json,
                     row.schema_violation,
                     row.unknown_tool,
+                    row.unusable_schema,
                 )
             ),
             str(row.rejected),
@@ -96,7 +97,7 @@ def audit(
         return
     calls = report.calls()
     console.print(
-        f"{report.files} cassette(s), {len(report.exchanges())} chat-completions response(s), "
+        f"{report.files} cassette(s), {len(report.exchanges())} model response(s), "
         f"{len(calls)} tool call(s), {sum(c.verdict == 'valid' for c in calls)} valid"
     )
     console.print(_table(report))

@@ -3,9 +3,12 @@
 :func:`audit_cassettes` reads every VCR.py cassette (``*.yaml``) under a folder,
 in both formats seen in the wild: plain vcrpy (bodies under ``body.string``,
 some ``!!binary`` gzip) and pydantic-ai's serializer (JSON bodies stored parsed
-under ``parsed_body``). Each chat-completions answer is parsed by
-:mod:`clearance.providers.wire`; each tool call it holds is checked against the
-``tools`` sent in the same request with :func:`~clearance.calllog.validate_tool_calls`,
+under ``parsed_body``), and in the three wire protocols clearance speaks: OpenAI chat
+completions (``POST …/chat/completions``), Anthropic Messages (``POST …/messages``) and
+Gemini (``POST …/models/M:generateContent`` or ``:streamGenerateContent``), told apart
+by the request's path. Each answer is parsed by :mod:`clearance.providers.wire` into the
+same normalized types whatever its protocol; each tool call it holds is checked against
+the tools sent in the same request with :func:`~clearance.calllog.validate_tool_calls`,
 and the typed error an error answer raises is kept by its ``kind``.
 
 The result is plain data. A cassette that cannot be read (broken YAML, a
@@ -29,8 +32,18 @@ import yaml
 from clearance.calllog import validate_tool_calls
 from clearance.errors import InputError, ProviderError
 from clearance.providers.base import tool_schemas
-from clearance.providers.types import ChatResponse, ToolCall
-from clearance.providers.wire import normalize_tool_call, parse_completion, parse_sse
+from clearance.providers.types import ChatResponse, Protocol, ToolCall
+from clearance.providers.wire import (
+    anthropic_tool_schemas,
+    gemini_tool_schemas,
+    normalize_tool_call,
+    parse_anthropic_message,
+    parse_anthropic_sse,
+    parse_completion,
+    parse_gemini_response,
+    parse_gemini_sse,
+    parse_sse,
+)
 
 __all__ = [
     "AuditReport",
@@ -42,7 +55,7 @@ __all__ = [
     "audit_cassettes",
 ]
 
-VERDICTS = ("valid", "invalid_json", "schema_violation", "unknown_tool")
+VERDICTS = ("valid", "invalid_json", "schema_violation", "unknown_tool", "unusable_schema")
 """What a tool call can be found to be (see :func:`~clearance.calllog.validate_tool_calls`)."""
 _UNKNOWN_MODEL = "(no model)"
 
@@ -54,7 +67,8 @@ class CallVerdict:
     index: int
     name: str
     verdict: str
-    """``valid``, ``invalid_json``, ``schema_violation`` or ``unknown_tool``."""
+    """``valid``, ``invalid_json``, ``schema_violation``, ``unknown_tool`` or
+    ``unusable_schema`` (the schema sent is no JSON Schema a validator can apply)."""
     raw_arguments: Any
     """The arguments exactly as the provider sent them."""
     quirks: tuple[str, ...] = ()
@@ -81,7 +95,7 @@ class CallVerdict:
 
 @dataclass(frozen=True, slots=True)
 class ExchangeAudit:
-    """One recorded chat-completions request and what its answer held."""
+    """One recorded model request (any protocol) and what its answer held."""
 
     cassette: str
     """The cassette's path relative to the audited folder."""
@@ -107,6 +121,8 @@ class ExchangeAudit:
     rejected_calls: tuple[CallVerdict, ...] = ()
     """Calls the provider generated and refused to deliver (Groq's ``tool_use_failed``
     ``failed_generation``), judged like the others; not counted among ``calls``."""
+    protocol: Protocol = "openai"
+    """The wire protocol of the exchange, from the request's path."""
 
     @property
     def model(self) -> str:
@@ -119,6 +135,7 @@ class ExchangeAudit:
             "cassette": self.cassette,
             "number": self.number,
             "uri": self.uri,
+            "protocol": self.protocol,
             "host": self.host,
             "status": self.status,
             "streamed": self.streamed,
@@ -135,12 +152,12 @@ class ExchangeAudit:
 
 @dataclass(frozen=True, slots=True)
 class CassetteAudit:
-    """One cassette file: its chat-completions exchanges (other requests are skipped)."""
+    """One cassette file: its model exchanges (other requests are skipped)."""
 
     cassette: str
     exchanges: tuple[ExchangeAudit, ...]
     skipped: int = 0
-    """Interactions that are not a POST to ``.../chat/completions`` (``GET /models``...)."""
+    """Interactions that are no model request (``GET /models``, ``count_tokens``...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +184,8 @@ class ModelRow:
     invalid_json: int
     schema_violation: int
     unknown_tool: int
+    unusable_schema: int
+    """Calls that could not be judged: the schema sent is no usable JSON Schema."""
     rejected: int
     """Calls the provider refused to deliver (see :attr:`ExchangeAudit.rejected_calls`)."""
     rejected_schema_violation: int
@@ -187,6 +206,7 @@ class ModelRow:
             "invalid_json": self.invalid_json,
             "schema_violation": self.schema_violation,
             "unknown_tool": self.unknown_tool,
+            "unusable_schema": self.unusable_schema,
             "rejected": self.rejected,
             "rejected_schema_violation": self.rejected_schema_violation,
             "quirks": dict(self.quirks),
@@ -275,6 +295,7 @@ def _row(model: str, exchanges: Iterable[ExchangeAudit]) -> ModelRow:
         invalid_json=verdicts["invalid_json"],
         schema_violation=verdicts["schema_violation"],
         unknown_tool=verdicts["unknown_tool"],
+        unusable_schema=verdicts["unusable_schema"],
         rejected=sum(rejected.values()),
         rejected_schema_violation=rejected["schema_violation"],
         quirks=dict(sorted(quirks.items())),
@@ -355,7 +376,9 @@ def _exchange(name: str, number: int, interaction: Any) -> ExchangeAudit | None:
     uri, method = request.get("uri"), request.get("method")
     if not isinstance(uri, str) or not isinstance(method, str):
         raise _Unreadable(f"{where}: the request has no `uri` or `method`")
-    if method.upper() != "POST" or not urlsplit(uri).path.endswith("/chat/completions"):
+    path = urlsplit(uri).path
+    protocol = _protocol_of(path)
+    if method.upper() != "POST" or protocol is None:
         return None
     status_object = response.get("status")
     status = status_object.get("code") if isinstance(status_object, Mapping) else None
@@ -363,8 +386,10 @@ def _exchange(name: str, number: int, interaction: Any) -> ExchangeAudit | None:
         raise _Unreadable(f"{where}: the response has no `status.code`")
 
     sent = _request_body(request, where)
-    schemas = tool_schemas(sent.get("tools") if isinstance(sent.get("tools"), list) else None)
+    schemas = _sent_schemas(protocol, sent)
     request_model = sent.get("model") if isinstance(sent.get("model"), str) else None
+    if protocol == "gemini":
+        request_model = path.rsplit("/models/", 1)[-1].split(":", 1)[0] or None
     host = urlsplit(uri).hostname or ""
     body, streamed = _response_body(response, where)
     base = ExchangeAudit(
@@ -377,9 +402,10 @@ def _exchange(name: str, number: int, interaction: Any) -> ExchangeAudit | None:
         request_model=request_model,
         response_model=None,
         tools_sent=tuple(schemas),
+        protocol=protocol,
     )
     try:
-        parsed = _parse(body, streamed, status, host, request_model)
+        parsed = _parse(protocol, body, streamed, status, host, request_model)
     except ProviderError as error:
         rejected = _judge(_failed_generation(error), schemas, ("rejected_by_provider",))
         return _replace(
@@ -429,7 +455,38 @@ def _replace(exchange: ExchangeAudit, **changes: Any) -> ExchangeAudit:
     return replace(exchange, **changes)
 
 
-def _parse(body: Any, streamed: bool, status: int, host: str, model: str | None) -> ChatResponse:
+def _protocol_of(path: str) -> Protocol | None:
+    """The wire protocol a request path belongs to (None: not a model request)."""
+    if path.endswith("/chat/completions"):
+        return "openai"
+    if path.endswith("/messages"):
+        return "anthropic"
+    if path.endswith((":generateContent", ":streamGenerateContent")):
+        return "gemini"
+    return None
+
+
+def _sent_schemas(protocol: Protocol, sent: Mapping[str, Any]) -> dict[str, Any]:
+    """Tool name to the schema the request offered, in its protocol's form."""
+    if protocol == "anthropic":
+        return anthropic_tool_schemas(sent)
+    if protocol == "gemini":
+        return gemini_tool_schemas(sent)
+    tools = sent.get("tools")
+    return tool_schemas(tools if isinstance(tools, list) else None)
+
+
+def _parse(
+    protocol: Protocol, body: Any, streamed: bool, status: int, host: str, model: str | None
+) -> ChatResponse:
+    if protocol == "anthropic":
+        if streamed:
+            return parse_anthropic_sse(body, provider=host, model_id=model)
+        return parse_anthropic_message(body, provider=host, model_id=model, status_code=status)
+    if protocol == "gemini":
+        if streamed:
+            return parse_gemini_sse(body, provider=host, model_id=model)
+        return parse_gemini_response(body, provider=host, model_id=model, status_code=status)
     if streamed:
         return parse_sse(body, provider=host, model_id=model)
     return parse_completion(body, provider=host, model_id=model, status_code=status)
@@ -472,12 +529,17 @@ def _request_body(request: Mapping[str, Any], where: str) -> dict[str, Any]:
     return dict(parsed) if isinstance(parsed, Mapping) else {}
 
 
+_ANSWER_KEYS = frozenset(("choices", "content", "candidates", "error"))
+"""Top-level keys of an answer stored parsed under ``body``: OpenAI's, Anthropic's,
+Gemini's, and an error's."""
+
+
 def _response_body(response: Mapping[str, Any], where: str) -> tuple[Any, bool]:
     """(body, streamed): the decoded JSON body, or the SSE text, or the raw text."""
     if "parsed_body" in response:  # pydantic-ai's serializer: JSON bodies stored parsed
         return response["parsed_body"], False
     raw = response.get("body")
-    if isinstance(raw, Mapping) and "string" not in raw and "choices" in raw:
+    if isinstance(raw, Mapping) and "string" not in raw and _ANSWER_KEYS.intersection(raw):
         return raw, False  # a JSON body stored parsed under `body`
     if not isinstance(raw, Mapping) or "string" not in raw:
         raise _Unreadable(f"{where}: the response has no `body.string`")
