@@ -1,5 +1,9 @@
 """Gate decisions in the catalog: write them, and read which models the gate allows.
 
+One module just past 600 lines, on purpose: it is the one home of the SQL on
+``gate_decisions``, and writing a decision or an override, marking one stale and reading
+the effective state share one rule set (:func:`gate_states`) that must not drift apart.
+
 Two kinds of row live in ``gate_decisions``:
 
 * a **gate decision** (``override`` false): ``enable``, ``disable`` or

@@ -1,5 +1,10 @@
 """Everything one report shows, read from the catalog.
 
+One module just past 600 lines, on purpose: :func:`collect_report` reads one run's
+figures, decisions and calls for every section in one pass over one results frame; the
+figures themselves are computed in :mod:`~clearance.reports.figures` and the turns in
+:mod:`~clearance.reports.turns`.
+
 :func:`collect_report` reads one eval run (default: the latest complete one) and,
 per model in it: the gate's verdict on that run (the recorded decision when the
 gate judged this run, else what the configured policy says of it, marked as a dry
