@@ -43,7 +43,7 @@ from clearance.slo import (
     check_slos,
     check_snapshots,
     enforce_snapshots,
-    stale_reason,
+    unverified_reason,
 )
 from tests.cli.test_gate_cli import REQUIRE_STEADY, Gated
 from tests.support.evalproject import STEADY
@@ -193,7 +193,7 @@ def test_a_stale_reason_quotes_the_provider_s_text_and_counts_what_it_leaves_out
     def found(snapshot: str, calls: int = 1) -> UnverifiedSnapshot:
         return UnverifiedSnapshot(A, snapshot, calls, at(0), at(1), 1)
 
-    reason = stale_reason(
+    reason = unverified_reason(
         (found("nul\x00and'quote"), found("x" * 200, 3), found("c"), found("d"), found("e"))
     )
     assert reason.startswith(

@@ -59,7 +59,7 @@ from clearance.slo.snapshots import (
     UnverifiedSnapshot,
     check_snapshots,
     enforce_snapshots,
-    stale_reason,
+    unverified_reason,
 )
 from clearance.slo.sqlite_aggregates import decimal_sum, percentile_cont
 
@@ -102,6 +102,6 @@ __all__ = [
     "regroup",
     "slo_path",
     "slower_than",
-    "stale_reason",
+    "unverified_reason",
     "window_bounds",
 ]

@@ -47,7 +47,7 @@ __all__ = [
     "UnverifiedSnapshot",
     "check_snapshots",
     "enforce_snapshots",
-    "stale_reason",
+    "unverified_reason",
 ]
 
 _SHOWN = 3
@@ -247,7 +247,7 @@ def check_snapshots(connection: Connection, calls: CallFilter) -> SnapshotCheck:
     return SnapshotCheck(calls.since, calls.until, models)
 
 
-def stale_reason(found: tuple[UnverifiedSnapshot, ...]) -> str:
+def unverified_reason(found: tuple[UnverifiedSnapshot, ...]) -> str:
     """The reason a decision is marked stale for: the unverified snapshots, quoted."""
     parts = [
         f"{_quoted(item.snapshot)} ({item.calls} call{'' if item.calls == 1 else 's'}, "
@@ -288,7 +288,7 @@ def enforce_snapshots(
         model = dataclasses.replace(model, on_unverified=rule)
         if rule == "stale" and model.stale_reason is None:
             mark = mark_stale_decision(
-                connection, model.decision_id, stale_reason(model.unverified), now=now
+                connection, model.decision_id, unverified_reason(model.unverified), now=now
             )
             if mark is not None:
                 marks.append(mark)
