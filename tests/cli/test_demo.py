@@ -10,6 +10,15 @@ from typer.testing import CliRunner
 from clearance.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
+MODELS = (
+    "ref:ref/steady",
+    "ref:ref/sloppy",
+    "ref:ref/flaky",
+    "ref-anthropic:ref-steady",
+    "ref-gemini:ref-3-steady",
+)
+"""The simulated models the demo gates: three over OpenAI chat completions, one over
+Anthropic Messages, one over Gemini."""
 
 
 def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -25,20 +34,21 @@ def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.Mo
     assert "ref/steady (gate: enable) called get_weather({'city': 'Oslo'})" in out
     assert "served by ref:ref/steady from its fallback chain" in out
     assert "refused before any network I/O" in out
-    assert "call log: 305 eval ok, 52 live ok, 1 live refused" in out
+    assert "call log: 527 eval ok, 56 live ok, 1 live refused" in out
     # the SLOs judge the live traffic only: the model that always fails over breaches
     # its fallback rate (the model that answered for it is not blamed)
-    assert "SLOs on the last 1h of live traffic (53 calls): 1 breached" in out
+    assert "SLOs on the last 1h of live traffic (57 calls): 1 breached" in out
     assert "`clearance slo check` exits 1" in out
     assert (
         "breach ref:ref/status-500 fallback_rate: 21 of 21 served calls routed here were "
         "answered by a fallback (ref:ref/steady: 21) (why: server_error 21)"
     ) in out
     assert "check passes" in out
-    # the eval step replays the shipped recordings of the three simulated models
-    assert "144 items (16 cases x 3 models x 3 trials) replayed" in out
+    # the eval step replays the shipped recordings of the five simulated models: the same
+    # flows gate models on the three protocols in one run
+    assert "240 items (16 cases x 5 models x 3 trials) replayed" in out
     assert "0 infrastructure errors" in out
-    for model in ("ref:ref/steady", "ref:ref/sloppy", "ref:ref/flaky"):
+    for model in MODELS:
         assert model in out
     # the gate judged them, wrote the decisions, and the router obeys them
     assert "policy starter" in out
@@ -46,17 +56,42 @@ def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.Mo
     assert "ref/sloppy requested: refused (gate_refused)" in out
     assert "gate policy starter decided disable" in out
     assert "ref/steady (gate: enable) called get_weather" in out
+    # one simulator, one port, three protocols: each native model was gated (the same
+    # decision as on the OpenAI path) and then called over the socket, its turn sent back
+    lines = out.replace("\n", " ")
+    assert "ref-anthropic: the same simulator on the same port, speaking anthropic" in out
+    assert "its native model list names 24 models" in lines
+    for model, protocol in (
+        ("ref-anthropic:ref-steady", "anthropic"),
+        ("ref-gemini:ref-3-steady", "gemini"),
+    ):
+        gated = next(
+            line for line in out.splitlines() if line.startswith(f"│ {model} ") and "enable" in line
+        )
+        assert protocol in gated
+    assert (
+        "ref-anthropic:ref-steady (Anthropic Messages; gate: enable) called "
+        "get_weather({'city': 'Oslo'}), then answered 'Here is what I did: get_weather "
+        "returned temp_c: -3, sky: snow.' (snapshot ref-steady-20231114)"
+    ) in lines
+    assert "ref-gemini:ref-3-steady (Gemini; gate: enable) called get_weather" in lines
+    served = lines.split("the simulator's one port served ", 1)[1].split(" (the eval", 1)[0]
+    assert served == (
+        "2 GET /v1/models, 1 GET /v1beta/models, 115 POST /v1/chat/completions, "
+        "2 POST /v1/messages, 2 POST /v1beta/models/{model}:generateContent"
+    )
     # real models are served only through a person's audited override
     assert "enabled on the platform by a person's override" in out
     summary = (reports / "gate-summary.md").read_text()
-    assert "ref:ref/sloppy" in summary
+    for model in MODELS:  # one run, one summary, every protocol's model in it
+        assert model in summary
     assert (reports / "gate-junit.xml").is_file()
     assert f"gate summary: {reports.resolve() / 'gate-summary.md'}" in out.replace("\n", "")
     # it ends by writing the HTML report: the verdicts with intervals, drill-down, costs
     index = reports.resolve() / "html" / "index.html"
     assert out.replace("\n", "").rstrip().endswith(f"reliability report: {index}")
     page = index.read_text()
-    for model in ("ref:ref/steady", "ref:ref/sloppy", "ref:ref/flaky"):
+    for model in MODELS:
         assert f'<tr data-model="{model}">' in page
     assert page.count("<svg") >= 15  # an interval drawn per model x tool cell
     assert "SIMULATOR" in page

@@ -97,6 +97,7 @@ def _router_demo(config: ClearanceConfig, catalog: Catalog, base_url: str) -> No
             f"{served.cost.cost:f} USD ({served.cost.pricing_source} price); clearance's own "
             f"time {served.overhead_s * 1e6:.0f} µs of {served.latency_s * 1000:.1f} ms"
         )
+        _native_demo(router, ask, tools)
         hop = router.complete(ask, tools, model="ref:ref/status-500")
         console.print(
             f"ref/status-500 failed {len(hop.attempts) - 1} times ({hop.fallback_reason}); "
@@ -124,6 +125,36 @@ def _router_demo(config: ClearanceConfig, catalog: Catalog, base_url: str) -> No
     )
 
 
+NATIVE_MODELS = (
+    ("ref-anthropic:ref-steady", "Anthropic Messages"),
+    ("ref-gemini:ref-3-steady", "Gemini"),
+)
+"""The simulated models the demo gates and then calls on each native protocol."""
+
+
+def _native_demo(router: Any, ask: list[dict[str, Any]], tools: list[dict[str, Any]]) -> None:
+    """A tool call and its answer on each native protocol, through the same router: the
+    model's own turn (its thinking or thought signature) goes back to it unchanged."""
+    from clearance.flows.scoring import assistant_message
+
+    for model_id, protocol in NATIVE_MODELS:
+        first = router.complete(ask, tools, model=model_id)
+        call = first.response.tool_calls[0]
+        result = {
+            "role": "tool",
+            "tool_call_id": call.id,
+            "content": '{"temp_c": -3, "sky": "snow"}',
+        }
+        final = router.complete(
+            [*ask, assistant_message(first.response), result], tools, model=model_id
+        )
+        console.print(
+            f"{model_id} ({protocol}; gate: enable) called {call.name}({call.arguments}), "
+            f"then answered {escape(repr(final.response.content))} "
+            f"(snapshot {escape(str(final.response.snapshot))})"
+        )
+
+
 def _traffic(router: Any, ask: list[dict[str, Any]], tools: list[dict[str, Any]]) -> None:
     """Live traffic for the SLOs: two orgs, one of them on a model that always fails over."""
     served = [router.complete(ask, tools, model="ref:ref/steady", org="shop") for _ in range(30)]
@@ -135,6 +166,13 @@ def _traffic(router: Any, ask: list[dict[str, Any]], tools: list[dict[str, Any]]
         "live traffic: 30 calls for org shop on ref/steady, 20 for org clinic on ref/status-500 "
         "(each served by its fallback), one flagged for human hand-off afterwards"
     )
+
+
+def _protocol(model_id: str) -> str:
+    """The wire protocol a simulated model is called over (its provider's)."""
+    from clearance.evaluation.simulator import PROVIDERS
+
+    return PROVIDERS.get(model_id.partition(":")[0], "openai")
 
 
 def _short(model_id: str) -> str:
@@ -173,6 +211,10 @@ def demo(
     summary and JUnit XML; 9. the router obeying the gate: a refused model, a fallback
     chain, live traffic, the kill switch, the call log; 10. the SLOs on that traffic,
     and the HTML reliability report. A summary line ends it.
+
+    The simulator serves one port on three wire protocols: the same flows gate its
+    models over OpenAI chat completions, Anthropic Messages and Gemini in one run and
+    one report, and the router then calls each protocol over that port.
     """
     if reports is not None:
         typer.echo("note: --reports is now --out (the old name will be removed)", err=True)
@@ -309,11 +351,12 @@ def demo(
         + f" ({len(checked.findings) - len(errors)} provider-lint warnings)"
     )
 
-    from clearance.discovery import fetch_model_list
-    from clearance.reference import ReferenceServer
+    from clearance.discovery import fetch_model_list, parse_model_list
+    from clearance.evaluation.simulator import PROVIDERS
+    from clearance.reference import ReferenceServer, models_document
 
     with ReferenceServer(seed=0) as server:
-        console.rule("6. the reference provider's models into the catalog")
+        console.rule("6. the reference provider's models into the catalog, on three protocols")
         with catalog.begin() as connection:
             ensure_provider(connection, "ref", base_url=server.base_url)
             ref = sync_models(
@@ -323,6 +366,20 @@ def demo(
             f"synced {len(ref.added)} SIMULATED models from the reference provider's /models; "
             "none is served until the gate (or a person) enables it"
         )
+        for provider, protocol in PROVIDERS.items():
+            if protocol == "openai":
+                continue
+            base_url = server.base_url_for(protocol)
+            listed = fetch_model_list(base_url, protocol=protocol, provider=provider)
+            document = parse_model_list(models_document(protocol), source=f"simulator ({protocol})")
+            with catalog.begin() as connection:
+                ensure_provider(connection, provider, base_url=base_url, protocol=protocol)
+                sync_models(connection, provider, document, enable_new=False)
+            console.print(
+                f"{provider}: the same simulator on the same port, speaking {protocol} at "
+                f"{base_url}; its native model list names {len(listed.models)} models "
+                f"(unpriced, as the real API's is), catalogued at the simulator's prices"
+            )
 
         console.rule("7. the eval suite, replaying the shipped recordings (simulators, offline)")
         run_id = _eval_demo(config, catalog)
@@ -332,6 +389,12 @@ def demo(
 
         console.rule("9. the router obeys the gate")
         _router_demo(config, catalog, server.base_url)
+        served = server.requests()
+        console.print(
+            "the simulator's one port served "
+            + ", ".join(f"{count} {escape(route)}" for route, count in sorted(served.items()))
+            + " (the eval replayed its recordings without it)"
+        )
 
     console.rule("10. SLOs on live traffic, and the reliability report")
     index = _report_demo(config, catalog, run_id, out / "html")
@@ -399,12 +462,17 @@ def _gate_demo(config: ClearanceConfig, catalog: Catalog, run_id: str, reports: 
     policy = find_policy(config)
     outcome = run_gate(config, catalog, policy=policy, run_ids=[run_id], decided_by="demo")
     table = Table()
-    for column in ("model (a SIMULATOR)", "decision", "why"):
+    for column in ("model (a SIMULATOR)", "protocol", "decision", "why"):
         table.add_column(column)
     for verdict in outcome.verdicts:
         result = verdict.result
         why = "; ".join(c.name for c in result.checks if c.verdict in ("fail", "inconclusive"))
-        table.add_row(escape(result.model_id), result.decision, escape(why) or "every check passed")
+        table.add_row(
+            escape(result.model_id),
+            _protocol(result.model_id),
+            result.decision,
+            escape(why) or "every check passed",
+        )
     expiry = "never" if outcome.expires_at is None else f"{outcome.expires_at:%Y-%m-%d}"
     console.print(
         f"policy {escape(policy.name)} ({escape(str(policy.path and policy.path.resolve()))}, "
@@ -448,13 +516,14 @@ def _eval_demo(config: ClearanceConfig, catalog: Catalog) -> str:
     )
     summary = summarize(ResultStore(catalog).results(run.run_id))
     table = Table()
-    for column in ("model (a SIMULATOR)", "pass@1", "pass^3", "top failure codes"):
+    for column in ("model (a SIMULATOR)", "protocol", "pass@1", "pass^3", "top failure codes"):
         table.add_column(column)
     for model in summary.models:
         hat = model.pass_hat_k.get(config.evals.trials)
         codes = sorted(model.failure_codes.items(), key=lambda kv: -kv[1])[:3]
         table.add_row(
             escape(model.model_id),
+            _protocol(model.model_id),
             f"{model.pass_at_1:.2f}" if model.pass_at_1 is not None else "-",
             f"{hat.value:.2f}" if hat is not None and hat.value is not None else "-",
             escape(", ".join(f"{code} {n}" for code, n in codes)) or "-",
