@@ -162,6 +162,37 @@ def test_gemini_rewrites_what_it_lacks_and_names_each_loss() -> None:
     assert "may add keys" in by_key[("", "additionalProperties")].detail
 
 
+def test_gemini_declares_a_required_name_the_properties_lack() -> None:
+    """BFCL's waste_calculation_calculate: population requires adults, children and
+    singles but declares none; Gemini refuses an undeclared required name."""
+    schema = obj(
+        {
+            "population": {"type": "object", "required": ["adults", "children"]},
+            "counts": {
+                "type": "object",
+                "required": ["n"],
+                "additionalProperties": {"type": "integer", "minimum": 0},
+            },
+            "closed": obj({}, required=["x"], additionalProperties=False),
+        },
+        required=["population"],
+    )
+    lowered = lower_schema(schema, "gemini")
+    sent = lowered.schema["properties"]
+    assert sent["population"]["required"] == ["adults", "children"]
+    assert set(sent["population"]["properties"]) == {"adults", "children"}
+    assert sent["counts"]["properties"]["n"] == {"type": "integer", "minimum": 0}
+    assert sent["counts"]["required"] == ["n"]
+    assert "required" not in sent["closed"]  # no key may be sent: x cannot be required
+    assert {
+        ("/properties/population", "required", "narrowed"),
+        ("/properties/counts", "additionalProperties", "dropped"),
+        ("/properties/closed", "required", "dropped"),
+    } <= losses(lowered)
+    assert lint_schema(lowered.schema, "gemini") == []
+    assert accepts(lowered, {"population": {"adults": 2, "children": 0}, "counts": {"n": 1}})
+
+
 def test_gemini_merges_all_of_and_keeps_the_first_of_what_cannot_merge() -> None:
     schema = obj(
         {

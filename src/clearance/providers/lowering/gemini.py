@@ -378,18 +378,26 @@ class _Gemini:
                     continue
                 properties[name] = self.node(schema, where, refs)
         required = s.get("required")
+        extra = s.get("additionalProperties")
         if isinstance(required, list):
-            missing = [name for name in required if name not in properties]
-            if missing:
+            missing = [n for n in required if isinstance(n, str) and n not in properties]
+            # a name declared false, or any name when no other key is allowed, cannot be
+            # sent at all; another is declared with the schema undeclared keys take
+            blocked = [
+                n
+                for n in missing
+                if extra is False or (isinstance(declared, Mapping) and n in declared)
+            ]
+            if len(blocked) < len(missing):
+                self.declare(m, refs, [n for n in missing if n not in blocked], properties)
+            if blocked:
                 self.notes.add(
                     m.at("required"),
                     "required",
                     "dropped",
-                    f"required {', '.join(map(str, missing))} are not declared properties "
-                    "(Gemini refuses that: 'property is not defined'): the model may leave "
-                    "them out",
+                    f"required {', '.join(blocked)} cannot be sent (not a declared property, "
+                    "and Gemini refuses an undeclared one): the model may leave them out",
                 )
-        extra = s.get("additionalProperties")
         if extra is False:
             self.notes.add(
                 m.at("additionalProperties"),
@@ -426,6 +434,29 @@ class _Gemini:
                 f"optional placeholder property ({GEMINI_PLACEHOLDER}), so the model may not "
                 "be able to send the keys it takes",
             )
+
+    def declare(
+        self, m: Merged, refs: tuple[str, ...], names: list[str], properties: dict[str, Any]
+    ) -> None:
+        """Declare the required names ``properties`` lacks (Gemini refuses an undeclared
+        one), each with the schema undeclared keys take."""
+        extra = m.schema.get("additionalProperties")
+        if isinstance(extra, Mapping) and extra:
+            where = join(m.at("additionalProperties"), "additionalProperties")
+            for name in names:
+                properties[name] = self.node(extra, where, refs)
+            return
+        for name in names:
+            properties[name] = self.any(Merged({}, path=m.at("required")), "", notes=False)
+        self.notes.add(
+            m.at("required"),
+            "required",
+            "narrowed",
+            f"required {', '.join(names)} are not declared properties (Gemini refuses that: "
+            "'property is not defined'): they are declared as any of "
+            f"{', '.join(GEMINI_ANY_TYPES)} or null, so the model cannot send an array or "
+            "object for them",
+        )
 
     def values(self, kind: str, m: Merged, values: list[Any], out: dict[str, Any]) -> None:
         s = m.schema
