@@ -17,9 +17,10 @@ from clearance.contracts.acknowledgements import (
     read_acknowledgements,
 )
 from clearance.contracts.check import build_lock, check_contracts
-from clearance.contracts.lint import LintFinding, lint_contracts, lower_contracts
+from clearance.contracts.lint import LintFinding, lint_contracts
 from clearance.contracts.loader import load_contracts
 from clearance.contracts.lock import write_lock
+from clearance.contracts.lowered import lower_contracts
 from clearance.errors import ContractError
 
 REPO = Path(__file__).resolve().parents[2]

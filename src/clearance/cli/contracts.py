@@ -15,7 +15,7 @@ from clearance.cli._options import App, split_list
 if TYPE_CHECKING:
     from clearance.catalog.database import Catalog
     from clearance.contracts.check import CheckFinding, CheckReport
-    from clearance.contracts.lint import LoweringReport
+    from clearance.contracts.lowered import LoweringReport
     from clearance.providers.lowering import Loss
 
 app = App(help="Versioned tool contracts and multi-turn flows.", no_args_is_help=True)
@@ -445,8 +445,8 @@ def lower(
     the freedom fails with dropped_constraint. Exit 1 when a provider would still refuse
     a lowered schema (what lowering cannot fix, e.g. a Gemini parameter name).
     """
-    from clearance.contracts.lint import lower_contracts
     from clearance.contracts.loader import load_contracts
+    from clearance.contracts.lowered import lower_contracts
 
     profiles = _profiles(profile)
     contracts = load_contracts(_root(root))

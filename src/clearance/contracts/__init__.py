@@ -12,14 +12,12 @@ from clearance.contracts.lint import (
     RULES,
     LintFinding,
     LintRule,
-    LoweringReport,
     lint_contract,
     lint_contracts,
     lint_schema,
-    lower_contract,
-    lower_contracts,
 )
 from clearance.contracts.loader import load_contract, load_contracts
+from clearance.contracts.lowered import LoweringReport, lower_contract, lower_contracts
 from clearance.contracts.model import ContractSet, Criticality, ToolContract, UnknownContract
 from clearance.contracts.semver import Bump, Version, bump_between, bump_satisfies, parse_version
 from clearance.providers.profiles import PROFILES

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from clearance.contracts.bump import diff_contracts
-from clearance.contracts.lint import LoweringReport, lower_contract
 from clearance.contracts.loader import load_contracts
 from clearance.contracts.lock import Lock, document_hash, read_document, read_lock
+from clearance.contracts.lowered import LoweringReport, lower_contract
 from clearance.contracts.model import ContractSet, ToolContract
 from clearance.errors import ContractError
 

@@ -8,7 +8,8 @@ it rests on. ``error`` means the provider rejects the request (HTTP 400);
 documented as supported (so it may be rejected by some models or snapshots).
 
 A schema is not sent as written: :mod:`clearance.providers.lowering` lowers it for each
-protocol and names what that loses. :func:`lower_contract` lints the schema *as sent*,
+protocol and names what that loses. :func:`~clearance.contracts.lowered.lower_contract`
+lints the schema *as sent*,
 so what is left is what lowering cannot fix (a Gemini parameter name, strict mode's
 size limits); :func:`lint_schema` on the contract's own schema says what a provider
 would refuse if it were sent unlowered (the lowering tests hold every lowered schema to
@@ -26,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from clearance.contracts.model import ContractSet, ToolContract
-from clearance.providers.lowering import Lowered, lower_for_profile
 from clearance.providers.profiles import (
     ANTHROPIC_ROOT_COMBINATORS,
     DEFAULT_PROFILES,
@@ -50,13 +50,10 @@ __all__ = [
     "RULES",
     "LintFinding",
     "LintRule",
-    "LoweringReport",
     "Severity",
     "lint_contract",
     "lint_contracts",
     "lint_schema",
-    "lower_contract",
-    "lower_contracts",
 ]
 
 Severity = Literal["error", "warning"]
@@ -585,9 +582,12 @@ def lint_contract(
 ) -> list[LintFinding]:
     """Check a contract's ``input_schema`` against each profile, in the order given.
 
-    ``as_sent``: lint the schema lowered for each profile (:func:`lower_contract`), which
-    leaves what lowering cannot fix; else the schema as the contract writes it.
+    ``as_sent``: lint the schema lowered for each profile
+    (:func:`~clearance.contracts.lowered.lower_contract`), which leaves what lowering
+    cannot fix; else the schema as the contract writes it.
     """
+    from clearance.contracts.lowered import lower_contract  # it lints with this module
+
     findings: list[LintFinding] = []
     for profile in profiles:
         if as_sent:
@@ -605,41 +605,3 @@ def lint_contracts(
 ) -> list[LintFinding]:
     """Check every contract; findings in (name, version, profile) order."""
     return [finding for c in contracts for finding in lint_contract(c, profiles, as_sent=as_sent)]
-
-
-# What is sent ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LoweringReport:
-    """One contract lowered for one provider profile: what is sent, what it lost, and
-    what the provider would still refuse or ignore."""
-
-    contract_key: str
-    profile: str
-    lowered: Lowered
-    findings: tuple[LintFinding, ...]
-    """The lint of the lowered schema (pointers into it): what lowering cannot fix."""
-
-    @property
-    def refused(self) -> tuple[LintFinding, ...]:
-        """The findings the provider rejects the request for (``error``)."""
-        return tuple(f for f in self.findings if f.severity == "error")
-
-
-def lower_contract(contract: ToolContract, profile: str) -> LoweringReport:
-    """The contract's ``input_schema`` lowered for ``profile``, its losses and its lint.
-
-    Raises:
-        InputError: an unknown profile.
-    """
-    lowered = lower_for_profile(contract.input_schema, profile)
-    findings = lint_schema(lowered.schema, profile, contract_key=contract.key)
-    return LoweringReport(contract.key, profile, lowered, tuple(findings))
-
-
-def lower_contracts(
-    contracts: ContractSet | Iterable[ToolContract], profiles: Sequence[str] = DEFAULT_PROFILES
-) -> list[LoweringReport]:
-    """Every contract lowered for every profile, in (name, version, profile) order."""
-    return [lower_contract(c, profile) for c in contracts for profile in profiles]

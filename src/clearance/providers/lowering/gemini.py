@@ -31,7 +31,7 @@ from clearance.providers.profiles import (
     GEMINI_PLACEHOLDER,
 )
 
-__all__ = ["gemini_as_json_schema", "lower_gemini"]
+__all__ = ["lower_gemini"]
 
 _KINDS = ("string", "integer", "number", "boolean", "array", "object")
 _ANNOTATIONS = ("description", "default", "example", "examples")
@@ -546,33 +546,6 @@ class _Gemini:
                 "examples is sent as example (its first value)",
                 loosens=False,
             )
-
-
-def gemini_as_json_schema(schema: Any) -> Any:
-    """What a Gemini ``Schema`` means, as JSON Schema 2020-12: ``nullable: true`` becomes a
-    null type (or a null alternative); the fields JSON Schema lacks are left out."""
-    if not isinstance(schema, Mapping):
-        return schema
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in ("nullable", "example", "propertyOrdering"):
-            continue
-        if key == "properties" and isinstance(value, Mapping):
-            out[key] = {name: gemini_as_json_schema(sub) for name, sub in value.items()}
-        elif key == "items":
-            out[key] = gemini_as_json_schema(value)
-        elif key == "anyOf" and isinstance(value, list):
-            out[key] = [gemini_as_json_schema(sub) for sub in value]
-        else:
-            out[key] = value
-    if schema.get("nullable") is True:
-        if isinstance(out.get("type"), str):
-            out["type"] = [out["type"], "null"]
-        elif isinstance(out.get("anyOf"), list):
-            out["anyOf"] = [*out["anyOf"], {"type": "null"}]
-        if isinstance(out.get("enum"), list):
-            out["enum"] = [*out["enum"], None]
-    return out
 
 
 def _values(schema: Mapping[str, Any]) -> list[Any] | None:

@@ -144,7 +144,7 @@ class Lowered:
         """What the schema sent means, in JSON Schema 2020-12 (a new dict): Gemini's
         ``nullable: true`` as a null type; the other protocols' schemas as they are."""
         if self.protocol == "gemini":
-            from clearance.providers.lowering.gemini import gemini_as_json_schema
+            from clearance.providers.lowering.meaning import gemini_as_json_schema
 
             converted: dict[str, Any] = gemini_as_json_schema(self.schema)
             return converted
