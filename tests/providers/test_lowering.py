@@ -480,3 +480,12 @@ def test_lowering_only_relaxes(schema: dict[str, Any], profile: str, data: st.Da
     instance = data.draw(from_schema(schema))
     assert Draft202012Validator(schema).is_valid(instance)
     assert accepts(lowered, instance), (profile, lowered.schema, instance)
+
+
+def test_a_gemini_tool_without_arguments_is_sent_with_empty_properties() -> None:
+    # what a recorded 200 sent (tests/data/realdata/cassettes/gemini/pydantic-ai/
+    # test_google_tool_config_any_with_tool_without_args.yaml): `properties: {}`
+    for schema in ({"type": "object"}, {"type": "object", "properties": {}}):
+        lowered = lower_schema(schema, "gemini")
+        assert lowered.schema == {"type": "object", "properties": {}}
+        assert lowered.losses == ()

@@ -429,3 +429,34 @@ def test_a_secret_across_the_cut_is_redacted_before_it(monkeypatch: pytest.Monke
         assert row.actual is not None
         assert secret[:8] not in row.actual
         assert row.actual.startswith('"' + "x" * 1988 + " <redacted>")
+
+
+def test_a_dropped_constraint_is_shown_as_a_schema_error_the_provider_never_saw() -> None:
+    where = {"tool": "update_contact", "call_id": "call_1", "index": 0}
+    sent = {"contact_id": "c_1", "nickname": "Ada"}
+    evidence = {
+        "failures": [
+            failure(
+                "dropped_constraint",
+                1,
+                **where,
+                pointer="",
+                schema_pointer="/additionalProperties",
+                validator="additionalProperties",
+                message="Additional properties are not allowed ('nickname' was unexpected)",
+                protocol="gemini",
+                keyword="additionalProperties",
+                detail="additionalProperties is not sent (Gemini has no such field)",
+            )
+        ],
+        "transcript": [SYSTEM, assistant(call("call_1", "update_contact", sent))],
+    }
+    case = failing_case("update_contact", "flow", 1, evidence)
+    assert [(p.code, p.pointer) for p in case.problems] == [("dropped_constraint", "/")]
+    (root,) = [row for row in case.calls[0].rows if row.pointer == "/"]
+    assert root.mark == "schema"
+    assert root.note == (
+        "additionalProperties: Additional properties are not allowed ('nickname' was "
+        "unexpected); not sent to the provider: additionalProperties is not sent (Gemini "
+        "has no such field)"
+    )

@@ -274,7 +274,7 @@ class Evaluation:
         with self.catalog.connect() as connection:
             known = {entry.name: entry.protocol for entry in list_providers(connection)}
         for declared in self.config.providers:
-            known[declared.name] = getattr(declared, "protocol", "openai")
+            known[declared.name] = declared.protocol
 
         def protocol_of(model_id: str) -> WireProtocol:
             provider = parse_model_id(model_id, known).provider

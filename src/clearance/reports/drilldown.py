@@ -290,8 +290,11 @@ def _call_diff(
             note = "" if reason == mark else reason
             text, kind = _expected(evidence.get("expected"))
             expected[pointer] = (text, kind, mark, _join(old_note, note))
-        elif code == "schema_violation":
+        elif code in ("schema_violation", "dropped_constraint"):
             note = f"{evidence.get('validator', 'schema')}: {evidence.get('message', '')}"
+            if code == "dropped_constraint":
+                # the constraint broken was never sent to the model's provider: say so
+                note = _join(note, f"not sent to the provider: {evidence.get('detail', '')}")
             expected[pointer] = (
                 old_expected,
                 old_type,

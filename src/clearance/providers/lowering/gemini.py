@@ -419,7 +419,12 @@ class _Gemini:
             kept = [n for n in properties if isinstance(required, list) and n in required]
             if kept:
                 out["required"] = kept
-        elif not top:
+        elif top:
+            # A tool that takes no arguments: the API accepts an empty `properties` at the
+            # top (a recorded 200: tests/data/realdata/cassettes/gemini/pydantic-ai/
+            # test_google_tool_config_any_with_tool_without_args.yaml sends exactly this).
+            out["properties"] = {}
+        else:
             out["properties"] = {
                 GEMINI_PLACEHOLDER: {
                     "type": "string",
