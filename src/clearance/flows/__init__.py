@@ -5,9 +5,12 @@
 - :mod:`~clearance.flows.matching` pairs a turn's calls with its expectations optimally;
 - :mod:`~clearance.flows.scoring` judges turns and drives a flow against a model callable;
 - :mod:`~clearance.flows.dropped` tells a violation of a constraint the model was not shown;
-- :mod:`~clearance.flows.controls` holds the negative controls that find broken flows.
+- :mod:`~clearance.flows.controls` holds the negative controls that find broken flows;
+- :mod:`~clearance.flows.scoring_profile` names the rules a suite is judged by
+  (``clearance`` or ``bfcl``), and :mod:`~clearance.flows.bfcl` holds BFCL's.
 """
 
+from clearance.flows.bfcl.key import BfclFunction, BfclKey, BfclParameter
 from clearance.flows.controls import (
     ControlReport,
     calls_every_tool,
@@ -46,11 +49,20 @@ from clearance.flows.scoring import (
     score_final,
     score_turn,
 )
+from clearance.flows.scoring_profile import (
+    SCORING_PROFILES,
+    ScoringProfile,
+    read_scoring_profile,
+)
 
 __all__ = [
     "FAILURE_CODES",
     "FAILURE_MEANINGS",
+    "SCORING_PROFILES",
     "Assignment",
+    "BfclFunction",
+    "BfclKey",
+    "BfclParameter",
     "ControlReport",
     "ExpectedCall",
     "Failure",
@@ -64,6 +76,7 @@ __all__ = [
     "Mismatch",
     "Model",
     "Pair",
+    "ScoringProfile",
     "Step",
     "ToolResult",
     "TurnVerdict",
@@ -79,6 +92,7 @@ __all__ = [
     "never_calls_tools",
     "parse_json_path",
     "parse_tool_ref",
+    "read_scoring_profile",
     "run_flow",
     "score_final",
     "score_turn",

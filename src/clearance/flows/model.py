@@ -17,6 +17,7 @@ from typing import Any, Literal, NoReturn
 
 from clearance.errors import ContractError
 from clearance.flows._source import read_document
+from clearance.flows.bfcl.key import BfclKey, parse_bfcl_key
 from clearance.flows.jsonpath import JsonPath, JsonPathError, parse_json_path
 from clearance.flows.matchers import (
     Matcher,
@@ -64,6 +65,7 @@ _FLOW_KEYS = (
     "forbidden_tools",
     "steps",
     "final",
+    "bfcl",
 )
 _STEP_KEYS = ("user", "expect", "results")
 _EXPECT_KEYS = ("calls", "any_order", "allow_extra_calls")
@@ -209,6 +211,8 @@ class Flow:
     forbidden_tools: frozenset[str]
     steps: tuple[Step, ...]
     final: tuple[FinalAssertion, ...] = ()
+    bfcl: BfclKey | None = None
+    """BFCL's answer key, for the ``bfcl`` scoring profile (imported cases only)."""
 
     @property
     def tool_names(self) -> tuple[str, ...]:
@@ -412,6 +416,18 @@ class _FlowReader:
                 "/final",
                 fix="add results to the last step, or a last step with calls: []",
             )
+        bfcl = None
+        if "bfcl" in doc:
+            bfcl = parse_bfcl_key(doc["bfcl"], path=self.path, lines=self.lines)
+            if kind != "case":
+                self.fail("a bfcl answer key belongs to a case", "/kind", fix="set kind: case")
+            for name in bfcl.functions:
+                if name not in offered:
+                    self.fail(
+                        f"bfcl.functions names {name!r}, which the case does not offer",
+                        f"/bfcl/functions/{escape_pointer(name)}",
+                        fix="import the case again with clearance contracts import-bfcl",
+                    )
         return Flow(
             id=flow_id,
             path=self.path,
@@ -425,6 +441,7 @@ class _FlowReader:
             forbidden_tools=forbidden,
             steps=steps,
             final=final,
+            bfcl=bfcl,
         )
 
     def tools(self, value: object) -> tuple[str, ...]:

@@ -17,9 +17,11 @@ from typing import Any, Literal, get_args
 import orjson
 
 from clearance.errors import ContractError
+from clearance.flows.bfcl.key import BfclKey
 from clearance.flows.dropped import explain
 from clearance.flows.matching import Assignment, Pair, assign
 from clearance.flows.model import Flow, Step
+from clearance.flows.scoring_profile import ScoringProfile
 from clearance.providers.types import NATIVE_KEY, ChatResponse, Protocol, ToolCall
 
 __all__ = [
@@ -427,6 +429,7 @@ def run_flow(
     descriptions: Mapping[str, str] | None = None,
     stop_on_failure: bool = True,
     protocol: Protocol = "openai",
+    profile: ScoringProfile = "clearance",
 ) -> FlowVerdict:
     """Play ``flow`` against ``model``, turn by turn, and judge it.
 
@@ -444,9 +447,13 @@ def run_flow(
         descriptions: tool name → description shown to the model (optional).
         stop_on_failure: stop at the first failed turn (the script no longer fits).
         protocol: the wire protocol ``model`` is called over (see :func:`score_turn`).
+        profile: the scoring profile that judges each turn
+            (:mod:`~clearance.flows.scoring_profile`): ``clearance`` (:func:`score_turn`)
+            or ``bfcl`` (BFCL's checker, by the case's ``bfcl:`` answer key).
 
     Raises:
-        ContractError: a tool the flow offers has no schema in ``tool_schemas``.
+        ContractError: a tool the flow offers has no schema in ``tool_schemas``, or the
+            ``bfcl`` profile judges a case without an answer key.
     """
     play = play_flow(
         flow,
@@ -454,6 +461,7 @@ def run_flow(
         descriptions=descriptions,
         stop_on_failure=stop_on_failure,
         protocol=protocol,
+        profile=profile,
     )
     try:
         messages, tools = next(play)
@@ -472,6 +480,7 @@ async def arun_flow(
     descriptions: Mapping[str, str] | None = None,
     stop_on_failure: bool = True,
     protocol: Protocol = "openai",
+    profile: ScoringProfile = "clearance",
 ) -> FlowVerdict:
     """The same as :func:`run_flow` with a model that is awaited."""
     play = play_flow(
@@ -480,6 +489,7 @@ async def arun_flow(
         descriptions=descriptions,
         stop_on_failure=stop_on_failure,
         protocol=protocol,
+        profile=profile,
     )
     try:
         messages, tools = next(play)
@@ -488,6 +498,18 @@ async def arun_flow(
     except StopIteration as stop:
         verdict: FlowVerdict = stop.value
         return verdict
+
+
+def _bfcl_key(flow: Flow) -> BfclKey:
+    if flow.bfcl is None:
+        raise ContractError(
+            f"case {flow.id!r} has no bfcl answer key, which the bfcl scoring profile judges by",
+            path=flow.path,
+            pointer="/bfcl",
+            fix="import it again with `clearance contracts import-bfcl`, or judge its suite "
+            "with `scoring: clearance` in the folder's suite.yaml",
+        )
+    return flow.bfcl
 
 
 def flow_tools(
@@ -523,12 +545,14 @@ def play_flow(
     descriptions: Mapping[str, str] | None = None,
     stop_on_failure: bool = True,
     protocol: Protocol = "openai",
+    profile: ScoringProfile = "clearance",
 ) -> Generator[_Request, ChatResponse, FlowVerdict]:
     """The flow as a generator: yields each (messages, tools) to send, takes the answer.
 
     One implementation of the rules of :func:`run_flow` for every way of calling a model
     (sync, async, batched); the generator's return value is the verdict.
     """
+    bfcl = _bfcl_key(flow) if profile == "bfcl" else None
     tools = flow_tools(flow, tool_schemas, descriptions)
     messages: list[dict[str, Any]] = []
     if flow.system:
@@ -555,18 +579,24 @@ def play_flow(
         if step.user is not None:
             messages.append({"role": "user", "content": step.user})
         response = yield list(messages), [dict(tool) for tool in tools]
-        verdict = score_turn(
-            step,
-            response,
-            tool_schemas=tool_schemas,
-            offered=offered,
-            forbidden=flow.forbidden_tools,
-            protocol=protocol,
-        )
-        verdict = dataclasses.replace(
-            verdict,
-            failures=tuple(dataclasses.replace(f, turn=number) for f in verdict.failures),
-        )
+        if bfcl is not None:
+            from clearance.flows.bfcl.judge import score_bfcl_turn
+
+            verdict = score_bfcl_turn(bfcl, response, offered=flow.tool_names)
+        else:
+            verdict = score_turn(
+                step,
+                response,
+                tool_schemas=tool_schemas,
+                offered=offered,
+                forbidden=flow.forbidden_tools,
+                protocol=protocol,
+            )
+        if verdict.failures:
+            verdict = dataclasses.replace(
+                verdict,
+                failures=tuple(dataclasses.replace(f, turn=number) for f in verdict.failures),
+            )
         verdicts.append(verdict)
         failures.extend(verdict.failures)
         last = response
