@@ -40,7 +40,7 @@ import threading
 import time
 import uuid
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -144,14 +144,16 @@ class _Validators:
 
     A tools list is usually the same object call after call, so a validator is
     found by the schema object's identity first and by its content only when the
-    object is new; identical arguments against the same schema reuse their verdict.
+    object is new; identical arguments against the same schema reuse their verdict
+    (arguments sent as text, OpenAI's, are known by their text; arguments sent as a JSON
+    object, Anthropic's ``input`` or Gemini's ``args``, by :func:`_frozen`).
     """
 
     def __init__(self, size: int = 512, verdicts: int = 4096) -> None:
         self.size = size
         self._by_content: OrderedDict[str, Any] = OrderedDict()
         self._by_identity: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
-        self._verdicts: OrderedDict[tuple[int, str], dict[str, Any] | None] = OrderedDict()
+        self._verdicts: OrderedDict[tuple[int, Hashable], dict[str, Any] | None] = OrderedDict()
         self._verdict_size = verdicts
 
     def get(self, schema: Any) -> Any:
@@ -180,7 +182,14 @@ class _Validators:
         """The first schema error of a call's arguments, or None when they are valid."""
         validator = self.get(schema)
         raw = call.raw_arguments
-        key = (id(validator), raw) if isinstance(raw, str) else None
+        key: tuple[int, Hashable] | None
+        if isinstance(raw, str):
+            key = (id(validator), raw)
+        else:
+            try:
+                key = (id(validator), _frozen(call.arguments))
+            except (_Unkeyable, RecursionError):
+                key = None
         if key is not None and key in self._verdicts:
             self._verdicts.move_to_end(key)
             return self._verdicts[key]
@@ -198,6 +207,39 @@ class _Validators:
             if len(self._verdicts) > self._verdict_size:
                 self._verdicts.popitem(last=False)
         return verdict
+
+
+class _Unkeyable(Exception):
+    """A value the verdict cache cannot name exactly (its verdict is not cached)."""
+
+
+_JSON_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _frozen(value: Any) -> Hashable:
+    """Decoded JSON as a hashable key equal only for a value that validates the same.
+
+    Every value carries its type (``1``, ``1.0`` and ``True`` are equal in Python, not to
+    a schema), a float its ``repr`` (``-0.0`` and ``0.0`` are equal but are written apart
+    in an error's message), and an object its keys in order (the first error found may
+    depend on it). Anything that JSON does not decode to (a tuple, a key that is not a
+    string, a subclass) raises :class:`_Unkeyable`.
+    """
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return (kind, value)
+    if kind is float:
+        return (float, repr(value))
+    if kind is dict:
+        items = []
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Unkeyable
+            items.append((key, _frozen(item)))
+        return (dict, tuple(items))
+    if kind is list:
+        return (list, tuple(_frozen(item) for item in value))
+    raise _Unkeyable
 
 
 _ANY_OBJECT: dict[str, Any] = {"type": "object"}
