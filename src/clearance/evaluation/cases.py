@@ -3,8 +3,10 @@
 A suite is a folder of contracts and flows (``contracts/`` for ``contracts`` and
 ``flows``, the imported BFCL folder for ``bfcl``). Each case knows the tool contracts
 it offers, the schemas the scorer validates against, the tool and criticality its
-results count for, and a fingerprint (the case file's hash and every contract's
-version and hash) that keys its recordings: a changed fingerprint makes them stale.
+results count for, the scoring profile its folder chooses (``suite.yaml``:
+:mod:`clearance.flows.scoring_profile`), and a fingerprint (the case file's hash and
+every contract's version and hash, and the profile when it is not the default) that
+keys its recordings: a changed fingerprint makes them stale.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from clearance.contracts.cache import LoadedSuite
 from clearance.contracts.model import ContractSet, ToolContract
 from clearance.errors import ContractError, InputError
 from clearance.flows.model import Flow
+from clearance.flows.scoring_profile import DEFAULT_PROFILE, ScoringProfile, read_scoring_profile
 
 __all__ = ["CaseKind", "EvalCase", "SuiteSet", "case_digest", "load_suites", "select_cases"]
 
@@ -46,6 +49,8 @@ class EvalCase:
     """What its recordings are keyed to: the case file's hash, each contract's version/hash."""
     schemas: Mapping[str, Mapping[str, Any]] = field(hash=False, repr=False)
     descriptions: Mapping[str, str] = field(hash=False, repr=False)
+    scoring: ScoringProfile = DEFAULT_PROFILE
+    """The scoring profile that judges it (its suite folder's ``suite.yaml``)."""
 
     @property
     def kind(self) -> CaseKind:
@@ -65,6 +70,8 @@ class SuiteSet:
     """SHA-256 over the versions and hashes of every contract the cases use."""
     contract_versions: Mapping[str, str] = field(hash=False)
     """Tool name → version used (the latest offered when a suite offers several)."""
+    scoring: Mapping[str, ScoringProfile] = field(default_factory=dict, hash=False)
+    """Suite → the scoring profile that judges its cases."""
 
 
 def _file_hash(path: str, known: Mapping[str, str]) -> str:
@@ -82,7 +89,13 @@ def case_digest(case: EvalCase) -> str:
     return _digest(case.fingerprint)
 
 
-def _case(flow: Flow, suite: Suite, contracts: ContractSet, hashes: Mapping[str, str]) -> EvalCase:
+def _case(
+    flow: Flow,
+    suite: Suite,
+    contracts: ContractSet,
+    hashes: Mapping[str, str],
+    scoring: ScoringProfile = DEFAULT_PROFILE,
+) -> EvalCase:
     used = tuple(contracts[ref] for ref in flow.tools)
     by_name = {c.name: c for c in used}
     expected = [call.tool for step in flow.steps for call in step.calls]
@@ -94,10 +107,12 @@ def _case(flow: Flow, suite: Suite, contracts: ContractSet, hashes: Mapping[str,
         if any(c.criticality == "critical" for c in called)
         else (primary.criticality if primary is not None else "standard")
     )
-    fingerprint = {
+    fingerprint: dict[str, Any] = {
         "case": _file_hash(flow.path, hashes)[:16],
         "tools": {c.name: f"{c.version}/{c.content_hash[:16]}" for c in used},
     }
+    if scoring != DEFAULT_PROFILE:  # judged by other rules: not the same evidence
+        fingerprint["scoring"] = scoring
     return EvalCase(
         id=flow.id,
         suite=suite,
@@ -109,6 +124,7 @@ def _case(flow: Flow, suite: Suite, contracts: ContractSet, hashes: Mapping[str,
         fingerprint=fingerprint,
         schemas={c.name: c.input_schema for c in used},
         descriptions={c.name: c.description for c in used},
+        scoring=scoring,
     )
 
 
@@ -146,7 +162,9 @@ def load_suites(
 
     Raises:
         InputError: an unknown suite name, or a suite folder that does not exist.
-        ContractError: a contract or flow file that is wrong (the first one, with a count).
+        ContractError: a contract or flow file that is wrong (the first one, with a count),
+            a ``suite.yaml`` that names no known profile, or a ``bfcl`` suite with a case
+            that has no answer key.
     """
     chosen: list[Suite] = []
     for name in suites:
@@ -157,17 +175,29 @@ def load_suites(
     loaded: dict[Path, LoadedSuite] = {}
     cache_dir = config.root / ".clearance" / "cache" if cache else None
     cases: list[EvalCase] = []
+    scoring: dict[str, ScoringProfile] = {}
     for suite in chosen:
         root = config.bfcl_root() if suite == "bfcl" else config.contracts_root()
         if root not in loaded:
             loaded[root] = _load_root(root, cache_dir)
         suite_files = loaded[root]
+        profile = scoring[suite] = read_scoring_profile(root)
         for flow in suite_files.flows:
             if suite == "flows" and flow.kind != "flow":
                 continue
             if suite in ("contracts", "bfcl") and flow.kind != "case":
                 continue
-            cases.append(_case(flow, suite, suite_files.contracts, suite_files.file_hashes))
+            if profile == "bfcl" and flow.bfcl is None:
+                raise ContractError(
+                    f"case {flow.id!r} has no bfcl answer key, and its folder is judged by the "
+                    "bfcl scoring profile",
+                    path=flow.path,
+                    fix="import it again with `clearance contracts import-bfcl`, or set "
+                    f"`scoring: clearance` in {root / 'suite.yaml'}",
+                )
+            cases.append(
+                _case(flow, suite, suite_files.contracts, suite_files.file_hashes, profile)
+            )
     seen: dict[str, EvalCase] = {}
     for case in cases:
         if case.id in seen:
@@ -187,6 +217,7 @@ def load_suites(
         suite_hash=_digest({case.id: case.fingerprint for case in cases}),
         contracts_hash=_digest({key: c.content_hash for key, c in sorted(used.items())}),
         contract_versions=versions,
+        scoring=scoring,
     )
 
 

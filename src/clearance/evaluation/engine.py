@@ -414,6 +414,8 @@ class Evaluation:
                 "contract_versions": dict(self.suite.contract_versions),
                 # what each case was when judged: the gate refuses evidence on a changed one
                 "case_digests": {case.id: case_digest(case) for case in self.cases},
+                # which rules judged each suite (the report names them)
+                "scoring": dict(self.suite.scoring),
                 "selected_cases": None
                 if len(self.cases) == len(self.suite.cases)
                 else sorted(c.id for c in self.cases),

@@ -141,6 +141,7 @@ class TrialRunner:
                 tool_schemas=case.schemas,
                 descriptions=case.descriptions,
                 protocol=self._protocol_of(item.model_id) if self._protocol_of else "openai",
+                profile=case.scoring,
             )
         except _FallbackServed as served:
             result = served.result
