@@ -47,6 +47,7 @@ quirks ``malformed_usage`` / ``inconsistent_usage``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import orjson
@@ -94,21 +95,35 @@ _UNSENDABLE_PARTS = {
 }
 
 
+_NO_IDS: frozenset[str] = frozenset()
+
+
 class _Turn:
-    """One Anthropic message being built from one or more canonical messages."""
+    """One Anthropic message being built from one or more canonical messages.
+
+    It starts from its first message's blocks (a list the turn then owns); the
+    containers only some turns need are made when first needed (a request is converted
+    on every call, and most turns never need them).
+    """
 
     __slots__ = ("blocks", "plain", "result_ids", "results", "role", "tool_ids")
 
-    def __init__(self, role: str) -> None:
+    def __init__(
+        self,
+        role: str,
+        blocks: list[Any],
+        plain: str | None,
+        tool_ids: AbstractSet[str] = _NO_IDS,
+    ) -> None:
         self.role = role
-        self.blocks: list[Any] = []
-        self.results: list[dict[str, Any]] = []
+        self.blocks = blocks
+        self.results: list[dict[str, Any]] | None = None
         """``tool_result`` blocks (a user turn): sent before the other blocks."""
-        self.plain: str | None = None
+        self.plain = plain or None
         """The content as one string, while the turn is one message of plain text."""
-        self.tool_ids: set[str] = set()
+        self.tool_ids = tool_ids
         """Ids of the turn's ``tool_use`` blocks (an assistant turn)."""
-        self.result_ids: set[str] = set()
+        self.result_ids: set[str] | None = None
 
     def add(self, blocks: list[Any], plain: str | None) -> None:
         self.plain = plain if not self.blocks and not self.results and plain else None
@@ -173,18 +188,21 @@ def _messages(
                 blocks, plain = _content(index, "user", content)
                 if not blocks:
                     raise _bad(index, "user", "has no content", "give the user message some text")
-            last = turns[-1] if turns else None
-            if last is None or last.role != "user":
-                last = _Turn("user")
-                turns.append(last)
-            last.add(blocks, plain)
+            if turns and turns[-1].role == "user":
+                turns[-1].add(blocks, plain)
+            else:
+                turns.append(_Turn("user", blocks, plain))
         elif role == "assistant":
             blocks, plain, ids = _assistant(index, message)
             if not blocks:
                 continue  # said nothing: Anthropic refuses an empty turn, and it adds nothing
-            turn = _turn(turns, "assistant")
-            turn.add(blocks, plain)
-            turn.tool_ids.update(ids)
+            if turns and turns[-1].role == "assistant":
+                turn = turns[-1]
+                turn.add(blocks, plain)
+                if ids:
+                    turn.tool_ids = turn.tool_ids | ids
+            else:
+                turns.append(_Turn("assistant", blocks, plain, ids))
         elif role == "tool":
             _tool_result(index, message, turns)
         elif role in _SYSTEM_ROLES:
@@ -219,15 +237,6 @@ def _messages(
     if system_count == 1 and system_plain is not None:
         return system_plain, [turn.message() for turn in turns]
     return (system or None), [turn.message() for turn in turns]
-
-
-def _turn(turns: list[_Turn], role: str) -> _Turn:
-    """The turn a message of ``role`` joins: the last one when it has that role."""
-    if turns and turns[-1].role == role:
-        return turns[-1]
-    turn = _Turn(role)
-    turns.append(turn)
-    return turn
 
 
 def _bad(index: int, role: str, problem: str, fix: str) -> InputError:
@@ -294,12 +303,16 @@ def _image(index: int, role: str, position: int, image: Any) -> dict[str, Any]:
     return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
 
 
-def _assistant(index: int, message: Mapping[str, Any]) -> tuple[list[Any], str | None, set[str]]:
+def _assistant(
+    index: int, message: Mapping[str, Any]
+) -> tuple[list[Any], str | None, AbstractSet[str]]:
     """An assistant message's blocks, its plain text, and the ids of its tool calls."""
     native = message.get(NATIVE_KEY)
-    if (type(native) is dict or isinstance(native, Mapping)) and native.get(
-        "protocol"
-    ) == "anthropic":
+    if (
+        native is not None
+        and (type(native) is dict or isinstance(native, Mapping))
+        and native.get("protocol") == "anthropic"
+    ):
         content = native.get("content")
         if not isinstance(content, list | tuple):
             raise _bad(
@@ -323,7 +336,7 @@ def _assistant(index: int, message: Mapping[str, Any]) -> tuple[list[Any], str |
         blocks, plain = _content(index, "assistant", content)
     calls = message.get("tool_calls")
     if not calls:
-        return blocks, plain, set()
+        return blocks, plain, _NO_IDS
     if not isinstance(calls, list | tuple):
         raise _bad(index, "assistant", "has tool_calls that are not a list", "list the calls")
     ids: set[str] = set()
@@ -380,8 +393,8 @@ def _tool_result(index: int, message: Mapping[str, Any], turns: list[_Turn]) -> 
         before = turns[-2] if len(turns) > 1 else None
     else:
         before = turns[-1] if turns else None
-        turn = _Turn("user")
-    called = before.tool_ids if before is not None else set()
+        turn = _Turn("user", [], None)
+    called = before.tool_ids if before is not None else _NO_IDS
     if call_id not in called:
         said = ", ".join(sorted(called)) if called else "no tool"
         raise _bad(
@@ -391,7 +404,7 @@ def _tool_result(index: int, message: Mapping[str, Any], turns: list[_Turn]) -> 
             f"call (it called {said})",
             "send each tool message right after the assistant message whose call it answers",
         )
-    if call_id in turn.result_ids:
+    if turn.result_ids is not None and call_id in turn.result_ids:
         raise _bad(
             index,
             "tool",
@@ -418,8 +431,12 @@ def _tool_result(index: int, message: Mapping[str, Any], turns: list[_Turn]) -> 
     if turn is not (turns[-1] if turns else None):
         turns.append(turn)
     turn.plain = None
-    turn.results.append(block)
-    turn.result_ids.add(call_id)
+    results, result_ids = turn.results, turn.result_ids
+    if results is None or result_ids is None:
+        turn.results, turn.result_ids = [block], {call_id}
+    else:
+        results.append(block)
+        result_ids.add(call_id)
 
 
 _CONVERTED: dict[bytes, tuple[Any, ...]] = {}

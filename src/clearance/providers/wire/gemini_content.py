@@ -299,7 +299,7 @@ def _call_id_and_name(call: Any, position: int, index: int) -> tuple[str, str]:
             fix="send each tool call as {id, type: function, function: {name, arguments}}",
         )
     function = call.get("function")
-    name = function.get("name") if isinstance(function, Mapping) else None
+    name = function.get("name") if type(function) is dict or isinstance(function, Mapping) else None
     call_id = call.get("id")
     return (call_id if type(call_id) is str else ""), (name if type(name) is str else "")
 
