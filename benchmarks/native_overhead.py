@@ -12,6 +12,8 @@ fragments). Three figures per protocol, each the median over ``--rounds`` rounds
 shared, and nothing here waits on I/O), the protocols interleaved within a round so
 machine load hits them alike (ratios are taken per round, then their median):
 
+- ``request``: the request body (``_body``) and its JSON bytes alone: the part of a
+  call's work done before it is sent, which a stream's overhead is mostly made of;
 - ``build+parse``: what the provider does per call besides HTTP: the request body
   (``_body``), its JSON bytes, the answer decoded and read (``_decode``, ``_parse``);
 - ``complete``: ``provider.complete()`` end to end over ``httpx.MockTransport`` (no
@@ -46,7 +48,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,11 +61,12 @@ from clearance.catalog.modelstore import ensure_provider, sync_models
 from clearance.config import load_config
 from clearance.discovery import parse_model_list
 from clearance.providers.anthropic import AnthropicProvider
-from clearance.providers.base import ChatRequest, ChatResponse
+from clearance.providers.base import ChatRequest
 from clearance.providers.factory import make_provider
 from clearance.providers.gemini import GeminiProvider
 from clearance.providers.http import HttpProvider, encode_json
 from clearance.providers.openai import OpenAICompatibleProvider
+from clearance.providers.types import ChatResponse
 from clearance.router import Router
 
 # ------------------------------------------------------------ the logical call
@@ -149,7 +152,7 @@ PROMPT, COMPLETION = 812, 64
 # ------------------------------------------------------------ the answer, per protocol
 
 
-def _sse(events: list[tuple[str | None, Any]]) -> bytes:
+def _sse(events: Sequence[tuple[str | None, Any]]) -> bytes:
     lines = []
     for name, data in events:
         if name is not None:
@@ -393,6 +396,9 @@ class Case:
         """The model's catalog id, behind the router."""
         return f"{self.name}:{self.entry.model}"
 
+    def request(self) -> None:
+        assert encode_json(self.provider._body(self.entry.model, REQUEST))
+
     def build_parse(self) -> None:
         provider = self.provider
         content = encode_json(provider._body(self.entry.model, REQUEST))
@@ -551,16 +557,17 @@ def figure_table(
 
 
 def measure_providers(cases: list[Case], calls: int, rounds: int) -> None:
-    """The provider alone, per protocol: build+parse, complete, stream."""
-    figures = ("build+parse", "complete", "stream")
+    """The provider alone, per protocol: request, build+parse, complete, stream."""
+    figures = ("request", "build+parse", "complete", "stream")
     samples: dict[tuple[str, str], list[float]] = {}
     for case in cases:  # warm up: caches (lowered schemas, parsed URLs), the client pool
-        for action in (case.build_parse, case.complete, case.stream):
+        for action in (case.request, case.build_parse, case.complete, case.stream):
             per_call_us(action, 200)
     for _ in range(rounds):
         for figure in figures:
             for case in cases:
                 action = {
+                    "request": case.request,
                     "build+parse": case.build_parse,
                     "complete": case.complete,
                     "stream": case.stream,
