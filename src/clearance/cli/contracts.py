@@ -532,8 +532,8 @@ def import_bfcl(
         typer.Option(
             "--category",
             metavar="CATEGORY,...",
-            help="simple_python, multiple, parallel, parallel_multiple; repeat or separate "
-            "with commas (default: all four).",
+            help="BFCL categories (simple_python, live_multiple, irrelevance...); repeat or "
+            "separate with commas (default: every single-turn one in FOLDER).",
         ),
     ] = None,
     limit: Annotated[
@@ -541,36 +541,74 @@ def import_bfcl(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Convert Berkeley Function Calling Leaderboard data into contracts and cases."""
+    """Convert Berkeley Function Calling Leaderboard data into contracts and cases.
+
+    The folder is judged by the bfcl scoring profile (suite.yaml); ground truth that its
+    own declaration refuses is kept and listed.
+    """
+    from collections import Counter
+
     from clearance.contracts import bfcl
 
-    categories = tuple(
-        split_list(category) or ("simple_python", "multiple", "parallel", "parallel_multiple")
+    report = bfcl.import_bfcl(
+        directory, out, categories=tuple(split_list(category)) or None, limit=limit
     )
-    report = bfcl.import_bfcl(directory, out, categories=categories, limit=limit)
+    conflicts = [
+        {
+            "case": c.case_id,
+            "call": c.call,
+            "tool": c.tool,
+            "parameter": c.parameter,
+            "kind": c.kind,
+            "message": c.message,
+        }
+        for c in report.conflicts
+    ]
     if as_json:
         emit_json(
             {
                 "out": str(out),
+                "scoring": report.scoring,
                 "cases": report.cases,
                 "by_category": report.by_category,
+                "skipped": report.skipped or {},
                 "tools": report.tools,
                 "shared": report.shared,
                 "renamed": {r.contract_name: r.original for r in report.renamed},
                 "without_valid_example": list(report.without_valid_example),
                 "loose_matchers": list(report.loose_matchers),
+                "conflicts": conflicts,
+                "quirks": [
+                    {"case": q.case_id, "kind": q.kind, "detail": q.detail} for q in report.quirks
+                ],
             }
         )
         return
     per_category = ", ".join(f"{k} {v}" for k, v in report.by_category.items())
     console.print(
         f"imported {report.cases} cases ({per_category}) and {report.tools} tool contracts into "
-        f"{escape(str(out))}; {report.shared} offers reused a definition, {len(report.renamed)} "
-        f"tools renamed because BFCL defines the same name differently"
+        f"{escape(str(out))}, judged by the {report.scoring} scoring profile (suite.yaml); "
+        f"{report.shared} offers reused a definition, {len(report.renamed)} tools renamed "
+        "because BFCL defines the same name differently"
     )
-    if report.without_valid_example:
-        console.print(
-            "ground truth that does not validate against its own schema (BFCL quirks): "
-            + ", ".join(escape(n) for n in report.without_valid_example)
+    for skipped, reason in (report.skipped or {}).items():
+        console.print(f"[yellow]skipped[/] {escape(skipped)}: {escape(reason)}")
+    if report.conflicts:
+        kinds = ", ".join(
+            f"{n} {k}" for k, n in sorted(Counter(c.kind for c in report.conflicts).items())
         )
+        cases = len({c.case_id for c in report.conflicts})
+        console.print(
+            f"ground truth its own declaration refuses, kept as BFCL wrote it ({kinds}; "
+            f"{cases} cases; --json lists each):"
+        )
+        for conflict in report.conflicts[:10]:
+            console.print(
+                f"  {escape(conflict.case_id)} {escape(conflict.tool)}.{escape(conflict.parameter)}"
+                f" ({conflict.kind}): {escape(conflict.message)}"
+            )
+        if len(report.conflicts) > 10:
+            console.print(f"  ... and {len(report.conflicts) - 10} more")
+    for quirk in report.quirks:
+        console.print(f"{escape(quirk.case_id)}: {escape(quirk.detail)} ({quirk.kind})")
     console.print(f"next: `clearance contracts lock --root {escape(str(out))}`")

@@ -1,87 +1,109 @@
 """Importing the Berkeley Function Calling Leaderboard (BFCL v4) as contracts and cases.
 
-One module past 600 lines, on purpose for now: it is one importer of one outside format,
-read, converted and written in a single pass, with its conversion decisions written once
-below; issue 19 reworks it, and will split it where that rework draws the seams.
-
-BFCL ships each category as two JSON Lines files (named ``.json``): the questions
-(``BFCL_v4_<category>.json``: ``id``, ``question``, ``function``) and, under
-``possible_answer/``, the ground truth (``id``, ``ground_truth``). Each BFCL
-function becomes a tool contract and each question a single-turn ``kind: case``
-flow, both in the formats of ``contracts/FORMAT.md``.
+Each BFCL function becomes a tool contract and each question a single-turn ``kind: case``
+flow, both in the formats of ``contracts/FORMAT.md``; the folder gets a ``suite.yaml``
+that judges it by the ``bfcl`` scoring profile (:mod:`clearance.flows.scoring_profile`).
+Reading the files is :mod:`~clearance.contracts.bfcl_files`; acceptable values as
+matchers, :mod:`~clearance.contracts.bfcl_matchers`; ground truth that breaks its own
+schema, :mod:`~clearance.contracts.bfcl_conflicts`.
 
 Conversion decisions:
 
 - **Tool names.** Contract names must match ``^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$``; BFCL
   names contain dots (``math.factorial``). Every character outside ``[A-Za-z0-9_-]``
-  becomes ``_`` (``math_factorial``); a name that would start with a digit or ``-``
-  gets a leading ``_``; a name longer than 64 is cut and suffixed with a hash.
-  Contract files allow no extra keys, so the original name is kept in the case's
-  ``description`` (``math_factorial = math.factorial``) and in
-  :attr:`ImportReport.name_map`.
+  becomes ``_`` (``math_factorial``, as BFCL itself renames for function-calling APIs);
+  a name that would start with a digit or ``-`` gets a leading ``_``; a name longer than
+  64 is cut and suffixed with a hash. The original name is kept in the case's
+  ``description`` (``math_factorial = math.factorial``) and in :attr:`ImportReport.name_map`.
 - **Versions.** Every contract is ``1.0.0``, ``criticality: standard``, and its
   ``output_schema`` is ``{type: object}`` (BFCL describes no results).
-- **Shared and clashing definitions.** :func:`import_bfcl` writes one contract per
-  distinct function definition (the canonical JSON of BFCL's function object). When
-  a later case defines a function of the same (sanitized) name differently, that
-  definition is named ``<name>__<first 8 hex of its SHA-256>`` and listed in
-  :attr:`ImportReport.renamed`.
-- **Types.** The parameter schema is converted recursively through ``properties``,
-  ``items`` and ``additionalProperties`` (a property may itself be called ``type``):
-  ``dict`` → ``object``, ``float`` → ``number``, ``tuple`` → ``array``, ``any`` →
-  no ``type`` at all; ``integer``, ``number``, ``boolean``, ``string``, ``array``,
-  ``object`` and ``null`` stay as they are (``int``, ``str``, ``bool``, ``list`` map
-  to their JSON Schema names too). BFCL's non-standard ``optional`` keyword is
-  dropped (``required`` already says it); ``default``, ``enum``, ``format`` and the
-  descriptions are kept. ``additionalProperties`` stays absent: BFCL schemas are open.
+- **Shared and clashing definitions.** One contract per distinct function definition
+  (the canonical JSON of BFCL's function object). When a later case defines a function of
+  the same (sanitized) name differently, that definition is named
+  ``<name>__<first 8 hex of its SHA-256>`` and listed in :attr:`ImportReport.renamed`.
+- **Types.** Python categories: the parameter schema is converted recursively through
+  ``properties``, ``items`` and ``additionalProperties`` (a property may itself be called
+  ``type``): ``dict`` → ``object``, ``float`` → ``number``, ``tuple`` → ``array``,
+  ``any`` → no ``type`` at all; ``integer``, ``number``, ``boolean``, ``string``,
+  ``array``, ``object`` and ``null`` stay as they are (``int``, ``str``, ``bool``,
+  ``list`` map to their JSON Schema names too). BFCL's non-standard ``optional`` keyword
+  is dropped (``required`` already says it); ``default``, ``enum``, ``format`` and the
+  descriptions are kept; ``additionalProperties`` stays absent: BFCL schemas are open.
+  Java and JavaScript categories are shown to the model as BFCL shows them to
+  function-calling models: every parameter is a ``string`` of source text, its
+  description says of which Java or JavaScript type (and an array's element type, a
+  dict's entries), and the function's description says which language it is in.
 - **Examples.** ``valid`` holds the ground-truth arguments of the first call to the
   function whose arguments validate (first acceptable value of each parameter, ``""``
   meaning "leave it out"); functions never called, or whose ground truth does not
   validate (a known BFCL quirk), get none. ``invalid`` holds ``{}`` when the schema
   requires parameters.
-- **Cases.** ``id`` is ``bfcl_`` plus the BFCL id, lower-cased, with characters
-  outside ``[a-z0-9_.-]`` turned into ``_``. ``user`` is the text of the user
-  messages of the question's first turn (joined by a blank line), ``system`` that of
-  its system messages. One step expects the ground-truth calls, with
-  ``any_order: true`` when there are several (the parallel categories).
-- **Matchers.** A parameter's list of acceptable values becomes: one value → that
-  value (exact; numbers compare by value, so ``5`` also accepts ``5.0``); several →
-  ``$one_of``; ``""`` in the list → wrapped in ``$optional``; ``""`` alone →
-  ``{$optional: {$any: true}}``; ``null`` under ``$optional`` is written
-  ``{$exact: null}``. BFCL's nested form (a dict, or a list of dicts, whose values
-  are themselves lists of acceptable values) is expanded into every concrete
-  alternative (keys with ``""`` present or absent) and matched exactly, which is what
-  BFCL's ``dict_checker`` does (no unknown keys); past
-  :data:`MAX_ALTERNATIVES` a dict becomes a looser ``$subset`` instead and the case
-  is listed in :attr:`ImportReport.loose_matchers`. Strings are matched exactly,
-  which is stricter than BFCL's checker (it lower-cases and strips spaces and
-  ``,./-_*^`` before comparing). Quirks kept as they are: numbers written as
-  strings, ground-truth parameters that the function does not declare (they are
-  optional, the schema is open), acceptable values of the wrong type.
+- **Cases.** ``id`` is ``bfcl_`` plus the BFCL id, lower-cased, with characters outside
+  ``[a-z0-9_.-]`` turned into ``_``. ``user`` is the text of the user messages of the
+  question's first turn (joined by a blank line), ``system`` that of its system
+  messages; assistant messages inside a question (a few ``live_irrelevance`` ones) are
+  left out and listed in :attr:`ImportReport.quirks`. One step expects the ground-truth
+  calls (:mod:`~clearance.contracts.bfcl_matchers`), with ``any_order: true`` when there
+  are several. ``irrelevance`` cases expect no call; a ``live_relevance`` case (any call
+  passes BFCL) expects, under the ``clearance`` profile, a call of its first tool with
+  any arguments.
+- **The answer key.** Each case keeps, under ``bfcl:``, what BFCL's checker reads
+  (:mod:`clearance.flows.bfcl.key`): its category, each offered tool's declared types
+  and required parameters, and the ground truth as BFCL wrote it (contract names).
+- **Conflicts.** Ground truth that its own declaration refuses is kept, and listed in
+  :attr:`ImportReport.conflicts` (:mod:`~clearance.contracts.bfcl_conflicts`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
 
+from clearance.contracts.bfcl_conflicts import (
+    GroundTruthConflict,
+    find_conflicts,
+    source_conflicts,
+)
+from clearance.contracts.bfcl_files import (
+    DEFAULT_CATEGORIES,
+    BfclCase,
+    categories_in,
+    read_bfcl,
+)
+from clearance.contracts.bfcl_matchers import (
+    MAX_ALTERNATIVES,
+    ground_truth_arguments,
+    parameter_matcher,
+    source_values,
+)
 from clearance.errors import SourceFormatError
+from clearance.flows.bfcl.key import (
+    BfclFunction,
+    BfclKey,
+    BfclParameter,
+    Language,
+    category_kind,
+    category_language,
+)
+from clearance.flows.scoring_profile import SUITE_FILE, suite_file_text
 
 __all__ = [
     "DEFAULT_CATEGORIES",
     "MAX_ALTERNATIVES",
     "BfclCase",
+    "GroundTruthConflict",
+    "ImportQuirk",
     "ImportReport",
     "RenamedTool",
+    "answer_key",
     "bfcl_documents",
     "convert_case",
     "convert_parameters",
@@ -92,12 +114,6 @@ __all__ = [
     "sanitize_case_id",
     "sanitize_tool_name",
 ]
-
-DEFAULT_CATEGORIES = ("simple_python", "multiple", "parallel", "parallel_multiple")
-"""The single-turn categories that :func:`read_bfcl` reads unless told otherwise."""
-
-MAX_ALTERNATIVES = 64
-"""The most concrete alternatives one nested BFCL value is expanded into."""
 
 CONTRACT_VERSION = "1.0.0"
 _TYPES = {
@@ -117,26 +133,12 @@ _TYPES = {
     "null": "null",
 }
 _DROPPED_KEYWORDS = frozenset({"optional"})
-_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$")
 _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when installed: 10x faster
-_ABSENT: Any = object()
-"""A nested key left out (its acceptable values held ``""``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class BfclCase:
-    """One BFCL question with its ground truth, as read from the files."""
-
-    id: str
-    category: str
-    question: list[list[dict[str, Any]]] = field(hash=False)
-    """Turns, each a list of chat messages (``role``, ``content``)."""
-    functions: list[dict[str, Any]] = field(hash=False)
-    """The functions offered (``name``, ``description``, ``parameters``)."""
-    ground_truth: list[dict[str, dict[str, list[Any]]]] = field(hash=False)
-    """The expected calls: ``{function name: {parameter: [acceptable values]}}``."""
-    source: str = ""
-    """``file:line`` of the question."""
+_LANGUAGE_NOTE = {
+    "python": " Note that the provided function is in Python 3 syntax.",
+    "java": " Note that the provided function is in Java 8 SDK syntax.",
+    "javascript": " Note that the provided function is in JavaScript syntax.",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,16 @@ class RenamedTool:
     """The name it was written under (``<sanitized>__<hash>``)."""
     case_id: str
     """The first BFCL case that offered this definition."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportQuirk:
+    """Something in a BFCL question the conversion could not keep as it was."""
+
+    case_id: str
+    kind: str
+    """``assistant_message`` (dropped), ``later_turns`` (dropped)."""
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,108 +182,13 @@ class ImportReport:
     """Cases with a nested value too large to expand (matched with ``$subset``)."""
     tool_paths: tuple[Path, ...] = ()
     flow_paths: tuple[Path, ...] = ()
-
-
-# -- reading --------------------------------------------------------------------------
-
-
-def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SourceFormatError(
-            f"cannot read BFCL file: {exc.strerror or exc}",
-            source=str(path),
-            fix="point at the folder that holds BFCL_v4_<category>.json and possible_answer/",
-        ) from None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SourceFormatError(
-                f"line is not JSON: {exc.msg} (column {exc.colno})",
-                source=f"{path}:{number}",
-                fix="BFCL files are JSON Lines: one JSON object per line",
-            ) from None
-        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
-            raise SourceFormatError(
-                "a BFCL record must be a JSON object with a string 'id'",
-                source=f"{path}:{number}",
-            )
-        yield number, record
-
-
-def _category_file(directory: Path, category: str) -> Path:
-    exact = directory / f"BFCL_v4_{category}.json"
-    if exact.is_file():
-        return exact
-    others = sorted(directory.glob(f"BFCL_v*_{category}.json"))
-    if others:
-        return others[-1]
-    raise SourceFormatError(
-        f"no question file for BFCL category {category!r}",
-        source=str(directory),
-        fix=f"expected {exact.name} in that folder (and possible_answer/{exact.name})",
-    )
-
-
-def read_bfcl(directory: Path, categories: Sequence[str] = DEFAULT_CATEGORIES) -> list[BfclCase]:
-    """The cases of the given single-turn categories, each with its ground truth.
-
-    Raises:
-        SourceFormatError: a missing or unreadable file, a line that is not a BFCL
-            record, a question without an answer, or a multi-turn category.
-    """
-    directory = Path(directory)
-    cases: list[BfclCase] = []
-    for category in categories:
-        if category.startswith("multi_turn"):
-            raise SourceFormatError(
-                f"BFCL category {category!r} is multi-turn; only single-turn ones convert",
-                source=str(directory),
-                fix=f"use categories among {', '.join(DEFAULT_CATEGORIES)}",
-            )
-        questions = _category_file(directory, category)
-        answers_path = directory / "possible_answer" / questions.name
-        answers: dict[str, Any] = {}
-        for number, record in _read_jsonl(answers_path):
-            truth = record.get("ground_truth")
-            if not isinstance(truth, list) or not all(
-                isinstance(call, dict) and len(call) == 1 for call in truth
-            ):
-                raise SourceFormatError(
-                    "ground_truth must be a list of {function: {parameter: [values]}}",
-                    source=f"{answers_path}:{number}",
-                    pointer="/ground_truth",
-                )
-            answers[record["id"]] = truth
-        for number, record in _read_jsonl(questions):
-            where = f"{questions}:{number}"
-            if record["id"] not in answers:
-                raise SourceFormatError(
-                    f"question {record['id']!r} has no possible answer",
-                    source=where,
-                    fix=f"check {answers_path}",
-                )
-            question, functions = record.get("question"), record.get("function")
-            if not isinstance(question, list) or not isinstance(functions, list):
-                raise SourceFormatError(
-                    "a BFCL question needs 'question' (turns) and 'function' (a list)",
-                    source=where,
-                )
-            cases.append(
-                BfclCase(
-                    id=record["id"],
-                    category=category,
-                    question=question,
-                    functions=functions,
-                    ground_truth=answers[record["id"]],
-                    source=where,
-                )
-            )
-    return cases
+    conflicts: tuple[GroundTruthConflict, ...] = ()
+    """Every place the ground truth disagrees with its own declaration (kept as it is)."""
+    quirks: tuple[ImportQuirk, ...] = ()
+    skipped: dict[str, str] | None = None
+    """Categories found in the folder and not imported → why (multi-turn ones)."""
+    scoring: str = "bfcl"
+    """The scoring profile the written ``suite.yaml`` selects."""
 
 
 # -- names ----------------------------------------------------------------------------
@@ -379,130 +296,68 @@ def _convert_schema(schema: Any, source: str, pointer: str) -> dict[str, Any]:
     return out
 
 
-# -- matchers -------------------------------------------------------------------------
+def _source_text_parameters(schema: Any, language: str, source: str, pointer: str) -> Any:
+    """A Java or JavaScript parameter schema as BFCL shows it to function-calling models:
+    every parameter a string of source text, its type said in its description."""
+    if not isinstance(schema, Mapping):
+        raise SourceFormatError("a schema must be an object", source=source, pointer=pointer)
+    name = "Java" if language == "java" else "JavaScript"
+    properties: dict[str, Any] = {}
+    for parameter, spec in (schema.get("properties") or {}).items():
+        if not isinstance(spec, Mapping):
+            raise SourceFormatError(
+                "a parameter must be an object", source=source, pointer=f"{pointer}/{parameter}"
+            )
+        declared = spec.get("type")
+        text = str(spec.get("description") or "")
+        if declared == "any":
+            text += f" This parameter can be of any type of {name} object in string representation."
+        else:
+            text += f" This is {name} {declared} type parameter in string representation."
+        items = spec.get("items")
+        if declared in ("ArrayList", "Array", "array") and isinstance(items, Mapping):
+            text += (
+                f" The list elements are of type {items.get('type')}; they are not in string "
+                "representation."
+            )
+        if language == "javascript" and declared == "dict" and "properties" in spec:
+            text += (
+                " The dictionary entries have the following schema; they are not in string "
+                f"representation. {json.dumps(spec['properties'])}"
+            )
+        properties[str(parameter)] = {"type": "string", "description": text.strip()}
+    converted: dict[str, Any] = {"type": "object", "properties": properties}
+    if schema.get("required"):
+        converted["required"] = list(schema["required"])
+    return converted
 
 
-class _TooMany(Exception):
-    """A nested value with more than MAX_ALTERNATIVES concrete forms."""
-
-
-def _is_nested(value: Any) -> bool:
-    """BFCL's nested form: a dict whose values are all lists of acceptable values."""
-    return (
-        isinstance(value, dict) and bool(value) and all(isinstance(v, list) for v in value.values())
-    )
-
-
-def _alternatives(value: Any) -> list[Any]:
-    """Every concrete value an acceptable value stands for (nested forms expanded)."""
-    if _is_nested(value):
-        per_key: list[list[tuple[str, Any]]] = []
-        for key, options in value.items():
-            choices: list[tuple[str, Any]] = []
-            for option in options:
-                if option == "":
-                    choices.append((key, _ABSENT))
-                else:
-                    choices.extend((key, alt) for alt in _alternatives(option))
-            per_key.append(choices)
-        return _product(per_key, lambda pairs: {k: v for k, v in pairs if v is not _ABSENT})
-    if isinstance(value, list) and any(_is_nested(item) for item in value):
-        per_item = [[(i, alt) for alt in _alternatives(item)] for i, item in enumerate(value)]
-        return _product(per_item, lambda pairs: [v for _, v in pairs])
-    return [value]
-
-
-def _product(groups: list[list[tuple[Any, Any]]], build: Any) -> list[Any]:
-    total = 1
-    for group in groups:
-        total *= max(len(group), 1)
-        if total > MAX_ALTERNATIVES:
-            raise _TooMany
-    return _unique(build(combo) for combo in itertools.product(*groups))
-
-
-def _unique(values: Iterable[Any]) -> list[Any]:
-    seen: set[str] = set()
-    out: list[Any] = []
-    for value in values:
-        key = json.dumps(value, sort_keys=True)
-        if key not in seen:
-            seen.add(key)
-            out.append(value)
-    return out
-
-
-def _has_dollar_key(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(str(k).startswith("$") for k in value) or any(
-            _has_dollar_key(v) for v in value.values()
+def _declared(parameters: Any) -> BfclFunction:
+    properties: dict[str, BfclParameter] = {}
+    for name, spec in ((parameters or {}).get("properties") or {}).items():
+        if not isinstance(spec, Mapping):
+            continue
+        declared = spec.get("type")
+        items = spec.get("items")
+        item_type = items.get("type") if isinstance(items, Mapping) else None
+        properties[str(name)] = BfclParameter(
+            declared if isinstance(declared, str) else json.dumps(declared),
+            item_type if isinstance(item_type, str) else None,
         )
-    if isinstance(value, list):
-        return any(_has_dollar_key(v) for v in value)
-    return False
+    required = (parameters or {}).get("required") or []
+    return BfclFunction(properties, tuple(str(r) for r in required))
 
 
-def _literal(value: Any) -> Any:
-    """A value as an exact matcher (``$exact`` when it could be read as a matcher)."""
-    return {"$exact": value} if _has_dollar_key(value) else value
-
-
-def _loose(value: Any) -> Any:
-    """A matcher for a nested value too large to expand: ``$subset`` per dict."""
-    if _is_nested(value):
-        return {"$subset": {key: parameter_matcher(options) for key, options in value.items()}}
-    if isinstance(value, list) and any(_is_nested(item) for item in value):
-        raise _TooMany  # a list of huge dicts: no matcher matches element-wise
-    return _literal(value)
-
-
-def parameter_matcher(values: Sequence[Any], *, loose: list[bool] | None = None) -> Any:
-    """The matcher for one parameter's list of acceptable values (see the module docstring)."""
-    optional = any(isinstance(v, str) and v == "" for v in values)
-    options: list[Any] = []
-    for value in values:
-        if isinstance(value, str) and value == "":
-            continue
-        try:
-            options.extend(_literal(alt) for alt in _alternatives(value))
-        except _TooMany:
-            if loose is not None:
-                loose.append(True)
-            options.append(_loose(value))
-    options = _unique(options)
-    if not options:
-        matcher: Any = {"$any": True}
-    elif len(options) == 1:
-        matcher = options[0]
-    else:
-        matcher = {"$one_of": options}
-    if not optional:
-        return matcher
-    return {"$optional": {"$exact": None} if matcher is None else matcher}
-
-
-def _first_value(values: Sequence[Any]) -> Any:
-    """The first acceptable value, concrete (``_ABSENT`` when only ``""`` is listed)."""
-    for value in values:
-        if isinstance(value, str) and value == "":
-            continue
-        return _concrete(value)
-    return _ABSENT
-
-
-def _concrete(value: Any) -> Any:
-    if _is_nested(value):
-        picked = {key: _first_value(options) for key, options in value.items()}
-        return {k: v for k, v in picked.items() if v is not _ABSENT}
-    if isinstance(value, list) and any(_is_nested(item) for item in value):
-        return [_concrete(item) for item in value]
-    return value
-
-
-def ground_truth_arguments(arguments: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
-    """One concrete set of arguments: each parameter's first acceptable value, ``""`` left out."""
-    picked = {name: _first_value(values) for name, values in arguments.items()}
-    return {name: value for name, value in picked.items() if value is not _ABSENT}
+def answer_key(case: BfclCase, names: Mapping[str, str]) -> BfclKey:
+    """The case's answer key (see :mod:`clearance.flows.bfcl.key`), tools by contract name."""
+    functions = {
+        names[str(f.get("name", ""))]: _declared(f.get("parameters")) for f in case.functions
+    }
+    truth = []
+    for call in case.ground_truth:
+        ((original, arguments),) = call.items()
+        truth.append((names[original], {p: tuple(v) for p, v in arguments.items()}))
+    return BfclKey(case.category, functions, tuple(truth))
 
 
 # -- conversion -----------------------------------------------------------------------
@@ -515,34 +370,67 @@ class _Converted:
     case: dict[str, Any]
     loose: bool
     missing_example: list[str]
+    conflicts: list[GroundTruthConflict]
+    quirks: list[ImportQuirk]
 
 
-def _messages(case: BfclCase) -> tuple[str | None, str]:
+def _messages(case: BfclCase) -> tuple[str | None, str, list[ImportQuirk]]:
     if not case.question or not isinstance(case.question[0], list):
         raise SourceFormatError("a BFCL question needs at least one turn", source=case.source)
-    system = [str(m.get("content", "")) for m in case.question[0] if m.get("role") == "system"]
-    user = [str(m.get("content", "")) for m in case.question[0] if m.get("role") == "user"]
+    first = case.question[0]
+    system = [str(m.get("content", "")) for m in first if m.get("role") == "system"]
+    user = [str(m.get("content", "")) for m in first if m.get("role") == "user"]
     if not user:
         raise SourceFormatError(
             "the question's first turn has no user message",
             source=case.source,
             pointer="/question/0",
         )
-    return ("\n\n".join(system) if system else None), "\n\n".join(user)
+    quirks = []
+    dropped = sum(1 for m in first if m.get("role") == "assistant")
+    if dropped:
+        quirks.append(
+            ImportQuirk(case.id, "assistant_message", f"{dropped} assistant message(s) left out")
+        )
+    if len(case.question) > 1:
+        quirks.append(
+            ImportQuirk(case.id, "later_turns", f"{len(case.question) - 1} later turn(s) left out")
+        )
+    return ("\n\n".join(system) if system else None), "\n\n".join(user), quirks
+
+
+def _schema(function: Mapping[str, Any], language: str, source: str, pointer: str) -> Any:
+    if language == "python":
+        return convert_parameters(function.get("parameters", {}), source=source, pointer=pointer)
+    return _source_text_parameters(function.get("parameters", {}), language, source, pointer)
+
+
+def _arguments(
+    arguments: Mapping[str, list[Any]], declared: BfclFunction, language: Language
+) -> dict[str, list[Any]]:
+    """The acceptable values as a model sends them (Java and JavaScript: source text)."""
+    if language == "python":
+        return dict(arguments)
+    out: dict[str, list[Any]] = {}
+    for parameter, values in arguments.items():
+        spec = declared.parameters.get(parameter, BfclParameter("any"))
+        out[parameter] = source_values(values, language, spec.type, spec.items)
+    return out
 
 
 def _convert(case: BfclCase, names: Mapping[str, str]) -> _Converted:
+    language = category_language(case.category)
     schemas: dict[str, dict[str, Any]] = {}
     for index, function in enumerate(case.functions):
         original = str(function.get("name", ""))
-        schemas[original] = convert_parameters(
-            function.get("parameters", {}),
-            source=case.source,
-            pointer=f"/function/{index}/parameters",
+        schemas[original] = _schema(
+            function, language, case.source, f"/function/{index}/parameters"
         )
+    declared = {str(f.get("name", "")): _declared(f.get("parameters")) for f in case.functions}
     calls: list[dict[str, Any]] = []
     loose: list[bool] = []
     examples: dict[str, dict[str, Any]] = {}
+    conflicts: list[GroundTruthConflict] = []
     for index, call in enumerate(case.ground_truth):
         ((original, arguments),) = call.items()
         if original not in names:
@@ -551,10 +439,25 @@ def _convert(case: BfclCase, names: Mapping[str, str]) -> _Converted:
                 source=case.source,
                 pointer=f"/ground_truth/{index}",
             )
-        args = {p: parameter_matcher(values, loose=loose) for p, values in arguments.items()}
+        conflicts.extend(
+            find_conflicts(
+                case.id,
+                index,
+                original,
+                arguments,
+                schemas[original],
+                check_values=language == "python",
+            )
+        )
+        if language != "python":
+            conflicts.extend(
+                source_conflicts(case.id, index, original, arguments, declared[original], language)
+            )
+        sent = _arguments(arguments, declared[original], language)
+        args = {p: parameter_matcher(values, loose=loose) for p, values in sent.items()}
         calls.append({"tool": names[original], "args": args})
         if original not in examples:
-            candidate = ground_truth_arguments(arguments)
+            candidate = ground_truth_arguments(sent)
             validator = Draft202012Validator(
                 schemas[original], format_checker=Draft202012Validator.FORMAT_CHECKER
             )
@@ -572,6 +475,8 @@ def _convert(case: BfclCase, names: Mapping[str, str]) -> _Converted:
             else []
         )
         description = str(function.get("description") or "").strip()
+        if language != "python":
+            description = (description + _LANGUAGE_NOTE[language]).strip()
         contracts.append(
             (
                 function,
@@ -592,14 +497,20 @@ def _convert(case: BfclCase, names: Mapping[str, str]) -> _Converted:
     mapping = ", ".join(
         f"{names[o]} = {o}" for o in (str(f.get("name", "")) for f in case.functions)
     )
-    system, user = _messages(case)
+    system, user, quirks = _messages(case)
     expect: dict[str, Any] = {"calls": calls}
     if len(calls) > 1:
         expect["any_order"] = True
+    if category_kind(case.category) == "relevance" and case.functions:
+        first = names[str(case.functions[0].get("name", ""))]
+        expect = {
+            "calls": [{"tool": first, "allow_extra_args": True}],
+            "allow_extra_calls": True,
+        }
     document: dict[str, Any] = {
         "id": sanitize_case_id(case.id),
         "description": f"BFCL v4 {case.category} case {case.id}. Tools (contract = BFCL name): "
-        f"{mapping}.",
+        f"{mapping or 'none'}.",
         "kind": "case",
         "tags": ["bfcl", case.category],
         "tools": [f"{names[str(f.get('name', ''))]}@{CONTRACT_VERSION}" for f in case.functions],
@@ -608,11 +519,14 @@ def _convert(case: BfclCase, names: Mapping[str, str]) -> _Converted:
         document["system"] = system
     document["user"] = user
     document["steps"] = [{"expect": expect}]
+    document["bfcl"] = answer_key(case, names).document()
     return _Converted(
         contracts=contracts,
         case=document,
         loose=bool(loose),
         missing_example=sorted(names[o] for o in called if o not in examples),
+        conflicts=conflicts,
+        quirks=quirks,
     )
 
 
@@ -645,6 +559,8 @@ class _Importer:
         self.renamed: list[RenamedTool] = []
         self.missing: set[str] = set()
         self.loose: list[str] = []
+        self.conflicts: list[GroundTruthConflict] = []
+        self.quirks: list[ImportQuirk] = []
         self.by_category: dict[str, int] = {}
         self.shared = 0
 
@@ -652,9 +568,11 @@ class _Importer:
         for case in cases:
             names: dict[str, str] = {}
             fresh: set[str] = set()
+            language = category_language(case.category)
             for function in case.functions:
                 original = str(function.get("name", ""))
-                definition = _digest(function)
+                # a Java or JavaScript function is shown differently: never shared with Python
+                definition = _digest(function if language == "python" else [language, function])
                 if definition in self.by_hash:
                     names[original] = self.by_hash[definition]
                     self.shared += 1
@@ -670,6 +588,8 @@ class _Importer:
                 fresh.add(name)
             converted = _convert(case, names)
             self.missing.update(n for n in converted.missing_example if n in fresh)
+            self.conflicts.extend(converted.conflicts)
+            self.quirks.extend(converted.quirks)
             if converted.loose:
                 self.loose.append(case.id)
             for _, contract in converted.contracts:
@@ -683,8 +603,8 @@ class _Importer:
 def bfcl_documents(cases: Iterable[BfclCase]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(path relative to a contracts folder, document) for every contract and case.
 
-    What :func:`import_bfcl` writes: one contract per distinct function definition
-    (clashing names suffixed with a hash), one case per BFCL case.
+    What :func:`import_bfcl` writes (``suite.yaml`` aside): one contract per distinct
+    function definition (clashing names suffixed with a hash), one case per BFCL case.
     """
     return _Importer().documents(cases)
 
@@ -693,18 +613,23 @@ def import_bfcl(
     directory: Path,
     out_root: Path,
     *,
-    categories: Sequence[str] = DEFAULT_CATEGORIES,
+    categories: Sequence[str] | None = None,
     limit: int | None = None,
 ) -> ImportReport:
-    """Write ``out_root/tools/<name>/1.0.0.yaml`` and ``out_root/flows/<id>.yaml``.
+    """Write ``out_root/tools/<name>/1.0.0.yaml``, ``out_root/flows/<id>.yaml`` and
+    ``out_root/suite.yaml`` (``scoring: bfcl``).
 
     Args:
         directory: the BFCL folder (question files and ``possible_answer/``).
         out_root: a contracts folder; existing files of the same names are replaced.
-        categories: which categories to import, in this order.
+        categories: which categories to import, in this order (``None``: every
+            single-turn one in the folder; the others are listed in the report's ``skipped``).
         limit: import at most this many cases of each category (all when ``None``).
     """
     out_root = Path(out_root)
+    skipped: dict[str, str] = {}
+    if categories is None:
+        categories, skipped = categories_in(Path(directory))
     cases = read_bfcl(directory, categories)
     if limit is not None:
         counts: dict[str, int] = {}
@@ -721,6 +646,10 @@ def import_bfcl(
         path = out_root / relative
         _dump(document, path)
         (tool_paths if relative.startswith("tools/") else flow_paths).append(path)
+    out_root.mkdir(parents=True, exist_ok=True)
+    (out_root / SUITE_FILE).write_text(
+        suite_file_text("bfcl", written_by="clearance contracts import-bfcl"), encoding="utf-8"
+    )
     return ImportReport(
         cases=len(flow_paths),
         by_category=importer.by_category,
@@ -732,4 +661,7 @@ def import_bfcl(
         loose_matchers=tuple(importer.loose),
         tool_paths=tuple(tool_paths),
         flow_paths=tuple(flow_paths),
+        conflicts=tuple(importer.conflicts),
+        quirks=tuple(importer.quirks),
+        skipped=skipped,
     )
