@@ -1,7 +1,7 @@
 """A native protocol's per-call overhead against the OpenAI-compatible path.
 
     .venv/bin/python benchmarks/native_overhead.py [--calls 2000] [--rounds 7]
-        [--router-calls 1000]
+        [--router-calls 250] [--router-rounds 21]
 
 Every protocol gets the same logical call: a request of five turns (a system prompt, a
 question, an assistant turn with two tool calls, their two results, a follow-up) with
@@ -634,7 +634,14 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000, help="calls per round and figure")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument(
-        "--router-calls", type=int, default=1000, help="calls per round and figure, routed"
+        "--router-calls", type=int, default=250, help="calls per round and figure, routed"
+    )
+    parser.add_argument(
+        "--router-rounds",
+        type=int,
+        default=21,
+        help="rounds, routed: short rounds, many of them, pair the protocols closer in time "
+        "(the call log's writer thread and the machine's other load come and go)",
     )
     shm = "/dev/shm" if Path("/dev/shm").is_dir() else None
     parser.add_argument(
@@ -666,7 +673,7 @@ def main() -> None:
         if not args.skip_provider:
             measure_providers(cases, args.calls, args.rounds)
         if not args.skip_router:
-            measure_router(cases, args.router_calls, args.rounds, args.folder)
+            measure_router(cases, args.router_calls, args.router_rounds, args.folder)
     finally:
         for case in cases:
             case.provider.close()
