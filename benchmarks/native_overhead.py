@@ -7,7 +7,7 @@ Every protocol gets the same logical call: a request of five turns (a system pro
 question, an assistant turn with two tool calls, their two results, a follow-up) with
 three tools, answered by a text and two tool calls with usage, written in each
 protocol's own wire form (a whole JSON answer, and an SSE stream cut into the same
-fragments). Three figures per protocol, each the median over ``--rounds`` rounds of
+fragments). Four figures per protocol, each the median over ``--rounds`` rounds of
 ``--calls`` calls, in CPU time of this process (``time.process_time``: the machine is
 shared, and nothing here waits on I/O), the protocols interleaved within a round so
 machine load hits them alike (ratios are taken per round, then their median):
@@ -24,7 +24,8 @@ Then the same logical call through :class:`clearance.router.Router`, everything 
 switch, policy, the gate's decisions, pricing, the call log with its journal) on a
 SQLite catalog in a temporary folder, one model per protocol, each provider declared
 under ``[[providers]]`` with its ``protocol`` and built from that declaration by
-:func:`~clearance.providers.factory.make_provider` over its own ``MockTransport``:
+:func:`~clearance.providers.factory.make_provider` over its own ``MockTransport``, each
+figure over ``--router-rounds`` rounds of ``--router-calls`` calls:
 
 - ``router complete`` / ``router stream``: CPU µs per ``Router.complete`` (the call log
   flushed at the end of each block, so its writer thread's CPU is counted where it was
