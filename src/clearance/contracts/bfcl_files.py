@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from clearance.errors import SourceFormatError
-from clearance.flows.bfcl.key import category_kind
+from clearance.flows.bfcl.key import SINGLE_TURN_CATEGORIES, category_kind
 
 __all__ = [
     "DEFAULT_CATEGORIES",
@@ -35,21 +35,7 @@ __all__ = [
     "read_bfcl",
 ]
 
-DEFAULT_CATEGORIES = (
-    "simple_python",
-    "simple_java",
-    "simple_javascript",
-    "multiple",
-    "parallel",
-    "parallel_multiple",
-    "irrelevance",
-    "live_simple",
-    "live_multiple",
-    "live_parallel",
-    "live_parallel_multiple",
-    "live_irrelevance",
-    "live_relevance",
-)
+DEFAULT_CATEGORIES = SINGLE_TURN_CATEGORIES
 """BFCL v4's single-turn categories, in its order: every one converts."""
 
 MULTI_TURN_MISSING = (

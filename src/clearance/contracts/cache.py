@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["LoadedSuite", "ProbeCache", "load_suite"]
 
 # Bump it whenever loading checks more: a suite cached by a laxer check must be loaded
-# afresh (2: flows naming a tool with no contract are errors; 3: flows keep a bfcl answer key).
-_FORMAT = b"clearance-suite-cache-3"
+# afresh (2: flows naming a tool with no contract are errors; 3, 4: a bfcl answer key).
+_FORMAT = b"clearance-suite-cache-4"
 _SUFFIXES = (".yaml", ".yml", ".json")
 
 

@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from clearance.flows.bfcl.key import BfclFunction, BfclKey, Language
+from clearance.flows.bfcl.key import BfclFunction, BfclKey, BfclParameter, Language
 from clearance.flows.bfcl.values import JAVA_TYPES, JS_TYPES, UnsupportedType, java_value, js_value
 
 __all__ = [
@@ -118,54 +118,20 @@ def _crash(reason: str) -> BfclError:
     return BfclError("checker_error", f"BFCL's checker cannot judge this answer: {reason}")
 
 
-_Spec = tuple[str, "str | None", "type | None", "type | None", "BfclError | None"]
-"""A declared parameter, resolved: (type, item type, its Python type, item Python type,
-why BFCL would raise on it)."""
-_SPECS: dict[tuple[int, str], tuple[BfclFunction, dict[str, _Spec]]] = {}
+_STRINGS: dict[int, tuple[Sequence[Any], frozenset[str]]] = {}
+"""id(acceptable values) → (those values, their strings standardized): an answer key
+hands out the same tuple for every call it judges, and BFCL standardizes them all."""
 
 
-def _specs(function: BfclFunction, language: Language) -> dict[str, _Spec]:
-    """Each declared parameter resolved once per declaration (the judge's hot path)."""
-    found = _SPECS.get((id(function), language))
-    if found is not None and found[0] is function:
-        return found[1]
-    types = _TYPES[language]
-    specs: dict[str, _Spec] = {}
-    for name, declared in function.parameters.items():
-        expected = types.get(declared.type)
-        nested: type | None = None
-        crash = None
-        if expected is None:
-            crash = _crash(f"undeclared {language} type {declared.type!r}")
-        elif declared.type in _NESTED[language]:
-            if declared.items is None:
-                crash = _crash(f"array {name!r} declares no item type")
-            else:
-                nested = types.get(declared.items)
-                if nested is None:
-                    crash = _crash(f"undeclared {language} item type {declared.items!r}")
-        specs[name] = (declared.type, declared.items, expected, nested, crash)
-    if len(_SPECS) >= 16_384:
-        _SPECS.clear()
-    _SPECS[id(function), language] = (function, specs)  # holding it keeps the id unique
-    return specs
-
-
-_ACCEPTED: dict[int, tuple[Sequence[Any], type | None, frozenset[str]]] = {}
-"""id(acceptable values) → (those values, the possible answer's type, their strings
-standardized): an answer key hands out the same tuple for every call it judges."""
-
-
-def _accepted(accepted: Sequence[Any]) -> tuple[Sequence[Any], type | None, frozenset[str]]:
-    found = _ACCEPTED.get(id(accepted))
+def _standard_strings(accepted: Sequence[Any]) -> frozenset[str]:
+    found = _STRINGS.get(id(accepted))
     if found is not None and found[0] is accepted:
-        return found
+        return found[1]
     strings = frozenset(standardize_string(a) for a in accepted if type(a) is str)
-    info = (accepted, _answer_type(accepted), strings)
-    if len(_ACCEPTED) >= 65_536:
-        _ACCEPTED.clear()
-    _ACCEPTED[id(accepted)] = info  # holding the values keeps their id unique
-    return info
+    if len(_STRINGS) >= 65_536:
+        _STRINGS.clear()
+    _STRINGS[id(accepted)] = (accepted, strings)  # holding the values keeps their id unique
+    return strings
 
 
 def check_call(
@@ -198,9 +164,9 @@ def check_call(
                 f"Missing required parameter: {parameter!r}.",
                 parameter,
             )
-    specs = _specs(function, language)
+    declared = function.parameters
     for parameter, value in arguments.items():
-        spec = specs.get(parameter)
+        spec = declared.get(parameter)
         accepted = answers.get(parameter)
         if spec is None or accepted is None:
             return BfclError(
@@ -229,41 +195,54 @@ def check_call(
 
 
 def _check_parameter(
-    parameter: str, value: Any, spec: _Spec, accepted: Sequence[Any], language: Language
+    parameter: str,
+    value: Any,
+    spec: BfclParameter,
+    accepted: Sequence[Any],
+    language: Language,
 ) -> BfclError | None:
-    declared, items, expected, nested, crash = spec
+    declared, items = spec.type, spec.items
+    types = PYTHON_TYPES if language == "python" else _TYPES[language]
+    expected = types.get(declared)
+    if language != "python" and expected is not None and type(value) is not str:
+        return BfclError(
+            f"type_error:{'java' if language == 'java' else 'js'}",
+            f"Incorrect type for parameter {parameter!r}. Expected type String, got "
+            f"{type(value).__name__}. Parameter value: {value!r}.",
+            parameter,
+            value,
+        )
+    if expected is None:
+        raise _CheckerError(_crash(f"undeclared {language} type {declared!r}"))
+    nested: type | None = None
+    if declared in _NESTED[language]:
+        if items is None:
+            raise _CheckerError(_crash(f"array {parameter!r} declares no item type"))
+        nested = types.get(items)
+        if nested is None:
+            raise _CheckerError(_crash(f"undeclared {language} item type {items!r}"))
     if language == "python":
-        if crash is not None:
-            raise _CheckerError(crash)
         if declared == "float" and type(value) is int:
             value = float(value)
     else:
-        if expected is not None and type(value) is not str:
-            return BfclError(
-                f"type_error:{'java' if language == 'java' else 'js'}",
-                f"Incorrect type for parameter {parameter!r}. Expected type String, got "
-                f"{type(value).__name__}. Parameter value: {value!r}.",
-                parameter,
-                value,
-            )
-        if crash is not None:
-            raise _CheckerError(crash)
         convert = java_value if language == "java" else js_value
         try:
             value = convert(value, declared, items if nested is not None else None)
         except UnsupportedType as unsupported:
             raise _CheckerError(_crash(f"{language} type {unsupported} is not converted")) from None
-    assert expected is not None
-    return _check_value(parameter, value, spec, accepted)
+    return _check_value(parameter, value, declared, expected, nested, accepted)
 
 
 def _check_value(
-    parameter: str, value: Any, spec: _Spec, accepted: Sequence[Any]
+    parameter: str,
+    value: Any,
+    declared: str,
+    expected: type,
+    nested: type | None,
+    accepted: Sequence[Any],
 ) -> BfclError | None:
     """BFCL's type check, then its value check (the value converted already)."""
-    declared, _, expected, nested, _ = spec
-    assert expected is not None
-    _, answer_type, strings = _accepted(accepted)
+    answer_type = _answer_type(accepted)
     value_type: type = type(value)
     # BFCL's type_checker: the declared type exactly, or the possible answer's ("variable")
     if value_type is expected:
@@ -291,7 +270,7 @@ def _check_value(
         )
     if not variable:
         if expected is str:
-            if standardize_string(value) in strings:
+            if standardize_string(value) in _standard_strings(accepted):
                 return None
             return BfclError(
                 "value_error:string",
@@ -451,7 +430,8 @@ def check_calls(key: BfclKey, calls: Sequence[tuple[str, Mapping[str, Any]]]) ->
     if len(calls) != (1 if kind == "simple" else len(truth)):
         return BfclOutcome(False, _wrong_count(kind))
     # simple: BFCL checks the first offered function; multiple: the expected one
-    expected = next(iter(key.functions)) if kind == "simple" else truth[0][0]
+    expected = key.first if kind == "simple" else truth[0][0]
+    assert expected is not None  # a simple case offers a function (its ground truth calls one)
     name, arguments = calls[0]
     error = check_call(
         expected, key.functions[expected], name, arguments, truth[0][1], key.language
@@ -482,6 +462,10 @@ def _parallel(key: BfclKey, calls: Sequence[tuple[str, Mapping[str, Any]]]) -> B
         taken[found] = i
     else:
         return BfclOutcome(True, pairs=tuple(sorted((i, j) for j, i in taken.items())))
+    # An expectation no call satisfies at all: no pairing can be complete (BFCL's answer).
+    stuck = next(i for i in range(len(truth)) if i not in taken.values())
+    if all(cell(stuck, j) is not None for j in range(len(calls))):
+        return _unpaired_outcome(calls, cell, taken, [stuck])
     # A complete pairing may still exist (augmenting paths, Kuhn's algorithm).
     owner: dict[int, int] = {}
 
@@ -496,9 +480,19 @@ def _parallel(key: BfclKey, calls: Sequence[tuple[str, Mapping[str, Any]]]) -> B
         return False
 
     unpaired = [i for i in range(len(truth)) if not place(i, set())]
-    pairs = tuple(sorted((i, j) for j, i in owner.items()))
     if not unpaired:
-        return BfclOutcome(True, pairs=pairs)
+        return BfclOutcome(True, pairs=tuple(sorted((i, j) for j, i in owner.items())))
+    return _unpaired_outcome(calls, cell, owner, unpaired)
+
+
+def _unpaired_outcome(
+    calls: Sequence[tuple[str, Mapping[str, Any]]],
+    cell: Any,
+    owner: Mapping[int, int],
+    unpaired: list[int],
+) -> BfclOutcome:
+    """The failure: for each expectation left unpaired, the free call that came closest."""
+    pairs = tuple(sorted((i, j) for j, i in owner.items()))
     free = [j for j in range(len(calls)) if j not in owner] or list(range(len(calls)))
     errors: dict[int, tuple[int, BfclError]] = {}
     for i in unpaired:

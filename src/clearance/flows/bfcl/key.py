@@ -26,11 +26,13 @@ from clearance.errors import ContractError
 from clearance.flows.matchers import escape_pointer, line_for
 
 __all__ = [
+    "SINGLE_TURN_CATEGORIES",
     "BfclFunction",
     "BfclKey",
     "BfclParameter",
     "CategoryKind",
     "Language",
+    "case_category",
     "category_kind",
     "category_language",
     "parse_bfcl_key",
@@ -38,6 +40,31 @@ __all__ = [
 
 CategoryKind = Literal["simple", "multiple", "parallel", "irrelevance", "relevance"]
 Language = Literal["python", "java", "javascript"]
+
+SINGLE_TURN_CATEGORIES = (
+    "simple_python",
+    "simple_java",
+    "simple_javascript",
+    "multiple",
+    "parallel",
+    "parallel_multiple",
+    "irrelevance",
+    "live_simple",
+    "live_multiple",
+    "live_parallel",
+    "live_parallel_multiple",
+    "live_irrelevance",
+    "live_relevance",
+)
+"""BFCL v4's single-turn categories, in its order."""
+_BY_LENGTH = sorted(SINGLE_TURN_CATEGORIES, key=len, reverse=True)
+
+
+def case_category(case_id: str) -> str | None:
+    """The BFCL category of an imported case, read from its id (``bfcl_live_simple_3-2-0``:
+    ``live_simple``); ``None`` for an id no category starts."""
+    bfcl_id = case_id.removeprefix("bfcl_")
+    return next((c for c in _BY_LENGTH if bfcl_id.startswith(f"{c}_")), None)
 
 
 def category_kind(category: str) -> CategoryKind:
@@ -96,10 +123,13 @@ class BfclKey:
     """The expected calls: (tool, parameter → acceptable values)."""
     kind: CategoryKind = field(init=False)
     language: Language = field(init=False)
+    first: str | None = field(init=False, compare=False, repr=False)
+    """The first offered tool (what BFCL checks a ``simple`` case's call against)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", category_kind(self.category))
         object.__setattr__(self, "language", category_language(self.category))
+        object.__setattr__(self, "first", next(iter(self.functions), None))
 
     def document(self) -> dict[str, Any]:
         """The key as written under a flow's ``bfcl:`` (what :func:`parse_bfcl_key` reads)."""
