@@ -21,6 +21,7 @@ from clearance.errors import ContractError
 from clearance.evaluation.cases import case_digest, load_suites
 from clearance.evaluation.engine import Evaluation
 from clearance.evaluation.simulator import SimulatorProviders
+from clearance.reports import collect_report, write_report
 from tests.support.evalproject import STEADY, make_project
 
 pytestmark = pytest.mark.any_dialect
@@ -88,7 +89,22 @@ def test_the_imported_suite_is_judged_by_the_bfcl_profile(project: Path, catalog
         frame = ResultStore(catalog).results(outcome.run_id)
         assert list(frame.verdict) == ["pass"]
         run = ResultStore(catalog).run(outcome.run_id)
+        assert run is not None
         assert run.spec.details["scoring"] == {"bfcl": "bfcl"}
+        # the report says which profile judged the suite, and shows BFCL's figures
+        data = collect_report(config, catalog, run_id=outcome.run_id)
+        assert data.scoring == {"bfcl": "bfcl"}
+        board = data.model(STEADY).bfcl
+        assert board is not None
+        assert board.scoring == "bfcl"
+        assert [(r.category, r.accuracy) for r in board.categories] == [("simple_python", 1.0)]
+        files = write_report(data, project / "report")
+        index = (project / "report" / "index.html").read_text()
+        assert "bfcl (bfcl scoring profile)" in index
+        page = next(p for p in files.pages if p.parent.name == "models")
+        html = page.read_text()
+        assert 'data-category="simple_python"' in html
+        assert "BFCL leaderboard figures" in html
 
         # the same answer judged by clearance's own rules: other evidence, and a failure
         (project / "bfcl" / "suite.yaml").write_text("scoring: clearance\n")

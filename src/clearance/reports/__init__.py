@@ -3,7 +3,8 @@
 ``collect`` reads the catalog into :class:`ReportData` (pandas does the
 aggregation, :mod:`figures` holds the arithmetic), ``drilldown`` turns a failing
 trial's evidence into argument diffs, and ``render`` writes self-contained HTML
-with the jinja2 templates shipped in ``templates/``.
+with the jinja2 templates shipped in ``templates/``; ``leaderboard`` computes BFCL's
+own figures for an imported BFCL suite.
 """
 
 from clearance.reports.collect import (
@@ -17,11 +18,20 @@ from clearance.reports.collect import (
     load_failing,
 )
 from clearance.reports.figures import FLOWS, Cell, Change, FlakyCase, TrendPoint
+from clearance.reports.leaderboard import (
+    BfclCategoryScore,
+    BfclLeaderboard,
+    BfclSummary,
+    bfcl_leaderboard,
+)
 from clearance.reports.render import ReportFiles, environment, model_slug, write_report
 from clearance.reports.turns import FlowScripts
 
 __all__ = [
     "FLOWS",
+    "BfclCategoryScore",
+    "BfclLeaderboard",
+    "BfclSummary",
     "CaseRef",
     "Cell",
     "Change",
@@ -34,6 +44,7 @@ __all__ = [
     "ReportData",
     "ReportFiles",
     "TrendPoint",
+    "bfcl_leaderboard",
     "collect_report",
     "environment",
     "load_failing",

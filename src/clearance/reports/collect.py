@@ -56,6 +56,7 @@ from clearance.reports.figures import (
     flaky_cases,
     trends,
 )
+from clearance.reports.leaderboard import BfclLeaderboard, bfcl_leaderboard
 from clearance.reports.turns import FlowScripts, load_flow_scripts, pooled_note, tool_turns
 
 __all__ = [
@@ -163,6 +164,8 @@ class ModelReport:
     (provider text: untrusted), as the gate counts them."""
     snapshot_unknown: int = 0
     """Judged trials whose answer named no snapshot."""
+    bfcl: BfclLeaderboard | None = None
+    """BFCL's leaderboard figures, when the run judged an imported BFCL suite."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +181,8 @@ class ReportData:
     """Rows of the tool matrix (tools, then :data:`FLOWS` if any model ran flows)."""
     trend_runs: tuple[RunRecord, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    scoring: Mapping[str, str] = field(default_factory=dict)
+    """Suite → the scoring profile that judged it (older runs: empty)."""
 
     def model(self, model_id: str) -> ModelReport:
         """One model's part.
@@ -495,6 +500,7 @@ def collect_report(
 
     summary = summarize(frame)
     rows_all = mark_judged(frame)
+    scoring = {str(k): str(v) for k, v in (chosen.spec.details.get("scoring") or {}).items()}
     infra_evidence = _infra_evidence(catalog, chosen.run_id)
     entries = []
     for model_id in model_ids:
@@ -572,6 +578,13 @@ def collect_report(
                 dry_run_error=problem,
                 snapshots=snapshots,
                 snapshot_unknown=int(rows["_judged"].sum()) - sum(snapshots.values()),
+                bfcl=bfcl_leaderboard(
+                    rows,
+                    model_id,
+                    scoring=scoring.get("bfcl", "clearance"),
+                    level=policy.confidence if policy is not None else 0.95,
+                    method=policy.interval if policy is not None else "wilson",
+                ),
             )
         )
     tools = sorted({name for (_, name) in current_cells if name != FLOWS})
@@ -586,6 +599,7 @@ def collect_report(
         tools=tuple(tools),
         trend_runs=tuple(sorted(trend_runs, key=lambda run: run.started_at)),
         notes=tuple(notes),
+        scoring=scoring,
     )
 
 

@@ -429,5 +429,6 @@ def write_report(
         flow_names=flow_names,
         flow_rows=flow_rows,
         trend_runs=data.trend_runs,
+        scoring=data.scoring,
     )
     return _write_all(out, files)
