@@ -173,6 +173,32 @@ def test_generate_arguments_respects_the_schema() -> None:
     assert generate_arguments(TRICKY) == made
 
 
+def test_a_default_of_another_type_is_not_used() -> None:
+    # BFCL writes "default": "location" on an object and "default": "false" on booleans
+    schema = {
+        "type": "object",
+        "properties": {
+            "location": {"type": "string"},
+            "flag": {"type": "boolean", "default": "false"},
+        },
+        "required": ["location", "flag"],
+        "default": "location",
+    }
+    made = generate_arguments(schema)
+    Draft202012Validator(schema).validate(made)
+    assert isinstance(made["flag"], bool)
+    kept = generate_arguments(
+        {
+            **schema,
+            "properties": {
+                "location": {"type": "string", "default": "Oslo"},
+                "flag": {"type": "boolean"},
+            },
+        }
+    )
+    assert kept["location"] == "Oslo"
+
+
 def test_an_unsatisfiable_schema_fails_early() -> None:
     schema = {
         "type": "object",

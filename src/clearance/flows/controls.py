@@ -152,11 +152,12 @@ def generate_arguments(
 ) -> dict[str, Any]:
     """Small deterministic arguments valid under an object ``schema``.
 
-    Uses defaults, ``const``, the first enum value (the ``seed``-th, cycling), formats'
-    placeholders and type placeholders; fills required properties only (and optional
-    ones up to ``minProperties``); respects ``minimum``/``maximum`` (exclusive too),
-    ``multipleOf``, ``minLength``/``maxLength``, simple ``pattern``s, ``minItems`` and
-    local ``$ref``s. The result is checked with jsonschema.
+    Uses defaults (those of the schema's type), ``const``, the first enum value (the
+    ``seed``-th, cycling), formats' placeholders and type placeholders; fills required
+    properties only (and optional ones up to ``minProperties``); respects
+    ``minimum``/``maximum`` (exclusive too), ``multipleOf``, ``minLength``/``maxLength``,
+    simple ``pattern``s, ``minItems`` and local ``$ref``s. The result is checked with
+    jsonschema.
 
     Raises:
         ContractError: the generated arguments do not validate (an unusual schema).
@@ -176,6 +177,16 @@ def generate_arguments(
             fix="simplify the schema, or give the property a default or an example-like enum",
         )
     return value
+
+
+def _of_its_type(value: Any, schema: Mapping[str, Any]) -> bool:
+    """Whether ``value`` has the schema's ``type`` (a ``default`` may not: BFCL writes
+    ``"default": "false"`` on booleans and ``"default": "location"`` on an object)."""
+    if "type" not in schema:
+        return True
+    from jsonschema import Draft202012Validator
+
+    return bool(Draft202012Validator({"type": schema["type"]}).is_valid(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +211,7 @@ class _Generator:
         if depth > 16:
             return None
         schema = self.resolve(raw)
-        if "default" in schema:
+        if "default" in schema and _of_its_type(schema["default"], schema):
             return schema["default"]
         if "const" in schema:
             return schema["const"]
