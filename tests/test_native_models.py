@@ -401,3 +401,12 @@ def test_a_cassette_of_a_gemini_list_request_with_a_query_is_read(tmp_path: Path
     assert model_list.format == "gemini"
     assert [m.name for m in model_list.models] == ["gemini-2.5-flash-lite", "gemini-2.0-flash"]
     assert model_list.skipped == ("imagen-4.0-generate-001",)
+
+
+def test_a_404_names_where_each_protocol_lists_its_models() -> None:
+    from clearance.errors import DiscoverySourceError
+
+    error = DiscoverySourceError("https://example.test/v1/models", "HTTP 404", status_code=404)
+    assert "Anthropic's API answer GET {base_url}/models" in error.fix
+    assert "ending in /v1beta" in error.fix
+    assert error.fix.endswith("nothing was changed in the catalog")

@@ -375,7 +375,11 @@ class DiscoverySourceError(ClearanceError):
         elif status_code in (401, 403):
             fix = "check the API key (the provider's api_key_env)"
         elif status_code == 404:
-            fix = "check the base URL: OpenAI-compatible servers answer GET {base_url}/models"
+            fix = (
+                "check the base URL: OpenAI-compatible servers and Anthropic's API answer "
+                "GET {base_url}/models, Gemini's API GET {base_url}/models with a base URL "
+                "ending in /v1beta"
+            )
         else:
             fix = "check the URL, the network and the API key"
         super().__init__(
