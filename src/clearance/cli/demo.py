@@ -444,7 +444,7 @@ def _print_slo(report: SloReport) -> None:
         f"SLOs on the last {window} of live traffic ({report.calls} calls): "
         f"{counts['breach']} breached, {counts['ok']} met, "
         f"{counts['insufficient_data']} with too few calls; "
-        f"`clearance slo check` exits {1 if report.breached else 0}"
+        f"`clearance slo check` exits {report.exit_code}"
     )
     for result in report.breaches:
         reasons = ", ".join(f"{name} {count}" for name, count in result.evidence.reasons)
