@@ -677,3 +677,61 @@ def test_any_message_sequence_alternates_and_answers_only_calls_just_made(
         assert [block["text"] for block in body["system"]] == systems
     else:
         assert "system" not in body
+
+
+# -- OpenAI options a cross-protocol fallback may carry -----------------------------------
+
+
+def _with(extra: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    request = ChatRequest(messages=[{"role": "user", "content": "hi"}], extra=extra, **fields)
+    return anthropic_request("claude-x", request)
+
+
+def test_openai_options_are_written_as_anthropic_fields() -> None:
+    body = _with({"stop": "END", "user": "u-7", "max_completion_tokens": 99})
+    assert body["stop_sequences"] == ["END"]
+    assert body["metadata"] == {"user_id": "u-7"}
+    assert body["max_tokens"] == 99
+    assert not {"stop", "user", "max_completion_tokens"} & set(body)
+    assert _with({"stop": ["a", "b"]})["stop_sequences"] == ["a", "b"]
+    # metadata given as Anthropic's own field keeps its keys beside the user id
+    assert _with({"metadata": {"x": 1}, "user": "u"})["metadata"] == {"x": 1, "user_id": "u"}
+
+
+def test_parallel_tool_calls_false_disables_parallel_tool_use() -> None:
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+    body = _with({"parallel_tool_calls": False}, tools=tools)
+    assert body["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
+    body = _with({"parallel_tool_calls": False}, tools=tools, tool_choice="required")
+    assert body["tool_choice"] == {"type": "any", "disable_parallel_tool_use": True}
+    assert "tool_choice" not in _with({"parallel_tool_calls": True}, tools=tools)
+    body = _with({"parallel_tool_calls": False}, tools=tools, tool_choice="none")
+    assert body["tool_choice"] == {"type": "none"}
+
+
+def test_sampling_hints_anthropic_lacks_are_left_out() -> None:
+    hints = {
+        "seed": 7,
+        "frequency_penalty": 0.1,
+        "presence_penalty": 0.1,
+        "logit_bias": {"1": 2},
+        "logprobs": False,
+        "top_logprobs": 0,
+        "n": 1,
+        "stream_options": {"include_usage": True},
+    }
+    body = _with(hints)
+    assert not set(hints) & set(body)
+    # Anthropic's own fields still pass through unchanged
+    assert _with({"top_k": 5, "thinking": {"type": "enabled"}})["top_k"] == 5
+
+
+@pytest.mark.parametrize(
+    "extra", [{"response_format": {"type": "json_object"}}, {"n": 2}], ids=["format", "n"]
+)
+def test_options_with_no_anthropic_form_are_refused_by_name(extra: dict[str, Any]) -> None:
+    with pytest.raises(InputError) as raised:
+        _with(extra)
+    (key,) = extra
+    assert f"OpenAI option {key}=" in raised.value.message
+    assert key in (raised.value.fix or "")

@@ -27,7 +27,15 @@ tools, OpenAI's ``tool_choice``) into the body of ``POST /v1/messages``:
 - ``tool_choice``: ``auto``, ``none``, ``required`` (``any``), a named function
   (``{"type": "tool", "name": ...}``), or an Anthropic choice as it is;
 - ``max_tokens``, which Anthropic requires, defaults to :data:`DEFAULT_MAX_TOKENS`;
-  ``extra`` is merged in last, as Anthropic fields (``thinking``, ``metadata``...).
+  ``extra`` is merged in last, as Anthropic fields (``thinking``, ``metadata``...),
+  except the OpenAI options a caller (or a fallback chain that crosses protocols) may
+  pass, which Anthropic would refuse with a 400: ``stop`` becomes ``stop_sequences``,
+  ``parallel_tool_calls: false`` becomes ``tool_choice.disable_parallel_tool_use``,
+  ``user`` becomes ``metadata.user_id``, ``max_completion_tokens`` is ``max_tokens``;
+  sampling hints Anthropic has no field for (``seed``, ``frequency_penalty``,
+  ``presence_penalty``, ``logit_bias``, ``logprobs``, ``top_logprobs``, ``n`` of 1,
+  ``stream_options``) are left out; ``response_format`` and ``n`` above 1 have no
+  Anthropic form and are refused (:data:`OPENAI_OPTIONS`).
 
 :func:`parse_anthropic_message` reads a ``message`` body: ``text`` blocks joined into
 the content (adjacent ones, as citations split them, end to end; text after other
@@ -160,8 +168,76 @@ def anthropic_request(model_name: str, request: ChatRequest) -> dict[str, Any]:
     if request.stream:
         body["stream"] = True
     if request.extra:
-        body.update(request.extra)
+        _merge_extra(body, request.extra)
     return body
+
+
+OPENAI_OPTIONS = frozenset(
+    (
+        "stop",
+        "parallel_tool_calls",
+        "user",
+        "max_completion_tokens",
+        "seed",
+        "frequency_penalty",
+        "presence_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "n",
+        "stream_options",
+        "response_format",
+    )
+)
+"""OpenAI chat-completions options that :func:`anthropic_request` translates, leaves out
+or refuses instead of sending them as Anthropic fields."""
+_SAMPLING_HINTS = frozenset(
+    (
+        "seed",
+        "frequency_penalty",
+        "presence_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "stream_options",
+    )
+)
+
+
+def _merge_extra(body: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if key not in OPENAI_OPTIONS:
+            body[key] = value
+        elif key == "stop":
+            if value is not None:
+                body["stop_sequences"] = [value] if isinstance(value, str) else list(value)
+        elif key == "parallel_tool_calls":
+            if value is False:
+                choice = body.get("tool_choice")
+                choice = dict(choice) if isinstance(choice, Mapping) else {"type": "auto"}
+                if choice.get("type") != "none":
+                    choice["disable_parallel_tool_use"] = True
+                    body["tool_choice"] = choice
+        elif key == "user":
+            if value is not None:
+                metadata = body.get("metadata")
+                body["metadata"] = {
+                    **(metadata if isinstance(metadata, Mapping) else {}),
+                    "user_id": value,
+                }
+        elif key == "max_completion_tokens":
+            if value is not None:
+                body["max_tokens"] = value
+        elif key == "n" and value in (None, 1):
+            continue
+        elif key in _SAMPLING_HINTS:
+            continue
+        else:
+            raise InputError(
+                f"the OpenAI option {key}={value!r} has no Anthropic Messages form",
+                fix=f"leave {key} out of calls that may be served by an Anthropic model "
+                "(or give that model's own fields instead)",
+            )
 
 
 def _messages(
