@@ -228,9 +228,7 @@ def _merge_extra(body: dict[str, Any], extra: Mapping[str, Any]) -> None:
         elif key == "max_completion_tokens":
             if value is not None:
                 body["max_tokens"] = value
-        elif key == "n" and value in (None, 1):
-            continue
-        elif key in _SAMPLING_HINTS:
+        elif (key == "n" and value in (None, 1)) or key in _SAMPLING_HINTS:
             continue
         else:
             raise InputError(
