@@ -1,14 +1,18 @@
 """The call log: one ``ai_calls`` row per call, written off the call's path, none lost.
 
 :meth:`CallLog.record` appends the record to this process's journal (one ``write`` of
-one JSON line, a few microseconds; :mod:`clearance.journal`) and puts it on a queue. A
-background thread validates tool calls against the schemas sent, turns records into
-rows and inserts them in batches (every ``flush_interval_s`` or ``batch_size`` rows),
-then lets the journal forget them. When the database cannot be written, the batch is
-appended to a JSON Lines spill file instead, and ``clearance calls replay-spill`` loads
-it later; rows carry a unique ``call_id``, so replaying twice inserts nothing twice. A
-row the database refuses (a value too long for its column) goes to the dead letters with
-its error, and the rows beside it are written (:mod:`clearance.deadletters`).
+one JSON line, a few microseconds; :mod:`clearance.journal`) and to a queue, without
+waking the writer: a background thread wakes once per ``flush_interval_s``, or as soon as
+``batch_size`` records wait, validates tool calls against the schemas sent, turns records
+into rows and inserts them in batches, then lets the journal forget them. (Waking it for
+every record, as a blocking queue does, cost a quarter of a routed call's time on a busy
+machine: a thread switch and a GIL hand-over per call.) A record therefore waits at most
+about ``flush_interval_s`` (plus the time to write the batch before it) to be written.
+When the database cannot be written, the batch is appended to a JSON Lines spill file
+instead, and ``clearance calls replay-spill`` loads it later; rows carry a unique
+``call_id``, so replaying twice inserts nothing twice. A row the database refuses (a value
+too long for its column) goes to the dead letters with its error, and the rows beside it
+are written (:mod:`clearance.deadletters`).
 :meth:`CallLog.close` (also run at interpreter exit) flushes what is queued.
 
 A call is flagged for human hand-off after the fact with
@@ -34,12 +38,11 @@ import itertools
 import json
 import logging
 import os
-import queue
 import socket
 import threading
 import time
 import uuid
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -395,9 +398,10 @@ class CallLog:
         self.recovered: ReplayReport | None = None
         """What the start-up replay of dead processes' journals did (once it ran)."""
         self.dead_letters = DeadLetters(spill_dir)
-        self._queue: queue.SimpleQueue[_Queued | _Escalation | threading.Event | None] = (
-            queue.SimpleQueue()
-        )
+        self._queue: deque[_Queued | _Escalation | threading.Event | None] = deque()
+        """What the writer has yet to take, in order (appends and pops are atomic)."""
+        self._wake = threading.Event()
+        """Set to wake the writer before its interval ends: a full batch, a flag, a flush."""
         self._spilled_ids: set[str] = set()
         self._validators = _Validators()
         self._closed = False
@@ -418,7 +422,11 @@ class CallLog:
         return self.spill_dir / f"ai_calls-{os.getpid()}.jsonl"
 
     def record(self, record: CallRecord) -> None:
-        """Journal a record and queue it (returns in microseconds)."""
+        """Journal a record and queue it (returns in microseconds).
+
+        The writer is woken only when a batch is full; otherwise it takes the record at
+        its next tick, within ``flush_interval_s``.
+        """
         if self._closed:
             raise RuntimeError("the call log is closed")
         segment = None
@@ -426,7 +434,15 @@ class CallLog:
             line = journal_line(record)
             if line is not None:
                 segment = self.journal.append(line)
-        self._queue.put((record, segment))
+        queued = self._queue
+        queued.append((record, segment))
+        if len(queued) >= self.batch_size:
+            self._wake.set()
+
+    def _put(self, item: _Escalation | threading.Event | None) -> None:
+        """Queue an item the writer must act on now, after the records queued before it."""
+        self._queue.append(item)
+        self._wake.set()
 
     def flag_escalated(
         self, call_id: str, *, reason: str | None = None
@@ -443,13 +459,13 @@ class CallLog:
         if self.journal is not None:
             flag = {_ESCALATE: {"call_id": call_id, "reason": reason, "at": at.isoformat()}}
             segment = self.journal.append(orjson.dumps(flag, option=orjson.OPT_APPEND_NEWLINE))
-        self._queue.put(_Escalation(call_id, reason, at, outcome, segment))
+        self._put(_Escalation(call_id, reason, at, outcome, segment))
         return outcome
 
     def flush(self, timeout: float = 30.0) -> None:
         """Block until everything queued so far is written (or spilled)."""
         done = threading.Event()
-        self._queue.put(done)
+        self._put(done)
         done.wait(timeout)
 
     def close(self) -> None:
@@ -457,7 +473,7 @@ class CallLog:
         if self._closed:
             return
         self._closed = True
-        self._queue.put(None)
+        self._put(None)
         self._thread.join(timeout=60)
         atexit.unregister(self.close)
         if self.journal is not None and not self._thread.is_alive():
@@ -473,36 +489,35 @@ class CallLog:
                 )
             except Exception as error:  # the database is down: the journals wait
                 log.warning("journals of ended processes not loaded yet: %s", error)
-        pending: list[_Queued] = []
         interval = self.flush_interval_s
-        due: float | None = None  # when the oldest pending record must be written
         next_sync = time.monotonic() + interval
+        queued = self._queue
         while True:
-            item: _Queued | _Escalation | threading.Event | None
-            wait = interval if due is None else max(0.0, due - time.monotonic())
-            try:
-                item = self._queue.get(timeout=wait)
-            except queue.Empty:
-                item = _TICK  # the interval passed: write what is pending
-            now = time.monotonic()
-            if isinstance(item, tuple):
-                pending.append(item)
-                if due is None:
-                    due = now + interval
-                if len(pending) < self.batch_size and now < due:
-                    if now >= next_sync:
-                        next_sync = self._sync(now)
+            # Each wake (the interval passed, a full batch, a flag, a flush) writes every
+            # record queued since the last one: none waits much past one interval.
+            self._wake.wait(interval)
+            self._wake.clear()  # before taking: a record queued from now on wakes us again
+            pending: list[_Queued] = []
+            while queued:
+                item = queued.popleft()
+                if isinstance(item, tuple):
+                    pending.append(item)
+                    if len(pending) >= self.batch_size:
+                        self._write(pending)
+                        pending = []
                     continue
+                if pending:  # the rows queued before the item are written first
+                    self._write(pending)
+                    pending = []
+                if isinstance(item, _Escalation):
+                    self._escalate(item)
+                elif isinstance(item, threading.Event):
+                    item.set()
+                else:  # None: closed (nothing is queued after it)
+                    return
             if pending:
                 self._write(pending)
-                pending = []
-                due = None
-            if isinstance(item, _Escalation):
-                self._escalate(item)
-            elif isinstance(item, threading.Event) and item is not _TICK:
-                item.set()
-            elif item is None:
-                return
+            now = time.monotonic()
             if now >= next_sync:
                 next_sync = self._sync(now)
 
@@ -590,8 +605,6 @@ def _locked_spill_file(path: Path) -> Any:
         handle.close()
 
 
-_TICK = threading.Event()
-"""Stands for a queue timeout in the writer loop: write what is pending, keep running."""
 _ESCALATE = "$escalate"
 """Key of a spilled escalation flag (a spill line that is not a row)."""
 
