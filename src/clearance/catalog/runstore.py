@@ -444,8 +444,10 @@ class ResultStore:
 
         query = self._select(run_id, model_id, evidence)
         with self.catalog.connect() as connection:
-            rows = [dict(row._mapping) for row in connection.execute(query)]
+            # plain tuples, read at once: a dict per row cost more than the query itself
+            rows = [tuple(row) for row in connection.execute(query).all()]
         frame = pd.DataFrame.from_records(rows, columns=list(RESULT_COLUMNS))
+        by_name = dict(zip(RESULT_COLUMNS, zip(*rows, strict=True) if rows else (), strict=False))
         for name in ("shard", "turns_passed", "turns_total", "prompt_tokens", "completion_tokens"):
             frame[name] = frame[name].astype("Int64")
         for name in ("id", "trial"):
@@ -454,7 +456,8 @@ class ResultStore:
         frame["fallback_served"] = frame["fallback_served"].astype(bool)
         for name in ("cost", "evidence", *_TEXT_COLUMNS):
             # object dtype keeps Decimals exact and a missing text as None (not NaN)
-            frame[name] = pd.Series([row[name] for row in rows], index=frame.index, dtype=object)
+            values = by_name.get(name, ())
+            frame[name] = pd.Series(list(values), index=frame.index, dtype=object)
         return frame
 
     def counts_by_contract(self) -> dict[tuple[str, str | None], int]:

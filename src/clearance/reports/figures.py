@@ -255,9 +255,11 @@ def flaky_cases(frame: pd.DataFrame, model_id: str) -> list[FlakyCase]:
         marks.setdefault(case_id, []).append("P" if passed else "F" if failed else "-")
         first.setdefault(case_id, (str(kind), tool))
     out = []
-    for case_id, values in flaky.iterrows():
+    for case_id, passed_n, failed_n in zip(
+        flaky.index, flaky["_pass"], flaky["_fail"], strict=True
+    ):
         kind, tool = first[str(case_id)]
-        passes, fails = int(values["_pass"]), int(values["_fail"])
+        passes, fails = int(passed_n), int(failed_n)
         out.append(
             FlakyCase(
                 str(case_id),
