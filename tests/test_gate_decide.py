@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from clearance.gate.decide import Check, GateResult, decide
 from clearance.gate.policy import GatePolicy, Threshold, load_policy
+from clearance.gate.stats import mean_lower_bound, mean_upper_bound
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "openrouter:acme/candidate"
@@ -277,15 +278,26 @@ def paired(candidate: Sequence[str], baseline: Sequence[str], count: int) -> pd.
     )
 
 
+def drop_bounds(losses: float, gains: float, n: int, level: float) -> tuple[float, float]:
+    """The regression check's bounds: each part one-sided at ``1 − (1 − level)/2``."""
+    half = 1.0 - (1.0 - level) / 2.0
+    return (
+        mean_lower_bound(losses, n, level=half) - mean_upper_bound(gains, n, level=half),
+        mean_upper_bound(losses, n, level=half) - mean_lower_bound(gains, n, level=half),
+    )
+
+
 def test_regression_pass_on_paired_cases(policy: GatePolicy) -> None:
-    # Equal rates over 1200 cases: drop 0, Hoeffding margin sqrt(2 ln 20 / 1200) ≈ 0.0707 > 0.05;
-    # a candidate 0.1 better: upper bound −0.1 + 0.0707 < 0.05.
+    # Equal rates over 1200 cases: no case lost or gained, so each bound is the exact
+    # bound for 0 of 1200 at 0.975: ±(1 − 0.025^(1/1200)) ≈ ±0.0031 < 0.05 (Hoeffding's
+    # ±0.0707 could not pass it). A candidate 0.1 better passes too.
     same = check(
         decide(paired(["pass"] * 3, ["pass"] * 3, 1200), policy, model_id=MODEL, baseline_id=BASE),
         "regression",
     )
-    assert same.verdict == "inconclusive"
-    assert same.measured == 0.0
+    zero = 1 - 0.025 ** (1 / 1200)
+    assert same.interval == pytest.approx((-zero, zero), abs=1e-12)
+    assert (same.verdict, same.measured, same.method) == ("pass", 0.0, "paired-split-kl")
     better = paired(["pass"] * 3, ["pass", "pass", "pass"], 1080)
     better = frame(
         better,
@@ -294,24 +306,32 @@ def test_regression_pass_on_paired_cases(policy: GatePolicy) -> None:
     )
     found = check(decide(better, policy, model_id=MODEL, baseline_id=BASE), "regression")
     assert found.measured == pytest.approx(-0.1)
-    assert found.interval == pytest.approx((-0.1 - 0.0707, -0.1 + 0.0707), abs=1e-3)
+    assert found.interval == pytest.approx(drop_bounds(0, 0.1, 1200, 0.95), abs=1e-12)
+    assert found.interval[1] == pytest.approx(zero - mean_lower_bound(0.1, 1200, level=0.975))
+    assert found.interval == pytest.approx((-0.1252, -0.0751), abs=1e-4)
     assert found.verdict == "pass"
 
 
 def test_regression_fail_and_inconclusive(policy: GatePolicy) -> None:
-    # 40 cases, candidate loses everything the baseline passed: drop 1, margin ≈ 0.387.
+    # 40 cases, candidate loses everything the baseline passed: drop 1; losses' lower
+    # bound for 40 of 40 at 0.975 is 0.025^(1/40), gains' upper bound 1 − 0.025^(1/40).
     worse = decide(paired(["fail"] * 3, ["pass"] * 3, 40), policy, model_id=MODEL, baseline_id=BASE)
     found = check(worse, "regression")
     assert found.verdict == "fail"
     assert found.measured == 1.0
-    assert found.interval is not None
-    assert found.interval[0] == pytest.approx(1 - (2 * 2.995732 / 40) ** 0.5, abs=1e-6)
+    assert found.interval == pytest.approx((2 * 0.025 ** (1 / 40) - 1, 1.0), abs=1e-12)
     assert worse.decision == "disable"
-    # A drop of 1/3 on 40 cases: bounds ≈ [−0.05, 0.72] straddle 0.05.
-    unsure = paired(["pass", "pass", "fail"], ["pass"] * 3, 40)
+    # A drop of 1/3 on 10 cases: bounds ≈ [−0.254, 0.743] straddle 0.05; on 40 cases
+    # the same drop is told apart from 0.05 (lower bound ≈ 0.071).
+    unsure = paired(["pass", "pass", "fail"], ["pass"] * 3, 10)
     found = check(decide(unsure, policy, model_id=MODEL, baseline_id=BASE), "regression")
     assert found.verdict == "inconclusive"
     assert found.measured == pytest.approx(1 / 3)
+    assert found.interval == pytest.approx((-0.2537, 0.7433), abs=1e-4)
+    sure = paired(["pass", "pass", "fail"], ["pass"] * 3, 40)
+    found = check(decide(sure, policy, model_id=MODEL, baseline_id=BASE), "regression")
+    assert found.verdict == "fail"
+    assert found.interval == pytest.approx((0.0706, 0.5467), abs=1e-4)
 
 
 def test_regression_without_paired_cases_is_inconclusive(policy: GatePolicy) -> None:
@@ -464,14 +484,14 @@ def test_regression_leaves_out_cases_without_judged_trials_and_says_so(
         case_rows("z-base", ["fail"] * 3, model_id=BASE, fallback=True),
     )
     found = check(decide(data, policy, model_id=MODEL, baseline_id=BASE), "regression")
-    margin = math.sqrt(2 * math.log(20) / 40)
+    low = 2 * 0.025 ** (1 / 40) - 1
     assert found.measured == 1.0
-    assert found.interval == pytest.approx((1 - margin, 1 + margin), abs=1e-12)
+    assert found.interval == pytest.approx((low, 1.0), abs=1e-12)
     assert found.verdict == "fail"
     assert found.cases == tuple(f"p-{i}" for i in sorted(range(40), key=str))
     assert found.detail == (
-        f"mean drop vs {BASE} +1.000 over 40 paired cases; "
-        f"Hoeffding one-sided 0.95 bounds [{1 - margin:+.3f}, {1 + margin:+.3f}] > 0.05; "
+        f"mean drop vs {BASE} +1.000 over 40 paired cases (losses 1.000, gains 0.000); "
+        f"paired-split-kl one-sided 0.95 bounds [{low:+.3f}, +1.000] > 0.05; "
         "2 of 42 shared cases left out for lack of a judged trial in one model (z-base, z-cand)"
     )
 
@@ -543,13 +563,13 @@ def test_worked_example_json() -> None:
     # standard: 2 of 3 → [0.321, 0.894] straddles 0.5. flows: 3 of 3 → lower 3/(3 + z²).
     # pass^2: c-1, c-4, s-1, s-2, f-1..3 are 1, c-2, c-3, s-3 are 0 → 7/10.
     # cost: 21 rows × 0.001 = 0.021 over 14 passes = 0.0015 exactly.
-    # regression: f-3 left out; drops 1 on c-2, c-3, s-3, 0 elsewhere → 3/9, Hoeffding
-    # margin sqrt(2 ln 10 / 9) at level 0.9.
+    # regression: f-3 left out; drops 1 on c-2, c-3, s-3, 0 elsewhere → 3/9: losses 1/3,
+    # no gains, each part bounded at 0.95 (level 0.9 split in two).
     critical, standard, flows = wilson(2, 4), wilson(2, 3), wilson(3, 3)
     more = settle_by_hand(2 / 3, 6, 2.0, 0.5)
     assert more == 24
-    margin = math.sqrt(2 * math.log(10) / 9)
-    drop = (1 / 3 - margin, 1 / 3 + margin)
+    drop = drop_bounds(1 / 3, 0, 9, 0.9)
+    assert drop == pytest.approx((-0.2211, 0.7258), abs=1e-4)
     critical_detail = (
         "4/8 passed over 4 cases (rate 0.500, design effect 2.00); "
         f"one-sided 0.9 bounds [{critical[0]:.3f}, {critical[1]:.3f}] < 0.9"
@@ -568,6 +588,7 @@ def test_worked_example_json() -> None:
             "detail": detail,
             "more_trials": more.get("more_trials"),
             "cases": more.get("cases", []),
+            "method": more.get("method"),
         }
 
     result = decide(worked(), WORKED, model_id=MODEL, baseline_id=BASE)
@@ -643,11 +664,13 @@ def test_worked_example_json() -> None:
                 "inconclusive",
                 pytest.approx(1 / 3),
                 0.05,
-                f"mean drop vs {BASE} +0.333 over 9 paired cases; Hoeffding one-sided 0.9 "
-                f"bounds [{drop[0]:+.3f}, {drop[1]:+.3f}] straddle 0.05; "
+                f"mean drop vs {BASE} +0.333 over 9 paired cases (losses 0.333, gains 0.000); "
+                f"paired-split-kl one-sided 0.9 bounds [{drop[0]:+.3f}, {drop[1]:+.3f}] "
+                "straddle 0.05; "
                 "1 of 10 shared cases left out for lack of a judged trial in one model (f-3)",
                 interval=pytest.approx(list(drop), abs=1e-12),
                 cases=["c-2", "c-3", "s-3"],
+                method="paired-split-kl",
             ),
         ],
     }
@@ -918,7 +941,7 @@ def test_partly_priced_cost_is_a_lower_bound_and_says_so() -> None:
 
 def test_regression_names_only_the_cases_that_dropped() -> None:
     # Per case drop = baseline rate − candidate rate: "down" 1 − 0 = 1, "slip" 1 − 1/2,
-    # "same" 0, "up" −1. Mean 1/8 over 4 pairs; margin sqrt(2 ln 10 / 4) ≈ 1.07 at 0.9.
+    # "same" 0, "up" −1. Mean 1/8 over 4 pairs: losses (1 + 1/2)/4, gains 1/4.
     rows = frame(
         case_rows("up", [P, P]),
         case_rows("up", [F, F], model_id=BASE),
@@ -932,20 +955,20 @@ def test_regression_names_only_the_cases_that_dropped() -> None:
         case_rows("theirs-only", [P, P], model_id=BASE),
     )
     found = check(decide(rows, WORKED, model_id=MODEL, baseline_id=BASE), "regression")
-    margin = math.sqrt(2 * math.log(10) / 4)
+    low, high = drop_bounds(3 / 8, 1 / 4, 4, 0.9)
     assert found.verdict == "inconclusive"
     assert found.cases == ("down", "slip")
     assert found.measured == pytest.approx(1 / 8)
-    assert found.interval == pytest.approx((1 / 8 - margin, 1 / 8 + margin), abs=1e-12)
+    assert found.interval == pytest.approx((low, high), abs=1e-12)
     assert found.detail == (
-        f"mean drop vs {BASE} +0.125 over 4 paired cases; Hoeffding one-sided 0.9 bounds "
-        f"[{1 / 8 - margin:+.3f}, {1 / 8 + margin:+.3f}] straddle 0.05"
+        f"mean drop vs {BASE} +0.125 over 4 paired cases (losses 0.375, gains 0.250); "
+        f"paired-split-kl one-sided 0.9 bounds [{low:+.3f}, {high:+.3f}] straddle 0.05"
     )
 
 
 def test_regression_pass_wording_lists_no_cases() -> None:
     # 200 paired cases, the candidate better on 40 (drop −1) and equal elsewhere: mean −0.2,
-    # margin sqrt(2 ln 10 / 200) ≈ 0.152 → upper −0.048 < 0.05.
+    # no losses; upper bound (1 − 0.05^(1/200)) − (gains' lower bound) ≈ −0.122 < 0.05.
     rows = frame(
         many("eq", 160, [P, P]),
         many("eq", 160, [P, P], model_id=BASE),
@@ -953,13 +976,15 @@ def test_regression_pass_wording_lists_no_cases() -> None:
         many("up", 40, [F, F], model_id=BASE),
     )
     found = check(decide(rows, WORKED, model_id=MODEL, baseline_id=BASE), "regression")
-    margin = math.sqrt(2 * math.log(10) / 200)
+    low, high = drop_bounds(0, 0.2, 200, 0.9)
+    assert high == pytest.approx(1 - 0.05 ** (1 / 200) - mean_lower_bound(0.2, 200, level=0.95))
     assert (found.verdict, found.cases, found.threshold) == ("pass", (), 0.05)
     assert found.measured == pytest.approx(-0.2)
     assert found.detail == (
-        f"mean drop vs {BASE} -0.200 over 200 paired cases; Hoeffding one-sided 0.9 bounds "
-        f"[{-0.2 - margin:+.3f}, {-0.2 + margin:+.3f}] < 0.05"
+        f"mean drop vs {BASE} -0.200 over 200 paired cases (losses 0.000, gains 0.200); "
+        f"paired-split-kl one-sided 0.9 bounds [{low:+.3f}, {high:+.3f}] < 0.05"
     )
+    assert (low, high) == pytest.approx((-0.2748, -0.1222), abs=1e-4)
 
 
 def test_regression_wording_without_pairs_or_baseline() -> None:
@@ -1084,24 +1109,25 @@ def test_tiny_costs_are_written_out_not_in_exponent_form() -> None:
 
 def test_regression_bounds_at_exactly_max_drop_stay_undecided() -> None:
     # 200 paired cases of one trial each (one judged trial is enough to pair). Equal rates:
-    # drop 0 ± sqrt(2 ln 10 / 200). Pass needs the upper bound strictly below max_drop.
-    margin = math.sqrt(2 * math.log(10) / 200)
+    # drop 0 ± (1 − 0.05^(1/200)). Pass needs the upper bound strictly below max_drop.
+    margin = 1 - 0.05 ** (1 / 200)
     equal = frame(many("e", 200, [P]), many("e", 200, [P], model_id=BASE))
     found = check(decide(equal, WORKED, model_id=MODEL, baseline_id=BASE), "regression")
     assert found.interval == pytest.approx((-margin, margin), abs=1e-12)
-    assert found.detail.startswith(f"mean drop vs {BASE} +0.000 over 200 paired cases;")
+    assert found.detail.startswith(f"mean drop vs {BASE} +0.000 over 200 paired cases (")
     assert found.interval is not None
     upper = found.interval[1]
     at_upper = WORKED.model_copy(update={"regression": updated(WORKED.regression, max_drop=upper)})
     found = check(decide(equal, at_upper, model_id=MODEL, baseline_id=BASE), "regression")
     assert found.verdict == "inconclusive"
-    # Every case lost: drop 1 ± margin. Fail needs the lower bound strictly above max_drop.
+    # Every case lost: drop 1, lower bound 1 − 2·margin. Fail needs the lower bound strictly
+    # above max_drop.
     lost = frame(many("e", 200, [F]), many("e", 200, [P], model_id=BASE))
     found = check(decide(lost, WORKED, model_id=MODEL, baseline_id=BASE), "regression")
     assert (found.verdict, found.threshold, len(found.cases)) == ("fail", 0.05, 200)
     assert found.interval is not None
     lower = found.interval[0]
-    assert lower == pytest.approx(1 - margin, abs=1e-12)
+    assert lower == pytest.approx(1 - 2 * margin, abs=1e-12)
     at_lower = WORKED.model_copy(update={"regression": updated(WORKED.regression, max_drop=lower)})
     found = check(decide(lost, at_lower, model_id=MODEL, baseline_id=BASE), "regression")
     assert (found.verdict, found.threshold) == ("inconclusive", lower)

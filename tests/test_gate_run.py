@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 import socket
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
@@ -41,6 +40,7 @@ from clearance.gate.run import (
     refresh_staleness,
     run_gate,
 )
+from clearance.gate.stats import mean_lower_bound, mean_upper_bound
 from clearance.modelpolicy import RouteRequest, resolve_model
 from tests.support.evalproject import SLOPPY, STEADY, _completion, scripted
 
@@ -330,7 +330,11 @@ def regression_policy(proj: Project) -> GatePolicy:
     return proj.policy(regression=Regression(baseline="org_default", max_drop=0.05, level=0.9))
 
 
-MARGIN = math.sqrt(2 * math.log(10) / 11)  # Hoeffding at 0.9 over 11 paired cases
+# Over 11 paired cases, 9 won (or lost) outright and 2 tied, at level 0.9 (each part of
+# the paired-split-kl bounds at 0.95): the side with no case is the exact bound for 0 of 11,
+# 1 − 0.05^(1/11); the other is the lower bound on a mean of 9/11.
+NONE = 1 - 0.05 ** (1 / 11)
+NINE = mean_lower_bound(9 / 11, 11, level=0.95)
 
 
 def test_regression_against_a_weaker_baseline_passes(proj: Project) -> None:
@@ -344,7 +348,11 @@ def test_regression_against_a_weaker_baseline_passes(proj: Project) -> None:
     # sloppy passes 2 of them, steady all, so the mean drop is 2/11 - 1 = -9/11
     assert regression.verdict == "pass"
     assert regression.measured == pytest.approx(-9 / 11)
-    assert regression.interval == pytest.approx((-9 / 11 - MARGIN, -9 / 11 + MARGIN))
+    assert regression.interval == pytest.approx(
+        (-mean_upper_bound(9 / 11, 11, level=0.95), NONE - NINE)
+    )
+    assert regression.interval == pytest.approx((-0.9821, -0.2222), abs=1e-4)
+    assert regression.method == "paired-split-kl"
     assert "over 11 paired cases" in regression.detail
     assert steady.result.decision == "enable"
     # the baseline itself is not compared with itself
@@ -365,14 +373,14 @@ def test_regression_against_a_stronger_or_equal_baseline_fails_or_is_inconclusiv
     assert worse.verdict == "fail"
     assert worse.measured == pytest.approx(9 / 11)
     assert worse.interval is not None
-    assert worse.interval[0] == pytest.approx(9 / 11 - MARGIN)
+    assert worse.interval[0] == pytest.approx(NINE - NONE)
     assert worse.interval[0] > 0.05
     assert worse.cases == tuple(sorted({*SLOPPY_FAILS, "final_answer_mismatch"}))
 
     equal = check(verdicts[FLAKY], "regression")  # answers exactly as the baseline does
     assert equal.verdict == "inconclusive"
     assert equal.measured == 0.0
-    margin = math.sqrt(2 * math.log(10) / 12)  # both judged all 12 cases
+    margin = 1 - 0.05 ** (1 / 12)  # both judged all 12 cases, no case lost or won
     assert equal.interval == pytest.approx((-margin, margin))
     assert equal.cases == ()
     assert verdicts[FLAKY].result.decision == "inconclusive"

@@ -9,7 +9,8 @@
   hash of its bytes;
 - :mod:`~clearance.gate.stats`: confidence intervals and bounds for pass rates
   (Wilson, Clopper–Pearson), the clustering of trials within a case, and how many
-  more trials would settle an inconclusive gate.
+  more trials would settle an inconclusive gate, and the paired bounds on a candidate's
+  drop from its baseline (case by case, valid at every sample size).
 """
 
 from __future__ import annotations
@@ -30,19 +31,25 @@ from clearance.gate.policy import (
     policy_hash,
 )
 from clearance.gate.stats import (
+    PAIRED_METHOD,
     ClusteredRate,
     Interval,
     Method,
+    PairedDrop,
     clopper_pearson_interval,
     clustered_interval,
     clustered_rate,
     lower_bound,
+    mean_lower_bound,
+    mean_upper_bound,
+    paired_drop_bounds,
     trials_to_settle,
     upper_bound,
     wilson_interval,
 )
 
 __all__ = [
+    "PAIRED_METHOD",
     "Check",
     "ClusteredRate",
     "Cost",
@@ -53,6 +60,7 @@ __all__ = [
     "Latency",
     "Method",
     "OnUnverified",
+    "PairedDrop",
     "PassHatK",
     "Regression",
     "SnapshotRule",
@@ -64,6 +72,9 @@ __all__ = [
     "load_policies",
     "load_policy",
     "lower_bound",
+    "mean_lower_bound",
+    "mean_upper_bound",
+    "paired_drop_bounds",
     "policy_hash",
     "result_snapshots",
     "trials_to_settle",

@@ -25,7 +25,8 @@ The rules, in the order of the checks:
 * ``cost.per_successful_task``: USD over every row (infra errors included:
   money spent is spent) divided by the passes, in exact Decimal arithmetic.
 * ``regression``: paired non-inferiority against a baseline model on the cases both
-  have judged trials of (see :func:`_regression_check` for the bound used); a case
+  have judged trials of, case by case (see :func:`_regression_check` for the bounds,
+  :func:`~clearance.gate.stats.paired_drop_bounds`); a case
   one model has no judged trial of is left out, and the detail says which.
 
 The decision is ``disable`` if any check fails, else ``inconclusive`` if any is
@@ -46,7 +47,12 @@ import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
 from clearance.evaluation.metrics import cost_sum, mark_judged, pass_hat_k
 from clearance.gate.policy import GatePolicy, Regression, Threshold
-from clearance.gate.stats import clustered_interval, clustered_rate, trials_to_settle
+from clearance.gate.stats import (
+    clustered_interval,
+    clustered_rate,
+    paired_drop_bounds,
+    trials_to_settle,
+)
 
 __all__ = ["Check", "CheckVerdict", "Decision", "GateResult", "decide", "result_snapshots"]
 
@@ -89,6 +95,10 @@ class Check:
     cases: tuple[str, ...] = ()
     """The case ids behind a fail or inconclusive verdict (failing, short or regressed
     cases), sorted; what a person re-runs to reproduce it."""
+    method: str | None = None
+    """The statistical method behind ``interval`` where a check's bounds have a choice of
+    method: ``paired-split-kl`` for ``regression``. A decision stored before checks named
+    their method has none; its regression bounds were Hoeffding's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +134,7 @@ class GateResult:
                     "detail": check.detail,
                     "more_trials": check.more_trials,
                     "cases": list(check.cases),
+                    "method": check.method,
                 }
                 for check in self.checks
             ],
@@ -343,19 +354,13 @@ def _regression_check(
     and named at the end of the detail.
 
     Per paired case i, ``d_i = rate_base,i − rate_cand,i`` (the drop, in [−1, 1]);
-    ``D̂`` is their mean over the n paired cases. The bound is Hoeffding's inequality
-    for a mean of n independent variables with range 2: ``P(D̂ − D ≥ t) ≤ exp(−n·t²/2)``,
-    so with ``α = 1 − level`` the one-sided bounds are ``D̂ ± sqrt(2·ln(1/α) / n)``.
-    The estimand D is the mean drop over this set of cases; the d_i need not share a
-    distribution, only be independent (trials of different cases are), and the
-    correlation of trials within a case is absorbed by working on per-case rates.
-
-    Why Hoeffding: it holds for every n with no normality (a paired t-test leans on
-    it, which 0/1-valued rates of a few trials do not give) and needs no variance
-    estimate. It is conservative: at level 0.95 the margin is 0.32 for 60 cases and
-    0.12 for 400, so a small suite often ends inconclusive rather than wrongly passing.
-    A sign test was not used because it tests the median difference, not the mean
-    drop that ``max_drop`` is about.
+    ``D̂`` is their mean over the n paired cases, and the bounds on the mean drop come
+    from :func:`~clearance.gate.stats.paired_drop_bounds` (method ``paired-split-kl``,
+    named in the check's ``method``): the case is the unit, so the correlation of trials
+    within a case is absorbed by working on per-case rates, and the bounds hold for
+    every n (no normal approximation) while narrowing when the two models agree on most
+    cases. Decisions taken before it used Hoeffding's data-blind ``D̂ ± sqrt(2·ln(1/α)/n)``
+    and record no method; gates/README.md argues the choice.
 
     Upper bound below ``max_drop``: pass; lower bound above it: fail; else inconclusive.
     """
@@ -384,20 +389,31 @@ def _regression_check(
             f"no case has judged trials for both this model and {baseline_id}{note}",
         )
     drops = [base[case][0] / base[case][1] - cand[case][0] / cand[case][1] for case in paired]
-    n = len(drops)
-    mean_drop = math.fsum(drops) / n
-    margin = math.sqrt(2.0 * math.log(1.0 / (1.0 - float(rule.level))) / n)
-    bounds = (mean_drop - margin, mean_drop + margin)
+    level = float(rule.level)
+    test = paired_drop_bounds([(*base[case], *cand[case]) for case in paired], level=level)
+    mean_drop = test.mean_drop
+    bounds = (test.low, test.high)
     text = (
-        f"mean drop vs {baseline_id} {mean_drop:+.3f} over {n} paired cases; "
-        f"Hoeffding one-sided {float(rule.level):g} bounds [{bounds[0]:+.3f}, {bounds[1]:+.3f}]"
+        f"mean drop vs {baseline_id} {mean_drop:+.3f} over {test.n_cases} paired cases "
+        f"(losses {test.losses:.3f}, gains {test.gains:.3f}); "
+        f"{test.method} one-sided {level:g} bounds [{bounds[0]:+.3f}, {bounds[1]:+.3f}]"
     )
+    method = test.method
     if bounds[1] < max_drop:
-        return Check(name, "pass", mean_drop, bounds, max_drop, f"{text} < {max_drop:g}{note}")
+        return Check(
+            name, "pass", mean_drop, bounds, max_drop, f"{text} < {max_drop:g}{note}", method=method
+        )
     worse = tuple(case for case, drop in zip(paired, drops, strict=True) if drop > 0)
     if bounds[0] > max_drop:
         return Check(
-            name, "fail", mean_drop, bounds, max_drop, f"{text} > {max_drop:g}{note}", cases=worse
+            name,
+            "fail",
+            mean_drop,
+            bounds,
+            max_drop,
+            f"{text} > {max_drop:g}{note}",
+            cases=worse,
+            method=method,
         )
     return Check(
         name,
@@ -407,6 +423,7 @@ def _regression_check(
         max_drop,
         f"{text} straddle {max_drop:g}{note}",
         cases=worse,
+        method=method,
     )
 
 

@@ -9,7 +9,10 @@ An eval suite has tens of cases and a few trials of each, so:
 * trials of one case are not independent (the same prompt tends to pass or fail
   again), so :func:`clustered_rate` estimates the intra-class correlation and
   :func:`clustered_interval` shrinks the sample to its effective size before
-  computing the interval (Kish's design-effect adjustment).
+  computing the interval (Kish's design-effect adjustment);
+* a paired comparison of two models on the same cases (:func:`paired_drop_bounds`)
+  works on each case's pair of pass rates, so the case is the unit and the
+  correlation of its trials never counts as extra evidence.
 
 Conventions: a *two-sided* interval at ``level`` leaves ``(1 − level) / 2`` in
 each tail; a *one-sided* bound at ``level`` leaves ``1 − level`` in its tail, so a
@@ -20,6 +23,7 @@ compares a one-sided bound with its threshold.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -29,13 +33,18 @@ from typing import Literal, SupportsIndex
 from clearance.errors import InputError
 
 __all__ = [
+    "PAIRED_METHOD",
     "ClusteredRate",
     "Interval",
     "Method",
+    "PairedDrop",
     "clopper_pearson_interval",
     "clustered_interval",
     "clustered_rate",
     "lower_bound",
+    "mean_lower_bound",
+    "mean_upper_bound",
+    "paired_drop_bounds",
     "trials_to_settle",
     "upper_bound",
     "wilson_interval",
@@ -464,3 +473,148 @@ def _first_true(predicate: Callable[[int], bool], limit: int) -> int | None:
         else:
             bad = mid
     return good
+
+
+# --- the paired drop of two models on the same cases -------------------------------------
+
+PAIRED_METHOD = "paired-split-kl"
+"""The name of :func:`paired_drop_bounds`' method, as a gate decision records it."""
+
+
+@dataclass(frozen=True, slots=True)
+class PairedDrop:
+    """One-sided bounds on how much lower a candidate's pass rate is than a baseline's."""
+
+    mean_drop: float
+    """``D̂``: the mean over paired cases of ``rate_base,i − rate_cand,i``, in [−1, 1]."""
+    low: float
+    """One-sided lower bound on the mean drop at ``level``."""
+    high: float
+    """One-sided upper bound on the mean drop at ``level``."""
+    level: float
+    """Confidence of each bound on its own (a one-sided level)."""
+    n_cases: int
+    """Paired cases: the unit of the test."""
+    losses: float
+    """Mean over cases of the part of the drop where the candidate did worse, ``max(d_i, 0)``."""
+    gains: float
+    """Mean over cases of the part where it did better, ``max(−d_i, 0)``."""
+    method: str = PAIRED_METHOD
+    """How the bounds were computed (:data:`PAIRED_METHOD`)."""
+
+
+def _kl(mean: float, mu: float) -> float:
+    """Relative entropy of Bernoulli(mean) from Bernoulli(mu), for 0 < mu < 1."""
+    total = 0.0
+    if mean > 0.0:
+        total += mean * math.log(mean / mu)
+    if mean < 1.0:
+        total += (1.0 - mean) * math.log((1.0 - mean) / (1.0 - mu))
+    return total
+
+
+def _check_mean(mean: float, n: int) -> None:
+    _check_whole("n", n)
+    if n < 1 or not 0.0 <= mean <= 1.0:
+        raise InputError(
+            f"invalid sample: mean {mean!r} over {n!r} values",
+            fix="pass the mean of n >= 1 values in [0, 1]",
+        )
+
+
+def mean_upper_bound(mean: float, n: int, *, level: float = 0.95) -> float:
+    """Upper confidence bound, one-sided at ``level``, on the mean of n values in [0, 1].
+
+    The values need only be independent, each in [0, 1]; their means may differ (the
+    bound is on the average of their means). It inverts Hoeffding's (1963, theorem 1)
+    relative-entropy inequality ``P(X̄ ≤ μ − t) ≤ exp(−n·KL(μ − t ‖ μ))``: the bound is
+    the largest μ with ``n·KL(mean ‖ μ) ≤ ln(1/(1 − level))``. It is valid for every n,
+    with no normal approximation, and it narrows as the mean nears 0 or 1 (with a mean
+    of 0 it is ``1 − (1 − level)^(1/n)``, the exact Clopper–Pearson bound for 0 of n).
+    """
+    _check_mean(mean, n)
+    budget = math.log(1.0 / _tail(level, one_sided=True)) / n
+    if mean >= 1.0:
+        return 1.0
+    low, high = mean, 1.0
+    for _ in range(200):
+        mid = (low + high) / 2.0
+        if mid in (low, high):
+            break
+        if _kl(mean, mid) > budget:
+            high = mid
+        else:
+            low = mid
+    return high
+
+
+def mean_lower_bound(mean: float, n: int, *, level: float = 0.95) -> float:
+    """Lower confidence bound on the mean of n values in [0, 1] (the mirror of
+    :func:`mean_upper_bound`)."""
+    _check_mean(mean, n)
+    return 1.0 - mean_upper_bound(1.0 - mean, n, level=level)
+
+
+def paired_drop_bounds(
+    cases: Sequence[tuple[int, int, int, int]], *, level: float = 0.95
+) -> PairedDrop:
+    """Bounds on the mean drop from a baseline to a candidate over cases both ran.
+
+    Each case is ``(baseline passes, baseline trials, candidate passes, candidate
+    trials)``. The case is the unit: its drop ``d_i = rate_base,i − rate_cand,i`` folds
+    every trial of the case into one number, so trials of a case, which tend to pass or
+    fail together, never count as independent evidence, and cases are independent.
+
+    The drop splits into what the candidate lost and what it gained on each case,
+    ``d_i = max(d_i, 0) − max(−d_i, 0)``; both parts lie in [0, 1] and on most cases of a
+    real suite both are 0 (the two models agree), which is what lets the bounds narrow.
+    The mean drop's upper bound is the losses' upper bound minus the gains' lower bound,
+    each one-sided at ``(1 + level) / 2`` by :func:`mean_upper_bound` (so the two misses
+    together stay within ``1 − level``, Bonferroni); the lower bound is the mirror. With
+    one trial per case the losses and gains are McNemar's two discordant counts.
+
+    Raises:
+        InputError: no case, or a case whose counts are not ``0 <= passes <= trials``
+            with at least one trial for each model.
+    """
+    if not cases:
+        raise InputError(
+            "no paired case to compare", fix="pass at least one case both models have trials of"
+        )
+    tail = _tail(level, one_sided=True)
+    for index, counts in enumerate(cases):
+        for count in counts:
+            _check_whole(f"count of paired case #{index}", count)
+        base_passes, base_n, cand_passes, cand_n = counts
+        if min(base_n, cand_n) < 1 or not (
+            0 <= base_passes <= base_n and 0 <= cand_passes <= cand_n
+        ):
+            raise InputError(
+                f"invalid counts for paired case #{index}: {tuple(counts)}",
+                fix="give each case as (base passes, base trials, candidate passes, "
+                "candidate trials) with 0 <= passes <= trials and trials >= 1",
+            )
+    losses = Fraction()
+    gains = Fraction()
+    # Exact sums, one term per distinct count (a suite repeats few of them).
+    for (base_passes, base_n, cand_passes, cand_n), times in Counter(cases).items():
+        drop = (Fraction(base_passes, base_n) - Fraction(cand_passes, cand_n)) * times
+        if drop > 0:
+            losses += drop
+        else:
+            gains -= drop
+    n = len(cases)
+    loss_mean = float(losses / n)
+    gain_mean = float(gains / n)
+    half = 1.0 - tail / 2.0
+    high = mean_upper_bound(loss_mean, n, level=half) - mean_lower_bound(gain_mean, n, level=half)
+    low = mean_lower_bound(loss_mean, n, level=half) - mean_upper_bound(gain_mean, n, level=half)
+    return PairedDrop(
+        mean_drop=float((losses - gains) / n),
+        low=low,
+        high=high,
+        level=level,
+        n_cases=n,
+        losses=loss_mean,
+        gains=gain_mean,
+    )
