@@ -46,6 +46,7 @@ from vcr.request import Request
 from vcr.serializers.compat import convert_to_bytes, convert_to_unicode
 
 from clearance.errors import InputError, InvalidModelId
+from clearance.evaluation.matching import body_key, json_key, route
 
 # Re-exported: imported from this module before secret hygiene moved to scrub.py.
 from clearance.evaluation.scrub import Scrubber as Scrubber
@@ -59,6 +60,8 @@ __all__ = [
     "CassettePersister",
     "CassetteSerializer",
     "RecordedFailure",
+    "StoredInteraction",
+    "StoredRequest",
     "cassette_path",
     "decode_body",
     "encode_body",
@@ -424,60 +427,146 @@ class CassetteSerializer:
             CassetteFormatError: not JSON (with line and column), or a key missing or of
                 the wrong type (with its JSON pointer).
         """
-        try:
-            data = orjson.loads(cassette_string)
-        except orjson.JSONDecodeError as error:
-            raise CassetteFormatError(
-                f"not JSON: {error.msg} at line {error.lineno} column {error.colno}"
-            ) from None
-        if not isinstance(data, dict):
-            raise CassetteFormatError("the file should hold a JSON object")
-        version = _need(data, "version", int, "")
-        if version != VCR_FORMAT:
-            raise CassetteFormatError(f"/version is {version}, not {VCR_FORMAT}")
-        header = _read_header(data)
+        version, header, data = _read_document(cassette_string)
         interactions: list[dict[str, Any]] = []
-        for index, item in enumerate(_need(data, "interactions", list, "")):
-            where = f"/interactions/{index}"
-            trial = _need(item, "trial", int, where)
-            if trial < 1:
-                raise CassetteFormatError(f"{where}/trial should be 1 or more, not {trial}")
-            request = _need(item, "request", dict, where)
-            response = _need(item, "response", dict, where)
-            status = _need(response, "status", dict, f"{where}/response")
-            code = _need(status, "code", int, f"{where}/response/status")
-            message = status.get("message")
+        for stored in _read_interactions(data):
+            request = stored.request
             interactions.append(
                 {
                     "request": {
-                        "method": _need(request, "method", str, f"{where}/request"),
-                        "uri": _need(request, "uri", str, f"{where}/request"),
-                        "body": decode_body(
-                            _need(request, "body", dict, f"{where}/request"),
-                            f"{where}/request/body",
-                        ),
-                        "headers": _read_headers(request, f"{where}/request"),
+                        "method": request.method,
+                        "uri": request.uri,
+                        "body": request.body,
+                        "headers": request.headers,
                     },
-                    "response": {
-                        "status": {
-                            "code": code,
-                            "message": message if isinstance(message, str) else None,
-                        },
-                        "headers": _read_headers(response, f"{where}/response"),
-                        "body": {
-                            "string": decode_body(
-                                _need(response, "body", dict, f"{where}/response"),
-                                f"{where}/response/body",
-                            )
-                        },
-                        "trial": trial,
-                        **_elapsed(item, where),
-                    },
+                    "response": stored.response,
                 }
             )
         metadata = dict(data.get("metadata") or {})
         metadata["clearance"] = header
         return {"version": version, "interactions": interactions, "metadata": metadata}
+
+
+def _read_document(text: str) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """(vcrpy version, clearance header, the whole document) of a cassette's text."""
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise CassetteFormatError(
+            f"not JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
+    if not isinstance(data, dict):
+        raise CassetteFormatError("the file should hold a JSON object")
+    version = _need(data, "version", int, "")
+    if version != VCR_FORMAT:
+        raise CassetteFormatError(f"/version is {version}, not {VCR_FORMAT}")
+    return version, _read_header(data), data
+
+
+class StoredRequest:
+    """A recorded request as a cassette holds it, with what matching compares.
+
+    A body stored parsed (``{"json": ...}``) keeps its value: its comparison key is made
+    from it at once, and its bytes only when something asks for them (a mismatch to
+    explain, a cassette to write again).
+
+    Attributes:
+        method / uri / headers: as stored.
+    """
+
+    __slots__ = ("_body", "_json", "_key", "headers", "method", "uri")
+
+    def __init__(
+        self, method: str, uri: str, body: bytes | None, headers: dict[str, Any], *, json: Any
+    ) -> None:
+        self.method = method
+        self.uri = uri
+        self.headers = headers
+        self._json = json
+        self._body = body
+        self._key: bytes | None = None
+
+    @property
+    def key(self) -> bytes:
+        """The body's comparison key, made once."""
+        if self._key is None:
+            found = json_key(self._json) if self._body is None else None
+            self._key = found if found is not None else body_key(self.body)[1]
+        return self._key
+
+    @property
+    def body(self) -> bytes:
+        """The body's bytes (JSON re-encoded: the same values, compact)."""
+        if self._body is None:
+            self._body = dump_json(self._json)
+        return self._body
+
+    @property
+    def route(self) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+        """What the method, path and query matchers compare."""
+        return route(self.method, self.uri)
+
+    def vcr(self) -> Request:
+        """The request as vcrpy's :class:`~vcr.request.Request` (as ``load_cassette`` gives)."""
+        return Request(self.method, self.uri, self.body, self.headers)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInteraction:
+    """One interaction of a cassette, read and checked: its trial, request and response.
+
+    ``response`` is vcrpy's response dict (the body as bytes under ``body.string``) with
+    the interaction's ``trial`` and, when recorded, ``elapsed_ms``.
+    """
+
+    trial: int
+    request: StoredRequest
+    response: dict[str, Any]
+
+
+def _read_interactions(data: dict[str, Any]) -> list[StoredInteraction]:
+    """Every interaction of a parsed cassette, checked in the order the file holds them."""
+    interactions: list[StoredInteraction] = []
+    for index, item in enumerate(_need(data, "interactions", list, "")):
+        where = f"/interactions/{index}"
+        trial = _need(item, "trial", int, where)
+        if trial < 1:
+            raise CassetteFormatError(f"{where}/trial should be 1 or more, not {trial}")
+        request = _need(item, "request", dict, where)
+        response = _need(item, "response", dict, where)
+        status = _need(response, "status", dict, f"{where}/response")
+        code = _need(status, "code", int, f"{where}/response/status")
+        message = status.get("message")
+        method = _need(request, "method", str, f"{where}/request")
+        uri = _need(request, "uri", str, f"{where}/request")
+        stored_body = _need(request, "body", dict, f"{where}/request")
+        if len(stored_body) == 1 and "json" in stored_body:  # kept parsed: bytes on demand
+            raw, parsed = None, stored_body["json"]
+        else:
+            raw, parsed = decode_body(stored_body, f"{where}/request/body"), None
+        headers = _read_headers(request, f"{where}/request")
+        interactions.append(
+            StoredInteraction(
+                trial,
+                StoredRequest(method, uri, raw, headers, json=parsed),
+                {
+                    "status": {
+                        "code": code,
+                        "message": message if isinstance(message, str) else None,
+                    },
+                    "headers": _read_headers(response, f"{where}/response"),
+                    "body": {
+                        "string": decode_body(
+                            _need(response, "body", dict, f"{where}/response"),
+                            f"{where}/response/body",
+                        )
+                    },
+                    "trial": trial,
+                    **_elapsed(item, where),
+                },
+            )
+        )
+    return interactions
 
 
 def _elapsed(item: Mapping[str, Any], where: str) -> dict[str, float]:
@@ -516,6 +605,28 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.close(directory)
 
 
+def _read_text(path: Path) -> str:
+    """A cassette file's text.
+
+    Raises:
+        CassetteNotFoundError: there is no such file (vcrpy's "record it" signal).
+        CassetteFormatError: the file is not UTF-8, empty, or cannot be read.
+    """
+    try:
+        raw = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        raise CassetteNotFoundError(str(path)) from None
+    except OSError as error:
+        raise CassetteFormatError(f"the file cannot be read ({error.strerror or error})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CassetteFormatError(f"not UTF-8 (byte {error.start})") from None
+    if not text.strip():
+        raise CassetteFormatError("the file is empty")
+    return text
+
+
 class CassettePersister:
     """vcrpy persister: reads cassette files whole and writes them atomically.
 
@@ -533,22 +644,7 @@ class CassettePersister:
             CassetteNotFoundError: there is no such file (vcrpy's "record it" signal).
             CassetteFormatError: the file is not UTF-8, empty, or does not parse.
         """
-        path = Path(cassette_path)
-        try:
-            raw = path.read_bytes()
-        except (FileNotFoundError, NotADirectoryError):
-            raise CassetteNotFoundError(str(path)) from None
-        except OSError as error:
-            raise CassetteFormatError(
-                f"the file cannot be read ({error.strerror or error})"
-            ) from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise CassetteFormatError(f"not UTF-8 (byte {error.start})") from None
-        if not text.strip():
-            raise CassetteFormatError("the file is empty")
-        data = serializer.deserialize(text)
+        data = serializer.deserialize(_read_text(Path(cassette_path)))
         requests: list[Request] = []
         responses: list[dict[str, Any]] = []
         for interaction in data["interactions"]:
@@ -558,6 +654,21 @@ class CassettePersister:
             )
             responses.append(convert_to_bytes(interaction["response"]))
         return requests, responses, dict(data.get("metadata") or {})
+
+    @staticmethod
+    def load_interactions(
+        cassette_path: str | os.PathLike[str],
+    ) -> tuple[list[StoredInteraction], dict[str, Any]]:
+        """``(interactions, header)`` from the file, read and checked as
+        :meth:`load_cassette` reads it, for replaying: each request keeps its body as
+        stored, with what matching compares made from it once.
+
+        Raises:
+            CassetteNotFoundError: there is no such file.
+            CassetteFormatError: as :meth:`CassetteSerializer.deserialize` says.
+        """
+        _, header, data = _read_document(_read_text(Path(cassette_path)))
+        return _read_interactions(data), header
 
     @staticmethod
     def save_cassette(

@@ -48,7 +48,7 @@ from clearance.catalog.database import Catalog
 from clearance.catalog.runrecords import ItemResult, RunSpec
 from clearance.catalog.runstore import ResultStore
 from clearance.config import ClearanceConfig
-from clearance.errors import InputError
+from clearance.errors import ClearanceError, InputError
 from clearance.evaluation.cases import EvalCase, SuiteSet, case_digest
 from clearance.evaluation.evidence import ResultRows
 from clearance.evaluation.outcomes import RunOutcome, TrialOutcome
@@ -341,6 +341,25 @@ class Evaluation:
         for provider in sorted(by_provider.keys() - served):
             router.check_api_key(provider, models=by_provider[provider])
 
+    def _replay_without_http(self, router: Router) -> None:
+        """Let the candidates' providers answer a replaying cassette's calls themselves.
+
+        Each is wrapped in a :class:`~clearance.evaluation.replay.ReplayingProvider`: a
+        replayed call still goes through the router, but never builds an httpx request.
+        A provider the router cannot build is left alone (the call says why, as before).
+        """
+        from clearance.evaluation.replay import ReplayingProvider
+        from clearance.providers.http import HttpProvider
+
+        owners = router.state().models
+        for name in sorted({owners[model_id].provider for model_id in self.models}):
+            try:
+                provider = router.provider(name)
+            except ClearanceError:
+                continue
+            if isinstance(provider, HttpProvider):
+                router.add_provider(ReplayingProvider(provider))
+
     # -- running ----------------------------------------------------------------------------
 
     def run(self) -> RunOutcome:
@@ -379,6 +398,8 @@ class Evaluation:
                     router.add_provider(provider, owned=True)
             for model_id in self.models:
                 router.add_candidate(model_id)
+            if self.record_mode != "all":
+                self._replay_without_http(router)
             outcome = await self._run_all(router, store)
         finally:
             await router.aclose()

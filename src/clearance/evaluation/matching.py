@@ -14,6 +14,7 @@ The transport that replays and records is :mod:`~clearance.evaluation.recording`
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,11 +28,14 @@ from vcr.util import read_body
 
 __all__ = [
     "MATCHERS",
+    "body_key",
     "explain_mismatch",
     "fingerprint_changes",
     "first_difference",
     "json_body",
+    "json_key",
     "request_matches",
+    "route",
 ]
 
 _MAX_SHOWN = 120
@@ -43,25 +47,51 @@ _NOT_JSON = object()
 _ABSENT = object()
 
 
-def _body_key(request: Any) -> tuple[Any, bytes]:
-    """(parsed body or ``_NOT_JSON``, comparison key), cached on the request.
+def body_key(raw: bytes) -> tuple[Any, bytes]:
+    """(parsed body or ``_NOT_JSON``, comparison key) of raw body bytes.
 
     The key is the body re-encoded with sorted keys, so ``1``, ``1.0`` and ``true`` differ
-    while key order and white space do not.
+    while key order and white space do not; a body that is not a JSON object or array is
+    its own key.
     """
+    if raw[:1] in (b"{", b"[") or raw.lstrip()[:1] in (b"{", b"["):
+        with contextlib.suppress(orjson.JSONDecodeError):
+            parsed = orjson.loads(raw)
+            return parsed, orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS)
+    return _NOT_JSON, raw
+
+
+def json_key(value: Any) -> bytes | None:
+    """The :func:`body_key` key of a body stored parsed (``{"json": value}``), without
+    encoding and parsing it again; ``None`` when only its bytes can say (a value that is
+    not an object or array, or one orjson refuses)."""
+    if not isinstance(value, (dict, list)):
+        return None
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+
+
+def _body_key(request: Any) -> tuple[Any, bytes]:
+    """:func:`body_key` of a vcrpy request's body, cached on the request."""
     cached: tuple[Any, bytes] | None = request.__dict__.get("_clearance_body")
     if cached is None:
         raw = request.body
         if not isinstance(raw, bytes):
             raw = read_body(request) or b""
             raw = raw.encode() if isinstance(raw, str) else bytes(raw)
-        cached = (_NOT_JSON, raw)
-        if raw[:1] in (b"{", b"[") or raw.lstrip()[:1] in (b"{", b"["):
-            with contextlib.suppress(orjson.JSONDecodeError):
-                parsed = orjson.loads(raw)
-                cached = (parsed, orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS))
+        cached = body_key(raw)
         request.__dict__["_clearance_body"] = cached
     return cached
+
+
+@functools.lru_cache(maxsize=512)
+def route(method: str, uri: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """What the method, path and query matchers compare, for one request line: the
+    method, the path (empty as ``/``) and the sorted query pairs, as vcrpy reads them."""
+    request = Request(method, uri, b"", {})
+    return request.method, request.path or "/", tuple(request.query)
 
 
 def _show(value: Any) -> str:

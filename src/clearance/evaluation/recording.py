@@ -80,12 +80,11 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlparse
 
 import httpx
 import orjson
-from vcr.cassette import Cassette
 from vcr.persisters.filesystem import CassetteNotFoundError
-from vcr.record_mode import RecordMode as VcrRecordMode
 from vcr.request import Request
 
 from clearance.errors import (
@@ -104,14 +103,17 @@ from clearance.evaluation.cassettes import (
     CassettePersister,
     CassetteSerializer,
     RecordedFailure,
+    StoredRequest,
     cassette_path,
 )
 from clearance.evaluation.matching import (
     MATCHERS,
+    body_key,
     explain_mismatch,
     fingerprint_changes,
     json_body,
     request_matches,
+    route,
 )
 from clearance.evaluation.scrub import Scrubber, redact_secrets, scan_for_secrets
 
@@ -125,6 +127,7 @@ __all__ = [
     "RecordMode",
     "RecordedFailure",
     "RecordingTransport",
+    "active_cassette",
     "cassette_holds_failure",
     "cassette_path",
     "default_record_mode",
@@ -137,12 +140,6 @@ __all__ = [
 RecordMode = Literal["none", "once", "new", "all"]
 """When to replay and when to record; see the module docstring."""
 RECORD_MODES: tuple[RecordMode, ...] = ("none", "once", "new", "all")
-_VCR_MODES = {
-    "none": VcrRecordMode.NONE,
-    "once": VcrRecordMode.ONCE,
-    "new": VcrRecordMode.NEW_EPISODES,
-    "all": VcrRecordMode.ALL,
-}
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 _REQUEST_NOISE = frozenset(
     {"host", "content-length", "accept", "accept-encoding", "connection", "user-agent"}
@@ -245,6 +242,11 @@ def _to_httpx(response: Mapping[str, Any]) -> httpx.Response:
     )
 
 
+def _path_of(request: StoredRequest | Request) -> str:
+    """A request's URL path, as vcrpy reads it."""
+    return urlparse(request.uri).path if isinstance(request, StoredRequest) else request.path
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return dict(value)
@@ -256,6 +258,12 @@ _ACTIVE: ContextVar[tuple[CaseCassette, int] | None] = ContextVar(
 )
 
 
+def active_cassette() -> tuple[CaseCassette, int] | None:
+    """The cassette and trial the requests made in this context are served from
+    (set by :meth:`CaseCassette.use`; ``None`` outside any)."""
+    return _ACTIVE.get()
+
+
 def replaying_now() -> bool:
     """Whether the last request made in this context was served from a recording.
 
@@ -263,7 +271,7 @@ def replaying_now() -> bool:
     :attr:`CaseCassette.replaying` alone cannot say whether a wait is real.
     """
     active = _ACTIVE.get()
-    return active is not None and active[0].last_replayed is True
+    return active is not None and active[0]._replayed_last.get(active[1]) is True
 
 
 class CaseCassette:
@@ -299,14 +307,11 @@ class CaseCassette:
         record them again)."""
         self._scrubber = library.scrubber
         self._command = library.rerecord_command(model_id, case_id)
-        self._cassette = Cassette(
-            self.path,
-            serializer=CassetteSerializer,
-            persister=CassettePersister,
-            record_mode=_VCR_MODES[self.mode],
-            match_on=MATCHERS,
-        )
-        self._by_trial: dict[int, list[int]] = {}  # trial -> indices in self._cassette.data
+        # (request, response) in the order read or recorded: a loaded request is a
+        # StoredRequest (indexed once: what matching compares), a recorded one vcrpy's
+        self._data: list[tuple[StoredRequest | Request, dict[str, Any]]] = []
+        self._played = 0
+        self._by_trial: dict[int, list[int]] = {}  # trial -> indices in self._data
         self._cursor: dict[int, int] = {}  # trial -> position of its next interaction
         self._diverged: set[int] = set()  # trials recording past what they replayed (new)
         self._used: set[int] = set()
@@ -320,6 +325,7 @@ class CaseCassette:
         self._failures: dict[int, RecordedFailure] = {}  # marked by this run, for the header
         self.last_replayed: bool | None = None
         """Whether the last request was served from disk (``None``: no request yet)."""
+        self._replayed_last: dict[int, bool] = {}  # the same, per trial (they run at once)
         self._load()
 
     def __repr__(self) -> str:
@@ -329,7 +335,7 @@ class CaseCassette:
     @property
     def interactions_played(self) -> int:
         """Interactions replayed from disk so far."""
-        return int(self._cassette.play_count)
+        return self._played
 
     def provider_ms(self, trial: int) -> float | None:
         """The provider's time for the requests of ``trial`` served so far, in ms.
@@ -364,9 +370,7 @@ class CaseCassette:
         if self.mode == "all":
             return
         try:
-            requests, responses, metadata = CassettePersister.load_cassette(
-                self.path, CassetteSerializer
-            )
+            interactions, header = CassettePersister.load_interactions(self.path)
         except CassetteNotFoundError:
             self._missing = self.replaying = self.mode == "none"
             return
@@ -380,7 +384,6 @@ class CaseCassette:
                 ) from None
             self.stale_reason = f"the file is broken ({error.reason})"
             return
-        header = metadata["clearance"]
         held = {
             failure.trial: failure
             for index, entry in enumerate(header.get("infra_failures", []))
@@ -398,22 +401,21 @@ class CaseCassette:
                 self._stale = f"the recording is stale: {self.stale_reason}"
             return
         provider = self.model_id.partition(":")[0]
-        last = {response["trial"]: response for response in responses}
-        for trial in _ended_on_error((r["trial"], r["status"]["code"]) for r in responses):
+        last = {stored.trial: stored.response for stored in interactions}
+        for trial in _ended_on_error((i.trial, i.response["status"]["code"]) for i in interactions):
             if trial not in held:  # recorded before failures were marked
                 held[trial] = _failure_from_answer(trial, last[trial], provider)
         self.held_failures = dict(sorted(held.items()))
         if held and self.mode == "once":
             return  # not "present": record the whole cassette again
-        for request, response in zip(requests, responses, strict=True):
-            trial = response.pop("trial")
+        for stored in interactions:
+            trial = stored.trial
+            del stored.response["trial"]
             if trial in held and self.mode == "new":
                 self._dirty = True  # dropped: the trial is recorded again
                 continue
-            # vcrpy's append deep-copies the response; loaded ones are ours alone, so append
-            # to the list directly, which halves the cost of a load.
-            self._by_trial.setdefault(trial, []).append(len(self._cassette.data))
-            self._cassette.data.append((request, response))
+            self._by_trial.setdefault(trial, []).append(len(self._data))
+            self._data.append((stored.request, stored.response))
         self.replaying = True
 
     # -- serving requests -------------------------------------------------------------------
@@ -434,14 +436,31 @@ class CaseCassette:
         finally:
             _ACTIVE.reset(token)
 
-    def _live(self, request: httpx.Request, body: bytes) -> Request:
-        """The request as it would be stored (headers are added only if it is recorded)."""
-        return Request(
-            request.method, self._scrubber.url(str(request.url)), self._scrubber.body(body), {}
-        )
+    def replays(self, trial: int) -> bool:
+        """Whether a request of ``trial`` made now is looked up in the recording (it may
+        still fail to match); ``False``: it is recorded, or refused, without a look."""
+        return self.replaying and trial not in self._diverged and self._stale is None
 
-    def _plan(self, request: httpx.Request, body: bytes, trial: int) -> httpx.Response | Request:
-        """The replayed response, or the scrubbed request to send and record.
+    def serve(self, method: str, url: httpx.URL, body: bytes, trial: int) -> dict[str, Any] | None:
+        """The recorded response (as stored) to a request of ``trial``, matched and
+        counted as the transport matches one; ``None``: the request is to be recorded
+        (send it through the :class:`RecordingTransport`, which records it).
+
+        Raises:
+            StaleRecording, MissingRecording, RecordingMismatch, RecordedProviderFailure:
+                the request cannot be served (the same errors as through the transport).
+        """
+        planned = self._plan(method, url, body, trial)
+        return None if isinstance(planned, Request) else planned
+
+    def _live(self, method: str, url: httpx.URL, body: bytes) -> Request:
+        """The request as it would be stored (headers are added only if it is recorded)."""
+        return Request(method, self._scrubber.url(str(url)), self._scrubber.body(body), {})
+
+    def _plan(
+        self, method: str, url: httpx.URL, body: bytes, trial: int
+    ) -> dict[str, Any] | Request:
+        """The replayed response (as stored), or the scrubbed request to send and record.
 
         Raises:
             StaleRecording, MissingRecording, RecordingMismatch: the request cannot be served.
@@ -451,33 +470,39 @@ class CaseCassette:
         if self._missing:
             raise self._error(
                 MissingRecording,
-                f"there is no cassette, and record mode 'none' never records "
-                f"({request.method} {request.url.path})",
+                f"there is no cassette, and record mode 'none' never records ({method} {url.path})",
                 trial,
             )
         if self.mode == "none" and trial in self.held_failures:
             raise self._recorded_failure(self.held_failures[trial])
-        live = self._live(request, body)
-        self.last_replayed = False
+        self.last_replayed = self._replayed_last[trial] = False
         if not self.replaying or trial in self._diverged:
-            return live
+            return self._live(method, url, body)
         indices = self._by_trial.get(trial, [])
         position = self._cursor.get(trial, 0)
         if position < len(indices):
             index = indices[position]
-            recorded, response = self._cassette.data[index]
-            if request_matches(live, recorded):
+            recorded, response = self._data[index]
+            uri = self._scrubber.url(str(url))
+            scrubbed = self._scrubber.body(body)
+            if (
+                route(method, uri) == recorded.route and body_key(scrubbed)[1] == recorded.key
+                if isinstance(recorded, StoredRequest)
+                else request_matches(Request(method, uri, scrubbed, {}), recorded)
+            ):
                 self._cursor[trial] = position + 1
-                self._cassette.play_counts[index] += 1
-                self.last_replayed = True
+                self._played += 1
+                self.last_replayed = self._replayed_last[trial] = True
                 self._add_time(trial, response.get("elapsed_ms"))
-                return _to_httpx(response)
+                return response
+            live = Request(method, uri, scrubbed, {})
             if self.mode != "new":
+                wanted = recorded.vcr() if isinstance(recorded, StoredRequest) else recorded
                 raise self._error(
                     RecordingMismatch,
-                    f"request #{position + 1} of the trial ({request.method} "
-                    f"{request.url.path}) differs from the recording: "
-                    f"{explain_mismatch(live, recorded)}",
+                    f"request #{position + 1} of the trial ({method} "
+                    f"{url.path}) differs from the recording: "
+                    f"{explain_mismatch(live, wanted)}",
                     trial,
                 )
             del indices[position:]  # new: keep what matched, record the rest of the trial
@@ -492,10 +517,12 @@ class CaseCassette:
             once = "; record mode 'once' never adds to an existing cassette" * (self.mode == "once")
             raise self._error(
                 MissingRecording,
-                f"request #{position + 1} of the trial ({request.method} {request.url.path}) "
+                f"request #{position + 1} of the trial ({method} {url.path}) "
                 f"is not in the cassette: {held}{once}",
                 trial,
             )
+        else:
+            live = self._live(method, url, body)
         self._diverged.add(trial)
         return live
 
@@ -517,8 +544,8 @@ class CaseCassette:
             "elapsed_ms": round(elapsed_ms, 3),
         }
         self._add_time(trial, stored["elapsed_ms"])
-        self._by_trial.setdefault(trial, []).append(len(self._cassette.data))
-        self._cassette.append(live, stored)
+        self._by_trial.setdefault(trial, []).append(len(self._data))
+        self._data.append((live, stored))
         self.interactions_recorded += 1
         self._dirty = True
         return _to_httpx(stored)
@@ -605,8 +632,8 @@ class CaseCassette:
             detail = "; ".join(
                 f"trial {trial} stopped after {self._cursor.get(trial, 0)} of "
                 f"{len(self._by_trial[trial])} (next recorded: "
-                f"{self._cassette.data[left[0]][0].method} "
-                f"{self._cassette.data[left[0]][0].path})"
+                f"{self._data[left[0]][0].method} "
+                f"{_path_of(self._data[left[0]][0])})"
                 for trial, left in leftovers.items()
             )
             count = sum(map(len, leftovers.values()))
@@ -621,7 +648,10 @@ class CaseCassette:
 
     def _save(self) -> None:
         order = [(t, i) for t in sorted(self._by_trial) for i in self._by_trial[t]]
-        data = self._cassette.data
+        data = [
+            (request.vcr() if isinstance(request, StoredRequest) else request, response)
+            for request, response in self._data
+        ]
         header = {
             "format": CASSETTE_FORMAT,
             "model": self.model_id,
@@ -733,9 +763,9 @@ class RecordingTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
                 raise _no_cassette()
             return await inner.handle_async_request(request)
         cassette, trial = active
-        planned = cassette._plan(request, await request.aread(), trial)
-        if isinstance(planned, httpx.Response):
-            return planned
+        planned = cassette._plan(request.method, request.url, await request.aread(), trial)
+        if not isinstance(planned, Request):
+            return _to_httpx(planned)
         if inner is None:
             raise cassette._no_network(trial)
         started = time.perf_counter()
@@ -756,9 +786,9 @@ class RecordingTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
                 raise _no_cassette()
             return inner.handle_request(request)
         cassette, trial = active
-        planned = cassette._plan(request, request.read(), trial)
-        if isinstance(planned, httpx.Response):
-            return planned
+        planned = cassette._plan(request.method, request.url, request.read(), trial)
+        if not isinstance(planned, Request):
+            return _to_httpx(planned)
         if inner is None:
             raise cassette._no_network(trial)
         started = time.perf_counter()
