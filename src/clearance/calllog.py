@@ -33,6 +33,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import itertools
 import json
@@ -52,16 +53,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
-from clearance.catalog.callstore import CALL_COLUMNS, mark_escalated, row_to_json
-from clearance.catalog.database import Catalog
-from clearance.deadletters import DeadLetters, store_rows
-from clearance.identifiers import fit_row
 from clearance.journal import Journal, Segment
 from clearance.providers.base import tool_schemas
 from clearance.providers.types import ToolCall
 
+# The catalog's modules (SQLAlchemy) are imported by the writer and the functions that
+# reach the database, not with this module: a call needs only CallRecord and new_call_id,
+# and `from clearance.router import Router` stays cheap (issue 20).
 if TYPE_CHECKING:
     from clearance.callreplay import ReplayReport
+    from clearance.catalog.database import Catalog
+    from clearance.deadletters import DeadLetters
 
 __all__ = [
     "JOURNAL_FOLDER",
@@ -292,9 +294,13 @@ def validate_tool_calls(
     return verdicts
 
 
-_SCALARS = [
-    name for name in CALL_COLUMNS if name not in ("id", "tool_calls", "tool_calls_valid", "extra")
-]
+@functools.cache
+def _scalars() -> tuple[str, ...]:
+    """The ``ai_calls`` columns a record's fields fill as they are."""
+    from clearance.catalog.callstore import CALL_COLUMNS
+
+    skipped = ("id", "tool_calls", "tool_calls_valid", "extra")
+    return tuple(name for name in CALL_COLUMNS if name not in skipped)
 
 
 def attempt_json(attempt: Any) -> dict[str, Any]:
@@ -310,7 +316,7 @@ def attempt_json(attempt: Any) -> dict[str, Any]:
 
 def _row(record: CallRecord, validators: _Validators) -> dict[str, Any]:
     """The ``ai_calls`` row for a record; the slow parts of logging happen here, off-path."""
-    row = {name: getattr(record, name) for name in _SCALARS}
+    row = {name: getattr(record, name) for name in _scalars()}
     if isinstance(record.started_at, float):
         row["started_at"] = dt.datetime.fromtimestamp(record.started_at, dt.UTC)
     extra = dict(record.extra)
@@ -344,6 +350,8 @@ def flag_escalation(
     Raises:
         CatalogUnavailable: the database cannot be written.
     """
+    from clearance.catalog.callstore import mark_escalated
+
     when = at or dt.datetime.now(dt.UTC)
     return mark_escalated(catalog, call_id, {"reason": reason, "at": when.isoformat()})
 
@@ -397,7 +405,9 @@ class CallLog:
         self.last_error: str | None = None
         self.recovered: ReplayReport | None = None
         """What the start-up replay of dead processes' journals did (once it ran)."""
-        self.dead_letters = DeadLetters(spill_dir)
+        from clearance.deadletters import DeadLetters
+
+        self.dead_letters: DeadLetters = DeadLetters(spill_dir)
         self._queue: deque[_Queued | _Escalation | threading.Event | None] = deque()
         """What the writer has yet to take, in order (appends and pops are atomic)."""
         self._wake = threading.Event()
@@ -527,6 +537,9 @@ class CallLog:
         return now + self.flush_interval_s
 
     def _write(self, items: Sequence[_Queued]) -> None:
+        from clearance.deadletters import store_rows
+        from clearance.identifiers import fit_row
+
         rows: list[dict[str, Any]] = []
         try:
             for record, _ in items:
@@ -575,6 +588,8 @@ class CallLog:
         self._settle([item.segment])
 
     def _spill(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        from clearance.catalog.callstore import row_to_json
+
         self.spill_dir.mkdir(parents=True, exist_ok=True)
         text = "".join(row_to_json(row) + "\n" for row in rows)
         with _locked_spill_file(self.spill_path) as handle:
@@ -655,7 +670,7 @@ def _slow_default(value: Any) -> Any:
 
 def _raw_row(record: CallRecord) -> dict[str, Any]:
     """A record's scalars, for the dead letter of a record no row could be made of."""
-    row = {name: getattr(record, name) for name in _SCALARS}
+    row = {name: getattr(record, name) for name in _scalars()}
     if isinstance(record.started_at, float):
         row["started_at"] = dt.datetime.fromtimestamp(record.started_at, dt.UTC)
     return row

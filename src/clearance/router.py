@@ -37,7 +37,6 @@ of steps (call this model, sleep this long) driven by :meth:`Router.complete` (s
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import random
@@ -47,14 +46,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    import httpx
-
 from clearance.calllog import CallLog, CallRecord, EscalationOutcome, flag_escalation, new_call_id
-from clearance.catalog.database import Catalog
-from clearance.catalog.gatestore import GateCache
-from clearance.catalog.orgstore import write_pin
-from clearance.config import ClearanceConfig, Tier
 from clearance.errors import (
     CatalogUnavailable,
     ClearanceError,
@@ -62,9 +54,6 @@ from clearance.errors import (
     PolicyRefusal,
     ProviderError,
 )
-from clearance.identifiers import check_identifiers
-from clearance.killswitch import KillSwitch
-from clearance.modelpolicy import RouteDecision, RouteRequest, SessionPin
 from clearance.pricing import CallCost, Price, PriceRates, Usage, price_call
 from clearance.providers.base import ChatRequest, ChunkCallback, Provider, ProviderReply
 from clearance.providers.keys import read_api_key
@@ -87,8 +76,19 @@ from clearance.routercall import (
     record_refusal,
     untyped_error,
 )
-from clearance.routerstate import ProviderSettings, RouterState, configured_settings, read_state
 from clearance.tokencount import billable_usage
+
+# What reaches the catalog (SQLAlchemy's stores, the pydantic settings, the kill switch,
+# the policy's state) is imported when a router is built, not with this module:
+# `from clearance.router import Router` stays cheap (issue 20).
+if TYPE_CHECKING:
+    import httpx
+
+    from clearance.catalog.database import Catalog
+    from clearance.config import ClearanceConfig, Tier
+    from clearance.killswitch import KillSwitch
+    from clearance.modelpolicy import RouteDecision, RouteRequest
+    from clearance.routerstate import ProviderSettings, RouterState
 
 __all__ = ["RULES", "Attempt", "ErrorRule", "Router", "RouterResult"]
 
@@ -106,7 +106,8 @@ class Router:
         killswitch: the guard (default: one on ``catalog`` with the configured cache).
         calllog: where call rows go (default: a batched writer on ``catalog``; pass
             ``None`` explicitly through ``log_calls=False`` to log nothing).
-        sleep / asleep: how to wait between retries (for tests).
+        sleep / asleep: how to wait between retries (for tests; ``asleep`` defaults to
+            :func:`asyncio.sleep`).
         environ: where API keys are read from.
         require_api_keys: refuse to build a provider whose key variable is unset
             (:class:`~clearance.errors.MissingApiKey`); ``False`` builds it without a key
@@ -128,17 +129,26 @@ class Router:
         calllog: CallLog | None = None,
         log_calls: bool = True,
         sleep: Callable[[float], None] = time.sleep,
-        asleep: Callable[[float], Any] = asyncio.sleep,
+        asleep: Callable[[float], Any] | None = None,
         environ: Mapping[str, str] | None = None,
         require_api_keys: bool = True,
         rng: random.Random | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
         eval_run_id: str | None = None,
     ) -> None:
+        import asyncio
+
+        from clearance.catalog.gatestore import GateCache
+        from clearance.identifiers import check_identifiers
+        from clearance.killswitch import KillSwitch
+        from clearance.modelpolicy import RouteRequest
+
+        self._check_identifiers = check_identifiers
+        self._route_request = RouteRequest
         self.config = config
         self.eval_run_id = eval_run_id
         self.catalog = catalog
-        self.killswitch = killswitch or KillSwitch(
+        self.killswitch: KillSwitch = killswitch or KillSwitch(
             catalog,
             cache_ttl_s=config.killswitch.cache_ttl_s,
             fail_open=config.killswitch.fail_open,
@@ -155,7 +165,7 @@ class Router:
         self._providers: dict[str, Provider] = dict(providers or {})
         self._own_providers: list[Provider] = []
         self._sleep = sleep
-        self._asleep = asleep
+        self._asleep = asyncio.sleep if asleep is None else asleep
         self._environ = os.environ if environ is None else environ
         self._require_api_keys = require_api_keys
         self._async_transport = async_transport
@@ -233,6 +243,8 @@ class Router:
             with self._lock:
                 state = self._state
                 if state is None or time.monotonic() - state.read_at >= ttl:
+                    from clearance.routerstate import read_state
+
                     try:
                         state = read_state(
                             self.catalog,
@@ -347,6 +359,8 @@ class Router:
     def _declared(self, name: str) -> ProviderSettings:
         """How provider ``name`` is reached: as configured, else as the catalog holds it."""
         if name in self.config.provider_names:
+            from clearance.routerstate import configured_settings
+
             return configured_settings(self.config, name)
         return self.state().provider_settings(name)
 
@@ -413,7 +427,7 @@ class Router:
                 its kind, anything else (a bug) the base class, with the original as
                 ``__cause__``; either way the call has its ``ai_calls`` row.
         """
-        check_identifiers(org=org, session=session, model=model, tier=tier)
+        self._check_identifiers(org=org, session=session, model=model, tier=tier)
         context = self._begin(messages, tools, org, session, tier, model, options, escalated)
         if isinstance(context, ClearanceError):
             raise context
@@ -464,7 +478,7 @@ class Router:
         **options: Any,
     ) -> RouterResult:
         """The same as :meth:`complete`, without blocking the event loop on providers."""
-        check_identifiers(org=org, session=session, model=model, tier=tier)
+        self._check_identifiers(org=org, session=session, model=model, tier=tier)
         context = self._begin(messages, tools, org, session, tier, model, options, escalated)
         if isinstance(context, ClearanceError):
             raise context
@@ -527,7 +541,8 @@ class Router:
             self.killswitch.check(org=org)
             state = self.state()
             requested = None if model is None else state.catalog_id(model)
-            decision = state.decide(RouteRequest(org, requested, tier, session), self.catalog)
+            route = self._route_request(org, requested, tier, session)
+            decision = state.decide(route, self.catalog)
         except (KillSwitchActive, PolicyRefusal) as error:
             record_refusal(record, error, t0)
             self._log(record)
@@ -588,6 +603,9 @@ class Router:
         return price_call(model_id, usage, price, default=default, warn=False)
 
     def _write_pin(self, state: RouterState, session: str, model_id: str, org: str | None) -> None:
+        from clearance.catalog.orgstore import write_pin
+        from clearance.modelpolicy import SessionPin
+
         state.pins[session] = SessionPin(session, model_id, org)
         try:
             with self.catalog.begin() as connection:

@@ -21,15 +21,17 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from clearance.calllog import CallRecord
 from clearance.errors import ClearanceError, KillSwitchActive, PolicyRefusal, ProviderError
-from clearance.modelpolicy import RouteDecision
-from clearance.pricing import CallCost, Usage
 from clearance.providers.base import ChatRequest
-from clearance.providers.types import ChatResponse
 from clearance.retryplan import Attempt, Call, Outcome, error_kind
+
+if TYPE_CHECKING:  # types only: modelpolicy imports the settings (pydantic), issue 20
+    from clearance.calllog import CallRecord
+    from clearance.modelpolicy import RouteDecision
+    from clearance.pricing import CallCost, Usage
+    from clearance.providers.types import ChatResponse
 
 __all__ = [
     "RouterResult",
