@@ -170,7 +170,13 @@ class Router:
         self._require_api_keys = require_api_keys
         self._async_transport = async_transport
         self._rng = rng or random.Random()
-        self._state: RouterState | None = None
+        from clearance.routerstate import StateRefresher
+
+        self._refresher = StateRefresher(
+            self._read_state,
+            ttl_s=config.router.policy_cache_ttl_s,
+            fail_open=self.killswitch.fail_open,
+        )
         self._lock = threading.RLock()  # provider() may refresh state() while holding it
         self._warned_unpriced: set[str] = set()
         self._adhoc: dict[str, ModelInfo] = {}
@@ -194,7 +200,7 @@ class Router:
         Nothing is written to the catalog; kill switches still apply to it.
         """
         self._adhoc[model_id] = ModelInfo(provider, name, None)
-        self._state = None
+        self._refresher.invalidate()
 
     def add_candidate(self, model_id: str) -> None:
         """Let this router call a catalog model that is not enabled: an eval candidate.
@@ -204,17 +210,22 @@ class Router:
         kill switches and removal by the provider still apply.
         """
         self._candidates.add(model_id)
-        self._state = None
+        self._refresher.invalidate()
 
     def close(self) -> None:
-        """Flush the call log and close the providers this router opened."""
+        """Stop the catalog state's refresh, flush the call log and close the providers
+        this router opened."""
+        self._refresher.close()
         if self.calllog is not None:
             self.calllog.close()
         for provider in self._own_providers:
             provider.close()
 
     async def aclose(self) -> None:
-        """The same, for the async clients."""
+        """The same, for the async clients (the refresh thread is waited for off the loop)."""
+        import asyncio
+
+        await asyncio.to_thread(self._refresher.close)
         for provider in self._own_providers:
             await provider.aclose()
         self.close()
@@ -228,41 +239,33 @@ class Router:
     # -- catalog state ----------------------------------------------------------------------
 
     def state(self) -> RouterState:
-        """The catalog state, re-read when older than ``router.policy_cache_ttl_s``.
+        """The catalog state calls are decided on (:class:`~clearance.routerstate.StateRefresher`).
 
-        When the catalog cannot be read, the last state read keeps serving (and the
-        read is tried again after the same interval); the kill switch, which fails
-        closed by default, decides whether calls go on during the outage.
+        The first call reads it; from then on a background thread re-reads it every
+        ``router.policy_cache_ttl_s`` and swaps it in, and no call waits on a read. When the
+        catalog cannot be read, the last state keeps serving; the kill switch, which fails
+        closed by default, decides whether calls go on during the outage, and a state left
+        unrefreshed longer than :data:`~clearance.routerstate.STALE_AFTER_S` past its
+        lifetime is refused the same way.
 
         Raises:
             CatalogUnavailable: the catalog has never been read by this router.
+            KillSwitchActive: the state is too old to route on (see above).
         """
-        state = self._state
-        ttl = self.config.router.policy_cache_ttl_s
-        if state is None or time.monotonic() - state.read_at >= ttl:
-            with self._lock:
-                state = self._state
-                if state is None or time.monotonic() - state.read_at >= ttl:
-                    from clearance.routerstate import read_state
+        return self._refresher.current()
 
-                    try:
-                        state = read_state(
-                            self.catalog,
-                            self.config,
-                            killed=self.killswitch.killed(),
-                            adhoc=self._adhoc,
-                            candidates=self._candidates,
-                            gate_cache=self._gate_cache,
-                        )
-                    except CatalogUnavailable as error:
-                        if state is None:
-                            raise
-                        log.warning(
-                            "catalog unreadable, routing on the last state: %s", error.cause
-                        )
-                        state.read_at = time.monotonic()
-                    self._state = state
-        return state
+    def _read_state(self, previous: RouterState | None) -> RouterState:
+        from clearance.routerstate import read_state
+
+        return read_state(
+            self.catalog,
+            self.config,
+            killed=self.killswitch.killed(),
+            adhoc=dict(self._adhoc),  # copies: the refresh thread reads while callers add
+            candidates=frozenset(self._candidates),
+            gate_cache=self._gate_cache,
+            previous=previous,
+        )
 
     def flag_escalation(
         self, call_id: str, *, reason: str | None = None
@@ -282,7 +285,7 @@ class Router:
 
     def refresh(self) -> None:
         """Forget cached catalog and kill-switch state (the next call re-reads both)."""
-        self._state = None
+        self._refresher.invalidate()
         self.killswitch.invalidate()
 
     def decide(self, request: RouteRequest, state: RouterState | None = None) -> RouteDecision:

@@ -7,6 +7,11 @@ version of the first source in the configured priority order.
 
 A ``manual`` price is a person's decision: its version carries who set it
 (``set_by``), from which ``host`` and why (``reason``).
+
+:func:`load_prices_since` reads the prices in force incrementally, for a reader that keeps
+them (the router's background refresh): it re-reads only the models whose price rows
+changed since its last read, told by a mark per model (how many rows are in scope and the
+sum of their ids), so rows committed out of id order and deleted rows are seen too.
 """
 
 from __future__ import annotations
@@ -17,25 +22,28 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Select, func, insert, select, update
 
 from clearance.catalog import tables as t
 from clearance.catalog.pricerecords import Price, PriceRates, PriceTier
 
 __all__ = [
     "PriceVersion",
+    "PricesInForce",
     "add_litellm_prices",
     "add_price_versions",
     "latest_versions",
     "load_price",
     "load_prices",
+    "load_prices_since",
     "price_content_hash",
     "store_price_versions",
 ]
 
 _FEES = ("per_request", "per_image", "per_web_search")
+_Query = TypeVar("_Query", bound=Select[Any, Any])
 
 
 def _now() -> dt.datetime:
@@ -282,6 +290,16 @@ def _price(row: Any) -> Price:
     )
 
 
+def _in_scope(query: _Query, priority: Sequence[str]) -> _Query:
+    """The price rows that can be in force: of a source in ``priority``, for a model whose
+    pricing is not ``dynamic``."""
+    return (
+        query.join(t.models, t.models.c.id == t.prices.c.model_id)
+        .where(t.models.c.pricing_status != "dynamic")
+        .where(t.prices.c.source.in_(list(priority)))
+    )
+
+
 def load_prices(
     connection: Connection,
     priority: Sequence[str],
@@ -292,12 +310,7 @@ def load_prices(
     A model whose pricing is ``dynamic`` (decided per request by the provider)
     has no price in force, whatever older rows say.
     """
-    ranked = (
-        select(t.prices, _NEWEST_FIRST)
-        .join(t.models, t.models.c.id == t.prices.c.model_id)
-        .where(t.models.c.pricing_status != "dynamic")
-        .where(t.prices.c.source.in_(list(priority)))
-    )
+    ranked = _in_scope(select(t.prices, _NEWEST_FIRST), priority)
     if model_ids is not None:
         ranked = ranked.where(t.prices.c.model_id.in_(list(model_ids)))
     sub = ranked.subquery()
@@ -308,6 +321,71 @@ def load_prices(
         if row.model_id not in best or rank < best[row.model_id][0]:
             best[row.model_id] = (rank, _price(row))
     return {model_id: price for model_id, (_, price) in best.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class PricesInForce:
+    """The prices in force at one read, with the marks that tell what changed since."""
+
+    priority: tuple[str, ...]
+    """The source priority they were chosen by."""
+    prices: Mapping[str, Price]
+    """Model id -> its price in force (a model without one is left out)."""
+    marks: Mapping[str, tuple[int, int]]
+    """Model id -> (rows in scope, sum of their ids): a model's mark changes whenever a
+    row of it is added, deleted, or enters or leaves the scope (its model's pricing turns
+    ``dynamic`` or back). Price rows are never changed in place (see above), so a row's
+    id stands for its content."""
+    total: tuple[int, int]
+    """The marks summed over every model (one aggregate answers "did anything change")."""
+
+
+def _marks(connection: Connection, priority: Sequence[str]) -> dict[str, tuple[int, int]]:
+    query = _in_scope(
+        select(t.prices.c.model_id, func.count(t.prices.c.id), func.sum(t.prices.c.id)),
+        priority,
+    ).group_by(t.prices.c.model_id)
+    return {row[0]: (int(row[1]), int(row[2])) for row in connection.execute(query)}
+
+
+def _total(connection: Connection, priority: Sequence[str]) -> tuple[int, int]:
+    query = _in_scope(select(func.count(t.prices.c.id), func.sum(t.prices.c.id)), priority)
+    count, total = connection.execute(query).one()
+    return int(count), int(total or 0)
+
+
+def load_prices_since(
+    connection: Connection, priority: Sequence[str], previous: PricesInForce | None = None
+) -> PricesInForce:
+    """The prices in force, re-reading only the models whose rows changed since ``previous``.
+
+    The same prices as :func:`load_prices`. When nothing in scope changed (one aggregate
+    query), ``previous`` is returned as it is; otherwise the models whose marks differ
+    are re-read and the others' prices are kept: a new mapping, ``previous`` is not
+    changed. Without ``previous`` (or for another priority), every price is read.
+    Read on one snapshot of the catalog (one transaction) for the marks to match the rows.
+    """
+    priority = tuple(priority)
+    if previous is not None and previous.priority == priority:
+        total = _total(connection, priority)
+        if total == previous.total:
+            return previous
+        marks = _marks(connection, priority)
+        changed = [
+            model_id for model_id, mark in marks.items() if previous.marks.get(model_id) != mark
+        ]
+        prices = {
+            model_id: price for model_id, price in previous.prices.items() if model_id in marks
+        }
+        for model_id in changed:
+            prices.pop(model_id, None)
+        for start in range(0, len(changed), 500):
+            prices.update(load_prices(connection, priority, changed[start : start + 500]))
+    else:
+        marks = _marks(connection, priority)
+        prices = load_prices(connection, priority)
+    count = sum(mark[0] for mark in marks.values())
+    return PricesInForce(priority, prices, marks, (count, sum(mark[1] for mark in marks.values())))
 
 
 def load_price(connection: Connection, model_id: str, priority: Sequence[str]) -> Price | None:
