@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from clearance.errors import InputError
 from clearance.gate import (
+    PAIRED_METHOD,
     ClusteredRate,
     Interval,
     Method,
@@ -24,6 +25,9 @@ from clearance.gate import (
     clustered_interval,
     clustered_rate,
     lower_bound,
+    mean_lower_bound,
+    mean_upper_bound,
+    paired_drop_bounds,
     trials_to_settle,
     upper_bound,
     wilson_interval,
@@ -667,3 +671,118 @@ def test_the_incomplete_beta_function_matches_its_closed_forms() -> None:
         assert _regularized_beta(x, 4.0, 1.0) == pytest.approx(x**4, abs=1e-13)
         assert _regularized_beta(x, 1.0, 6.0) == pytest.approx(1 - (1 - x) ** 6, abs=1e-13)
         assert _regularized_beta(x, 2.0, 2.0) == pytest.approx(3 * x**2 - 2 * x**3, abs=1e-13)
+
+
+# --- the paired drop (regression) -------------------------------------------------------
+
+
+def kl(mean: float, mu: float) -> float:
+    """Bernoulli relative entropy, written out for the tests."""
+    left = 0.0 if mean == 0 else mean * math.log(mean / mu)
+    right = 0.0 if mean == 1 else (1 - mean) * math.log((1 - mean) / (1 - mu))
+    return left + right
+
+
+@given(
+    st.integers(min_value=1, max_value=400),
+    st.floats(min_value=0.0, max_value=0.999),
+    st.sampled_from([0.8, 0.9, 0.95, 0.975, 0.99]),
+)
+def test_mean_bounds_solve_the_relative_entropy_equation(n: int, mean: float, level: float) -> None:
+    upper = mean_upper_bound(mean, n, level=level)
+    budget = math.log(1 / (1 - level)) / n
+    assert mean < upper <= 1.0
+    # The bound is where n·KL(mean ‖ μ) reaches ln(1/α), and it is on the safe side.
+    if upper < 1.0:
+        # the smallest float past the last μ still inside the budget
+        assert kl(mean, upper) >= budget * (1 - 1e-12)
+        assert kl(mean, math.nextafter(upper, 0.0)) <= budget * (1 + 1e-12)
+    lower = mean_lower_bound(1 - mean, n, level=level)
+    assert lower == pytest.approx(1 - upper, abs=1e-15)
+
+
+def test_mean_bounds_closed_forms_and_errors() -> None:
+    # 0 of n: the exact Clopper–Pearson bound 1 − α^(1/n); all of n: its mirror.
+    assert mean_upper_bound(0.0, 16, level=0.975) == pytest.approx(1 - 0.025 ** (1 / 16))
+    assert mean_lower_bound(1.0, 16, level=0.975) == pytest.approx(0.025 ** (1 / 16))
+    assert (mean_upper_bound(1.0, 5), mean_lower_bound(0.0, 5)) == (1.0, 0.0)
+    # narrower with more values, wider with more confidence
+    assert (
+        mean_upper_bound(0.1, 100)
+        < mean_upper_bound(0.1, 50)
+        < mean_upper_bound(0.1, 50, level=0.99)
+    )
+    for mean, n in ((-0.1, 5), (1.5, 5), (0.5, 0)):
+        with pytest.raises(InputError, match="invalid sample"):
+            mean_upper_bound(mean, n)
+    with pytest.raises(InputError, match="not a whole number"):
+        mean_lower_bound(0.5, 2.0)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="confidence level"):
+        mean_upper_bound(0.5, 5, level=0.4)
+
+
+def test_paired_drop_splits_losses_and_gains_and_bonferroni_combines_them() -> None:
+    # Drops 1, 1/2, 0, −1 (counts chosen so the rates differ in trials): losses 3/8, gains 1/4.
+    cases = [(2, 2, 0, 2), (1, 1, 1, 2), (1, 3, 1, 3), (0, 4, 4, 4)]
+    found = paired_drop_bounds(cases, level=0.9)
+    assert (found.n_cases, found.level, found.method) == (4, 0.9, PAIRED_METHOD)
+    assert (found.losses, found.gains, found.mean_drop) == (3 / 8, 1 / 4, 1 / 8)
+    half = 0.95
+    assert found.high == mean_upper_bound(3 / 8, 4, level=half) - mean_lower_bound(
+        1 / 4, 4, level=half
+    )
+    assert found.low == mean_lower_bound(3 / 8, 4, level=half) - mean_upper_bound(
+        1 / 4, 4, level=half
+    )
+    assert found.low < found.mean_drop < found.high
+    # The case is the unit: more trials of the same rates change nothing.
+    doubled = [(2 * a, 2 * b, 2 * c, 2 * d) for a, b, c, d in cases]
+    assert paired_drop_bounds(doubled, level=0.9) == found
+    # Order of the cases does not matter.
+    assert paired_drop_bounds(cases[::-1], level=0.9) == found
+
+
+def test_paired_drop_at_full_agreement_is_the_exact_zero_bound() -> None:
+    for n in (16, 60, 200):
+        found = paired_drop_bounds([(3, 3, 3, 3)] * n, level=0.95)
+        zero = 1 - 0.025 ** (1 / n)
+        assert (found.low, found.high) == pytest.approx((-zero, zero), abs=1e-12)
+        # Far inside Hoeffding's data-blind margin sqrt(2 ln 20 / n).
+        assert found.high < math.sqrt(2 * math.log(20) / n) / 2.5
+    everything_lost = paired_drop_bounds([(1, 1, 0, 1)] * 20, level=0.95)
+    assert (everything_lost.low, everything_lost.high) == pytest.approx(
+        (2 * 0.025 ** (1 / 20) - 1, 1.0), abs=1e-12
+    )
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), min_size=1, max_size=40),
+    st.sampled_from([0.8, 0.9, 0.95]),
+)
+def test_paired_drop_bounds_hold_the_estimate_and_stay_in_range(
+    pairs: list[tuple[int, int]], level: float
+) -> None:
+    cases = [(b, 4, c, 4) for b, c in pairs]
+    found = paired_drop_bounds(cases, level=level)
+    assert -1.0 <= found.low <= found.mean_drop <= found.high <= 1.0
+    assert found.mean_drop == pytest.approx(sum(b - c for b, c in pairs) / (4 * len(pairs)))
+    assert found.losses - found.gains == pytest.approx(found.mean_drop)
+    # A higher level never narrows the bounds.
+    wider = paired_drop_bounds(cases, level=0.99)
+    assert wider.low <= found.low
+    assert wider.high >= found.high
+    # Swapping the two models mirrors the bounds.
+    swapped = paired_drop_bounds([(c, 4, b, 4) for b, c in pairs], level=level)
+    assert (swapped.low, swapped.high) == pytest.approx((-found.high, -found.low), abs=1e-12)
+
+
+def test_paired_drop_refuses_bad_counts() -> None:
+    with pytest.raises(InputError, match="no paired case"):
+        paired_drop_bounds([])
+    for bad in ((1, 0, 0, 1), (2, 1, 0, 1), (0, 1, -1, 1), (0, 1, 3, 2)):
+        with pytest.raises(InputError, match="invalid counts for paired case #1"):
+            paired_drop_bounds([(1, 1, 1, 1), bad])
+    with pytest.raises(InputError, match="not a whole number"):
+        paired_drop_bounds([(1, 1, 0.5, 1)])  # type: ignore[list-item]
+    with pytest.raises(InputError, match="confidence level"):
+        paired_drop_bounds([(1, 1, 1, 1)], level=1.0)
