@@ -248,3 +248,35 @@ def audit_third_party_cassettes(directory: str) -> int:
     assert_type(report, AuditReport)
     assert_type(report.files, int)
     return report.files
+
+
+def judge_an_imported_bfcl_suite(config: ClearanceConfig) -> float | None:
+    """An imported BFCL suite: its cases judged by the profile its folder names, and BFCL's
+    leaderboard figures from a run's results."""
+    import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+
+    from clearance.flows import (
+        BfclKey,
+        FlowVerdict,
+        ScoringProfile,
+        read_scoring_profile,
+        run_flow,
+    )
+    from clearance.reports import BfclLeaderboard, bfcl_leaderboard
+
+    suite = clearance.load_suites(config, ["bfcl"])
+    profile = read_scoring_profile(config.bfcl_root())
+    assert_type(profile, ScoringProfile)
+    assert_type(suite.scoring["bfcl"], ScoringProfile)
+    case = suite.cases[0]
+    assert_type(case.scoring, ScoringProfile)
+    assert_type(case.flow.bfcl, BfclKey | None)
+
+    def model(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ChatResponse:
+        raise NotImplementedError
+
+    verdict = run_flow(case.flow, model, tool_schemas=case.schemas, profile=case.scoring)
+    assert_type(verdict, FlowVerdict)
+    board = bfcl_leaderboard(pd.DataFrame(), "ref:ref/steady", scoring=profile)
+    assert_type(board, BfclLeaderboard | None)
+    return None if board is None else board.summaries[0].accuracy
