@@ -12,7 +12,8 @@ Over a time window, per group of calls (their model, their org, or both), for th
 * :func:`routed_counts`: served calls per model the policy chose, and how many of those
   a fallback answered;
 * :func:`failure_counts` and :func:`fallback_counts`: the exceptional rows only, by
-  error kind, by fallback reason and answering model;
+  error kind, by fallback reason and answering model; :func:`exceptional_counts`: the
+  same rows in one scan, split by every value those two and :func:`routed_counts` need;
 * :func:`slower_counts`: served calls slower than a bound;
 * :func:`offending_rows`: the few calls of each group that show a kind of offence
   (:data:`Offence`), most telling first;
@@ -53,6 +54,7 @@ from clearance.catalog.sqlite_aggregates import percentile_function, register
 __all__ = [
     "CallWindow",
     "EstimatedCost",
+    "ExceptionalCount",
     "FailureCount",
     "FallbackCount",
     "GroupCount",
@@ -64,6 +66,7 @@ __all__ = [
     "RoutedCount",
     "RunCallPricing",
     "SnapshotCount",
+    "exceptional_counts",
     "failure_counts",
     "fallback_counts",
     "offending_rows",
@@ -194,6 +197,24 @@ class FallbackCount:
 
 
 @dataclass(frozen=True, slots=True)
+class ExceptionalCount:
+    """The window's failed, refused or fallback-served calls with one set of values."""
+
+    model: str | None
+    """The group model (served, else requested): what failures count against."""
+    chosen: str | None
+    """The model the policy chose (``fallback_from``, else the group model)."""
+    org: str | None
+    status: str
+    error_kind: str | None
+    fallback_reason: str | None
+    served_model: str | None
+    fell_back: bool
+    """``fallback_from`` is set."""
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
 class GroupCount:
     """How many calls of a group matched."""
 
@@ -300,17 +321,22 @@ def _percentile(native: bool, fraction: float) -> ColumnElement[Any]:
 # --- windows and groups ----------------------------------------------------------------------
 
 
-def where_window(window: CallWindow, *, chosen: bool = False) -> list[ColumnElement[bool]]:
+def where_window(
+    window: CallWindow, *, chosen: bool = False, either: bool = False
+) -> list[ColumnElement[bool]]:
     """The WHERE conditions on ``ai_calls`` that select the window's calls.
 
-    ``chosen``: ``window.model`` matches the model the policy chose, not the group model.
+    ``chosen``: ``window.model`` matches the model the policy chose, not the group model;
+    ``either``: it matches either of them.
     """
     found = [_C.started_at >= window.since, _C.started_at < window.until]
     if not window.include_evals:
         found.append(_C.eval_run_id.is_(None))
     if window.org is not None:
         found.append(_C.org_id == window.org)
-    if window.model is not None:
+    if window.model is not None and either:
+        found.append(or_(*(model == window.model for model in (_MODEL, _CHOSEN))))
+    elif window.model is not None:
         found.append((_CHOSEN if chosen else _MODEL) == window.model)
     return found
 
@@ -461,6 +487,49 @@ def fallback_counts(
             fallback_reason=row.fallback_reason,
             served_model=row.served_model,
             n=row.n,
+        )
+        for row in connection.execute(query)
+    ]
+
+
+def exceptional_counts(connection: Connection, window: CallWindow) -> list[ExceptionalCount]:
+    """The window's failed or refused calls and its fallback-served calls, counted per
+    every value the SLO figures split them by, in one scan that groups those rows only.
+
+    From these :mod:`clearance.slo.aggregate` derives what :func:`failure_counts`,
+    :func:`fallback_counts` and :func:`routed_counts` give (a served call the policy
+    routed to a model is its served call without a fallback, or a fallback from it), so
+    the ~all served calls are never grouped a second time. ``window.model`` matches the
+    group model or the chosen one: the caller keeps the rows each figure counts.
+    """
+    found = where_window(window, either=True)
+    fell_back = _C.fallback_from.is_not(None)
+    values = (
+        _MODEL.label("model"),
+        _CHOSEN.label("chosen"),
+        _C.org_id,
+        _C.status,
+        _C.error_kind,
+        _C.fallback_reason,
+        _C.served_model,
+        fell_back.label("fell_back"),
+    )
+    query = (
+        select(*values, func.count().label("n"))
+        .where(*found, or_(_C.status != "ok", fell_back))
+        .group_by(*values)
+    )
+    return [
+        ExceptionalCount(
+            row.model,
+            row.chosen,
+            row.org_id,
+            row.status,
+            row.error_kind,
+            row.fallback_reason,
+            row.served_model,
+            bool(row.fell_back),
+            int(row.n),
         )
         for row in connection.execute(query)
     ]

@@ -1,8 +1,9 @@
 """Aggregates of the ``ai_calls`` table per group, computed in the database.
 
 One scan of the window gives every group's counts, exact spend and latency
-percentiles (:func:`aggregate_calls`); a second one, over the exceptional rows
-only, gives the reasons behind the rates (:func:`breakdown_calls`); and for a
+percentiles (:func:`aggregate_calls`); a second one, grouping the exceptional rows
+only, gives the reasons behind the rates (:func:`breakdown_calls`) and the fallback
+rate's denominator (:func:`aggregate_window` runs the two once for both); and for a
 breached objective :mod:`clearance.slo.examples` reads example calls.
 
 Definitions (a call is one ``ai_calls`` row with ``since <= started_at < until``):
@@ -69,6 +70,7 @@ __all__ = [
     "Group",
     "GroupStats",
     "aggregate_calls",
+    "aggregate_window",
     "breakdown_calls",
     "group_of",
     "ranked",
@@ -283,9 +285,34 @@ def group_of(row: Any, group_by: tuple[Dimension, ...]) -> Group:
 def aggregate_calls(
     connection: Connection, calls: CallFilter, group_by: Sequence[Dimension] = ("model",)
 ) -> tuple[GroupStats, ...]:
-    """Every group's figures over the window, in one query; groups sorted by label."""
+    """Every group's figures over the window; groups sorted by label.
+
+    Two scans: every call once for the totals, and the exceptional calls (failed,
+    refused, fallback-served) once, grouped (as :func:`aggregate_window`).
+    """
+    return aggregate_window(connection, calls, group_by)[0]
+
+
+def aggregate_window(
+    connection: Connection, calls: CallFilter, group_by: Sequence[Dimension] = ("model",)
+) -> tuple[tuple[GroupStats, ...], tuple[Breakdown, ...]]:
+    """:func:`aggregate_calls` and :func:`breakdown_calls` together, from the same two scans.
+
+    The fallback rate's denominator (served calls per model the policy chose) is not a
+    third scan grouping every served call again: it is the group's served calls, less
+    those a fallback answered for another model, plus the fallbacks answered for it.
+    """
     by = tuple(group_by)
-    routed = _routed(connection, calls, by)
+    exceptional = callstats.exceptional_counts(connection, calls)
+    fallbacks: Counter[Group] = Counter()
+    served_by_fallback: Counter[Group] = Counter()
+    for row in exceptional:
+        if row.status != "ok" or not row.fell_back:
+            continue
+        if _counts_for(row.chosen, calls):
+            fallbacks[_group(row.chosen, row.org, by)] += row.n
+        if _counts_for(row.model, calls):
+            served_by_fallback[_group(row.model, row.org, by)] += row.n
     stats = []
     for row in callstats.window_totals(connection, calls, by, QUANTILES):
         group = group_of(row, by)
@@ -297,7 +324,7 @@ def aggregate_calls(
                 ok=row.ok,
                 errors=row.errors,
                 refused=row.refused,
-                fallbacks=routed.get(group, (0, 0))[1],
+                fallbacks=fallbacks[group],
                 tool_calls=row.tool_calls,
                 tool_calls_valid=row.tool_calls_valid,
                 escalated=row.escalated,
@@ -307,30 +334,25 @@ def aggregate_calls(
                 latency_n=row.latency_n,
                 p50_latency_ms=p50,
                 p95_latency_ms=p95,
-                routed=routed.get(group, (0, 0))[0],
+                routed=row.ok - served_by_fallback[group] + fallbacks[group],
                 estimated=row.estimated,
                 estimated_spend_usd=row.estimated_spend,
             )
         )
     seen = {stat.group for stat in stats}
     # a model that served nothing itself (every call it was routed went to a fallback)
-    stats += [
-        _only_routed(group, n, fallbacks)
-        for group, (n, fallbacks) in routed.items()
-        if group not in seen
-    ]
-    return tuple(sorted(stats, key=lambda s: s.group.sort_key))
+    stats += [_only_routed(group, n, n) for group, n in fallbacks.items() if group not in seen]
+    ordered = tuple(sorted(stats, key=lambda s: s.group.sort_key))
+    return ordered, _breakdowns(exceptional, calls, by)
 
 
-def _routed(
-    connection: Connection, calls: CallFilter, by: tuple[Dimension, ...]
-) -> dict[Group, tuple[int, int]]:
-    """Group (by the model the policy chose) -> (served calls routed to it, of those the
-    ones a fallback answered)."""
-    return {
-        group_of(row, by): (row.routed, row.fallbacks)
-        for row in callstats.routed_counts(connection, calls, by)
-    }
+def _counts_for(model: str | None, calls: CallFilter) -> bool:
+    """Whether a row of this model is in a window that may name one model."""
+    return calls.model is None or model == calls.model
+
+
+def _group(model: str | None, org: str | None, by: tuple[Dimension, ...]) -> Group:
+    return Group(by, model=model if "model" in by else None, org=org if "org" in by else None)
 
 
 def _only_routed(group: Group, routed: int, fallbacks: int) -> GroupStats:
@@ -362,20 +384,29 @@ def breakdown_calls(
     Only the exceptional rows are grouped (failed, refused or fallback-served), so this
     costs one scan of the window and little else. Groups without any are left out.
     """
-    by = tuple(group_by)
+    return _breakdowns(callstats.exceptional_counts(connection, calls), calls, tuple(group_by))
+
+
+def _breakdowns(
+    exceptional: Sequence[callstats.ExceptionalCount],
+    calls: CallFilter,
+    by: tuple[Dimension, ...],
+) -> tuple[Breakdown, ...]:
+    """Failures count against the group model, fallbacks for the model the policy chose."""
     tallies: dict[Group, tuple[Counter[str], ...]] = {}
 
-    def tally(row: Any) -> tuple[Counter[str], ...]:
-        return tallies.setdefault(group_of(row, by), (Counter(), Counter(), Counter(), Counter()))
+    def tally(group: Group) -> tuple[Counter[str], ...]:
+        return tallies.setdefault(group, (Counter(), Counter(), Counter(), Counter()))
 
-    for failed in callstats.failure_counts(connection, calls, by):
-        errors, refusals = tally(failed)[2:]
-        kind = failed.error_kind or "(no kind logged)"
-        (refusals if failed.status == "refused" else errors)[kind] += failed.n
-    for fell_back in callstats.fallback_counts(connection, calls, by):
-        reasons, answerers = tally(fell_back)[:2]
-        reasons[fell_back.fallback_reason or "(no reason logged)"] += fell_back.n
-        answerers[fell_back.served_model or "(no model logged)"] += fell_back.n
+    for row in exceptional:
+        if row.status != "ok" and _counts_for(row.model, calls):
+            errors, refusals = tally(_group(row.model, row.org, by))[2:]
+            kind = row.error_kind or "(no kind logged)"
+            (refusals if row.status == "refused" else errors)[kind] += row.n
+        elif row.status == "ok" and row.fell_back and _counts_for(row.chosen, calls):
+            reasons, answerers = tally(_group(row.chosen, row.org, by))[:2]
+            reasons[row.fallback_reason or "(no reason logged)"] += row.n
+            answerers[row.served_model or "(no model logged)"] += row.n
     return tuple(
         Breakdown(group, *(ranked(counter) for counter in counters))
         for group, counters in sorted(tallies.items(), key=lambda item: item[0].sort_key)

@@ -42,8 +42,7 @@ from clearance.slo.aggregate import (
     Counts,
     Group,
     GroupStats,
-    aggregate_calls,
-    breakdown_calls,
+    aggregate_window,
 )
 from clearance.slo.examples import ExampleCall, Offenders, offending_calls, slower_than
 from clearance.slo.objectives import Objective, SloPolicy, format_duration
@@ -299,8 +298,8 @@ def check_slos(
     (:func:`~clearance.slo.snapshots.check_snapshots`).
     """
     by = policy.group_by
-    stats = aggregate_calls(connection, calls, by)
-    breakdowns = {b.group: b for b in breakdown_calls(connection, calls, by)}
+    stats, found_breakdowns = aggregate_window(connection, calls, by)
+    breakdowns = {b.group: b for b in found_breakdowns}
     judged: list[SloResult] = []
     for index, objective in enumerate(policy.objectives):
         matched = [s for s in stats if _applies(objective, s.group)]
