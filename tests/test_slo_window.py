@@ -1,0 +1,122 @@
+"""The SLO figures from two scans equal the ones from the four queries they replace.
+
+``aggregate_window`` (issue 20, target 7) derives the fallback rate's denominator
+(served calls per model the policy chose) and the breakdowns from one grouped scan of
+the exceptional calls (:func:`clearance.catalog.callstats.exceptional_counts`) instead of
+grouping every served call again (``routed_counts``) and scanning twice more
+(``failure_counts``, ``fallback_counts``). Here the old composition is the oracle, on
+seeded random traffic with fallbacks between models (one answered by the model that
+failed over, one for a model that served nothing itself), failures and refusals without
+a model, over every grouping, with and without an org or model filter, on both dialects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter
+from typing import Any
+
+import pytest
+from sqlalchemy import insert
+
+from clearance.catalog import callstats
+from clearance.catalog import tables as t
+from clearance.catalog.database import Catalog
+from clearance.slo import CallFilter, Group, aggregate_calls, breakdown_calls
+from clearance.slo.aggregate import Breakdown, aggregate_window, group_of, ranked
+
+T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+MODELS = ("p:a", "p:b", "p:c", None)
+ORGS = ("acme", "globex", None)
+GROUPINGS: tuple[tuple[Any, ...], ...] = ((), ("model",), ("org",), ("model", "org"))
+
+
+def _calls(seed: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    rows = []
+    for number in range(400):
+        requested = rng.choice(MODELS)
+        status = rng.choices(["ok", "error", "refused"], [8, 2, 1])[0]
+        served = requested if status == "ok" else None
+        fallback_from = None
+        if status == "ok" and requested is not None and rng.random() < 0.2:
+            served = rng.choice(["p:a", "p:b", "p:d"])  # p:d only ever answers for others
+            fallback_from = rng.choice([requested, "p:e"])  # p:e never serves itself
+        if status == "ok" and served is None:
+            served = "p:a"
+        rows.append(
+            {
+                "call_id": f"s{seed}-{number}",
+                "started_at": T0 + dt.timedelta(seconds=rng.randint(-600, 4200)),
+                "status": status,
+                "org_id": rng.choice(ORGS),
+                "requested_model": requested,
+                "served_model": served,
+                "fallback_from": fallback_from,
+                "fallback_reason": rng.choice(["rate_limited", "server_error", None])
+                if fallback_from or status == "error"
+                else None,
+                "error_kind": rng.choice(["timeout", "policy", None]) if status != "ok" else None,
+                "latency_ms": rng.uniform(10, 900) if status == "ok" else None,
+                "eval_run_id": "run-1" if rng.random() < 0.1 else None,
+                "tool_calls": 0,
+                "tool_calls_valid": 0,
+                "escalated": False,
+            }
+        )
+    return rows
+
+
+def _old(connection: Any, calls: CallFilter, by: tuple[Any, ...]) -> tuple[Any, Any]:
+    """The figures as the four queries gave them: (routed per group, breakdowns)."""
+    routed = {
+        group_of(row, by): (row.routed, row.fallbacks)
+        for row in callstats.routed_counts(connection, calls, by)
+    }
+    tallies: dict[Group, tuple[Counter[str], ...]] = {}
+    for failed in callstats.failure_counts(connection, calls, by):
+        tally = tallies.setdefault(group_of(failed, by), tuple(Counter() for _ in range(4)))
+        kind = failed.error_kind or "(no kind logged)"
+        tally[3 if failed.status == "refused" else 2][kind] += failed.n
+    for fell_back in callstats.fallback_counts(connection, calls, by):
+        tally = tallies.setdefault(group_of(fell_back, by), tuple(Counter() for _ in range(4)))
+        tally[0][fell_back.fallback_reason or "(no reason logged)"] += fell_back.n
+        tally[1][fell_back.served_model or "(no model logged)"] += fell_back.n
+    breakdowns = tuple(
+        Breakdown(group, *(ranked(counter) for counter in counters))
+        for group, counters in sorted(tallies.items(), key=lambda item: item[0].sort_key)
+    )
+    return routed, breakdowns
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_two_scans_give_the_four_queries_figures(catalog: Catalog, seed: int) -> None:
+    with catalog.begin() as connection:
+        connection.execute(insert(t.ai_calls), _calls(seed))
+    windows = [
+        CallFilter(T0, T0 + dt.timedelta(hours=1)),
+        CallFilter(T0, T0 + dt.timedelta(hours=1), include_evals=True),
+        CallFilter(T0, T0 + dt.timedelta(hours=1), org="acme"),
+        *(CallFilter(T0, T0 + dt.timedelta(hours=1), model=m) for m in ("p:a", "p:d", "p:e")),
+    ]
+    seen_only_routed = False
+    with catalog.connect() as connection:
+        for calls in windows:
+            for by in GROUPINGS:
+                stats, breakdowns = aggregate_window(connection, calls, by)
+                routed, expected = _old(connection, calls, by)
+                assert breakdowns == expected, (calls, by)
+                assert breakdown_calls(connection, calls, by) == expected
+                assert aggregate_calls(connection, calls, by) == stats
+                got = {s.group: (s.routed, s.fallbacks) for s in stats if s.routed}
+                assert got == routed, (calls, by)
+                assert all(s.fallbacks == 0 for s in stats if not s.routed)
+                totals = {
+                    group_of(row, by)
+                    for row in callstats.window_totals(connection, calls, by, (0.5,))
+                }
+                only = {s.group for s in stats} - totals
+                assert only == set(routed) - totals, "models routed to that served nothing"
+                seen_only_routed |= bool(only)
+    assert seen_only_routed, "the traffic has a model that only failed over"
