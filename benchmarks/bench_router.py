@@ -8,6 +8,10 @@ case are interleaved so machine load hits them alike; ratios are taken per round
     .venv/bin/python benchmarks/bench_router.py [--calls 300] [--rounds 5]
 
 LiteLLM is measured when it is installed (``pip install -e '.[bench]'``).
+
+Issue 20's router figure is "overhead versus raw httpx in the same venv": per round, the
+router's median (and p99) call time minus raw httpx's, then the median over rounds;
+``--sequential-only`` skips the concurrent and import sections.
 """
 
 from __future__ import annotations
@@ -187,12 +191,15 @@ def sequential(base_url: str, router: Any, lite: Any, calls: int, rounds: int) -
     overheads_hop.clear()
     samples: dict[str, list[float]] = {name: [] for name in cases}
     ratios: dict[str, list[float]] = {}
+    deltas: dict[str, list[tuple[float, float]]] = {}
     for _ in range(rounds):
         medians = {}
+        p99s = {}
         for name, call in cases.items():
             times = time_calls(call, calls)
             samples[name].extend(times)
             medians[name] = statistics.median(times)
+            p99s[name] = percentile(times, 0.99)
         pairs: list[tuple[str, str, str]] = []
         if router is not None:
             pairs += [
@@ -214,10 +221,15 @@ def sequential(base_url: str, router: Any, lite: Any, calls: int, rounds: int) -
             ]
         for label, a, b in pairs:
             ratios.setdefault(label, []).append(medians[a] / medians[b])
+            deltas.setdefault(label, []).append((medians[a] - medians[b], p99s[a] - p99s[b]))
     client.close()
     return {
         "samples": samples,
         "ratios": {k: statistics.median(v) for k, v in ratios.items()},
+        "deltas": {
+            k: (statistics.median(d[0] for d in v), statistics.median(d[1] for d in v))
+            for k, v in deltas.items()
+        },
         "overhead": overheads,
         "overhead_hop": overheads_hop,
     }
@@ -306,6 +318,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=3.0, help="per concurrent round")
+    parser.add_argument(
+        "--sequential-only", action="store_true", help="skip the concurrent and import parts"
+    )
     parser.add_argument("--litellm-only", metavar="BASE_URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.litellm_only:
@@ -335,7 +350,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             router = clearance_router(base_url, Path(folder))
             seq = sequential(base_url, router, None, args.calls, args.rounds)
-            conc = asyncio.run(concurrent(base_url, router, args.concurrency, args.seconds))
+            conc = None
+            if not args.sequential_only:
+                conc = asyncio.run(concurrent(base_url, router, args.concurrency, args.seconds))
             router.close()
         lite_run = subprocess.run(
             [
@@ -386,6 +403,12 @@ def main() -> None:
     print("\n## Ratios of median call time (median of per-round ratios)\n")
     for label, value in seq["ratios"].items():
         print(f"- {label}: {value:.3f}×")
+    print("\n## Time added to raw httpx (per round: p50 and p99 differences; their medians)\n")
+    for label, (p50, p99) in seq["deltas"].items():
+        print(f"- {label}: p50 {p50 * 1e6:+.1f} µs, p99 {p99 * 1e6:+.1f} µs")
+    if conc is None:
+        print(f"\n# load average after: {os.getloadavg()[0]:.2f}")
+        return
     print(f"\n## {args.concurrency} concurrent calls (asyncio, {args.seconds:.0f} s rounds × 3)\n")
     for name, rps in conc.items():
         print(f"- {name}: {rps:.0f} calls/s")
