@@ -306,13 +306,13 @@ def aggregate_window(
     exceptional = callstats.exceptional_counts(connection, calls)
     fallbacks: Counter[Group] = Counter()
     served_by_fallback: Counter[Group] = Counter()
-    for row in exceptional:
-        if row.status != "ok" or not row.fell_back:
+    for counted in exceptional:
+        if counted.status != "ok" or not counted.fell_back:
             continue
-        if _counts_for(row.chosen, calls):
-            fallbacks[_group(row.chosen, row.org, by)] += row.n
-        if _counts_for(row.model, calls):
-            served_by_fallback[_group(row.model, row.org, by)] += row.n
+        if _counts_for(counted.chosen, calls):
+            fallbacks[_group(counted.chosen, counted.org, by)] += counted.n
+        if _counts_for(counted.model, calls):
+            served_by_fallback[_group(counted.model, counted.org, by)] += counted.n
     stats = []
     for row in callstats.window_totals(connection, calls, by, QUANTILES):
         group = group_of(row, by)
