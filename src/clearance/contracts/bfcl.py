@@ -3,9 +3,10 @@
 Each BFCL function becomes a tool contract and each question a single-turn ``kind: case``
 flow, both in the formats of ``contracts/FORMAT.md``; the folder gets a ``suite.yaml``
 that judges it by the ``bfcl`` scoring profile (:mod:`clearance.flows.scoring_profile`).
-Reading the files is :mod:`~clearance.contracts.bfcl_files`; acceptable values as
-matchers, :mod:`~clearance.contracts.bfcl_matchers`; ground truth that breaks its own
-schema, :mod:`~clearance.contracts.bfcl_conflicts`.
+Reading the files is :mod:`~clearance.contracts.bfcl_files`; parameter schemas,
+:mod:`~clearance.contracts.bfcl_schemas`; acceptable values as matchers,
+:mod:`~clearance.contracts.bfcl_matchers`; ground truth that breaks its own schema,
+:mod:`~clearance.contracts.bfcl_conflicts`.
 
 Conversion decisions:
 
@@ -84,6 +85,11 @@ from clearance.contracts.bfcl_matchers import (
     parameter_matcher,
     source_values,
 )
+from clearance.contracts.bfcl_schemas import (
+    convert_parameters,
+    declared_function,
+    source_text_parameters,
+)
 from clearance.errors import SourceFormatError
 from clearance.flows.bfcl.key import (
     BfclFunction,
@@ -116,23 +122,6 @@ __all__ = [
 ]
 
 CONTRACT_VERSION = "1.0.0"
-_TYPES = {
-    "dict": "object",
-    "object": "object",
-    "float": "number",
-    "number": "number",
-    "integer": "integer",
-    "int": "integer",
-    "boolean": "boolean",
-    "bool": "boolean",
-    "string": "string",
-    "str": "string",
-    "array": "array",
-    "list": "array",
-    "tuple": "array",
-    "null": "null",
-}
-_DROPPED_KEYWORDS = frozenset({"optional"})
 _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when installed: 10x faster
 _LANGUAGE_NOTE = {
     "python": " Note that the provided function is in Python 3 syntax.",
@@ -235,123 +224,14 @@ def _default_names(case: BfclCase) -> dict[str, str]:
     return names
 
 
-# -- schemas --------------------------------------------------------------------------
-
-
-def convert_parameters(schema: Any, *, source: str = "", pointer: str = "") -> dict[str, Any]:
-    """A BFCL parameter schema as JSON Schema 2020-12 (see the module docstring).
-
-    Raises:
-        SourceFormatError: a schema that is not an object, or an unknown type name.
-    """
-    converted = _convert_schema(schema, source, pointer)
-    converted.setdefault("type", "object")
-    return converted
-
-
-def _convert_type(value: Any, source: str, pointer: str) -> Any:
-    if isinstance(value, list):
-        mapped = [_convert_type(v, source, pointer) for v in value]
-        return None if None in mapped else list(dict.fromkeys(mapped))
-    if value == "any":
-        return None
-    if isinstance(value, str) and value in _TYPES:
-        return _TYPES[value]
-    raise SourceFormatError(
-        f"unknown BFCL type {value!r}",
-        source=source,
-        pointer=pointer,
-        fix=f"known types: {', '.join(sorted({*_TYPES, 'any'}))}",
-    )
-
-
-def _convert_schema(schema: Any, source: str, pointer: str) -> dict[str, Any]:
-    if not isinstance(schema, Mapping):
-        raise SourceFormatError(
-            f"a schema must be an object, got {type(schema).__name__}",
-            source=source,
-            pointer=pointer,
-        )
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in _DROPPED_KEYWORDS:
-            continue
-        if key == "type":
-            mapped = _convert_type(value, source, f"{pointer}/type")
-            if mapped is not None:
-                out["type"] = mapped
-        elif key == "properties" and isinstance(value, Mapping):
-            out["properties"] = {
-                name: _convert_schema(sub, source, f"{pointer}/properties/{name}")
-                for name, sub in value.items()
-            }
-        elif key in ("items", "additionalProperties") and isinstance(value, Mapping):
-            out[key] = _convert_schema(value, source, f"{pointer}/{key}")
-        elif key == "items" and isinstance(value, list):
-            out["prefixItems"] = [
-                _convert_schema(sub, source, f"{pointer}/items/{i}") for i, sub in enumerate(value)
-            ]
-        else:
-            out[key] = value
-    return out
-
-
-def _source_text_parameters(schema: Any, language: str, source: str, pointer: str) -> Any:
-    """A Java or JavaScript parameter schema as BFCL shows it to function-calling models:
-    every parameter a string of source text, its type said in its description."""
-    if not isinstance(schema, Mapping):
-        raise SourceFormatError("a schema must be an object", source=source, pointer=pointer)
-    name = "Java" if language == "java" else "JavaScript"
-    properties: dict[str, Any] = {}
-    for parameter, spec in (schema.get("properties") or {}).items():
-        if not isinstance(spec, Mapping):
-            raise SourceFormatError(
-                "a parameter must be an object", source=source, pointer=f"{pointer}/{parameter}"
-            )
-        declared = spec.get("type")
-        text = str(spec.get("description") or "")
-        if declared == "any":
-            text += f" This parameter can be of any type of {name} object in string representation."
-        else:
-            text += f" This is {name} {declared} type parameter in string representation."
-        items = spec.get("items")
-        if declared in ("ArrayList", "Array", "array") and isinstance(items, Mapping):
-            text += (
-                f" The list elements are of type {items.get('type')}; they are not in string "
-                "representation."
-            )
-        if language == "javascript" and declared == "dict" and "properties" in spec:
-            text += (
-                " The dictionary entries have the following schema; they are not in string "
-                f"representation. {json.dumps(spec['properties'])}"
-            )
-        properties[str(parameter)] = {"type": "string", "description": text.strip()}
-    converted: dict[str, Any] = {"type": "object", "properties": properties}
-    if schema.get("required"):
-        converted["required"] = list(schema["required"])
-    return converted
-
-
-def _declared(parameters: Any) -> BfclFunction:
-    properties: dict[str, BfclParameter] = {}
-    for name, spec in ((parameters or {}).get("properties") or {}).items():
-        if not isinstance(spec, Mapping):
-            continue
-        declared = spec.get("type")
-        items = spec.get("items")
-        item_type = items.get("type") if isinstance(items, Mapping) else None
-        properties[str(name)] = BfclParameter(
-            declared if isinstance(declared, str) else json.dumps(declared),
-            item_type if isinstance(item_type, str) else None,
-        )
-    required = (parameters or {}).get("required") or []
-    return BfclFunction(properties, tuple(str(r) for r in required))
+# -- the answer key ---------------------------------------------------------------
 
 
 def answer_key(case: BfclCase, names: Mapping[str, str]) -> BfclKey:
     """The case's answer key (see :mod:`clearance.flows.bfcl.key`), tools by contract name."""
     functions = {
-        names[str(f.get("name", ""))]: _declared(f.get("parameters")) for f in case.functions
+        names[str(f.get("name", ""))]: declared_function(f.get("parameters"))
+        for f in case.functions
     }
     truth = []
     for call in case.ground_truth:
@@ -402,7 +282,7 @@ def _messages(case: BfclCase) -> tuple[str | None, str, list[ImportQuirk]]:
 def _schema(function: Mapping[str, Any], language: str, source: str, pointer: str) -> Any:
     if language == "python":
         return convert_parameters(function.get("parameters", {}), source=source, pointer=pointer)
-    return _source_text_parameters(function.get("parameters", {}), language, source, pointer)
+    return source_text_parameters(function.get("parameters", {}), language, source, pointer)
 
 
 def _arguments(
@@ -426,7 +306,9 @@ def _convert(case: BfclCase, names: Mapping[str, str]) -> _Converted:
         schemas[original] = _schema(
             function, language, case.source, f"/function/{index}/parameters"
         )
-    declared = {str(f.get("name", "")): _declared(f.get("parameters")) for f in case.functions}
+    declared = {
+        str(f.get("name", "")): declared_function(f.get("parameters")) for f in case.functions
+    }
     calls: list[dict[str, Any]] = []
     loose: list[bool] = []
     examples: dict[str, dict[str, Any]] = {}
