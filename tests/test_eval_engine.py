@@ -423,3 +423,81 @@ def _set_key_variable(catalog: Catalog, variable: str) -> None:
             ).scalar_one()
             == variable
         )
+
+
+class _Gauge:
+    """The scripted network, answering after a short wait, with what was in flight."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self._sleep = asyncio.sleep
+        self.scripted = ScriptedNetwork()
+        self.now: dict[str, int] = {}
+        self.most: dict[str, int] = {}
+        self.pairs: dict[tuple[str, str], int] = {}
+        self.most_per_pair = 0
+        self.transport = httpx.MockTransport(self.handle)
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        model = body["model"]
+        first_user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        pair = (model, first_user)
+        self.now[model] = self.now.get(model, 0) + 1
+        self.pairs[pair] = self.pairs.get(pair, 0) + 1
+        self.most[model] = max(self.most.get(model, 0), self.now[model])
+        self.most_per_pair = max(self.most_per_pair, self.pairs[pair])
+        try:
+            await self._sleep(0.01)
+            return self.scripted.handle(request)
+        finally:
+            self.now[model] -= 1
+            self.pairs[pair] -= 1
+
+
+def test_concurrency_counts_requests_per_model_and_trials_run_at_once(setup: Any) -> None:
+    config, catalog = setup
+    gauge = _Gauge()
+    cases = ("ok", "wrong_tool", "flow_ok", "extra_call")
+    recorded = run(
+        config,
+        catalog,
+        gauge.transport,
+        models=(STEADY, SLOPPY),
+        cases=cases,
+        trials=3,
+        concurrency=2,
+    )
+    assert recorded.status == "complete"
+    # never more than 2 requests of one model in flight, and the 2 slots were used
+    assert set(gauge.most.values()) == {2}
+    assert gauge.most_per_pair >= 2  # trials of one (model, case) overlapped
+    replayed = run(
+        config, catalog, NoNetwork(), models=(STEADY, SLOPPY), cases=cases, trials=3, mode="none"
+    )
+    verdicts = {key: o.result.verdict for key, o in recorded.outcomes.items()}
+    assert {key: o.result.verdict for key, o in replayed.outcomes.items()} == verdicts
+    assert len(verdicts) == 2 * len(cases) * 3
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_the_cost_cap_starts_no_trial_once_reached(setup: Any, concurrency: int) -> None:
+    config, catalog = setup
+    network = ScriptedNetwork()
+    outcome = run(
+        config,
+        catalog,
+        network.transport,
+        cost_cap=Decimal("0.002"),
+        concurrency=concurrency,
+        trials=3,
+    )
+    assert outcome.status == "stopped"
+    done = len(outcome.outcomes)
+    assert 0 < done < outcome.planned
+    assert f"{done} of {outcome.planned} items run" in outcome.note
+    # every call made belongs to a stored trial: a trial the cap stopped sent nothing
+    stored = ResultStore(catalog).results(outcome.run_id)
+    assert len(stored) == done
+    assert sum(stored["cost"]) == outcome.spend

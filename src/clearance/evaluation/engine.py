@@ -1,8 +1,11 @@
-"""The eval engine: every chosen case against every candidate model, trials in order.
+"""The eval engine: every chosen case against every candidate model, trials at once.
 
-One (model, case) pair is one task with one cassette: its trials play in order, so a
-recording holds them in order and replays exactly. Up to ``concurrency`` pairs run at
-once. Every model call goes through the :class:`~clearance.router.Router`, as in
+One (model, case) pair is one task with one cassette; its trials play concurrently, each
+trial's requests kept apart and in order in the cassette, so a recording replays
+exactly. ``concurrency`` counts requests: each candidate has that many request slots,
+and a request waits for one (a trial between two requests, scoring an answer, holds
+none). Up to twice as many pairs per model are open at once, so a slot freed is taken
+at once. Every model call goes through the :class:`~clearance.router.Router`, as in
 production (kill switch, policy, retries, pricing, call log), with the candidate let
 through even when the catalog has not enabled it yet. An answer a fallback model
 served, a provider failure left after the router's retries, and a recording problem
@@ -447,7 +450,10 @@ class Evaluation:
         outcome = RunOutcome(self.run_id, {}, len(self.items), Decimal(0), "complete")
         pending: list[ItemResult] = []
         stop = asyncio.Event()
-        semaphore = asyncio.Semaphore(self.concurrency)
+        # per candidate: requests in flight, and pairs open (twice as many, so that a
+        # request slot a trial frees while it scores is taken by another trial at once)
+        requests = {m: asyncio.Semaphore(self.concurrency) for m in self.models}
+        pairs = {m: asyncio.Semaphore(2 * self.concurrency) for m in self.models}
         groups: dict[tuple[str, str], list[EvalItem]] = {}
         runner = TrialRunner(
             router,
@@ -477,10 +483,11 @@ class Evaluation:
                 stop.set()
 
         async def run_group(items: list[EvalItem]) -> None:
-            async with semaphore:
+            model_id = items[0].model_id
+            async with pairs[model_id]:
                 if stop.is_set():
                     return
-                await runner.run_pair(items, record, spent, stop)
+                await runner.run_pair(items, record, spent, stop, requests[model_id])
             if len(pending) >= _RESULT_BATCH:
                 await flush()
 

@@ -58,7 +58,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=("none", "once", "new", "all"),
         help="none replays only (default when CI is set), once, new, all",
     )
-    group.addoption("--clearance-concurrency", type=int, help="(model, case) pairs at once")
+    group.addoption(
+        "--clearance-concurrency", type=int, help="requests in flight per model (default: [evals])"
+    )
     group.addoption("--clearance-cost-cap", help="stop starting cases past this spend (USD)")
     group.addoption("--clearance-shard", help="run part I of N of the run, as I/N")
     group.addoption("--clearance-run-id", help="the run id every shard of one run shares")

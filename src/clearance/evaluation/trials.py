@@ -1,19 +1,24 @@
-"""Running one (model, case) pair: its trials in order, on one cassette, each judged by its flow.
+"""Running one (model, case) pair: its trials at once, on one cassette, each judged by its flow.
 
-:class:`TrialRunner` opens the pair's cassette, plays each trial's flow against the
-model through the run's router (every call counted and its cost reported as it is
-spent), and hands how each trial ended to :class:`~clearance.evaluation.evidence.ResultRows`.
+:class:`TrialRunner` opens the pair's cassette, plays every trial's flow against the
+model through the run's router, concurrently (the cassette keeps each trial's
+interactions apart and in order, so a recording replays exactly whatever order the
+trials' requests were made in), each request waiting for one of the model's request
+slots (every call counted and its cost reported as it is spent), and hands how each
+trial ended to :class:`~clearance.evaluation.evidence.ResultRows`.
 A trial that a fallback model answered, or that ended on a provider failure, is marked so
 in the cassette (:meth:`~clearance.evaluation.recording.CaseCassette.mark_failure`), so
 that the next recording run records it again.
 
-How many pairs run at once, the cost cap and storing the results are the engine's
-(:mod:`clearance.evaluation.engine`).
+A trial whose first request finds the run stopped (the cost cap) is not run; one that
+has started plays to its end. How many requests and pairs are in flight per model, the
+cost cap and storing the results are the engine's (:mod:`clearance.evaluation.engine`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -28,6 +33,10 @@ from clearance.providers.types import ChatResponse, Protocol
 from clearance.router import Router, RouterResult
 
 __all__ = ["TrialRunner"]
+
+
+class _NotStarted(Exception):
+    """The run stopped before the trial's first request was sent."""
 
 
 class _FallbackServed(Exception):
@@ -71,14 +80,17 @@ class TrialRunner:
         record: Callable[[TrialOutcome], None],
         spent: Callable[[Decimal], None],
         stop: asyncio.Event,
+        requests: asyncio.Semaphore | None = None,
     ) -> None:
-        """Run the trials of one (model, case), in order, until ``stop`` is set.
+        """Run the trials of one (model, case), all at once, until ``stop`` is set.
 
         Args:
             items: the pair's items, in trial order.
-            record: called with each trial's outcome.
+            record: called with each trial's outcome, as each ends.
             spent: called with the cost of each call, as it is made.
             stop: set when the run stops (the cost cap): no further trial starts.
+            requests: the model's request slots, one held around each call
+                (``None``: unbounded).
         """
         first = items[0]
         try:
@@ -89,13 +101,24 @@ class TrialRunner:
             for item in items:
                 record(self._rows.infra(item, error, None, Tally()))
             return
-        last: TrialOutcome | None = None
-        for item in items:
+        done: dict[int, TrialOutcome] = {}
+
+        async def trial(item: EvalItem) -> None:
             if stop.is_set():
-                break
+                return
             with cassette.use(item.trial):
-                last = await self._run_trial(item, spent, cassette)
-            record(last)
+                try:
+                    outcome = await self._run_trial(item, spent, cassette, stop, requests)
+                except _NotStarted:
+                    return
+            done[item.trial] = outcome
+            record(outcome)
+
+        if len(items) == 1:
+            await trial(items[0])
+        else:
+            await asyncio.gather(*(trial(item) for item in items))
+        last = done[max(done)] if done else None
         try:
             if not cassette.interactions_recorded:
                 cassette.finish()
@@ -113,21 +136,27 @@ class TrialRunner:
         item: EvalItem,
         spent: Callable[[Decimal], None],
         cassette: CaseCassette,
+        stop: asyncio.Event,
+        requests: asyncio.Semaphore | None,
     ) -> TrialOutcome:
         tally = Tally(provider_ms=lambda: cassette.provider_ms(item.trial))
         case = item.case
         router = self._router
+        slot = requests if requests is not None else contextlib.nullcontext()
 
         async def model(
             messages: list[dict[str, Any]], tools: list[dict[str, Any]]
         ) -> ChatResponse:
-            result = await router.acomplete(
-                messages,
-                tools,
-                model=item.model_id,
-                allow_fallback=self._allow_fallback,
-                timeout_s=self._timeout_s,
-            )
+            async with slot:
+                if tally.calls == 0 and stop.is_set():
+                    raise _NotStarted
+                result = await router.acomplete(
+                    messages,
+                    tools,
+                    model=item.model_id,
+                    allow_fallback=self._allow_fallback,
+                    timeout_s=self._timeout_s,
+                )
             tally.add(result)
             spent(result.cost.cost)
             if result.fallback_served:
