@@ -393,7 +393,7 @@ class StateRefresher:
                 raise KillSwitchActive(
                     "unreadable",
                     "",
-                    f"the catalog state is {age:.0f} s old: it has not been re-read since "
+                    f"the catalog state is {age:.1f} s old: it has not been re-read since "
                     f"({self._failure or 'the re-read has not finished'})",
                 )
         return state
