@@ -13,6 +13,12 @@ Two routers, on the same catalog, in one run:
   it goes on; on the event loop in async code.
 - ``background``: the router as shipped: the state is rebuilt by its background thread
   and swapped in; prices are re-read only for the models whose rows changed.
+- ``no refresh``: the router as shipped with ``policy_cache_ttl_s = 60``: no re-read
+  during the run at all, the floor of what the refresh can reach.
+
+Beside each row: the garbage collector's full passes during its calls and the longest
+one (a full pass stops every thread; one comes every few thousand calls whatever the
+refresh does, from what the calls themselves keep alive).
 
 Rounds alternate the two (``--rounds``), each round a sequential block and an async
 block of ``--calls`` calls each; latencies are pooled per router and mode. Between
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -260,30 +267,55 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         config, catalog = seed(Path(tmp), args.models)
+        ttl = config.router.model_copy(update={"policy_cache_ttl_s": 60.0})
         routers = {
             "inline": make_router(InlineRouter, config, catalog),
             "background": make_router(Router, config, catalog),
+            "no refresh": make_router(Router, config.model_copy(update={"router": ttl}), catalog),
         }
         pooled: dict[tuple[str, str], list[float]] = {}
+        pauses: dict[tuple[str, str], list[float]] = {}
+        started = [0.0]
+        current: list[list[float]] = [[]]
+
+        def on_gc(phase: str, info: dict[str, Any]) -> None:
+            if info["generation"] != 2:
+                return
+            if phase == "start":
+                started[0] = time.perf_counter()
+            else:
+                current[0].append(time.perf_counter() - started[0])
+
+        gc.callbacks.append(on_gc)
         for router in routers.values():  # the first state is read inline by both
             router.complete(MESSAGES, model=CALLED)
         for step in range(args.rounds):
             for name, router in routers.items():
                 change_a_price(catalog, step)
+                current[0] = pauses.setdefault((name, "sequential"), [])
                 pooled.setdefault((name, "sequential"), []).extend(sequential(router, args.calls))
                 change_a_price(catalog, step + 500)
+                current[0] = pauses.setdefault((name, "async"), [])
                 times = asyncio.run(one_by_one(router, args.calls))
                 pooled.setdefault((name, "async"), []).extend(times)
+                current[0] = []
         reads = read_times(routers["background"], catalog, config)
         for router in routers.values():
             router.close()
         catalog.dispose()
-    rows = {f"{name} {mode}": summary(times) for (name, mode), times in pooled.items()}
-    print(f"{'router, mode':<22}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'max/p99':>9}")
+    rows = {}
+    for key, times in pooled.items():
+        row = rows[f"{key[0]} {key[1]}"] = summary(times)
+        row["full_gc"] = len(pauses[key])
+        row["longest_full_gc_ms"] = max(pauses[key], default=0.0) * 1e3
+    print(
+        f"{'router, mode':<24}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'max/p99':>9}"
+        f"{'full gc':>9}{'longest':>9}"
+    )
     for label, row in rows.items():
         print(
-            f"{label:<22}{row['p50_ms']:>9.3f}{row['p99_ms']:>9.3f}{row['max_ms']:>9.2f}"
-            f"{row['max_over_p99']:>9.2f}"
+            f"{label:<24}{row['p50_ms']:>9.3f}{row['p99_ms']:>9.3f}{row['max_ms']:>9.2f}"
+            f"{row['max_over_p99']:>9.2f}{row['full_gc']:>9}{row['longest_full_gc_ms']:>9.1f}"
         )
     print(
         f"state read, {args.models} models: full {reads['full_ms']:.1f} ms, after one price "
