@@ -28,7 +28,6 @@ Storing a session's pin after the call it pinned was served is the router's.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import threading
 import time
@@ -308,27 +307,6 @@ def _shared(fresh: dict[str, _V], old: Mapping[str, _V]) -> dict[str, _V]:
     return old if same and isinstance(old, dict) else fresh
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for the duration of a background read.
-
-    A read of a large catalog allocates tens of thousands of objects; a collection that
-    runs while they are alive moves them to the oldest generation, and a few reads later
-    a full collection stops every thread, calls included, for as long as it scans the
-    whole heap (the slowest calls). Paused, the collector runs after the read, when
-    :func:`_shared` has let the duplicates of unchanged entries go by reference
-    counting. Left as it was found when it was off (an application's choice).
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 STALE_AFTER_S = 30.0
 """How long past its lifetime a state keeps serving while every re-read fails; then calls
 are refused as an unreadable kill switch refuses them (unless it fails open)."""
@@ -475,8 +453,10 @@ class StateRefresher:
             if read is None:
                 return False
             try:
-                with _collector_paused():
-                    fresh = read(state)
+                # The garbage collector is left alone: a library that switched it off
+                # process-wide would override an application's own choice (and pause
+                # every thread's collection while a large catalog is read).
+                fresh = read(state)
             except CatalogUnavailable as error:
                 self._failed(error.cause)
                 return True
