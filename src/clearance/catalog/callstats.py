@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import Connection, Float, Numeric, and_, cast, func, or_, select
+from sqlalchemy import Connection, Float, Numeric, and_, cast, func, null, or_, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from clearance.catalog import tables as t
@@ -84,6 +84,11 @@ _CHOSEN: ColumnElement[Any] = func.coalesce(_C.fallback_from, _C.served_model, _
 _OK = _C.status == "ok"
 _ESTIMATED = _C.pricing_source == "estimated"
 _DEFAULT_PRICED = or_(_C.pricing_source == "default", and_(_ESTIMATED, _C.price_id.is_(None)))
+_EXCEPTIONAL: ColumnElement[bool] = text(f"({t.CALL_EXCEPTIONAL})")  # type: ignore[assignment]
+"""Failed, refused or fallback-served, word for word as ``ix_ai_calls_exceptional`` says
+it: SQLite reads a partial index only for a query stating its condition (a bound
+parameter in place of ``'ok'`` would not do). Stated beside the narrower conditions it
+implies, it lets both back ends read those rows alone."""
 
 
 # --- what callers pass -----------------------------------------------------------------------
@@ -460,7 +465,7 @@ def failure_counts(
     details = (_C.status, _C.error_kind)
     query = (
         select(*keys, *details, func.count().label("n"))
-        .where(*where_window(window), _C.status != "ok")
+        .where(*where_window(window), _C.status != "ok", _EXCEPTIONAL)
         .group_by(*keys, *details)
     )
     return [
@@ -478,7 +483,7 @@ def fallback_counts(
     answered = (_C.fallback_reason, _C.served_model)
     query = (
         select(*keys, *answered, func.count().label("n"))
-        .where(*where_window(window, chosen=True), _OK, _C.fallback_from.is_not(None))
+        .where(*where_window(window, chosen=True), _OK, _C.fallback_from.is_not(None), _EXCEPTIONAL)
         .group_by(*keys, *answered)
     )
     return [
@@ -492,7 +497,9 @@ def fallback_counts(
     ]
 
 
-def exceptional_counts(connection: Connection, window: CallWindow) -> list[ExceptionalCount]:
+def exceptional_counts(
+    connection: Connection, window: CallWindow, by: Sequence[str]
+) -> list[ExceptionalCount]:
     """The window's failed or refused calls and its fallback-served calls, counted per
     every value the SLO figures split them by, in one scan that groups those rows only.
 
@@ -500,30 +507,31 @@ def exceptional_counts(connection: Connection, window: CallWindow) -> list[Excep
     :func:`fallback_counts` and :func:`routed_counts` give (a served call the policy
     routed to a model is its served call without a fallback, or a fallback from it), so
     the ~all served calls are never grouped a second time. ``window.model`` matches the
-    group model or the chosen one: the caller keeps the rows each figure counts.
+    group model or the chosen one: the caller keeps the rows each figure counts. ``org``
+    is read only when ``by`` groups by it (``None`` otherwise).
     """
     found = where_window(window, either=True)
     fell_back = _C.fallback_from.is_not(None)
-    values = (
+    values = [
         _MODEL.label("model"),
         _CHOSEN.label("chosen"),
-        _C.org_id,
         _C.status,
         _C.error_kind,
         _C.fallback_reason,
         _C.served_model,
         fell_back.label("fell_back"),
-    )
+    ]
+    org = _C.org_id.label("org") if "org" in by else None
     query = (
-        select(*values, func.count().label("n"))
-        .where(*found, or_(_C.status != "ok", fell_back))
-        .group_by(*values)
+        select(*values, org if org is not None else null().label("org"), func.count().label("n"))
+        .where(*found, _EXCEPTIONAL)
+        .group_by(*values, *([org] if org is not None else []))
     )
     return [
         ExceptionalCount(
             row.model,
             row.chosen,
-            row.org_id,
+            row.org,
             row.status,
             row.error_kind,
             row.fallback_reason,
@@ -558,9 +566,9 @@ def _offence(
 ) -> tuple[ColumnElement[bool], list[ColumnElement[Any]]]:
     latest: list[ColumnElement[Any]] = [_C.started_at.desc(), _C.id.desc()]
     if offence == "failed":
-        return _C.status == "error", latest
+        return and_(_C.status == "error", _EXCEPTIONAL), latest
     if offence == "fell_back":
-        return and_(_OK, _C.fallback_from.is_not(None)), latest
+        return and_(_OK, _C.fallback_from.is_not(None), _EXCEPTIONAL), latest
     if offence == "escalated":
         return and_(_OK, _C.escalated.is_(True)), latest
     if offence == "invalid_tool_calls":

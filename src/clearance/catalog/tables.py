@@ -8,6 +8,8 @@ per token unless the column name says otherwise.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -21,11 +23,14 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from clearance.catalog.types import ExactDecimal, JSONDocument, UTCDateTime
 
 __all__ = [
+    "CALL_EXCEPTIONAL",
+    "CALL_INVALID_TOOLS",
     "ai_calls",
     "eval_results",
     "eval_runs",
@@ -172,6 +177,19 @@ kill_switch_audit = Table(
     Column("at", UTCDateTime, nullable=False),
 )
 
+CALL_EXCEPTIONAL = "status != 'ok' OR fallback_from IS NOT NULL"
+"""The ``ai_calls`` rows ``ix_ai_calls_exceptional`` holds: failed, refused, fallback-served.
+A query states this condition word for word (SQLite matches a partial index's condition
+by its terms, literals included) to read them through it."""
+CALL_INVALID_TOOLS = "tool_calls_valid < tool_calls"
+"""The ``ai_calls`` rows ``ix_ai_calls_invalid_tools`` holds: an invalid tool call."""
+
+
+def _where(condition: str) -> dict[str, Any]:
+    """A partial index's condition, on both dialects."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
+
+
 ai_calls = Table(
     "ai_calls",
     metadata,
@@ -230,7 +248,10 @@ ai_calls = Table(
     Index(None, "started_at"),
     Index(None, "served_model", "started_at"),
     Index(None, "org_id", "started_at"),
-    Index(None, "eval_run_id"),
+    # partial (migration 0006): a run's calls only; the SLO check's rare rows only
+    Index(None, "eval_run_id", **_where("eval_run_id IS NOT NULL")),
+    Index("ix_ai_calls_exceptional", "started_at", **_where(CALL_EXCEPTIONAL)),
+    Index("ix_ai_calls_invalid_tools", "started_at", **_where(CALL_INVALID_TOOLS)),
 )
 
 operating_costs = Table(

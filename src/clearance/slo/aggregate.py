@@ -303,7 +303,7 @@ def aggregate_window(
     those a fallback answered for another model, plus the fallbacks answered for it.
     """
     by = tuple(group_by)
-    exceptional = callstats.exceptional_counts(connection, calls)
+    exceptional = callstats.exceptional_counts(connection, calls, by)
     fallbacks: Counter[Group] = Counter()
     served_by_fallback: Counter[Group] = Counter()
     for counted in exceptional:
@@ -384,7 +384,8 @@ def breakdown_calls(
     Only the exceptional rows are grouped (failed, refused or fallback-served), so this
     costs one scan of the window and little else. Groups without any are left out.
     """
-    return _breakdowns(callstats.exceptional_counts(connection, calls), calls, tuple(group_by))
+    by = tuple(group_by)
+    return _breakdowns(callstats.exceptional_counts(connection, calls, by), calls, by)
 
 
 def _breakdowns(
@@ -396,7 +397,10 @@ def _breakdowns(
     tallies: dict[Group, tuple[Counter[str], ...]] = {}
 
     def tally(group: Group) -> tuple[Counter[str], ...]:
-        return tallies.setdefault(group, (Counter(), Counter(), Counter(), Counter()))
+        found = tallies.get(group)
+        if found is None:
+            found = tallies[group] = (Counter(), Counter(), Counter(), Counter())
+        return found
 
     for row in exceptional:
         if row.status != "ok" and _counts_for(row.model, calls):
