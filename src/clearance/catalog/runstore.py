@@ -127,6 +127,30 @@ _TEXT_COLUMNS = tuple(
 )
 
 
+_OBJECT_COLUMNS = ("cost", "evidence", *_TEXT_COLUMNS)
+_READ_CHUNK = 10_000
+
+
+def _read_columns(catalog: Catalog, query: Any) -> dict[str, list[Any]]:
+    """The rows of ``query`` (``eval_results`` columns in table order) as one list per
+    column, read a chunk at a time; equal texts share one ``str`` (a run repeats its run,
+    model, kind, tool and verdict on every row), which halves the memory of 100,000 rows.
+    """
+    columns: dict[str, list[Any]] = {name: [] for name in RESULT_COLUMNS}
+    shared: dict[str, str] = {}
+    texts = {name for name in _TEXT_COLUMNS if name not in ("case_id", "cassette")}
+    with catalog.connect() as connection:
+        for chunk in connection.execute(query).partitions(_READ_CHUNK):
+            for name, values in zip(RESULT_COLUMNS, zip(*chunk, strict=True), strict=True):
+                if name in texts:
+                    values = tuple(
+                        value if value is None else shared.setdefault(value, value)
+                        for value in values
+                    )
+                columns[name].extend(values)
+    return columns
+
+
 class ResultStore:
     """Eval runs and results in the catalog.
 
@@ -443,21 +467,23 @@ class ResultStore:
         import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
         query = self._select(run_id, model_id, evidence)
-        with self.catalog.connect() as connection:
-            # plain tuples, read at once: a dict per row cost more than the query itself
-            rows = [tuple(row) for row in connection.execute(query).all()]
-        frame = pd.DataFrame.from_records(rows, columns=list(RESULT_COLUMNS))
-        by_name = dict(zip(RESULT_COLUMNS, zip(*rows, strict=True) if rows else (), strict=False))
+        columns = _read_columns(self.catalog, query)
+        # the object columns are set below, as read: from_records would copy them
+        frame = pd.DataFrame(
+            {name: values for name, values in columns.items() if name not in _OBJECT_COLUMNS}
+            if columns["id"]
+            else {},  # no rows: every column object, as from_records makes them
+            columns=list(RESULT_COLUMNS),
+        )
         for name in ("shard", "turns_passed", "turns_total", "prompt_tokens", "completion_tokens"):
             frame[name] = frame[name].astype("Int64")
         for name in ("id", "trial"):
             frame[name] = frame[name].astype("int64")
         frame["latency_ms"] = frame["latency_ms"].astype("float64")
         frame["fallback_served"] = frame["fallback_served"].astype(bool)
-        for name in ("cost", "evidence", *_TEXT_COLUMNS):
+        for name in _OBJECT_COLUMNS:
             # object dtype keeps Decimals exact and a missing text as None (not NaN)
-            values = by_name.get(name, ())
-            frame[name] = pd.Series(list(values), index=frame.index, dtype=object)
+            frame[name] = pd.Series(columns[name], index=frame.index, dtype=object)
         return frame
 
     def counts_by_contract(self) -> dict[tuple[str, str | None], int]:
