@@ -14,15 +14,24 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import sqlite3
 from collections import Counter
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import insert
 
 from clearance.catalog import callstats
 from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog
+from clearance.catalog.sqlite_aggregates import (
+    percentile_function,
+    percentiles_function,
+    read_percentiles,
+    register,
+)
 from clearance.slo import CallFilter, Group, aggregate_calls, breakdown_calls
 from clearance.slo.aggregate import Breakdown, aggregate_window, group_of, ranked
 
@@ -120,3 +129,25 @@ def test_two_scans_give_the_four_queries_figures(catalog: Catalog, seed: int) ->
                 assert only == set(routed) - totals, "models routed to that served nothing"
                 seen_only_routed |= bool(only)
     assert seen_only_routed, "the traffic has a model that only failed over"
+
+
+@given(
+    st.lists(
+        st.one_of(st.none(), st.floats(min_value=0, max_value=1e7, allow_nan=False)),
+        max_size=60,
+    )
+)
+@settings(max_examples=60, deadline=None)
+def test_percentiles_read_at_once_equal_each_percentile_alone(values: list[float | None]) -> None:
+    fractions = (0.5, 0.95, 0.99)
+    db = sqlite3.connect(":memory:")
+    try:
+        register(db, fractions)
+        db.execute("CREATE TABLE v (x REAL)")
+        db.executemany("INSERT INTO v VALUES (?)", [(value,) for value in values])
+        singles = ", ".join(f"{percentile_function(f)}(x)" for f in fractions)
+        alone = db.execute(f"SELECT {singles} FROM v").fetchone()
+        (together,) = db.execute(f"SELECT {percentiles_function(fractions)}(x) FROM v").fetchone()
+    finally:
+        db.close()
+    assert read_percentiles(together, len(fractions)) == tuple(alone)

@@ -49,7 +49,12 @@ from sqlalchemy import Connection, Float, Numeric, and_, cast, func, null, or_, 
 from sqlalchemy.sql.elements import ColumnElement
 
 from clearance.catalog import tables as t
-from clearance.catalog.sqlite_aggregates import percentile_function, register
+from clearance.catalog.sqlite_aggregates import (
+    percentile_function,
+    percentiles_function,
+    read_percentiles,
+    register,
+)
 
 __all__ = [
     "CallWindow",
@@ -299,10 +304,13 @@ def _prepare(connection: Connection, quantiles: Collection[float]) -> bool:
         return True
     pooled = connection.connection
     known: set[float] | None = pooled.info.get("clearance_aggregates")
-    if known is None or not known.issuperset(quantiles):
-        register(pooled.driver_connection, quantiles)
+    sets: set[str] = pooled.info.get("clearance_percentile_sets", set())
+    together = percentiles_function(tuple(quantiles)) if quantiles else None
+    if known is None or not known.issuperset(quantiles) or (together and together not in sets):
+        register(pooled.driver_connection, tuple(quantiles))
         # info lives as long as the DBAPI connection
         pooled.info["clearance_aggregates"] = (known or set()) | set(quantiles)
+        pooled.info["clearance_percentile_sets"] = sets | ({together} if together else set())
     return False
 
 
@@ -312,6 +320,16 @@ def _spend(native: bool, *where: ColumnElement[bool]) -> ColumnElement[Any]:
         total = func.sum(cast(_C.cost, Numeric()))
         return total.filter(and_(*where)) if where else total
     return func.clearance_decimal_sum(_C.cost).filter(_C.cost.is_not(None), *where)
+
+
+def _percentiles(native: bool, quantiles: Sequence[float]) -> list[ColumnElement[Any]]:
+    """The latency percentiles' columns: ``q0``, ``q1``... on PostgreSQL; on SQLite one
+    column ``q`` computing them all from one collection of the latencies."""
+    if native or not quantiles:
+        return [_percentile(native, q).label(f"q{index}") for index, q in enumerate(quantiles)]
+    served = and_(_OK, _C.latency_ms.is_not(None))
+    aggregate: Any = getattr(func, percentiles_function(tuple(quantiles)))
+    return [aggregate(_C.latency_ms).filter(served).label("q")]
 
 
 def _percentile(native: bool, fraction: float) -> ColumnElement[Any]:
@@ -410,7 +428,7 @@ def window_totals(
         count.filter(_DEFAULT_PRICED).label("default_priced"),
         count.filter(and_(_OK, _C.cost.is_(None))).label("unpriced"),
         count.filter(and_(_OK, _C.latency_ms.is_not(None))).label("latency_n"),
-        *(_percentile(native, q).label(f"q{index}") for index, q in enumerate(quantiles)),
+        *_percentiles(native, quantiles),
     ).where(*where_window(window))
     if keys:
         query = query.group_by(*keys)
@@ -430,7 +448,9 @@ def window_totals(
             default_priced=row.default_priced,
             unpriced=row.unpriced,
             latency_n=row.latency_n,
-            percentiles=tuple(_float(row._mapping[f"q{i}"]) for i in range(len(quantiles))),
+            percentiles=tuple(_float(row._mapping[f"q{i}"]) for i in range(len(quantiles)))
+            if native or not quantiles
+            else read_percentiles(row.q, len(quantiles)),
         )
         for row in connection.execute(query)
         if row.calls  # an ungrouped query over nothing still returns one row
