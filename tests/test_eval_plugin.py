@@ -150,3 +150,65 @@ def test_a_bad_option_stops_the_run_with_its_fix(pytester: pytest.Pytester, reco
     result = pytester.runpytest("evals", "--clearance-cases=no_such_case")
     assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error: nothing runs
     result.stdout.fnmatch_lines(["*clearance evals: no case matches 'no_such_case'*"])
+
+
+def _reports(recorder: pytest.HookRecorder) -> dict[str, tuple[str, ...]]:
+    """Each item's (setup, call, teardown) outcomes, as the report hooks saw them."""
+    seen: dict[str, list[str]] = {}
+    for report in recorder.getreports("pytest_runtest_logreport"):
+        seen.setdefault(report.nodeid.rpartition("[")[2], []).append(
+            f"{report.when}:{report.outcome}"
+        )
+    return {key: tuple(value) for key, value in seen.items()}
+
+
+def test_a_plain_item_runs_in_one_step_with_the_reports_pytest_makes(
+    pytester: pytest.Pytester, recorded: Path
+) -> None:
+    """The one-step protocol and pytest's own (forced by a second fixture) report the
+    same outcomes, phase by phase; the call's output is captured either way."""
+    body = (
+        "def test_eval(clearance_item{extra}):\n"
+        "    print('checking', clearance_item.item.label)\n"
+        "    clearance_item.check()\n"
+    )
+    (recorded / "evals" / "test_evals.py").write_text(body.format(extra=""))
+    fast = pytester.inline_run("evals", "--clearance-record-mode=none", "-p", "no:cacheprovider")
+    (recorded / "evals" / "test_evals.py").write_text(body.format(extra=", tmp_path"))
+    slow = pytester.inline_run("evals", "--clearance-record-mode=none", "-p", "no:cacheprovider")
+    assert [len(group) for group in fast.listoutcomes()] == [4, 2, 20]
+    assert [len(group) for group in slow.listoutcomes()] == [4, 2, 20]
+    # one step: no per-phase hooks (fixture set-up, capture, logging) for the fast run
+    assert (
+        len(fast.getcalls("pytest_runtest_setup")),
+        len(slow.getcalls("pytest_runtest_setup")),
+    ) == (0, 26)
+    fast_reports, slow_reports = _reports(fast), _reports(slow)
+    assert fast_reports == slow_reports
+    assert fast_reports["ref:ref/steady-ok-t1]"] == (
+        "setup:passed",
+        "call:passed",
+        "teardown:passed",
+    )
+    assert fast_reports["ref:ref/steady-server_error-t1]"][1] == "call:skipped"
+    failed = next(r for r in fast.getreports("pytest_runtest_logreport") if r.failed)
+    assert ("Captured stdout call", f"checking {failed.nodeid.rpartition('[')[2][:-1]}\n") in (
+        failed.sections
+    )
+
+
+def test_a_plain_item_keeps_x_and_junit_xml(pytester: pytest.Pytester, recorded: Path) -> None:
+    junit = recorded / "junit.xml"
+    result = pytester.runpytest(
+        "evals",
+        "--clearance-record-mode=none",
+        "-x",
+        f"--junitxml={junit}",
+        "-p",
+        "no:cacheprovider",
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes["failed"] == 1  # -x stopped the session at the first failure
+    text = junit.read_text()
+    assert text.count("<testcase ") == sum(outcomes.values())
+    assert "<failure" in text

@@ -22,10 +22,21 @@ A provider whose API key must be used to record and is not set stops the session
 before any item runs, with pytest's usage-error exit code and the variable named.
 
 Options mirror ``clearance eval``; defaults come from ``[evals]`` in clearance.toml.
+
+An eval item whose test asks for nothing but ``clearance_item`` (no other fixture, no
+autouse one, no mark but the parametrization), in a session without ``--pdb`` or the
+``--setup-*`` options, runs in one step (:func:`pytest_runtest_protocol`): its value is
+made without pytest's fixture machinery, and its setup, call and teardown reports are
+made and logged by the same hooks as always (so the terminal, ``-x``, JUnit XML and
+xfail see what they always see; output of the call is captured as always), without the
+per-phase set-up that costs more than a replayed item (2,000 of them: seconds). Any
+other item runs pytest's own protocol.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -218,7 +229,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.fixture
 def clearance_item(request: pytest.FixtureRequest) -> ItemCheck:
     """One (model, case, trial): its outcome, run with the others on first use."""
-    config = request.config
+    return _item_check(request.config, request.param)
+
+
+def _item_check(config: pytest.Config, item: Any) -> ItemCheck:
+    """The ``clearance_item`` value of ``item``; the first one asked for runs the run."""
     plan = _plan(config)
     run = config.stash.get(_RUN, None)
     if run is None:
@@ -236,9 +251,79 @@ def clearance_item(request: pytest.FixtureRequest) -> ItemCheck:
             from clearance.catalog.runstore import ResultStore
 
             ResultStore(plan.catalog).export_jsonl(run.run_id, Path(plan.jsonl))
-    item = request.param
     unjudged = _unjudged(config, run).get(item.model_id)
     return ItemCheck(item, run.outcomes.get(item.key), plan, run.note, unjudged)
+
+
+_PLAIN_MARKS = frozenset({"parametrize"})
+_SLOW_OPTIONS = ("usepdb", "setupshow", "setuponly", "setupplan")
+"""Options that need pytest's own protocol (a debugger, fixture set-up shown or planned)."""
+
+
+_PLAIN_FIXTURES = frozenset({"clearance_item", "request"})
+"""What a plain item may use: its value, and the ``request`` the fixture reads it from."""
+
+
+@functools.lru_cache(maxsize=64)
+def _parameters(function: Any) -> tuple[str, ...]:
+    return tuple(inspect.signature(function).parameters)
+
+
+def _plain(item: pytest.Item) -> bool:
+    """Whether ``item`` is an eval item that may run in one step (see the module doc)."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or "clearance_item" not in callspec.params:
+        return False
+    if not isinstance(item, pytest.Function) or not _PLAIN_FIXTURES.issuperset(item.fixturenames):
+        return False
+    if _parameters(item.obj) != ("clearance_item",):
+        return False
+    if any(mark.name not in _PLAIN_MARKS for mark in item.iter_markers()):
+        return False
+    return not any(item.config.getoption(name, False) for name in _SLOW_OPTIONS)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    """Run a plain eval item in one step: its value made directly, its test called, its
+    three reports made and logged by the usual hooks (``None``: pytest's protocol)."""
+    if not _plain(item):
+        return None
+    assert isinstance(item, pytest.Function)  # _plain checked it
+    from _pytest.runner import CallInfo
+
+    ihook = item.ihook
+    reraise = (pytest.exit.Exception, KeyboardInterrupt)
+    capture = item.config.pluginmanager.getplugin("capturemanager")
+
+    def setup() -> None:
+        item.funcargs["clearance_item"] = _item_check(
+            item.config, item.callspec.params["clearance_item"]
+        )
+
+    def call() -> None:
+        if capture is None:
+            item.runtest()
+            return
+        with capture.item_capture("call", item):
+            item.runtest()
+
+    def teardown() -> None:
+        item.session._setupstate.teardown_exact(nextitem)
+
+    ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    passed = True
+    for when, step in (("setup", setup), ("call", call), ("teardown", teardown)):
+        if when == "call" and not passed:
+            continue
+        info = CallInfo.from_call(step, when=when, reraise=reraise)  # type: ignore[arg-type]
+        report = ihook.pytest_runtest_makereport(item=item, call=info)
+        ihook.pytest_runtest_logreport(report=report)
+        if when == "setup":
+            passed = report.passed
+    item.funcargs.clear()
+    ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
 
 
 def _unjudged(config: pytest.Config, run: Any) -> dict[str, str]:
