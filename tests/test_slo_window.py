@@ -16,12 +16,13 @@ import datetime as dt
 import random
 import sqlite3
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from clearance.catalog import callstats
 from clearance.catalog import tables as t
@@ -151,3 +152,71 @@ def test_percentiles_read_at_once_equal_each_percentile_alone(values: list[float
     finally:
         db.close()
     assert read_percentiles(together, len(fractions)) == tuple(alone)
+
+
+def _served(seed: int) -> list[dict[str, Any]]:
+    """Served calls with tied latencies and costs, some logged without a served model."""
+    rng = random.Random(seed)
+    return [
+        {
+            "call_id": f"v{seed}-{number}",
+            "started_at": T0 + dt.timedelta(seconds=rng.randint(-600, 4200)),
+            "status": rng.choice(["ok", "ok", "ok", "error"]),
+            "org_id": rng.choice(ORGS),
+            "requested_model": rng.choice(MODELS),
+            "served_model": rng.choice(["p:a", "p:b", None]),
+            "latency_ms": rng.choice([None, 100.0, 250.0, 900.0, rng.uniform(1, 999)]),
+            "cost": rng.choice(
+                [None, Decimal("0.5"), Decimal("0.25"), Decimal(rng.randint(1, 99))]
+            ),
+            "eval_run_id": "run-1" if rng.random() < 0.1 else None,
+            "tool_calls": 0,
+            "tool_calls_valid": 0,
+            "escalated": False,
+        }
+        for number in range(300)
+    ]
+
+
+@pytest.mark.parametrize("offence", ["slow", "costly"])
+@pytest.mark.parametrize("above", [None, 200.0, 0.3])
+def test_served_offences_read_per_model_rank_as_the_whole_window(
+    catalog: Catalog, offence: callstats.Offence, above: float | None
+) -> None:
+    rows = _served(3)
+    with catalog.begin() as connection:
+        connection.execute(insert(t.ai_calls), rows)
+    calls = CallFilter(T0, T0 + dt.timedelta(hours=1))
+    groups = [Group(("model",), model=m) for m in MODELS]
+    with catalog.connect() as connection:
+        found = callstats.offending_rows(
+            connection, calls, ("model",), groups, offence, above=above, per_group=4
+        )
+        ids = dict(connection.execute(select(t.ai_calls.c.call_id, t.ai_calls.c.id)).all())
+    expected = []
+    for group in groups:
+        mine = [
+            row
+            for row in rows
+            if T0 <= row["started_at"] < T0 + dt.timedelta(hours=1)
+            and row["eval_run_id"] is None
+            and row["status"] == "ok"
+            and (row["served_model"] or row["requested_model"]) == group.model
+        ]
+        if offence == "slow":
+            mine = [r for r in mine if r["latency_ms"] is not None]
+            mine = [r for r in mine if above is None or r["latency_ms"] > above]
+            mine.sort(key=lambda r: (r["latency_ms"], ids[r["call_id"]]), reverse=True)
+        else:
+            mine = [r for r in mine if r["cost"] is not None]
+            mine = [r for r in mine if above is None or float(r["cost"]) > above]
+            mine.sort(key=lambda r: (float(r["cost"]), ids[r["call_id"]]), reverse=True)
+        expected += [(group.model, rank, r["call_id"]) for rank, r in enumerate(mine[:4], 1)]
+
+    def key(entry: tuple[str | None, int, str]) -> tuple[bool, str, int]:
+        return (entry[0] is None, entry[0] or "", entry[1])
+
+    got = sorted(((row.model, row.rank, row.call_id) for row in found), key=key)
+    assert got == sorted(expected, key=key)
+    assert any(model is None for model, _, _ in got) or offence == "costly"
+    assert [row.rank for row in found] == sorted(row.rank for row in found), "ranked first"
