@@ -7,9 +7,18 @@
 2. Live. The same items are run live at concurrency 8 against the reference provider
    (recording into a scratch folder, as a first run does), and the requests the run
    sent are then sent again by raw httpx at concurrency 8 against a fresh server: the
-   ratio of the two throughputs is the engine's cost on a live run.
+   ratio of the two throughputs is the engine's cost on a live run. Three runs: the
+   2,000 items against ``ref/steady`` (answers at once: bound by CPU), 111 cases x 2
+   trials and 4 cases x 10 trials against ``ref/slow`` (answers after 200 ms: bound by
+   the provider, so the ratio says whether the run keeps its 8 requests in flight).
 
-    python benchmarks/bench_evals.py [--rounds 3] [--profile]
+    python benchmarks/bench_evals.py [--rounds 3] [--profile] [--baseline REV]
+
+``--baseline REV`` measures "before" and "after" in the same run: a copy of ``src/`` whose
+``clearance/evaluation`` package is as it was at ``REV`` (everything else as in the
+working tree) runs beside the working tree, round by round, each figure then given for
+both with their ratio. The live figures are then rounds of the engine against raw httpx
+sent the same requests (each on its own fresh server), for each tree.
 
 The reference provider is a SIMULATOR: these figures measure clearance, not a model.
 """
@@ -21,6 +30,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -36,6 +46,7 @@ BIN = Path(sys.executable).parent
 CASES = "bfcl_simple_python_*,bfcl_multiple_*"
 MODEL = "ref:ref/steady"
 TRIALS = 5
+FEW_CASES = ",".join(f"bfcl_simple_python_{n}" for n in range(1, 5))
 
 
 def write_project(
@@ -69,9 +80,39 @@ concurrency = 8
     return config
 
 
-def clearance(config: Path, *args: str) -> tuple[float, str]:
+def _env(config: Path, src: Path | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARANCE_")}
     env["CLEARANCE_CONFIG"] = str(config)
+    if src is not None:  # ahead of the editable install's path
+        env["PYTHONPATH"] = str(src)
+    return env
+
+
+def baseline_src(rev: str, into: Path) -> Path:
+    """A copy of ``src/`` with ``clearance/evaluation`` as it was at ``rev``."""
+    shutil.copytree(ROOT / "src", into, ignore=shutil.ignore_patterns("__pycache__"))
+    package = "src/clearance/evaluation"
+    at_rev = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", rev, package],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for path in (into / "clearance" / "evaluation").glob("*.py"):
+        path.unlink()
+    for name in at_rev:
+        text = subprocess.run(
+            ["git", "show", f"{rev}:{name}"], cwd=ROOT, capture_output=True, check=True
+        ).stdout
+        target = into / Path(name).relative_to("src")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(text)
+    return into
+
+
+def clearance(config: Path, *args: str, src: Path | None = None) -> tuple[float, str]:
+    env = _env(config, src)
     started = time.perf_counter()
     done = subprocess.run(
         [str(BIN / "clearance"), *args], env=env, capture_output=True, text=True, check=False
@@ -82,9 +123,8 @@ def clearance(config: Path, *args: str) -> tuple[float, str]:
     return elapsed, done.stdout
 
 
-def pytest_evals(config: Path, project: Path) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARANCE_")}
-    env["CLEARANCE_CONFIG"] = str(config)
+def pytest_evals(config: Path, project: Path, src: Path | None = None) -> float:
+    env = _env(config, src)
     (project / "evals").mkdir(exist_ok=True)
     (project / "evals" / "test_evals.py").write_text(
         (ROOT / "evals" / "test_evals.py").read_text(encoding="utf-8"), encoding="utf-8"
@@ -156,13 +196,32 @@ async def raw_httpx(base_url: str, bodies: list[dict[str, object]], concurrency:
         return time.perf_counter() - started
 
 
+def _median(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} s (min {min(values):.2f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="cProfile one replay")
+    parser.add_argument(
+        "--baseline", metavar="REV", help="also run clearance/evaluation as of REV, interleaved"
+    )
+    parser.add_argument(
+        "--only", choices=("live", "replay"), help="measure only live runs, or only replays"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-evals-") as scratch:
         folder = Path(scratch)
+        trees: dict[str, Path | None] = {"after": None}
+        if args.baseline:
+            trees = {"before": baseline_src(args.baseline, folder / "before-src"), **trees}
+        for src in trees.values():  # each tree's bytecode written once, before any timing
+            subprocess.run(
+                [str(BIN / "python"), "-m", "compileall", "-q", str(src or ROOT / "src")],
+                env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+                check=True,
+            )
         cassettes = folder / "cassettes"
         config = write_project(folder, cassettes)
 
@@ -178,49 +237,96 @@ def main() -> None:
         # engine and raw httpx each talk to a fresh `python -m clearance.reference`.
         # ref/steady answers at once (the run is bound by CPU: this measures clearance's
         # own cost per request); ref/slow answers after 200 ms like steady (the run is
-        # bound by the provider: this measures whether concurrency is used fully).
-        for model, cases, trials in (
-            (MODEL, CASES, TRIALS),
-            ("ref:ref/slow", "bfcl_simple_python_1*", 2),
-        ):
-            engine_rates, raw_rates = [], []
-            for round_ in range(args.rounds):
-                live = folder / f"live-{model.rsplit('/', 1)[-1]}-{round_}"
-                live.mkdir()
-                with reference_process() as base_url:
-                    live_config = write_project(
-                        live, live / "cassettes", base_url, model=model, trials=trials
-                    )
-                    _, out = clearance(
-                        live_config, "eval", "--cases", cases, "--record-mode", "all", "--json"
-                    )
-                    sent = recorded_requests(live / "cassettes")
-                    engine_rates.append(len(sent) / json.loads(out)["elapsed_s"])
-                with reference_process() as base_url:
-                    raw_rates.append(len(sent) / asyncio.run(raw_httpx(base_url, sent, 8)))
-            engine_rate = statistics.median(engine_rates)
-            raw_rate = statistics.median(raw_rates)
-            print(
-                f"live {model}, {len(sent)} requests at concurrency 8: engine "
-                f"{engine_rate:.0f} req/s, raw httpx {raw_rate:.0f} req/s: "
-                f"engine/raw = {engine_rate / raw_rate:.2f} (medians of {args.rounds})"
+        # bound by the provider: this measures whether concurrency is used fully), over
+        # many cases with 2 trials each, then over 4 cases with 10 trials each (fewer
+        # (model, case) pairs than request slots: only trials run at once fill them).
+        for scenario, (model, cases, trials) in enumerate(
+            ()
+            if args.only == "replay"
+            else (
+                (MODEL, CASES, TRIALS),
+                ("ref:ref/slow", "bfcl_simple_python_1*", 2),
+                ("ref:ref/slow", FEW_CASES, 10),
             )
+        ):
+            rates: dict[str, list[float]] = {}
+            for round_ in range(args.rounds):
+                for tree, src in trees.items():
+                    live = folder / f"live-{tree}-{scenario}-{round_}"
+                    live.mkdir()
+                    with reference_process() as base_url:
+                        live_config = write_project(
+                            live, live / "cassettes", base_url, model=model, trials=trials
+                        )
+                        _, out = clearance(
+                            live_config,
+                            "eval",
+                            "--cases",
+                            cases,
+                            "--record-mode",
+                            "all",
+                            "--json",
+                            src=src,
+                        )
+                        sent = recorded_requests(live / "cassettes")
+                        engine = len(sent) / json.loads(out)["elapsed_s"]
+                    with reference_process() as base_url:
+                        raw = len(sent) / asyncio.run(raw_httpx(base_url, sent, 8))
+                    rates.setdefault(tree, []).append(engine / raw)
+                    rates.setdefault(f"{tree} engine", []).append(engine)
+                    rates.setdefault(f"{tree} raw", []).append(raw)
+            for tree in trees:
+                print(
+                    f"live {model} [{tree}], {len(sent)} requests ({trials} trials per case) "
+                    f"at concurrency 8: engine "
+                    f"{statistics.median(rates[f'{tree} engine']):.0f} req/s, raw httpx "
+                    f"{statistics.median(rates[f'{tree} raw']):.0f} req/s: engine/raw per "
+                    f"round {', '.join(f'{r:.2f}' for r in rates[tree])}, median "
+                    f"{statistics.median(rates[tree]):.2f}"
+                )
 
-        # replay: process start to exit
-        eval_times = [
-            clearance(config, "eval", "--cases", CASES, "--record-mode", "none", "--json")[0]
-            for _ in range(args.rounds)
-        ]
-        pytest_times = [pytest_evals(config, folder) for _ in range(args.rounds)]
-        print(
-            f"replay {items} items, process start to exit: clearance eval median "
-            f"{statistics.median(eval_times):.2f} s (min {min(eval_times):.2f}); "
-            f"pytest evals median {statistics.median(pytest_times):.2f} s "
-            f"(min {min(pytest_times):.2f})"
-        )
+        # replay: process start to exit, the trees alternating, each tree with its own
+        # catalog (the trees may differ in migrations) over the same cassettes
+        projects = {}
+        for tree in trees:
+            (folder / f"replay-{tree}").mkdir()
+            projects[tree] = write_project(folder / f"replay-{tree}", cassettes)
+        eval_times: dict[str, list[float]] = {tree: [] for tree in trees}
+        inside: dict[str, list[float]] = {tree: [] for tree in trees}
+        pytest_times: dict[str, list[float]] = {tree: [] for tree in trees}
+        counts: dict[str, object] = {}
+        for _ in range(0 if args.only == "live" else args.rounds):
+            for tree, src in trees.items():
+                took, out = clearance(
+                    projects[tree],
+                    "eval",
+                    "--cases",
+                    CASES,
+                    "--record-mode",
+                    "none",
+                    "--json",
+                    src=src,
+                )
+                eval_times[tree].append(took)
+                inside[tree].append(json.loads(out)["elapsed_s"])
+                counts[tree] = json.loads(out)["counts"]
+                pytest_times[tree].append(
+                    pytest_evals(projects[tree], folder / f"replay-{tree}", src)
+                )
+        for tree in trees if args.only != "live" else ():
+            print(
+                f"replay {items} items [{tree}], process start to exit: clearance eval "
+                f"{_median(eval_times[tree])} (the run itself {_median(inside[tree])}); "
+                f"pytest evals {_median(pytest_times[tree])}; counts {counts[tree]}"
+            )
+        if len(trees) == 2 and args.only != "live":
+            if counts["before"] != counts["after"]:
+                raise SystemExit(f"the replays disagree: {counts}")
+            for name, times in (("clearance eval", eval_times), ("pytest evals", pytest_times)):
+                ratios = [a / b for a, b in zip(times["after"], times["before"], strict=True)]
+                print(f"  {name}: after/before per round {', '.join(f'{r:.2f}' for r in ratios)}")
         if args.profile:
-            env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARANCE_")}
-            env["CLEARANCE_CONFIG"] = str(config)
+            env = _env(config, None)
             out_file = ROOT / "benchmarks" / ".out" / "evals-replay.prof"
             out_file.parent.mkdir(parents=True, exist_ok=True)
             subprocess.run(

@@ -38,7 +38,13 @@ a trial, each request must match the next recorded one, so retries of one body (
 503, then 200) replay in order. vcrpy's ``Cassette.play_response`` would serve any
 unplayed match, in any order; the order is checked here instead, with vcrpy's matchers.
 The matchers, and the messages that say what differs (a request from its recording, a
-fingerprint from the case's), are :mod:`~clearance.evaluation.matching`.
+fingerprint from the case's), are :mod:`~clearance.evaluation.matching`. A cassette is
+indexed once, when it is opened: each recorded request keeps what the matchers compare
+(method, path and query as vcrpy reads them, and its body's comparison key, made from
+the stored JSON without encoding and parsing it again), so a request made is parsed once
+and compared by equality; vcrpy's matchers run only to explain a mismatch. The eval
+engine's replays skip httpx altogether (:mod:`~clearance.evaluation.replay` asks
+:meth:`CaseCassette.serve` directly); this transport serves everything else.
 
 A stale cassette (its fingerprint differs from the one the engine passes) is reported in
 :attr:`CaseCassette.stale_reason` as soon as it is opened; in ``none`` and ``once`` the
