@@ -265,7 +265,8 @@ class EvalsConfig(_Frozen):
     trials: int = Field(default=3, ge=1, le=100)
     """Runs of each case per model (pass^k needs at least k)."""
     concurrency: int = Field(default=8, ge=1, le=256)
-    """(model, case) pairs in flight at once during a live run."""
+    """Requests in flight at once per model during a live run (the trials of a case run
+    at once; up to twice as many cases per model are open)."""
     cost_cap: Decimal | None = Field(default=None, ge=0)
     """Stop starting new cases once a run has spent this much (USD)."""
     record_mode: Literal["none", "once", "new", "all"] | None = None

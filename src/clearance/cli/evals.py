@@ -77,7 +77,7 @@ def eval_command(
     ] = None,
     concurrency: Annotated[
         int | None,
-        typer.Option("--concurrency", metavar="N", min=1, help="(model, case) pairs at once."),
+        typer.Option("--concurrency", metavar="N", min=1, help="Requests in flight at once, per model."),
     ] = None,
     cost_cap: Annotated[
         str | None,
