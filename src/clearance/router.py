@@ -175,7 +175,7 @@ class Router:
         self._refresher = StateRefresher(
             self._read_state,
             ttl_s=config.router.policy_cache_ttl_s,
-            fail_open=self.killswitch.fail_open,
+            fail_open=config.killswitch.fail_open,
         )
         self._lock = threading.RLock()  # provider() may refresh state() while holding it
         self._warned_unpriced: set[str] = set()
