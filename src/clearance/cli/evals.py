@@ -77,7 +77,9 @@ def eval_command(
     ] = None,
     concurrency: Annotated[
         int | None,
-        typer.Option("--concurrency", metavar="N", min=1, help="Requests in flight at once, per model."),
+        typer.Option(
+            "--concurrency", metavar="N", min=1, help="Requests in flight at once, per model."
+        ),
     ] = None,
     cost_cap: Annotated[
         str | None,
