@@ -390,3 +390,38 @@ def test_a_streamed_thinking_turn_goes_back_as_the_whole_answer_would_hold_it() 
     sent = json.loads(recorder.requests[-1].content)
     assert sent["messages"][1]["content"] == list(response.native.content)
     assert orjson.dumps(thinking) in recorder.requests[-1].content
+
+
+def test_an_integer_past_64_bits_in_a_whole_answer_stays_exact() -> None:
+    """orjson would read it as a float; the model's argument must reach the eval as sent."""
+    from clearance.providers.wire import jsonbody
+
+    big = 2**64 + 1
+    text = json.dumps({"input": {"account": big}, "n": 1.5, "nan": float("nan")})
+    for body in (text, text.encode()):
+        decoded = jsonbody.loads(body)
+        assert decoded["input"]["account"] == big
+        assert type(decoded["input"]["account"]) is int
+        assert decoded["n"] == 1.5
+    assert jsonbody.loads(b'{"a": 12345678901234567}') == {"a": 12345678901234567}
+    with pytest.raises(json.JSONDecodeError):
+        jsonbody.loads(b"{not json")
+
+
+def test_a_tool_call_with_a_huge_integer_reaches_the_caller_exactly() -> None:
+    big = 123456789012345678901234567890
+    answer = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5-20250929",
+        "content": [{"type": "tool_use", "id": "toolu_1", "name": "pay", "input": {"to": big}}],
+        "stop_reason": "tool_use",
+        "usage": {"input_tokens": 10, "output_tokens": 5},
+    }
+    recorder = Recorder(200, json.dumps(answer).encode())
+    request = ChatRequest(messages=[{"role": "user", "content": "pay"}])
+    for reply in _both(_provider(recorder), request):
+        (call,) = reply.response.tool_calls
+        assert call.arguments == {"to": big}
+        assert type(call.arguments["to"]) is int

@@ -38,7 +38,7 @@ from clearance.providers.deadline import Budget, DeadlinePassed, bound_sync_clie
 from clearance.providers.transport_errors import classify_transport_error
 from clearance.providers.types import ChatResponse
 from clearance.providers.types import Protocol as WireProtocol
-from clearance.providers.wire import classify_error
+from clearance.providers.wire import classify_error, jsonbody
 
 __all__ = ["ASYNC_SHARDS", "Assembler", "HttpProvider", "encode_json"]
 
@@ -221,11 +221,7 @@ class HttpProvider:
 
     def _decode(self, content: bytes, model_id: str | None) -> Any:
         try:
-            return orjson.loads(content)
-        except orjson.JSONDecodeError:
-            pass  # orjson refuses some JSON the standard library reads (NaN, huge integers)
-        try:
-            return json.loads(content)
+            return jsonbody.loads(content)  # exact: orjson would float a huge integer
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise MalformedResponse(
                 f"the answer is not JSON ({error})",

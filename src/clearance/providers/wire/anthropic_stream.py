@@ -27,10 +27,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 from clearance.errors import MalformedResponse
 from clearance.providers.types import ChatResponse
+from clearance.providers.wire import jsonbody
 from clearance.providers.wire.anthropic_messages import parse_anthropic_message
 from clearance.providers.wire.failures import body_text, classify_error
 
@@ -131,12 +130,9 @@ class AnthropicStreamAssembler:
         if not payload:
             return
         try:
-            event = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            try:
-                event = json.loads(payload)
-            except (ValueError, RecursionError):
-                raise self._malformed("a `data:` line is not valid JSON", payload) from None
+            event = jsonbody.loads(payload)
+        except (ValueError, RecursionError):
+            raise self._malformed("a `data:` line is not valid JSON", payload) from None
         if not isinstance(event, Mapping):
             raise self._malformed("a `data:` line is not a JSON object", payload)
         self.feed_event(event)

@@ -62,7 +62,6 @@ stream, which ends in :func:`read_answer`, is its own module.
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import re
 from collections.abc import Mapping, Sequence
@@ -75,6 +74,7 @@ from clearance.pricing import Usage
 from clearance.providers.base import ChatRequest
 from clearance.providers.lowering import lower_parameters
 from clearance.providers.types import NATIVE_KEY, ChatResponse, NativeTurn, ToolCall
+from clearance.providers.wire import jsonbody
 from clearance.providers.wire.failures import body_text, classify_error
 from clearance.providers.wire.normalize import (
     build_object_tool_call,
@@ -361,11 +361,7 @@ _NOT_JSON: Any = object()
 
 def _loads(text: str) -> Any:
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(text)
+        return jsonbody.loads(text)
     except (ValueError, RecursionError):
         return _NOT_JSON
 
