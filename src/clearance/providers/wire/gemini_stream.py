@@ -19,23 +19,18 @@ an empty plain piece with no text part to continue is dropped (it holds nothing)
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 from clearance.errors import MalformedResponse
 from clearance.providers.types import ChatResponse
+from clearance.providers.wire import jsonbody
 from clearance.providers.wire.failures import classify_error
 from clearance.providers.wire.gemini_content import is_gemini_error, malformed, read_answer
 
 __all__ = ["GeminiStreamAssembler", "parse_gemini_sse"]
 
 _PLAIN_TEXT = frozenset(("text", "thought"))
-_LONG_DIGITS = re.compile(r"\d{19}")
-_UNREAD: Any = object()
 
 
 class GeminiStreamAssembler:
@@ -111,24 +106,15 @@ class GeminiStreamAssembler:
         payload = payload.strip()
         if not payload or payload == "[DONE]":
             return
-        chunk: Any = _UNREAD
-        # orjson is faster, but reads an integer past 64 bits as a float and refuses NaN:
-        # the standard library reads those exactly
-        if _LONG_DIGITS.search(payload) is None:
-            try:  # noqa: SIM105 - cheaper than contextlib.suppress on every line
-                chunk = orjson.loads(payload)
-            except orjson.JSONDecodeError:
-                pass
-        if chunk is _UNREAD:
-            try:
-                chunk = json.loads(payload)
-            except (ValueError, RecursionError):
-                raise MalformedResponse(
-                    "a `data:` line of the stream is not valid JSON",
-                    provider=self._provider,
-                    model_id=self._model_id,
-                    body=payload,
-                ) from None
+        try:
+            chunk = jsonbody.loads(payload)  # exact: orjson would float a huge integer
+        except (ValueError, RecursionError):
+            raise MalformedResponse(
+                "a `data:` line of the stream is not valid JSON",
+                provider=self._provider,
+                model_id=self._model_id,
+                body=payload,
+            ) from None
         self.feed_chunk(chunk)
 
     def feed_chunk(self, chunk: Any) -> None:
