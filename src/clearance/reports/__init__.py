@@ -4,7 +4,8 @@
 aggregation, :mod:`figures` holds the arithmetic), ``drilldown`` turns a failing
 trial's evidence into argument diffs, and ``render`` writes self-contained HTML
 with the jinja2 templates shipped in ``templates/``; ``leaderboard`` computes BFCL's
-own figures for an imported BFCL suite.
+own figures for an imported BFCL suite; ``settle`` says how many more trials of which
+cases would settle an inconclusive gate, and what they would cost.
 """
 
 from clearance.reports.collect import (
@@ -25,6 +26,7 @@ from clearance.reports.leaderboard import (
     bfcl_leaderboard,
 )
 from clearance.reports.render import ReportFiles, environment, model_slug, write_report
+from clearance.reports.settle import SettleCase, SettlePlan, SettleRule, SettleStep, settle_plan
 from clearance.reports.turns import FlowScripts
 
 __all__ = [
@@ -43,11 +45,16 @@ __all__ = [
     "ModelReport",
     "ReportData",
     "ReportFiles",
+    "SettleCase",
+    "SettlePlan",
+    "SettleRule",
+    "SettleStep",
     "TrendPoint",
     "bfcl_leaderboard",
     "collect_report",
     "environment",
     "load_failing",
     "model_slug",
+    "settle_plan",
     "write_report",
 ]

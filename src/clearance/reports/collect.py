@@ -57,6 +57,7 @@ from clearance.reports.figures import (
     trends,
 )
 from clearance.reports.leaderboard import BfclLeaderboard, bfcl_leaderboard
+from clearance.reports.settle import SettlePlan, settle_plan
 from clearance.reports.turns import FlowScripts, load_flow_scripts, pooled_note, tool_turns
 
 __all__ = [
@@ -166,6 +167,8 @@ class ModelReport:
     """Judged trials whose answer named no snapshot."""
     bfcl: BfclLeaderboard | None = None
     """BFCL's leaderboard figures, when the run judged an imported BFCL suite."""
+    settle: SettlePlan | None = None
+    """For an inconclusive verdict: how many more trials of which cases would settle it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -550,6 +553,18 @@ def collect_report(
             verdict = stored.decision
             checks = tuple(stored.checks or ())
             reasons = _reasons(checks) or ((stored.reason,) if stored.reason else ())
+        settle = None
+        if verdict == "inconclusive":
+            settle = settle_plan(
+                own[model_id],
+                checks,
+                model_id=model_id,
+                pass_hat_k=None
+                if policy is None or policy.pass_hat_k is None
+                else policy.pass_hat_k.k,
+                simulated=model_id in simulated,
+                replayed=chosen.record_mode == "none",
+            )
         before = previous[model_id]
         check_diff: list[Change] = []
         cell_diff: list[Change] = []
@@ -617,6 +632,7 @@ def collect_report(
                     level=policy.confidence if policy is not None else 0.95,
                     method=policy.interval if policy is not None else "wilson",
                 ),
+                settle=settle,
             )
         )
     tools = sorted({name for (_, name) in current_cells if name != FLOWS})
