@@ -54,13 +54,22 @@ class Tally:
     """Each call's model snapshot as its provider reported it, in order (``None``: none)."""
     provider_ms: Callable[[], float | None] = field(default=lambda: None, repr=False)
     """The provider's time for the trial as recorded (replayed or just recorded)."""
+    recorded_now: Callable[[], bool] = field(default=lambda: True, repr=False)
+    """Whether the trial's calls reached the provider in this run (``False``: replayed)."""
 
     @property
     def latency_ms(self) -> float:
-        """What the trial's calls took: the provider's recorded time plus clearance's own
-        (so a replay reports the latency the model had); the wall time when unknown."""
+        """What the trial's calls took, from the provider's recorded time.
+
+        Recording, clearance's own overhead is added; a replay reports the recorded time
+        alone: the overhead it measures is the replaying machine's, which would make two
+        replays of one recording (and the gate decisions on them) differ. The wall time
+        when the provider's time is unknown (a cassette written before times were kept).
+        """
         provider = self.provider_ms()
-        return self.wall_ms if provider is None else provider + self.overhead_ms
+        if provider is None:
+            return self.wall_ms
+        return provider + self.overhead_ms if self.recorded_now() else provider
 
     def add(self, result: RouterResult) -> None:
         """Count one call the trial made."""

@@ -328,6 +328,7 @@ class CaseCassette:
         self.interactions_recorded = 0
         """Interactions recorded into this cassette so far."""
         self._provider_ms: dict[int, float | None] = {}  # trial -> provider time, None: unknown
+        self._recorded_trials: set[int] = set()  # trials with a request recorded in this run
         self._failures: dict[int, RecordedFailure] = {}  # marked by this run, for the header
         self.last_replayed: bool | None = None
         """Whether the last request was served from disk (``None``: no request yet)."""
@@ -352,6 +353,11 @@ class CaseCassette:
         cassette written before times were kept).
         """
         return self._provider_ms.get(trial)
+
+    def recorded_now(self, trial: int) -> bool:
+        """Whether a request of ``trial`` reached the provider and was recorded in this
+        run (``False``: every request of it served so far came from the recording)."""
+        return trial in self._recorded_trials
 
     def _add_time(self, trial: int, elapsed: Any) -> None:
         known = self._provider_ms.get(trial, 0.0)
@@ -550,6 +556,7 @@ class CaseCassette:
             "elapsed_ms": round(elapsed_ms, 3),
         }
         self._add_time(trial, stored["elapsed_ms"])
+        self._recorded_trials.add(trial)
         self._by_trial.setdefault(trial, []).append(len(self._data))
         self._data.append((live, stored))
         self.interactions_recorded += 1

@@ -139,7 +139,10 @@ class TrialRunner:
         stop: asyncio.Event,
         requests: asyncio.Semaphore | None,
     ) -> TrialOutcome:
-        tally = Tally(provider_ms=lambda: cassette.provider_ms(item.trial))
+        tally = Tally(
+            provider_ms=lambda: cassette.provider_ms(item.trial),
+            recorded_now=lambda: cassette.recorded_now(item.trial),
+        )
         case = item.case
         router = self._router
         slot = requests if requests is not None else contextlib.nullcontext()
