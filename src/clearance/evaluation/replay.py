@@ -16,11 +16,10 @@ unchanged, through the :class:`~clearance.evaluation.recording.RecordingTranspor
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from clearance.evaluation.recording import _to_httpx, active_cassette
 from clearance.providers.base import ChatRequest, ChunkCallback, ProviderReply
-from clearance.providers.http import HttpProvider, encode_json
+from clearance.providers.http import HttpProvider
 
 __all__ = ["ReplayingProvider"]
 
@@ -82,58 +81,27 @@ class ReplayingProvider:
             RecordingError: the request is not the one recorded at its place.
         """
         active = active_cassette()
-        inner = self.inner
         if (
-            active is None
-            or not active[0].replays(active[1])
-            or (timeout_s is not None and timeout_s <= 0)
-            or (deadline_s is not None and deadline_s <= 0)
+            active is not None
+            and active[0].replays(active[1])
+            and (timeout_s is None or timeout_s > 0)
+            and (deadline_s is None or deadline_s > 0)
         ):
-            return await inner.acomplete(
-                model_name,
-                request,
-                model_id=model_id,
-                timeout_s=timeout_s,
-                deadline_s=deadline_s,
-                on_chunk=on_chunk,
-            )
-        cassette, trial = active
-        started = time.perf_counter()
-        content = encode_json(inner._body(model_name, request))
-        url = inner._url_for(model_name, request.stream)
-        stored = cassette.serve("POST", url, content, trial)
-        if stored is None:  # ``new``: this trial is recorded from here on
-            return await inner.acomplete(
-                model_name,
-                request,
-                model_id=model_id,
-                timeout_s=timeout_s,
-                deadline_s=deadline_s,
-                on_chunk=on_chunk,
-            )
-        return _read(inner, stored, request.stream, model_id, on_chunk, started)
-
-
-def _read(
-    inner: HttpProvider,
-    stored: dict[str, Any],
-    stream: bool,
-    model_id: str | None,
-    on_chunk: ChunkCallback | None,
-    started: float,
-) -> ProviderReply:
-    """A recorded answer read as ``inner`` reads one off the wire."""
-    response = _to_httpx(stored)
-    body: bytes = stored["body"]["string"]
-    if response.status_code >= 400:
-        raise inner._error(response, body, model_id)
-    if not stream:
-        answer = inner._answer(response, body, model_id)
-        return ProviderReply(answer, time.perf_counter() - started, response.status_code)
-    assembler = inner._assembler(model_id)
-    response.encoding = "utf-8"  # SSE is UTF-8 whatever the charset says
-    for line in response.iter_lines():
-        assembler.feed_line(line)
-        if on_chunk is not None and assembler.last_chunk is not None:
-            on_chunk(assembler.last_chunk)
-    return ProviderReply(assembler.result(), time.perf_counter() - started, response.status_code)
+            cassette, trial = active
+            started = time.perf_counter()
+            url, content = self.inner.outgoing(model_name, request)
+            stored = cassette.serve("POST", url, content, trial)
+            if stored is not None:  # None: ``new`` records this trial from here on
+                answer = self.inner.read_answer(
+                    _to_httpx(stored), stream=request.stream, model_id=model_id, on_chunk=on_chunk
+                )
+                status = stored["status"]["code"]
+                return ProviderReply(answer, time.perf_counter() - started, status)
+        return await self.inner.acomplete(
+            model_name,
+            request,
+            model_id=model_id,
+            timeout_s=timeout_s,
+            deadline_s=deadline_s,
+            on_chunk=on_chunk,
+        )

@@ -26,7 +26,7 @@ import itertools
 import json
 import ssl
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, Protocol
 
 import httpx
@@ -268,8 +268,7 @@ class HttpProvider:
         ``timeout_s`` (default: the provider's) bounds the attempt from the request to the
         last byte; ``deadline_s``, the seconds left of the whole call, cuts it shorter.
         """
-        content = encode_json(self._body(model_name, request))
-        url = self._url_for(model_name, request.stream)
+        url, content = self.outgoing(model_name, request)
         client = self._sync()
         budget = self._budget(timeout_s, deadline_s)
         sent = _request(client, url, content, max(budget.limit_s, 0.001))
@@ -283,14 +282,7 @@ class HttpProvider:
                 if not request.stream:
                     body = _read(response, budget)
                 else:
-                    assembler = self._assembler(model_id)
-                    response.encoding = "utf-8"  # SSE is UTF-8 whatever the charset says
-                    for line in response.iter_lines():
-                        budget.check()
-                        assembler.feed_line(line)
-                        if on_chunk is not None and assembler.last_chunk is not None:
-                            on_chunk(assembler.last_chunk)
-                    result = assembler.result()
+                    result = self._assemble(response, model_id, on_chunk, budget.check)
                     wait = time.perf_counter() - started
                     return ProviderReply(result, wait, response.status_code)
             finally:
@@ -310,8 +302,7 @@ class HttpProvider:
     ) -> ProviderReply:
         """The same as :meth:`complete`, on the async client (the attempt runs under
         :func:`asyncio.timeout`)."""
-        content = encode_json(self._body(model_name, request))
-        url = self._url_for(model_name, request.stream)
+        url, content = self.outgoing(model_name, request)
         client = self._async()
         budget = self._budget(timeout_s, deadline_s)
         sent = _request(client, url, content, max(budget.limit_s, 0.001))
@@ -339,6 +330,45 @@ class HttpProvider:
                     await response.aclose()
         wait = time.perf_counter() - started
         return ProviderReply(self._answer(response, body, model_id), wait, response.status_code)
+
+    def outgoing(self, model_name: str, request: ChatRequest) -> tuple[httpx.URL, bytes]:
+        """Where ``request`` goes and its body, as this protocol sends it."""
+        return self._url_for(model_name, request.stream), encode_json(
+            self._body(model_name, request)
+        )
+
+    def read_answer(
+        self,
+        response: httpx.Response,
+        *,
+        stream: bool,
+        model_id: str | None = None,
+        on_chunk: ChunkCallback | None = None,
+    ) -> ChatResponse:
+        """A whole (already read) answer, as :meth:`complete` reads one off the wire: an
+        error status raises its typed error, a stream is assembled line by line. The eval
+        engine's replays read recorded answers through it."""
+        if response.status_code >= 400 or not stream:
+            return self._answer(response, response.read(), model_id)
+        return self._assemble(response, model_id, on_chunk)
+
+    def _assemble(
+        self,
+        response: httpx.Response,
+        model_id: str | None,
+        on_chunk: ChunkCallback | None,
+        check: Callable[[], None] | None = None,
+    ) -> ChatResponse:
+        """A streamed answer, line by line (``check`` runs before each: the budget)."""
+        assembler = self._assembler(model_id)
+        response.encoding = "utf-8"  # SSE is UTF-8 whatever the charset says
+        for line in response.iter_lines():
+            if check is not None:
+                check()
+            assembler.feed_line(line)
+            if on_chunk is not None and assembler.last_chunk is not None:
+                on_chunk(assembler.last_chunk)
+        return assembler.result()
 
     def _answer(self, response: httpx.Response, body: bytes, model_id: str | None) -> ChatResponse:
         if response.status_code >= 400:
