@@ -114,3 +114,18 @@ def test_only_the_asked_for_protocol_class_is_imported() -> None:
     before, after = json.loads(done.stdout)
     assert before == []
     assert after == []
+
+
+def test_a_protocol_without_its_hooks_cannot_be_built() -> None:
+    """HttpProvider's protocol hooks are abstract: a subclass missing one fails at once,
+    naming it, instead of at its first call."""
+    from clearance.providers.http import HttpProvider
+
+    class Partial(HttpProvider):
+        protocol = "openai"
+
+        def _auth_headers(self, api_key: str) -> dict[str, str]:
+            return {}
+
+    with pytest.raises(TypeError, match="_parse"):
+        Partial("p", "https://p.example/v1")  # type: ignore[abstract]

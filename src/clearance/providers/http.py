@@ -19,6 +19,7 @@ is, and how an answer and a stream are read (the hooks at the end of the class).
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import functools
@@ -75,7 +76,7 @@ def encode_json(body: dict[str, Any]) -> bytes:
         return json.dumps(body).encode()
 
 
-class HttpProvider:
+class HttpProvider(abc.ABC):
     """A provider reached over HTTP at ``base_url``, with an optional key.
 
     Args:
@@ -387,27 +388,32 @@ class HttpProvider:
 
     protocol: ClassVar[WireProtocol]
 
+    @abc.abstractmethod
     def _auth_headers(self, api_key: str) -> dict[str, str]:
         """The headers that carry the key."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def _url(self, model_name: str, stream: bool) -> str:
         """Where a request for ``model_name`` goes."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def _body(self, model_name: str, request: ChatRequest) -> dict[str, Any]:
         """The JSON body of the request."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def _parse(
         self, decoded: Mapping[str, Any], status_code: int, model_id: str | None
     ) -> ChatResponse:
         """A whole (decoded) answer, normalized."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def _assembler(self, model_id: str | None) -> Assembler:
         """A new reader of one streamed answer."""
-        raise NotImplementedError
+        ...
 
     def _url_for(self, model_name: str, stream: bool) -> httpx.URL:
         key = (model_name, stream)
