@@ -78,49 +78,37 @@ def find_conflicts(
     """
     properties: Mapping[str, Any] = schema.get("properties", {})
     found: list[GroundTruthConflict] = []
+
+    def conflict(parameter: str, kind: ConflictKind, detail: str, value: Any = None) -> None:
+        found.append(GroundTruthConflict(case_id, call, tool, parameter, kind, detail, value))
+
     for parameter in schema.get("required", []):
         if parameter not in arguments:
-            found.append(
-                GroundTruthConflict(
-                    case_id,
-                    call,
-                    tool,
-                    parameter,
-                    "unanswerable",
-                    f"required parameter {parameter!r} is not in the ground truth: BFCL fails "
-                    "every answer (missing if left out, unexpected if sent)",
-                )
+            conflict(
+                parameter,
+                "unanswerable",
+                f"required parameter {parameter!r} is not in the ground truth: BFCL fails "
+                "every answer (missing if left out, unexpected if sent)",
             )
     for parameter, values in arguments.items():
         if not values:
-            found.append(
-                GroundTruthConflict(
-                    case_id,
-                    call,
-                    tool,
-                    parameter,
-                    "unanswerable",
-                    f"no acceptable value for {parameter!r}: BFCL fails every answer (missing "
-                    "if left out, no value matches if sent)",
-                )
+            conflict(
+                parameter,
+                "unanswerable",
+                f"no acceptable value for {parameter!r}: BFCL fails every answer (missing "
+                "if left out, no value matches if sent)",
             )
             continue
         if parameter not in properties:
-            optional = "" in values
-            found.append(
-                GroundTruthConflict(
-                    case_id,
-                    call,
-                    tool,
-                    parameter,
-                    "undeclared",
-                    f"{tool} declares no parameter {parameter!r}: BFCL fails a call that "
-                    + (
-                        "sends it (leaving it out passes)"
-                        if optional
-                        else "sends it, and leaving it out is not allowed: no answer passes"
-                    ),
-                )
+            conflict(
+                parameter,
+                "undeclared",
+                f"{tool} declares no parameter {parameter!r}: BFCL fails a call that "
+                + (
+                    "sends it (leaving it out passes)"
+                    if "" in values
+                    else "sends it, and leaving it out is not allowed: no answer passes"
+                ),
             )
             continue
         if not check_values:
@@ -138,17 +126,12 @@ def find_conflicts(
             for form in concrete:
                 error = next(iter(validator.iter_errors(form)), None)
                 if error is not None:
-                    found.append(
-                        GroundTruthConflict(
-                            case_id,
-                            call,
-                            tool,
-                            parameter,
-                            "schema",
-                            f"acceptable value {form!r} breaks the schema ({error.validator}): "
-                            f"{error.message}",
-                            value,
-                        )
+                    conflict(
+                        parameter,
+                        "schema",
+                        f"acceptable value {form!r} breaks the schema ({error.validator}): "
+                        f"{error.message}",
+                        value,
                     )
                     break
     return found
