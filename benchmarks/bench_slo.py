@@ -25,9 +25,7 @@ import datetime as dt
 import math
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -40,10 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
-from synthetic_calls import fill_calls  # noqa: E402
+from synthetic_calls import fill_calls, on_both_back_ends  # noqa: E402
 
 from clearance.catalog import tables as t  # noqa: E402
-from clearance.catalog.database import Catalog, open_catalog  # noqa: E402
+from clearance.catalog.database import Catalog  # noqa: E402
 from clearance.slo import (  # noqa: E402
     CallFilter,
     GroupStats,
@@ -183,48 +181,17 @@ def _measure(name: str, catalog: Catalog, calls: int, rounds: int) -> dict[str, 
     }
 
 
-def _postgres(calls: int, rounds: int) -> dict[str, Any] | str:
-    from tests.support.postgres import (
-        PostgresHarnessError,
-        ThrowawayPostgres,
-        create_database,
-    )
-
-    try:
-        server = ThrowawayPostgres().start()
-    except PostgresHarnessError as error:
-        return f"PostgreSQL skipped: {error}"
-    try:
-        url = create_database(server.url, f"bench_slo_{uuid.uuid4().hex[:8]}")
-        catalog = open_catalog(url)
-        try:
-            return _measure("PostgreSQL", catalog, calls, rounds)
-        finally:
-            catalog.dispose()
-    finally:
-        server.stop()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
-    rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as folder:
-        catalog = open_catalog(f"sqlite:///{Path(folder) / 'catalog.db'}")
-        try:
-            rows.append(_measure("SQLite", catalog, args.calls, args.rounds))
-        finally:
-            catalog.dispose()
-    skipped = None
-    if not args.no_postgres:
-        measured = _postgres(args.calls, args.rounds)
-        if isinstance(measured, str):
-            skipped = measured
-        else:
-            rows.append(measured)
+    rows, skipped = on_both_back_ends(
+        lambda name, catalog: _measure(name, catalog, args.calls, args.rounds),
+        postgres=not args.no_postgres,
+        prefix="bench_slo",
+    )
     print(
         f"{args.calls:,} synthetic calls (one hour, 12 models, 60 orgs); median of "
         f"{args.rounds} rounds; grouped by model"

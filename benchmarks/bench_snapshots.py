@@ -22,9 +22,7 @@ import argparse
 import datetime as dt
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,11 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
-from synthetic_calls import MODELS, fill_calls  # noqa: E402
+from synthetic_calls import MODELS, fill_calls, on_both_back_ends  # noqa: E402
 
 from clearance.catalog import tables as t  # noqa: E402
 from clearance.catalog.callstats import snapshot_counts  # noqa: E402
-from clearance.catalog.database import Catalog, open_catalog  # noqa: E402
+from clearance.catalog.database import Catalog  # noqa: E402
 from clearance.catalog.gatestore import Provenance, record_decision  # noqa: E402
 from clearance.catalog.modelstore import ensure_provider  # noqa: E402
 from clearance.slo import CallFilter, aggregate_calls, check_snapshots  # noqa: E402
@@ -157,44 +155,17 @@ def _measure(name: str, catalog: Catalog, calls: int, rounds: int) -> dict[str, 
     }
 
 
-def _postgres(calls: int, rounds: int) -> dict[str, Any] | str:
-    from tests.support.postgres import PostgresHarnessError, ThrowawayPostgres, create_database
-
-    try:
-        server = ThrowawayPostgres().start()
-    except PostgresHarnessError as error:
-        return f"PostgreSQL skipped: {error}"
-    try:
-        url = create_database(server.url, f"bench_snap_{uuid.uuid4().hex[:8]}")
-        catalog = open_catalog(url)
-        try:
-            return _measure("PostgreSQL", catalog, calls, rounds)
-        finally:
-            catalog.dispose()
-    finally:
-        server.stop()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
-    rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as folder:
-        catalog = open_catalog(f"sqlite:///{Path(folder) / 'catalog.db'}")
-        try:
-            rows.append(_measure("SQLite", catalog, args.calls, args.rounds))
-        finally:
-            catalog.dispose()
-    skipped = None
-    if not args.no_postgres:
-        measured = _postgres(args.calls, args.rounds)
-        if isinstance(measured, str):
-            skipped = measured
-        else:
-            rows.append(measured)
+    rows, skipped = on_both_back_ends(
+        lambda name, catalog: _measure(name, catalog, args.calls, args.rounds),
+        postgres=not args.no_postgres,
+        prefix="bench_snap",
+    )
     print(f"{args.calls:,} synthetic calls (one hour, 12 models); median of {args.rounds} rounds")
     print(
         "| back end | served calls | snapshot_counts s | check_snapshots s | "

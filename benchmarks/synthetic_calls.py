@@ -20,14 +20,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 from clearance.catalog import tables as t
-from clearance.catalog.database import Catalog
+from clearance.catalog.database import Catalog, open_catalog
 
-__all__ = ["COLUMNS", "MODELS", "ORGS", "fill_calls", "generate_calls"]
+__all__ = ["COLUMNS", "MODELS", "ORGS", "fill_calls", "generate_calls", "on_both_back_ends"]
 
 COLUMNS = (
     "call_id",
@@ -254,3 +254,39 @@ def _copy(catalog: Catalog, rows: Iterator[tuple[Any, ...]]) -> None:
         raw.commit()
     finally:
         raw.close()
+
+
+def on_both_back_ends(
+    measure: Callable[[str, Catalog], dict[str, Any]], *, postgres: bool, prefix: str
+) -> tuple[list[dict[str, Any]], str | None]:
+    """``measure(back end, catalog)`` on a new SQLite catalog, then (unless ``postgres`` is
+    false) on a database of a throwaway PostgreSQL server: the rows, and why PostgreSQL
+    was skipped (None when it ran)."""
+    import tempfile
+    import uuid
+    from pathlib import Path
+
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        catalog = open_catalog(f"sqlite:///{Path(folder) / 'catalog.db'}")
+        try:
+            rows.append(measure("SQLite", catalog))
+        finally:
+            catalog.dispose()
+    if not postgres:
+        return rows, None
+    from tests.support.postgres import PostgresHarnessError, ThrowawayPostgres, create_database
+
+    try:
+        server = ThrowawayPostgres().start()
+    except PostgresHarnessError as error:
+        return rows, f"PostgreSQL skipped: {error}"
+    try:
+        catalog = open_catalog(create_database(server.url, f"{prefix}_{uuid.uuid4().hex[:8]}"))
+        try:
+            rows.append(measure("PostgreSQL", catalog))
+        finally:
+            catalog.dispose()
+    finally:
+        server.stop()
+    return rows, None
