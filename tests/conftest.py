@@ -46,6 +46,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 from clearance.catalog.database import Catalog, open_catalog
@@ -66,6 +67,12 @@ OPENROUTER_MODELS_2026 = REALDATA / "catalogs/openrouter/llm-openrouter/test_llm
 LITELLM_TABLE = REALDATA / "catalogs/litellm/model_prices_and_context_window_backup.json"
 
 _KEEP = {ENV_URL, ENV_REQUIRE}
+
+# Hypothesis draws new examples on every run on a developer's machine, which is how it
+# finds new failures; CI names its built-in "ci" profile here (derandomized, no example
+# database), so a run that lands is the run anyone can repeat with the same variable.
+if os.environ.get("CLEARANCE_HYPOTHESIS_PROFILE"):
+    hypothesis.settings.load_profile(os.environ["CLEARANCE_HYPOTHESIS_PROFILE"])
 
 # No test runs in a terminal. pytest imports readline, which writes the terminal's size
 # (80 x 24 off a terminal) into the C environment; xdist's workers start with it, and the
