@@ -102,6 +102,29 @@ def eval_command(
     list_only: Annotated[
         bool, typer.Option("--list", help="List the planned items and exit.")
     ] = False,
+    until_decided: Annotated[
+        bool,
+        typer.Option(
+            "--until-decided",
+            help="Play trials in rounds, each to the cases that can still move the gate's "
+            "decision, until every model is decided (gates/README.md, Adaptive trials).",
+        ),
+    ] = False,
+    budget: Annotated[
+        str | None,
+        typer.Option(
+            "--budget", metavar="USD", help="With --until-decided: start no round past this spend."
+        ),
+    ] = None,
+    max_trials: Annotated[
+        int | None,
+        typer.Option(
+            "--max-trials",
+            metavar="N",
+            min=1,
+            help="With --until-decided: the most trials of a case (default: --trials).",
+        ),
+    ] = None,
 ) -> None:
     """Run every case of the suites against the candidate models (replaying or recording).
 
@@ -124,6 +147,18 @@ def eval_command(
         raise InputError(
             f"--cost-cap {cost_cap!r} is not a number", fix="write USD, e.g. --cost-cap 5.00"
         ) from None
+    if not until_decided and (budget is not None or max_trials is not None):
+        raise InputError(
+            "--budget and --max-trials are options of --until-decided",
+            fix="add --until-decided, or use --cost-cap and --trials for a fixed run",
+        )
+    if budget is not None:
+        try:
+            cap = Decimal(budget)
+        except InvalidOperation:
+            raise InputError(
+                f"--budget {budget!r} is not a number", fix="write USD, e.g. --budget 5.00"
+            ) from None
     suite = load_suites(config, split_list(suites) or list(config.evals.suites))  # type: ignore[arg-type]
     chosen = select_cases(suite.cases, split_list(cases))
     progress = _progress(as_json)
@@ -159,6 +194,7 @@ def eval_command(
         run_id=run_id,
         on_outcome=on_outcome,
         providers=SimulatorProviders(),
+        rounds=None if not until_decided else _rounds(config, catalog, max_trials or trials),
     )
     if list_only:
         for item in evaluation.items:
@@ -191,6 +227,8 @@ def eval_command(
             errors.print(escape(outcome.explain()), soft_wrap=True)
         if len(problems) > 20:
             errors.print(f"... and {len(problems) - 20} more recording problems")
+    if evaluation.rounds is not None and not as_json:
+        _print_adaptive(evaluation, catalog)
     for reason in unjudged.values():
         errors.print(f"error: {escape(reason)}", soft_wrap=True)
     if unjudged:
@@ -203,6 +241,51 @@ def eval_command(
         raise SystemExit(EXIT_FAILURE)
     if unjudged:
         raise SystemExit(EXIT_UNAVAILABLE)  # nothing of a model judged: its provider failed
+
+
+def _rounds(config: Any, catalog: Any, most: int | None) -> Any:
+    """The gate's round planner for ``--until-decided`` (the configured policy decides)."""
+    from clearance.gate.adaptive import GateRounds, StoppingRule
+    from clearance.gate.run import find_policy
+
+    policy = find_policy(config)
+    rule = StoppingRule(most or config.evals.trials, policy.min_trials_per_case)
+    return GateRounds(config, catalog, policy, (), rule)
+
+
+def _print_adaptive(evaluation: Any, catalog: Any) -> None:
+    """Each model's decision where the adaptive run stopped, and the trials it saved."""
+    planner = evaluation.rounds
+    results = planner.judge(evaluation.run_id)
+    fixed = len(evaluation.models) * len(evaluation.cases) * evaluation.trials
+    frame = _run_frame(catalog, evaluation.run_id)
+    played = len(frame[["model_id", "case_id", "trial"]].drop_duplicates())
+    rule = planner.rule
+    console.print(
+        f"until decided ({escape(planner.policy.name)} policy, {rule.to_json()['method']}: "
+        f"enable at one-sided {rule.enable_level(planner.policy.confidence):.4g}, disable at "
+        f"{rule.disable_level(planner.policy.confidence):.4g}): {evaluation.looks} rounds"
+    )
+    for model_id in sorted(results):
+        result = results[model_id]
+        console.print(f"  {escape(model_id)}: {result.decision}")
+        if result.decision == "inconclusive":
+            for reason in result.reasons[:3]:
+                console.print(f"    {escape(reason)}", soft_wrap=True)
+    if evaluation.budget_note:
+        console.print(f"  stopped: {escape(evaluation.budget_note)}")
+    saved = fixed - played
+    share = saved / fixed if fixed else 0.0
+    console.print(
+        f"  {played} trials where a fixed run of {evaluation.trials} per case makes {fixed}: "
+        f"{saved} saved ({share:.0%})"
+    )
+
+
+def _run_frame(catalog: Any, run_id: str) -> Any:
+    from clearance.evaluation.results import ResultStore
+
+    return ResultStore(catalog).results([run_id], evidence=False)
 
 
 def _progress(quiet: bool) -> Progress | None:

@@ -40,7 +40,7 @@ import itertools
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any, Protocol
@@ -51,12 +51,13 @@ from clearance.catalog.database import Catalog
 from clearance.catalog.runrecords import ItemResult, RunSpec
 from clearance.catalog.runstore import ResultStore
 from clearance.config import ClearanceConfig
-from clearance.errors import ClearanceError, InputError
+from clearance.errors import ClearanceError, InputError, RecordingError
 from clearance.evaluation.cases import EvalCase, SuiteSet, case_digest
-from clearance.evaluation.evidence import ResultRows
+from clearance.evaluation.evidence import ResultRows, Tally
 from clearance.evaluation.outcomes import RunOutcome, TrialOutcome
 from clearance.evaluation.plan import EvalItem, parse_shard, plan_items
 from clearance.evaluation.recording import (
+    CaseCassette,
     CassetteLibrary,
     RecordingTransport,
     RecordMode,
@@ -76,6 +77,7 @@ __all__ = [
     "EvalItem",
     "Evaluation",
     "ProviderFactory",
+    "RoundPlanner",
     "RunOutcome",
     "TrialOutcome",
     "parse_shard",
@@ -112,6 +114,26 @@ class ProviderFactory(Protocol):
 
         The provider entered is the run's: its router closes it when the run ends, and
         leaving the context then stops whatever was started for it.
+        """
+        ...
+
+
+class RoundPlanner(Protocol):
+    """What an adaptive run asks after each round: which trials to play next.
+
+    ``clearance eval --until-decided`` wires one in (the gate's stopping rule and
+    allocation, :mod:`clearance.gate.adaptive`); the engine names none. The run's results
+    so far are in the catalog when it is asked.
+    """
+
+    def details(self) -> Mapping[str, Any]:
+        """What the run's ``details`` keep of the plan (under ``adaptive``)."""
+        ...
+
+    def next_round(self, run_id: str, look: int) -> Mapping[str, Sequence[str]]:
+        """After round ``look``: model id -> the case ids that get one more trial.
+
+        Empty: every model is decided (or nothing more may run), and the run ends.
         """
         ...
 
@@ -182,6 +204,9 @@ class Evaluation:
             pass an ``httpx.MockTransport``); never used when the record mode is ``none``.
         providers: providers the run may start itself (see :class:`ProviderFactory`);
             ``None``: every candidate's provider is declared or in the catalog.
+        rounds: play the trials in rounds, one trial of the chosen cases per round, as
+            ``rounds`` chooses after each (:class:`RoundPlanner`); ``trials`` is then the
+            most a case gets. ``None``: every case gets ``trials`` trials at once.
     """
 
     def __init__(
@@ -203,6 +228,7 @@ class Evaluation:
         store_results: bool = True,
         network: httpx.AsyncBaseTransport | None = None,
         providers: ProviderFactory | None = None,
+        rounds: RoundPlanner | None = None,
     ) -> None:
         import os
 
@@ -230,6 +256,16 @@ class Evaluation:
         self.store_results = store_results
         self.network = network
         self.providers = providers
+        self.rounds = rounds
+        self.looks = 0
+        """Rounds an adaptive run played (0 for a run that is not adaptive)."""
+        self.budget_note: str | None = None
+        """Why an adaptive run stopped before a round its budget could not cover."""
+        if rounds is not None and (not store_results or (shard is not None and shard[1] > 1)):
+            raise InputError(
+                "an adaptive run (--until-decided) reads its own results after each round",
+                fix="run it unsharded, storing its results",
+            )
         if not models:
             raise InputError(
                 "no candidate models",
@@ -443,6 +479,7 @@ class Evaluation:
                 "selected_cases": None
                 if len(self.cases) == len(self.suite.cases)
                 else sorted(c.id for c in self.cases),
+                **({} if self.rounds is None else {"adaptive": dict(self.rounds.details())}),
             },
         )
 
@@ -491,8 +528,16 @@ class Evaluation:
             if len(pending) >= _RESULT_BATCH:
                 await flush()
 
-        await asyncio.gather(*(run_group(items) for items in groups.values()))
-        await flush()
+        if self.rounds is None:
+            await asyncio.gather(*(run_group(items) for items in groups.values()))
+            await flush()
+        else:
+            cases = {pair: items[0].case for pair, items in groups.items()}
+            await self._play_rounds(
+                runner, cases, pairs, requests, record, spent, stop, flush, lambda: outcome.spend
+            )
+            if self.budget_note is not None:
+                outcome.note = self.budget_note
         if stop.is_set():
             done = len(outcome.outcomes)
             outcome.status = "stopped"
@@ -501,3 +546,80 @@ class Evaluation:
                 f"{done} of {len(self.items)} items run; the rest were not started"
             )
         return outcome
+
+    async def _play_rounds(
+        self,
+        runner: TrialRunner,
+        cases: Mapping[tuple[str, str], EvalCase],
+        pairs: Mapping[str, asyncio.Semaphore],
+        requests: Mapping[str, asyncio.Semaphore],
+        record: Callable[[TrialOutcome], None],
+        spent: Callable[[Decimal], None],
+        stop: asyncio.Event,
+        flush: Callable[[], Awaitable[None]],
+        spend_now: Callable[[], Decimal],
+    ) -> None:
+        """An adaptive run: round 1 plays trial 1 of every pair; after each round the
+        :class:`RoundPlanner` names the pairs that get their next trial, until it names
+        none, every chosen pair has had ``trials`` trials, or the cost cap would be passed.
+
+        Each pair's cassette stays open from its first round to the end of the run, so a
+        recording keeps every trial of the pair, in order, whichever round played it.
+        """
+        assert self.rounds is not None
+        cassettes: dict[tuple[str, str], CaseCassette] = {}
+        played: dict[tuple[str, str], int] = {}
+        last: dict[tuple[str, str], TrialOutcome] = {}
+
+        def kept(result: TrialOutcome) -> None:
+            last[(result.item.model_id, result.item.case.id)] = result
+            record(result)
+
+        async def one(pair: tuple[str, str]) -> None:
+            model_id, case_id = pair
+            played[pair] = played.get(pair, 0) + 1
+            item = EvalItem(model_id, cases[pair], played[pair])
+            async with pairs[model_id]:
+                if stop.is_set():
+                    return
+                cassette = cassettes.get(pair)
+                if cassette is None:
+                    try:
+                        cassette = self.library.open(
+                            model_id, case_id, fingerprint=item.case.fingerprint
+                        )
+                    except RecordingError as error:
+                        kept(self._rows.infra(item, error, None, Tally()))
+                        return
+                    cassettes[pair] = cassette
+                await runner.run_pair(
+                    [item], kept, spent, stop, requests[model_id], cassette=cassette
+                )
+
+        chosen = sorted(cases)
+        while chosen and not stop.is_set():
+            self.looks += 1
+            await asyncio.gather(*(one(pair) for pair in chosen))
+            await flush()
+            if self.looks >= self.trials or stop.is_set():
+                break
+            wanted = await asyncio.to_thread(self.rounds.next_round, self.run_id, self.looks)
+            chosen = sorted(
+                (model_id, case_id)
+                for model_id, ids in wanted.items()
+                for case_id in ids
+                if (model_id, case_id) in cases and played.get((model_id, case_id), 0) < self.trials
+            )
+            if chosen and self.cost_cap is not None:
+                # the next round costs about what a trial has cost so far, times its trials
+                mean = spend_now() / max(1, sum(played.values()))
+                if spend_now() + mean * len(chosen) > self.cost_cap:
+                    self.budget_note = (
+                        f"budget of {self.cost_cap} USD: round {self.looks + 1} "
+                        f"({len(chosen)} trials, about {mean * len(chosen):.4f} USD) "
+                        f"would pass it after {spend_now()} USD spent; it was not started"
+                    )
+                    break
+        for pair in sorted(cassettes):
+            await runner.finish_pair(cassettes[pair], last.get(pair), record, stop)
+        await flush()

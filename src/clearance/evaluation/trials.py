@@ -81,7 +81,9 @@ class TrialRunner:
         spent: Callable[[Decimal], None],
         stop: asyncio.Event,
         requests: asyncio.Semaphore | None = None,
-    ) -> None:
+        *,
+        cassette: CaseCassette | None = None,
+    ) -> CaseCassette | None:
         """Run the trials of one (model, case), all at once, until ``stop`` is set.
 
         Args:
@@ -91,24 +93,35 @@ class TrialRunner:
             stop: set when the run stops (the cost cap): no further trial starts.
             requests: the model's request slots, one held around each call
                 (``None``: unbounded).
+            cassette: the pair's cassette, opened by an earlier call, to play more of its
+                trials (an adaptive run's later rounds); then it is left open, and the
+                caller ends it with :meth:`finish_pair`. ``None``: it is opened here and
+                ended when these trials are done.
+
+        Returns:
+            The open cassette when one was given; else ``None`` (it is finished). Also
+            ``None`` when it could not be opened (each item is recorded as an infra error).
         """
-        first = items[0]
-        try:
-            cassette = self._library.open(
-                first.model_id, first.case.id, fingerprint=first.case.fingerprint
-            )
-        except RecordingError as error:
-            for item in items:
-                record(self._rows.infra(item, error, None, Tally()))
-            return
+        keep = cassette is not None
+        if cassette is None:
+            first = items[0]
+            try:
+                cassette = self._library.open(
+                    first.model_id, first.case.id, fingerprint=first.case.fingerprint
+                )
+            except RecordingError as error:
+                for item in items:
+                    record(self._rows.infra(item, error, None, Tally()))
+                return None
+        opened = cassette
         done: dict[int, TrialOutcome] = {}
 
         async def trial(item: EvalItem) -> None:
             if stop.is_set():
                 return
-            with cassette.use(item.trial):
+            with opened.use(item.trial):
                 try:
-                    outcome = await self._run_trial(item, spent, cassette, stop, requests)
+                    outcome = await self._run_trial(item, spent, opened, stop, requests)
                 except _NotStarted:
                     return
             done[item.trial] = outcome
@@ -118,7 +131,26 @@ class TrialRunner:
             await trial(items[0])
         else:
             await asyncio.gather(*(trial(item) for item in items))
-        last = done[max(done)] if done else None
+        if keep:
+            return opened
+        await self.finish_pair(opened, done[max(done)] if done else None, record, stop)
+        return None
+
+    async def finish_pair(
+        self,
+        cassette: CaseCassette,
+        last: TrialOutcome | None,
+        record: Callable[[TrialOutcome], None],
+        stop: asyncio.Event,
+    ) -> None:
+        """End a pair's cassette (check what was played, or write what was recorded).
+
+        Args:
+            cassette: the pair's cassette.
+            last: the outcome of its last trial (``None``: none ran).
+            record: where a corrected outcome goes.
+            stop: the run's stop (a stopped run's leftovers are not held against it).
+        """
         try:
             if not cassette.interactions_recorded:
                 cassette.finish()

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clearance.errors import ConfigError, InputError, UnknownModel
+from clearance.gate.adaptive import decide_adaptive, rule_of_runs
 from clearance.gate.decide import GateResult, decide
 from clearance.gate.policy import GatePolicy, OnUnverified, load_policies, load_policy
 
@@ -441,6 +442,7 @@ def run_gate(
     judged_as = {
         record.run_id: dict((record.details or {}).get("case_digests") or {}) for record in records
     }
+    rule = rule_of_runs([record.details for record in records])
     now = now or dt.datetime.now(dt.UTC)
     expires = (
         None
@@ -472,12 +474,11 @@ def run_gate(
             if model_id not in required:
                 optional_stale.append(model_id)
             continue
-        result = decide(
-            frame,
-            policy,
-            model_id=model_id,
-            baseline_id=None if baseline_id == model_id else baseline_id,
-        )
+        against = None if baseline_id == model_id else baseline_id
+        if rule is None:
+            result = decide(frame, policy, model_id=model_id, baseline_id=against)
+        else:  # an adaptive run stopped on these levels: judge it on them (gate.adaptive)
+            result = decide_adaptive(frame, policy, rule, model_id=model_id, baseline_id=against)
         failing = sorted({case for check in result.checks for case in check.cases})
         verdict = ModelVerdict(
             result=result,
