@@ -35,6 +35,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "EvalItem",
         "Evaluation",
         "ProviderFactory",
+        "RoundPlanner",
         "RunOutcome",
         "TrialOutcome",
     ),
@@ -114,6 +115,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from clearance.evaluation.engine import EvalItem as EvalItem
     from clearance.evaluation.engine import Evaluation as Evaluation
     from clearance.evaluation.engine import ProviderFactory as ProviderFactory
+    from clearance.evaluation.engine import RoundPlanner as RoundPlanner
     from clearance.evaluation.engine import RunOutcome as RunOutcome
     from clearance.evaluation.engine import TrialOutcome as TrialOutcome
     from clearance.evaluation.infra import InfraGroup as InfraGroup
