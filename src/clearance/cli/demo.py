@@ -497,22 +497,33 @@ def _eval_demo(config: ClearanceConfig, catalog: Catalog) -> str:
     from clearance.evaluation.engine import Evaluation
     from clearance.evaluation.metrics import summarize
     from clearance.evaluation.simulator import SimulatorProviders
+    from clearance.gate.adaptive import GateRounds, StoppingRule
+    from clearance.gate.run import find_policy
 
     suite = load_suites(config, config.evals.suites)
-    run = Evaluation(
+    policy = find_policy(config)
+    # until decided: trials in rounds, stopping on the configured policy's decision
+    # (gates/README.md, "Adaptive trials")
+    rule = StoppingRule(config.evals.trials, policy.min_trials_per_case)
+    evaluation = Evaluation(
         config,
         catalog,
         suite,
         list(config.evals.models),
         record_mode="none",
         providers=SimulatorProviders(),
-    ).run()
+        rounds=GateRounds(config, catalog, policy, (), rule),
+    )
+    run = evaluation.run()
     counts = run.counts
+    played = len(run.outcomes)
     console.print(
-        f"run {run.run_id}: {run.planned} items ({len(suite.cases)} cases x "
-        f"{len(config.evals.models)} models x {config.evals.trials} trials) replayed in "
-        f"{run.elapsed_s:.1f} s: {counts['pass']} passed, {counts['fail']} failed, "
-        f"{counts['infra_error']} infrastructure errors"
+        f"run {run.run_id}: until decided under the {escape(policy.name)} policy, "
+        f"{evaluation.looks} rounds replayed in {run.elapsed_s:.1f} s: {played} trials where "
+        f"a fixed run makes {run.planned} ({len(suite.cases)} cases x "
+        f"{len(config.evals.models)} models x {config.evals.trials} trials), "
+        f"{run.planned - played} calls saved; {counts['pass']} passed, {counts['fail']} "
+        f"failed, {counts['infra_error']} infrastructure errors"
     )
     summary = summarize(ResultStore(catalog).results(run.run_id))
     table = Table()
