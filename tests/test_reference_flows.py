@@ -34,6 +34,37 @@ STARTER = frozenset(
         "case_create_deal",
         "case_create_event_v1",
         "case_create_task",
+        "case_cancel_by_id",
+        "case_cancel_reason_after_colon",
+        "case_cancel_with_reason",
+        "case_contact_company_only",
+        "case_contact_full_profile",
+        "case_contact_minimal",
+        "case_contact_two_parallel",
+        "case_contact_uk_phone",
+        "case_contact_with_title_and_phone",
+        "case_deal_cents",
+        "case_deal_chf_qualified",
+        "case_deal_eur_proposal",
+        "case_deal_gbp_lead",
+        "case_deal_jpy",
+        "case_delete_duplicate",
+        "case_delete_left_company",
+        "case_delete_on_request",
+        "case_email_single",
+        "case_email_two_recipients",
+        "case_stage_back_to_qualified",
+        "case_stage_closed_won",
+        "case_stage_lost_budget",
+        "case_stage_lost_no_decision",
+        "case_stage_proposal_sent",
+        "case_stage_to_negotiation",
+        "case_update_company_rename",
+        "case_update_email",
+        "case_update_phone_intl",
+        "case_update_title_company",
+        "case_update_title_only",
+        "case_update_two_contacts",
         "case_no_tool_needed",
         "case_search_by_email",
         "close_lost_deal",
@@ -47,6 +78,10 @@ STARTER = frozenset(
         "update_contact_phone",
     }
 )
+NEED_DESCRIPTIONS = frozenset({"case_deal_gbp_lead", "case_stage_lost_no_decision"})
+"""Starter cases ref/steady passes only when the tools' descriptions are sent: the
+contract's description is what asks for a lost_reason ("Always give it when moving to
+closed_lost") and what says a new deal starts as a lead."""
 BFCL_FLOOR = 167
 """ref/steady's BFCL passes (of 800) when chaining came in; it was 164 before."""
 
@@ -131,7 +166,8 @@ def test_steady_passes_every_starter_flow(
 ) -> None:
     contracts, flows = starter
     assert {flow.id for flow in flows} == STARTER
-    assert passing(provider, "ref/steady", contracts, flows, descriptions=descriptions) == STARTER
+    expected = STARTER if descriptions else STARTER - NEED_DESCRIPTIONS
+    assert passing(provider, "ref/steady", contracts, flows, descriptions=descriptions) == expected
 
 
 def test_flaky_answers_like_steady_once_its_failures_are_retried(

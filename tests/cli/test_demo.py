@@ -34,7 +34,7 @@ def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.Mo
     assert "ref/steady (gate: enable) called get_weather({'city': 'Oslo'})" in out
     assert "served by ref:ref/steady from its fallback chain" in out
     assert "refused before any network I/O" in out
-    assert "call log: 527 eval ok, 56 live ok, 1 live refused" in out
+    assert "call log: 992 eval ok, 56 live ok, 1 live refused" in out
     # the SLOs judge the live traffic only: the model that always fails over breaches
     # its fallback rate (the model that answered for it is not blamed)
     assert "SLOs on the last 1h of live traffic (57 calls): 1 breached" in out
@@ -46,7 +46,7 @@ def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.Mo
     assert "check passes" in out
     # the eval step replays the shipped recordings of the five simulated models: the same
     # flows gate models on the three protocols in one run
-    assert "240 items (16 cases x 5 models x 3 trials) replayed" in out
+    assert "705 items (47 cases x 5 models x 3 trials) replayed" in out
     assert "0 infrastructure errors" in out
     for model in MODELS:
         assert model in out
