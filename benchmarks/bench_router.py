@@ -73,7 +73,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def clearance_router(base_url: str, folder: Path) -> Any:
+def clearance_router(base_url: str, folder: Path, router_settings: str = "") -> Any:
+    """A Router on a fresh SQLite catalog in ``folder``; ``router_settings``: extra
+    ``key = value`` lines of its ``[router]`` section."""
     from clearance.catalog.database import open_catalog
     from clearance.catalog.gatestore import record_override
     from clearance.catalog.modelstore import ensure_provider, sync_models
@@ -85,7 +87,7 @@ def clearance_router(base_url: str, folder: Path) -> Any:
     (folder / "clearance.toml").write_text(
         f'[catalog]\ndatabase_url = "sqlite:///{folder}/catalog.db"\n'
         f'[[providers]]\nname = "ref"\nbase_url = "{base_url}"\n'
-        "[router]\nretries_per_model = 0\n"
+        f"[router]\nretries_per_model = 0\n{router_settings}"
     )
     config = load_config(environ={}, cwd=folder)
     catalog = open_catalog(config.resolved_database_url())

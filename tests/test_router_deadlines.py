@@ -7,7 +7,6 @@ fix, one call against these servers lasted as long as the server kept sending.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -18,8 +17,10 @@ import pytest
 from clearance.catalog.database import Catalog, open_catalog
 from clearance.catalog.orgstore import set_fallback_chain
 from clearance.errors import ProviderServerError, ProviderTimeout
+from clearance.providers.http import AsyncClientKind
 from clearance.providers.openai import OpenAICompatibleProvider
 from clearance.router import Router
+from tests.support.async_clients import CALL_MODES, call_in_mode
 from tests.support.hostile import Answer, HostileServer, hostile_server, http_answer, trickle
 from tests.test_router_transport import COMPLETION, USER, make_config, row_count, seed
 
@@ -61,18 +62,20 @@ def make_router(
     timeout_s: float,
     router: str = "",
     sleep: Callable[[float], None] = time.sleep,
+    mode: AsyncClientKind | None = None,
 ) -> Router:
-    provider = OpenAICompatibleProvider("p", server.base_url, timeout_s=timeout_s)
+    provider = OpenAICompatibleProvider(
+        "p", server.base_url, timeout_s=timeout_s, async_client=mode or "httpx"
+    )
     return Router(make_config(tmp_path, router), catalog, providers={"p": provider}, sleep=sleep)
 
 
-def call(router: Router, asynchronous: bool, **kwargs: object) -> object:
-    if asynchronous:
-        return asyncio.run(router.acomplete(USER, model="p:a", **kwargs))  # type: ignore[arg-type]
-    return router.complete(USER, model="p:a", **kwargs)  # type: ignore[arg-type]
+def call(router: Router, mode: AsyncClientKind | None, **kwargs: object) -> object:
+    """Sync (``None``), or async over the provider's async client ``mode``."""
+    return call_in_mode(router, mode, USER, model="p:a", **kwargs)
 
 
-@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("mode", CALL_MODES)
 @pytest.mark.parametrize(
     "answer",
     [TRICKLED, KEEPALIVE_ONLY, BODY_TRICKLED],
@@ -83,15 +86,17 @@ def test_timeout_s_bounds_each_attempt_to_the_last_byte(
     server: HostileServer,
     tmp_path: Path,
     answer: list[bytes | float],
-    asynchronous: bool,
+    mode: AsyncClientKind | None,
 ) -> None:
     # 2026-12-07: timeout_s=3 against one byte a second lasted 126.85 s, keep-alives 126.25 s
     server.answer = Answer(answer)
-    router = make_router(catalog, server, tmp_path, timeout_s=1.0, router="deadline_s = 60")
+    router = make_router(
+        catalog, server, tmp_path, timeout_s=1.0, router="deadline_s = 60", mode=mode
+    )
     with router:
         started = time.monotonic()
         with pytest.raises(ProviderTimeout) as raised:
-            call(router, asynchronous, allow_fallback=False, stream=answer is not TRICKLED)
+            call(router, mode, allow_fallback=False, stream=answer is not TRICKLED)
         elapsed = time.monotonic() - started
         assert server.requests == 2  # two attempts of at most 1 s each (retries_per_model = 1)
         assert elapsed < 2 * 1.0 + MARGIN_S, elapsed
@@ -100,19 +105,21 @@ def test_timeout_s_bounds_each_attempt_to_the_last_byte(
         assert row_count(router, catalog) == 1
 
 
-@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("mode", CALL_MODES)
 def test_deadline_s_bounds_the_call_across_retries_and_fallbacks(
-    catalog: Catalog, server: HostileServer, tmp_path: Path, asynchronous: bool
+    catalog: Catalog, server: HostileServer, tmp_path: Path, mode: AsyncClientKind | None
 ) -> None:
     with catalog.begin() as connection:
         set_fallback_chain(connection, "p:a", ["p:b"])
     server.answer = Answer(KEEPALIVE_ONLY)
     # three attempts of 1 s would fit the timeouts; the call's 1.5 s does not
-    router = make_router(catalog, server, tmp_path, timeout_s=1.0, router="deadline_s = 60")
+    router = make_router(
+        catalog, server, tmp_path, timeout_s=1.0, router="deadline_s = 60", mode=mode
+    )
     with router:
         started = time.monotonic()
         with pytest.raises(ProviderTimeout) as raised:
-            call(router, asynchronous, stream=True, deadline_s=1.5)
+            call(router, mode, stream=True, deadline_s=1.5)
         elapsed = time.monotonic() - started
         assert elapsed < 1.5 + MARGIN_S, elapsed
         assert (raised.value.limit, raised.value.limit_s) == ("deadline_s", 1.5)

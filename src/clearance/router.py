@@ -336,6 +336,7 @@ class Router:
                 api_key_env=key_env,
                 timeout_s=timeout,
                 async_transport=self._async_transport,
+                async_client=self.config.router.async_client,
                 source=source,
             )
             self._providers[name] = made

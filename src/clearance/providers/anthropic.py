@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import httpx
 
 from clearance.providers.base import ChatRequest
-from clearance.providers.http import ASYNC_SHARDS, Assembler, HttpProvider
+from clearance.providers.http import ASYNC_SHARDS, Assembler, AsyncClientKind, HttpProvider
 from clearance.providers.types import ChatResponse
 from clearance.providers.types import Protocol as WireProtocol
 from clearance.providers.wire import (
@@ -55,6 +55,7 @@ class AnthropicProvider(HttpProvider):
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
         async_shards: int = ASYNC_SHARDS,
+        async_client: AsyncClientKind = "httpx",
     ) -> None:
         super().__init__(
             name,
@@ -66,6 +67,7 @@ class AnthropicProvider(HttpProvider):
             transport=transport,
             async_transport=async_transport,
             async_shards=async_shards,
+            async_client=async_client,
         )
 
     def _auth_headers(self, api_key: str) -> dict[str, str]:

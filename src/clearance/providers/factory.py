@@ -20,7 +20,7 @@ from clearance.providers.types import PROTOCOLS
 if TYPE_CHECKING:
     import httpx
 
-    from clearance.providers.http import HttpProvider
+    from clearance.providers.http import AsyncClientKind, HttpProvider
 
 __all__ = ["make_provider", "provider_class"]
 
@@ -72,14 +72,15 @@ def make_provider(
     headers: Mapping[str, str] | None = None,
     transport: httpx.BaseTransport | None = None,
     async_transport: httpx.AsyncBaseTransport | None = None,
+    async_client: AsyncClientKind = "httpx",
     source: str | None = None,
 ) -> HttpProvider:
     """The provider ``name`` at ``base_url``, speaking ``protocol``.
 
     The arguments after ``base_url`` are :class:`~clearance.providers.http.HttpProvider`'s
     (the key itself, read by the caller; the name of its variable; the bound on one
-    attempt; extra headers; injected transports), plus ``source``, where the provider was
-    declared, for the error.
+    attempt; extra headers; injected transports; what sends async requests), plus
+    ``source``, where the provider was declared, for the error.
 
     Raises:
         ConfigError: an unknown protocol (see :func:`provider_class`).
@@ -94,4 +95,5 @@ def make_provider(
         headers=headers,
         transport=transport,
         async_transport=async_transport,
+        async_client=async_client,
     )

@@ -28,12 +28,19 @@ import json
 import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import httpx
 import orjson
 
-from clearance.errors import InvalidEndpoint, MalformedResponse, ProviderError, ProviderTimeout
+from clearance.errors import (
+    ConfigError,
+    InvalidEndpoint,
+    MalformedResponse,
+    ProviderError,
+    ProviderTimeout,
+)
+from clearance.providers.aiohttp_transport import AiohttpTransport, require_aiohttp
 from clearance.providers.base import ChatRequest, ChunkCallback, ProviderReply
 from clearance.providers.deadline import Budget, DeadlinePassed, bound_sync_client
 from clearance.providers.transport_errors import classify_transport_error
@@ -41,13 +48,25 @@ from clearance.providers.types import ChatResponse
 from clearance.providers.types import Protocol as WireProtocol
 from clearance.providers.wire import classify_error, jsonbody
 
-__all__ = ["ASYNC_SHARDS", "Assembler", "HttpProvider", "encode_json"]
+__all__ = [
+    "ASYNC_CLIENTS",
+    "ASYNC_SHARDS",
+    "Assembler",
+    "AsyncClientKind",
+    "HttpProvider",
+    "encode_json",
+]
 
 _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=30)
 ASYNC_SHARDS = 8
 """Async clients per provider. httpcore's pool re-scans every queued request against every
 connection on each assignment, so one pool slows down quadratically with concurrency (at
 50 concurrent calls here: 73 calls/s with one pool, 382 with eight; see benchmarks)."""
+
+AsyncClientKind = Literal["httpx", "aiohttp"]
+"""What sends async requests: httpx's own transport, or aiohttp's under it
+(:mod:`clearance.providers.aiohttp_transport`, the optional ``aiohttp`` extra)."""
+ASYNC_CLIENTS: tuple[AsyncClientKind, ...] = ("httpx", "aiohttp")
 
 
 class Assembler(Protocol):
@@ -90,6 +109,14 @@ class HttpProvider(abc.ABC):
             the answer (a stream included), in seconds.
         headers: extra headers (OpenRouter's ``HTTP-Referer`` / ``X-Title``).
         transport / async_transport: injected transports (``httpx.MockTransport`` in tests).
+        async_shards: async httpx clients (each its own pool) the async calls rotate over.
+        async_client: what sends async requests when no ``async_transport`` is injected:
+            ``httpx`` (its own transport, sharded) or ``aiohttp`` (one aiohttp session under
+            one httpx client; needs the ``aiohttp`` extra). Errors, deadlines and streams
+            are the same either way; sync calls always use httpx.
+
+    Raises:
+        ConfigError: ``async_client="aiohttp"`` without aiohttp installed.
     """
 
     def __init__(
@@ -104,6 +131,7 @@ class HttpProvider(abc.ABC):
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
         async_shards: int = ASYNC_SHARDS,
+        async_client: AsyncClientKind = "httpx",
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
@@ -124,8 +152,20 @@ class HttpProvider(abc.ABC):
         self._transport = transport
         self._async_transport = async_transport
         self._client: httpx.Client | None = None
+        if async_client not in ASYNC_CLIENTS:
+            raise ConfigError(
+                f"async_client {async_client!r} is not one of {', '.join(ASYNC_CLIENTS)}",
+                source=f"provider {name!r}",
+                key="router.async_client",
+                fix="set router.async_client to httpx (the default) or aiohttp",
+            )
+        self.async_client = async_client
+        if async_client == "aiohttp" and async_transport is None:
+            require_aiohttp()
+            async_shards = 1  # aiohttp's pool does not slow down with concurrency
         self._async_shards = max(1, async_shards)
         self._async_clients: list[httpx.AsyncClient] = []
+        self._aiohttp: AiohttpTransport | None = None
         self._next_shard = itertools.count()
 
     def __repr__(self) -> str:
@@ -149,6 +189,11 @@ class HttpProvider(abc.ABC):
 
     def _async(self) -> httpx.AsyncClient:
         if not self._async_clients:
+            transport = self._async_transport
+            if transport is None and self.async_client == "aiohttp":
+                transport = self._aiohttp = AiohttpTransport(
+                    ssl_context=_tls(), max_connections=_LIMITS.max_connections or 200
+                )
             per_shard = httpx.Limits(
                 max_connections=max(8, 200 // self._async_shards),
                 max_keepalive_connections=max(4, 100 // self._async_shards),
@@ -159,7 +204,7 @@ class HttpProvider(abc.ABC):
                     headers=self._headers,
                     timeout=self.timeout_s,
                     limits=per_shard,
-                    transport=self._async_transport,
+                    transport=transport,
                     verify=_tls(),
                 )
                 for _ in range(self._async_shards)
@@ -168,10 +213,13 @@ class HttpProvider(abc.ABC):
         return clients[next(self._next_shard) % len(clients)]
 
     def close(self) -> None:
-        """Close the sync client's connections."""
+        """Close the sync client's connections, and the aiohttp session's if there is one
+        (an aiohttp session warns when collected unclosed; httpx's async pools do not)."""
         if self._client is not None:
             self._client.close()
             self._client = None
+        if self._aiohttp is not None:
+            self._aiohttp.close()
 
     async def aclose(self) -> None:
         """Close the async clients' connections."""
