@@ -24,26 +24,27 @@ is stored, and checked for in a file afterwards, by :mod:`~clearance.evaluation.
 :class:`CassetteSerializer` and :class:`CassettePersister` follow vcrpy's serializer and
 persister protocols, so ``vcr.VCR`` reads and writes these files too once they are
 registered (``register_serializer("clearance", CassetteSerializer)``,
-``register_persister(CassettePersister)``).
+``register_persister(CassettePersister)``). vcrpy itself is imported only when vcrpy's
+protocols are used, a file is missing or a stored request is asked for as vcrpy's
+``Request``: importing it patches every HTTP client it finds (aiohttp included), which a
+replay does not need.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from vcr.persisters.filesystem import CassetteDecodeError, CassetteNotFoundError
-from vcr.request import Request
-from vcr.serializers.compat import convert_to_bytes, convert_to_unicode
 
 from clearance.errors import InputError, InvalidModelId
 from clearance.evaluation.matching import body_key, json_key, route
@@ -53,6 +54,9 @@ from clearance.evaluation.scrub import Scrubber as Scrubber
 from clearance.evaluation.scrub import redact_secrets as redact_secrets
 from clearance.evaluation.scrub import scan_for_secrets as scan_for_secrets
 from clearance.modelid import is_valid_provider_name, parse_model_id
+
+if TYPE_CHECKING:
+    from vcr.request import Request
 
 __all__ = [
     "CASSETTE_FORMAT",
@@ -115,10 +119,12 @@ def cassette_path(root: Path, model_id: str, case_id: str) -> Path:
 # -- bodies ----------------------------------------------------------------------------------
 
 
-class CassetteFormatError(CassetteDecodeError):  # type: ignore[misc]  # vcrpy is untyped
+class CassetteFormatError(ValueError):
     """A cassette file that cannot be read, and why.
 
-    A subclass of vcrpy's ``CassetteDecodeError``, so ``vcr.VCR`` treats it as vcrpy does.
+    Through vcrpy's protocols (:class:`CassetteSerializer`, :class:`CassettePersister`) it
+    is raised as a subclass of vcrpy's ``CassetteDecodeError`` too, so ``vcr.VCR`` treats
+    it as vcrpy does (without importing vcrpy anywhere else).
 
     Attributes:
         reason: what is wrong, with the JSON pointer or line and column where it is known.
@@ -127,6 +133,30 @@ class CassetteFormatError(CassetteDecodeError):  # type: ignore[misc]  # vcrpy i
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+@functools.cache
+def _vcrpy_format_error() -> type[CassetteFormatError]:
+    """:class:`CassetteFormatError` that is vcrpy's ``CassetteDecodeError`` too (made once,
+    when vcrpy's protocols first need it)."""
+    from vcr.persisters.filesystem import CassetteDecodeError
+
+    class VcrpyCassetteFormatError(CassetteFormatError, CassetteDecodeError):  # type: ignore[misc]  # vcrpy is untyped
+        """A broken cassette file, as vcrpy's protocols raise it."""
+
+    return VcrpyCassetteFormatError
+
+
+@contextlib.contextmanager
+def _as_vcrpy_errors() -> Iterator[None]:
+    """A :class:`CassetteFormatError` raised inside, raised as vcrpy's decode error too."""
+    try:
+        yield
+    except CassetteFormatError as error:
+        vcrpy_error = _vcrpy_format_error()
+        if isinstance(error, vcrpy_error):
+            raise
+        raise vcrpy_error(error.reason) from None
 
 
 def dump_json(value: Any) -> bytes:
@@ -427,9 +457,11 @@ class CassetteSerializer:
             CassetteFormatError: not JSON (with line and column), or a key missing or of
                 the wrong type (with its JSON pointer).
         """
-        version, header, data = _read_document(cassette_string)
+        with _as_vcrpy_errors():
+            version, header, data = _read_document(cassette_string)
+            stored_interactions = _read_interactions(data)
         interactions: list[dict[str, Any]] = []
-        for stored in _read_interactions(data):
+        for stored in stored_interactions:
             request = stored.request
             interactions.append(
                 {
@@ -508,6 +540,8 @@ class StoredRequest:
 
     def vcr(self) -> Request:
         """The request as vcrpy's :class:`~vcr.request.Request` (as ``load_cassette`` gives)."""
+        from vcr.request import Request
+
         return Request(self.method, self.uri, self.body, self.headers)
 
 
@@ -615,6 +649,8 @@ def _read_text(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except (FileNotFoundError, NotADirectoryError):
+        from vcr.persisters.filesystem import CassetteNotFoundError
+
         raise CassetteNotFoundError(str(path)) from None
     except OSError as error:
         raise CassetteFormatError(f"the file cannot be read ({error.strerror or error})") from None
@@ -644,7 +680,11 @@ class CassettePersister:
             CassetteNotFoundError: there is no such file (vcrpy's "record it" signal).
             CassetteFormatError: the file is not UTF-8, empty, or does not parse.
         """
-        data = serializer.deserialize(_read_text(Path(cassette_path)))
+        from vcr.request import Request
+        from vcr.serializers.compat import convert_to_bytes
+
+        with _as_vcrpy_errors():
+            data = serializer.deserialize(_read_text(Path(cassette_path)))
         requests: list[Request] = []
         responses: list[dict[str, Any]] = []
         for interaction in data["interactions"]:
@@ -679,6 +719,8 @@ class CassettePersister:
         vcrpy's own ``serialize`` turns bodies into text in place; this builds copies, so the
         interactions held in memory keep their bytes.
         """
+        from vcr.serializers.compat import convert_to_unicode
+
         interactions = [
             {
                 "request": convert_to_unicode(

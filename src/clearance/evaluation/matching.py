@@ -9,22 +9,25 @@ whose fingerprint no longer equals the case's is stale; :func:`fingerprint_chang
 what changed (a contract's version and hash, a suite, a setting).
 
 The transport that replays and records is :mod:`~clearance.evaluation.recording`.
+
+vcrpy is imported only when a matcher runs on vcrpy requests (recording, or explaining
+a mismatch): importing it patches every HTTP client it finds, aiohttp included, which
+costs a replay more than a tenth of a second and serves it nothing. :func:`route` reads a
+request line as vcrpy's ``Request`` does, with the same standard library calls.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlparse
 
 import orjson
-from vcr.matchers import get_matchers_results
-from vcr.matchers import method as match_method
-from vcr.matchers import path as match_path
-from vcr.matchers import query as match_query
-from vcr.request import Request
-from vcr.util import read_body
+
+if TYPE_CHECKING:
+    from vcr.request import Request
 
 __all__ = [
     "MATCHERS",
@@ -79,6 +82,8 @@ def _body_key(request: Any) -> tuple[Any, bytes]:
     if cached is None:
         raw = request.body
         if not isinstance(raw, bytes):
+            from vcr.util import read_body
+
             raw = read_body(request) or b""
             raw = raw.encode() if isinstance(raw, str) else bytes(raw)
         cached = body_key(raw)
@@ -89,9 +94,10 @@ def _body_key(request: Any) -> tuple[Any, bytes]:
 @functools.lru_cache(maxsize=512)
 def route(method: str, uri: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
     """What the method, path and query matchers compare, for one request line: the
-    method, the path (empty as ``/``) and the sorted query pairs, as vcrpy reads them."""
-    request = Request(method, uri, b"", {})
-    return request.method, request.path or "/", tuple(request.query)
+    method, the path (empty as ``/``) and the sorted query pairs, as vcrpy reads them
+    (its ``Request.path`` and ``Request.query``: ``urlparse``, then ``sorted(parse_qsl)``)."""
+    parsed = urlparse(uri)
+    return method, parsed.path or "/", tuple(sorted(parse_qsl(parsed.query)))
 
 
 def _show(value: Any) -> str:
@@ -160,8 +166,22 @@ def json_body(r1: Any, r2: Any) -> None:
     )
 
 
-MATCHERS = (match_method, match_path, match_query, json_body)
-"""vcrpy matchers, in the order they are checked: method, path, query, JSON body."""
+def _vcrpy_matcher(name: str) -> Callable[[Any, Any], None]:
+    """vcrpy's matcher ``name``, under its name (a mismatch's message shows it); vcrpy is
+    imported when it first runs."""
+
+    def matcher(r1: Any, r2: Any) -> None:
+        from vcr import matchers
+
+        getattr(matchers, name)(r1, r2)
+
+    matcher.__name__ = matcher.__qualname__ = name
+    return matcher
+
+
+MATCHERS = (_vcrpy_matcher("method"), _vcrpy_matcher("path"), _vcrpy_matcher("query"), json_body)
+"""vcrpy matchers, in the order they are checked: method, path, query, JSON body (the
+first three vcrpy's own, under their names, which a mismatch's message shows)."""
 
 
 def request_matches(live: Request, recorded: Request) -> bool:
@@ -186,6 +206,8 @@ def _mismatch_detail(failures: list[tuple[str, str | None]]) -> str:
 
 def explain_mismatch(live: Request, recorded: Request) -> str:
     """What differs between a request and the recorded one, every failing matcher named."""
+    from vcr.matchers import get_matchers_results
+
     _, failures = get_matchers_results(live, recorded, MATCHERS)
     return _mismatch_detail(failures)
 

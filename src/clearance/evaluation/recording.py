@@ -85,13 +85,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlparse
 
 import httpx
 import orjson
-from vcr.persisters.filesystem import CassetteNotFoundError
-from vcr.request import Request
 
 from clearance.errors import (
     BrokenCassette,
@@ -122,6 +120,9 @@ from clearance.evaluation.matching import (
     route,
 )
 from clearance.evaluation.scrub import Scrubber, redact_secrets, scan_for_secrets
+
+if TYPE_CHECKING:  # imported where a request is recorded or a mismatch explained
+    from vcr.request import Request
 
 __all__ = [
     "MATCHERS",
@@ -246,6 +247,13 @@ def _to_httpx(response: Mapping[str, Any]) -> httpx.Response:
         stream=httpx.ByteStream(response["body"]["string"]),
         extensions={"reason_phrase": message.encode("ascii", "replace")} if message else {},
     )
+
+
+def _vcr_request(method: str, uri: str, body: bytes) -> Request:
+    """A request made, as vcrpy's ``Request`` (vcrpy imported here, not for a replay)."""
+    from vcr.request import Request
+
+    return Request(method, uri, body, {})
 
 
 def _path_of(request: StoredRequest | Request) -> str:
@@ -383,7 +391,7 @@ class CaseCassette:
             return
         try:
             interactions, header = CassettePersister.load_interactions(self.path)
-        except CassetteNotFoundError:
+        except FileNotFoundError:  # vcrpy's CassetteNotFoundError: there is no file
             self._missing = self.replaying = self.mode == "none"
             return
         except CassetteFormatError as error:
@@ -463,11 +471,11 @@ class CaseCassette:
                 the request cannot be served (the same errors as through the transport).
         """
         planned = self._plan(method, url, body, trial)
-        return None if isinstance(planned, Request) else planned
+        return planned if isinstance(planned, dict) else None
 
     def _live(self, method: str, url: httpx.URL, body: bytes) -> Request:
         """The request as it would be stored (headers are added only if it is recorded)."""
-        return Request(method, self._scrubber.url(str(url)), self._scrubber.body(body), {})
+        return _vcr_request(method, self._scrubber.url(str(url)), self._scrubber.body(body))
 
     def _plan(
         self, method: str, url: httpx.URL, body: bytes, trial: int
@@ -500,14 +508,14 @@ class CaseCassette:
             if (
                 route(method, uri) == recorded.route and body_key(scrubbed)[1] == recorded.key
                 if isinstance(recorded, StoredRequest)
-                else request_matches(Request(method, uri, scrubbed, {}), recorded)
+                else request_matches(_vcr_request(method, uri, scrubbed), recorded)
             ):
                 self._cursor[trial] = position + 1
                 self._played += 1
                 self.last_replayed = self._replayed_last[trial] = True
                 self._add_time(trial, response.get("elapsed_ms"))
                 return response
-            live = Request(method, uri, scrubbed, {})
+            live = _vcr_request(method, uri, scrubbed)
             if self.mode != "new":
                 wanted = recorded.vcr() if isinstance(recorded, StoredRequest) else recorded
                 raise self._error(
@@ -777,7 +785,7 @@ class RecordingTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
             return await inner.handle_async_request(request)
         cassette, trial = active
         planned = cassette._plan(request.method, request.url, await request.aread(), trial)
-        if not isinstance(planned, Request):
+        if isinstance(planned, dict):  # the recorded response; else the request to record
             return _to_httpx(planned)
         if inner is None:
             raise cassette._no_network(trial)
@@ -800,7 +808,7 @@ class RecordingTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
             return inner.handle_request(request)
         cassette, trial = active
         planned = cassette._plan(request.method, request.url, request.read(), trial)
-        if not isinstance(planned, Request):
+        if isinstance(planned, dict):  # the recorded response; else the request to record
             return _to_httpx(planned)
         if inner is None:
             raise cassette._no_network(trial)
