@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -213,6 +214,9 @@ def eval_command(
             run = evaluation.run()
     else:
         run = evaluation.run()
+    # What is left is printing and the interpreter's exit, whose last collection would
+    # walk the whole heap (~0.3 s after a 2,000-item run): none of it is garbage now.
+    gc.freeze()
     if jsonl is not None:
         from clearance.catalog.runstore import ResultStore
 

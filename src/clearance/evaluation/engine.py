@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
 import subprocess
 import time
@@ -402,8 +403,18 @@ class Evaluation:
     # -- running ----------------------------------------------------------------------------
 
     def run(self) -> RunOutcome:
-        """Run every planned item (blocking)."""
-        return asyncio.run(self.arun())
+        """Run every planned item (blocking).
+
+        What exists before the run (modules, the loaded suite, the catalog) lives as long
+        as the run: it is frozen out of the garbage collector's sight meanwhile, so the
+        full collections the run's allocations trigger do not walk it again each time
+        (they took ~0.3 s of a 2,000-item replay).
+        """
+        gc.freeze()
+        try:
+            return asyncio.run(self.arun())
+        finally:
+            gc.unfreeze()
 
     async def arun(self) -> RunOutcome:
         """Run every planned item; results are stored as they come, in batches."""
