@@ -62,14 +62,15 @@ class LoadedSuite:
     """Whether it came from the cache."""
 
 
-def _files(root: Path) -> list[Path]:
-    """Every contract and flow file under ``root`` (os.walk: pathlib's rglob is several
-    times slower on a suite of thousands of files)."""
+def _files(root: Path) -> list[str]:
+    """Every contract and flow file under ``root``, as path strings (os.walk and strings:
+    pathlib's rglob and a ``Path`` per file are several times slower on a suite of
+    thousands of files)."""
     found: list[str] = []
     for folder in (root / "tools", root / "flows"):
         for directory, _, names in os.walk(folder):
             found.extend(os.path.join(directory, n) for n in names if n.endswith(_SUFFIXES))
-    return [Path(p) for p in sorted(found)]
+    return sorted(found)
 
 
 def _version() -> bytes:
@@ -90,10 +91,12 @@ def load_suite(root: Path, cache_dir: Path | None) -> LoadedSuite:
     overall = hashlib.sha256(_FORMAT + _version() + str(root).encode())
     # one pickle per root: writing a new one removes the root's older ones
     prefix = f"suite-{overall.copy().hexdigest()[:12]}-"
+    under = len(os.path.join(root, ""))  # each file's path relative to the root follows
     for path in _files(root):
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        hashes[str(path)] = digest
-        overall.update(f"{path.relative_to(root)}\0{digest}\n".encode())
+        with open(path, "rb") as handle:
+            digest = hashlib.sha256(handle.read()).hexdigest()
+        hashes[path] = digest
+        overall.update(f"{path[under:]}\0{digest}\n".encode())
     target = cache_dir / f"{prefix}{overall.hexdigest()[:32]}.pickle" if cache_dir else None
     if target is not None and target.is_file():
         with contextlib.suppress(Exception):  # a stale or truncated pickle: load afresh
