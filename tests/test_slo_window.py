@@ -220,3 +220,70 @@ def test_served_offences_read_per_model_rank_as_the_whole_window(
     assert got == sorted(expected, key=key)
     assert any(model is None for model, _, _ in got) or offence == "costly"
     assert [row.rank for row in found] == sorted(row.rank for row in found), "ranked first"
+
+
+def _grouped_totals(connection: Any, calls: CallFilter, by: tuple[Any, ...]) -> Any:
+    """The window's figures from one grouped scan (the query before the per-model reads)."""
+    native = callstats._prepare(connection, (0.5, 0.95))
+    query = callstats._totals_query(native, (0.5, 0.95), by, callstats.where_window(calls))
+    return callstats._totals(connection, [query], 2)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_per_model_totals_equal_one_grouped_scan(catalog: Catalog, seed: int) -> None:
+    """Grouped by model, each served model's calls are aggregated on their own and the
+    calls without a served model apart: the figures are the grouped scan's, exactly (spend
+    to the last digit, percentiles bit for bit), including a model both parts name."""
+    rows = _calls(seed) + _served(seed)
+    rng = random.Random(seed)
+    for number in range(40):  # p:f: served calls, and failed ones logged without it
+        failed = number % 4 == 0
+        rows.append(
+            {
+                "call_id": f"f{seed}-{number}",
+                "started_at": T0 + dt.timedelta(seconds=rng.randint(0, 3599)),
+                "status": "error" if failed else "ok",
+                "org_id": rng.choice(ORGS),
+                "requested_model": "p:f",
+                "served_model": None if failed else "p:f",
+                "latency_ms": None if failed else rng.uniform(1, 999),
+                "cost": Decimal(1) / Decimal(7 + number),
+                "eval_run_id": None,
+                "tool_calls": 0,
+                "tool_calls_valid": 0,
+                "escalated": False,
+            }
+        )
+    for row in rows:
+        row["call_id"] += "-t"
+        for column in ("cost", "fallback_from", "fallback_reason", "error_kind"):
+            row.setdefault(column, None)
+        if row["cost"] is not None and rng.random() < 0.5:  # more digits than 28
+            row["cost"] = Decimal("0." + "".join(rng.choice("0123456789") for _ in range(30)))
+    with catalog.begin() as connection:
+        connection.execute(insert(t.ai_calls), rows)
+    windows = [
+        CallFilter(T0, T0 + dt.timedelta(hours=1)),
+        CallFilter(T0, T0 + dt.timedelta(hours=1), include_evals=True),
+        CallFilter(T0, T0 + dt.timedelta(hours=1), org="acme"),
+        *(CallFilter(T0, T0 + dt.timedelta(hours=1), model=m) for m in ("p:a", "p:d", "p:e")),
+    ]
+    both = 0
+    with catalog.connect() as connection:
+        for calls in windows:
+            for by in (("model",), ("model", "org")):
+                got = callstats.window_totals(connection, calls, by, (0.5, 0.95))
+                expected = _grouped_totals(connection, calls, by)
+                key = lambda g: (g.model is None, g.model or "", g.org is None, g.org or "")  # noqa: E731
+                assert sorted(got, key=key) == sorted(expected, key=key), (calls, by)
+        unserved = connection.execute(
+            select(t.ai_calls.c.requested_model)
+            .where(t.ai_calls.c.served_model.is_(None), t.ai_calls.c.status == "ok")
+            .where(t.ai_calls.c.latency_ms.is_not(None))
+        ).all()
+        both = len({model for (model,) in unserved} & {"p:a", "p:b"})
+        got = callstats.window_totals(connection, windows[0], ("model",), (0.5,))
+    assert both, "a model has served calls logged with and without its served model"
+    (merged,) = [g for g in got if g.model == "p:f"]
+    assert merged.ok, "p:f served calls"
+    assert merged.errors, "and its failed calls, logged without a served model, count with them"

@@ -185,6 +185,29 @@ CALL_INVALID_TOOLS = "tool_calls_valid < tool_calls"
 """The ``ai_calls`` rows ``ix_ai_calls_invalid_tools`` holds: an invalid tool call."""
 
 
+CALL_WINDOW_COLUMNS = (
+    "served_model",
+    "started_at",
+    "eval_run_id",
+    "status",
+    "requested_model",
+    "org_id",
+    "latency_ms",
+    "cost",
+    "tool_calls",
+    "tool_calls_valid",
+    "escalated",
+    "pricing_source",
+    "price_id",
+    "model_snapshot",
+    "id",
+)
+"""The columns of ``ix_ai_calls_served_model_window``: a served model's calls in time order,
+with every column the SLO figures, their slowest and costliest examples and the snapshot
+counts read (``id`` last: PostgreSQL reads the index alone only when it holds each column
+a query names)."""
+
+
 def _where(condition: str) -> dict[str, Any]:
     """A partial index's condition, on both dialects."""
     return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
@@ -246,7 +269,8 @@ ai_calls = Table(
         doc="the eval run that made the call; NULL: live traffic (the only kind SLOs count)",
     ),
     Index(None, "started_at"),
-    Index(None, "served_model", "started_at"),
+    # migration 0007: each served model's calls of a window read from the index alone
+    Index("ix_ai_calls_served_model_window", *CALL_WINDOW_COLUMNS),
     Index(None, "org_id", "started_at"),
     # partial (migration 0006): a run's calls only; the SLO check's rare rows only
     Index(None, "eval_run_id", **_where("eval_run_id IS NOT NULL")),
