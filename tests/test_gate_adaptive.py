@@ -1,31 +1,31 @@
 """Adaptive trials (``gate.adaptive``): the stopping rule's levels, the two-sided decision,
-which cases get the next trial, and ``clearance eval --until-decided`` end to end."""
+which cases get the next trial, and futility stopping (the CLI end to end is in
+tests/test_eval_until_decided.py)."""
 
 from __future__ import annotations
 
-import shutil
+import itertools
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from clearance.cli import app
 from clearance.errors import InputError
 from clearance.gate.adaptive import (
+    FUTILITY,
     StoppingRule,
     cases_to_try,
     decide_adaptive,
+    futile,
     rule_of_runs,
+    settle_chance,
 )
 from clearance.gate.decide import decide
 from clearance.gate.policy import GatePolicy
-
-REPO = Path(__file__).resolve().parents[1]
+from clearance.gate.stats import clustered_interval
 
 POLICY = GatePolicy(
     version=1,
@@ -89,8 +89,15 @@ def test_with_the_cap_at_the_policy_minimum_an_enable_is_judged_at_the_policy_le
 
 def test_the_rule_round_trips_through_the_run_details_and_refuses_unknown_ones() -> None:
     rule = StoppingRule(5, 3)
+    assert rule.futility == FUTILITY == 0.05
     assert rule_of_runs([None, {"cases": 3}, {"adaptive": rule.to_json()}]) == rule
     assert rule_of_runs([None, {}]) is None
+    # a run recorded before futility stopping existed never stopped for it
+    old = {"method": "alpha-spending-bonferroni", "max_trials": 3, "min_trials": 3}
+    assert rule_of_runs([{"adaptive": old}]) == StoppingRule(3, 3, futility=0.0)
+    for bad in (-0.01, 1.0):
+        with pytest.raises(InputError, match="futility bound"):
+            StoppingRule(3, 3, futility=bad)
     with pytest.raises(InputError, match="unknown adaptive stopping rule"):
         rule_of_runs([{"adaptive": {"method": "peeking", "max_trials": 3, "min_trials": 3}}])
     with pytest.raises(InputError):
@@ -164,72 +171,195 @@ def test_the_next_trials_go_only_to_the_cases_of_an_unsettled_check() -> None:
     assert capped == ()
 
 
-# -- end to end, through the CLI against the simulator ---------------------------------------
+# -- futility ----------------------------------------------------------------------------------
 
 
-def _project(root: Path) -> Path:
-    shutil.copytree(REPO / "contracts", root / "contracts")
-    shutil.copytree(REPO / "gates", root / "gates")
-    (root / "clearance.toml").write_text(
-        f"""
-[catalog]
-database_url = "sqlite:///{root / "catalog.db"}"
-[gate]
-require_decision = false
-policy = "starter"
-[evals]
-models = ["ref:ref/steady", "ref:ref/sloppy"]
-suites = ["contracts", "flows"]
-trials = 3
-cassettes = "evals/cassettes"
-""",
-        encoding="utf-8",
+def _settles(cases: list[tuple[int, int]], bar: float, enable: float, disable: float) -> bool:
+    judged = [(c, n) for c, n in cases if n > 0]
+    low = clustered_interval(judged, level=enable, one_sided=True).low
+    high = clustered_interval(judged, level=disable, one_sided=True).high
+    return low >= bar or high < bar
+
+
+def _any_completion_settles(
+    cases: list[tuple[int, int, int]], bar: float, enable: float, disable: float
+) -> bool:
+    """Brute force: every pass/fail sequence of every case's trials left, every look."""
+    rounds = max(left for _, _, left in cases)
+    sequences = [list(itertools.product((0, 1), repeat=left)) for _, _, left in cases]
+    for completion in itertools.product(*sequences):
+        for look in range(1, rounds + 1):
+            now = [
+                (c + sum(seq[:look]), n + min(look, left))
+                for (c, n, left), seq in zip(cases, completion, strict=True)
+            ]
+            if _settles(now, bar, enable, disable):
+                return True
+    return False
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cases=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 2)).map(
+            lambda t: (min(t[0], t[1]), t[1], t[2])
+        ),
+        min_size=2,
+        max_size=4,
+    ).filter(lambda cs: all(n + left > 0 for _, n, left in cs) and any(n for _, n, _ in cs)),
+    bar=st.sampled_from([0.3, 0.5, 0.6, 0.7]),
+    most=st.integers(2, 4),
+)
+def test_the_settle_chance_agrees_with_every_completion_of_a_small_suite(
+    cases: list[tuple[int, int, int]], bar: float, most: int
+) -> None:
+    """No completion settles: the chance is 0 (so futility fires, exactly); a positive
+    chance: some completion settles. Brute force over every outcome of every trial left
+    at every look, so a bound that is not monotone in the passes (the design effect) is
+    covered too."""
+    rule = StoppingRule(most, 1)
+    enable, disable = rule.enable_level(0.9), rule.disable_level(0.9)
+    chance = settle_chance(cases, bar, enable_level=enable, disable_level=disable, draws=40)
+    reachable = any(left for _, _, left in cases) and _any_completion_settles(
+        cases, bar, enable, disable
     )
-    return root / "clearance.toml"
+    assert 0.0 <= chance <= 1.0
+    if not reachable:
+        assert chance == 0.0
+    if chance > 0.0:
+        assert reachable
 
 
-def _invoke(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout + result.stderr
+def test_the_design_effect_makes_the_bound_not_monotone_in_the_passes() -> None:
+    """Why futility cannot just try the all-pass completion: one fail more can raise the
+    lower bound (the ICC becomes estimable and the effective sample grows)."""
+    all_pass = [(3, 3)] * 30
+    one_fail = [(2, 3)] + [(3, 3)] * 29
+    low_all = clustered_interval(all_pass, level=0.95, one_sided=True).low
+    low_one = clustered_interval(one_fail, level=0.95, one_sided=True).low
+    assert low_one > low_all
 
 
-def _decisions(output: str) -> list[str]:
-    start = output.index("until decided")
-    return output[start:].splitlines()
+def test_the_settle_chance_is_seeded_by_the_counts_alone() -> None:
+    cases = [(1, 1, 2)] * 40 + [(0, 1, 2)] * 8
+    chance = settle_chance(cases, 0.85, enable_level=0.95, disable_level=0.983)
+    again = settle_chance(list(reversed(cases)), 0.85, enable_level=0.95, disable_level=0.983)
+    assert chance == again
+    # nothing left to play settles nothing
+    done = [(c, n, 0) for c, n, _ in cases]
+    assert settle_chance(done, 0.85, enable_level=0.95, disable_level=0.983) == 0.0
+    # `enough` stops early with a lower bound at or above it
+    early = settle_chance(cases, 0.5, enable_level=0.95, disable_level=0.983, enough=0.1)
+    assert early >= 0.1
 
 
-@pytest.mark.slow
-def test_eval_until_decided_records_against_the_simulator_and_replays_identically(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_clear_model_has_a_high_settle_chance_and_a_borderline_one_a_low_one() -> None:
+    clear = [(1, 1, 2)] * 60
+    assert settle_chance(clear, 0.85, enable_level=0.95, disable_level=0.983) > 0.9
+    # 51 of 60 pass at the first look: 0.85, on the bar of 0.85 with two trials left
+    borderline = [(1, 1, 2)] * 51 + [(0, 1, 2)] * 9
+    chance = settle_chance(borderline, 0.85, enable_level=0.95, disable_level=0.983)
+    assert chance < FUTILITY
+
+
+def _borderline(trials: int) -> dict[str, tuple[str, str | None, list[bool]]]:
+    spec: dict[str, tuple[str, str | None, list[bool]]] = {
+        f"c{i:02d}": ("contract", "critical", [i >= 7] * trials) for i in range(36)
+    }
+    # 29 of 36 pass at the first look: 0.81, on the bar of 0.80, with a flaky case
+    spec["c00"] = ("contract", "critical", [False] + [True] * (trials - 1))
+    return spec
+
+
+def test_a_model_that_cannot_settle_by_the_cap_gets_no_more_trials() -> None:
+    frame = _rows("m", _borderline(1))
+    rule = StoppingRule(3, 3)
+    result = decide_adaptive(frame, POLICY, rule, model_id="m")
+    verdicts = {c.name: c.verdict for c in result.checks}
+    assert result.decision == "inconclusive"
+    assert verdicts["criticality.critical"] == "inconclusive"
+    assert cases_to_try(result, frame, POLICY, rule)  # there are trials left to give
+    assert futile(result, frame, POLICY, rule)
+    # futility off: the model plays on
+    assert not futile(result, frame, POLICY, StoppingRule(3, 3, futility=0.0))
+    # 31 of 36: a fair chance to settle, below a bound of one half but not below 0.05
+    spec = _borderline(1)
+    spec.update({case: ("contract", "critical", [True]) for case in ("c05", "c06")})
+    likelier = _rows("m", spec)
+    result = decide_adaptive(likelier, POLICY, rule, model_id="m")
+    assert result.decision == "inconclusive"
+    assert not futile(result, likelier, POLICY, rule)
+    assert futile(result, likelier, POLICY, StoppingRule(3, 3, futility=0.5))
+
+
+def test_a_clear_model_or_an_open_check_futility_cannot_predict_is_not_futile() -> None:
+    rule = StoppingRule(3, 3)
+    clear: dict[str, tuple[str, str | None, list[bool]]] = {
+        f"c{i:02d}": ("contract", "critical", [True]) for i in range(60)
+    }
+    frame = _rows("m", clear)
+    result = decide_adaptive(frame, POLICY, rule, model_id="m")
+    assert result.decision == "inconclusive"  # only min_trials_per_case is open
+    assert not futile(result, frame, POLICY, rule)
+    # a decided model is never futile
+    failing = _rows("m", {f"c{i:02d}": ("contract", "critical", [i < 5]) for i in range(30)})
+    decided = decide_adaptive(failing, POLICY, rule, model_id="m")
+    assert decided.decision == "disable"
+    assert not futile(decided, failing, POLICY, rule)
+    # an open infrastructure share is not a rate futility can predict
+    frame = _rows("m", _borderline(1))
+    frame.loc[frame["case_id"] == "c10", "verdict"] = "infra_error"
+    policy = POLICY.model_copy(update={"max_infra_error_share": 0.0})
+    result = decide_adaptive(frame, policy, rule, model_id="m")
+    assert {c.name for c in result.checks if c.verdict == "inconclusive"} >= {
+        "infra_error_share",
+        "criticality.critical",
+    }
+    assert not futile(result, frame, policy, rule)
+
+
+def test_futility_counts_only_judged_trials_and_the_trials_left_by_the_cap() -> None:
+    """An infra error is a trial played but not judged: the case has one trial fewer left."""
+    frame = _rows("m", _borderline(2))
+    rule = StoppingRule(3, 3)
+    result = decide_adaptive(frame, POLICY, rule, model_id="m")
+    assert result.decision == "inconclusive"
+    assert futile(result, frame, POLICY, rule)
+    # at the cap nothing is left: settle_chance is 0, but cases_to_try gives nothing anyway
+    at_cap = _rows("m", _borderline(3))
+    capped = decide_adaptive(at_cap, POLICY, rule, model_id="m")
+    if capped.decision == "inconclusive":
+        assert cases_to_try(capped, at_cap, POLICY, rule) == ()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    outcomes=st.lists(
+        st.tuples(st.booleans(), st.booleans(), st.booleans()), min_size=12, max_size=24
+    )
+)
+def test_futility_never_adds_a_decision_the_plain_run_would_not_take(
+    outcomes: list[tuple[bool, bool, bool]],
 ) -> None:
-    monkeypatch.setenv("CLEARANCE_CONFIG", str(_project(tmp_path)))
-    code, recorded = _invoke("eval", "--until-decided", "--record-mode", "all")
-    assert code == 0, recorded
-    lines = _decisions(recorded)
-    assert "  ref:ref/sloppy: disable" in lines
-    assert "  ref:ref/steady: enable" in lines
-    saved = lines[-1]
-    assert " saved (" in saved
-    assert not saved.strip().startswith("0 ")
-    # the cassettes hold exactly the trials played, and replaying them decides the same
-    code, first = _invoke("eval", "--until-decided", "--record-mode", "none")
-    assert code == 0, first
-    code, second = _invoke("eval", "--until-decided", "--record-mode", "none")
-    assert code == 0, second
-    assert _decisions(first) == _decisions(second) == lines
-    # the gate judging the stored adaptive run takes the decision the run stopped on
-    code, gated = _invoke("gate", "--dry-run", "--json")
-    assert '"decision": "disable"' in gated
-    assert '"decision": "enable"' in gated
-
-
-def test_budget_and_max_trials_need_until_decided(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CLEARANCE_CONFIG", str(_project(tmp_path)))
-    code, out = _invoke("eval", "--budget", "1.00", "--record-mode", "none")
-    assert code == 2
-    assert "--until-decided" in out
-    code, out = _invoke("eval", "--until-decided", "--budget", "lots", "--record-mode", "none")
-    assert code == 2
-    assert "--budget 'lots'" in out
+    """On the same trials, the run with futility ends on the plain run's decision or is
+    inconclusive, never the other decision: it stops earlier or at the same look."""
+    ending: dict[float, tuple[str, int]] = {}
+    for bound in (0.0, 0.5):
+        rule = StoppingRule(3, 3, futility=bound)
+        for look in range(1, 4):
+            spec: dict[str, tuple[str, str | None, list[bool]]] = {
+                f"c{i:02d}": ("contract", "critical", list(o[:look]))
+                for i, o in enumerate(outcomes)
+            }
+            frame = _rows("m", spec)
+            result = decide_adaptive(frame, POLICY, rule, model_id="m")
+            if result.decision != "inconclusive" or look == 3:
+                break
+            if futile(result, frame, POLICY, rule):
+                break
+        ending[bound] = (result.decision, look)
+    plain, stopped = ending[0.0], ending[0.5]
+    assert stopped[1] <= plain[1]
+    assert stopped[0] in (plain[0], "inconclusive")
+    if stopped[1] == plain[1]:
+        assert stopped == plain
