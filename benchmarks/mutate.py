@@ -57,6 +57,7 @@ TARGETS: dict[str, Target] = {
     "modelpolicy": Target("src/clearance/modelpolicy.py", ("tests/test_modelpolicy.py",)),
     "gate.stats": Target("src/clearance/gate/stats.py", ("tests/test_gate_stats.py",)),
     "gate.decide": Target("src/clearance/gate/decide.py", ("tests/test_gate_decide.py",)),
+    "gate.adaptive": Target("src/clearance/gate/adaptive.py", ("tests/test_gate_adaptive.py",)),
     "flows.matching": Target(
         "src/clearance/flows/matching.py",
         ("tests/flows/test_matching.py", "tests/flows/test_hungarian.py"),
