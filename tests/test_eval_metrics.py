@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -70,6 +71,42 @@ def test_pass_hat_k_properties(case: tuple[int, int]) -> None:
     assert all(later <= earlier for earlier, later in itertools.pairwise(values))
     for k, value in enumerate(values, start=1):
         assert value == float(brute_force(n, c, k))
+
+
+@given(
+    st.lists(
+        st.integers(0, 6).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n))),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_summary_pass_hat_k_is_the_mean_over_cases(cases: list[tuple[int, int]]) -> None:
+    """Each case's pass^k computed once per distinct (trials, passes) gives the mean of
+    every case's own value, to the last bit (math.fsum of each case's value)."""
+    rows = [
+        {
+            "model_id": "p:m",
+            "case_id": f"c{number}",
+            "case_kind": "contract",
+            "tool": "t",
+            "trial": trial,
+            "verdict": "pass" if trial < passes else "fail",
+            "failure_code": None,
+            "latency_ms": 1.0,
+            "cost": None,
+            "fallback_served": False,
+        }
+        for number, (trials, passes) in enumerate(cases)
+        for trial in range(max(trials, 1))
+    ]
+    for row in rows:  # a case of no valid trial: its one trial is an infra error
+        if cases[int(row["case_id"][1:])][0] == 0:
+            row["verdict"] = "infra_error"
+    found = summarize(pd.DataFrame(rows), k=6).models[0].pass_hat_k
+    for k in range(1, 7):
+        own = [pass_hat_k(n, c, k) for n, c in cases if n >= k]
+        expected = math.fsum(own) / len(own) if own else None
+        assert found[k] == PassHatK(k, expected, len(own), len(cases) - len(own))
 
 
 # ------------------------------------------------------------------ summarize

@@ -22,10 +22,12 @@ The rules:
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from decimal import Decimal
 from fractions import Fraction
+from itertools import chain, repeat
 from typing import Any
 
 import pandas as pd  # type: ignore[import-untyped,unused-ignore]
@@ -259,15 +261,21 @@ def _code_counts(codes: pd.Series) -> dict[str, int]:
 
 def _pass_hat_ks(frame: pd.DataFrame, max_k: int) -> dict[int, PassHatK]:
     per_case = frame.groupby("case_id")[["_pass", "_judged"]].sum()
-    counts = [(int(n), int(c)) for c, n in zip(per_case["_pass"], per_case["_judged"], strict=True)]
+    # cases share few (valid trials, passes) pairs: each pair's pass^k is computed once
+    # and counted as often as it occurs (fsum rounds the exact sum once: same float)
+    counts = Counter(
+        (int(n), int(c)) for c, n in zip(per_case["_pass"], per_case["_judged"], strict=True)
+    )
     values = {}
     for k in range(1, max_k + 1):
-        included = [pass_hat_k(n, c, k) for n, c in counts if n >= k]
+        included = [(pass_hat_k(n, c, k), times) for (n, c), times in counts.items() if n >= k]
+        cases = sum(times for _, times in included)
+        total = math.fsum(chain.from_iterable(repeat(value, times) for value, times in included))
         values[k] = PassHatK(
             k=k,
-            value=math.fsum(included) / len(included) if included else None,
-            cases=len(included),
-            cases_excluded=len(counts) - len(included),
+            value=total / cases if cases else None,
+            cases=cases,
+            cases_excluded=len(per_case) - cases,
         )
     return values
 
