@@ -14,8 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clearance.errors import InputError
+from clearance.evaluation.results import ResultStore
 from clearance.gate.adaptive import (
     FUTILITY,
+    GateRounds,
     StoppingRule,
     cases_to_try,
     decide_adaptive,
@@ -23,7 +25,7 @@ from clearance.gate.adaptive import (
     rule_of_runs,
     settle_chance,
 )
-from clearance.gate.decide import decide
+from clearance.gate.decide import GateResult, decide
 from clearance.gate.policy import GatePolicy
 from clearance.gate.stats import clustered_interval
 
@@ -363,3 +365,42 @@ def test_futility_never_adds_a_decision_the_plain_run_would_not_take(
     assert stopped[0] in (plain[0], "inconclusive")
     if stopped[1] == plain[1]:
         assert stopped == plain
+
+
+class _Rounds(GateRounds):
+    """The planner with the gate's judgement of the stored run replaced by ``decide_adaptive``
+    on a frame held here (what the catalog would give back)."""
+
+    def __init__(self, frame: pd.DataFrame, rule: StoppingRule) -> None:
+        super().__init__(None, None, POLICY, (), rule)  # type: ignore[arg-type]
+        self.frame = frame
+
+    def judge(self, run_id: str) -> dict[str, GateResult]:
+        return {
+            model: decide_adaptive(self.frame, POLICY, self.rule, model_id=model)
+            for model in sorted(set(self.frame["model_id"]))
+        }
+
+
+def test_the_planner_sends_trials_to_open_models_and_none_to_futile_or_decided_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clear: dict[str, tuple[str, str | None, list[bool]]] = {
+        f"c{i:02d}": ("contract", "critical", [True]) for i in range(36)
+    }
+    failing = {f"c{i:02d}": ("contract", "critical", [i < 5]) for i in range(36)}
+    frame = pd.concat(
+        [_rows("clear", clear), _rows("close", _borderline(1)), _rows("bad", failing)],
+        ignore_index=True,
+    )
+    planner = _Rounds(frame, StoppingRule(3, 3))
+    monkeypatch.setattr(ResultStore, "results", lambda self, runs, evidence: planner.frame)
+    assert planner.details() == StoppingRule(3, 3).to_json()
+    wanted = planner.next_round("run", 1)
+    assert dict(wanted) == {"clear": tuple(sorted(clear))}
+    assert planner.futile == {"close": 1}
+    assert planner.history == [{"bad": "disable", "clear": "inconclusive", "close": "inconclusive"}]
+    # without futility the close model plays on
+    plain = _Rounds(frame, StoppingRule(3, 3, futility=0.0))
+    assert set(plain.next_round("run", 1)) == {"clear", "close"}
+    assert plain.futile == {}
