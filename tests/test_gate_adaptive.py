@@ -388,7 +388,9 @@ def test_the_planner_sends_trials_to_open_models_and_none_to_futile_or_decided_o
     clear: dict[str, tuple[str, str | None, list[bool]]] = {
         f"c{i:02d}": ("contract", "critical", [True]) for i in range(36)
     }
-    failing = {f"c{i:02d}": ("contract", "critical", [i < 5]) for i in range(36)}
+    failing: dict[str, tuple[str, str | None, list[bool]]] = {
+        f"c{i:02d}": ("contract", "critical", [i < 5]) for i in range(36)
+    }
     frame = pd.concat(
         [_rows("clear", clear), _rows("close", _borderline(1)), _rows("bad", failing)],
         ignore_index=True,
