@@ -34,7 +34,7 @@ def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.Mo
     assert "ref/steady (gate: enable) called get_weather({'city': 'Oslo'})" in out
     assert "served by ref:ref/steady from its fallback chain" in out
     assert "refused before any network I/O" in out
-    assert "call log: 992 eval ok, 56 live ok, 1 live refused" in out
+    assert "call log: 1546 eval ok, 56 live ok, 1 live refused" in out
     # the SLOs judge the live traffic only: the model that always fails over breaches
     # its fallback rate (the model that answered for it is not blamed)
     assert "SLOs on the last 1h of live traffic (57 calls): 1 breached" in out
@@ -46,15 +46,23 @@ def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.Mo
     assert "check passes" in out
     # the eval step replays the shipped recordings of the five simulated models: the same
     # flows gate models on the three protocols in one run
-    assert "705 items (47 cases x 5 models x 3 trials) replayed" in out
+    assert "a fixed run makes 1350 (90 cases x 5 models x 3 trials)" in out
     assert "0 infrastructure errors" in out
     for model in MODELS:
         assert model in out
     # the gate judged them, wrote the decisions, and the router obeys them
-    assert "policy starter" in out
-    assert "gate exit code 0" in out
+    # under the default bar: the steady models enabled, the sloppy one disabled, and the
+    # gate exits 1 because default.yaml requires every judged model (the demo still succeeds)
+    assert "policy default" in out
+    decided = {
+        line.split("│")[1].strip(): line.split("│")[3].strip()
+        for line in out.split("8. the gate", 1)[1].split("9. the router", 1)[0].splitlines()
+        if line.startswith("│ ref")
+    }
+    assert decided == {model: "disable" if "sloppy" in model else "enable" for model in MODELS}
+    assert "gate exit code 1 (not enabled: ref:ref/sloppy)" in out
     assert "ref/sloppy requested: refused (gate_refused)" in out
-    assert "gate policy starter decided disable" in out
+    assert "gate policy default decided disable" in out
     assert "ref/steady (gate: enable) called get_weather" in out
     # one simulator, one port, three protocols: each native model was gated (the same
     # decision as on the OpenAI path) and then called over the socket, its turn sent back

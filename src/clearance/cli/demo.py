@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from clearance.slo import SloReport
 
 _DATA = Path("tests/data/realdata/catalogs")
+GATE_BASELINE = "ref:ref/steady"
+"""The regression baseline the demo gates against: the simulated incumbent (the model the
+router's fallbacks land on), not the demo configuration's default model. That one is a
+real model with no shipped recordings, so every regression check against it would be
+inconclusive for lack of paired cases, and no model could be enabled under
+gates/default.yaml."""
 MODELS_FILE = _DATA / "openrouter/roo-code/openrouter-models.response-body.decoded.json"
 LITELLM_FILE = _DATA / "litellm/model_prices_and_context_window_backup.json"
 _ENABLE = (
@@ -382,10 +388,10 @@ def demo(
             )
 
         console.rule("7. the eval suite, replaying the shipped recordings (simulators, offline)")
-        run_id = _eval_demo(config, catalog)
+        run_id = _eval_demo(_gating(config), catalog)
 
         console.rule("8. the gate: decisions written into the catalog")
-        summary = _gate_demo(config, catalog, run_id, out)
+        summary = _gate_demo(_gating(config), catalog, run_id, out)
 
         console.rule("9. the router obeys the gate")
         _router_demo(config, catalog, server.base_url)
@@ -454,6 +460,19 @@ def _print_slo(report: SloReport) -> None:
         )
 
 
+def _gating(config: ClearanceConfig) -> ClearanceConfig:
+    """The configuration the demo's gate looks judge with: the policy's ``org_default``
+    baseline resolves to :data:`GATE_BASELINE`.
+
+    Only the eval's rounds and the gate step see it (the rounds judge through the same
+    baseline resolution as ``clearance gate``, so both decide alike); the router's steps
+    keep the configured default model, which the simulator's models, catalogued later,
+    could not stand in for.
+    """
+    policy = config.policy.model_copy(update={"default_model": GATE_BASELINE})
+    return config.model_copy(update={"policy": policy})
+
+
 def _gate_demo(config: ClearanceConfig, catalog: Catalog, run_id: str, reports: Path) -> Path:
     """Gate the replayed run with the configured policy; returns the summary's path."""
     from clearance.gate.ci import write_ci_outputs
@@ -483,8 +502,12 @@ def _gate_demo(config: ClearanceConfig, catalog: Catalog, run_id: str, reports: 
     write_ci_outputs(
         outcome, junit_path=summary.with_name("gate-junit.xml"), summary_path=summary, environ={}
     )
+    # default.yaml requires every judged model, so ref/sloppy's disable is the exit code
+    refused = ", ".join(verdict.model_id for verdict in outcome.failed)
     console.print(
-        f"gate exit code {outcome.exit_code}; every decision: "
+        f"gate exit code {outcome.exit_code}"
+        + (f" (not enabled: {escape(refused)})" if refused else "")
+        + "; every decision: "
         f"CLEARANCE_CONFIG={escape(config.source)} clearance decisions list"
     )
     return summary
