@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from clearance.catalog import callstats
 from clearance.catalog import tables as t
@@ -287,3 +287,28 @@ def test_per_model_totals_equal_one_grouped_scan(catalog: Catalog, seed: int) ->
     (merged,) = [g for g in got if g.model == "p:f"]
     assert merged.ok, "p:f served calls"
     assert merged.errors, "and its failed calls, logged without a served model, count with them"
+
+
+@pytest.mark.parametrize("above", [0.0, 200.0])
+def test_slower_counts_per_model_equal_one_grouped_count(catalog: Catalog, above: float) -> None:
+    """Served calls slower than a bound, counted per served model and for the calls without
+    one apart, are the grouped count's (the query before), over every grouping."""
+    rows = _served(6)
+    with catalog.begin() as connection:
+        connection.execute(insert(t.ai_calls), rows)
+    calls = CallFilter(T0, T0 + dt.timedelta(hours=1))
+    c = t.ai_calls.c
+    with catalog.connect() as connection:
+        for by in GROUPINGS:
+            groups = [Group(by, model=m, org=o) for m in MODELS for o in ORGS]
+            got = callstats.slower_counts(connection, calls, by, groups, above)
+            keys = callstats._keys(by)
+            query = select(*keys, func.count().label("n")).where(
+                *callstats.where_window(calls), c.status == "ok", c.latency_ms > above
+            )
+            expected = connection.execute(query.group_by(*keys) if keys else query).all()
+            want = {callstats._values(row, by): row.n for row in expected if row.n}
+            assert {(row.model, row.org): row.n for row in got} == want, by
+            assert len(got) == len(want)
+    unserved = [r for r in rows if r["served_model"] is None and r["status"] == "ok"]
+    assert any(r["latency_ms"] for r in unserved), "served calls logged without their model"

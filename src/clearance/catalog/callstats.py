@@ -40,6 +40,7 @@ first query; both back ends give identical figures.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -480,6 +481,45 @@ def _served_models(connection: Connection) -> list[str]:
     return [str(model) for (model,) in connection.execute(found)]
 
 
+_PARTS = 200
+"""Queries read in one ``UNION ALL`` at most (SQLite allows 500 by default)."""
+
+
+def _part(
+    by: Sequence[str],
+    where: Sequence[ColumnElement[bool]],
+    *,
+    served: str | None = None,
+    unserved: bool = False,
+) -> tuple[list[ColumnElement[Any]], list[ColumnElement[bool]], list[ColumnElement[Any]]]:
+    """``(keys, conditions, group by)`` of a grouped query over the calls ``where`` selects:
+    with ``served``, only that served model's calls (one group per org, if grouped by it;
+    read in order from ``ix_ai_calls_served_model_window``); with ``unserved``, only the
+    calls without a served model, grouped by the requested one; else all, grouped."""
+    keys = _keys(by)
+    conditions = list(where)
+    if unserved:
+        keys = _keys(by, _C.requested_model)
+        return keys, [*conditions, _C.served_model.is_(None)], keys
+    if served is None:
+        return keys, conditions, keys
+    keys = [literal(served, _C.served_model.type).label("model")]
+    group_by: list[ColumnElement[Any]] = []
+    if "org" in by:
+        keys.append(_C.org_id.label("org"))
+        group_by = [_C.org_id]
+    return keys, [*conditions, _C.served_model == served], group_by
+
+
+def _union(connection: Connection, queries: Sequence[Any]) -> list[Any]:
+    """The rows of ``queries`` (with the same columns), ``_PARTS`` queries a statement."""
+    rows: list[Any] = []
+    for start in range(0, len(queries), _PARTS):
+        batch = queries[start : start + _PARTS]
+        rows += connection.execute(batch[0] if len(batch) == 1 else union_all(*batch)).all()
+    return rows
+
+
 def _totals_query(
     native: bool,
     quantiles: Sequence[float],
@@ -489,24 +529,9 @@ def _totals_query(
     served: str | None = None,
     unserved: bool = False,
 ) -> Any:
-    """The figures' query. ``served``: only this served model's calls (one group per org,
-    if grouped by it); ``unserved``: only the calls without a served model, grouped by the
-    requested one."""
+    """The figures' query (over the calls of :func:`_part`)."""
     count = func.count()
-    keys = _keys(by)
-    conditions = list(where)
-    group_by: list[ColumnElement[Any]] = keys
-    if unserved:
-        keys = _keys(by, _C.requested_model)
-        conditions.append(_C.served_model.is_(None))
-        group_by = keys
-    elif served is not None:
-        keys = [literal(served, _C.served_model.type).label("model")]
-        conditions.append(_C.served_model == served)
-        group_by = []
-        if "org" in by:
-            keys.append(_C.org_id.label("org"))
-            group_by = [_C.org_id]
+    keys, conditions, group_by = _part(by, where, served=served, unserved=unserved)
     query = select(
         *keys,
         count.label("calls"),
@@ -527,19 +552,11 @@ def _totals_query(
     return query.group_by(*group_by) if group_by else query
 
 
-_PARTS = 200
-"""Queries read in one ``UNION ALL`` at most (SQLite allows 500 by default)."""
-
-
 def _totals(connection: Connection, queries: Sequence[Any], quantiles: int) -> list[GroupTotals]:
     """The rows of ``queries`` (built by :func:`_totals_query` with ``quantiles``
     percentiles), read ``_PARTS`` queries a statement."""
-    rows: list[Any] = []
-    for start in range(0, len(queries), _PARTS):
-        batch = queries[start : start + _PARTS]
-        rows += connection.execute(batch[0] if len(batch) == 1 else union_all(*batch)).all()
     found = []
-    for row in rows:
+    for row in _union(connection, queries):
         if not row.calls:  # an ungrouped query over nothing still returns one row
             continue
         mapping = row._mapping
@@ -706,14 +723,25 @@ def slower_counts(
     above_ms: float,
 ) -> list[GroupCount]:
     """How many served calls of each of ``groups`` took longer than ``above_ms`` (groups
-    with none are left out)."""
-    keys = _keys(by)
-    query = select(*keys, func.count().label("n")).where(
-        *where_window(window), _OK, _C.latency_ms > above_ms, *_only(groups, by)
-    )
-    if keys:
-        query = query.group_by(*keys)
-    return [GroupCount(*_values(row, by), n=int(row.n)) for row in connection.execute(query)]
+    with none are left out).
+
+    Grouped by model, each group's served model is counted on its own from
+    ``ix_ai_calls_served_model_window`` alone, and the calls without a served model apart.
+    """
+    slow = [*where_window(window), _OK, _C.latency_ms > above_ms, *_only(groups, by)]
+    parts = [_part(by, slow)]
+    if "model" in by:
+        named = sorted({group.model for group in groups if group.model is not None})
+        parts = [_part(by, slow, served=model) for model in named]
+        parts.append(_part(by, slow, unserved=True))
+    queries = []
+    for keys, conditions, group_by in parts:
+        query = select(*keys, func.count().label("n")).where(*conditions)
+        queries.append(query.group_by(*group_by) if group_by else query)
+    found: Counter[tuple[str | None, str | None]] = Counter()
+    for row in _union(connection, queries):
+        found[_values(row, by)] += int(row.n)
+    return [GroupCount(model, org, n=n) for (model, org), n in found.items() if n]
 
 
 def _offence(
