@@ -111,9 +111,10 @@ def _fill(url: str, args: argparse.Namespace) -> tuple[str, int]:
         until = dt.datetime.now(dt.UTC).replace(microsecond=0)
         if args.calls:
             fill_calls(catalog, args.calls, seed=11, until=until)
-        if catalog.dialect == "postgresql":
-            with catalog.begin() as connection:
-                connection.exec_driver_sql("ANALYZE")
+        if catalog.dialect == "postgresql":  # as autovacuum would: statistics, visibility map
+            with catalog.connect() as connection:
+                autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+                autocommit.exec_driver_sql("VACUUM ANALYZE")
         results = args.runs * args.models * args.cases * args.trials
         print(
             f"{catalog.dialect}: {results:,} eval results in {len(runs)} runs, {args.calls:,} "
