@@ -676,6 +676,9 @@ def test_the_incomplete_beta_function_matches_its_closed_forms() -> None:
 # --- the paired drop (regression) -------------------------------------------------------
 
 
+MEAN_FIX = "pass the mean of n >= 1 values in [0, 1]"
+
+
 def kl(mean: float, mu: float) -> float:
     """Bernoulli relative entropy, written out for the tests."""
     left = 0.0 if mean == 0 else mean * math.log(mean / mu)
@@ -718,13 +721,40 @@ def test_mean_bounds_closed_forms_and_errors() -> None:
         < mean_upper_bound(0.1, 50)
         < mean_upper_bound(0.1, 50, level=0.99)
     )
-    for mean, n in ((-0.1, 5), (1.5, 5), (0.5, 0)):
-        with pytest.raises(InputError, match="invalid sample"):
-            mean_upper_bound(mean, n)
-    with pytest.raises(InputError, match="not a whole number"):
-        mean_lower_bound(0.5, 2.0)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="confidence level"):
         mean_upper_bound(0.5, 5, level=0.4)
+
+
+@pytest.mark.parametrize(
+    ("mean", "n", "message", "fix"),
+    [
+        (-0.1, 5, "invalid sample: mean -0.1 over 5 values", MEAN_FIX),
+        (1.5, 5, "invalid sample: mean 1.5 over 5 values", MEAN_FIX),
+        (math.nan, 5, "invalid sample: mean nan over 5 values", MEAN_FIX),
+        (0.5, 0, "invalid sample: mean 0.5 over 0 values", MEAN_FIX),
+        (0.5, 2.0, "invalid n 2.0: not a whole number", "pass n as an int"),
+    ],
+)
+def test_mean_bounds_refuse_a_sample_outside_their_domain(
+    mean: float, n: int, message: str, fix: str
+) -> None:
+    for bound in (mean_upper_bound, mean_lower_bound):
+        with pytest.raises(InputError) as raised:
+            bound(mean, n)
+        assert (raised.value.message, raised.value.fix) == (message, fix)
+
+
+def test_relative_entropy_at_the_ends_of_the_mean() -> None:
+    # KL(0 ‖ μ) = ln(1/(1 − μ)) and KL(1 ‖ μ) = ln(1/μ): 0·ln 0 counts as 0 at either
+    # end. mean_upper_bound answers a mean of 1 before it asks, but the function is the
+    # whole Bernoulli relative entropy, not only the part one caller needs today.
+    from clearance.gate.stats import _kl  # the function every mean bound inverts
+
+    for mu in (0.01, 0.3, 0.5, 0.99):
+        assert _kl(0.0, mu) == pytest.approx(-math.log1p(-mu), rel=1e-15)
+        assert _kl(1.0, mu) == pytest.approx(-math.log(mu), rel=1e-15)
+        assert _kl(mu, mu) == 0.0
+    assert _kl(0.25, 0.5) == pytest.approx(0.75 * math.log(1.5) + 0.25 * math.log(0.5))
 
 
 def test_paired_drop_splits_losses_and_gains_and_bonferroni_combines_them() -> None:
@@ -783,12 +813,22 @@ def test_paired_drop_bounds_hold_the_estimate_and_stay_in_range(
 
 
 def test_paired_drop_refuses_bad_counts() -> None:
-    with pytest.raises(InputError, match="no paired case"):
+    with pytest.raises(InputError) as raised:
         paired_drop_bounds([])
+    assert (raised.value.message, raised.value.fix) == (
+        "no paired case to compare",
+        "pass at least one case both models have trials of",
+    )
     for bad in ((1, 0, 0, 1), (2, 1, 0, 1), (0, 1, -1, 1), (0, 1, 3, 2)):
-        with pytest.raises(InputError, match="invalid counts for paired case #1"):
+        with pytest.raises(InputError) as raised:
             paired_drop_bounds([(1, 1, 1, 1), bad])
-    with pytest.raises(InputError, match="not a whole number"):
-        paired_drop_bounds([(1, 1, 0.5, 1)])  # type: ignore[list-item]
+        assert (raised.value.message, raised.value.fix) == (
+            f"invalid counts for paired case #1: {bad}",
+            "give each case as (base passes, base trials, candidate passes, candidate "
+            "trials) with 0 <= passes <= trials and trials >= 1",
+        )
+    with pytest.raises(InputError) as raised:
+        paired_drop_bounds([(1, 1, 1, 1), (1, 1, 0.5, 1)])  # type: ignore[list-item]
+    assert raised.value.message == "invalid count of paired case #1 0.5: not a whole number"
     with pytest.raises(InputError, match="confidence level"):
         paired_drop_bounds([(1, 1, 1, 1)], level=1.0)
