@@ -31,11 +31,20 @@ made and logged by the same hooks as always (so the terminal, ``-x``, JUnit XML 
 xfail see what they always see; output of the call is captured as always), without the
 per-phase set-up that costs more than a replayed item (2,000 of them: seconds). Any
 other item runs pytest's own protocol.
+
+Once the run is done (it collects its own garbage at its end), what is alive (the
+session, its items, the run's outcomes: all kept to the session's end) is frozen out of
+the garbage collector's sight: the full collections the items' reports trigger, the two
+pytest makes at its end to find unraisable exceptions and the interpreter's last one
+would otherwise each walk all of it again (~0.3-0.5 s each after 2,000 items). A
+session run inside another process (pytester's in-process runs) leaves those objects
+frozen in that process, which keeps them until it exits.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
 import inspect
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -247,6 +256,7 @@ def _item_check(config: pytest.Config, item: Any) -> ItemCheck:
         except MissingApiKey as error:  # raised before any item ran: the invocation is wrong
             pytest.exit(f"clearance evals: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
         config.stash[_RUN] = run
+        gc.freeze()  # the run collected its garbage at its end (Evaluation.run)
         if plan.jsonl:
             from clearance.catalog.runstore import ResultStore
 
