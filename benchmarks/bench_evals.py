@@ -15,10 +15,13 @@
     python benchmarks/bench_evals.py [--rounds 3] [--profile] [--baseline REV]
 
 ``--baseline REV`` measures "before" and "after" in the same run: a copy of ``src/`` whose
-``clearance/evaluation`` package is as it was at ``REV`` (everything else as in the
-working tree) runs beside the working tree, round by round, each figure then given for
-both with their ratio. The live figures are then rounds of the engine against raw httpx
-sent the same requests (each on its own fresh server), for each tree.
+``clearance/evaluation`` package, ``clearance/contracts/cache.py`` and
+``clearance/cli/evals.py`` are as they were at ``REV`` (everything else as in the working
+tree) runs beside the working tree, round by round, each figure then given for both with
+their ratio. The live figures are then rounds of the engine against raw httpx sent the
+same requests (each on its own fresh server), for each tree. Each replay's CPU time (user
++ system, every thread of the process) is given beside its wall time (on a shared machine
+it moves less with the load), and the two trees' stored result rows must be equal.
 
 The reference provider is a SIMULATOR: these figures measure clearance, not a model.
 """
@@ -30,6 +33,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -88,19 +92,28 @@ def _env(config: Path, src: Path | None) -> dict[str, str]:
     return env
 
 
+BASELINE_PATHS = (
+    "src/clearance/evaluation",
+    "src/clearance/contracts/cache.py",
+    "src/clearance/cli/evals.py",
+)
+"""What ``--baseline`` takes from the revision (a package whole, or one file)."""
+
+
 def baseline_src(rev: str, into: Path) -> Path:
-    """A copy of ``src/`` with ``clearance/evaluation`` as it was at ``rev``."""
+    """A copy of ``src/`` with :data:`BASELINE_PATHS` as they were at ``rev``."""
     shutil.copytree(ROOT / "src", into, ignore=shutil.ignore_patterns("__pycache__"))
-    package = "src/clearance/evaluation"
     at_rev = subprocess.run(
-        ["git", "ls-tree", "-r", "--name-only", rev, package],
+        ["git", "ls-tree", "-r", "--name-only", rev, *BASELINE_PATHS],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
-    for path in (into / "clearance" / "evaluation").glob("*.py"):
-        path.unlink()
+    for package in BASELINE_PATHS:
+        if not package.endswith(".py"):
+            for path in (into / Path(package).relative_to("src")).glob("*.py"):
+                path.unlink()
     for name in at_rev:
         text = subprocess.run(
             ["git", "show", f"{rev}:{name}"], cwd=ROOT, capture_output=True, check=True
@@ -111,13 +124,24 @@ def baseline_src(rev: str, into: Path) -> Path:
     return into
 
 
+CPU: dict[str, list[float]] = {}
+"""CPU seconds (user + system) of each timed process, by what it ran."""
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def clearance(config: Path, *args: str, src: Path | None = None) -> tuple[float, str]:
     env = _env(config, src)
+    cpu = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(
         [str(BIN / "clearance"), *args], env=env, capture_output=True, text=True, check=False
     )
     elapsed = time.perf_counter() - started
+    CPU.setdefault(f"clearance {src}", []).append(_children_cpu() - cpu)
     if done.returncode != 0:
         raise SystemExit(f"clearance {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return elapsed, done.stdout
@@ -129,6 +153,7 @@ def pytest_evals(config: Path, project: Path, src: Path | None = None) -> float:
     (project / "evals" / "test_evals.py").write_text(
         (ROOT / "evals" / "test_evals.py").read_text(encoding="utf-8"), encoding="utf-8"
     )
+    cpu = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(
         [
@@ -150,6 +175,7 @@ def pytest_evals(config: Path, project: Path, src: Path | None = None) -> float:
         check=False,
     )
     elapsed = time.perf_counter() - started
+    CPU.setdefault(f"pytest {src}", []).append(_children_cpu() - cpu)
     if done.returncode != 0:
         raise SystemExit(f"pytest evals failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return elapsed
@@ -194,6 +220,21 @@ async def raw_httpx(base_url: str, bodies: list[dict[str, object]], concurrency:
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return time.perf_counter() - started
+
+
+def result_rows(config: Path, run_id: str, src: Path | None) -> list[str]:
+    """A stored run's result rows (``clearance runs export``), without what differs from
+    run to run (the run id, when the row was written), sorted: equal lists are the same
+    decisions, failures, evidence, costs and recorded latencies."""
+    _, out = clearance(config, "runs", "export", run_id, "--out", "-", src=src)
+    rows = []
+    for line in out.splitlines():
+        row = json.loads(line)
+        if row.get("type") == "result":
+            row.pop("run_id", None)
+            row.pop("created_at", None)
+            rows.append(json.dumps(row, sort_keys=True))
+    return sorted(rows)
 
 
 def _median(values: list[float]) -> str:
@@ -294,7 +335,10 @@ def main() -> None:
         eval_times: dict[str, list[float]] = {tree: [] for tree in trees}
         inside: dict[str, list[float]] = {tree: [] for tree in trees}
         pytest_times: dict[str, list[float]] = {tree: [] for tree in trees}
+        eval_cpu: dict[str, list[float]] = {tree: [] for tree in trees}
+        pytest_cpu: dict[str, list[float]] = {tree: [] for tree in trees}
         counts: dict[str, object] = {}
+        rows: dict[str, list[str]] = {}
         for _ in range(0 if args.only == "live" else args.rounds):
             for tree, src in trees.items():
                 took, out = clearance(
@@ -308,21 +352,33 @@ def main() -> None:
                     src=src,
                 )
                 eval_times[tree].append(took)
+                eval_cpu[tree].append(CPU[f"clearance {src}"][-1])
                 inside[tree].append(json.loads(out)["elapsed_s"])
                 counts[tree] = json.loads(out)["counts"]
+                rows[tree] = result_rows(projects[tree], json.loads(out)["run_id"], src)
                 pytest_times[tree].append(
                     pytest_evals(projects[tree], folder / f"replay-{tree}", src)
                 )
+                pytest_cpu[tree].append(CPU[f"pytest {src}"][-1])
         for tree in trees if args.only != "live" else ():
             print(
                 f"replay {items} items [{tree}], process start to exit: clearance eval "
-                f"{_median(eval_times[tree])} (the run itself {_median(inside[tree])}); "
-                f"pytest evals {_median(pytest_times[tree])}; counts {counts[tree]}"
+                f"{_median(eval_times[tree])} (the run itself {_median(inside[tree])}; CPU "
+                f"{_median(eval_cpu[tree])}); pytest evals {_median(pytest_times[tree])} "
+                f"(CPU {_median(pytest_cpu[tree])}); counts {counts[tree]}"
             )
         if len(trees) == 2 and args.only != "live":
             if counts["before"] != counts["after"]:
                 raise SystemExit(f"the replays disagree: {counts}")
-            for name, times in (("clearance eval", eval_times), ("pytest evals", pytest_times)):
+            if rows["before"] != rows["after"]:
+                raise SystemExit("the replays stored different result rows")
+            print(f"  both trees stored the same {len(rows['after'])} result rows")
+            for name, times in (
+                ("clearance eval", eval_times),
+                ("clearance eval CPU", eval_cpu),
+                ("pytest evals", pytest_times),
+                ("pytest evals CPU", pytest_cpu),
+            ):
                 ratios = [a / b for a, b in zip(times["after"], times["before"], strict=True)]
                 print(f"  {name}: after/before per round {', '.join(f'{r:.2f}' for r in ratios)}")
         if args.profile:
