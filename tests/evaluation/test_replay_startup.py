@@ -27,7 +27,7 @@ from clearance.evaluation.cassettes import (
     CassetteSerializer,
 )
 from clearance.evaluation.engine import Evaluation
-from clearance.evaluation.matching import MATCHERS, explain_mismatch, route
+from clearance.evaluation.matching import MATCHERS, body_key, explain_mismatch, route, sent_key
 from clearance.evaluation.simulator import SimulatorProviders
 from tests.support.evalproject import STEADY, ScriptedNetwork, make_project
 
@@ -180,3 +180,16 @@ def test_a_run_leaves_the_collector_as_it_found_it(
             gc.freeze()
         elif not frozen:
             gc.unfreeze()
+
+
+@given(
+    body=st.one_of(
+        st.binary(max_size=40),
+        st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=5), max_size=4).map(
+            lambda d: repr(d).replace("'", '"').encode()
+        ),
+    )
+)
+def test_the_key_of_a_body_sent_again_is_the_key_made_afresh(body: bytes) -> None:
+    assert sent_key(body) == body_key(body)[1]
+    assert sent_key(bytes(body)) == body_key(body)[1]  # the kept one, for equal bytes

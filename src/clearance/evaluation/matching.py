@@ -39,6 +39,7 @@ __all__ = [
     "json_key",
     "request_matches",
     "route",
+    "sent_key",
 ]
 
 _MAX_SHOWN = 120
@@ -62,6 +63,13 @@ def body_key(raw: bytes) -> tuple[Any, bytes]:
             parsed = orjson.loads(raw)
             return parsed, orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS)
     return _NOT_JSON, raw
+
+
+@functools.lru_cache(maxsize=256)
+def sent_key(raw: bytes) -> bytes:
+    """:func:`body_key`'s key of a request being made, kept for the next requests with
+    the same bytes (the trials of a case send the same body: it is parsed once)."""
+    return body_key(raw)[1]
 
 
 def json_key(value: Any) -> bytes | None:

@@ -112,12 +112,12 @@ from clearance.evaluation.cassettes import (
 )
 from clearance.evaluation.matching import (
     MATCHERS,
-    body_key,
     explain_mismatch,
     fingerprint_changes,
     json_body,
     request_matches,
     route,
+    sent_key,
 )
 from clearance.evaluation.scrub import Scrubber, redact_secrets, scan_for_secrets
 
@@ -506,7 +506,7 @@ class CaseCassette:
             uri = self._scrubber.url(str(url))
             scrubbed = self._scrubber.body(body)
             if (
-                route(method, uri) == recorded.route and body_key(scrubbed)[1] == recorded.key
+                route(method, uri) == recorded.route and sent_key(scrubbed) == recorded.key
                 if isinstance(recorded, StoredRequest)
                 else request_matches(_vcr_request(method, uri, scrubbed), recorded)
             ):
