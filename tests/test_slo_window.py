@@ -13,6 +13,7 @@ a model, over every grouping, with and without an org or model filter, on both d
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import random
 import sqlite3
 from collections import Counter
@@ -283,6 +284,14 @@ def test_per_model_totals_equal_one_grouped_scan(catalog: Catalog, seed: int) ->
         ).all()
         both = len({model for (model,) in unserved} & {"p:a", "p:b"})
         got = callstats.window_totals(connection, windows[0], ("model",), (0.5,))
+    spend: dict[str | None, Decimal] = {}
+    for row in rows:  # the exact sum, every digit kept, with nothing of the store's
+        inside = T0 <= row["started_at"] < T0 + dt.timedelta(hours=1)
+        if inside and row["eval_run_id"] is None and row["cost"] is not None:
+            model = row["served_model"] or row["requested_model"]
+            with decimal.localcontext(prec=decimal.MAX_PREC):
+                spend[model] = spend.get(model, Decimal(0)) + row["cost"]
+    assert {g.model: g.spend for g in got if g.spend} == spend
     assert both, "a model has served calls logged with and without its served model"
     (merged,) = [g for g in got if g.model == "p:f"]
     assert merged.ok, "p:f served calls"
