@@ -36,7 +36,12 @@ def test_head_constant_matches_the_scripts() -> None:
 
 def test_migrated_schema_equals_the_tables_module(catalog: Catalog) -> None:
     with catalog.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        # the full-text index (migration 0008) is each database's own: not in tables.py
+        opts = {
+            "compare_type": True,
+            "include_name": lambda name, _type, _parents: not tables.is_full_text_object(name),
+        }
+        context = MigrationContext.configure(connection, opts=opts)
         differences = compare_metadata(context, tables.metadata)
         assert differences == []
         assert current_revision(connection) == HEAD

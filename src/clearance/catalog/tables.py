@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -36,6 +37,11 @@ __all__ = [
     "eval_runs",
     "fallback_chains",
     "gate_decisions",
+    "is_full_text_object",
+    "kb_audit",
+    "kb_chunks",
+    "kb_documents",
+    "kb_tags",
     "kill_switch_audit",
     "kill_switches",
     "metadata",
@@ -44,6 +50,7 @@ __all__ = [
     "org_settings",
     "prices",
     "providers",
+    "retrievals",
     "revenue",
     "session_pins",
 ]
@@ -384,3 +391,115 @@ gate_decisions = Table(
     Index(None, "model_id", "override", "id"),
     Index(None, "stale_at"),  # GateCache's change check
 )
+
+
+# -- knowledge bases (migration 0008, issue 22) ----------------------------------------
+
+ORG_ID = String(128)
+DOCUMENT_ID = String(512)
+_DOCUMENT_KEY = ("kb_documents.org_id", "kb_documents.document_id")
+
+kb_documents = Table(
+    "kb_documents",
+    metadata,
+    Column("org_id", ORG_ID, primary_key=True),
+    Column("document_id", DOCUMENT_ID, primary_key=True, doc="unique within the org"),
+    Column("source", Text, nullable=True, doc="the path it was read from"),
+    Column("title", Text, nullable=True),
+    Column("format", String(16), nullable=False, doc="markdown | text | html"),
+    Column("sha256", String(64), nullable=False, doc="of the content as read (bytes)"),
+    Column("tags", JSONDocument, nullable=False, doc="sorted list; kb_tags indexes it"),
+    Column("bytes", Integer, nullable=False, doc="size of the content as read"),
+    Column("chunks", Integer, nullable=False),
+    Column("ingested_at", UTCDateTime, nullable=False),
+    Column("ingested_by", String(128), nullable=False),
+)
+
+kb_tags = Table(
+    "kb_tags",
+    metadata,
+    Column("org_id", ORG_ID, primary_key=True),
+    Column("tag", String(128), primary_key=True),
+    Column("document_id", DOCUMENT_ID, primary_key=True),
+    ForeignKeyConstraint(["org_id", "document_id"], list(_DOCUMENT_KEY)),
+)
+
+kb_chunks = Table(
+    "kb_chunks",
+    metadata,
+    Column(
+        "id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+        doc="the full-text index's row id",
+    ),
+    Column("org_id", ORG_ID, nullable=False),
+    Column("document_id", DOCUMENT_ID, nullable=False),
+    Column("ordinal", Integer, nullable=False, doc="position in the document, from 0"),
+    Column("heading", Text, nullable=False, doc="heading path ('A > B'), '' for none"),
+    Column("text", Text, nullable=False),
+    ForeignKeyConstraint(["org_id", "document_id"], list(_DOCUMENT_KEY)),
+    UniqueConstraint("org_id", "document_id", "ordinal"),
+)
+
+kb_audit = Table(
+    "kb_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("host", String(255), nullable=True),
+    Column("org_id", ORG_ID, nullable=False),
+    Column("action", String(16), nullable=False, doc="ingest | replace | delete"),
+    Column("document_id", DOCUMENT_ID, nullable=True, doc="the document, or NULL for a tag"),
+    Column("tag", String(128), nullable=True, doc="delete by tag: the tag"),
+    Column("documents", Integer, nullable=False),
+    Column("chunks", Integer, nullable=False, doc="chunks written (ingest) or removed"),
+    Column("sha256", String(64), nullable=True, doc="ingest/replace: the content's"),
+    Index(None, "org_id", "at"),
+)
+
+retrievals = Table(
+    "retrievals",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("call_id", ID36, nullable=True, doc="ai_calls.call_id of the call it served"),
+    Column("org_id", ORG_ID, nullable=False),
+    Column("retriever", String(128), nullable=False, doc="the retriever configuration's name"),
+    Column(
+        "query_sha256",
+        String(64),
+        nullable=False,
+        doc="sha256 of the query (its text is user input and is never stored)",
+    ),
+    Column("query_chars", Integer, nullable=False),
+    Column("k", Integer, nullable=False),
+    Column("documents", Integer, nullable=False),
+    Column("chunks", Integer, nullable=False),
+    Column("bytes", Integer, nullable=False, doc="UTF-8 bytes of the context injected"),
+    Column("tokens", Integer, nullable=False, doc="tokens of the context injected"),
+    Column("tags", JSONDocument, nullable=True, doc="source tags of the chunks injected"),
+    Column("latency_ms", Float, nullable=False),
+    Column("truncated", Boolean, nullable=False, doc="the token budget cut chunks"),
+    Column("cut_chunks", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "call_id"),
+    Index(None, "org_id", "created_at"),
+    Index(None, "created_at"),
+)
+
+FULL_TEXT_PREFIX = "kb_fts"
+"""The full-text index's objects, made by migration 0008 and not described here, as
+SQLAlchemy cannot: on SQLite the FTS5 table ``kb_fts`` (with its shadow tables
+``kb_fts_data``, ``kb_fts_idx``, ``kb_fts_docsize``, ``kb_fts_config`` and three
+triggers), on PostgreSQL the generated ``tsvector`` column ``kb_chunks.kb_fts`` and its
+GIN index ``ix_kb_fts``."""
+
+
+def is_full_text_object(name: str | None) -> bool:
+    """Whether a table, column or index name is one of the full-text index's objects
+    (schema comparisons leave them out: they are the database's own, per dialect)."""
+    return name is not None and name.removeprefix("ix_").startswith(FULL_TEXT_PREFIX)

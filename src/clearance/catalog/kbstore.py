@@ -1,0 +1,453 @@
+"""Knowledge-base rows: documents, their tags and chunks, the audit trail, and full-text search.
+
+Every statement on ``kb_documents``, ``kb_tags``, ``kb_chunks`` and ``kb_audit`` is here.
+What a document is, how it is chunked and how a user's query becomes search terms are
+:mod:`clearance.knowledge`'s; this store takes plain values.
+
+Tenant isolation is kept here, in SQL: every statement names its org in its ``WHERE``
+clause (and each join repeats the org), and a search's terms reach the database only as
+bound parameters, quoted as FTS5 strings on SQLite (so no term is ever an operator:
+``NEAR``, ``AND``, ``*``, ``-`` and quotes are text) and passed to ``plainto_tsquery`` on
+PostgreSQL (which takes any text).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import reduce
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    column,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    table,
+)
+
+from clearance.catalog import tables as t
+from clearance.catalog.database import Catalog
+
+__all__ = [
+    "MAX_TERMS",
+    "AuditRow",
+    "ChunkMatch",
+    "DocumentRow",
+    "NewDocument",
+    "OrgStats",
+    "WriteStatus",
+    "audit_rows",
+    "delete_document",
+    "delete_tag",
+    "document_rows",
+    "org_stats",
+    "search_chunks",
+    "search_statement",
+    "write_document",
+]
+
+MAX_TERMS = 64
+"""At most this many search terms reach the database (the first ones are kept)."""
+
+WriteStatus = Literal["ingested", "replaced", "unchanged"]
+
+_D = t.kb_documents.c
+_C = t.kb_chunks.c
+_G = t.kb_tags.c
+_A = t.kb_audit.c
+
+
+@dataclass(frozen=True, slots=True)
+class NewDocument:
+    """A document to write, already chunked: ``chunks`` are ``(heading, text)`` in order."""
+
+    org_id: str
+    document_id: str
+    source: str | None
+    title: str | None
+    format: str
+    sha256: str
+    tags: tuple[str, ...]
+    bytes: int
+    chunks: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    """One ``kb_documents`` row."""
+
+    org_id: str
+    document_id: str
+    source: str | None
+    title: str | None
+    format: str
+    sha256: str
+    tags: tuple[str, ...]
+    bytes: int
+    chunks: int
+    ingested_at: dt.datetime
+    ingested_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkMatch:
+    """A chunk a search found, with the database's score (higher is better)."""
+
+    org_id: str
+    document_id: str
+    ordinal: int
+    heading: str
+    text: str
+    tags: tuple[str, ...]
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class OrgStats:
+    """What one org's knowledge base holds."""
+
+    org_id: str
+    documents: int
+    chunks: int
+    bytes: int
+    """Size of the documents as read."""
+    text_chars: int
+    """Characters of chunk text stored."""
+    tags: dict[str, int]
+    """Documents per tag."""
+    last_ingested_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """One ``kb_audit`` row."""
+
+    at: dt.datetime
+    actor: str
+    host: str | None
+    org_id: str
+    action: str
+    document_id: str | None
+    tag: str | None
+    documents: int
+    chunks: int
+    sha256: str | None
+
+
+def _document_key(org_id: str, document_id: str) -> ColumnElement[bool]:
+    return and_(_D.org_id == org_id, _D.document_id == document_id)
+
+
+def _remove(connection: Connection, org_id: str, document_ids: Sequence[str]) -> int:
+    """Delete documents of one org with their tags and chunks; the chunks removed."""
+    if not document_ids:
+        return 0
+    chunks = connection.execute(
+        select(func.count()).where(_C.org_id == org_id, _C.document_id.in_(document_ids))
+    ).scalar_one()
+    connection.execute(
+        delete(t.kb_chunks).where(_C.org_id == org_id, _C.document_id.in_(document_ids))
+    )
+    connection.execute(
+        delete(t.kb_tags).where(_G.org_id == org_id, _G.document_id.in_(document_ids))
+    )
+    connection.execute(
+        delete(t.kb_documents).where(_D.org_id == org_id, _D.document_id.in_(document_ids))
+    )
+    return int(chunks)
+
+
+def _audit(connection: Connection, **values: Any) -> None:
+    connection.execute(insert(t.kb_audit).values(host=socket.gethostname(), **values))
+
+
+def write_document(
+    catalog: Catalog, document: NewDocument, *, actor: str, at: dt.datetime
+) -> WriteStatus:
+    """Store ``document`` (replacing the org's document of that id and its chunks), and
+    audit it, in one transaction; ``unchanged`` (nothing written) when the stored one has
+    the same sha256 and tags."""
+    tags = sorted(set(document.tags))
+    org_id, document_id = document.org_id, document.document_id
+    with catalog.begin() as connection:
+        before = connection.execute(
+            select(_D.sha256, _D.tags).where(_document_key(org_id, document_id))
+        ).first()
+        if before is not None and before.sha256 == document.sha256 and list(before.tags) == tags:
+            return "unchanged"
+        if before is not None:
+            _remove(connection, org_id, [document_id])
+        connection.execute(
+            insert(t.kb_documents).values(
+                org_id=org_id,
+                document_id=document_id,
+                source=document.source,
+                title=document.title,
+                format=document.format,
+                sha256=document.sha256,
+                tags=tags,
+                bytes=document.bytes,
+                chunks=len(document.chunks),
+                ingested_at=at,
+                ingested_by=actor,
+            )
+        )
+        if tags:
+            connection.execute(
+                insert(t.kb_tags),
+                [{"org_id": org_id, "tag": tag, "document_id": document_id} for tag in tags],
+            )
+        if document.chunks:
+            connection.execute(
+                insert(t.kb_chunks),
+                [
+                    {
+                        "org_id": org_id,
+                        "document_id": document_id,
+                        "ordinal": ordinal,
+                        "heading": heading,
+                        "text": text,
+                    }
+                    for ordinal, (heading, text) in enumerate(document.chunks)
+                ],
+            )
+        status: WriteStatus = "ingested" if before is None else "replaced"
+        _audit(
+            connection,
+            at=at,
+            actor=actor,
+            org_id=org_id,
+            action="ingest" if before is None else "replace",
+            document_id=document_id,
+            documents=1,
+            chunks=len(document.chunks),
+            sha256=document.sha256,
+        )
+    return status
+
+
+def delete_document(
+    catalog: Catalog, org_id: str, document_id: str, *, actor: str, at: dt.datetime
+) -> tuple[int, int]:
+    """Delete one document of ``org_id`` and audit it: (documents, chunks) removed; (0, 0)
+    and no audit row when there was none."""
+    with catalog.begin() as connection:
+        found = connection.execute(
+            select(_D.document_id).where(_document_key(org_id, document_id))
+        ).first()
+        if found is None:
+            return 0, 0
+        chunks = _remove(connection, org_id, [document_id])
+        _audit(
+            connection,
+            at=at,
+            actor=actor,
+            org_id=org_id,
+            action="delete",
+            document_id=document_id,
+            documents=1,
+            chunks=chunks,
+        )
+    return 1, chunks
+
+
+def delete_tag(
+    catalog: Catalog, org_id: str, tag: str, *, actor: str, at: dt.datetime
+) -> tuple[int, int]:
+    """Delete every document of ``org_id`` carrying ``tag`` and audit it: (documents,
+    chunks) removed; (0, 0) and no audit row when none carries it."""
+    with catalog.begin() as connection:
+        documents = list(
+            connection.execute(
+                select(_G.document_id).where(_G.org_id == org_id, _G.tag == tag)
+            ).scalars()
+        )
+        if not documents:
+            return 0, 0
+        chunks = _remove(connection, org_id, documents)
+        _audit(
+            connection,
+            at=at,
+            actor=actor,
+            org_id=org_id,
+            action="delete",
+            tag=tag,
+            documents=len(documents),
+            chunks=chunks,
+        )
+    return len(documents), chunks
+
+
+def document_rows(catalog: Catalog, org_id: str) -> list[DocumentRow]:
+    """The documents of ``org_id``, by id."""
+    with catalog.connect() as connection:
+        rows = connection.execute(
+            select(t.kb_documents).where(_D.org_id == org_id).order_by(_D.document_id)
+        ).all()
+    return [
+        DocumentRow(
+            r.org_id,
+            r.document_id,
+            r.source,
+            r.title,
+            r.format,
+            r.sha256,
+            tuple(r.tags),
+            r.bytes,
+            r.chunks,
+            r.ingested_at,
+            r.ingested_by,
+        )
+        for r in rows
+    ]
+
+
+def org_stats(catalog: Catalog, org_id: str | None = None) -> list[OrgStats]:
+    """What each org's knowledge base holds (only ``org_id``'s when given), by org."""
+    documents = select(
+        _D.org_id,
+        func.count().label("documents"),
+        func.coalesce(func.sum(_D.chunks), 0).label("chunks"),
+        func.coalesce(func.sum(_D.bytes), 0).label("bytes"),
+        func.max(_D.ingested_at).label("last"),
+    ).group_by(_D.org_id)
+    chars = select(_C.org_id, func.sum(func.length(_C.text)).label("chars")).group_by(_C.org_id)
+    tags = select(_G.org_id, _G.tag, func.count().label("n")).group_by(_G.org_id, _G.tag)
+    if org_id is not None:
+        documents = documents.where(_D.org_id == org_id)
+        chars = chars.where(_C.org_id == org_id)
+        tags = tags.where(_G.org_id == org_id)
+    with catalog.connect() as connection:
+        rows = connection.execute(documents.order_by(_D.org_id)).all()
+        text_chars = {r.org_id: int(r.chars or 0) for r in connection.execute(chars)}
+        per_tag: dict[str, dict[str, int]] = {}
+        for r in connection.execute(tags.order_by(_G.org_id, _G.tag)):
+            per_tag.setdefault(r.org_id, {})[r.tag] = int(r.n)
+    return [
+        OrgStats(
+            r.org_id,
+            int(r.documents),
+            int(r.chunks),
+            int(r.bytes),
+            text_chars.get(r.org_id, 0),
+            per_tag.get(r.org_id, {}),
+            r.last,
+        )
+        for r in rows
+    ]
+
+
+def audit_rows(catalog: Catalog, org_id: str | None = None) -> list[AuditRow]:
+    """The audit trail (of ``org_id`` when given), oldest first."""
+    query = select(t.kb_audit).order_by(_A.id)
+    if org_id is not None:
+        query = query.where(_A.org_id == org_id)
+    with catalog.connect() as connection:
+        rows = connection.execute(query).all()
+    return [
+        AuditRow(
+            r.at,
+            r.actor,
+            r.host,
+            r.org_id,
+            r.action,
+            r.document_id,
+            r.tag,
+            r.documents,
+            r.chunks,
+            r.sha256,
+        )
+        for r in rows
+    ]
+
+
+# -- full-text search ------------------------------------------------------------------
+
+_FTS = table("kb_fts", column("rowid"))
+_FTS_TABLE: ColumnElement[Any] = literal_column("kb_fts")
+_TSVECTOR: ColumnElement[Any] = literal_column("kb_chunks.kb_fts")
+_TS_CONFIG: ColumnElement[Any] = literal_column("'english'::regconfig")
+
+
+def _fts5_string(term: str) -> str:
+    """``term`` as an FTS5 string: quoted, so it is text whatever it holds."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def search_statement(
+    dialect: str, org_id: str, terms: Sequence[str], *, k: int, tags: Sequence[str] = ()
+) -> Select[Any]:
+    """The search for chunks of ``org_id`` matching any of ``terms`` (at least one), best
+    first, on ``dialect`` (``sqlite``: FTS5 and ``bm25``; ``postgresql``: ``tsvector``
+    and ``ts_rank_cd``). Only chunks of documents carrying one of ``tags``, when given."""
+    terms = [term.replace("\x00", "") for term in terms[:MAX_TERMS]]
+    if not terms:
+        raise ValueError("a search needs at least one term")
+    same_document = and_(_D.org_id == _C.org_id, _D.document_id == _C.document_id)
+    conditions: list[ColumnElement[bool]] = [_C.org_id == org_id, _D.org_id == org_id]
+    if tags:
+        conditions.append(
+            exists()
+            .where(
+                _G.org_id == org_id,
+                _G.org_id == _C.org_id,
+                _G.document_id == _C.document_id,
+                _G.tag.in_(sorted(set(tags))),
+            )
+            .correlate(t.kb_chunks)
+        )
+    columns = (_C.org_id, _C.document_id, _C.ordinal, _C.heading, _C.text, _D.tags)
+    if dialect == "sqlite":
+        expression = " OR ".join(_fts5_string(term) for term in terms)
+        rank = func.bm25(_FTS_TABLE, 2.0, 1.0)  # the heading counts twice
+        return (
+            select(*columns, (-rank).label("score"))
+            .select_from(
+                _FTS.join(t.kb_chunks, _C.id == _FTS.c.rowid).join(t.kb_documents, same_document)
+            )
+            .where(_FTS_TABLE.op("MATCH")(bindparam("fts_query", expression)), *conditions)
+            .order_by(rank, _C.id)
+            .limit(k)
+        )
+    queries: list[ColumnElement[Any]] = [
+        func.plainto_tsquery(_TS_CONFIG, bindparam(f"term_{i}", term))
+        for i, term in enumerate(terms)
+    ]
+    query = reduce(lambda left, right: left.op("||")(right), queries)
+    score = func.ts_rank_cd(_TSVECTOR, query)
+    return (
+        select(*columns, score.label("score"))
+        .select_from(t.kb_chunks.join(t.kb_documents, same_document))
+        .where(_TSVECTOR.op("@@")(query), *conditions)
+        .order_by(score.desc(), _C.id)
+        .limit(k)
+    )
+
+
+def search_chunks(
+    catalog: Catalog, org_id: str, terms: Sequence[str], *, k: int, tags: Sequence[str] = ()
+) -> list[ChunkMatch]:
+    """At most ``k`` chunks of ``org_id`` matching any of ``terms``, best first
+    (:func:`search_statement`); ``[]`` without terms or with ``k`` below 1."""
+    if not terms or k < 1:
+        return []
+    statement = search_statement(catalog.dialect, org_id, terms, k=k, tags=tags)
+    with catalog.connect() as connection:
+        rows = connection.execute(statement).all()
+    return [
+        ChunkMatch(
+            r.org_id, r.document_id, r.ordinal, r.heading, r.text, tuple(r.tags), float(r.score)
+        )
+        for r in rows
+    ]
