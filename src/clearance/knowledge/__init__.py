@@ -4,6 +4,9 @@ checks that clear a retriever configuration (issue 22)."""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from clearance.knowledge.base import (
     DeleteResult,
     IngestResult,
@@ -15,22 +18,87 @@ from clearance.knowledge.base import (
     query_terms,
 )
 from clearance.knowledge.chunking import MAX_CHARS, ParsedDocument, TextChunk, chunk_document
+from clearance.knowledge.labels import (
+    MAX_GRADE,
+    LabelledQuery,
+    QuerySet,
+    dump_queryset,
+    load_queryset,
+)
+from clearance.knowledge.quality import (
+    NDCG_DEPTH,
+    MetricSummary,
+    QueryScore,
+    RetrievalReport,
+    bootstrap_means,
+    document_ranks,
+    evaluate,
+    ndcg_at,
+    query_clusters,
+    recall_at_k,
+    reciprocal_rank,
+    score_query,
+)
 from clearance.knowledge.types import Chunk, Hit, Retriever
+
+if TYPE_CHECKING:
+    from clearance.knowledge.bfcl_retrieval import (
+        BfclRetrievalSet,
+        ToolDocument,
+        build_bfcl_retrieval,
+        tool_document_text,
+    )
+
+_LAZY = dict.fromkeys(
+    ("BfclRetrievalSet", "ToolDocument", "build_bfcl_retrieval", "tool_document_text"),
+    "clearance.knowledge.bfcl_retrieval",
+)
+"""Imported on first use: the BFCL retrieval set reads BFCL through the contracts importer
+(jsonschema and all), which a program that only searches a knowledge base never needs."""
 
 __all__ = [
     "MAX_CHARS",
+    "MAX_GRADE",
+    "NDCG_DEPTH",
+    "BfclRetrievalSet",
     "Chunk",
     "DeleteResult",
     "Hit",
     "IngestResult",
+    "LabelledQuery",
     "LexicalRetriever",
+    "MetricSummary",
     "ParsedDocument",
+    "QueryScore",
+    "QuerySet",
+    "RetrievalReport",
     "Retriever",
     "TextChunk",
+    "ToolDocument",
+    "bootstrap_means",
+    "build_bfcl_retrieval",
     "chunk_document",
     "delete_documents",
+    "document_ranks",
+    "dump_queryset",
+    "evaluate",
     "ingest_paths",
     "ingest_text",
     "knowledge_stats",
+    "load_queryset",
+    "ndcg_at",
+    "query_clusters",
     "query_terms",
+    "recall_at_k",
+    "reciprocal_rank",
+    "score_query",
+    "tool_document_text",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
