@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from clearance.catalog.kbstore import OrgStats
 from clearance.knowledge.base import (
     DeleteResult,
     IngestResult,
@@ -68,6 +69,7 @@ __all__ = [
     "LabelledQuery",
     "LexicalRetriever",
     "MetricSummary",
+    "OrgStats",
     "ParsedDocument",
     "QueryScore",
     "QuerySet",
