@@ -406,3 +406,57 @@ def test_the_planner_sends_trials_to_open_models_and_none_to_futile_or_decided_o
     plain = _Rounds(frame, StoppingRule(3, 3, futility=0.0))
     assert set(plain.next_round("run", 1)) == {"clear", "close"}
     assert plain.futile == {}
+
+
+def test_the_next_trials_follow_each_open_check_and_count_only_judged_trials() -> None:
+    """min_trials_per_case asks for the cases short of it, a criticality for its own cases
+    only (pass^k is open only when every case is short of k <= min_trials_per_case, so it
+    adds nothing); an infra error or a fallback's answer is a trial
+    played (it counts against the cap) but not judged (it counts for nothing else)."""
+    spec: dict[str, tuple[str, str | None, list[bool]]] = {
+        f"crit{i:02d}": ("contract", "critical", [True, True]) for i in range(40)
+    }
+    spec.update({f"std{i:02d}": ("contract", "standard", [True, True]) for i in range(3)})
+    spec["std00"] = ("contract", "standard", [True])
+    frame = _rows("m", spec)
+    infra = (frame["case_id"] == "crit00") & (frame["trial"] == 2)
+    frame.loc[infra, "verdict"] = "infra_error"
+    served = (frame["case_id"] == "crit01") & (frame["trial"] == 2)
+    frame.loc[served, "fallback_served"] = True
+    base = POLICY.model_dump(exclude={"path", "source_hash"})
+    policy = GatePolicy.model_validate(
+        {
+            **base,
+            "criticality": {
+                "critical": {"min_lower_bound": 0.8},
+                "standard": {"min_lower_bound": 0.8},
+            },
+            "flows": None,
+            "min_trials_per_case": 2,
+        }
+    )
+    rule = StoppingRule(3, 2)
+    result = decide_adaptive(frame, policy, rule, model_id="m")
+    verdicts = {c.name: c.verdict for c in result.checks}
+    assert verdicts["min_trials_per_case"] == "inconclusive"
+    assert verdicts["criticality.critical"] == "pass"
+    assert verdicts["criticality.standard"] == "inconclusive"
+    # the short cases (one judged trial) and the open standard class, nothing else
+    assert cases_to_try(result, frame, policy, rule) == (
+        "crit00",
+        "crit01",
+        *sorted(c for c in spec if c.startswith("std")),
+    )
+    # a case at the cap gets no more, judged or not
+    assert cases_to_try(result, frame, policy, StoppingRule(2, 2)) == ("std00",)
+    # a decided model, or no rows, gets nothing
+    assert cases_to_try(result, frame.iloc[0:0], policy, rule) == ()
+
+
+def test_of_several_adaptive_runs_the_one_with_the_most_looks_counts() -> None:
+    rules = [StoppingRule(3, 3), StoppingRule(5, 3), StoppingRule(5, 2), StoppingRule(4, 1)]
+    # most looks, then most looks that can enable: the strictest levels
+    assert rule_of_runs([{"adaptive": r.to_json()} for r in rules]) == StoppingRule(5, 2)
+    with pytest.raises(InputError, match="'peeking'") as raised:
+        StoppingRule.from_json({"method": "peeking", "max_trials": 3, "min_trials": 3})
+    assert "version that recorded it" in (raised.value.fix or "")
