@@ -13,6 +13,7 @@ from clearance.cli import (
     contracts,
     evals,
     gate,
+    kb,
     models,
     policy,
     prices,
@@ -56,6 +57,7 @@ app.add_typer(evals.runs_app, name="runs")
 app.command("gate")(gate.gate_command)
 app.add_typer(gate.decisions_app, name="decisions")
 app.add_typer(slo.app, name="slo")
+app.add_typer(kb.app, name="kb")
 app.command("report")(report.report_command)
 app.command("demo")(demo)
 
