@@ -200,7 +200,7 @@ def _any_completion_settles(
     return False
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     cases=st.lists(
         st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 2)).map(
