@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -42,6 +43,7 @@ __all__ = [
     "kb_chunks",
     "kb_documents",
     "kb_tags",
+    "kb_vectors",
     "kill_switch_audit",
     "kill_switches",
     "metadata",
@@ -489,6 +491,29 @@ retrievals = Table(
     Index(None, "call_id"),
     Index(None, "org_id", "created_at"),
     Index(None, "created_at"),
+)
+
+# -- dense retrieval's vectors (migration 0009, issue 22) ------------------------------
+
+kb_vectors = Table(
+    "kb_vectors",
+    metadata,
+    Column(
+        "chunk_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("kb_chunks.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "embedder",
+        String(128),
+        primary_key=True,
+        doc="the embedder's name and version: vectors of two embedders never mix",
+    ),
+    Column("org_id", ORG_ID, nullable=False, doc="the chunk's org, to filter before scoring"),
+    Column("dimensions", Integer, nullable=False),
+    Column("vector", LargeBinary, nullable=False, doc="little-endian float32, 4 bytes a dimension"),
+    Index(None, "org_id", "embedder"),
 )
 
 FULL_TEXT_PREFIX = "kb_fts"

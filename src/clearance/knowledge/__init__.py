@@ -49,26 +49,57 @@ if TYPE_CHECKING:
         build_bfcl_retrieval,
         tool_document_text,
     )
+    from clearance.knowledge.dense import (
+        DenseRetriever,
+        Embedder,
+        HashingEmbedder,
+        chunk_text_for_embedding,
+        embed_chunks,
+    )
+    from clearance.knowledge.hybrid import RRF_K, HybridRetriever, reciprocal_rank_fusion
+    from clearance.knowledge.minilm import MiniLMEmbedder
 
 _LAZY = dict.fromkeys(
     ("BfclRetrievalSet", "ToolDocument", "build_bfcl_retrieval", "tool_document_text"),
     "clearance.knowledge.bfcl_retrieval",
-)
+) | {
+    **dict.fromkeys(
+        (
+            "DenseRetriever",
+            "Embedder",
+            "HashingEmbedder",
+            "chunk_text_for_embedding",
+            "embed_chunks",
+        ),
+        "clearance.knowledge.dense",
+    ),
+    **dict.fromkeys(
+        ("RRF_K", "HybridRetriever", "reciprocal_rank_fusion"), "clearance.knowledge.hybrid"
+    ),
+    "MiniLMEmbedder": "clearance.knowledge.minilm",
+}
 """Imported on first use: the BFCL retrieval set reads BFCL through the contracts importer
-(jsonschema and all), which a program that only searches a knowledge base never needs."""
+(jsonschema and all), which a program that only searches a knowledge base never needs;
+dense and hybrid retrieval import numpy, which lexical retrieval never needs."""
 
 __all__ = [
     "MAX_CHARS",
     "MAX_GRADE",
     "NDCG_DEPTH",
+    "RRF_K",
     "BfclRetrievalSet",
     "Chunk",
     "DeleteResult",
+    "DenseRetriever",
+    "Embedder",
+    "HashingEmbedder",
     "Hit",
+    "HybridRetriever",
     "IngestResult",
     "LabelledQuery",
     "LexicalRetriever",
     "MetricSummary",
+    "MiniLMEmbedder",
     "OrgStats",
     "ParsedDocument",
     "QueryScore",
@@ -80,9 +111,11 @@ __all__ = [
     "bootstrap_means",
     "build_bfcl_retrieval",
     "chunk_document",
+    "chunk_text_for_embedding",
     "delete_documents",
     "document_ranks",
     "dump_queryset",
+    "embed_chunks",
     "evaluate",
     "ingest_paths",
     "ingest_text",
@@ -93,6 +126,7 @@ __all__ = [
     "query_terms",
     "recall_at_k",
     "reciprocal_rank",
+    "reciprocal_rank_fusion",
     "score_query",
     "tool_document_text",
 ]
