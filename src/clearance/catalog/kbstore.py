@@ -424,7 +424,9 @@ def search_statement(
         func.plainto_tsquery(_TS_CONFIG, bindparam(f"term_{i}", term))
         for i, term in enumerate(terms)
     ]
-    query = reduce(lambda left, right: left.op("||")(right), queries)
+    # one uncorrelated subquery (an InitPlan): the terms are parsed once per search, not
+    # once per matching row, as a stable function in the select list would be
+    query = select(reduce(lambda left, right: left.op("||")(right), queries)).scalar_subquery()
     score = func.ts_rank_cd(_TSVECTOR, query)
     return (
         select(*columns, score.label("score"))
