@@ -228,6 +228,13 @@ class MiniLMEmbedder:
         vocab_text = _verified(folder / "vocab.txt", VOCAB_SHA256).decode("utf-8")
         self._tokenizer = _WordPiece({t: i for i, t in enumerate(vocab_text.splitlines())})
         self._w = _safetensors(_verified(folder / "model.safetensors", WEIGHTS_SHA256))
+        # the linear layers' weights transposed once, contiguous: x @ W.T as one BLAS call
+        self._t = {
+            name: np.ascontiguousarray(value.T)
+            for name, value in self._w.items()
+            if (name.startswith("encoder.") and name.endswith("dense.weight"))
+            or name.endswith(("query.weight", "key.weight", "value.weight"))
+        }
 
     @property
     def name(self) -> str:
@@ -274,7 +281,9 @@ class MiniLMEmbedder:
             p = f"encoder.layer.{layer}."
 
             def dense(value: NDArray[np.float32], name: str, p: str = p) -> NDArray[np.float32]:
-                return value @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+                weight = self._t[p + name + ".weight"]  # (in, out), contiguous
+                flat = value.reshape(-1, weight.shape[0]) @ weight + w[p + name + ".bias"]
+                return flat.reshape(*value.shape[:-1], weight.shape[1])
 
             def heads(value: NDArray[np.float32]) -> NDArray[np.float32]:
                 return value.reshape(n, length, _HEADS, head).transpose(0, 2, 1, 3)
