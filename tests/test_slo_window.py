@@ -321,3 +321,41 @@ def test_slower_counts_per_model_equal_one_grouped_count(catalog: Catalog, above
             assert len(got) == len(want)
     unserved = [r for r in rows if r["served_model"] is None and r["status"] == "ok"]
     assert any(r["latency_ms"] for r in unserved), "served calls logged without their model"
+
+
+def test_per_model_reads_leave_the_planner_settings_as_they_were(catalog: Catalog) -> None:
+    """PostgreSQL reads the window model by model without JIT or sequential scans (for
+    that statement only): the caller's settings are back afterwards, and the figures and
+    examples are the same as read with the caller's settings."""
+    with catalog.begin() as connection:
+        connection.execute(insert(t.ai_calls), _served(7))
+    calls = CallFilter(T0, T0 + dt.timedelta(hours=1))
+    groups = [Group(("model",), model=m) for m in MODELS]
+    with catalog.connect() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        settings = ("jit", "enable_seqscan")
+        if postgres:
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = on")
+        before = [_setting(connection, name) for name in settings] if postgres else []
+        totals = callstats.window_totals(connection, calls, ("model",), (0.5, 0.95))
+        slowest = callstats.offending_rows(connection, calls, ("model",), groups, "slow")
+        slower = callstats.slower_counts(connection, calls, ("model",), groups, 200.0)
+        if postgres:
+            assert [_setting(connection, name) for name in settings] == before
+            assert before[1] == "on"
+
+    def key(totals: Any) -> tuple[bool, str]:
+        return (totals.model is None, totals.model or "")
+
+    assert sorted(totals, key=key) == sorted(_grouped_totals_of(catalog, calls), key=key)
+    assert slowest
+    assert slower
+
+
+def _setting(connection: Any, name: str) -> str:
+    return str(connection.execute(select(func.current_setting(name))).scalar())
+
+
+def _grouped_totals_of(catalog: Catalog, calls: CallFilter) -> Any:
+    with catalog.connect() as connection:
+        return _grouped_totals(connection, calls, ("model",))
