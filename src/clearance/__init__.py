@@ -81,9 +81,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "EvalsConfig",
         "GateConfig",
         "KillSwitchConfig",
+        "KnowledgeConfig",
         "PolicyConfig",
         "PricingConfig",
         "ProviderConfig",
+        "RetrievalSetConfig",
+        "RetrieverConfig",
         "RouterConfig",
         "Tier",
         "load_config",
@@ -195,9 +198,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from clearance.config import EvalsConfig as EvalsConfig
     from clearance.config import GateConfig as GateConfig
     from clearance.config import KillSwitchConfig as KillSwitchConfig
+    from clearance.config import KnowledgeConfig as KnowledgeConfig
     from clearance.config import PolicyConfig as PolicyConfig
     from clearance.config import PricingConfig as PricingConfig
     from clearance.config import ProviderConfig as ProviderConfig
+    from clearance.config import RetrievalSetConfig as RetrievalSetConfig
+    from clearance.config import RetrieverConfig as RetrieverConfig
     from clearance.config import RouterConfig as RouterConfig
     from clearance.config import Tier as Tier
     from clearance.config import load_config as load_config

