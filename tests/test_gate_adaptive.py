@@ -4,6 +4,7 @@ tests/test_eval_until_decided.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from decimal import Decimal
 from typing import Any
@@ -460,3 +461,52 @@ def test_of_several_adaptive_runs_the_one_with_the_most_looks_counts() -> None:
     with pytest.raises(InputError, match="'peeking'") as raised:
         StoppingRule.from_json({"method": "peeking", "max_trials": 3, "min_trials": 3})
     assert "version that recorded it" in (raised.value.fix or "")
+
+
+def test_an_open_check_over_all_cases_asks_for_all_and_an_unjudged_case_is_short() -> None:
+    spec: dict[str, tuple[str, str | None, list[bool]]] = {
+        f"c{i:02d}": ("contract", "critical", [True, True]) for i in range(40)
+    }
+    frame = _rows("m", spec)
+    frame.loc[frame["case_id"] == "c00", "verdict"] = "infra_error"  # no judged trial at all
+    policy = GatePolicy.model_validate(
+        {**POLICY.model_dump(exclude={"path", "source_hash"}), "max_infra_error_share": 0.0}
+    )
+    rule = StoppingRule(3, 3)
+    result = decide_adaptive(frame, policy, rule, model_id="m")
+    open_checks = {c.name for c in result.checks if c.verdict == "inconclusive"}
+    assert "infra_error_share" in open_checks
+    assert cases_to_try(result, frame, policy, rule) == tuple(sorted(spec))
+    short = dataclasses.replace(
+        result,
+        checks=tuple(c for c in result.checks if c.name == "min_trials_per_case"),
+    )
+    two = GatePolicy.model_validate({**policy.model_dump(), "min_trials_per_case": 2})
+    assert cases_to_try(short, frame, two, rule) == ("c00",)
+
+
+def test_futility_waits_for_neither_pass_hat_k_nor_trials_the_cap_does_not_allow() -> None:
+    policy = GatePolicy.model_validate(
+        {**POLICY.model_dump(exclude={"path", "source_hash"}), "pass_hat_k": {"k": 3, "min": 0.5}}
+    )
+    frame = _rows("m", _borderline(1))
+    rule = StoppingRule(3, 3)
+    result = decide_adaptive(frame, policy, rule, model_id="m")
+    assert {c.name for c in result.checks if c.verdict == "inconclusive"} == {
+        "min_trials_per_case",
+        "criticality.critical",
+        "pass_hat_k",
+    }
+    assert futile(result, frame, policy, rule)
+    # trials played count against the cap, judged or not: 31 of 36 judged, each case at
+    # the cap of 3 has nothing left (futile), with a cap of 4 one more trial each could
+    # still settle it (a chance of about 0.13)
+    spec = _borderline(1)
+    spec.update({case: ("contract", "critical", [True]) for case in ("c05", "c06")})
+    spec = {c: (k, crit, [*v, True, True]) for c, (k, crit, v) in spec.items()}
+    played = _rows("m", spec)
+    played.loc[played["trial"] > 1, "verdict"] = "infra_error"
+    at_cap = decide_adaptive(played, policy, rule, model_id="m")
+    assert at_cap.decision == "inconclusive"
+    assert futile(at_cap, played, policy, StoppingRule(3, 3, futility=0.01))
+    assert not futile(at_cap, played, policy, StoppingRule(4, 3, futility=0.01))

@@ -270,10 +270,10 @@ def cases_to_try(
     for check in result.checks:
         if check.verdict != "inconclusive":
             continue
-        if check.name == "min_trials_per_case":
+        if check.name in ("min_trials_per_case", "pass_hat_k"):
+            # pass^k is open only while no case has k judged trials, and a policy keeps
+            # k <= min_trials_per_case: the cases short of the minimum cover it
             wanted |= {str(c) for c in kinds if judged.get(c, 0) < policy.min_trials_per_case}
-        elif check.name == "pass_hat_k" and policy.pass_hat_k is not None:
-            wanted |= {str(c) for c in kinds if judged.get(c, 0) < policy.pass_hat_k.k}
         else:
             members = _members(check.name, kinds)
             wanted |= set(kinds) if members is None else members
