@@ -58,6 +58,10 @@ EXAMPLES: dict[str, Any] = {
         [Rejection("openrouter:a/b", "default", "disabled", "disabled by the gate")], org_id="acme"
     ),
     "KillSwitchActive": errors.KillSwitchActive("model", "openrouter:a/b", "bad output"),
+    "KnowledgeOrgMismatch": errors.KnowledgeOrgMismatch("acme", "globex"),
+    "RetrievalFailed": errors.RetrievalFailed(
+        "acme", "LexicalRetriever", "CatalogUnavailable: down"
+    ),
     "ProviderError": errors.ProviderError("boom", provider="p", model_id=None),
     "ProviderHTTPError": errors.ProviderHTTPError("418", body={"error": {"x": 1}}, **HTTP),
     "RateLimited": errors.RateLimited("slow down", retry_after=2.5, **HTTP),

@@ -45,6 +45,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "InvalidShard",
         "InvalidUsage",
         "KillSwitchActive",
+        "KnowledgeOrgMismatch",
         "MalformedResponse",
         "MissingApiKey",
         "MissingPrice",
@@ -64,6 +65,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "RecordedProviderFailure",
         "RecordingError",
         "RecordingMismatch",
+        "RetrievalFailed",
         "RunSpecMismatch",
         "SourceFormatError",
         "StaleRecording",
@@ -139,6 +141,15 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "clearance.providers.types": ("ChatResponse", "FinishReason", "NativeTurn", "ToolCall"),
     "clearance.killswitch": ("KillSwitch",),
     "clearance.calllog": ("CallLog", "CallRecord", "EscalationOutcome", "flag_escalation"),
+    # a call's knowledge: what it asks for and what retrieval injected (Router.complete)
+    "clearance.knowledge": (
+        "BudgetedContext",
+        "Chunk",
+        "Hit",
+        "Knowledge",
+        "Retrieval",
+        "Retriever",
+    ),
     # evaluation (clearance.evaluation exports the whole engine)
     "clearance.evaluation.cases": ("EvalCase", "SuiteSet", "load_suites"),
     "clearance.evaluation.engine": ("EvalItem", "Evaluation", "RunOutcome", "TrialOutcome"),
@@ -230,6 +241,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from clearance.errors import InvalidShard as InvalidShard
     from clearance.errors import InvalidUsage as InvalidUsage
     from clearance.errors import KillSwitchActive as KillSwitchActive
+    from clearance.errors import KnowledgeOrgMismatch as KnowledgeOrgMismatch
     from clearance.errors import MalformedResponse as MalformedResponse
     from clearance.errors import MissingApiKey as MissingApiKey
     from clearance.errors import MissingPrice as MissingPrice
@@ -249,6 +261,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from clearance.errors import RecordedProviderFailure as RecordedProviderFailure
     from clearance.errors import RecordingError as RecordingError
     from clearance.errors import RecordingMismatch as RecordingMismatch
+    from clearance.errors import RetrievalFailed as RetrievalFailed
     from clearance.errors import RunSpecMismatch as RunSpecMismatch
     from clearance.errors import SourceFormatError as SourceFormatError
     from clearance.errors import StaleRecording as StaleRecording
@@ -282,6 +295,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from clearance.gate.run import ModelVerdict as ModelVerdict
     from clearance.gate.run import run_gate as run_gate
     from clearance.killswitch import KillSwitch as KillSwitch
+    from clearance.knowledge import BudgetedContext as BudgetedContext
+    from clearance.knowledge import Chunk as Chunk
+    from clearance.knowledge import Hit as Hit
+    from clearance.knowledge import Knowledge as Knowledge
+    from clearance.knowledge import Retrieval as Retrieval
+    from clearance.knowledge import Retriever as Retriever
     from clearance.modelid import ModelId as ModelId
     from clearance.modelid import parse_model_id as parse_model_id
     from clearance.modelpolicy import ModelState as ModelState

@@ -4,7 +4,9 @@
 one JSON line, a few microseconds; :mod:`clearance.journal`) and to a queue, without
 waking the writer: a background thread wakes once per ``flush_interval_s``, or as soon as
 ``batch_size`` records wait, validates tool calls against the schemas sent, turns records
-into rows and inserts them in batches, then lets the journal forget them. (Waking it for
+into rows and inserts them in batches (a call's knowledge retrieval, when it made one,
+becomes its ``retrievals`` row in the same transaction), then lets the journal forget
+them. (Waking it for
 every record, as a blocking queue does, cost a quarter of a routed call's time on a busy
 machine: a thread switch and a GIL hand-over per call.) A record therefore waits at most
 about ``flush_interval_s`` (plus the time to write the batch before it) to be written.
@@ -142,6 +144,9 @@ class CallRecord:
     attempt_log: Sequence[Any] = ()
     """The router's attempts (dataclasses), turned into JSON by the writer."""
     extra: dict[str, Any] = field(default_factory=dict)
+    retrieval: dict[str, Any] | None = None
+    """The call's knowledge retrieval (``Retrieval.log_entry()``, JSON): written as its
+    ``retrievals`` row with the call's row (:mod:`clearance.catalog.retrievalstore`)."""
 
 
 class _Validators:
@@ -330,6 +335,10 @@ def _row(record: CallRecord, validators: _Validators) -> dict[str, Any]:
     else:
         row["tool_calls"] = 0
         row["tool_calls_valid"] = 0
+    if record.retrieval is not None:
+        from clearance.catalog.retrievalstore import EXTRA_KEY
+
+        extra[EXTRA_KEY] = record.retrieval
     row["extra"] = extra or None
     return row
 

@@ -34,9 +34,11 @@ family it can act on::
     ├── DiscoverySourceError       a provider's /models endpoint could not be fetched
     ├── PricingError
     │   └── MissingPrice           strict pricing found no price for the model
+    ├── RetrievalFailed            a call's required knowledge retrieval failed (nothing sent)
     ├── PolicyRefusal              the policy will not serve the request
     │   ├── UnknownOrg             an org the catalog does not know, under `refuse`
     │   ├── NoModelAvailable       every candidate was rejected; `.rejections` says why
+    │   ├── KnowledgeOrgMismatch   a call asked for another org's knowledge base
     │   └── KillSwitchActive       a kill switch covers the call (or its state is unreadable)
     └── ProviderError              a provider call failed; `.kind` names which way
         ├── ProviderHTTPError      an error answer (status code, body, Retry-After)
@@ -88,6 +90,7 @@ __all__ = [
     "InvalidShard",
     "InvalidUsage",
     "KillSwitchActive",
+    "KnowledgeOrgMismatch",
     "MalformedResponse",
     "MissingApiKey",
     "MissingPrice",
@@ -107,6 +110,7 @@ __all__ = [
     "RecordedProviderFailure",
     "RecordingError",
     "RecordingMismatch",
+    "RetrievalFailed",
     "RunSpecMismatch",
     "SourceFormatError",
     "StaleRecording",
@@ -473,6 +477,25 @@ class NoModelAvailable(PolicyRefusal):
         )
 
 
+class KnowledgeOrgMismatch(PolicyRefusal):
+    """A routed call asked for the knowledge base of an org other than its own.
+
+    Attributes:
+        call_org: the call's ``org`` (``None``: the call named none).
+        knowledge_org: the org whose knowledge base it asked for.
+    """
+
+    def __init__(self, call_org: str | None, knowledge_org: str) -> None:
+        self.call_org = call_org
+        self.knowledge_org = knowledge_org
+        who = "a call without an org" if call_org is None else f"a call of org {call_org!r}"
+        super().__init__(
+            f"{who} asked for org {knowledge_org!r}'s knowledge base; a call only reads its "
+            "own org's documents",
+            fix=f"call with org={knowledge_org!r}, or give Knowledge(org_id=) the call's org",
+        )
+
+
 class KillSwitchActive(PolicyRefusal):
     """A kill switch covers this call; nothing was sent.
 
@@ -499,6 +522,26 @@ class KillSwitchActive(PolicyRefusal):
                 + ' --reason "..."'
             )
         super().__init__(message, fix=fix)
+
+
+class RetrievalFailed(ClearanceError):
+    """A call's knowledge retrieval failed and the call required it: no provider was called.
+
+    Attributes:
+        org_id: the org whose knowledge base was searched.
+        retriever: the retriever configuration's name.
+        cause: what failed (the error's class name and first line).
+    """
+
+    def __init__(self, org_id: str, retriever: str, cause: str) -> None:
+        self.org_id = org_id
+        self.retriever = retriever
+        self.cause = cause
+        super().__init__(
+            f"retrieval from org {org_id!r}'s knowledge base ({retriever}) failed: {cause}",
+            fix="restore the catalog database the knowledge base is in, or call with "
+            "Knowledge(required=False) to answer without context when retrieval fails",
+        )
 
 
 class ProviderError(ClearanceError):

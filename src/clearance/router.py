@@ -28,6 +28,17 @@ left of it, a backoff that would end past it is not slept, and a call that reach
 ends with a :class:`~clearance.errors.ProviderTimeout` whose ``limit`` is
 ``deadline_s``.
 
+A call may ask for its org's knowledge (``knowledge=Knowledge(org_id=..., query=...,
+budget_tokens=...)``): after the kill switch and the policy, and before any provider is
+called, the router searches the org's knowledge base with :meth:`Router.retriever_for`,
+cuts what it found to the token budget and injects it as one system message after the
+caller's system prompt (:mod:`clearance.knowledge.inject` documents the form); the
+call's row gets a ``retrievals`` row beside it, through the call log. A knowledge base
+of another org than the call's is refused (:class:`~clearance.errors.KnowledgeOrgMismatch`,
+logged as refused); a failed retrieval goes on without context unless the call
+required it (:mod:`clearance.knowledge.context`). The knowledge code is imported by the
+first call that asks for knowledge, not with this module.
+
 The retry/fallback logic is written once, in :mod:`clearance.retryplan`, as a generator
 of steps (call this model, sleep this long) driven by :meth:`Router.complete` (sync) and
 :meth:`Router.acomplete` (async). The catalog state calls are decided on is
@@ -51,6 +62,7 @@ from clearance.errors import (
     CatalogUnavailable,
     ClearanceError,
     KillSwitchActive,
+    KnowledgeOrgMismatch,
     PolicyRefusal,
     ProviderError,
 )
@@ -74,6 +86,7 @@ from clearance.routercall import (
     record_answer,
     record_failure,
     record_refusal,
+    record_retrieval,
     untyped_error,
 )
 from clearance.tokencount import billable_usage
@@ -87,6 +100,8 @@ if TYPE_CHECKING:
     from clearance.catalog.database import Catalog
     from clearance.config import ClearanceConfig, Tier
     from clearance.killswitch import KillSwitch
+    from clearance.knowledge.context import Knowledge, Retrieval
+    from clearance.knowledge.types import Retriever
     from clearance.modelpolicy import RouteDecision, RouteRequest
     from clearance.routerstate import ProviderSettings, RouterState
 
@@ -117,6 +132,8 @@ class Router:
             eval engine's recording transport; default: real HTTP).
         eval_run_id: set by the eval engine: every call is logged as that run's
             (``ai_calls.eval_run_id``), so SLOs on live traffic never count it.
+        retriever_for: the retriever to search an org's knowledge base with, by org
+            (default: :meth:`retriever_for`'s).
     """
 
     def __init__(
@@ -135,6 +152,7 @@ class Router:
         rng: random.Random | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
         eval_run_id: str | None = None,
+        retriever_for: Callable[[str], Retriever] | None = None,
     ) -> None:
         import asyncio
 
@@ -182,6 +200,8 @@ class Router:
         self._adhoc: dict[str, ModelInfo] = {}
         self._candidates: set[str] = set()
         self._gate_cache = GateCache()
+        self._retriever_for = retriever_for
+        self._default_retriever: Retriever | None = None
         self._default_rates = PriceRates(
             config.pricing.default_prompt_per_token, config.pricing.default_completion_per_token
         )
@@ -368,6 +388,54 @@ class Router:
             return configured_settings(self.config, name)
         return self.state().provider_settings(name)
 
+    # -- knowledge ----------------------------------------------------------------------------
+
+    def retriever_for(self, org_id: str) -> Retriever:
+        """The retriever a call of ``org_id`` searches its knowledge base with.
+
+        The one given as ``Router(retriever_for=...)``, else a
+        :class:`~clearance.knowledge.base.LexicalRetriever` over this router's catalog
+        for every org. This is the seam where the retrieval gate (issue 22, point 6)
+        will put the configuration cleared for the org; until then no gate decision is
+        consulted.
+        """
+        if self._retriever_for is not None:
+            return self._retriever_for(org_id)
+        if self._default_retriever is None:
+            from clearance.knowledge.base import LexicalRetriever
+
+            self._default_retriever = LexicalRetriever(self.catalog)
+        return self._default_retriever
+
+    def _retrieve(self, knowledge: Knowledge) -> Retrieval:
+        from clearance.knowledge.context import retrieve
+
+        try:
+            retriever = self.retriever_for(knowledge.org_id)
+        except Exception as error:  # no retriever at all: a failed retrieval like any other
+            from clearance.knowledge.context import failed_retrieval
+
+            return failed_retrieval(knowledge, error)
+        return retrieve(retriever, knowledge)
+
+    def _with_knowledge(
+        self, request: ChatRequest, record: CallRecord, retrieval: Retrieval, t0: float
+    ) -> ChatRequest:
+        """The request with the retrieved context; raises (after logging the call) when
+        retrieval failed and the call required it."""
+        error = record_retrieval(record, retrieval, t0)
+        if error is not None:
+            self._log(record)
+            raise error
+        message = retrieval.context.message
+        if message is None:
+            return request
+        from dataclasses import replace
+
+        from clearance.knowledge.inject import inject_context
+
+        return replace(request, messages=inject_context(request.messages, message))
+
     # -- the attempt plan (one implementation for sync and async) ---------------------------
 
     def _deadline(self, t0: float, deadline_s: float | None) -> Deadline:
@@ -409,6 +477,7 @@ class Router:
         deadline_s: float | None = None,
         on_chunk: ChunkCallback | None = None,
         escalated: bool = False,
+        knowledge: Knowledge | None = None,
         **options: Any,
     ) -> RouterResult:
         """Send one chat call; returns the answer or raises the typed error.
@@ -421,9 +490,16 @@ class Router:
         ``escalated`` flags the call for human hand-off in the call log (to flag it after
         the answer is seen, use :meth:`flag_escalation` with ``result.call_id``).
 
+        ``knowledge`` retrieves from the call's org's knowledge base and injects what fits
+        its token budget (see the module docstring); ``result.retrieval`` says what.
+
         Raises:
             InvalidIdentifier: an org, session or model id the log cannot store (no I/O).
-            KillSwitchActive / PolicyRefusal: refused before any network I/O.
+            KillSwitchActive / PolicyRefusal: refused before any network I/O
+                (:class:`~clearance.errors.KnowledgeOrgMismatch`: ``knowledge`` names
+                another org than ``org``).
+            RetrievalFailed: ``knowledge.required`` and the retrieval failed (no
+                provider was called).
             ProviderTimeout: the deadline passed (``.limit == "deadline_s"``), or the last
                 attempt ran out of its ``timeout_s``.
             ProviderError: every attempt failed (the last error; ``.attempts`` lists all).
@@ -432,10 +508,16 @@ class Router:
                 ``__cause__``; either way the call has its ``ai_calls`` row.
         """
         self._check_identifiers(org=org, session=session, model=model, tier=tier)
-        context = self._begin(messages, tools, org, session, tier, model, options, escalated)
+        context = self._begin(
+            messages, tools, org, session, tier, model, options, escalated, knowledge
+        )
         if isinstance(context, ClearanceError):
             raise context
         state, decision, request, record, t0 = context
+        retrieval = None
+        if knowledge is not None:
+            retrieval = self._retrieve(knowledge)
+            request = self._with_knowledge(request, record, retrieval, t0)
         steps = self._plan(state, decision, allow_fallback, self._deadline(t0, deadline_s))
         result: ProviderReply | ProviderError | None = None
         try:
@@ -463,7 +545,7 @@ class Router:
                 step = steps.send(result)
         except StopIteration as stop:
             outcome: Outcome = stop.value
-        return self._finish(state, decision, request, record, t0, outcome)
+        return self._finish(state, decision, request, record, t0, outcome, retrieval)
 
     async def acomplete(
         self,
@@ -479,14 +561,23 @@ class Router:
         deadline_s: float | None = None,
         on_chunk: ChunkCallback | None = None,
         escalated: bool = False,
+        knowledge: Knowledge | None = None,
         **options: Any,
     ) -> RouterResult:
         """The same as :meth:`complete`, without blocking the event loop on providers."""
         self._check_identifiers(org=org, session=session, model=model, tier=tier)
-        context = self._begin(messages, tools, org, session, tier, model, options, escalated)
+        context = self._begin(
+            messages, tools, org, session, tier, model, options, escalated, knowledge
+        )
         if isinstance(context, ClearanceError):
             raise context
         state, decision, request, record, t0 = context
+        retrieval = None
+        if knowledge is not None:  # the search is blocking database I/O: off the loop
+            import asyncio
+
+            retrieval = await asyncio.to_thread(self._retrieve, knowledge)
+            request = self._with_knowledge(request, record, retrieval, t0)
         steps = self._plan(state, decision, allow_fallback, self._deadline(t0, deadline_s))
         result: ProviderReply | ProviderError | None = None
         try:
@@ -514,7 +605,7 @@ class Router:
                 step = steps.send(result)
         except StopIteration as stop:
             outcome: Outcome = stop.value
-        return self._finish(state, decision, request, record, t0, outcome)
+        return self._finish(state, decision, request, record, t0, outcome, retrieval)
 
     # -- before and after -------------------------------------------------------------------
 
@@ -528,6 +619,7 @@ class Router:
         model: str | None,
         options: Mapping[str, Any],
         escalated: bool,
+        knowledge: Knowledge | None = None,
     ) -> tuple[RouterState, RouteDecision, ChatRequest, CallRecord, float] | ClearanceError:
         t0 = time.perf_counter()
         record = CallRecord(
@@ -543,6 +635,8 @@ class Router:
         )
         try:
             self.killswitch.check(org=org)
+            if knowledge is not None and knowledge.org_id != org:
+                raise KnowledgeOrgMismatch(org, knowledge.org_id)
             state = self.state()
             requested = None if model is None else state.catalog_id(model)
             route = self._route_request(org, requested, tier, session)
@@ -564,6 +658,7 @@ class Router:
         record: CallRecord,
         t0: float,
         outcome: Outcome,
+        retrieval: Retrieval | None = None,
     ) -> RouterResult:
         record.attempts = sum(1 for a in outcome.attempts if a.outcome != "skipped")
         record.fallback_reason = outcome.fallback_reason
@@ -594,6 +689,7 @@ class Router:
             overhead=overhead,
             decision=decision,
             outcome=outcome,
+            retrieval=retrieval,
         )
         self._log(record)
         return result

@@ -23,12 +23,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from clearance.errors import ClearanceError, KillSwitchActive, PolicyRefusal, ProviderError
+from clearance.errors import (
+    ClearanceError,
+    KillSwitchActive,
+    PolicyRefusal,
+    ProviderError,
+    RetrievalFailed,
+)
 from clearance.providers.base import ChatRequest
 from clearance.retryplan import Attempt, Call, Outcome, error_kind
 
 if TYPE_CHECKING:  # types only: modelpolicy imports the settings (pydantic), issue 20
     from clearance.calllog import CallRecord
+    from clearance.knowledge.context import Retrieval
     from clearance.modelpolicy import RouteDecision
     from clearance.pricing import CallCost, Usage
     from clearance.providers.types import ChatResponse
@@ -39,6 +46,7 @@ __all__ = [
     "record_answer",
     "record_failure",
     "record_refusal",
+    "record_retrieval",
     "untyped_error",
 ]
 
@@ -63,6 +71,8 @@ class RouterResult:
     """clearance's own time: latency minus time waiting on providers and backoff."""
     fallback_reason: str | None = None
     """The error kind that first moved the call off the chosen model."""
+    retrieval: Retrieval | None = None
+    """What the call's knowledge retrieval found and injected (``None``: it asked none)."""
 
     @property
     def fallback_served(self) -> bool:
@@ -131,6 +141,7 @@ def record_answer(
     overhead: float,
     decision: RouteDecision,
     outcome: Outcome,
+    retrieval: Retrieval | None = None,
 ) -> RouterResult:
     """A call ``model_id`` of ``provider`` served with ``response``; returns its result.
 
@@ -143,6 +154,7 @@ def record_answer(
         latency / overhead: the whole call, and clearance's own part of it, in seconds.
         decision: the policy's decision the call acted on.
         outcome: what the plan came to (its attempts and fallback reason).
+        retrieval: the call's knowledge retrieval, if it made one.
     """
     record.status = "ok"
     record.served_model = model_id
@@ -175,7 +187,26 @@ def record_answer(
         latency_s=latency,
         overhead_s=overhead,
         fallback_reason=outcome.fallback_reason,
+        retrieval=retrieval,
     )
+
+
+def record_retrieval(record: CallRecord, retrieval: Retrieval, t0: float) -> RetrievalFailed | None:
+    """Note the call's retrieval (its ``retrievals`` row goes with the call's row).
+
+    Returns the error the call ends with when the retrieval failed and the call required
+    it (the record is then complete: status ``error``), else ``None``.
+    """
+    record.retrieval = retrieval.log_entry()
+    if retrieval.error is None or not retrieval.required:
+        return None
+    error = RetrievalFailed(
+        retrieval.org_id, retrieval.retriever, f"{retrieval.error}: {retrieval.detail}"
+    )
+    record.status = "error"
+    record.error_kind = error_kind(error)
+    record.latency_ms = (time.perf_counter() - t0) * 1000
+    return error
 
 
 def untyped_error(error: Exception, step: Call) -> ProviderError:

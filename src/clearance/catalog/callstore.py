@@ -5,7 +5,9 @@ A row's ``call_id`` is unique, so loading the same rows twice (a spill file repl
 again, a journal replayed after its rows were written) inserts nothing twice:
 :func:`insert_new_calls` skips the ids already stored and, for a race with another
 process loading the same rows, inserts with ``ON CONFLICT (call_id) DO NOTHING`` on
-both SQLite and PostgreSQL. :func:`mark_escalated` sets a stored call's ``escalated``
+both SQLite and PostgreSQL. A call's knowledge retrieval, carried in its row's
+``extra["retrieval"]``, becomes its ``retrievals`` row in the same transaction
+(:mod:`clearance.catalog.retrievalstore`). :func:`mark_escalated` sets a stored call's ``escalated``
 flag and its ``extra["escalation"]`` in one transaction. What a row holds, and when a
 call is flagged, are :mod:`clearance.calllog`'s; the aggregates over the rows are
 :mod:`clearance.catalog.callstats`'.
@@ -23,6 +25,7 @@ from sqlalchemy import Insert, String, func, insert, select, update
 
 from clearance.catalog import tables as t
 from clearance.catalog.database import Catalog
+from clearance.catalog.retrievalstore import insert_retrievals, retrieval_row, split_retrieval
 
 __all__ = [
     "CALL_COLUMNS",
@@ -67,6 +70,8 @@ def insert_new_calls(catalog: Catalog, rows: Sequence[Mapping[str, Any]]) -> int
     """
     if not rows:
         return 0
+    split = [split_retrieval(row) for row in rows]
+    rows = [row for row, _ in split]
     with catalog.begin() as connection:
         ids = [row["call_id"] for row in rows]
         existing: set[str] = set()
@@ -80,6 +85,14 @@ def insert_new_calls(catalog: Catalog, rows: Sequence[Mapping[str, Any]]) -> int
         fresh = [row for row in rows if row["call_id"] not in existing]
         if fresh:
             connection.execute(_insert(catalog.dialect), fresh)
+        insert_retrievals(
+            connection,
+            [
+                retrieval_row(row["call_id"], retrieval)
+                for row, retrieval in split
+                if retrieval is not None and row["call_id"] not in existing
+            ],
+        )
     return len(fresh)
 
 

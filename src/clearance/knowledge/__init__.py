@@ -18,7 +18,17 @@ from clearance.knowledge.base import (
     knowledge_stats,
     query_terms,
 )
+from clearance.knowledge.budget import BudgetedContext, fit_context
 from clearance.knowledge.chunking import MAX_CHARS, ParsedDocument, TextChunk, chunk_document
+from clearance.knowledge.context import MAX_K, Knowledge, Retrieval, retrieve, retriever_name
+from clearance.knowledge.inject import (
+    CONTEXT_ROLE,
+    CUT_MARK,
+    chunk_label,
+    context_header,
+    context_message,
+    inject_context,
+)
 from clearance.knowledge.labels import (
     MAX_GRADE,
     LabelledQuery,
@@ -83,11 +93,15 @@ _LAZY = dict.fromkeys(
 dense and hybrid retrieval import numpy, which lexical retrieval never needs."""
 
 __all__ = [
+    "CONTEXT_ROLE",
+    "CUT_MARK",
     "MAX_CHARS",
     "MAX_GRADE",
+    "MAX_K",
     "NDCG_DEPTH",
     "RRF_K",
     "BfclRetrievalSet",
+    "BudgetedContext",
     "Chunk",
     "DeleteResult",
     "DenseRetriever",
@@ -96,6 +110,7 @@ __all__ = [
     "Hit",
     "HybridRetriever",
     "IngestResult",
+    "Knowledge",
     "LabelledQuery",
     "LexicalRetriever",
     "MetricSummary",
@@ -104,6 +119,7 @@ __all__ = [
     "ParsedDocument",
     "QueryScore",
     "QuerySet",
+    "Retrieval",
     "RetrievalReport",
     "Retriever",
     "TextChunk",
@@ -111,14 +127,19 @@ __all__ = [
     "bootstrap_means",
     "build_bfcl_retrieval",
     "chunk_document",
+    "chunk_label",
     "chunk_text_for_embedding",
+    "context_header",
+    "context_message",
     "delete_documents",
     "document_ranks",
     "dump_queryset",
     "embed_chunks",
     "evaluate",
+    "fit_context",
     "ingest_paths",
     "ingest_text",
+    "inject_context",
     "knowledge_stats",
     "load_queryset",
     "ndcg_at",
@@ -127,6 +148,8 @@ __all__ = [
     "recall_at_k",
     "reciprocal_rank",
     "reciprocal_rank_fusion",
+    "retrieve",
+    "retriever_name",
     "score_query",
     "tool_document_text",
 ]
