@@ -14,7 +14,7 @@ from clearance.catalog.database import Catalog
 __all__ = ["HEAD", "current_revision", "upgrade", "upgrade_if_needed"]
 
 #: The newest migration; a test checks it against the migration scripts.
-HEAD = "0010"
+HEAD = "0011"
 _SCRIPTS = Path(__file__).with_name("migrations")
 _PG_LOCK_KEY = 0x636C6561  # "clea": one advisory lock for every clearance migrator
 

@@ -52,7 +52,11 @@ __all__ = [
     "org_settings",
     "prices",
     "providers",
+    "retrieval_results",
+    "retrieval_runs",
+    "retrieval_scores",
     "retrievals",
+    "retriever_decisions",
     "revenue",
     "session_pins",
 ]
@@ -541,3 +545,94 @@ def is_full_text_object(name: str | None) -> bool:
     """Whether a table, column or index name is one of the full-text index's objects
     (schema comparisons leave them out: they are the database's own, per dialect)."""
     return name is not None and name.removeprefix("ix_").startswith(FULL_TEXT_PREFIX)
+
+
+# -- the retrieval-quality gate (migration 0011, issue 22) -----------------------------
+
+RETRIEVER = String(64)
+
+
+def _interval(name: str) -> tuple[Column[Any], ...]:
+    return (
+        Column(f"{name}_mean", Float, nullable=False),
+        Column(f"{name}_low", Float, nullable=False, doc="the bootstrap interval's bounds"),
+        Column(f"{name}_high", Float, nullable=False),
+    )
+
+
+retrieval_runs = Table(
+    "retrieval_runs",
+    metadata,
+    Column("id", ID36, primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("confidence", Float, nullable=False, doc="the bootstrap intervals' coverage"),
+    Column("resamples", Integer, nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("retrievers", JSONDocument, nullable=False, doc="names evaluated"),
+    Column("query_sets", JSONDocument, nullable=False, doc="[{path, org}] evaluated"),
+    Column("run_by", String(128), nullable=False),
+    Index(None, "started_at"),
+)
+
+retrieval_scores = Table(
+    "retrieval_scores",
+    metadata,
+    Column("run_id", ID36, ForeignKey("retrieval_runs.id"), primary_key=True),
+    Column("retriever", RETRIEVER, primary_key=True),
+    Column("org_id", ORG_ID, primary_key=True),
+    Column("knowledge_base", String(128), primary_key=True),
+    Column("config", JSONDocument, nullable=False, doc="the configuration as evaluated"),
+    Column("config_sha256", String(64), nullable=False),
+    Column("query_set", Text, nullable=False, doc="the file's path"),
+    Column("query_set_sha256", String(64), nullable=False, doc="of the file's bytes"),
+    Column("k", Integer, nullable=False),
+    Column("queries", Integer, nullable=False),
+    Column("clusters", Integer, nullable=False, doc="queries sharing relevant documents"),
+    *_interval("recall"),
+    *_interval("mrr"),
+    *_interval("ndcg"),
+    Index(None, "retriever", "run_id"),
+)
+
+retrieval_results = Table(
+    "retrieval_results",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("run_id", ID36, ForeignKey("retrieval_runs.id"), nullable=False),
+    Column("retriever", RETRIEVER, nullable=False),
+    Column("org_id", ORG_ID, nullable=False),
+    Column("knowledge_base", String(128), nullable=False),
+    Column("query_id", String(300), nullable=False),
+    Column("query", Text, nullable=False, doc="from the labelled query set, not user traffic"),
+    Column("recall", Float, nullable=False, doc="recall@k"),
+    Column("reciprocal_rank", Float, nullable=False),
+    Column("ndcg", Float, nullable=False, doc="nDCG@10"),
+    Column("relevant", Integer, nullable=False),
+    Column("hits", Integer, nullable=False),
+    Column("retrieved", JSONDocument, nullable=False, doc="document ids, best first"),
+    UniqueConstraint("run_id", "retriever", "org_id", "knowledge_base", "query_id"),
+)
+
+retriever_decisions = Table(
+    "retriever_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("retriever", RETRIEVER, nullable=False),
+    Column("decision", String(16), nullable=False, doc="enable | disable | inconclusive"),
+    Column("reason", Text, nullable=True),
+    Column("checks", JSONDocument, nullable=True),
+    Column("config", JSONDocument, nullable=False, doc="the configuration it was taken on"),
+    Column("config_sha256", String(64), nullable=False),
+    Column("policy_name", String(64), nullable=True),
+    Column("policy_path", Text, nullable=True),
+    Column("policy_hash", String(64), nullable=True),
+    Column("run_ids", JSONDocument, nullable=False),
+    Column("decided_by", String(128), nullable=False),
+    Column("host", String(255), nullable=True),
+    Column("decided_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Index(None, "retriever", "id"),
+)

@@ -54,7 +54,16 @@ def eval_command(
         typer.Option(
             "--suites",
             metavar="SUITE,...",
-            help="contracts, flows, bfcl; repeat or separate with commas (default: evals.suites).",
+            help="contracts, flows, bfcl, retrieval; repeat or separate with commas "
+            "(default: evals.suites).",
+        ),
+    ] = None,
+    retrievers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--retrievers",
+            metavar="NAME,...",
+            help="With --suites retrieval: the [[retrievers]] to score (default: all).",
         ),
     ] = None,
     cases: Annotated[
@@ -160,7 +169,25 @@ def eval_command(
             raise InputError(
                 f"--budget {budget!r} is not a number", fix="write USD, e.g. --budget 5.00"
             ) from None
-    suite = load_suites(config, split_list(suites) or list(config.evals.suites))  # type: ignore[arg-type]
+    chosen_suites = split_list(suites) or list(config.evals.suites)
+    if "retrieval" in chosen_suites:
+        from clearance.cli.retrievaleval import eval_retrieval
+
+        chosen_suites = [name for name in chosen_suites if name != "retrieval"]
+        if as_json and chosen_suites:
+            raise InputError(
+                "--json prints one document: the retrieval suite and the model suites are two runs",
+                fix="run `clearance eval --suites retrieval --json` on its own",
+            )
+        eval_retrieval(config, catalog, split_list(retrievers), as_json=as_json)
+        if not chosen_suites:
+            return
+    elif retrievers:
+        raise InputError(
+            "--retrievers chooses what the retrieval suite scores",
+            fix="add --suites retrieval",
+        )
+    suite = load_suites(config, chosen_suites)  # type: ignore[arg-type]
     chosen = select_cases(suite.cases, split_list(cases))
     progress = _progress(as_json)
     tasks: list[TaskID] = []
