@@ -17,13 +17,18 @@ query's org filter has rows to leave out.
    queries; each timed alone (``perf_counter``, the Python call as a caller sees it:
    building the statement, the round trip, the rows). Again with ``tags=[...]`` (a tag
    half of the documents carry). p50, p95, max.
+3. With ``--baseline REV``: the search of ``src/clearance/catalog/kbstore.py`` as it was
+   at git revision ``REV`` (loaded from ``git show``, its ``search_chunks`` called with
+   the same terms) answers every query too, alternating with the current one query by
+   query so that both see the same load; the table gets a row for each, and how many
+   queries got the same chunks in the same order from both.
 
 On PostgreSQL (a throwaway server as ``tests/support/postgres.py`` starts it, default
 settings) ``VACUUM ANALYZE`` runs after the ingest, as autovacuum would. The machine's
 load average is printed before and after: the figures are only as quiet as the machine.
 
     python benchmarks/bench_kb.py [--documents 1000] [--sections 10] [--queries 500]
-        [--no-postgres]
+        [--no-postgres] [--baseline REV]
 """
 
 from __future__ import annotations
@@ -33,8 +38,11 @@ import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import time
+import types
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +57,9 @@ from synthetic_calls import on_both_back_ends  # noqa: E402
 
 from clearance.catalog.database import Catalog  # noqa: E402
 from clearance.knowledge import LexicalRetriever, ingest_text  # noqa: E402
+from clearance.knowledge.base import query_terms  # noqa: E402
+
+Search = Callable[[str, Sequence[str]], list[tuple[str, int]]]
 
 SEED = 22
 ORG = "bench-org"
@@ -109,9 +120,19 @@ def measure(backend: str, catalog: Catalog, args: argparse.Namespace) -> dict[st
         with catalog.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.execute(text("VACUUM ANALYZE"))
     retriever = LexicalRetriever(catalog)
+
+    def current(query: str, tags: Sequence[str]) -> list[tuple[str, int]]:
+        hits = retriever.search(ORG, query, k=5, tags=tags)
+        assert all(hit.chunk.org_id == ORG for hit in hits)
+        return [(hit.chunk.document_id, hit.chunk.ordinal) for hit in hits]
+
+    searches: dict[str, Search] = {"": current}
+    if args.baseline:
+        searches["before"] = _baseline(catalog, args.baseline)
     queries = [" ".join(corpus.draw(corpus.rng.randint(2, 6))) for _ in range(args.queries)]
     for query in queries[:50]:
-        retriever.search(ORG, query, k=5)
+        for search in searches.values():
+            search(query, ())
     row: dict[str, Any] = {
         "backend": backend,
         "chunks": chunks,
@@ -119,20 +140,50 @@ def measure(backend: str, catalog: Catalog, args: argparse.Namespace) -> dict[st
         "chunks_per_s": chunks / ingest_s,
     }
     for label, tags in (("", ()), ("tags_", (TAG,))):
-        times: list[float] = []
-        empty = 0
-        for query in queries:
-            t0 = time.perf_counter()
-            hits = retriever.search(ORG, query, k=5, tags=tags)
-            times.append((time.perf_counter() - t0) * 1000)
-            empty += not hits
-            assert all(hit.chunk.org_id == ORG for hit in hits)
-        row[f"{label}p50_ms"] = statistics.median(times)
-        row[f"{label}p95_ms"] = _percentile(times, 0.95)
-        row[f"{label}max_ms"] = max(times)
-        row[f"{label}empty"] = empty
+        times: dict[str, list[float]] = {name: [] for name in searches}
+        found: dict[str, list[list[tuple[str, int]]]] = {name: [] for name in searches}
+        for i, query in enumerate(queries):
+            # alternate which goes first, so that neither always finds the cache warm
+            order = list(searches.items())[:: 1 if i % 2 else -1]
+            for name, search in order:
+                t0 = time.perf_counter()
+                hits = search(query, tags)
+                times[name].append((time.perf_counter() - t0) * 1000)
+                found[name].append(hits)
+        for name in searches:
+            key = f"{name}{label}"
+            row[f"{key}p50_ms"] = statistics.median(times[name])
+            row[f"{key}p95_ms"] = _percentile(times[name], 0.95)
+            row[f"{key}max_ms"] = max(times[name])
+            row[f"{key}empty"] = sum(not hits for hits in found[name])
+        if args.baseline:
+            row[f"{label}same"] = sum(
+                a == b for a, b in zip(found[""], found["before"], strict=True)
+            )
     print(f"{backend}: done, load average {os.getloadavg()}", file=sys.stderr)
     return row
+
+
+def _baseline(catalog: Catalog, revision: str) -> Search:
+    """The search of ``kbstore.py`` at ``revision``, over the current ``query_terms``."""
+    source = subprocess.run(
+        ["git", "show", f"{revision}:src/clearance/catalog/kbstore.py"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    module = types.ModuleType("kbstore_baseline")
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    exec(compile(source, f"{revision}:kbstore.py", "exec"), module.__dict__)
+
+    def search(query: str, tags: Sequence[str]) -> list[tuple[str, int]]:
+        terms = query_terms(query)
+        matches = module.search_chunks(catalog, ORG, terms, k=5, tags=tuple(tags))
+        assert all(match.org_id == ORG for match in matches)
+        return [(match.document_id, match.ordinal) for match in matches]
+
+    return search
 
 
 def main() -> None:
@@ -141,6 +192,9 @@ def main() -> None:
     parser.add_argument("--sections", type=int, default=10)
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--baseline", metavar="REV", help="also time kbstore.py's search as of this revision"
+    )
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()},"
@@ -155,17 +209,26 @@ def main() -> None:
         print(skipped)
     print(f"load average after {os.getloadavg()}\n")
     print(
-        "| back end | chunks | ingest | chunks/s | query p50 | p95 | max | with a tag: p50 | p95"
-        " | max | empty results |"
+        "| back end | search | chunks | ingest | chunks/s | query p50 | p95 | max"
+        " | with a tag: p50 | p95 | max | empty results | same hits as before |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(
-            f"| {r['backend']} | {r['chunks']:,} | {r['ingest_s']:.2f} s | {r['chunks_per_s']:,.0f}"
-            f" | {r['p50_ms']:.2f} ms | {r['p95_ms']:.2f} ms | {r['max_ms']:.1f} ms"
-            f" | {r['tags_p50_ms']:.2f} ms | {r['tags_p95_ms']:.2f} ms | {r['tags_max_ms']:.1f} ms"
-            f" | {r['empty']}/{args.queries}, {r['tags_empty']}/{args.queries} |"
-        )
+        names = ["before", ""] if args.baseline else [""]
+        for name in names:
+            same = (
+                f"{r['same']}/{args.queries}, {r['tags_same']}/{args.queries}"
+                if args.baseline and not name
+                else ""
+            )
+            print(
+                f"| {r['backend']} | {name or 'current'} | {r['chunks']:,} | {r['ingest_s']:.2f} s"
+                f" | {r['chunks_per_s']:,.0f} | {r[f'{name}p50_ms']:.2f} ms"
+                f" | {r[f'{name}p95_ms']:.2f} ms | {r[f'{name}max_ms']:.1f} ms"
+                f" | {r[f'{name}tags_p50_ms']:.2f} ms | {r[f'{name}tags_p95_ms']:.2f} ms"
+                f" | {r[f'{name}tags_max_ms']:.1f} ms | {r[f'{name}empty']}/{args.queries},"
+                f" {r[f'{name}tags_empty']}/{args.queries} | {same} |"
+            )
 
 
 if __name__ == "__main__":

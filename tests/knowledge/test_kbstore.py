@@ -204,6 +204,57 @@ def test_ingest_paths_names_documents_by_folder(catalog: Catalog, tmp_path: Path
     assert retriever.search("acme", "return days")[0].chunk.heading == "Returns"
 
 
+# -- terms too common to weigh (SQLite's bm25) ----------------------------------------
+
+
+def _full_ranking(catalog: Catalog, terms: list[str], k: int) -> list[tuple[str, int]]:
+    """The hits of one statement matching every term: no term left out."""
+    statement = kbstore.search_statement(catalog.dialect, "acme", terms, k=k)
+    with catalog.connect() as connection:
+        return [(r.document_id, r.ordinal) for r in connection.execute(statement)]
+
+
+def _common_and_rare(catalog: Catalog) -> None:
+    """12 documents all holding 'common' (some twice), 6 also 'rare' (1-3 times), and
+    an org whose documents all hold 'rare' (which must not count for acme's hits)."""
+    for i in range(12):
+        words = ["common"] * (1 + i % 2) + ["rare"] * (i % 3 + 1 if i < 6 else 0)
+        body = " ".join(words + ["filler"] * (i + 3))
+        ingest_text(catalog, "acme", f"d{i:02d}.md", body, by="t")
+    for i in range(4):
+        ingest_text(catalog, "other", f"o{i}.md", "rare rare common", by="t")
+
+
+def test_a_term_in_most_chunks_changes_no_hit(catalog: Catalog) -> None:
+    _common_and_rare(catalog)
+    terms = query_terms("common rare")
+    # 6 of acme's chunks hold 'rare': the best 5 are among them, in BM25's order
+    hits = kbstore.search_chunks(catalog, "acme", terms, k=5)
+    assert [(h.document_id, h.ordinal) for h in hits] == _full_ranking(catalog, list(terms), 5)
+    assert {h.document_id for h in hits} <= {f"d{i:02d}.md" for i in range(6)}
+    assert all(h.org_id == "acme" for h in hits)
+
+
+def test_too_few_chunks_hold_the_rare_term_so_every_term_is_matched(catalog: Catalog) -> None:
+    _common_and_rare(catalog)
+    terms = query_terms("common rare")
+    hits = kbstore.search_chunks(catalog, "acme", terms, k=10)
+    # 6 chunks hold 'rare'; the other 4 hold only 'common', found by widening the match
+    assert len(hits) == 10
+    assert [(h.document_id, h.ordinal) for h in hits] == _full_ranking(catalog, list(terms), 10)
+    rare = {h.document_id for h in hits[:6]}
+    assert rare == {f"d{i:02d}.md" for i in range(6)}
+    assert all(h.org_id == "acme" for h in hits)
+
+
+def test_a_query_of_common_terms_only_matches_them(catalog: Catalog) -> None:
+    _common_and_rare(catalog)
+    hits = kbstore.search_chunks(catalog, "acme", ("common", "filler"), k=3)
+    assert [(h.document_id, h.ordinal) for h in hits] == _full_ranking(
+        catalog, ["common", "filler"], 3
+    )
+
+
 # -- the SQL itself: every statement is scoped to one org ---------------------------------
 
 
@@ -214,11 +265,16 @@ def test_search_sql_filters_by_org_in_where(dialect: object, tags: tuple[str, ..
     statement = kbstore.search_statement(name, "org-a", ["refund", 'NEAR"x'], k=5, tags=tags)
     compiled = statement.compile(dialect=dialect)  # type: ignore[arg-type]
     sql = str(compiled)
-    where = sql.split("WHERE", 1)[1]
+    # the inner query (the best k) filters by org before its LIMIT; the outer one again
+    inner, outer = sql.split(") AS best", 1)
+    assert "kb_chunks.org_id = " in inner.split("WHERE", 1)[1]
+    where = outer.split("WHERE", 1)[1]
     assert "kb_chunks.org_id = " in where
     assert "kb_documents.org_id = " in where
+    assert inner.index("WHERE") < inner.index("LIMIT")
     org_params = [k for k, v in compiled.params.items() if v == "org-a"]
-    assert len(org_params) == 2 + (2 if tags else 0) - (1 if tags else 0)
+    assert len(org_params) == 3 + (1 if tags else 0)
+    where = inner.split("WHERE", 1)[1]
     # the user's terms are bound parameters, never part of the SQL text
     assert "refund" not in sql
     assert "NEAR" not in sql
@@ -245,6 +301,7 @@ def test_every_statement_on_kb_tables_names_the_org(catalog: Catalog) -> None:
         _ingest_corpus(catalog, tags=("docs",))
         ingest_text(catalog, "acme", "billing.md", "# Billing\n\nchanged", by="t")
         LexicalRetriever(catalog).search("acme", "refund", tags=["docs"])
+        LexicalRetriever(catalog).search("acme", "refund the card", tags=["docs"])
         knowledge_stats(catalog, "acme")
         delete_documents(catalog, "acme", tag="docs", by="t")
     finally:
@@ -254,7 +311,15 @@ def test_every_statement_on_kb_tables_names_the_org(catalog: Catalog) -> None:
         for s in seen
         if " kb_" in s and s.lstrip().upper().startswith(("SELECT", "DELETE", "UPDATE"))
     ]
-    assert len(scoped) >= 8
+    # SQLite's term statistics (bm25's, over the whole index) count rows, reading none
+    statistics = [s for s in scoped if "FROM kb_fts_docsize" in s]
+    assert len(statistics) == (catalog.dialect == "sqlite")
+    for statement in statistics:
+        assert "kb_chunks" not in statement
+        # the outer SELECT's columns are the inner counts, one per term and the total
+        assert statement.count("count(*)") == statement.count("SELECT") - 1 == 4
+    scoped = [s for s in scoped if s not in statistics]
+    assert len(scoped) >= 9
     for statement in scoped:
         where = statement.upper().split("WHERE", 1)
         assert len(where) == 2, statement

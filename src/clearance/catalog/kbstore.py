@@ -375,6 +375,7 @@ def audit_rows(catalog: Catalog, org_id: str | None = None) -> list[AuditRow]:
 # -- full-text search ------------------------------------------------------------------
 
 _FTS = table("kb_fts", column("rowid"))
+_FTS_SIZES = table("kb_fts_docsize", column("id"))
 _FTS_TABLE: ColumnElement[Any] = literal_column("kb_fts")
 _TSVECTOR: ColumnElement[Any] = literal_column("kb_chunks.kb_fts")
 _TS_CONFIG: ColumnElement[Any] = literal_column("'english'::regconfig")
@@ -390,12 +391,14 @@ def search_statement(
 ) -> Select[Any]:
     """The search for chunks of ``org_id`` matching any of ``terms`` (at least one), best
     first, on ``dialect`` (``sqlite``: FTS5 and ``bm25``; ``postgresql``: ``tsvector``
-    and ``ts_rank_cd``). Only chunks of documents carrying one of ``tags``, when given."""
+    and ``ts_rank_cd``). Only chunks of documents carrying one of ``tags``, when given.
+
+    The best ``k`` chunks are found first (the org's and tags' filters in that inner
+    query), and only those ``k`` are joined to their documents for their tags."""
     terms = [term.replace("\x00", "") for term in terms[:MAX_TERMS]]
     if not terms:
         raise ValueError("a search needs at least one term")
-    same_document = and_(_D.org_id == _C.org_id, _D.document_id == _C.document_id)
-    conditions: list[ColumnElement[bool]] = [_C.org_id == org_id, _D.org_id == org_id]
+    conditions: list[ColumnElement[bool]] = [_C.org_id == org_id]
     if tags:
         conditions.append(
             exists()
@@ -407,46 +410,89 @@ def search_statement(
             )
             .correlate(t.kb_chunks)
         )
-    columns = (_C.org_id, _C.document_id, _C.ordinal, _C.heading, _C.text, _D.tags)
     if dialect == "sqlite":
         expression = " OR ".join(_fts5_string(term) for term in terms)
-        rank = func.bm25(_FTS_TABLE, 2.0, 1.0)  # the heading counts twice
-        return (
-            select(*columns, (-rank).label("score"))
-            .select_from(
-                _FTS.join(t.kb_chunks, _C.id == _FTS.c.rowid).join(t.kb_documents, same_document)
-            )
+        # bm25 is lower for better matches; the heading counts twice
+        rank = func.bm25(_FTS_TABLE, 2.0, 1.0)
+        best = (
+            select(_C.id, (-rank).label("score"))
+            .select_from(_FTS.join(t.kb_chunks, _C.id == _FTS.c.rowid))
             .where(_FTS_TABLE.op("MATCH")(bindparam("fts_query", expression)), *conditions)
             .order_by(rank, _C.id)
             .limit(k)
+            .subquery("best")
         )
-    queries: list[ColumnElement[Any]] = [
-        func.plainto_tsquery(_TS_CONFIG, bindparam(f"term_{i}", term))
+    else:
+        queries: list[ColumnElement[Any]] = [
+            func.plainto_tsquery(_TS_CONFIG, bindparam(f"term_{i}", term))
+            for i, term in enumerate(terms)
+        ]
+        # one uncorrelated subquery (an InitPlan): the terms are parsed once per search,
+        # not once per matching row, as a stable function in the select list would be
+        query = select(reduce(lambda left, right: left.op("||")(right), queries)).scalar_subquery()
+        score = func.ts_rank_cd(_TSVECTOR, query)
+        best = (
+            select(_C.id, score.label("score"))
+            .where(_TSVECTOR.op("@@")(query), *conditions)
+            .order_by(score.desc(), _C.id)
+            .limit(k)
+            .subquery("best")
+        )
+    return (
+        select(_C.org_id, _C.document_id, _C.ordinal, _C.heading, _C.text, _D.tags, best.c.score)
+        .select_from(
+            best.join(t.kb_chunks, _C.id == best.c.id).join(
+                t.kb_documents, and_(_D.org_id == _C.org_id, _D.document_id == _C.document_id)
+            )
+        )
+        .where(_C.org_id == org_id, _D.org_id == org_id)
+        .order_by(best.c.score.desc(), _C.id)
+    )
+
+
+def _rare_in_bm25(connection: Connection, terms: Sequence[str]) -> list[str]:
+    """The ``terms`` to which SQLite's ``bm25`` gives weight: those in fewer than half of
+    the full-text index's rows. ``bm25`` clamps the IDF of a term in half the rows or
+    more to 1e-6, so such a term moves a chunk's score by a few millionths at most; its
+    rows are only ranked, at a cost, to come last. The counts are the index's own, over
+    every org, as ``bm25``'s statistics are: only counts are read, never a row."""
+    counts = [
+        select(func.count())
+        .select_from(_FTS)
+        .where(_FTS_TABLE.op("MATCH")(bindparam(f"df_{i}", _fts5_string(term))))
+        .scalar_subquery()
         for i, term in enumerate(terms)
     ]
-    # one uncorrelated subquery (an InitPlan): the terms are parsed once per search, not
-    # once per matching row, as a stable function in the select list would be
-    query = select(reduce(lambda left, right: left.op("||")(right), queries)).scalar_subquery()
-    score = func.ts_rank_cd(_TSVECTOR, query)
-    return (
-        select(*columns, score.label("score"))
-        .select_from(t.kb_chunks.join(t.kb_documents, same_document))
-        .where(_TSVECTOR.op("@@")(query), *conditions)
-        .order_by(score.desc(), _C.id)
-        .limit(k)
-    )
+    # one row per indexed chunk, a few bytes each: bm25's row count, cheaper to count
+    rows = select(func.count()).select_from(_FTS_SIZES).scalar_subquery()
+    total, *found = connection.execute(select(rows, *counts)).one()
+    return [term for term, n in zip(terms, found, strict=True) if 2 * n < total]
 
 
 def search_chunks(
     catalog: Catalog, org_id: str, terms: Sequence[str], *, k: int, tags: Sequence[str] = ()
 ) -> list[ChunkMatch]:
     """At most ``k`` chunks of ``org_id`` matching any of ``terms``, best first
-    (:func:`search_statement`); ``[]`` without terms or with ``k`` below 1."""
+    (:func:`search_statement`); ``[]`` without terms or with ``k`` below 1.
+
+    On SQLite, terms that ``bm25`` weighs at ~0 (in half the index's rows or more) are
+    left out of the match when the query has another term and at least ``k`` chunks
+    hold one of the others: the same chunks in the same order (up to ties within a few
+    millionths of a score), without ranking the thousands of rows that hold only the
+    common words. With fewer than ``k`` such chunks, every term is matched."""
+    terms = list(terms[:MAX_TERMS])
     if not terms or k < 1:
         return []
-    statement = search_statement(catalog.dialect, org_id, terms, k=k, tags=tags)
     with catalog.connect() as connection:
-        rows = connection.execute(statement).all()
+        rows: Sequence[Any] = ()
+        if catalog.dialect == "sqlite" and len(terms) > 1:
+            rare = _rare_in_bm25(connection, terms)
+            if rare and len(rare) < len(terms):
+                statement = search_statement(catalog.dialect, org_id, rare, k=k, tags=tags)
+                rows = connection.execute(statement).all()
+        if len(rows) < k:
+            statement = search_statement(catalog.dialect, org_id, terms, k=k, tags=tags)
+            rows = connection.execute(statement).all()
     return [
         ChunkMatch(
             r.org_id, r.document_id, r.ordinal, r.heading, r.text, tuple(r.tags), float(r.score)

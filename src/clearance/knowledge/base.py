@@ -256,7 +256,10 @@ class LexicalRetriever:
     SQLite FTS5 ranked by BM25, or PostgreSQL ``tsvector`` ranked by ``ts_rank_cd``.
 
     A chunk matches when it holds any word of the query (stemmed: English on
-    PostgreSQL, Porter on SQLite), in its text or its heading path.
+    PostgreSQL, Porter on SQLite), in its text or its heading path. On SQLite, a word
+    in half the index's chunks or more, to which BM25 gives no weight, is left out of
+    the match while at least ``k`` chunks hold another word of the query
+    (:func:`~clearance.catalog.kbstore.search_chunks`): the same hits, found faster.
     """
 
     def __init__(self, catalog: Catalog) -> None:
