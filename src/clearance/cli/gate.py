@@ -160,17 +160,47 @@ def gate_command(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+    retrieval: Annotated[
+        bool,
+        typer.Option(
+            "--retrieval",
+            help="Judge retriever configurations (their retrieval scores) instead of models.",
+        ),
+    ] = False,
+    retrievers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--retrievers",
+            metavar="NAME,...",
+            help="With --retrieval: the [[retrievers]] to judge (default: all).",
+        ),
+    ] = None,
 ) -> None:
-    """Judge evaluated models against a gate policy and write the decisions to the catalog.
+    """Judge evaluated models (or, with --retrieval, retriever configurations) against a
+    gate policy and write the decisions to the catalog.
 
     Exit 0 when every required model is enabled, 1 when one is not (disabled,
     inconclusive, missing from the runs, or judged on changed contracts), 2 on a
-    usage or configuration error.
+    usage or configuration error. With --retrieval: 0 when every configuration judged
+    is enabled, 1 otherwise.
     """
     from clearance.gate.run import find_policy, run_gate
 
     config, catalog = load()
     chosen = find_policy(config, policy)
+    if retrieval or retrievers:
+        from clearance.cli.retrievalgate import retrieval_gate
+
+        code = retrieval_gate(
+            config,
+            catalog,
+            chosen,
+            retrievers=split_list(retrievers),
+            run_ids=split_list(run),
+            write=not dry_run,
+            as_json=as_json,
+        )
+        raise typer.Exit(code)
     outcome = run_gate(
         config,
         catalog,

@@ -43,6 +43,8 @@ from clearance.yamlfile import (
 __all__ = [
     "GatePolicy",
     "OnUnverified",
+    "RetrievalBar",
+    "RetrievalChecks",
     "SnapshotRule",
     "load_policies",
     "load_policy",
@@ -152,6 +154,31 @@ class SnapshotRule(_Frozen):
     also marked stale, naming the snapshot."""
 
 
+class RetrievalBar(_Frozen):
+    """A bar on a retrieval metric's interval (from ``clearance eval --suites retrieval``)."""
+
+    min_lower_bound: Rate
+    """Enable when the interval's lower bound reaches this; disable when its upper bound
+    is below it; otherwise inconclusive."""
+
+
+class RetrievalChecks(_Frozen):
+    """Bars a retriever configuration must clear on every labelled query set; an omitted
+    metric is not checked."""
+
+    recall_at_k: RetrievalBar | None = None
+    """Mean recall at the configuration's ``k``."""
+    mrr: RetrievalBar | None = None
+    """Mean reciprocal rank of the first relevant document."""
+    ndcg_at_10: RetrievalBar | None = None
+    """Mean nDCG over the first 10 hits (graded relevance)."""
+
+    def bars(self) -> dict[str, RetrievalBar]:
+        """The metrics checked, by name, in a fixed order."""
+        named = {"recall_at_k": self.recall_at_k, "mrr": self.mrr, "ndcg_at_10": self.ndcg_at_10}
+        return {name: bar for name, bar in named.items() if bar is not None}
+
+
 class GatePolicy(_Frozen):
     """One gate policy, as loaded by :func:`load_policy`.
 
@@ -187,6 +214,8 @@ class GatePolicy(_Frozen):
     """Models ``clearance gate`` must see pass; empty means every candidate evaluated."""
     snapshots: SnapshotRule = SnapshotRule()
     """What live traffic on a model snapshot the decision was not taken on does to it."""
+    retrieval: RetrievalChecks | None = None
+    """Bars on retriever configurations (``clearance gate --retrieval``)."""
     path: Path | None = None
     """The file it was read from."""
     source_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
@@ -211,6 +240,24 @@ class GatePolicy(_Frozen):
                     fix="list each model once",
                 )
             seen.add(model)
+        if self.retrieval is not None and not self.retrieval.bars():
+            raise _KeyedError(
+                "retrieval checks nothing, so every retriever would pass",
+                key="retrieval",
+                fix="add at least one of recall_at_k, mrr, ndcg_at_10 with a min_lower_bound",
+            )
+        if not self.checks_models and self.retrieval is None:
+            raise _KeyedError(
+                "the policy checks nothing, so every model would pass",
+                key="",
+                fix="add at least one of criticality, flows, pass_hat_k, latency, cost, "
+                "regression, retrieval",
+            )
+        return self
+
+    @property
+    def checks_models(self) -> bool:
+        """Whether the policy has a check on models (a retrieval-only policy has none)."""
         checks = (
             self.criticality is not None
             and (self.criticality.critical is not None or self.criticality.standard is not None),
@@ -220,13 +267,7 @@ class GatePolicy(_Frozen):
             self.cost,
             self.regression,
         )
-        if not any(check for check in checks):
-            raise _KeyedError(
-                "the policy checks nothing, so every model would pass",
-                key="",
-                fix="add at least one of criticality, flows, pass_hat_k, latency, cost, regression",
-            )
-        return self
+        return any(check for check in checks)
 
 
 # --- reading -----------------------------------------------------------------------------

@@ -399,6 +399,14 @@ def run_gate(
         InputError: no eval run to judge, or an unknown run.
         ConfigError: contracts that no longer load.
     """
+    if not policy.checks_models:
+        where = str(policy.path) if policy.path is not None else f"policy {policy.name!r}"
+        raise ConfigError(
+            f"{where} checks retriever configurations only, so it cannot judge a model",
+            source=where,
+            key="retrieval",
+            fix="run `clearance gate --retrieval` with it, or add model checks",
+        )
     from clearance.catalog.gatestore import Provenance, mark_stale, record_decision
     from clearance.catalog.modelstore import resolve_model_id
     from clearance.config import SUITES
