@@ -59,6 +59,7 @@ EXAMPLES: dict[str, Any] = {
     ),
     "KillSwitchActive": errors.KillSwitchActive("model", "openrouter:a/b", "bad output"),
     "KnowledgeOrgMismatch": errors.KnowledgeOrgMismatch("acme", "globex"),
+    "RetrieverNotCleared": errors.RetrieverNotCleared("acme", "lexical-k5", "inconclusive"),
     "RetrievalFailed": errors.RetrievalFailed(
         "acme", "LexicalRetriever", "CatalogUnavailable: down"
     ),

@@ -66,6 +66,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "RecordingError",
         "RecordingMismatch",
         "RetrievalFailed",
+        "RetrieverNotCleared",
         "RunSpecMismatch",
         "SourceFormatError",
         "StaleRecording",
@@ -262,6 +263,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from clearance.errors import RecordingError as RecordingError
     from clearance.errors import RecordingMismatch as RecordingMismatch
     from clearance.errors import RetrievalFailed as RetrievalFailed
+    from clearance.errors import RetrieverNotCleared as RetrieverNotCleared
     from clearance.errors import RunSpecMismatch as RunSpecMismatch
     from clearance.errors import SourceFormatError as SourceFormatError
     from clearance.errors import StaleRecording as StaleRecording

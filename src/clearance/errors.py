@@ -39,6 +39,7 @@ family it can act on::
     │   ├── UnknownOrg             an org the catalog does not know, under `refuse`
     │   ├── NoModelAvailable       every candidate was rejected; `.rejections` says why
     │   ├── KnowledgeOrgMismatch   a call asked for another org's knowledge base
+    │   ├── RetrieverNotCleared    the org's retriever configuration is not enabled by the gate
     │   └── KillSwitchActive       a kill switch covers the call (or its state is unreadable)
     └── ProviderError              a provider call failed; `.kind` names which way
         ├── ProviderHTTPError      an error answer (status code, body, Retry-After)
@@ -111,6 +112,7 @@ __all__ = [
     "RecordingError",
     "RecordingMismatch",
     "RetrievalFailed",
+    "RetrieverNotCleared",
     "RunSpecMismatch",
     "SourceFormatError",
     "StaleRecording",
@@ -494,6 +496,35 @@ class KnowledgeOrgMismatch(PolicyRefusal):
             "own org's documents",
             fix=f"call with org={knowledge_org!r}, or give Knowledge(org_id=) the call's org",
         )
+
+
+class RetrieverNotCleared(PolicyRefusal):
+    """The retriever configuration meant for an org's knowledge is not cleared by the
+    retrieval gate (disabled, inconclusive, never judged, expired or changed since), or
+    the org has none: its calls go without context (or end, when the knowledge is
+    required).
+
+    Attributes:
+        org_id: the org.
+        retriever: the configuration's name (``None``: none is configured for the org).
+        state: ``disable``, ``inconclusive``, ``ungated``, ``expired``, ``changed`` or
+            ``none``.
+    """
+
+    def __init__(self, org_id: str, retriever: str | None, state: str) -> None:
+        self.org_id = org_id
+        self.retriever = retriever
+        self.state = state
+        if retriever is None:
+            message = f"org {org_id!r} has no retriever configuration"
+            fix = "set [knowledge] default_retriever or org_retrievers in clearance.toml"
+        else:
+            message = f"retriever {retriever!r} of org {org_id!r} is not cleared ({state})"
+            fix = (
+                "clearance eval --suites retrieval, then clearance gate --retrieval; or set "
+                "the org's retriever to an enabled one ([knowledge] org_retrievers)"
+            )
+        super().__init__(message, fix=fix)
 
 
 class KillSwitchActive(PolicyRefusal):

@@ -99,6 +99,7 @@ if TYPE_CHECKING:
 
     from clearance.catalog.database import Catalog
     from clearance.config import ClearanceConfig, Tier
+    from clearance.gate.retrieval import ClearedRetrievers
     from clearance.killswitch import KillSwitch
     from clearance.knowledge.context import Knowledge, Retrieval
     from clearance.knowledge.types import Retriever
@@ -202,6 +203,7 @@ class Router:
         self._gate_cache = GateCache()
         self._retriever_for = retriever_for
         self._default_retriever: Retriever | None = None
+        self._cleared: ClearedRetrievers | None = None
         self._default_rates = PriceRates(
             config.pricing.default_prompt_per_token, config.pricing.default_completion_per_token
         )
@@ -393,14 +395,27 @@ class Router:
     def retriever_for(self, org_id: str) -> Retriever:
         """The retriever a call of ``org_id`` searches its knowledge base with.
 
-        The one given as ``Router(retriever_for=...)``, else a
+        The one given as ``Router(retriever_for=...)``; else, when the configuration
+        declares ``[[retrievers]]``, the org's configuration (``[knowledge]
+        org_retrievers``, else ``default_retriever``) only while the retrieval gate clears
+        it (:class:`~clearance.gate.retrieval.ClearedRetrievers`): a disabled,
+        inconclusive, never judged, expired or changed one raises
+        :class:`~clearance.errors.RetrieverNotCleared`, so the call goes without context
+        (its ``retrievals`` row says why) or, with ``Knowledge(required=True)``, ends with
+        :class:`~clearance.errors.RetrievalFailed`. With no ``[[retrievers]]`` at all, a
         :class:`~clearance.knowledge.base.LexicalRetriever` over this router's catalog
-        for every org. This is the seam where the retrieval gate (issue 22, point 6)
-        will put the configuration cleared for the org; until then no gate decision is
-        consulted.
+        serves every org.
         """
         if self._retriever_for is not None:
             return self._retriever_for(org_id)
+        if self.config.retrievers:
+            if self._cleared is None:
+                from clearance.gate.retrieval import ClearedRetrievers
+
+                self._cleared = ClearedRetrievers(
+                    self.config, self.catalog, ttl_s=self.config.router.policy_cache_ttl_s
+                )
+            return self._cleared.for_org(org_id)
         if self._default_retriever is None:
             from clearance.knowledge.base import LexicalRetriever
 
@@ -415,7 +430,9 @@ class Router:
         except Exception as error:  # no retriever at all: a failed retrieval like any other
             from clearance.knowledge.context import failed_retrieval
 
-            return failed_retrieval(knowledge, error)
+            # an uncleared configuration names itself in the retrievals row
+            name = getattr(error, "retriever", None)
+            return failed_retrieval(knowledge, error, name=name or "unknown")
         return retrieve(retriever, knowledge)
 
     def _with_knowledge(

@@ -5,8 +5,8 @@
   snapshots the results were taken on;
 - :mod:`~clearance.gate.policy`: the gate policy files in ``gates/`` (thresholds per
   criticality, flows, pass^k, trials, infrastructure errors, latency, cost, the
-  regression rule, what an unverified model snapshot does), validated, each with the
-  hash of its bytes;
+  regression rule, what an unverified model snapshot does, the retrieval bars),
+  validated, each with the hash of its bytes;
 - :mod:`~clearance.gate.stats`: confidence intervals and bounds for pass rates
   (Wilson, Clopper–Pearson), the clustering of trials within a case, and how many
   more trials would settle an inconclusive gate, and the paired bounds on a candidate's
@@ -24,6 +24,8 @@ from clearance.gate.policy import (
     OnUnverified,
     PassHatK,
     Regression,
+    RetrievalBar,
+    RetrievalChecks,
     SnapshotRule,
     Threshold,
     load_policies,
@@ -63,6 +65,8 @@ __all__ = [
     "PairedDrop",
     "PassHatK",
     "Regression",
+    "RetrievalBar",
+    "RetrievalChecks",
     "SnapshotRule",
     "Threshold",
     "clopper_pearson_interval",

@@ -28,7 +28,8 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import socket
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -38,8 +39,13 @@ from clearance.catalog.retrieverdecisions import (
     latest_retriever_decisions,
     record_retriever_decision,
 )
-from clearance.errors import ConfigError, InputError
-from clearance.knowledge.configured import config_document, config_fingerprint
+from clearance.errors import ConfigError, InputError, RetrieverNotCleared
+from clearance.knowledge.configured import (
+    ConfiguredRetriever,
+    build_retriever,
+    config_document,
+    config_fingerprint,
+)
 
 if TYPE_CHECKING:
     from clearance.catalog.database import Catalog
@@ -47,6 +53,7 @@ if TYPE_CHECKING:
     from clearance.gate.policy import GatePolicy
 
 __all__ = [
+    "ClearedRetrievers",
     "RetrievalCheck",
     "RetrievalGateRun",
     "RetrieverClearance",
@@ -367,3 +374,57 @@ def clearances(
         entry.name: retriever_clearance(entry, latest.get(entry.name), now=now)
         for entry in config.retrievers
     }
+
+
+class ClearedRetrievers:
+    """Which retriever an org's knowledge is searched with: the org's configuration
+    (``[knowledge] org_retrievers``, else ``default_retriever``), only while the retrieval
+    gate clears it (:func:`retriever_clearance`). The router's seam
+    (:meth:`clearance.router.Router.retriever_for`) asks :meth:`for_org`.
+
+    The decisions are read at most once per ``ttl_s`` (the router's
+    ``policy_cache_ttl_s``); each configuration is built once (a MiniLM embedder loads
+    its weights once).
+    """
+
+    def __init__(
+        self,
+        config: ClearanceConfig,
+        catalog: Catalog,
+        *,
+        ttl_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._now = now
+        self._read_at: float | None = None
+        self._states: dict[str, RetrieverClearance] = {}
+        self._built: dict[str, ConfiguredRetriever] = {}
+
+    def states(self) -> dict[str, RetrieverClearance]:
+        """Every configured retriever's clearance (cached for ``ttl_s``)."""
+        if self._read_at is None or self._clock() - self._read_at >= self.ttl_s:
+            self._states = clearances(self.config, self.catalog, now=self._now())
+            self._read_at = self._clock()
+        return self._states
+
+    def for_org(self, org_id: str) -> ConfiguredRetriever:
+        """The cleared retriever of ``org_id``.
+
+        Raises:
+            RetrieverNotCleared: the org has no configuration, or its configuration is
+                disabled, inconclusive, never judged, expired or changed since.
+        """
+        name = self.config.org_retriever(org_id)
+        if name is None:
+            raise RetrieverNotCleared(org_id, None, "none")
+        state = self.states()[name]
+        if not state.allows:
+            raise RetrieverNotCleared(org_id, name, state.label)
+        if name not in self._built:
+            self._built[name] = build_retriever(self.config.retriever(name), self.catalog)
+        return self._built[name]
