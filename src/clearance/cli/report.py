@@ -58,7 +58,8 @@ def report_command(
     """Write the HTML reliability report: verdicts, intervals, failures, costs, trends.
 
     The folder holds index.html, one page per model (failing cases paged) and, when
-    gates/slo.yaml exists, slo.html (the SLOs over its window); it is self-contained
+    gates/slo.yaml exists, slo.html (the SLOs over its window), and, when [[retrievers]]
+    are declared, retrieval.html (their scores and gate decisions); it is self-contained
     (no network, no scripts) and opens from disk.
     """
     from clearance.gate.run import find_policy
@@ -77,6 +78,9 @@ def report_command(
         problem = f"the SLO page was not written: {error.message}"
         data = dataclasses.replace(data, notes=(*data.notes, problem))
         typer.echo(f"warning: {problem}" + (f"\n  fix: {error.fix}" if error.fix else ""), err=True)
+    from clearance.reports.retrievalpage import retrieval_pages
+
+    pages = {**pages, **retrieval_pages(config, catalog)}
     files = write_report(data, folder, catalog=catalog, extra_pages=pages)
     if as_json:
         emit_json(

@@ -268,6 +268,7 @@ def render_common(generated_at: dt.datetime, **values: Any) -> dict[str, Any]:
         "policy_error": None,
         "flows_row": FLOWS,
         "slo_page": None,
+        "retrieval_page": None,
     }
     return common | values
 
@@ -400,6 +401,8 @@ def write_report(
     common = _common(data)
     if extra_pages and "slo.html" in extra_pages:
         common["slo_page"] = "slo.html"
+    if extra_pages and "retrieval.html" in extra_pages:
+        common["retrieval_page"] = "retrieval.html"
     if data.run is None or not data.models:
         files["index.html"] = env.get_template("empty.html").render(
             **common, catalog="" if catalog is None else catalog.display_url
