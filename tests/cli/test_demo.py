@@ -30,6 +30,21 @@ def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.Mo
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert "synced 321 models" in out
+    # the example knowledge base: ingested, two retriever configurations scored on its
+    # labelled queries and gated; the report gets a retrieval page linked from its index
+    retrieval = out.split("10. knowledge retrieval", 1)[1].split("11. SLOs", 1)[0]
+    assert "org ourco: 24 help-centre documents" in retrieval
+    assert "ourco-help (org ourco): 48 queries in 9 clusters" in retrieval
+    verdicts = {
+        line.split()[0]: line.split()[1]
+        for line in retrieval.splitlines()
+        if line.strip().startswith(("lexical-k5 ", "hybrid-hashing-k5 ")) and "passed" in line
+    }
+    assert verdicts == {"lexical-k5": "enable", "hybrid-hashing-k5": "inconclusive"}
+    assert "MiniLM" not in retrieval  # the hybrid one embeds by feature hashing
+    page = reports / "html" / "retrieval.html"
+    assert 'data-retriever="lexical-k5" data-state="enable"' in page.read_text()
+    assert 'href="retrieval.html"' in (reports / "html" / "index.html").read_text()
     assert "org acme asks for openai/gpt-4.1 -> openai/gpt-4.1 (requested)" in out
     assert "ref/steady (gate: enable) called get_weather({'city': 'Oslo'})" in out
     assert "served by ref:ref/steady from its fallback chain" in out

@@ -402,7 +402,10 @@ def demo(
             + " (the eval replayed its recordings without it)"
         )
 
-    console.rule("10. SLOs on live traffic, and the reliability report")
+    console.rule("10. knowledge retrieval, gated like a model")
+    _knowledge_demo(config, catalog)
+
+    console.rule("11. SLOs on live traffic, and the reliability report")
     index = _report_demo(config, catalog, run_id, out / "html")
 
     console.rule("summary")
@@ -424,20 +427,77 @@ def _report_demo(config: ClearanceConfig, catalog: Catalog, run_id: str, out: Pa
     """Judge the SLOs, then write the HTML reliability report of the replayed run with
     the SLO page beside it; returns its index.html."""
     from clearance.reports import collect_report, write_report
+    from clearance.reports.retrievalpage import RETRIEVAL_PAGE, retrieval_pages
     from clearance.reports.slopage import configured_slo_report, slo_pages
 
     slo = configured_slo_report(config, catalog)
     if slo is not None:
         _print_slo(slo)
     data = collect_report(config, catalog, run_id=run_id)
-    pages = slo_pages(slo, catalog=catalog)
+    pages = {**slo_pages(slo, catalog=catalog), **retrieval_pages(config, catalog)}
     files = write_report(data, out.resolve(), catalog=catalog, extra_pages=pages)
     failing = sum(len(model.failing) + len(model.flaky_failing) for model in data.models)
     console.print(
         f"{len(data.models)} models (SIMULATORS), {failing} failing cases drilled down, "
         f"{len(files.pages)} files, {files.bytes:,} bytes, self-contained (no network, no scripts)"
     )
+    if RETRIEVAL_PAGE in pages:
+        console.print(f"retrieval page: {escape(str(files.index.with_name(RETRIEVAL_PAGE)))}")
     return files.index
+
+
+KNOWLEDGE_ORG = "ourco"
+KNOWLEDGE_POLICY = "../knowledge/gate.yaml"
+"""The retrieval gate's policy, from examples/demo (the configuration's folder)."""
+
+
+def _knowledge_demo(config: ClearanceConfig, catalog: Catalog) -> None:
+    """Ingest the example knowledge base, score the two configured retrievers on its
+    labelled queries, and gate them."""
+    from clearance.cli.retrievaleval import eval_retrieval
+    from clearance.cli.retrievalgate import retrieval_gate
+    from clearance.gate.run import find_policy
+    from clearance.knowledge import ingest_text
+    from clearance.knowledge.chunking import format_for
+
+    root = (config.root / "../knowledge/docs").resolve()
+    statuses: dict[str, int] = {}
+    for file in sorted(root.rglob("*")):
+        known = format_for(file.suffix)
+        if not file.is_file() or known is None:
+            continue
+        relative = file.relative_to(root)  # ids as the labels name them: billing/refunds.md
+        result = ingest_text(
+            catalog,
+            KNOWLEDGE_ORG,
+            relative.as_posix(),
+            file.read_bytes(),
+            document_format=known,
+            source=str(file),
+            tags=[relative.parts[0]],  # its top folder: billing, help, admin, api, security
+            by="demo",
+        )
+        statuses[result.status] = statuses.get(result.status, 0) + 1
+    console.print(
+        f"org {KNOWLEDGE_ORG}: {sum(statuses.values())} help-centre documents from "
+        f"examples/knowledge/docs ("
+        + ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
+        + "), tagged by their top folder"
+    )
+    eval_retrieval(config, catalog, (), as_json=False)
+    code = retrieval_gate(
+        config,
+        catalog,
+        find_policy(config, KNOWLEDGE_POLICY),
+        retrievers=(),
+        run_ids=(),
+        write=True,
+        as_json=False,
+    )
+    console.print(
+        f"retrieval gate exit code {code}; the router searches org {KNOWLEDGE_ORG}'s "
+        "knowledge with its default retriever (lexical-k5) only while it is enabled"
+    )
 
 
 def _print_slo(report: SloReport) -> None:
