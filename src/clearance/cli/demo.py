@@ -215,8 +215,10 @@ def demo(
     5. the tool contracts checked; 6. the reference simulator's models synced; 7. the
     eval suite replaying its shipped recordings; 8. the gate's decisions, with a Markdown
     summary and JUnit XML; 9. the router obeying the gate: a refused model, a fallback
-    chain, live traffic, the kill switch, the call log; 10. the SLOs on that traffic,
-    and the HTML reliability report. A summary line ends it.
+    chain, live traffic, the kill switch, the call log; 10. the example knowledge base
+    ingested and two retriever configurations scored on its labelled queries and gated;
+    11. the SLOs on that traffic, and the HTML reliability report with its retrieval
+    page. A summary line ends it.
 
     The simulator serves one port on three wire protocols: the same flows gate its
     models over OpenAI chat completions, Anthropic Messages and Gemini in one run and
