@@ -22,7 +22,13 @@ if TYPE_CHECKING:
 
     from clearance.catalog.database import Catalog
     from clearance.config import ClearanceConfig
-    from clearance.slo import SloReport, SloResult, SnapshotCheck
+    from clearance.slo import (
+        RetrievalCheck,
+        RetrievalResult,
+        SloReport,
+        SloResult,
+        SnapshotCheck,
+    )
 
 __all__ = ["app", "check", "report_page"]
 
@@ -139,9 +145,14 @@ def _print(report: SloReport) -> None:
                 f"  call {escape(example.call_id)} at {example.started_at:%Y-%m-%d %H:%M:%S}: "
                 f"{escape(example.detail)}"
             )
+    if report.retrieval is not None:
+        _print_retrieval(report.retrieval)
     if report.snapshots is not None and report.snapshots.models:
         _print_snapshots(report.snapshots)
     counts = report.status_counts()
+    if report.retrieval is not None:
+        for status, count in report.retrieval.status_counts().items():
+            counts[status] += count  # type: ignore[index]  # the same four statuses
     waiting = counts["insufficient_data"] + counts["no_data"]
     if waiting:
         console.print(
@@ -154,6 +165,48 @@ def _print(report: SloReport) -> None:
         console.print(f"[green]no objective breached[/] ({counts['ok']} met)")
     if report.unverified:
         console.print(f"[red]{len(report.unverified)} unverified model snapshot(s)[/]")
+
+
+def _rate_or_ms(result: RetrievalResult, value: float | Decimal | None) -> str:
+    if value is None:
+        return "-"
+    if result.objective.info.unit == "ms":
+        return f"{float(value):,.1f} ms"
+    return f"{float(value):.2%}"
+
+
+def _print_retrieval(check: RetrievalCheck) -> None:
+    """The retrieval objectives by group, then each breach with its example retrievals
+    (named by call id: a query's text is never stored)."""
+    objectives = check.objectives
+    console.print(
+        f"retrieval objectives, grouped by {objectives.group_label}: {check.retrievals:,} "
+        f"retrieval(s) in {len(check.groups)} group(s)"
+    )
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in ("group", "metric", "measured", "objective", "n", "status"):
+        table.add_column(column, justify="right" if column in ("measured", "n") else "left")
+    for result in check.results:
+        table.add_row(
+            escape(result.group.label),
+            result.objective.metric,
+            _rate_or_ms(result, result.measured),
+            f"≤ {_rate_or_ms(result, result.threshold)}",
+            f"{result.n:,}",
+            f"[{_STYLE[result.status]}]{result.status}[/]",
+        )
+    console.print(table)
+    for result in check.breaches:
+        console.print(
+            f"[bold red]breach[/] retrieval [bold]{escape(result.group.label)}[/] "
+            f"{result.objective.metric} {_rate_or_ms(result, result.measured)} (objective "
+            f"≤ {_rate_or_ms(result, result.threshold)}): {escape(result.evidence.detail)}"
+        )
+        for example in result.evidence.examples:
+            console.print(
+                f"  call {escape(example.call_id or '(none)')} at "
+                f"{example.created_at:%Y-%m-%d %H:%M:%S}: {escape(example.detail)}"
+            )
 
 
 def _verified(snapshots: dict[str, int] | None) -> str:

@@ -1,5 +1,9 @@
 """The SLO page: objectives, figures and the reasons behind them, in the report's style.
 
+With a ``retrieval:`` section in ``gates/slo.yaml``, the page has a retrieval section: the
+retrieval objectives by group, each breach with its example retrievals (by call id), and
+each group's retrieval figures.
+
 :func:`render_slo_page` turns a :class:`clearance.slo.SloReport` into HTML with the
 report's templates (same escaping and secret redaction); :func:`configured_slo_report` runs
 the project's check over its window for ``clearance report`` and the demo.
@@ -17,6 +21,8 @@ from clearance.config import ClearanceConfig
 from clearance.reports.render import environment, money_text, render_common
 from clearance.slo import (
     METRICS,
+    RETRIEVAL_METRICS,
+    RetrievalResult,
     SloReport,
     SloResult,
     check_window,
@@ -30,11 +36,11 @@ __all__ = ["SLO_PAGE", "configured_slo_report", "render_slo_page", "slo_pages"]
 SLO_PAGE = "slo.html"
 
 
-def _value(value: Any, metric: str) -> str:
-    """A measured value or bound in its metric's unit."""
+def _value(value: Any, metric: str, retrieval: bool = False) -> str:
+    """A measured value or bound in its metric's unit (``retrieval``: a retrieval metric)."""
     if value is None:
         return "-"
-    unit = METRICS[metric].unit
+    unit = (RETRIEVAL_METRICS if retrieval else METRICS)[metric].unit
     if unit == "usd":
         return f"{money_text(Decimal(str(value)))} USD"
     if unit == "ms":
@@ -47,6 +53,18 @@ def _table(report: SloReport) -> list[tuple[str, list[SloResult | None]]]:
     rows: dict[str, list[SloResult | None]] = {}
     for result in report.results:
         row = rows.setdefault(result.group.label, [None] * len(report.policy.objectives))
+        row[result.index] = result
+    return list(rows.items())
+
+
+def _retrieval_table(report: SloReport) -> list[tuple[str, list[RetrievalResult | None]]]:
+    """The retrieval objectives: one row per group, one column per objective."""
+    check = report.retrieval
+    if check is None:
+        return []
+    rows: dict[str, list[RetrievalResult | None]] = {}
+    for result in check.results:
+        row = rows.setdefault(result.group.label, [None] * len(check.objectives.objectives))
         row[result.index] = result
     return list(rows.items())
 
@@ -82,6 +100,8 @@ def render_slo_page(
         **render_common(report.checked_at),
         slo=report,
         table=_table(report),
+        retrieval_table=_retrieval_table(report),
+        retrieval_metrics=RETRIEVAL_METRICS,
         window=format_duration(report.window),
         policy_path=report.policy.path or "(built in code)",
         metrics=METRICS,

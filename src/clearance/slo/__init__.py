@@ -11,6 +11,8 @@
 - :mod:`~clearance.slo.snapshots`: the gated models' live calls by model snapshot, and
   the snapshots no enabling decision was taken on (what a gate policy's
   ``snapshots.on_unverified`` does about them);
+- :mod:`~clearance.slo.retrieval`: the retrieval objectives (empty results, truncation,
+  failures, latency of knowledge retrievals) judged on the ``retrievals`` table;
 - :mod:`~clearance.slo.check`: every objective judged per group (ok, breach,
   insufficient_data, no_data) with its evidence, and the snapshots, as an
   :class:`SloReport`.
@@ -41,16 +43,32 @@ from clearance.slo.examples import ExampleCall, Offenders, offending_calls, slow
 from clearance.slo.objectives import (
     DIMENSIONS,
     METRICS,
+    RETRIEVAL_DIMENSIONS,
+    RETRIEVAL_METRICS,
     Dimension,
     Metric,
     MetricInfo,
     Objective,
+    RetrievalDimension,
+    RetrievalMetric,
+    RetrievalObjective,
+    RetrievalObjectives,
     SloPolicy,
     format_duration,
     load_slo_policy,
     parse_duration,
     regroup,
     slo_path,
+)
+from clearance.slo.retrieval import (
+    RetrievalCheck,
+    RetrievalEvidence,
+    RetrievalExample,
+    RetrievalGroup,
+    RetrievalResult,
+    RetrievalStats,
+    aggregate_retrievals,
+    check_retrievals,
 )
 from clearance.slo.snapshots import (
     ModelSnapshots,
@@ -67,6 +85,8 @@ __all__ = [
     "DIMENSIONS",
     "METRICS",
     "QUANTILES",
+    "RETRIEVAL_DIMENSIONS",
+    "RETRIEVAL_METRICS",
     "Breakdown",
     "CallFilter",
     "Counts",
@@ -80,6 +100,16 @@ __all__ = [
     "ModelSnapshots",
     "Objective",
     "Offenders",
+    "RetrievalCheck",
+    "RetrievalDimension",
+    "RetrievalEvidence",
+    "RetrievalExample",
+    "RetrievalGroup",
+    "RetrievalMetric",
+    "RetrievalObjective",
+    "RetrievalObjectives",
+    "RetrievalResult",
+    "RetrievalStats",
     "SloPolicy",
     "SloReport",
     "SloResult",
@@ -88,7 +118,9 @@ __all__ = [
     "SnapshotUse",
     "UnverifiedSnapshot",
     "aggregate_calls",
+    "aggregate_retrievals",
     "breakdown_calls",
+    "check_retrievals",
     "check_slos",
     "check_snapshots",
     "check_window",

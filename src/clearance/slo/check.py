@@ -18,6 +18,9 @@ Statuses:
 Comparisons are exact: a rate is compared as the fraction ``numerator /
 denominator``, money as Decimal, a latency as the exact value of its float.
 
+The ``retrieval:`` section's objectives are judged the same way on the window's
+``retrievals`` rows (:mod:`clearance.slo.retrieval`); a breach there fails the check too.
+
 Beside the objectives, the report holds the live traffic of each gated model by model
 snapshot (:mod:`clearance.slo.snapshots`): a snapshot no enabling decision was taken on
 is an unverified snapshot, and fails the check as a breach does
@@ -46,6 +49,7 @@ from clearance.slo.aggregate import (
 )
 from clearance.slo.examples import ExampleCall, Offenders, offending_calls, slower_than
 from clearance.slo.objectives import Objective, SloPolicy, format_duration
+from clearance.slo.retrieval import RetrievalCheck, check_retrievals
 from clearance.slo.snapshots import SnapshotCheck, UnverifiedSnapshot, check_snapshots
 
 __all__ = [
@@ -151,6 +155,8 @@ class SloReport:
     checked_at: dt.datetime
     snapshots: SnapshotCheck | None = None
     """Each gated model's live calls by model snapshot (``None``: not checked)."""
+    retrieval: RetrievalCheck | None = None
+    """The retrieval objectives judged (``None``: the file declares none)."""
 
     @property
     def window(self) -> dt.timedelta:
@@ -164,8 +170,10 @@ class SloReport:
 
     @property
     def breached(self) -> bool:
-        """Whether any objective is breached in any group."""
-        return any(r.status == "breach" for r in self.results)
+        """Whether any objective, on calls or on retrievals, is breached in any group."""
+        return any(r.status == "breach" for r in self.results) or (
+            self.retrieval is not None and self.retrieval.breached
+        )
 
     @property
     def unverified(self) -> tuple[UnverifiedSnapshot, ...]:
@@ -174,7 +182,8 @@ class SloReport:
 
     @property
     def exit_code(self) -> int:
-        """``clearance slo check``'s: 1 on a breach or an unverified snapshot, else 0."""
+        """``clearance slo check``'s: 1 on a breach (calls or retrievals) or an unverified
+        snapshot, else 0."""
         return 1 if self.breached or self.unverified else 0
 
     @property
@@ -183,7 +192,8 @@ class SloReport:
         return sum(g.calls for g in self.groups)
 
     def status_counts(self) -> dict[SloStatus, int]:
-        """How many results have each status (every status present, zero or not)."""
+        """How many call results have each status (every status present, zero or not;
+        the retrieval results are :meth:`RetrievalCheck.status_counts`)."""
         counts: dict[SloStatus, int] = {
             "ok": 0,
             "breach": 0,
@@ -228,6 +238,7 @@ class SloReport:
             "breakdowns": [breakdown.to_json() for breakdown in self.breakdowns],
             "exit_code": self.exit_code,
             "snapshots": None if self.snapshots is None else self.snapshots.to_json(),
+            "retrieval": None if self.retrieval is None else self.retrieval.to_json(),
         }
 
 
@@ -295,7 +306,8 @@ def check_slos(
     objective one more for its example calls (two for a latency bound, which also
     counts the calls slower than it). ``examples=0`` skips those. With ``snapshots``,
     one more reads the gated models' live calls by model snapshot
-    (:func:`~clearance.slo.snapshots.check_snapshots`).
+    (:func:`~clearance.slo.snapshots.check_snapshots`). A ``retrieval:`` section is judged
+    on the window's retrievals (:func:`~clearance.slo.retrieval.check_retrievals`).
     """
     by = policy.group_by
     stats, found_breakdowns = aggregate_window(connection, calls, by)
@@ -338,6 +350,9 @@ def check_slos(
         breakdowns=tuple(breakdowns.values()),
         checked_at=now or dt.datetime.now(dt.UTC),
         snapshots=check_snapshots(connection, calls) if snapshots else None,
+        retrieval=None
+        if policy.retrieval is None
+        else check_retrievals(connection, policy.retrieval, calls, examples=examples),
     )
 
 

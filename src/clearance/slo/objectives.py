@@ -9,8 +9,14 @@ Format (version 1)::
     objectives:
       - {metric: error_rate, max: 0.02}
       - {metric: spend_usd, max: "50", orgs: [acme]}   # optional: models, orgs, min_calls
+    retrieval:            # optional: objectives on knowledge retrievals (``retrievals``)
+      group_by: [retriever]   # [retriever], [org], [org, retriever], or []
+      min_retrievals: 20
+      objectives:
+        - {metric: empty_result_rate, max: 0.1}   # optional: orgs, retrievers, min_retrievals
 
-Every metric is defined once, in :data:`METRICS`. A threshold is read exactly (the
+Every metric is defined once, in :data:`METRICS` (calls) or :data:`RETRIEVAL_METRICS`
+(retrievals). A threshold is read exactly (the
 YAML loader turns a float into the :class:`~decimal.Decimal` of its text). Every
 problem is a :class:`~clearance.errors.ConfigError` naming the file, the dotted key,
 the bad value with its line, and the fix.
@@ -51,10 +57,16 @@ from clearance.yamlfile import (
 __all__ = [
     "DIMENSIONS",
     "METRICS",
+    "RETRIEVAL_DIMENSIONS",
+    "RETRIEVAL_METRICS",
     "Dimension",
     "Metric",
     "MetricInfo",
     "Objective",
+    "RetrievalDimension",
+    "RetrievalMetric",
+    "RetrievalObjective",
+    "RetrievalObjectives",
     "SloPolicy",
     "format_duration",
     "load_slo_policy",
@@ -78,12 +90,25 @@ Metric = Literal[
     "spend_usd",
 ]
 
+RetrievalDimension = Literal["org", "retriever"]
+"""What retrievals are grouped by: ``org`` (the knowledge base's org), ``retriever`` (the
+retriever configuration's name, as logged)."""
+RETRIEVAL_DIMENSIONS: tuple[RetrievalDimension, ...] = ("org", "retriever")
+
+RetrievalMetric = Literal[
+    "empty_result_rate",
+    "truncation_rate",
+    "error_rate",
+    "p50_latency_ms",
+    "p95_latency_ms",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class MetricInfo:
     """One metric: its unit, which way is better, and its definition."""
 
-    name: Metric
+    name: Metric | RetrievalMetric
     unit: Literal["rate", "ms", "usd"]
     """``rate``: a share in [0, 1]; ``ms``: milliseconds; ``usd``: exact Decimal dollars."""
     bound: Literal["min", "max"]
@@ -150,6 +175,47 @@ METRICS: Mapping[str, MetricInfo] = {
         ),
     )
 }
+
+RETRIEVAL_METRICS: Mapping[str, MetricInfo] = {
+    info.name: info
+    for info in (
+        MetricInfo(
+            "empty_result_rate",
+            "rate",
+            "max",
+            "retrievals that found nothing (no chunk injected, none cut by the budget) / "
+            "retrievals that did not fail",
+        ),
+        MetricInfo(
+            "truncation_rate",
+            "rate",
+            "max",
+            "retrievals whose context the token budget cut / retrievals that did not fail",
+        ),
+        MetricInfo(
+            "error_rate",
+            "rate",
+            "max",
+            "retrievals that failed (the call went without context) / retrievals",
+        ),
+        MetricInfo(
+            "p50_latency_ms",
+            "ms",
+            "max",
+            "median latency of retrievals that did not fail (search and budget, "
+            "percentile_cont), milliseconds",
+        ),
+        MetricInfo(
+            "p95_latency_ms",
+            "ms",
+            "max",
+            "95th percentile latency of retrievals that did not fail (search and budget, "
+            "percentile_cont), milliseconds",
+        ),
+    )
+}
+"""The retrieval metrics, read from the ``retrievals`` table (one row per retrieval the
+router made for a call with knowledge)."""
 
 # --- durations -----------------------------------------------------------------------------
 
@@ -235,6 +301,53 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _check_bound(info: MetricInfo, low: Decimal | None, high: Decimal | None) -> None:
+    """One bound, in the metric's direction and range."""
+    other = "max" if info.bound == "min" else "min"
+    if (high if other == "max" else low) is not None:
+        better = "higher" if info.bound == "min" else "lower"
+        raise _Problem(
+            f"{info.name} is better {better}, so it takes {info.bound}, not {other}",
+            key=other,
+            fix=f"write {info.bound}: instead of {other}:",
+        )
+    bound = low if info.bound == "min" else high
+    if bound is None:
+        raise _Problem(
+            f"no threshold for {info.name}",
+            key=info.bound,
+            fix=f"add {info.bound}: {_EXAMPLE[info.unit]}",
+        )
+    if info.unit == "rate" and not 0 <= bound <= 1:
+        raise _Problem(
+            f"got {bound}: a rate is between 0 and 1", key=info.bound, fix=_FIX[info.unit]
+        )
+    if info.unit == "ms" and bound <= 0:
+        raise _Problem(
+            f"got {bound}: a latency bound is positive", key=info.bound, fix=_FIX[info.unit]
+        )
+    if info.unit == "usd" and bound < 0:
+        raise _Problem(
+            f"got {bound}: an amount is not negative", key=info.bound, fix=_FIX[info.unit]
+        )
+
+
+def _check_names(*lists: tuple[str, tuple[str, ...]]) -> None:
+    for key, names in lists:
+        if len(set(names)) != len(names):
+            raise _Problem(f"a name is listed twice in {key}", key=key, fix="list each once")
+
+
+def _unknown_metric(value: Any, known: Mapping[str, MetricInfo]) -> Any:
+    if isinstance(value, str) and value not in known:
+        close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.5)
+        raise _Problem(
+            f"unknown metric {value!r}",
+            fix=f"did you mean {close[0]!r}?" if close else f"known metrics: {', '.join(known)}",
+        )
+    return value
+
+
 class Objective(_Frozen):
     """One objective: a bound on one metric, for every group or for the ones named."""
 
@@ -253,49 +366,12 @@ class Objective(_Frozen):
     @field_validator("metric", mode="before")
     @classmethod
     def _known_metric(cls, value: Any) -> Any:
-        if isinstance(value, str) and value not in METRICS:
-            close = difflib.get_close_matches(value, list(METRICS), n=1, cutoff=0.5)
-            raise _Problem(
-                f"unknown metric {value!r}",
-                fix=f"did you mean {close[0]!r}?"
-                if close
-                else f"known metrics: {', '.join(METRICS)}",
-            )
-        return value
+        return _unknown_metric(value, METRICS)
 
     @model_validator(mode="after")
     def _one_bound(self) -> Objective:
-        info = METRICS[self.metric]
-        other = "max" if info.bound == "min" else "min"
-        if getattr(self, other) is not None:
-            better = "higher" if info.bound == "min" else "lower"
-            raise _Problem(
-                f"{self.metric} is better {better}, so it takes {info.bound}, not {other}",
-                key=other,
-                fix=f"write {info.bound}: instead of {other}:",
-            )
-        bound = self.threshold
-        if bound is None:
-            raise _Problem(
-                f"no threshold for {self.metric}",
-                key=info.bound,
-                fix=f"add {info.bound}: {_EXAMPLE[info.unit]}",
-            )
-        if info.unit == "rate" and not 0 <= bound <= 1:
-            raise _Problem(
-                f"got {bound}: a rate is between 0 and 1", key=info.bound, fix=_FIX[info.unit]
-            )
-        if info.unit == "ms" and bound <= 0:
-            raise _Problem(
-                f"got {bound}: a latency bound is positive", key=info.bound, fix=_FIX[info.unit]
-            )
-        if info.unit == "usd" and bound < 0:
-            raise _Problem(
-                f"got {bound}: an amount is not negative", key=info.bound, fix=_FIX[info.unit]
-            )
-        for key, names in (("models", self.models), ("orgs", self.orgs)):
-            if len(set(names)) != len(names):
-                raise _Problem(f"a name is listed twice in {key}", key=key, fix="list each once")
+        _check_bound(METRICS[self.metric], self.min, self.max)
+        _check_names(("models", self.models), ("orgs", self.orgs))
         return self
 
     @property
@@ -339,6 +415,116 @@ _FIX = {
 }
 
 
+class RetrievalObjective(_Frozen):
+    """One objective on knowledge retrievals: a bound on one retrieval metric."""
+
+    metric: RetrievalMetric
+    max: Threshold | None = None
+    """Upper bound (every retrieval metric is better lower): measured above it is a breach."""
+    min: Threshold | None = None
+    """Never valid (kept so that ``min:`` gets the same clear error as for calls)."""
+    orgs: Names = ()
+    """Only these orgs; empty: every org."""
+    retrievers: Names = ()
+    """Only these retriever configurations (names as logged); empty: every one."""
+    min_retrievals: Annotated[int, BeforeValidator(_no_bool), Field(ge=1)] | None = None
+    """Overrides the section's ``min_retrievals`` for this objective."""
+
+    @field_validator("metric", mode="before")
+    @classmethod
+    def _known_metric(cls, value: Any) -> Any:
+        return _unknown_metric(value, RETRIEVAL_METRICS)
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> RetrievalObjective:
+        _check_bound(RETRIEVAL_METRICS[self.metric], self.min, self.max)
+        _check_names(("orgs", self.orgs), ("retrievers", self.retrievers))
+        return self
+
+    @property
+    def info(self) -> MetricInfo:
+        """The metric's definition."""
+        return RETRIEVAL_METRICS[self.metric]
+
+    @property
+    def threshold(self) -> Decimal:
+        """The bound (``max``: set, or the file would not have validated)."""
+        assert self.max is not None
+        return self.max
+
+    @property
+    def label(self) -> str:
+        """``empty_result_rate <= 0.1`` (with the org and retriever filters, if any)."""
+        text = f"{self.metric} <= {self.threshold}"
+        if self.orgs:
+            text += f" [orgs: {', '.join(self.orgs)}]"
+        if self.retrievers:
+            text += f" [retrievers: {', '.join(self.retrievers)}]"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data (thresholds as exact strings)."""
+        return {
+            "metric": self.metric,
+            "bound": "max",
+            "threshold": str(self.threshold),
+            "orgs": list(self.orgs),
+            "retrievers": list(self.retrievers),
+            "min_retrievals": self.min_retrievals,
+            "label": self.label,
+        }
+
+
+class RetrievalObjectives(_Frozen):
+    """The ``retrieval:`` section: objectives on the ``retrievals`` table, judged over the
+    same window as the call objectives."""
+
+    group_by: tuple[RetrievalDimension, ...] = ("retriever",)
+    """Dimensions of a group; ``[]`` judges every retrieval as one group."""
+    min_retrievals: Annotated[int, BeforeValidator(_no_bool), Field(ge=1)] = 20
+    """Fewer than this in a group (the metric's denominator): insufficient_data."""
+    objectives: tuple[RetrievalObjective, ...] = Field(min_length=1)
+
+    @field_validator("group_by", mode="before")
+    @classmethod
+    def _dimensions(cls, value: Any) -> Any:
+        return _dimensions_of(value, RETRIEVAL_DIMENSIONS, "[retriever], [org], [org, retriever]")
+
+    @model_validator(mode="after")
+    def _filters_fit_the_groups(self) -> RetrievalObjectives:
+        for index, objective in enumerate(self.objectives):
+            for key, dimension in (("orgs", "org"), ("retrievers", "retriever")):
+                if getattr(objective, key) and dimension not in self.group_by:
+                    raise _Problem(
+                        f"objective {index} names {key}, but groups are not by {dimension}",
+                        key=f"objectives.{index}.{key}",
+                        fix=f"add {dimension} to group_by, or remove {key} from the objective",
+                    )
+        return self
+
+    @property
+    def group_label(self) -> str:
+        """``retriever``, ``org``, ``org+retriever`` or ``all``."""
+        return "+".join(self.group_by) or "all"
+
+
+def _dimensions_of(value: Any, known: tuple[str, ...], choices: str) -> Any:
+    """``group_by`` as a tuple in ``known``'s order (``a+b`` text or a list)."""
+    if isinstance(value, str):  # `group_by: model+org` or `group_by: model`
+        value = [part.strip() for part in value.split("+")]
+    if isinstance(value, list | tuple):
+        if len(set(value)) != len(value):
+            raise _Problem("a dimension is listed twice", fix="list each dimension once")
+        unknown = [v for v in value if v not in known]
+        if unknown:
+            raise _Problem(
+                f"unknown dimension {show_value(unknown[0])}",
+                fix=f"group by {choices}, or [] for the whole platform",
+            )
+        return tuple(d for d in known if d in value)
+    return value
+
+
 class SloPolicy(_Frozen):
     """The objectives file, as loaded by :func:`load_slo_policy`."""
 
@@ -351,6 +537,8 @@ class SloPolicy(_Frozen):
     group_by: tuple[Dimension, ...] = ("model",)
     """Dimensions of a group; ``[]`` judges the whole platform as one group."""
     objectives: tuple[Objective, ...] = Field(min_length=1)
+    retrieval: RetrievalObjectives | None = None
+    """Objectives on knowledge retrievals (``None``: none declared)."""
     path: Path | None = None
     """The file it was read from (set by the loader)."""
     source_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
@@ -359,19 +547,7 @@ class SloPolicy(_Frozen):
     @field_validator("group_by", mode="before")
     @classmethod
     def _dimensions(cls, value: Any) -> Any:
-        if isinstance(value, str):  # `group_by: model+org` or `group_by: model`
-            value = [part.strip() for part in value.split("+")]
-        if isinstance(value, list | tuple):
-            if len(set(value)) != len(value):
-                raise _Problem("a dimension is listed twice", fix="list each dimension once")
-            unknown = [v for v in value if v not in DIMENSIONS]
-            if unknown:
-                raise _Problem(
-                    f"unknown dimension {show_value(unknown[0])}",
-                    fix="group by [model], [org], [model, org], or [] for the whole platform",
-                )
-            return tuple(d for d in DIMENSIONS if d in value)
-        return value
+        return _dimensions_of(value, DIMENSIONS, "[model], [org], [model, org]")
 
     @model_validator(mode="after")
     def _filters_fit_the_groups(self) -> SloPolicy:
@@ -429,6 +605,13 @@ def load_slo_policy(path: Path) -> SloPolicy:
     return validate_file(SloPolicy, data, path=path, raw=raw, lines=lines, explain=_explain)
 
 
+def _section(loc: tuple[str | int, ...]) -> type[BaseModel]:
+    """The model that holds the keys at ``loc``."""
+    if loc[:1] == ("retrieval",):
+        return RetrievalObjective if "objectives" in loc else RetrievalObjectives
+    return Objective if "objectives" in loc else SloPolicy
+
+
 _KEY_FIXES = {
     "version": "write `version: 1` (the only format version)",
     "min_calls": "write a whole number of at least 1, e.g. 20",
@@ -437,6 +620,9 @@ _KEY_FIXES = {
     "orgs": "write a list of org ids, e.g. [acme]",
     "metric": f"write one of {', '.join(METRICS)}",
     "group_by": "group by [model], [org], [model, org], or [] for the whole platform",
+    "min_retrievals": "write a whole number of at least 1, e.g. 20",
+    "retrievers": "write a list of retriever configuration names, e.g. [lexical]",
+    "retrieval": "write a mapping: {min_retrievals: 20, objectives: [...]}",
 }
 
 
@@ -448,7 +634,7 @@ def _explain(exc: ValidationError, source: str, lines: dict[Any, int]) -> Config
     key = ".".join(map(str, loc)) or None
     kind = error["type"]
     if kind == "extra_forbidden":
-        model: type[BaseModel] = Objective if "objectives" in loc[:-1] else SloPolicy
+        model: type[BaseModel] = _section(loc[:-1])
         known = [name for name in model.model_fields if name not in ("path", "source_hash")]
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         return ConfigError(
