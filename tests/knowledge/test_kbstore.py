@@ -214,6 +214,13 @@ def _full_ranking(catalog: Catalog, terms: list[str], k: int) -> list[tuple[str,
         return [(r.document_id, r.ordinal) for r in connection.execute(statement)]
 
 
+@pytest.fixture
+def prune_always(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite prunes bm25's ~0-weight terms at any index size (it waits for
+    ``PRUNE_FROM_ROWS`` rows otherwise: these corpora are a dozen chunks)."""
+    monkeypatch.setattr(kbstore, "PRUNE_FROM_ROWS", 0)
+
+
 def _common_and_rare(catalog: Catalog) -> None:
     """12 documents all holding 'common' (some twice), 6 also 'rare' (1-3 times), and
     an org whose documents all hold 'rare' (which must not count for acme's hits)."""
@@ -225,7 +232,7 @@ def _common_and_rare(catalog: Catalog) -> None:
         ingest_text(catalog, "other", f"o{i}.md", "rare rare common", by="t")
 
 
-def test_a_term_in_most_chunks_changes_no_hit(catalog: Catalog) -> None:
+def test_a_term_in_most_chunks_changes_no_hit(catalog: Catalog, prune_always: None) -> None:
     _common_and_rare(catalog)
     terms = query_terms("common rare")
     # 6 of acme's chunks hold 'rare': the best 5 are among them, in BM25's order
@@ -235,7 +242,9 @@ def test_a_term_in_most_chunks_changes_no_hit(catalog: Catalog) -> None:
     assert all(h.org_id == "acme" for h in hits)
 
 
-def test_too_few_chunks_hold_the_rare_term_so_every_term_is_matched(catalog: Catalog) -> None:
+def test_too_few_chunks_hold_the_rare_term_so_every_term_is_matched(
+    catalog: Catalog, prune_always: None
+) -> None:
     _common_and_rare(catalog)
     terms = query_terms("common rare")
     hits = kbstore.search_chunks(catalog, "acme", terms, k=10)
@@ -247,7 +256,7 @@ def test_too_few_chunks_hold_the_rare_term_so_every_term_is_matched(catalog: Cat
     assert all(h.org_id == "acme" for h in hits)
 
 
-def test_a_query_of_common_terms_only_matches_them(catalog: Catalog) -> None:
+def test_a_query_of_common_terms_only_matches_them(catalog: Catalog, prune_always: None) -> None:
     _common_and_rare(catalog)
     hits = kbstore.search_chunks(catalog, "acme", ("common", "filler"), k=3)
     assert [(h.document_id, h.ordinal) for h in hits] == _full_ranking(
@@ -290,7 +299,11 @@ def test_search_sql_filters_by_org_in_where(dialect: object, tags: tuple[str, ..
         assert "kb_tags.org_id = " in where
 
 
-def test_every_statement_on_kb_tables_names_the_org(catalog: Catalog) -> None:
+@pytest.mark.parametrize("prune_from", [0, 10**9], ids=["pruning", "small-index"])
+def test_every_statement_on_kb_tables_names_the_org(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch, prune_from: int
+) -> None:
+    monkeypatch.setattr(kbstore, "PRUNE_FROM_ROWS", prune_from)
     seen: list[str] = []
 
     def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
@@ -311,13 +324,16 @@ def test_every_statement_on_kb_tables_names_the_org(catalog: Catalog) -> None:
         for s in seen
         if " kb_" in s and s.lstrip().upper().startswith(("SELECT", "DELETE", "UPDATE"))
     ]
-    # SQLite's term statistics (bm25's, over the whole index) count rows, reading none
-    statistics = [s for s in scoped if "FROM kb_fts_docsize" in s]
-    assert len(statistics) == (catalog.dialect == "sqlite")
+    # SQLite's term statistics (bm25's, over the whole index) count rows, reading none:
+    # the index's size for the multi-term search, then, from PRUNE_FROM_ROWS, each term's
+    statistics = [s for s in scoped if "kb_fts" in s and "org_id" not in s]
+    sqlite = catalog.dialect == "sqlite"
+    assert len(statistics) == sqlite * (1 + (prune_from == 0))
     for statement in statistics:
         assert "kb_chunks" not in statement
-        # the outer SELECT's columns are the inner counts, one per term and the total
-        assert statement.count("count(*)") == statement.count("SELECT") - 1 == 4
+    if sqlite and prune_from == 0:
+        # the outer SELECT's columns are the inner counts, one per term
+        assert statistics[1].count("count(*)") == statistics[1].count("SELECT") - 1 == 3
     scoped = [s for s in scoped if s not in statistics]
     assert len(scoped) >= 9
     for statement in scoped:
