@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -288,3 +289,22 @@ def test_an_unknown_section_key_and_dimension_are_named(tmp_path: Path) -> None:
         load_slo_policy(path)
     assert caught.value.key == "retrieval.group_by"
     assert "unknown dimension 'model'" in caught.value.message
+
+
+def test_the_shipped_file_declares_the_four_retrieval_objectives(catalog: Catalog) -> None:
+    shipped = load_slo_policy(Path(__file__).resolve().parents[1] / "gates" / "slo.yaml")
+    section = shipped.retrieval
+    assert section is not None
+    assert (section.group_by, section.min_retrievals) == (("retriever",), 20)
+    assert {o.metric: o.threshold for o in section.objectives} == {
+        "empty_result_rate": Decimal("0.10"),
+        "p95_latency_ms": Decimal("250"),
+        "truncation_rate": Decimal("0.30"),
+        "error_rate": Decimal("0.02"),
+    }
+    # the shipped bar on the hand-made retrievals: too few in each group to judge
+    seed_retrievals(catalog)
+    with catalog.connect() as connection:
+        report = check_slos(connection, shipped, HOUR, snapshots=False)
+    assert report.retrieval is not None
+    assert {r.status for r in report.retrieval.results} == {"insufficient_data"}
