@@ -510,3 +510,18 @@ def test_futility_waits_for_neither_pass_hat_k_nor_trials_the_cap_does_not_allow
     assert at_cap.decision == "inconclusive"
     assert futile(at_cap, played, policy, StoppingRule(3, 3, futility=0.01))
     assert not futile(at_cap, played, policy, StoppingRule(4, 3, futility=0.01))
+
+
+def test_the_settle_chance_is_the_same_on_every_machine_and_version() -> None:
+    """Pinned values: the draws use only ``random.Random(seed).random()``, whose sequence
+    Python keeps stable, and a seed from SHA-256 of the counts; a replay anywhere stops
+    the same models at the same looks."""
+    disable = 1 - 0.05 / 3
+    first_look = [(1, 1, 2)] * 48 + [(0, 1, 2)] * 12
+    assert settle_chance(first_look, 0.8, enable_level=0.95, disable_level=disable) == 0.005
+    second_look = [(2, 2, 1)] * 30 + [(1, 2, 1)] * 4 + [(0, 2, 1)] * 2
+    assert settle_chance(second_look, 0.8, enable_level=0.95, disable_level=disable) == 0.52
+    exact = settle_chance(
+        second_look, 0.8, enable_level=0.95, disable_level=disable, method="clopper-pearson"
+    )
+    assert exact == 0.415
