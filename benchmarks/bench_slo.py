@@ -17,6 +17,19 @@ compared: counts and spend exactly, percentiles to 1e-12 (pandas' interpolation
 may differ from ``percentile_cont`` in the last bit).
 
     python benchmarks/bench_slo.py [--calls 1000000] [--rounds 3] [--no-postgres]
+
+``--baseline SRC`` (``git archive REV src | tar -x -C DIR``, then ``DIR/src``) compares
+instead ``check_slos`` of that tree with the current one on PostgreSQL, alternated in one
+run: one server, the ``--calls`` written once to a database at the current migrations,
+copied (``CREATE DATABASE ... TEMPLATE``) to one with the index of migration 0006 in place
+of 0007's (and its ``alembic_version``) for the baseline, both ``VACUUM ANALYZE``d; then
+``--processes`` fresh processes per tree (benchmarks/slo_check_worker.py, ``--rounds``
+timed calls each after a warm-up), in ABBA order. The figures and breaches of both trees
+are compared by digest. ``--policy``: an SLO policy both trees read (gates/slo.yaml by
+default; an older tree refuses keys added since, so pass that tree's copy).
+
+    python benchmarks/bench_slo.py --baseline DIR/src [--policy FILE] [--processes 4]
+        [--rounds 3]
 """
 
 from __future__ import annotations
@@ -42,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 from synthetic_calls import fill_calls, on_both_back_ends  # noqa: E402
 
 from clearance.catalog import tables as t  # noqa: E402
-from clearance.catalog.database import Catalog  # noqa: E402
+from clearance.catalog.database import Catalog, open_catalog  # noqa: E402
 from clearance.slo import (  # noqa: E402
     CallFilter,
     GroupStats,
@@ -185,12 +198,108 @@ def _measure(name: str, catalog: Catalog, calls: int, rounds: int) -> dict[str, 
     }
 
 
+def _as_0006(url: str) -> None:
+    """The baseline's database: migration 0006's index in place of 0007's, at 0006."""
+    catalog = open_catalog(url, migrate=False)
+    try:
+        with catalog.begin() as connection:
+            connection.exec_driver_sql("DROP INDEX ix_ai_calls_served_model_window")
+            connection.exec_driver_sql(
+                "CREATE INDEX ix_ai_calls_served_model_started_at"
+                " ON ai_calls (served_model, started_at)"
+            )
+            connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0006'")
+    finally:
+        catalog.dispose()
+
+
+def _vacuum(url: str) -> None:
+    catalog = open_catalog(url, migrate=False)
+    try:
+        with catalog.connect() as connection:
+            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+            autocommit.exec_driver_sql("VACUUM ANALYZE ai_calls")
+    finally:
+        catalog.dispose()
+
+
+def _compare(baseline: str, policy: str, calls: int, processes: int, rounds: int) -> None:
+    """``check_slos`` of the ``baseline`` tree against the current one on PostgreSQL."""
+    import json
+    import os
+    import subprocess
+    import uuid
+
+    from tests.support.postgres import ThrowawayPostgres, create_database
+
+    server = ThrowawayPostgres().start()
+    try:
+        name = f"bench_slo_now_{uuid.uuid4().hex[:8]}"
+        now_url = create_database(server.url, name)
+        catalog = open_catalog(now_url)
+        started = time.perf_counter()
+        fill_calls(catalog, calls, seed=7, until=UNTIL)
+        catalog.dispose()
+        base_url = create_database(server.url, f"{name}_base", template=name)
+        _as_0006(base_url)
+        for url in (now_url, base_url):
+            _vacuum(url)
+        print(f"filled, copied and vacuumed in {time.perf_counter() - started:.0f} s", flush=True)
+        trees = {"baseline": (baseline, base_url), "now": (str(ROOT / "src"), now_url)}
+        found: dict[str, list[dict[str, Any]]] = {label: [] for label in trees}
+        worker = str(ROOT / "benchmarks" / "slo_check_worker.py")
+        for process in range(processes):
+            for label in list(trees) if process % 2 == 0 else list(trees)[::-1]:
+                src, url = trees[label]
+                load = os.getloadavg()[0]
+                out = subprocess.run(
+                    [sys.executable, worker, src, url, str(rounds), policy],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                result = json.loads(out.strip().splitlines()[-1])
+                found[label].append(result)
+                print(
+                    f"process {process + 1} {label}: check_slos "
+                    + ", ".join(f"{s:.2f}" for s in result["check"])
+                    + " s; aggregate_calls "
+                    + ", ".join(f"{s:.2f}" for s in result["aggregate"])
+                    + f" s; {result['breaches']} breaches, digest {result['digest']}"
+                    f" (load {load:.2f})",
+                    flush=True,
+                )
+    finally:
+        server.stop()
+    print(
+        f"\n{calls:,} calls, PostgreSQL; {processes} processes per tree (ABBA), "
+        f"{rounds} timed calls each after a warm-up; medians over all timed calls"
+    )
+    print("| tree | aggregate_calls s | check_slos s | check_slos / baseline | digest |")
+    print("|---|---:|---:|---:|---|")
+    base = statistics.median(t for r in found["baseline"] for t in r["check"])
+    for label, results in found.items():
+        check = statistics.median(t for r in results for t in r["check"])
+        aggregate = statistics.median(t for r in results for t in r["aggregate"])
+        digests = sorted({r["digest"] for r in results})
+        print(
+            f"| {label} | {aggregate:.2f} | {check:.2f} | {check / base:.2f} | "
+            f"{', '.join(digests)} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--baseline", help="src folder of an earlier tree (PostgreSQL A/B)")
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--policy", default=str(ROOT / "gates" / "slo.yaml"))
     args = parser.parse_args()
+    if args.baseline:
+        _compare(args.baseline, args.policy, args.calls, args.processes, args.rounds)
+        return
     rows, skipped = on_both_back_ends(
         lambda name, catalog: _measure(name, catalog, args.calls, args.rounds),
         postgres=not args.no_postgres,
