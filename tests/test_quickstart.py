@@ -335,3 +335,8 @@ def test_the_workflow_init_wrote_passes_in_a_simulated_ci_checkout(
     index = (checkout / "reports" / "html" / "index.html").read_text()
     assert "2 run(s)" in index
     assert "ci-1001-1" in index or "ci-1001" in index  # the previous decision's run
+
+
+# Issue 22's knowledge commands in a project of their own, from this module's wheel and
+# the quickstart's virtualenv (imported so it shares them: the wheel is built once)
+from tests.quickstart_knowledge import test_knowledge_from_the_installed_wheel  # noqa: E402, F401

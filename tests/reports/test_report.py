@@ -1144,6 +1144,18 @@ def test_an_empty_catalog_says_there_is_nothing_to_report(catalog: Catalog, tmp_
     assert_self_contained(files.pages)
 
 
+def test_an_empty_index_still_links_the_pages_beside_it(catalog: Catalog, tmp_path: Path) -> None:
+    """A project that only gates retrievers (or only watches SLOs) has no eval run: its
+    index must still lead to the retrieval and SLO pages written beside it."""
+    data = collect_report(ClearanceConfig(root=tmp_path), catalog, policy=POLICY)
+    extra = {"slo.html": "<p>slo</p>", "retrieval.html": "<p>retrieval</p>"}
+    files = write_report(data, tmp_path / "report", catalog=catalog, extra_pages=extra)
+    links = [node.attrs["href"] for node in parse(files.index).all("a") if "href" in node.attrs]
+    assert {"slo.html", "retrieval.html"} <= set(links)
+    without = write_report(data, tmp_path / "bare", catalog=catalog)
+    assert "retrieval.html" not in without.index.read_text()
+
+
 def test_a_run_without_results_is_reported_as_empty(catalog: Catalog, tmp_path: Path) -> None:
     store = ResultStore(catalog, clock=Clock())
     store.start_run(spec("r-empty", [GOOD]), shard=None)
