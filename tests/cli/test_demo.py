@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from clearance.catalog.database import open_catalog
+from clearance.catalog.retrievalstore import read_retrievals
 from clearance.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,6 +44,33 @@ def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.Mo
     }
     assert verdicts == {"lexical-k5": "enable", "hybrid-hashing-k5": "inconclusive"}
     assert "MiniLM" not in retrieval  # the hybrid one embeds by feature hashing
+    # the cleared retriever in use: a routed call for org ourco gets context from
+    # lexical-k5, cut to its budget; org ourco-eu's retriever (the inconclusive hybrid)
+    # is refused, and its call answered without context
+    served = next(
+        line for line in retrieval.splitlines() if line.startswith("org ourco: retriever")
+    )
+    assert "retriever lexical-k5 (cleared) injected" in served
+    assert "billing/refunds.md" in served
+    assert "of 300 budget tokens; the budget cut" in served
+    refused = next(line for line in retrieval.splitlines() if line.startswith("org ourco-eu: "))
+    assert "retriever hybrid-hashing-k5 is not cleared: RetrieverNotCleared recorded" in refused
+    assert "without context (0 chunks injected)" in refused
+    catalog = open_catalog(f"sqlite:///{tmp_path / 'demo.db'}", migrate=False)
+    try:
+        rows = {row.org_id: row for row in read_retrievals(catalog)}
+    finally:
+        catalog.dispose()
+    assert set(rows) == {"ourco", "ourco-eu"}
+    assert (rows["ourco"].retriever, rows["ourco"].error) == ("lexical-k5", None)
+    assert rows["ourco"].truncated
+    assert 0 < rows["ourco"].tokens <= 300
+    assert (rows["ourco-eu"].retriever, rows["ourco-eu"].error, rows["ourco-eu"].chunks) == (
+        "hybrid-hashing-k5",
+        "RetrieverNotCleared",
+        0,
+    )
+    assert all(row.call_id for row in rows.values())  # linked to their ai_calls rows
     page = reports / "html" / "retrieval.html"
     assert 'data-retriever="lexical-k5" data-state="enable"' in page.read_text()
     assert 'href="retrieval.html"' in (reports / "html" / "index.html").read_text()
@@ -52,7 +81,7 @@ def test_the_demo_runs_offline_end_to_end(tmp_path: Path, monkeypatch: pytest.Mo
     assert "call log: 1546 eval ok, 56 live ok, 1 live refused" in out
     # the SLOs judge the live traffic only: the model that always fails over breaches
     # its fallback rate (the model that answered for it is not blamed)
-    assert "SLOs on the last 1h of live traffic (57 calls): 1 breached" in out
+    assert "SLOs on the last 1h of live traffic (59 calls): 1 breached" in out  # 2 with knowledge
     assert "`clearance slo check` exits 1" in out
     assert (
         "breach ref:ref/status-500 fallback_rate: 21 of 21 served calls routed here were "

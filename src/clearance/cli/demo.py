@@ -216,7 +216,8 @@ def demo(
     eval suite replaying its shipped recordings; 8. the gate's decisions, with a Markdown
     summary and JUnit XML; 9. the router obeying the gate: a refused model, a fallback
     chain, live traffic, the kill switch, the call log; 10. the example knowledge base
-    ingested and two retriever configurations scored on its labelled queries and gated;
+    ingested, two retriever configurations scored on its labelled queries and gated, and
+    a routed call with the cleared one beside a call whose retriever is not cleared;
     11. the SLOs on that traffic, and the HTML reliability report with its retrieval
     page. A summary line ends it.
 
@@ -404,8 +405,9 @@ def demo(
             + " (the eval replayed its recordings without it)"
         )
 
-    console.rule("10. knowledge retrieval, gated like a model")
-    _knowledge_demo(config, catalog)
+        console.rule("10. knowledge retrieval, gated like a model")
+        _knowledge_demo(config, catalog)
+        _knowledge_calls(config, catalog)
 
     console.rule("11. SLOs on live traffic, and the reliability report")
     index = _report_demo(config, catalog, run_id, out / "html")
@@ -499,6 +501,69 @@ def _knowledge_demo(config: ClearanceConfig, catalog: Catalog) -> None:
     console.print(
         f"retrieval gate exit code {code}; the router searches org {KNOWLEDGE_ORG}'s "
         "knowledge with its default retriever (lexical-k5) only while it is enabled"
+    )
+
+
+KNOWLEDGE_QUESTION = "My card was charged twice this month"
+KNOWLEDGE_BUDGET = 300
+"""Tokens of context a demo call may take: less than its five hits, so the budget cuts."""
+UNCLEARED_ORG = "ourco-eu"
+"""The org whose configured retriever (examples/demo/clearance.toml, ``org_retrievers``)
+the gate did not clear."""
+
+
+def _knowledge_calls(config: ClearanceConfig, catalog: Catalog) -> None:
+    """Two routed calls with knowledge: one for the org whose retriever the gate enabled
+    (context retrieved, cut to the budget, injected), one for an org whose retriever it
+    did not (the call goes without context, the refusal in its retrievals row)."""
+    from clearance.catalog.retrievalstore import read_retrievals
+    from clearance.knowledge import Knowledge
+    from clearance.router import Router
+
+    ask = [{"role": "user", "content": KNOWLEDGE_QUESTION}]
+    router = Router(config, catalog, sleep=lambda _: None)
+    try:
+        calls = [
+            router.complete(
+                ask,
+                model="ref:ref/steady",
+                org=org,
+                knowledge=Knowledge(
+                    org_id=org, query=KNOWLEDGE_QUESTION, budget_tokens=KNOWLEDGE_BUDGET
+                ),
+            )
+            for org in (KNOWLEDGE_ORG, UNCLEARED_ORG)
+        ]
+    finally:
+        router.close()  # the call log is written: the retrievals rows can be read
+    for call in calls:
+        retrieval = call.retrieval
+        assert retrieval is not None  # every call above asked for knowledge
+        (row,) = read_retrievals(catalog, call_id=call.call_id)
+        org = escape(retrieval.org_id)
+        if row.error is None:
+            documents = ", ".join(sorted({hit.chunk.document_id for hit in retrieval.context.kept}))
+            cut = (
+                f"the budget cut {row.cut_chunks} of {len(retrieval.hits)} chunk(s), "
+                f"~{row.tokens_cut} tokens"
+                if row.truncated
+                else "nothing cut"
+            )
+            console.print(
+                f"org {org}: retriever [bold]{escape(row.retriever)}[/] (cleared) injected "
+                f"{row.chunks} chunk(s) of {row.documents} document(s) ({escape(documents)}), "
+                f"{row.tokens} of {KNOWLEDGE_BUDGET} budget tokens; {cut}; "
+                f"{escape(call.served_model)} (a SIMULATOR) answered"
+            )
+        else:
+            console.print(
+                f"org {org}: retriever [bold]{escape(row.retriever)}[/] is not cleared: "
+                f"{escape(row.error)} recorded, answered by {escape(call.served_model)} "
+                f"without context ({row.chunks} chunks injected)"
+            )
+    console.print(
+        "each call's retrievals row is linked to its ai_calls row (call "
+        f"{escape(calls[0].call_id)}); the query's text is never stored, only its sha256"
     )
 
 
