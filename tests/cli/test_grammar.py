@@ -102,6 +102,16 @@ def test_every_option_shows_a_human_metavar_and_a_switch_none(
             assert argument.metavar, f"{path} {argument.name}: an argument names its kind"
 
 
+@pytest.mark.parametrize(("path", "command", "ctx"), LEAVES, ids=[p for p, *_ in LEAVES])
+def test_help_loses_no_bracketed_text_to_markup(
+    path: str, command: Any, ctx: typer.Context
+) -> None:
+    """Rich reads ``[word]`` in help text as markup and drops it (``the [[retrievers]] to
+    score`` printed ``the [] to score``): every ``[`` a help shows must be escaped."""
+    shown = CliRunner().invoke(app, [*path.split(), "--help"], env={"COLUMNS": "200"}).stdout
+    assert "[]" not in shown, f"{path} --help: {shown}"
+
+
 @pytest.mark.parametrize("args", [["--help"], ["gate", "--help"], ["eval", "--help"]])
 def test_help_shows_no_python_types(args: list[str]) -> None:
     shown = CliRunner().invoke(app, args, env={"COLUMNS": "200"}).stdout

@@ -63,7 +63,7 @@ def eval_command(
         typer.Option(
             "--retrievers",
             metavar="NAME,...",
-            help="With --suites retrieval: the [[retrievers]] to score (default: all).",
+            help="With --suites retrieval: the \\[\\[retrievers]] to score (default: all).",
         ),
     ] = None,
     cases: Annotated[

@@ -172,7 +172,7 @@ def gate_command(
         typer.Option(
             "--retrievers",
             metavar="NAME,...",
-            help="With --retrieval: the [[retrievers]] to judge (default: all).",
+            help="With --retrieval: the \\[\\[retrievers]] to judge (default: all).",
         ),
     ] = None,
 ) -> None:

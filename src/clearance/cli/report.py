@@ -58,7 +58,7 @@ def report_command(
     """Write the HTML reliability report: verdicts, intervals, failures, costs, trends.
 
     The folder holds index.html, one page per model (failing cases paged) and, when
-    gates/slo.yaml exists, slo.html (the SLOs over its window), and, when [[retrievers]]
+    gates/slo.yaml exists, slo.html (the SLOs over its window), and, when \\[\\[retrievers]]
     are declared, retrieval.html (their scores and gate decisions); it is self-contained
     (no network, no scripts) and opens from disk.
     """
