@@ -234,13 +234,26 @@ def gate_command(
 @decisions_app.command("list")
 @handle_errors
 def decisions_list(
+    retrievers: Annotated[
+        bool,
+        typer.Option(
+            "--retrievers",
+            help="List the retriever configurations instead: their retrieval-gate state, "
+            "whom each serves, and whether the router uses it now.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Every model's effective gate state: decision, override, staleness, expiry."""
+    """Every model's effective gate state: decision, override, staleness, expiry; then
+    every retriever configuration's (alone with --retrievers)."""
     from clearance.catalog.gatestore import gate_states, state_of
     from clearance.catalog.modelstore import list_models
+    from clearance.cli.retrievalgate import list_retrievers
 
     config, catalog = load()
+    if retrievers:
+        list_retrievers(config, catalog, as_json=as_json, alone=True)
+        return
     require = config.gate.require_decision
     with catalog.connect() as connection:
         states = gate_states(connection, require_decision=require, provenance=as_json)
@@ -269,6 +282,7 @@ def decisions_list(
         served = "[green]yes[/]" if state.allows else "[red]no[/]"
         table.add_row(escape(state.model_id), served, state.label, escape(state.detail))
     console.print(table)
+    list_retrievers(config, catalog, as_json=False, alone=False)
 
 
 @decisions_app.command("show")

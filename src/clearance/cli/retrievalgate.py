@@ -1,10 +1,12 @@
 """``clearance gate --retrieval``: judge retriever configurations on their stored
-retrieval scores, write the decisions, print them."""
+retrieval scores, write the decisions, print them; and the retriever part of
+``clearance decisions list``: each configuration's state for the router now."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.markup import escape
@@ -16,9 +18,9 @@ if TYPE_CHECKING:
     from clearance.catalog.database import Catalog
     from clearance.config import ClearanceConfig
     from clearance.gate.policy import GatePolicy
-    from clearance.gate.retrieval import RetrievalGateRun
+    from clearance.gate.retrieval import RetrievalGateRun, RetrieverClearance
 
-__all__ = ["print_retrieval_gate", "retrieval_gate"]
+__all__ = ["list_retrievers", "print_retrieval_gate", "retrieval_gate", "retriever_states"]
 
 _STYLE = {"enable": "green", "disable": "red", "inconclusive": "yellow"}
 
@@ -78,3 +80,85 @@ def retrieval_gate(
     else:
         print_retrieval_gate(run)
     return run.exit_code
+
+
+def _serves(config: ClearanceConfig, name: str) -> list[str]:
+    """Whom a configuration serves: ``default`` and the orgs set to it."""
+    knowledge = config.knowledge
+    orgs = [org for org, chosen in sorted(knowledge.org_retrievers.items()) if chosen == name]
+    return (["default"] if knowledge.default_retriever == name else []) + orgs
+
+
+def retriever_states(
+    config: ClearanceConfig, catalog: Catalog, *, now: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """Every declared configuration's state as the router sees it now (cleared or not, and
+    why), then every configuration with a stored decision that is no longer declared."""
+    from clearance.catalog.retrieverdecisions import latest_retriever_decisions
+    from clearance.gate.retrieval import RetrieverClearance, retriever_clearance
+
+    now = now or dt.datetime.now(dt.UTC)
+    with catalog.connect() as connection:
+        latest = latest_retriever_decisions(connection)
+    states: list[dict[str, Any]] = []
+
+    def add(state: RetrieverClearance, declared: bool, kind: str | None) -> None:
+        decision = state.decision
+        states.append(
+            {
+                "retriever": state.retriever,
+                "declared": declared,
+                "kind": kind,
+                "serves": _serves(config, state.retriever) if declared else [],
+                "allows": state.allows,
+                "label": state.label,
+                "detail": state.detail,
+                "decision": None if decision is None else decision.to_json(),
+            }
+        )
+
+    for entry in config.retrievers:
+        add(retriever_clearance(entry, latest.get(entry.name), now=now), True, entry.kind)
+    declared = {entry.name for entry in config.retrievers}
+    for name in sorted(set(latest) - declared):
+        row = latest[name]
+        detail = (
+            f"{name}: {row.decision} by the gate ({row.policy_name}) on "
+            f"{row.decided_at:%Y-%m-%d}; no longer in [[retrievers]], so never used"
+        )
+        label: Any = row.decision
+        add(RetrieverClearance(name, False, label, detail, row), False, row.config.get("kind"))
+    return states
+
+
+def list_retrievers(
+    config: ClearanceConfig, catalog: Catalog, *, as_json: bool, alone: bool
+) -> None:
+    """Print :func:`retriever_states` (a table, or JSON); ``alone``: say so when there are
+    none (beside the models' table, an empty section is left out)."""
+    states = retriever_states(config, catalog)
+    if as_json:
+        emit_json(states)
+        return
+    if not states:
+        if alone:
+            console.print(
+                "no retriever configuration: declare [[retrievers]] in clearance.toml, then "
+                "clearance eval --suites retrieval and clearance gate --retrieval",
+                markup=False,
+            )
+        return
+    table = Table(box=box.SIMPLE_HEAD, title=f"retrieval-gate state of {len(states)} retrievers")
+    for column in ("retriever", "kind", "serves", "used", "state", "why"):
+        table.add_column(column)
+    for state in states:
+        used = "[green]yes[/]" if state["allows"] else "[red]no[/]"
+        table.add_row(
+            escape(state["retriever"]),
+            escape(state["kind"] or "-"),
+            escape(", ".join(state["serves"]) or "-"),
+            used,
+            state["label"],
+            escape(state["detail"]),
+        )
+    console.print(table)
