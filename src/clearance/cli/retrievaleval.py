@@ -103,6 +103,6 @@ def eval_retrieval(
         console.print(f"embedded {run.embedded} chunk(s) on the way")
     console.print(
         f"scores stored as retrieval run {escape(run.run_id)}; clear a configuration with "
-        "[bold]clearance gate --retrievers[/]"
+        "[bold]clearance gate --retrieval[/]"
     )
     return run
