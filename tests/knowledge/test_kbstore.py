@@ -267,7 +267,9 @@ def test_a_query_of_common_terms_only_matches_them(catalog: Catalog, prune_alway
 # -- the SQL itself: every statement is scoped to one org ---------------------------------
 
 
-@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()], ids=str)
+@pytest.mark.parametrize(
+    "dialect", [sqlite.dialect(), postgresql.dialect()], ids=["sqlite", "postgresql"]
+)
 @pytest.mark.parametrize("tags", [(), ("public", "x")])
 def test_search_sql_filters_by_org_in_where(dialect: object, tags: tuple[str, ...]) -> None:
     name = "sqlite" if isinstance(dialect, sqlite.dialect) else "postgresql"
