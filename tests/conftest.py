@@ -40,6 +40,7 @@ In parallel
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections import Counter
@@ -150,6 +151,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     at once and small files fill the end. Every worker sorts alike (a stable sort keeps
     each file's own order), as xdist requires.
     """
+    # An id made from an object's repr holds its address, different in each xdist worker,
+    # which then refuses the run ("Different tests were collected"): caught here, in one
+    # process too, naming the test.
+    unstable = [item.nodeid for item in items if re.search(r" at 0x[0-9a-f]+", item.nodeid)]
+    if unstable:
+        raise pytest.UsageError(
+            f"test ids hold an object's address, which differs between processes: "
+            f"{unstable[0]} (and {len(unstable) - 1} more); give the parametrization ids="
+        )
     if not hasattr(config, "workerinput"):
         return
     slow = {item.path for item in items if item.get_closest_marker("slow")}
