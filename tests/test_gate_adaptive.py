@@ -525,3 +525,39 @@ def test_the_settle_chance_is_the_same_on_every_machine_and_version() -> None:
         second_look, 0.8, enable_level=0.95, disable_level=disable, method="clopper-pearson"
     )
     assert exact == 0.415
+
+
+def test_regression_is_judged_against_the_baseline_at_the_rules_levels() -> None:
+    """A clear drop against the baseline fails at the disabling side's level of the
+    regression test's own level (0.90 here, so 1 - 0.10/3), not at the rate checks'."""
+    good: dict[str, tuple[str, str | None, list[bool]]] = {
+        f"c{i:02d}": ("contract", "critical", [True]) for i in range(40)
+    }
+    worse = {
+        case: (kind, crit, [i >= 20]) for i, (case, (kind, crit, _)) in enumerate(good.items())
+    }
+    frame = pd.concat([_rows("base", good), _rows("m", worse)], ignore_index=True)
+    policy = GatePolicy.model_validate(
+        {
+            **POLICY.model_dump(exclude={"path", "source_hash"}),
+            "criticality": {"critical": {"min_lower_bound": 0.1}},
+            "regression": {"baseline": "base", "max_drop": 0.05, "level": 0.90},
+        }
+    )
+    rule = StoppingRule(3, 3)
+    result = decide_adaptive(frame, policy, rule, model_id="m", baseline_id="base")
+    check = next(c for c in result.checks if c.name == "regression")
+    assert check.verdict == "fail"
+    assert "one-sided 0.966667" in check.detail
+    assert result.decision == "disable"
+    assert result.reasons == (f"regression: {check.detail}",)
+    without = decide_adaptive(frame, policy, rule, model_id="m")
+    assert next(c for c in without.checks if c.name == "regression").verdict == "skipped"
+    # the rule's fixes say what to pass
+    with pytest.raises(InputError) as raised:
+        StoppingRule(0, 3)
+    assert "--max-trials N with N >= 1" in (raised.value.fix or "")
+    with pytest.raises(InputError) as raised:
+        StoppingRule(3, 3, futility=2.0)
+    assert "futility bound 2.0" in str(raised.value)
+    assert "0 turns futility stopping off" in (raised.value.fix or "")
