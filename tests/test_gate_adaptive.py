@@ -137,6 +137,7 @@ def test_nothing_enables_before_every_case_has_the_minimum_trials() -> None:
     assert cases_to_try(third, _rows("m", spec), POLICY, rule) == ()
 
 
+@settings(deadline=None)  # two gate decisions per example: slow on a loaded machine
 @given(
     verdicts=st.lists(st.lists(st.booleans(), min_size=1, max_size=4), min_size=2, max_size=25),
     most=st.integers(1, 6),
