@@ -27,7 +27,7 @@ from clearance.catalog.modelstore import get_model
 from clearance.catalog.orgstore import load_policy_snapshot, set_org
 from clearance.catalog.runstore import ResultStore
 from clearance.config import ClearanceConfig
-from clearance.errors import InputError, NoModelAvailable
+from clearance.errors import InputError, NoModelAvailable, UnknownModel
 from clearance.evaluation.cases import load_suites
 from clearance.evaluation.engine import Evaluation
 from clearance.evaluation.simulator import SimulatorProviders
@@ -260,6 +260,24 @@ def test_every_evaluated_model_is_required_when_the_policy_names_none(lite: Proj
     assert [v.required for v in outcome.verdicts] == [True, True]
     assert [v.model_id for v in outcome.failed] == [SLOPPY]
     assert outcome.exit_code == 1
+
+
+def test_required_replaces_the_policys_list_for_the_exit_code_only(lite: Project) -> None:
+    lite.evaluate([STEADY, SLOPPY])
+    policy = lite.policy(required_models=(SLOPPY,))
+    outcome = lite.gate(policy=policy, required=["ref/steady"])
+    # both judged and decided as before; only STEADY answers for the exit code
+    assert [(v.model_id, v.result.decision, v.required) for v in outcome.verdicts] == [
+        (SLOPPY, "disable", False),
+        (STEADY, "enable", True),
+    ]
+    assert outcome.failed == ()
+    assert outcome.exit_code == 0
+    # a required model with no results still fails it; an unknown one is refused
+    outcome = lite.gate(policy=policy, required=[STEADY, "ref/flaky"])
+    assert (outcome.missing, outcome.exit_code) == ((FLAKY,), 1)
+    with pytest.raises(UnknownModel, match="ref/no-such-model"):
+        lite.gate(policy=policy, required=["ref/no-such-model"])
 
 
 def test_a_decision_stores_what_it_was_judged_on(proj: Project) -> None:

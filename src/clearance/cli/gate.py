@@ -138,6 +138,17 @@ def gate_command(
             "--baseline", metavar="MODEL_ID", help="A baseline model instead of the policy's."
         ),
     ] = None,
+    require: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--require",
+            metavar="MODEL_ID,...",
+            help=(
+                "Models the exit code answers for, instead of the policy's required_models "
+                "(every judged model is still decided and written)."
+            ),
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Decide and print, but write nothing to the catalog.")
     ] = False,
@@ -209,6 +220,7 @@ def gate_command(
         models=split_list(models),
         org_id=org,
         baseline=baseline,
+        required=split_list(require) or None,
         write=not dry_run,
     )
     if ci or junit is not None or summary is not None:
