@@ -265,7 +265,7 @@ def test_every_evaluated_model_is_required_when_the_policy_names_none(lite: Proj
 def test_required_replaces_the_policys_list_for_the_exit_code_only(lite: Project) -> None:
     lite.evaluate([STEADY, SLOPPY])
     policy = lite.policy(required_models=(SLOPPY,))
-    outcome = lite.gate(policy=policy, required=["ref/steady"])
+    outcome = lite.gate(policy=policy, require=["ref/steady"])
     # both judged and decided as before; only STEADY answers for the exit code
     assert [(v.model_id, v.result.decision, v.required) for v in outcome.verdicts] == [
         (SLOPPY, "disable", False),
@@ -274,10 +274,10 @@ def test_required_replaces_the_policys_list_for_the_exit_code_only(lite: Project
     assert outcome.failed == ()
     assert outcome.exit_code == 0
     # a required model with no results still fails it; an unknown one is refused
-    outcome = lite.gate(policy=policy, required=[STEADY, "ref/flaky"])
+    outcome = lite.gate(policy=policy, require=[STEADY, "ref/flaky"])
     assert (outcome.missing, outcome.exit_code) == ((FLAKY,), 1)
     with pytest.raises(UnknownModel, match="ref/no-such-model"):
-        lite.gate(policy=policy, required=["ref/no-such-model"])
+        lite.gate(policy=policy, require=["ref/no-such-model"])
 
 
 def test_a_decision_stores_what_it_was_judged_on(proj: Project) -> None:

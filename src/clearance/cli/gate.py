@@ -220,7 +220,7 @@ def gate_command(
         models=split_list(models),
         org_id=org,
         baseline=baseline,
-        required=split_list(require) or None,
+        require=split_list(require) or None,
         write=not dry_run,
     )
     if ci or junit is not None or summary is not None:

@@ -375,7 +375,7 @@ def run_gate(
     models: Sequence[str] = (),
     org_id: str | None = None,
     baseline: str | None = None,
-    required: Sequence[str] | None = None,
+    require: Sequence[str] | None = None,
     write: bool = True,
     decided_by: str | None = None,
     now: dt.datetime | None = None,
@@ -392,7 +392,7 @@ def run_gate(
         org_id: whose default model is the ``org_default`` baseline (default: the
             platform's ``policy.default_model``).
         baseline: a model id that replaces the policy's baseline.
-        required: model ids that replace the policy's ``required_models``: the models
+        require: model ids that replace the policy's ``required_models``: the models
             whose decision the exit code (and the CI outputs' failures) answers for; every
             judged model is still decided and written the same way.
         write: write the decisions into the catalog (``False``: a dry run).
@@ -440,14 +440,12 @@ def run_gate(
     frame = store.results(list(chosen), evidence=False)
     with catalog.connect() as connection:
         wanted = [resolve_model_id(connection, m, config.provider_names) for m in models]
-        if required is None:
+        if require is None:
             required_ids = [
                 _required_model_id(connection, config, policy, m) for m in policy.required_models
             ]
         else:
-            required_ids = [
-                resolve_model_id(connection, m, config.provider_names) for m in required
-            ]
+            required_ids = [resolve_model_id(connection, m, config.provider_names) for m in require]
     judged = wanted or sorted(str(m) for m in frame["model_id"].unique())
     suites = sorted({s for record in records for s in (record.suites or ()) if s in SUITES})
     suite = load_suites(config, suites or config.evals.suites)
