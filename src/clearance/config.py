@@ -98,6 +98,8 @@ ENVIRONMENT: dict[str, str] = {
     "CLEARANCE_GATE_REQUIRE_DECISION": "gate.require_decision (true/false)",
     "CLEARANCE_TEST_POSTGRES_URL": "tests only: PostgreSQL server for the catalog tests",
     "CLEARANCE_REQUIRE_POSTGRES": "tests only: 1 makes PostgreSQL tests fail instead of skip",
+    "CLEARANCE_HYPOTHESIS_PROFILE": "tests only: a Hypothesis settings profile to load "
+    "(CI sets ci: derandomized)",
 }
 
 _ENV_TO_KEY: dict[str, tuple[str, ...]] = {
