@@ -114,3 +114,14 @@ def test_the_default_and_an_org_must_name_a_declared_retriever(tmp_path: Path) -
         _load(tmp_path, base + '[knowledge]\ndefault_retriever = "lexical-k3"\n')
     with pytest.raises(ConfigError, match=r"org_retrievers\.acme names retriever 'x'"):
         _load(tmp_path, base + '[knowledge]\norg_retrievers = { acme = "x" }\n')
+
+
+def test_served_by_names_the_default_then_the_orgs_set_to_it() -> None:
+    from clearance.config import KnowledgeConfig
+
+    knowledge = KnowledgeConfig(
+        default_retriever="a", org_retrievers={"zeta": "a", "acme": "a", "eu": "b"}
+    )
+    assert knowledge.served_by("a") == ("default", "acme", "zeta")
+    assert knowledge.served_by("b") == ("eu",)
+    assert knowledge.served_by("c") == ()

@@ -367,6 +367,12 @@ class KnowledgeConfig(_Frozen):
     org_retrievers: dict[str, str] = Field(default_factory=dict)
     """Org id to the name of its retriever, where it is not the default."""
 
+    def served_by(self, name: str) -> tuple[str, ...]:
+        """Whom the retriever ``name`` serves: ``default`` (when it is the default), then
+        the orgs set to it, sorted."""
+        orgs = [org for org, chosen in sorted(self.org_retrievers.items()) if chosen == name]
+        return (*(["default"] if self.default_retriever == name else []), *orgs)
+
 
 class ClearanceConfig(_Frozen):
     """The whole configuration, as loaded by :func:`load_config`."""

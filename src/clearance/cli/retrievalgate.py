@@ -82,13 +82,6 @@ def retrieval_gate(
     return run.exit_code
 
 
-def _serves(config: ClearanceConfig, name: str) -> list[str]:
-    """Whom a configuration serves: ``default`` and the orgs set to it."""
-    knowledge = config.knowledge
-    orgs = [org for org, chosen in sorted(knowledge.org_retrievers.items()) if chosen == name]
-    return (["default"] if knowledge.default_retriever == name else []) + orgs
-
-
 def retriever_states(
     config: ClearanceConfig, catalog: Catalog, *, now: dt.datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -109,7 +102,7 @@ def retriever_states(
                 "retriever": state.retriever,
                 "declared": declared,
                 "kind": kind,
-                "serves": _serves(config, state.retriever) if declared else [],
+                "serves": list(config.knowledge.served_by(state.retriever)) if declared else [],
                 "allows": state.allows,
                 "label": state.label,
                 "detail": state.detail,

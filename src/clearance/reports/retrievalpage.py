@@ -90,12 +90,8 @@ def collect_retrieval(
                 if confidence is None:
                     record = retrievalruns.run_record(connection, score.run_id)
                     confidence = None if record is None else record.confidence
-            serves = (["default"] if config.knowledge.default_retriever == entry.name else []) + [
-                org
-                for org, name in sorted(config.knowledge.org_retrievers.items())
-                if name == entry.name
-            ]
-            sections.append(RetrieverSection(entry, states[entry.name], tuple(serves), tuple(sets)))
+            serves = config.knowledge.served_by(entry.name)
+            sections.append(RetrieverSection(entry, states[entry.name], serves, tuple(sets)))
     return RetrievalPage(now, tuple(sections), confidence)
 
 
